@@ -1,0 +1,252 @@
+import { z } from "zod";
+
+// Every environment variable the product reads, parsed once at start-up. Core code receives
+// the parsed `Config`, never `process.env`. Keep `.env.example` in step with this file
+// (a test checks that every variable here is documented there).
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const optionalString = z.string().trim().min(1).optional();
+const url = z.string().url();
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, "must be an IANA time zone such as Europe/Berlin");
+const cron = z.string().regex(/^(\S+\s+){4,5}\S+$/, "must be a cron expression with 5 or 6 fields");
+
+/** The raw variables, with defaults. Names are exactly the environment variable names. */
+export const envSchema = z.object({
+  // database
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL, or unset for embedded PGlite").optional(),
+  DATA_DIR: z.string().default("./data"),
+  // process
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  BUSINESS_TIME_ZONE: timeZone.default("UTC"),
+  DEFAULT_LOCALE: z.enum(["en", "ru"]).default("en"),
+  CURRENCY: z.string().length(3).default("USD"),
+  // telegram
+  TELEGRAM_BOT_TOKEN: optionalString,
+  TELEGRAM_BOT_USERNAME: optionalString,
+  TELEGRAM_API_ROOT: url.default("https://api.telegram.org"),
+  TELEGRAM_MODE: z.enum(["polling", "webhook"]).default("polling"),
+  TELEGRAM_WEBHOOK_URL: url.optional(),
+  TELEGRAM_WEBHOOK_SECRET: optionalString,
+  TELEGRAM_WEBHOOK_PORT: int(1, 65535).default(8080),
+  LINK_TOKEN_TTL_HOURS: int(1, 24 * 90).default(72),
+  // slack
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_API_URL: url.optional(),
+  SLACK_PORT: int(1, 65535).default(3000),
+  SLACK_STAFF_CHANNEL: optionalString,
+  SLACK_STAFF_USERS: optionalString,
+  SLACK_STAFF_USERGROUP: optionalString,
+  SLACK_TICKETS_CHANNEL: optionalString,
+  SLACK_DIGEST_CHANNEL: optionalString,
+  // llm
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: url.optional(),
+  OPENAI_MODEL: z.string().default("gpt-4o-mini"),
+  LLM_TIMEOUT_MS: int(1000, 600_000).default(30_000),
+  // schedules
+  SCHEDULE_TIME_ZONE: timeZone.default("UTC"),
+  CRON_SCORE: cron.default("0 3 * * *"),
+  CRON_TRAIN: cron.default("0 4 * * 0"),
+  CRON_CAMPAIGN: cron.default("0 8 * * *"),
+  CRON_DISPATCH: cron.default("* * * * *"),
+  CRON_SURVEY: cron.default("0 11 * * 2"),
+  CRON_DIGEST: cron.default("0 9 * * 1"),
+  SCHEDULER_ENABLED: bool.default(true),
+  // analytics
+  CHURN_HORIZON_DAYS: int(7, 730).default(90),
+  CLV_HORIZON_DAYS: int(30, 3650).default(365),
+  DEFAULT_GROSS_MARGIN: num(0, 1).default(0.3),
+  RISK_HIGH: num(0, 1).default(0.7),
+  RISK_MEDIUM: num(0, 1).default(0.4),
+  // contact policy and delivery
+  DISPATCH_RATE_PER_SECOND: num(0.1, 1000).default(30),
+  DISPATCH_BATCH_SIZE: int(1, 10_000).default(200),
+  QUIET_HOURS_START: int(0, 23).default(21),
+  QUIET_HOURS_END: int(0, 23).default(9),
+  OFFER_CAP_DAYS: int(0, 365).default(14),
+  SURVEY_CAP_DAYS: int(0, 3650).default(90),
+  DECLINE_COOLDOWN_DAYS: int(0, 3650).default(60),
+  // demo
+  DEMO_CUSTOMERS: int(100, 200_000).default(3000),
+  DEMO_SEED: int(0, 2 ** 31).default(42),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Variables whose values are never printed. */
+export const SECRET_VARIABLES = [
+  "TELEGRAM_BOT_TOKEN",
+  "TELEGRAM_WEBHOOK_SECRET",
+  "SLACK_BOT_TOKEN",
+  "SLACK_SIGNING_SECRET",
+  "SLACK_APP_TOKEN",
+  "OPENAI_API_KEY",
+] as const satisfies readonly (keyof Env)[];
+
+/** The parsed configuration the rest of the product receives. */
+export interface Config {
+  env: Env;
+  database: { url: string | undefined; dataDir: string };
+  log: { level: Env["LOG_LEVEL"] };
+  business: { timeZone: string; locale: "en" | "ru"; currency: string };
+  telegram: {
+    token: string | undefined;
+    username: string | undefined;
+    apiRoot: string;
+    mode: "polling" | "webhook";
+    webhookUrl: string | undefined;
+    webhookSecret: string | undefined;
+    webhookPort: number;
+    linkTokenTtlHours: number;
+  };
+  slack: {
+    botToken: string | undefined;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    apiUrl: string | undefined;
+    port: number;
+    staffChannel: string | undefined;
+    staffUsers: string[];
+    staffUsergroup: string | undefined;
+    ticketsChannel: string | undefined;
+    digestChannel: string | undefined;
+  };
+  llm: { apiKey: string | undefined; baseUrl: string | undefined; model: string; timeoutMs: number };
+  schedule: {
+    timeZone: string;
+    enabled: boolean;
+    cron: { score: string; train: string; campaign: string; dispatch: string; survey: string; digest: string };
+  };
+  analytics: { churnHorizonDays: number; clvHorizonDays: number; defaultGrossMargin: number; riskHigh: number; riskMedium: number };
+  contact: {
+    dispatchRatePerSecond: number;
+    dispatchBatchSize: number;
+    quietHoursStart: number;
+    quietHoursEnd: number;
+    offerCapDays: number;
+    surveyCapDays: number;
+    declineCooldownDays: number;
+  };
+  demo: { customers: number; seed: number };
+}
+
+/** Raised with every problem at once, one line each, so the operator fixes them in one go. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Parses environment variables into a `Config`. Empty strings count as unset.
+ * @throws ConfigError listing every bad variable.
+ */
+export function loadConfig(source: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = i.path.join(".");
+        const value = cleaned[name];
+        const shown = value === undefined ? "unset" : isSecret(name) ? "value hidden" : JSON.stringify(value);
+        return `${name} (${shown}): ${i.message}`;
+      }),
+    );
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  if (env.RISK_MEDIUM >= env.RISK_HIGH) problems.push(`RISK_MEDIUM (${env.RISK_MEDIUM}) must be below RISK_HIGH (${env.RISK_HIGH})`);
+  if (env.TELEGRAM_MODE === "webhook" && !env.TELEGRAM_WEBHOOK_URL) problems.push("TELEGRAM_WEBHOOK_URL (unset): required when TELEGRAM_MODE=webhook");
+  if (env.TELEGRAM_MODE === "webhook" && !env.TELEGRAM_WEBHOOK_SECRET) problems.push("TELEGRAM_WEBHOOK_SECRET (unset): required when TELEGRAM_MODE=webhook");
+  if (env.SLACK_BOT_TOKEN && !env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN)
+    problems.push("SLACK_SIGNING_SECRET or SLACK_APP_TOKEN (unset): one is required with SLACK_BOT_TOKEN (HTTP events or Socket Mode)");
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    env,
+    database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR },
+    log: { level: env.LOG_LEVEL },
+    business: { timeZone: env.BUSINESS_TIME_ZONE, locale: env.DEFAULT_LOCALE, currency: env.CURRENCY },
+    telegram: {
+      token: env.TELEGRAM_BOT_TOKEN,
+      username: env.TELEGRAM_BOT_USERNAME,
+      apiRoot: env.TELEGRAM_API_ROOT,
+      mode: env.TELEGRAM_MODE,
+      webhookUrl: env.TELEGRAM_WEBHOOK_URL,
+      webhookSecret: env.TELEGRAM_WEBHOOK_SECRET,
+      webhookPort: env.TELEGRAM_WEBHOOK_PORT,
+      linkTokenTtlHours: env.LINK_TOKEN_TTL_HOURS,
+    },
+    slack: {
+      botToken: env.SLACK_BOT_TOKEN,
+      signingSecret: env.SLACK_SIGNING_SECRET,
+      appToken: env.SLACK_APP_TOKEN,
+      apiUrl: env.SLACK_API_URL,
+      port: env.SLACK_PORT,
+      staffChannel: env.SLACK_STAFF_CHANNEL,
+      staffUsers: env.SLACK_STAFF_USERS?.split(",").map((s) => s.trim()).filter(Boolean) ?? [],
+      staffUsergroup: env.SLACK_STAFF_USERGROUP,
+      ticketsChannel: env.SLACK_TICKETS_CHANNEL,
+      digestChannel: env.SLACK_DIGEST_CHANNEL,
+    },
+    llm: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, model: env.OPENAI_MODEL, timeoutMs: env.LLM_TIMEOUT_MS },
+    schedule: {
+      timeZone: env.SCHEDULE_TIME_ZONE,
+      enabled: env.SCHEDULER_ENABLED,
+      cron: {
+        score: env.CRON_SCORE,
+        train: env.CRON_TRAIN,
+        campaign: env.CRON_CAMPAIGN,
+        dispatch: env.CRON_DISPATCH,
+        survey: env.CRON_SURVEY,
+        digest: env.CRON_DIGEST,
+      },
+    },
+    analytics: {
+      churnHorizonDays: env.CHURN_HORIZON_DAYS,
+      clvHorizonDays: env.CLV_HORIZON_DAYS,
+      defaultGrossMargin: env.DEFAULT_GROSS_MARGIN,
+      riskHigh: env.RISK_HIGH,
+      riskMedium: env.RISK_MEDIUM,
+    },
+    contact: {
+      dispatchRatePerSecond: env.DISPATCH_RATE_PER_SECOND,
+      dispatchBatchSize: env.DISPATCH_BATCH_SIZE,
+      quietHoursStart: env.QUIET_HOURS_START,
+      quietHoursEnd: env.QUIET_HOURS_END,
+      offerCapDays: env.OFFER_CAP_DAYS,
+      surveyCapDays: env.SURVEY_CAP_DAYS,
+      declineCooldownDays: env.DECLINE_COOLDOWN_DAYS,
+    },
+    demo: { customers: env.DEMO_CUSTOMERS, seed: env.DEMO_SEED },
+  };
+}
+
+function isSecret(name: string): boolean {
+  return (SECRET_VARIABLES as readonly string[]).includes(name);
+}
+
+/** The configuration as `NAME=value` lines, secrets shown as `***` and URLs without passwords. */
+export function describeConfig(config: Config): string[] {
+  return Object.entries(config.env).map(([name, value]) => {
+    if (value === undefined) return `${name}=`;
+    if (isSecret(name)) return `${name}=***`;
+    const text = String(value);
+    return `${name}=${text.replace(/(\/\/[^:/@]+:)[^@]*@/, "$1***@")}`;
+  });
+}

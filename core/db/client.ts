@@ -1,0 +1,87 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "../../generated/prisma/client";
+
+export type { PrismaClient } from "../../generated/prisma/client";
+export { Prisma } from "../../generated/prisma/client";
+
+/** Where the store lives: an embedded PGlite folder (or memory), or a PostgreSQL server. */
+export type DatabaseTarget =
+  | { kind: "pglite"; dataDir: string | null } // null: in memory (tests)
+  | { kind: "postgres"; url: string };
+
+export interface Database {
+  prisma: PrismaClient;
+  target: DatabaseTarget;
+  /** Human-readable location, with any password masked. */
+  describe(): string;
+  /** Runs a multi-statement SQL script with the driver's simple-query protocol (migrations). */
+  execScript(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Picks the database from `DATABASE_URL`: a postgres:// URL means a server, anything else PGlite. */
+export function resolveDatabaseTarget(databaseUrl: string | undefined, dataDir: string): DatabaseTarget {
+  if (databaseUrl && /^postgres(ql)?:\/\//i.test(databaseUrl)) return { kind: "postgres", url: databaseUrl };
+  return { kind: "pglite", dataDir: path.resolve(dataDir, "pglite") };
+}
+
+/** Replaces the password of a connection URL with `***`. */
+export function maskUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, "$1***@");
+}
+
+/**
+ * Opens the store. PGlite folders are created on first use; a server must exist already.
+ * The client is not connected until its first query.
+ */
+export async function openDatabase(target: DatabaseTarget, options: { poolSize?: number } = {}): Promise<Database> {
+  if (target.kind === "postgres") {
+    const adapter = new PrismaPg({ connectionString: target.url, max: options.poolSize ?? 10 });
+    const prisma = new PrismaClient({ adapter });
+    return {
+      prisma,
+      target,
+      describe: () => `PostgreSQL ${maskUrl(target.url)}`,
+      execScript: async (sql) => {
+        const client = new pg.Client({ connectionString: target.url });
+        await client.connect();
+        try {
+          await client.query(sql);
+        } finally {
+          await client.end();
+        }
+      },
+      close: () => prisma.$disconnect(),
+    };
+  }
+  if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
+  const pglite = target.dataDir ? new PGlite(target.dataDir) : new PGlite();
+  await pglite.waitReady;
+  return wrapPGlite(pglite, target);
+}
+
+/** Wraps an already open PGlite instance (tests clone a migrated template this way). */
+export function wrapPGlite(pglite: PGlite, target: DatabaseTarget = { kind: "pglite", dataDir: null }): Database {
+  // pglite-prisma-adapter declares an older @prisma/driver-adapter-utils; the runtime contract
+  // is the same (tests run every query through it), only the type identities differ.
+  const adapter = new PrismaPGlite(pglite) as unknown as SqlDriverAdapterFactory;
+  const prisma = new PrismaClient({ adapter });
+  return {
+    prisma,
+    target,
+    describe: () => (target.kind === "pglite" && target.dataDir ? `PGlite ${target.dataDir}` : "PGlite (in memory)"),
+    execScript: async (sql) => {
+      await pglite.exec(sql);
+    },
+    close: async () => {
+      await prisma.$disconnect();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// `retention`: the command line. Each command module registers itself on the program; this
+// file only wires them and turns errors into exit codes.
+import { Command, CommanderError } from "commander";
+import { UserError } from "./context";
+import { registerDbCommands, registerNewMigrationCommand } from "./commands/db.command";
+
+export function buildProgram(): Command {
+  const program = new Command("retention")
+    .description("Proactive customer retention: import, score, campaign, and talk to customers and staff.")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerDbCommands(program);
+  registerNewMigrationCommand(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof UserError) {
+      process.stderr.write(`${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`retention: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv);
+// Open handles (a PGlite instance, a pool) must not keep a finished command alive.
+process.exit(code);

@@ -1,0 +1,62 @@
+// Fresh, migrated databases for tests: each call gets its own, so tests never share rows.
+// PGlite: a clone of one migrated in-memory template per worker. PostgreSQL: a new database
+// created from the migrated template on the server the global setup started.
+import { randomBytes } from "node:crypto";
+import { PGlite } from "@electric-sql/pglite";
+import { describe, inject } from "vitest";
+import { openDatabase, wrapPGlite, type Database } from "../../core/db/client";
+import { applyMigrations } from "../../core/db/migrate";
+
+export type DatabaseKind = "pglite" | "postgres";
+
+let pgliteTemplate: Promise<PGlite> | null = null;
+
+async function migratedPGliteTemplate(): Promise<PGlite> {
+  pgliteTemplate ??= (async () => {
+    const pg = new PGlite();
+    await pg.waitReady;
+    await applyMigrations(wrapPGlite(pg));
+    return pg;
+  })();
+  return pgliteTemplate;
+}
+
+/** The server URL for a database name, or null where the PostgreSQL tests are skipped. */
+export function postgresUrl(database: string): string | null {
+  const base = inject("pgServerUrl");
+  return base ? base + database : null;
+}
+
+/** A new, empty, migrated database of the given kind. Close it when done. */
+export async function createTestDatabase(kind: DatabaseKind): Promise<Database> {
+  if (kind === "pglite") {
+    const clone = (await (await migratedPGliteTemplate()).clone()) as PGlite;
+    return wrapPGlite(clone);
+  }
+  const adminUrl = postgresUrl("postgres");
+  if (!adminUrl) throw new Error(`PostgreSQL unavailable: ${inject("pgUnavailable")}`);
+  const name = `t_${randomBytes(6).toString("hex")}`;
+  const admin = await openDatabase({ kind: "postgres", url: adminUrl }, { poolSize: 1 });
+  try {
+    await admin.prisma.$executeRawUnsafe(`CREATE DATABASE ${name} TEMPLATE retention_template`);
+  } finally {
+    await admin.close();
+  }
+  return openDatabase({ kind: "postgres", url: postgresUrl(name)! });
+}
+
+/** The kinds to run database tests against here: PGlite always, PostgreSQL where available. */
+export function databaseKinds(): DatabaseKind[] {
+  return inject("pgServerUrl") ? ["pglite", "postgres"] : ["pglite"];
+}
+
+/**
+ * `describe` once per database kind. Where the PostgreSQL server is missing, its block is
+ * reported as skipped with the reason in its name.
+ */
+export function describeEachDatabase(name: string, body: (kind: DatabaseKind) => void): void {
+  describe(`${name} [pglite]`, () => body("pglite"));
+  const unavailable = inject("pgUnavailable");
+  if (unavailable) describe.skip(`${name} [postgres: skipped, ${unavailable}]`, () => body("postgres"));
+  else describe(`${name} [postgres]`, () => body("postgres"));
+}

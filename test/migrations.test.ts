@@ -1,0 +1,78 @@
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Database } from "../core/db/client";
+import { applyMigrations, assertMigrated, migrationStatus, UnmigratedDatabaseError } from "../core/db/migrate";
+import { openDatabase } from "../core/db/client";
+import { createTestDatabase, describeEachDatabase } from "./helpers/db";
+
+// The catalog of a database: every column with its type, nullability and default, every
+// index and constraint. Two databases that print the same catalog have the same schema.
+async function catalog(db: Database): Promise<string[]> {
+  const columns = await db.prisma.$queryRaw<{ line: string }[]>`
+    SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '') AS line
+    FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'`;
+  const indexes = await db.prisma.$queryRaw<{ line: string }[]>`
+    SELECT tablename || ' ' || indexdef AS line FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'`;
+  const constraints = await db.prisma.$queryRaw<{ line: string }[]>`
+    SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS line
+    FROM pg_constraint WHERE connamespace = 'public'::regnamespace `;
+  return [...columns, ...indexes, ...constraints]
+    .map((r) => r.line)
+    .filter((line) => !line.includes("_prisma_migrations"))
+    .sort();
+}
+
+function schemaScript(): string {
+  return execFileSync("npx", ["prisma", "migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+}
+
+describeEachDatabase("migrations", (kind) => {
+  let migrated: Database;
+  beforeAll(async () => {
+    migrated = await createTestDatabase(kind);
+  });
+  afterAll(() => migrated?.close());
+
+  it("describe the same database as schema.prisma", async () => {
+    const fromSchema = kind === "pglite" ? await openDatabase({ kind: "pglite", dataDir: null }) : await createBlank();
+    try {
+      await fromSchema.execScript(schemaScript());
+      const expected = await catalog(fromSchema);
+      expect(expected.length).toBeGreaterThan(100);
+      expect(await catalog(migrated)).toEqual(expected);
+    } finally {
+      await fromSchema.close();
+    }
+  });
+
+  it("are all applied, and applying again changes nothing", async () => {
+    await expect(assertMigrated(migrated)).resolves.toBeUndefined();
+    expect(await applyMigrations(migrated)).toEqual([]);
+    expect((await migrationStatus(migrated)).pending).toEqual([]);
+  });
+
+  async function createBlank(): Promise<Database> {
+    // an empty server database: the migrated template minus everything, is simplest made new
+    const { postgresUrl } = await import("./helpers/db");
+    const admin = await openDatabase({ kind: "postgres", url: postgresUrl("postgres")! });
+    const name = `blank_${Date.now()}`;
+    await admin.prisma.$executeRawUnsafe(`CREATE DATABASE ${name}`);
+    await admin.close();
+    return openDatabase({ kind: "postgres", url: postgresUrl(name)! });
+  }
+});
+
+it("an unmigrated database is refused with the command to run", async () => {
+  const blank = await openDatabase({ kind: "pglite", dataDir: null });
+  try {
+    const error = await assertMigrated(blank).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnmigratedDatabaseError);
+    expect(String((error as Error).message)).toMatch(/npm run db:migrate/);
+    expect((error as UnmigratedDatabaseError).status.pending.length).toBeGreaterThan(0);
+  } finally {
+    await blank.close();
+  }
+});

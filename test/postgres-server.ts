@@ -1,0 +1,75 @@
+// Starts a throw-away PostgreSQL 15 cluster on a free loopback port for the test run.
+// Used by vitest's global setup and by benchmarks. Skips (returns null) where the server
+// binaries are missing, so `npm test` still passes on a machine without them.
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
+
+export interface PostgresServer {
+  url: (database?: string) => string;
+  port: number;
+  stop: () => void;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** Why the server can't be started here, or null when it can. */
+export function postgresUnavailableReason(): string | null {
+  if (!existsSync(path.join(PG_BIN, "initdb"))) return `PostgreSQL server binaries not found in ${PG_BIN} (set PG_BIN)`;
+  return null;
+}
+
+export async function startPostgres(): Promise<PostgresServer> {
+  const reason = postgresUnavailableReason();
+  if (reason) throw new Error(reason);
+  const asRoot = process.getuid?.() === 0;
+  const dir = mkdtempSync(path.join(os.tmpdir(), "retention-pg-"));
+  chmodSync(dir, 0o777);
+  const dataDir = path.join(dir, "data");
+  const port = await freePort();
+  // As root, PostgreSQL refuses to run: run its tools as the postgres user.
+  const run = (cmd: string, args: string[]) => {
+    const result = asRoot
+      ? spawnSync("su", ["postgres", "-s", "/bin/sh", "-c", [path.join(PG_BIN, cmd), ...args].map(shellQuote).join(" ")], { encoding: "utf8" })
+      : spawnSync(path.join(PG_BIN, cmd), args, { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`${cmd} failed: ${result.stderr || result.stdout}`);
+  };
+  run("initdb", ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]);
+  run("pg_ctl", [
+    "-D", dataDir, "-l", path.join(dir, "server.log"), "-w", "-t", "60",
+    "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB`,
+    "start",
+  ]);
+  return {
+    port,
+    url: (database = "postgres") => `postgresql://postgres@127.0.0.1:${port}/${database}`,
+    stop: () => {
+      try {
+        run("pg_ctl", ["-D", dataDir, "-m", "immediate", "stop"]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+// Keep execFileSync referenced for tools that want a synchronous psql call.
+export const _exec = execFileSync;
