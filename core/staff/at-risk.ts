@@ -1,0 +1,171 @@
+import { stringify } from "csv-stringify/sync";
+import { Prisma, type Database } from "../db/client";
+import { latestScoreRuns } from "./score-runs";
+
+/** One readable reason behind a score, as the scoring job writes it. */
+export interface ScoreReason {
+  code: string;
+  text: string;
+  weight?: number;
+  values?: Record<string, unknown>;
+}
+
+export interface AtRiskFilter {
+  /** Segment name, matched without regard to case ("champions" = "Champions"). */
+  segment?: string;
+  /** Lowest churn probability to include, 0..1. */
+  minRisk: number;
+  /** Rows to return; the CSV export ignores it. */
+  limit: number;
+  orderBy?: "risk" | "clv";
+}
+
+export interface AtRiskRow {
+  customerId: number;
+  externalId: string;
+  name: string | null;
+  email: string | null;
+  phone: string | null;
+  churnProbability: number;
+  riskBand: string;
+  clv: number | null;
+  segment: string;
+  reasons: ScoreReason[];
+  lastPurchaseAt: Date | null;
+  telegramLinked: boolean;
+  marketingConsent: boolean;
+}
+
+export interface AtRiskList {
+  /** As-of date of the scoring run read, or null when nothing has been scored yet. */
+  asOf: Date | null;
+  /** Customers matching the filter (before the limit). */
+  total: number;
+  rows: AtRiskRow[];
+}
+
+interface RawAtRiskRow {
+  customer_id: number;
+  external_id: string;
+  name: string | null;
+  email: string | null;
+  phone: string | null;
+  churn_probability: number;
+  risk_band: string;
+  clv: number | null;
+  segment: string;
+  reasons: unknown;
+  last_purchase_at: Date | null;
+  telegram_linked: boolean;
+  marketing_consent: boolean;
+  total: number;
+}
+
+/**
+ * Customers of the current scoring run at or above a churn probability, optionally in one
+ * segment, riskiest (or most valuable) first. Erased customers are left out. One query.
+ */
+export async function listAtRisk(db: Database, filter: AtRiskFilter): Promise<AtRiskList> {
+  const { current } = await latestScoreRuns(db);
+  if (!current) return { asOf: null, total: 0, rows: [] };
+  const rows = await queryAtRisk(db, current.id, filter, filter.limit);
+  return { asOf: current.asOf, total: rows[0]?.total ?? 0, rows: rows.map(toRow) };
+}
+
+/**
+ * The whole at-risk list for a filter (no limit) as CSV text with a header row, for the file
+ * attached to the Slack table.
+ */
+export async function atRiskCsv(db: Database, filter: Omit<AtRiskFilter, "limit">): Promise<{ csv: string; rows: number }> {
+  const { current } = await latestScoreRuns(db);
+  const rows = current ? (await queryAtRisk(db, current.id, filter, null)).map(toRow) : [];
+  const csv = stringify(
+    rows.map((r) => ({
+      external_id: r.externalId,
+      name: r.name ?? "",
+      email: r.email ?? "",
+      phone: r.phone ?? "",
+      churn_probability: r.churnProbability.toFixed(4),
+      risk_band: r.riskBand,
+      clv: r.clv === null ? "" : r.clv.toFixed(2),
+      segment: r.segment,
+      last_purchase_at: r.lastPurchaseAt ? r.lastPurchaseAt.toISOString().slice(0, 10) : "",
+      reasons: r.reasons.map((x) => x.text).join("; "),
+      telegram_linked: r.telegramLinked ? "yes" : "no",
+      marketing_consent: r.marketingConsent ? "yes" : "no",
+    })),
+    {
+      header: true,
+      columns: [
+        "external_id",
+        "name",
+        "email",
+        "phone",
+        "churn_probability",
+        "risk_band",
+        "clv",
+        "segment",
+        "last_purchase_at",
+        "reasons",
+        "telegram_linked",
+        "marketing_consent",
+      ],
+    },
+  );
+  return { csv, rows: rows.length };
+}
+
+async function queryAtRisk(
+  db: Database,
+  runId: number,
+  filter: Omit<AtRiskFilter, "limit">,
+  limit: number | null,
+): Promise<RawAtRiskRow[]> {
+  const segment = filter.segment ? Prisma.sql`AND lower(s.segment) = lower(${filter.segment})` : Prisma.empty;
+  const order =
+    filter.orderBy === "clv"
+      ? Prisma.sql`ORDER BY s.clv DESC NULLS LAST, s.churn_probability DESC, c.id`
+      : Prisma.sql`ORDER BY s.churn_probability DESC, s.clv DESC NULLS LAST, c.id`;
+  const limitSql = limit === null ? Prisma.empty : Prisma.sql`LIMIT ${limit}`;
+  return db.prisma.$queryRaw<RawAtRiskRow[]>`
+    SELECT c.id AS customer_id, c.external_id, c.name, c.email, c.phone,
+           s.churn_probability, s.risk_band, s.clv, s.segment, s.reasons,
+           (SELECT max(p.purchased_at) FROM purchases p WHERE p.customer_id = c.id) AS last_purchase_at,
+           (c.telegram_chat_id IS NOT NULL) AS telegram_linked,
+           (c.marketing_consent AND c.opted_out_at IS NULL) AS marketing_consent,
+           (count(*) OVER ())::int AS total
+    FROM scores s JOIN customers c ON c.id = s.customer_id
+    WHERE s.run_id = ${runId} AND s.churn_probability >= ${filter.minRisk} AND c.erased_at IS NULL ${segment}
+    ${order} ${limitSql}`;
+}
+
+function toRow(r: RawAtRiskRow): AtRiskRow {
+  return {
+    customerId: r.customer_id,
+    externalId: r.external_id,
+    name: r.name,
+    email: r.email,
+    phone: r.phone,
+    churnProbability: Number(r.churn_probability),
+    riskBand: r.risk_band,
+    clv: r.clv === null ? null : Number(r.clv),
+    segment: r.segment,
+    reasons: parseReasons(r.reasons),
+    lastPurchaseAt: r.last_purchase_at,
+    telegramLinked: r.telegram_linked,
+    marketingConsent: r.marketing_consent,
+  };
+}
+
+/** Reads the `reasons` jsonb defensively: the scoring job owns its shape. */
+export function parseReasons(value: unknown): ScoreReason[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter((x): x is Record<string, unknown> => typeof x === "object" && x !== null)
+    .map((x) => ({
+      code: String(x.code ?? ""),
+      text: String(x.text ?? x.code ?? ""),
+      weight: typeof x.weight === "number" ? x.weight : undefined,
+      values: typeof x.values === "object" && x.values !== null ? (x.values as Record<string, unknown>) : undefined,
+    }));
+}
