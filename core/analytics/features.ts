@@ -1,0 +1,265 @@
+// Per-customer behaviour features, computed set-based in SQL as of any date. Everything that
+// happened at or after `asOf` is ignored (the leakage guard), so training can use a past cut-off.
+// The same SQL runs on PGlite and PostgreSQL.
+import type { Database } from "../db/client";
+
+const DAY_SECONDS = 86_400;
+
+/** How one customer attribute (from `customers.attributes`) becomes a numeric feature. */
+export type AttributeFeature =
+  | { kind: "numeric"; key: string; name: string; impute: number }
+  | { kind: "boolean"; key: string; name: string }
+  | { kind: "level"; key: string; level: string; name: string };
+
+/** Everything the database knows about one customer as of the cut-off. Days are fractional. */
+export interface CustomerFeatures {
+  customerId: number;
+  /** Days since the last purchase; null without any purchase. */
+  recencyDays: number | null;
+  /** Repeat purchases: distinct purchase days minus one (BG/NBD's x). */
+  frequency: number;
+  purchaseCount: number;
+  /** Days since the first purchase or sign-up, whichever is earlier. */
+  tenureDays: number;
+  /** Mean order value; null without purchases. */
+  monetaryMean: number | null;
+  monetaryTotal: number;
+  /** Mean days between purchase days; null with fewer than two. */
+  meanGapDays: number | null;
+  /** recencyDays / meanGapDays: above 1 means the next purchase is overdue. */
+  overdueRatio: number | null;
+  spendLast90: number;
+  spendPrev90: number;
+  /** (last 90 days - previous 90) / (sum of both), in [-1, 1]; null when both are zero. */
+  spendTrend: number | null;
+  /** Gross margin / revenue over purchases with a known margin; null when none is known. */
+  marginShare: number | null;
+  npsLatest: number | null;
+  csatLatest: number | null;
+  complaints90: number;
+  complaintsTotal: number;
+  offersReceived: number;
+  offersDeclined: number;
+  /** BG/NBD summary in days: repeat purchase days, time of last purchase, age (from first purchase). */
+  x: number;
+  tx: number;
+  T: number;
+  /** Values aligned with the attribute spec the features were computed with. */
+  attributes: number[];
+}
+
+export interface FeatureOptions {
+  asOf: Date;
+  /** The attribute columns to compute; discovered from the data when omitted. */
+  attributeSpec?: AttributeFeature[];
+  /** Customers per query (keyset pagination on customer id). */
+  batchSize?: number;
+}
+
+/**
+ * Finds the customer attributes worth using as features from a sample of customers: numbers
+ * (imputed with their mean), booleans, and the most frequent levels of text attributes.
+ */
+export async function discoverAttributes(
+  db: Database,
+  options: { sample?: number; maxLevels?: number; minShare?: number; maxFeatures?: number } = {},
+): Promise<AttributeFeature[]> {
+  const sample = options.sample ?? 20_000;
+  const maxLevels = options.maxLevels ?? 5;
+  const minShare = options.minShare ?? 0.01;
+  const rows = await db.prisma.$queryRawUnsafe<{ key: string; type: string; level: string | null; n: number; mean: number | null; total: number }[]>(
+    `WITH c AS (SELECT attributes FROM customers WHERE erased_at IS NULL ORDER BY id LIMIT $1)
+     SELECT e.key, jsonb_typeof(e.value) AS type,
+            CASE WHEN jsonb_typeof(e.value) = 'string' THEN e.value #>> '{}' END AS level,
+            count(*)::int AS n,
+            avg(CASE WHEN jsonb_typeof(e.value) = 'number' THEN (e.value #>> '{}')::float8 END)::float8 AS mean,
+            (SELECT count(*) FROM c)::int AS total
+       FROM c, jsonb_each(CASE WHEN jsonb_typeof(c.attributes) = 'object' THEN c.attributes ELSE '{}'::jsonb END) e
+      GROUP BY 1, 2, 3
+      ORDER BY 1, 4 DESC, 3`,
+    sample,
+  );
+  const spec: AttributeFeature[] = [];
+  const levelsTaken = new Map<string, number>();
+  for (const row of rows) {
+    if (row.n < Math.max(1, minShare * row.total)) continue;
+    if (row.type === "number") spec.push({ kind: "numeric", key: row.key, name: `attr:${row.key}`, impute: row.mean ?? 0 });
+    else if (row.type === "boolean") spec.push({ kind: "boolean", key: row.key, name: `attr:${row.key}` });
+    else if (row.type === "string" && row.level !== null) {
+      const taken = levelsTaken.get(row.key) ?? 0;
+      if (taken >= maxLevels) continue;
+      levelsTaken.set(row.key, taken + 1);
+      spec.push({ kind: "level", key: row.key, level: row.level, name: `attr:${row.key}=${row.level}` });
+    }
+  }
+  return spec.slice(0, options.maxFeatures ?? 40);
+}
+
+function attributeSql(spec: AttributeFeature[], firstParam: number): { sql: string; params: string[] } {
+  const params: string[] = [];
+  const param = (value: string) => {
+    params.push(value);
+    return `$${firstParam + params.length - 1}`;
+  };
+  const parts = spec.map((f) => {
+    const k = param(f.key);
+    switch (f.kind) {
+      case "numeric":
+        return `CASE WHEN jsonb_typeof(c.attributes -> ${k}::text) = 'number' THEN (c.attributes ->> ${k}::text)::float8 ELSE ${Number(f.impute) || 0}::float8 END`;
+      case "boolean":
+        return `CASE WHEN c.attributes ->> ${k}::text = 'true' THEN 1::float8 ELSE 0::float8 END`;
+      case "level":
+        return `CASE WHEN c.attributes ->> ${k}::text = ${param(f.level)}::text THEN 1::float8 ELSE 0::float8 END`;
+    }
+  });
+  return { sql: parts.length ? `ARRAY[${parts.join(", ")}]::float8[]` : `ARRAY[]::float8[]`, params };
+}
+
+interface RawRow {
+  id: number;
+  purchase_count: number | null;
+  purchase_days: number | null;
+  first_days: number | null;
+  last_days: number | null;
+  signup_days: number | null;
+  total: number | null;
+  spend_90: number | null;
+  spend_prev_90: number | null;
+  margin: number | null;
+  margin_base: number | null;
+  nps: number | null;
+  csat: number | null;
+  complaints_90: number | null;
+  complaints_total: number | null;
+  offers_received: number | null;
+  offers_declined: number | null;
+  attrs: (number | null)[] | null;
+}
+
+// One set-based query for the customers with lo < id <= hi. Days are measured back from as_of.
+// Customers count from sign-up or their first purchase before as_of; erased ones are left out.
+const FEATURES_SQL = (attrs: string) => `
+WITH p AS (
+  SELECT customer_id,
+         count(*)::int AS purchase_count,
+         count(DISTINCT purchased_at::date)::int AS purchase_days,
+         (extract(epoch FROM $1::timestamp - min(purchased_at)) / ${DAY_SECONDS})::float8 AS first_days,
+         (extract(epoch FROM $1::timestamp - max(purchased_at)) / ${DAY_SECONDS})::float8 AS last_days,
+         sum(amount)::float8 AS total,
+         coalesce(sum(amount) FILTER (WHERE purchased_at >= $1::timestamp - interval '90 days'), 0)::float8 AS spend_90,
+         coalesce(sum(amount) FILTER (WHERE purchased_at >= $1::timestamp - interval '180 days'
+                                        AND purchased_at < $1::timestamp - interval '90 days'), 0)::float8 AS spend_prev_90,
+         sum(gross_margin)::float8 AS margin,
+         sum(amount) FILTER (WHERE gross_margin IS NOT NULL)::float8 AS margin_base
+    FROM purchases
+   WHERE customer_id > $2 AND customer_id <= $3 AND purchased_at < $1::timestamp
+   GROUP BY customer_id
+),
+fb AS (
+  SELECT customer_id,
+         (array_agg(score ORDER BY created_at DESC, id DESC) FILTER (WHERE kind = 'nps' AND score IS NOT NULL))[1] AS nps,
+         (array_agg(score ORDER BY created_at DESC, id DESC) FILTER (WHERE kind = 'csat' AND score IS NOT NULL))[1] AS csat,
+         count(*) FILTER (WHERE kind = 'complaint' AND created_at >= $1::timestamp - interval '90 days')::int AS complaints_90,
+         count(*) FILTER (WHERE kind = 'complaint')::int AS complaints_total
+    FROM feedback
+   WHERE customer_id > $2 AND customer_id <= $3 AND created_at < $1::timestamp AND kind IN ('nps', 'csat', 'complaint')
+   GROUP BY customer_id
+),
+o AS (
+  SELECT customer_id,
+         count(*)::int AS offers_received,
+         count(*) FILTER (WHERE status = 'declined' AND responded_at < $1::timestamp)::int AS offers_declined
+    FROM offer_issues
+   WHERE customer_id > $2 AND customer_id <= $3 AND issued_at < $1::timestamp
+   GROUP BY customer_id
+)
+SELECT c.id, p.purchase_count, p.purchase_days, p.first_days, p.last_days,
+       (extract(epoch FROM $1::timestamp - c.signed_up_at) / ${DAY_SECONDS})::float8 AS signup_days,
+       p.total, p.spend_90, p.spend_prev_90, p.margin, p.margin_base,
+       fb.nps, fb.csat, fb.complaints_90, fb.complaints_total, o.offers_received, o.offers_declined,
+       ${attrs} AS attrs
+  FROM customers c
+  LEFT JOIN p ON p.customer_id = c.id
+  LEFT JOIN fb ON fb.customer_id = c.id
+  LEFT JOIN o ON o.customer_id = c.id
+ WHERE c.id > $2 AND c.id <= $3 AND c.erased_at IS NULL
+   AND (p.customer_id IS NOT NULL OR c.signed_up_at < $1::timestamp)
+ ORDER BY c.id`;
+
+function toFeatures(r: RawRow, spec: AttributeFeature[]): CustomerFeatures {
+  const purchaseCount = r.purchase_count ?? 0;
+  const days = r.purchase_days ?? 0;
+  const recencyDays = r.last_days;
+  const T = r.first_days ?? 0;
+  const tx = r.first_days !== null && r.last_days !== null ? r.first_days - r.last_days : 0;
+  const x = Math.max(0, days - 1);
+  const meanGapDays = x > 0 ? tx / x : null;
+  const total = r.total ?? 0;
+  const s90 = r.spend_90 ?? 0;
+  const sPrev = r.spend_prev_90 ?? 0;
+  return {
+    customerId: r.id,
+    recencyDays,
+    frequency: x,
+    purchaseCount,
+    tenureDays: Math.max(r.first_days ?? 0, r.signup_days ?? 0),
+    monetaryMean: purchaseCount > 0 ? total / purchaseCount : null,
+    monetaryTotal: total,
+    meanGapDays,
+    overdueRatio: meanGapDays !== null && meanGapDays > 0 && recencyDays !== null ? recencyDays / meanGapDays : null,
+    spendLast90: s90,
+    spendPrev90: sPrev,
+    spendTrend: s90 + sPrev > 0 ? (s90 - sPrev) / (s90 + sPrev) : null,
+    marginShare: r.margin !== null && r.margin_base ? r.margin / r.margin_base : null,
+    npsLatest: r.nps,
+    csatLatest: r.csat,
+    complaints90: r.complaints_90 ?? 0,
+    complaintsTotal: r.complaints_total ?? 0,
+    offersReceived: r.offers_received ?? 0,
+    offersDeclined: r.offers_declined ?? 0,
+    x,
+    tx,
+    T,
+    attributes: spec.map((_, i) => Number(r.attrs?.[i] ?? 0)),
+  };
+}
+
+/**
+ * Streams the features of every customer as of `asOf`, in batches of customers ordered by id
+ * (keyset pagination, so memory stays bounded at a million customers). One set-based query per
+ * batch; purchases, feedback and offers at or after `asOf` are ignored.
+ */
+export async function* featureBatches(db: Database, options: FeatureOptions & { attributeSpec: AttributeFeature[] }): AsyncGenerator<CustomerFeatures[]> {
+  const batchSize = options.batchSize ?? 50_000;
+  const spec = options.attributeSpec;
+  const attrs = attributeSql(spec, 4);
+  const sql = FEATURES_SQL(attrs.sql);
+  const asOf = options.asOf.toISOString();
+  let after = 0;
+  for (;;) {
+    const bound = await db.prisma.$queryRawUnsafe<{ hi: number | null }[]>(
+      `SELECT max(id)::int AS hi FROM (SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2) b`,
+      after,
+      batchSize,
+    );
+    const hi = bound[0]?.hi ?? null;
+    if (hi === null) return;
+    const rows = await db.prisma.$queryRawUnsafe<RawRow[]>(sql, asOf, after, hi, ...attrs.params);
+    yield rows.map((r) => toFeatures(r, spec));
+    after = hi;
+  }
+}
+
+/** All customers' features as of `asOf` in one array (tests, training, small stores). */
+export async function computeFeatures(db: Database, options: FeatureOptions): Promise<{ rows: CustomerFeatures[]; attributeSpec: AttributeFeature[] }> {
+  const attributeSpec = options.attributeSpec ?? (await discoverAttributes(db));
+  const rows: CustomerFeatures[] = [];
+  for await (const batch of featureBatches(db, { ...options, attributeSpec })) for (const row of batch) rows.push(row);
+  return { rows, attributeSpec };
+}
+
+/** Counts the customers `featureBatches` would visit at most (for progress bars). */
+export async function countCustomers(db: Database): Promise<number> {
+  const rows = await db.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM customers WHERE erased_at IS NULL`);
+  return rows[0]?.n ?? 0;
+}
