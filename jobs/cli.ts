@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import { UserError } from "./context";
 import { registerDbCommands, registerNewMigrationCommand } from "./commands/db.command";
+import { registerImportCommands } from "./commands/import.command";
 
 export function buildProgram(): Command {
   const program = new Command("retention")
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDbCommands(program);
   registerNewMigrationCommand(program);
+  registerImportCommands(program);
   return program;
 }
 

@@ -1,0 +1,251 @@
+// Column mapping and per-row validation for imported files. A header is matched to our
+// fields by name (case, spaces, dashes and underscores ignored) through a list of common
+// aliases; `--map source=field` overrides win. Unknown customer columns become attributes.
+import { DateTime } from "luxon";
+import { z } from "zod";
+import type { CustomerRow, PurchaseRow } from "./store";
+
+export const CUSTOMER_FIELDS = {
+  externalId: ["external_id", "customer_id", "customer", "id", "client_id", "customer_no", "customer_number", "user_id"],
+  name: ["name", "full_name", "customer_name", "fullname"],
+  email: ["email", "e_mail", "email_address", "mail"],
+  phone: ["phone", "phone_number", "mobile", "telephone", "tel", "msisdn"],
+  locale: ["locale", "language", "lang", "language_code"],
+  timeZone: ["time_zone", "timezone", "tz"],
+  signedUpAt: ["signed_up_at", "signup_date", "signup", "registered_at", "registration_date", "created_at", "joined", "join_date", "customer_since"],
+  marketingConsent: ["marketing_consent", "consent", "opt_in", "optin", "accepts_marketing", "subscribed"],
+} as const;
+
+export const ORDER_FIELDS = {
+  externalId: ["external_id", "order_id", "id", "invoice", "invoice_no", "invoice_id", "transaction_id", "order_number"],
+  customer: ["customer_id", "customer", "customer_external_id", "client_id", "user_id", "customer_no"],
+  purchasedAt: ["purchased_at", "date", "order_date", "created_at", "timestamp", "invoice_date", "time", "datetime", "purchase_date"],
+  amount: ["amount", "total", "revenue", "value", "sales", "price", "order_total", "dollars", "sum"],
+  grossMargin: ["gross_margin", "margin", "profit", "gross_profit"],
+  quantity: ["quantity", "qty", "items", "units", "cds"],
+  category: ["category", "product_category", "department", "product_type"],
+} as const;
+
+export type CustomerField = keyof typeof CUSTOMER_FIELDS;
+export type OrderField = keyof typeof ORDER_FIELDS;
+
+/** Longest accepted cell; longer ones reject the row (a 1 MB "name" is not a name). */
+export const MAX_FIELD_LENGTH = 10_000;
+
+const norm = (s: string) => s.trim().toLowerCase().replace(/[\s\-.]+/g, "_");
+
+export interface ColumnPlan<F extends string> {
+  /** Field -> column index in the header. */
+  fields: Partial<Record<F, number>>;
+  /** Columns kept as attributes: index -> attribute name. */
+  extras: { index: number; name: string }[];
+}
+
+/**
+ * Matches a header to fields. `overrides` maps source column names to field names.
+ * @returns the plan, or the problems (unknown override column or field, required field missing).
+ */
+export function planColumns<F extends string>(
+  header: string[],
+  aliases: Record<F, readonly string[]>,
+  overrides: Record<string, string>,
+  required: F[],
+): { ok: true; plan: ColumnPlan<F> } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const normalized = header.map(norm);
+  const fields: Partial<Record<F, number>> = {};
+  const used = new Set<number>();
+  const fieldNames = Object.keys(aliases) as F[];
+  for (const [source, field] of Object.entries(overrides)) {
+    const index = normalized.indexOf(norm(source));
+    if (index < 0) problems.push(`--map ${source}=${field}: no column "${source}" in the header (${header.join(", ")})`);
+    else if (!fieldNames.includes(field as F)) problems.push(`--map ${source}=${field}: unknown field "${field}" (fields: ${fieldNames.join(", ")})`);
+    else {
+      fields[field as F] = index;
+      used.add(index);
+    }
+  }
+  for (const field of fieldNames) {
+    if (fields[field] !== undefined) continue;
+    const index = normalized.findIndex((h, i) => !used.has(i) && (aliases[field] as readonly string[]).includes(h));
+    if (index >= 0) {
+      fields[field] = index;
+      used.add(index);
+    }
+  }
+  for (const field of required)
+    if (fields[field] === undefined) problems.push(`no column for "${field}": expected one of ${aliases[field].join(", ")} (or --map COLUMN=${field})`);
+  const extras = header.map((name, index) => ({ index, name: norm(name) })).filter((e) => !used.has(e.index) && e.name !== "");
+  return problems.length ? { ok: false, problems } : { ok: true, plan: { fields, extras } };
+}
+
+/** Parses a date or date-time in the given zone: ISO 8601, `YYYY-MM-DD HH:mm[:ss]`, `YYYYMMDD`, or `format` (luxon tokens). */
+export function parseDate(text: string, zone: string, format?: string): Date | null {
+  const s = text.trim();
+  const candidates = format
+    ? [DateTime.fromFormat(s, format, { zone })]
+    : [DateTime.fromISO(s, { zone }), DateTime.fromSQL(s, { zone }), DateTime.fromFormat(s, "yyyyMMdd", { zone })];
+  const hit = candidates.find((d) => d.isValid);
+  return hit ? hit.toJSDate() : null;
+}
+
+const money = z
+  .string()
+  .trim()
+  .min(1, "is empty")
+  .refine((s) => /^-?\d+(\.\d+)?$/.test(s), "is not a number")
+  .refine((s) => !s.startsWith("-"), "must not be negative")
+  .refine((s) => Number(s) < 1e12, "is too large");
+
+const orderSchema = z.object({
+  customer: z.string().trim().min(1, "is empty"),
+  amount: money,
+  grossMargin: z.string().trim().refine((s) => /^-?\d+(\.\d+)?$/.test(s), "is not a number").optional(),
+  quantity: z.string().trim().regex(/^\d+$/, "must be a whole number >= 0").optional(),
+  category: z.string().trim().optional(),
+});
+
+const email = z.string().trim().email("is not an email address");
+const phone = z
+  .string()
+  .transform((s) => s.replace(/[\s().-]/g, ""))
+  .refine((s) => /^\+?\d{7,15}$/.test(s), "is not a phone number (7-15 digits, optional leading +)");
+const localeSchema = z.string().trim().regex(/^[a-zA-Z]{2,3}([-_][a-zA-Z]{2,4})?$/, "is not a language code such as en or ru-RU");
+
+export type RowResult<T> = { ok: true; row: T } | { ok: false; reason: string };
+
+/** Cells common checks: invalid UTF-8 (decoded as U+FFFD) and over-long values. */
+function checkCells(header: string[], cells: string[]): string | null {
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells[i]!;
+    if (cell.length > MAX_FIELD_LENGTH) return `column "${header[i]}" is ${cell.length} characters long (limit ${MAX_FIELD_LENGTH})`;
+    if (cell.includes("\uFFFD")) return `column "${header[i]}" is not valid UTF-8`;
+  }
+  return null;
+}
+
+const cell = (cells: string[], index: number | undefined) => {
+  if (index === undefined) return undefined;
+  const v = cells[index]?.trim();
+  return v === "" ? undefined : v;
+};
+
+/** A cell as an attribute value: numbers as numbers, true/false as booleans, text otherwise. */
+export function attributeValue(text: string): string | number | boolean {
+  if (/^-?\d+(\.\d+)?$/.test(text) && text.length < 16) return Number(text);
+  const lower = text.toLowerCase();
+  if (lower === "true" || lower === "false") return lower === "true";
+  return text;
+}
+
+function parseBool(text: string): boolean | null {
+  const t = text.trim().toLowerCase();
+  if (["1", "true", "yes", "y", "on", "да"].includes(t)) return true;
+  if (["0", "false", "no", "n", "off", "нет"].includes(t)) return false;
+  return null;
+}
+
+const issue = (field: string, error: z.ZodError) => `${field} ${error.issues[0]?.message ?? "is invalid"}`;
+
+export function customerFromCells(
+  header: string[],
+  cells: string[],
+  plan: ColumnPlan<CustomerField>,
+  options: { timeZone: string; dateFormat?: string },
+): RowResult<CustomerRow> {
+  if (cells.length !== header.length) return { ok: false, reason: `expected ${header.length} columns, found ${cells.length}` };
+  const bad = checkCells(header, cells);
+  if (bad) return { ok: false, reason: bad };
+  const f = plan.fields;
+  const externalId = cell(cells, f.externalId);
+  if (!externalId) return { ok: false, reason: "customer id is empty" };
+  const row: CustomerRow = { externalId, attributes: {} };
+  const name = cell(cells, f.name);
+  if (f.name !== undefined) row.name = name ?? null;
+  const rawEmail = cell(cells, f.email);
+  if (rawEmail !== undefined) {
+    const e = email.safeParse(rawEmail);
+    if (!e.success) return { ok: false, reason: issue("email", e.error) };
+    row.email = e.data.toLowerCase();
+  }
+  const rawPhone = cell(cells, f.phone);
+  if (rawPhone !== undefined) {
+    const p = phone.safeParse(rawPhone);
+    if (!p.success) return { ok: false, reason: issue("phone", p.error) };
+    row.phone = p.data;
+  }
+  const locale = cell(cells, f.locale);
+  if (locale !== undefined) {
+    const l = localeSchema.safeParse(locale);
+    if (!l.success) return { ok: false, reason: issue("locale", l.error) };
+    row.locale = l.data.slice(0, 2).toLowerCase();
+  }
+  const tz = cell(cells, f.timeZone);
+  if (tz !== undefined) {
+    if (!DateTime.now().setZone(tz).isValid) return { ok: false, reason: `time zone "${tz}" is not an IANA time zone` };
+    row.timeZone = tz;
+  }
+  const signedUp = cell(cells, f.signedUpAt);
+  if (signedUp !== undefined) {
+    const d = parseDate(signedUp, options.timeZone, options.dateFormat);
+    if (!d) return { ok: false, reason: `signup date "${signedUp.slice(0, 40)}" is not a date` };
+    row.signedUpAt = d;
+  }
+  const consent = cell(cells, f.marketingConsent);
+  if (consent !== undefined) {
+    const b = parseBool(consent);
+    if (b === null) return { ok: false, reason: `consent "${consent.slice(0, 20)}" is not yes/no` };
+    row.marketingConsent = b;
+  }
+  for (const extra of plan.extras) {
+    const v = cell(cells, extra.index);
+    if (v !== undefined) row.attributes![extra.name] = attributeValue(v);
+  }
+  return { ok: true, row };
+}
+
+export interface OrderDraft extends Omit<PurchaseRow, "externalId"> {
+  /** The file's own order id, when it has one. */
+  externalId?: string;
+}
+
+export function orderFromCells(
+  header: string[],
+  cells: string[],
+  plan: ColumnPlan<OrderField>,
+  options: { timeZone: string; dateFormat?: string; now: Date },
+): RowResult<OrderDraft> {
+  if (cells.length !== header.length) return { ok: false, reason: `expected ${header.length} columns, found ${cells.length}` };
+  const bad = checkCells(header, cells);
+  if (bad) return { ok: false, reason: bad };
+  const f = plan.fields;
+  const parsed = orderSchema.safeParse({
+    customer: cells[f.customer!] ?? "",
+    amount: cells[f.amount!] ?? "",
+    grossMargin: cell(cells, f.grossMargin),
+    quantity: cell(cells, f.quantity),
+    category: cell(cells, f.category),
+  });
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    return { ok: false, reason: `${String(first.path[0])} ${first.message}` };
+  }
+  const when = cell(cells, f.purchasedAt);
+  if (!when) return { ok: false, reason: "date is empty" };
+  const purchasedAt = parseDate(when, options.timeZone, options.dateFormat);
+  if (!purchasedAt) return { ok: false, reason: `date "${when.slice(0, 40)}" is not a date` };
+  if (purchasedAt.getTime() > options.now.getTime() + 86_400_000) return { ok: false, reason: `date ${when} is in the future` };
+  const d = parsed.data;
+  return {
+    ok: true,
+    row: {
+      externalId: cell(cells, f.externalId),
+      customerExternalId: d.customer,
+      purchasedAt,
+      amount: d.amount,
+      grossMargin: d.grossMargin ?? null,
+      quantity: d.quantity === undefined ? null : Number(d.quantity),
+      category: d.category ?? null,
+    },
+  };
+}

@@ -1,0 +1,140 @@
+// Bulk, set-based writes of imported customers and purchases: one statement per batch via
+// unnest() arrays. Upserts by external id and only touches rows whose values changed, so
+// re-importing the same data changes nothing (not even updated_at).
+import type { Prisma, PrismaClient } from "../db/client";
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+export interface CustomerRow {
+  externalId: string;
+  name?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  locale?: string | null;
+  timeZone?: string | null;
+  signedUpAt?: Date | null;
+  marketingConsent?: boolean | null;
+  attributes?: Record<string, string | number | boolean>;
+}
+
+export interface PurchaseRow {
+  externalId: string;
+  customerExternalId: string;
+  purchasedAt: Date;
+  /** Money as a decimal string or number, >= 0. */
+  amount: string | number;
+  grossMargin?: string | number | null;
+  quantity?: number | null;
+  category?: string | null;
+}
+
+export interface UpsertCounts {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+/**
+ * Inserts new customers and updates changed ones. Fields a row leaves undefined keep their
+ * stored value; attributes are merged into the stored ones.
+ */
+export async function upsertCustomers(db: Db, input: CustomerRow[]): Promise<UpsertCounts> {
+  const rows = lastByKey(input, (r) => r.externalId);
+  if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
+  const col = <T>(pick: (r: CustomerRow) => T | undefined) => rows.map((r) => pick(r) ?? null);
+  const has = (key: keyof CustomerRow) => rows.map((r) => r[key] !== undefined);
+  const result = await db.$queryRaw<{ inserted: boolean }[]>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${col((r) => r.externalId)}::text[], ${col((r) => r.name)}::text[], ${has("name")}::boolean[],
+        ${col((r) => r.email)}::text[], ${has("email")}::boolean[],
+        ${col((r) => r.phone)}::text[], ${has("phone")}::boolean[],
+        ${col((r) => r.locale)}::text[], ${has("locale")}::boolean[],
+        ${col((r) => r.timeZone)}::text[], ${has("timeZone")}::boolean[],
+        ${col((r) => r.signedUpAt)}::timestamp[], ${has("signedUpAt")}::boolean[],
+        ${col((r) => r.marketingConsent)}::boolean[], ${has("marketingConsent")}::boolean[],
+        ${rows.map((r) => JSON.stringify(r.attributes ?? {}))}::jsonb[]
+      ) AS t(external_id, name, has_name, email, has_email, phone, has_phone, locale, has_locale,
+             time_zone, has_time_zone, signed_up_at, has_signed_up_at, consent, has_consent, attributes)
+    )
+    INSERT INTO customers AS c (external_id, name, email, phone, locale, time_zone, signed_up_at, marketing_consent, attributes, updated_at)
+    SELECT external_id, name, email, phone, locale, time_zone, signed_up_at, coalesce(consent, true), attributes, now() FROM input
+    ON CONFLICT (external_id) DO UPDATE SET
+      name = CASE WHEN (SELECT has_name FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.name ELSE c.name END,
+      email = CASE WHEN (SELECT has_email FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.email ELSE c.email END,
+      phone = CASE WHEN (SELECT has_phone FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.phone ELSE c.phone END,
+      locale = CASE WHEN (SELECT has_locale FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.locale ELSE c.locale END,
+      time_zone = CASE WHEN (SELECT has_time_zone FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.time_zone ELSE c.time_zone END,
+      signed_up_at = CASE WHEN (SELECT has_signed_up_at FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.signed_up_at ELSE c.signed_up_at END,
+      marketing_consent = CASE WHEN (SELECT has_consent FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.marketing_consent ELSE c.marketing_consent END,
+      attributes = c.attributes || excluded.attributes,
+      updated_at = now()
+    WHERE c.erased_at IS NULL AND (
+      (SELECT i.has_name AND i.name IS DISTINCT FROM c.name
+           OR i.has_email AND i.email IS DISTINCT FROM c.email
+           OR i.has_phone AND i.phone IS DISTINCT FROM c.phone
+           OR i.has_locale AND i.locale IS DISTINCT FROM c.locale
+           OR i.has_time_zone AND i.time_zone IS DISTINCT FROM c.time_zone
+           OR i.has_signed_up_at AND i.signed_up_at IS DISTINCT FROM c.signed_up_at
+           OR i.has_consent AND i.consent IS DISTINCT FROM c.marketing_consent
+       FROM input i WHERE i.external_id = excluded.external_id)
+      OR NOT (c.attributes @> excluded.attributes))
+    RETURNING (xmax = 0) AS inserted`;
+  const inserted = result.filter((r) => r.inserted).length;
+  const updated = result.length - inserted;
+  return { inserted, updated, unchanged: rows.length - result.length };
+}
+
+// One statement can't upsert the same key twice: the last row for a key wins.
+function lastByKey<T>(rows: T[], key: (row: T) => string): T[] {
+  const byKey = new Map<string, T>();
+  for (const row of rows) byKey.set(key(row), row);
+  return byKey.size === rows.length ? rows : [...byKey.values()];
+}
+
+/**
+ * Creates customers that don't exist yet with only an external id (orders files that carry
+ * no customer table, such as CDNOW). Returns how many were new.
+ */
+export async function ensureCustomers(db: Db, externalIds: string[]): Promise<number> {
+  if (externalIds.length === 0) return 0;
+  return db.$executeRaw`
+    INSERT INTO customers (external_id) SELECT DISTINCT unnest(${externalIds}::text[])
+    ON CONFLICT (external_id) DO NOTHING`;
+}
+
+/** Customer ids by external id, for the ids that exist. */
+export async function customerIdsByExternalId(db: Db, externalIds: string[]): Promise<Map<string, number>> {
+  if (externalIds.length === 0) return new Map();
+  const found = await db.$queryRaw<{ id: number; external_id: string }[]>`
+    SELECT id, external_id FROM customers WHERE external_id = ANY(${[...new Set(externalIds)]}::text[])`;
+  return new Map(found.map((r) => [r.external_id, r.id]));
+}
+
+/**
+ * Inserts new purchases and updates changed ones, keyed by the purchase external id.
+ * Every row's customer must exist (check with `customerIdsByExternalId` first).
+ */
+export async function upsertPurchases(db: Db, input: PurchaseRow[]): Promise<UpsertCounts> {
+  const rows = lastByKey(input, (r) => r.externalId);
+  if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
+  const result = await db.$queryRaw<{ inserted: boolean }[]>`
+    INSERT INTO purchases AS p (external_id, customer_id, purchased_at, amount, gross_margin, quantity, category)
+    SELECT t.external_id, c.id, t.purchased_at, t.amount, t.gross_margin, coalesce(t.quantity, 1), t.category
+    FROM unnest(
+      ${rows.map((r) => r.externalId)}::text[], ${rows.map((r) => r.customerExternalId)}::text[],
+      ${rows.map((r) => r.purchasedAt)}::timestamp[], ${rows.map((r) => String(r.amount))}::numeric[],
+      ${rows.map((r) => (r.grossMargin == null ? null : String(r.grossMargin)))}::numeric[],
+      ${rows.map((r) => r.quantity ?? null)}::int[], ${rows.map((r) => r.category ?? null)}::text[]
+    ) AS t(external_id, customer_external_id, purchased_at, amount, gross_margin, quantity, category)
+    JOIN customers c ON c.external_id = t.customer_external_id
+    ON CONFLICT (external_id) DO UPDATE SET
+      customer_id = excluded.customer_id, purchased_at = excluded.purchased_at, amount = excluded.amount,
+      gross_margin = excluded.gross_margin, quantity = excluded.quantity, category = excluded.category
+    WHERE (p.customer_id, p.purchased_at, p.amount, p.gross_margin, p.quantity, p.category)
+      IS DISTINCT FROM (excluded.customer_id, excluded.purchased_at, excluded.amount, excluded.gross_margin, excluded.quantity, excluded.category)
+    RETURNING (xmax = 0) AS inserted`;
+  const inserted = result.filter((r) => r.inserted).length;
+  const updated = result.length - inserted;
+  return { inserted, updated, unchanged: rows.length - result.length };
+}
