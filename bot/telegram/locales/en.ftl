@@ -1,0 +1,110 @@
+# English texts for the customer's Telegram bot and every outbound message.
+
+## Outbound messages (core/messaging/render.ts)
+offer-hello = Hello, { $name }!
+offer-hello-anonymous = Hello!
+offer-intro = It has been a while since your last visit, and we miss you.
+offer-intro-category = It has been a while since you last shopped for { $category } with us, and we miss you.
+offer-why = We noticed: { $reason }.
+offer-line = Here is something just for you: { $title }.
+offer-expires = Valid until { $date }.
+offer-btn-accept = Use the offer
+offer-btn-decline = Not interested
+offer-btn-stop = Stop offers
+survey-nps-question = How likely are you to recommend us to a friend? Tap a number: 0 means not at all, 10 means definitely.
+survey-servqual-invite = Would you help us improve? Ten quick questions about our service, 1 to 7 each, about two minutes. You can pause at any time.
+survey-servqual-btn-start = Start
+ticket-ack = Thank you. Your request is logged as { $reference }; a person from our team will answer here.
+ticket-reply = Reply on { $reference }:
+    { $text }
+csat-request = Your request { $reference } is resolved. How satisfied are you with the help you got? 1 is very unhappy, 5 is very happy.
+notice-generic = { $text }
+
+## Linking
+start-welcome = Hello, { $name }! I'm the shop's assistant. I'll send you personal offers and short surveys now and then. /help shows everything I can do.
+start-unlinked = Hello! I'm the shop's assistant. To connect your customer account, tap "Share my phone number" below, or open the personal link the shop sent you.
+btn-share-phone = Share my phone number
+link-ok = Done, this chat is now connected to your customer account. /help shows what I can do; /stop turns off offers and surveys at any time.
+link-already = This chat is already connected to your account. /help shows what I can do.
+link-used = This link has already been used. If it wasn't you, please ask the shop for a new one.
+link-expired = This link has expired. Please ask the shop for a new one.
+link-unknown = I don't recognise this link. Please check it, or share your phone number instead.
+phone-linked = Thank you, I found your account and connected this chat.
+phone-not-found = I couldn't find a customer with this phone number. Please open the personal link the shop sent you.
+phone-not-own = Please share your own contact with the button below.
+unlinked = I don't know you yet. Share your phone number with the button below, or open the personal link the shop sent you.
+help =
+    Here is what I can do:
+    /complaint - tell us about a problem; a person will answer here
+    /survey - a short survey about our service
+    /language - change the language
+    /stop - no more offers or surveys
+    /start - turn offers and surveys back on
+    /mydata - get a copy of the data we hold about you
+    /forget - delete your personal data
+
+## Consent and data rights
+optout-done = Done: no more offers or surveys. You can still write to us at any time, and /start turns them back on.
+optout-already = Offers and surveys are already off. /start turns them back on.
+optin-confirm = Would you like to receive personal offers and short surveys again?
+optin-btn-yes = Yes, turn them on
+optin-btn-no = No, thanks
+optin-done = Welcome back! Offers and surveys are on again. /stop turns them off.
+optin-cancel = All right, nothing changes.
+mydata-caption = Here is all the data we hold about you, as a JSON file.
+forget-confirm = This deletes your name, contacts and conversation history with us and disconnects this chat. Anonymous statistics remain. This cannot be undone. Continue?
+forget-btn-yes = Yes, delete my data
+forget-btn-no = Cancel
+forget-done = Your personal data has been deleted and this chat is disconnected. Goodbye, and thank you.
+forget-cancel = Nothing was deleted.
+
+## Languages
+language-choose = Choose your language:
+language-set = The language is now English.
+
+## Offers
+offer-accepted = Your personal code: { $code }
+    Show it at the checkout or enter it when you order online, before { $date }.
+offer-declined = Noted, thank you. We won't send you offers for a while.
+offer-expired = Sorry, this offer has expired.
+offer-already = You have already answered this offer.
+offer-not-yours = This offer belongs to someone else.
+offer-unavailable = This offer is no longer available.
+
+## Buttons in general
+callback-stale = This button is no longer active.
+callback-invalid = I don't recognise this button.
+
+## NPS
+nps-followup-detractor = We're sorry to hear that. What went wrong? Please tell us in one message.
+nps-followup-passive = Thank you! What would make it a 10 for you?
+nps-followup-promoter = Thank you, that makes our day! What do you like most about us?
+nps-thanks = Thank you for your feedback!
+nps-ticket = We've passed this to our team as { $reference }; a person will get back to you here.
+
+## SERVQUAL
+servqual-progress = Question { $step } of { $total }
+servqual-scale = 1 = strongly disagree, 7 = strongly agree
+servqual-expect-tangibles = An excellent shop has modern equipment and tidy, appealing stores and materials.
+servqual-perceive-tangibles = Our shop has modern equipment and tidy, appealing stores and materials.
+servqual-expect-reliability = An excellent shop does what it promises, when it promises.
+servqual-perceive-reliability = Our shop does what it promises, when it promises.
+servqual-expect-responsiveness = Staff at an excellent shop are always willing to help and answer quickly.
+servqual-perceive-responsiveness = Our staff are always willing to help and answer quickly.
+servqual-expect-assurance = You feel safe and confident dealing with an excellent shop.
+servqual-perceive-assurance = You feel safe and confident dealing with us.
+servqual-expect-empathy = An excellent shop gives customers individual attention.
+servqual-perceive-empathy = We give you individual attention.
+servqual-done = That's all, thank you! Your answers help us improve.
+servqual-not-now = Surveys are turned off for you. /start turns them back on.
+
+## Complaints and tickets
+complaint-prompt = Please describe what happened in one message; a person from our team will answer here.
+complaint-added = Added to your request { $reference }.
+csat-thanks = Thank you for your rating!
+
+## Bad input
+unsupported-media = I can only read text messages. Please write to me in words.
+too-long = That message is too long for me. Please keep it under { $max } characters.
+unknown-command = I don't know that command. /help shows what I can do.
+greeting = Hello! /help shows what I can do.

@@ -1,0 +1,159 @@
+// Turns an outbound message into the words and buttons a customer sees. Every kind is handled in
+// one exhaustive switch; the wording comes from the locale files, and an offer is written by the
+// LLM from `prompts/offer.md` when a `ChatModel` is given (falling back to the template if the
+// model fails or answers with nothing usable).
+import { z } from "zod";
+import type { ChatModel } from "../llm/chat-model";
+import { fillPrompt, loadPrompt, type PromptSource } from "../llm/prompts";
+import type { Logger } from "../log";
+import { assertUnreachable } from "../result";
+import { encodeCallback } from "./callback-data";
+import type { OutboundMessage } from "./channel";
+import { defaultTranslator, pickLocale, type Translator } from "./locales";
+
+export interface RenderedButton {
+  text: string;
+  data: string;
+}
+
+export interface RenderedMessage {
+  text: string;
+  buttons?: RenderedButton[][];
+}
+
+export interface RenderOptions {
+  locale: string;
+  chatModel?: ChatModel;
+  prompts?: PromptSource;
+  translate?: Translator;
+  log?: Logger;
+}
+
+/**
+ * What an offer message may carry in its payload. Only `offerIssueId` and `title` are needed;
+ * the rest personalises the text (see `loadOfferContext` in core/offers to fill it).
+ */
+export const offerPayloadSchema = z.object({
+  offerIssueId: z.coerce.number().int(),
+  title: z.string().min(1),
+  code: z.string().optional(),
+  expiresAt: z.coerce.date().optional(),
+  customerName: z.string().nullish(),
+  segment: z.string().nullish(),
+  topCategory: z.string().nullish(),
+  reasons: z.array(z.object({ code: z.string().optional(), text: z.string() }).loose()).optional(),
+});
+export type OfferPayload = z.infer<typeof offerPayloadSchema>;
+
+const ticketPayloadSchema = z.object({ reference: z.string(), text: z.string().optional(), ticketId: z.coerce.number().int().optional() });
+const noticePayloadSchema = z.object({ key: z.string().optional(), text: z.string().optional(), vars: z.record(z.string(), z.union([z.string(), z.number()])).optional() });
+
+const LANGUAGE_NAMES: Record<string, string> = { en: "English", ru: "Russian" };
+const MAX_LLM_TEXT = 700;
+
+/** The first word of a name: the model and the greeting never need more. */
+export function firstName(name: string | null | undefined): string | null {
+  const first = name?.trim().split(/\s+/)[0];
+  return first ? first : null;
+}
+
+export function formatDate(date: Date, locale: string): string {
+  return new Intl.DateTimeFormat(pickLocale(locale), { dateStyle: "long", timeZone: "UTC" }).format(date);
+}
+
+/**
+ * Renders one outbound message for `options.locale`.
+ * @throws ZodError when the payload lacks what its kind needs (a bug in whoever enqueued it).
+ */
+export async function renderMessage(message: OutboundMessage, options: RenderOptions): Promise<RenderedMessage> {
+  const t = options.translate ?? defaultTranslator();
+  const locale = pickLocale(options.locale);
+  const tr = (key: string, vars?: Record<string, string | number>) => t(locale, key, vars);
+  switch (message.kind) {
+    case "offer": {
+      const offer = offerPayloadSchema.parse(message.payload);
+      const text = (options.chatModel && (await offerByModel(offer, locale, options))) || offerByTemplate(offer, locale, t);
+      const button = (action: "accept" | "decline" | "stop", key: string) => ({
+        text: tr(key),
+        data: encodeCallback({ type: "offer", action, issueId: offer.offerIssueId }),
+      });
+      return {
+        text,
+        buttons: [[button("accept", "offer-btn-accept")], [button("decline", "offer-btn-decline"), button("stop", "offer-btn-stop")]],
+      };
+    }
+    case "survey_nps": {
+      const score = (n: number) => ({ text: String(n), data: encodeCallback({ type: "nps", outboxId: message.outboxId, score: n }) });
+      return {
+        text: tr("survey-nps-question"),
+        buttons: [[0, 1, 2, 3, 4, 5].map(score), [6, 7, 8, 9, 10].map(score)],
+      };
+    }
+    case "survey_servqual":
+      return {
+        text: tr("survey-servqual-invite"),
+        buttons: [[{ text: tr("survey-servqual-btn-start"), data: encodeCallback({ type: "servqual_start", outboxId: message.outboxId }) }]],
+      };
+    case "ticket_ack": {
+      const { reference } = ticketPayloadSchema.parse(message.payload);
+      return { text: tr("ticket-ack", { reference }) };
+    }
+    case "ticket_reply": {
+      const { reference, text } = ticketPayloadSchema.parse(message.payload);
+      return { text: tr("ticket-reply", { reference, text: text ?? "" }) };
+    }
+    case "csat_request": {
+      const { reference, ticketId } = ticketPayloadSchema.required({ ticketId: true }).parse(message.payload);
+      return {
+        text: tr("csat-request", { reference }),
+        buttons: [[1, 2, 3, 4, 5].map((n) => ({ text: String(n), data: encodeCallback({ type: "csat", ticketId, score: n }) }))],
+      };
+    }
+    case "notice": {
+      const notice = noticePayloadSchema.parse(message.payload);
+      return { text: notice.key ? tr(notice.key, notice.vars) : tr("notice-generic", { text: notice.text ?? "" }) };
+    }
+    default:
+      return assertUnreachable(message.kind);
+  }
+}
+
+/** The template offer text: greeting, what we miss, why, the offer, its expiry. */
+export function offerByTemplate(offer: OfferPayload, locale: string, t: Translator): string {
+  const name = firstName(offer.customerName);
+  const reason = offer.reasons?.[0]?.text;
+  const lines = [
+    name ? t(locale, "offer-hello", { name }) : t(locale, "offer-hello-anonymous"),
+    offer.topCategory ? t(locale, "offer-intro-category", { category: offer.topCategory }) : t(locale, "offer-intro"),
+    ...(reason && locale === "en" ? [t(locale, "offer-why", { reason })] : []),
+    t(locale, "offer-line", { title: offer.title }),
+    ...(offer.expiresAt ? [t(locale, "offer-expires", { date: formatDate(offer.expiresAt, locale) })] : []),
+  ];
+  return lines.join("\n");
+}
+
+/** The variables `prompts/offer.md` takes, from an offer payload. */
+export function offerPromptVars(offer: OfferPayload, locale: string): Record<string, string> {
+  return {
+    language: LANGUAGE_NAMES[locale] ?? "English",
+    name: firstName(offer.customerName) ?? "",
+    top_category: offer.topCategory ?? "unknown",
+    offer_title: offer.title,
+    expires: offer.expiresAt ? formatDate(offer.expiresAt, locale) : "the end of the offer",
+    segment: offer.segment ?? "unknown",
+    reasons: offer.reasons?.length ? offer.reasons.map((r) => r.text).join("; ") : "none given",
+  };
+}
+
+async function offerByModel(offer: OfferPayload, locale: string, options: RenderOptions): Promise<string | null> {
+  const prompt = fillPrompt((options.prompts ?? loadPrompt)("offer"), offerPromptVars(offer, locale));
+  try {
+    const completion = await options.chatModel!.complete([{ role: "user", content: prompt }], { maxTokens: 300, temperature: 0.7 });
+    const text = completion.text.trim().replace(/^["«]|["»]$/g, "").trim();
+    if (!text || text.length > MAX_LLM_TEXT || /\{\{|https?:\/\//.test(text)) return null;
+    return text;
+  } catch (error) {
+    options.log?.warn({ err: error instanceof Error ? error.message : String(error), kind: "offer" }, "offer text by model failed, using the template");
+    return null;
+  }
+}
