@@ -1,0 +1,167 @@
+// Plain-language reasons for a churn score, built from the model's largest contributions.
+// Each reason carries a stable `code` and its numbers, so other channels (Telegram in Russian,
+// Slack) can word it themselves; `text` is the English default.
+import type { CustomerFeatures } from "./features";
+
+export type ReasonCode =
+  | "overdue"
+  | "no_purchase_yet"
+  | "few_purchases"
+  | "spending_down"
+  | "small_orders"
+  | "detractor"
+  | "low_csat"
+  | "complaints"
+  | "declined_offers"
+  | "new_customer"
+  | "attribute";
+
+export interface Reason {
+  code: ReasonCode;
+  text: string;
+  /** The summed model contribution (log-odds) behind this reason. */
+  weight: number;
+  values: Record<string, number | string>;
+}
+
+/** One model column and how much it pushed this customer's churn log-odds up (+) or down (-). */
+export interface Contribution {
+  feature: string;
+  contribution: number;
+}
+
+const WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
+const count = (n: number) => (n >= 0 && n < WORDS.length && Number.isInteger(n) ? WORDS[n]! : String(n));
+const plural = (n: number, one: string, many: string) => `${count(n)} ${n === 1 ? one : many}`;
+const days = (d: number) => Math.max(0, Math.round(d));
+
+/** Which reason a model column speaks to (attribute columns are "attr:<key>[=<level>]"). */
+export function reasonCodeFor(feature: string, f: CustomerFeatures): ReasonCode | null {
+  if (feature.startsWith("attr:")) return "attribute";
+  switch (feature) {
+    case "log_recency":
+    case "log_overdue":
+    case "p_alive":
+    case "log_expected_purchases":
+    case "log_spend_90":
+    case "no_purchase":
+      return f.recencyDays === null ? "no_purchase_yet" : "overdue";
+    case "log_frequency":
+      return "few_purchases";
+    case "spend_trend":
+      return "spending_down";
+    case "log_monetary_mean":
+      return "small_orders";
+    case "nps_detractor":
+    case "nps_promoter":
+      return "detractor";
+    case "csat_low":
+      return "low_csat";
+    case "complaints_90":
+    case "log_complaints_total":
+      return "complaints";
+    case "log_offers_received":
+    case "log_offers_declined":
+      return "declined_offers";
+    case "log_tenure":
+      return "new_customer";
+    default:
+      return null;
+  }
+}
+
+/** The wording and numbers of one reason, or null when the customer's data does not bear it out. */
+export function describeReason(code: ReasonCode, f: CustomerFeatures, feature?: string, attributeValue?: number): Omit<Reason, "weight"> | null {
+  switch (code) {
+    case "overdue": {
+      if (f.recencyDays === null) return null;
+      const since = days(f.recencyDays);
+      if (f.meanGapDays !== null && f.meanGapDays > 0) {
+        const usual = Math.max(1, days(f.meanGapDays));
+        if (since <= usual) return null;
+        return { code, text: `no purchase for ${since} days; usually every ${usual}`, values: { daysSince: since, usualGapDays: usual } };
+      }
+      if (since < 30) return null;
+      return { code, text: `no purchase for ${since} days`, values: { daysSince: since } };
+    }
+    case "no_purchase_yet":
+      return { code, text: `no purchase since joining ${days(f.tenureDays)} days ago`, values: { tenureDays: days(f.tenureDays) } };
+    case "few_purchases":
+      if (f.purchaseCount > 2) return null;
+      return { code, text: f.purchaseCount === 1 ? "only one purchase so far" : `only ${count(f.purchaseCount)} purchases so far`, values: { purchases: f.purchaseCount } };
+    case "spending_down": {
+      if (f.spendPrev90 <= 0 || f.spendLast90 >= f.spendPrev90) return null;
+      const pct = Math.round((100 * (f.spendPrev90 - f.spendLast90)) / f.spendPrev90);
+      return { code, text: `spending down ${pct}% on the previous quarter`, values: { percent: pct, last90: f.spendLast90, previous90: f.spendPrev90 } };
+    }
+    case "small_orders":
+      if (f.monetaryMean === null) return null;
+      return { code, text: `small orders (average ${f.monetaryMean.toFixed(2)})`, values: { averageOrder: Math.round(f.monetaryMean * 100) / 100 } };
+    case "detractor":
+      if (f.npsLatest === null || f.npsLatest > 6) return null;
+      return { code, text: `detractor (NPS ${f.npsLatest})`, values: { nps: f.npsLatest } };
+    case "low_csat":
+      if (f.csatLatest === null || f.csatLatest > 2) return null;
+      return { code, text: `low satisfaction rating (CSAT ${f.csatLatest} of 5)`, values: { csat: f.csatLatest } };
+    case "complaints":
+      if (f.complaints90 > 0) return { code, text: `${plural(f.complaints90, "complaint", "complaints")} in the last 90 days`, values: { last90: f.complaints90, total: f.complaintsTotal } };
+      if (f.complaintsTotal > 0) return { code, text: `${plural(f.complaintsTotal, "complaint", "complaints")} on record`, values: { last90: 0, total: f.complaintsTotal } };
+      return null;
+    case "declined_offers":
+      if (f.offersDeclined <= 0) return null;
+      return { code, text: `declined ${plural(f.offersDeclined, "offer", "offers")}`, values: { declined: f.offersDeclined, received: f.offersReceived } };
+    case "new_customer":
+      if (f.tenureDays > 90) return null;
+      return { code, text: `customer for only ${days(f.tenureDays)} days`, values: { tenureDays: days(f.tenureDays) } };
+    case "attribute": {
+      if (!feature) return null;
+      const [key, level] = feature.slice("attr:".length).split(/=(.*)/s);
+      if (level !== undefined) return attributeValue === 1 ? { code, text: `${key} is ${level}`, values: { attribute: key!, value: level } } : null;
+      if (attributeValue === undefined) return null;
+      return { code, text: `${key} ${attributeValue}`, values: { attribute: key!, value: attributeValue } };
+    }
+  }
+}
+
+/**
+ * Up to `max` reasons that raised this customer's churn risk the most. Contributions are summed
+ * per reason (recency, overdue ratio and P(alive) all speak to "no purchase for N days"), only
+ * positive ones count, and a reason the data does not bear out (a "spending down" weight for a
+ * customer whose spend rose) is skipped.
+ */
+export function topReasons(f: CustomerFeatures, contributions: readonly Contribution[], attributeNames: readonly string[] = [], max = 3): Reason[] {
+  const byCode = new Map<string, { code: ReasonCode; weight: number; feature: string }>();
+  for (const { feature, contribution } of contributions) {
+    if (!(contribution > 0)) continue;
+    const code = reasonCodeFor(feature, f);
+    if (!code) continue;
+    const key = code === "attribute" ? feature : code;
+    const entry = byCode.get(key) ?? { code, weight: 0, feature };
+    entry.weight += contribution;
+    byCode.set(key, entry);
+  }
+  const reasons: Reason[] = [];
+  for (const entry of [...byCode.values()].sort((a, b) => b.weight - a.weight)) {
+    const attrIndex = attributeNames.indexOf(entry.feature);
+    const described = describeReason(entry.code, f, entry.feature, attrIndex >= 0 ? f.attributes[attrIndex] : undefined);
+    if (!described) continue;
+    reasons.push({ ...described, weight: Math.round(entry.weight * 1000) / 1000 });
+    if (reasons.length >= max) break;
+  }
+  return reasons;
+}
+
+/**
+ * Contributions for the no-model fallback (before any model is trained): the BG/NBD death
+ * probability stands in for recency, plus fixed weights for complaints, detractors and falling spend.
+ */
+export function heuristicContributions(f: CustomerFeatures, pAlive: number): Contribution[] {
+  return [
+    { feature: "p_alive", contribution: 1 - pAlive },
+    { feature: "complaints_90", contribution: 0.3 * Math.min(f.complaints90, 3) },
+    { feature: "nps_detractor", contribution: f.npsLatest !== null && f.npsLatest <= 6 ? 0.3 : 0 },
+    { feature: "csat_low", contribution: f.csatLatest !== null && f.csatLatest <= 2 ? 0.2 : 0 },
+    { feature: "spend_trend", contribution: f.spendTrend !== null && f.spendTrend < 0 ? -0.3 * f.spendTrend : 0 },
+    { feature: "log_frequency", contribution: f.purchaseCount <= 1 ? 0.1 : 0 },
+  ];
+}
