@@ -1,0 +1,104 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { cdnowCalibration, readCdnow } from "../cdnow";
+import { seededRandom } from "./evaluation";
+import { bgnbdExpectedPurchases, bgnbdPAlive, bgnbdUnconditionalExpected, fitBgNbd, type BgNbdParams, type RfmSummary } from "./bgnbd";
+import { hyp2f1, lnGamma } from "./special";
+
+const sampleFile = path.resolve(import.meta.dirname, "../../../../shared/data/CDNOW_sample.txt");
+const published: BgNbdParams = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
+
+/** Simulates BG/NBD customers observed from their first purchase for T time units. */
+function simulate(p: BgNbdParams, n: number, T: number, seed: number): RfmSummary[] {
+  const random = seededRandom(seed);
+  const gamma = (shape: number, scale: number): number => {
+    // Marsaglia-Tsang, with the shape < 1 boost.
+    if (shape < 1) return gamma(shape + 1, scale) * Math.pow(random(), 1 / shape);
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      const u1 = random();
+      const u2 = random();
+      const z = Math.sqrt(-2 * Math.log(u1 || 1e-300)) * Math.cos(2 * Math.PI * u2);
+      const v = (1 + c * z) ** 3;
+      if (v > 0 && Math.log(random() || 1e-300) < 0.5 * z * z + d - d * v + d * Math.log(v)) return d * v * scale;
+    }
+  };
+  const out: RfmSummary[] = [];
+  for (let i = 0; i < n; i++) {
+    const lambda = gamma(p.r, 1 / p.alpha);
+    const ga = gamma(p.a, 1);
+    const dropout = ga / (ga + gamma(p.b, 1));
+    let t = 0;
+    let x = 0;
+    let tx = 0;
+    for (;;) {
+      t += -Math.log(1 - random()) / lambda;
+      if (t > T) break;
+      x++;
+      tx = t;
+      if (random() < dropout) break;
+    }
+    out.push({ x, tx, T });
+  }
+  return out;
+}
+
+describe("special functions", () => {
+  it("lnGamma matches factorials and Γ(1/2) = √π", () => {
+    expect(lnGamma(10)).toBeCloseTo(Math.log(362880), 10);
+    expect(lnGamma(0.5)).toBeCloseTo(0.5 * Math.log(Math.PI), 10);
+  });
+  it("2F1(1, 1; 2; z) = −ln(1 − z)/z", () => {
+    for (const z of [0.1, 0.5, 0.9]) expect(hyp2f1(1, 1, 2, z)).toBeCloseTo(-Math.log(1 - z) / z, 10);
+  });
+});
+
+describe("BG/NBD", () => {
+  it("P(alive) is 1 without repeat purchases and falls with time since the last purchase", () => {
+    expect(bgnbdPAlive(published, 0, 0, 30)).toBe(1);
+    const recent = bgnbdPAlive(published, 3, 30, 32);
+    const lapsed = bgnbdPAlive(published, 3, 5, 32);
+    expect(recent).toBeGreaterThan(lapsed);
+    // Hand computation: 1 / (1 + a/(b+x−1) · ((α+T)/(α+tx))^(r+x)) with x = 3, tx = 5, T = 32.
+    const odds = (0.793 / (2.426 + 2)) * Math.pow((4.414 + 32) / (4.414 + 5), 3.243);
+    expect(lapsed).toBeCloseTo(1 / (1 + odds), 12);
+  });
+
+  it("a customer seen at T = 0 is expected to buy what a new customer buys", () => {
+    for (const t of [1, 10, 39]) {
+      expect(bgnbdExpectedPurchases(published, t, 0, 0, 0)).toBeCloseTo(bgnbdUnconditionalExpected(published, t), 10);
+    }
+    // At the very start the purchase rate is E[λ] = r/α.
+    expect(bgnbdUnconditionalExpected(published, 1e-4) / 1e-4).toBeCloseTo(published.r / published.alpha, 4);
+  });
+
+  it("E[X(t)] matches a simulation of the process", () => {
+    const p: BgNbdParams = { r: 0.8, alpha: 5, a: 0.6, b: 2.5 };
+    const sims = simulate(p, 40_000, 20, 7);
+    const mean = sims.reduce((s, c) => s + c.x, 0) / sims.length;
+    expect(Math.abs(mean / bgnbdUnconditionalExpected(p, 20) - 1)).toBeLessThan(0.03);
+  });
+
+  it("recovers the parameters of simulated data", () => {
+    const truth: BgNbdParams = { r: 0.8, alpha: 5, a: 0.6, b: 2.5 };
+    const { params } = fitBgNbd(simulate(truth, 8_000, 52, 11));
+    expect(params.r).toBeGreaterThan(0.65);
+    expect(params.r).toBeLessThan(0.95);
+    expect(params.alpha / params.r).toBeGreaterThan(5);
+    expect(params.alpha / params.r).toBeLessThan(7.5);
+    expect(params.a / (params.a + params.b)).toBeGreaterThan(0.14);
+    expect(params.a / (params.a + params.b)).toBeLessThan(0.27);
+  });
+
+  it.skipIf(!existsSync(sampleFile))(`reproduces Fader, Hardie & Lee (2005) on CDNOW_sample within 1% (needs ${sampleFile})`, async () => {
+    const customers = cdnowCalibration(await readCdnow(sampleFile));
+    expect(customers).toHaveLength(2357);
+    expect(customers.filter((c) => c.x > 0)).toHaveLength(946);
+    const { params } = fitBgNbd(customers);
+    for (const key of ["r", "alpha", "a", "b"] as const) {
+      expect(Math.abs(params[key] / published[key] - 1), key).toBeLessThan(0.01);
+    }
+  });
+});

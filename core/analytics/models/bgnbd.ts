@@ -1,0 +1,158 @@
+// BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while alive, a
+// customer buys as a Poisson process with rate λ ~ Gamma(r, α); after each purchase they drop out
+// with probability p ~ Beta(a, b). Fitted by maximum likelihood on (x, tx, T) summaries.
+import { minimize } from "./optimize";
+import { hyp2f1, lnBeta, lnGamma } from "./special";
+
+/** One customer's calibration summary, all times in the same unit (weeks, days...). */
+export interface RfmSummary {
+  /** Repeat purchases (purchases after the first), counting same-day purchases once. */
+  x: number;
+  /** Time of the last purchase, measured from the first purchase (0 when x = 0). */
+  tx: number;
+  /** Age: time from the first purchase to the end of the calibration period. */
+  T: number;
+}
+
+export interface BgNbdParams {
+  r: number;
+  alpha: number;
+  a: number;
+  b: number;
+}
+
+export interface BgNbdFitOptions {
+  /** Nelder-Mead evaluation budget. Default 20,000. */
+  maxEvaluations?: number;
+  /** Starting parameters. Default r = α = a = b = 1. */
+  start?: BgNbdParams;
+}
+
+export interface BgNbdFit {
+  params: BgNbdParams;
+  /** Total log-likelihood at the optimum (sum over customers). */
+  logLikelihood: number;
+  /** Nelder-Mead iterations over all restarts. */
+  iterations: number;
+}
+
+interface GroupedSummaries {
+  x: Float64Array;
+  tx: Float64Array;
+  T: Float64Array;
+  count: Float64Array;
+}
+
+/** Groups identical (x, tx, T) triples: real data has many repeats, so the likelihood is cheap. */
+function groupSummaries(data: readonly RfmSummary[]): GroupedSummaries {
+  const index = new Map<string, number>();
+  const xs: number[] = [];
+  const txs: number[] = [];
+  const Ts: number[] = [];
+  const counts: number[] = [];
+  for (const d of data) {
+    if (!(d.x >= 0) || !(d.tx >= 0) || !(d.T >= d.tx)) throw new RangeError(`invalid RFM summary ${JSON.stringify(d)}`);
+    const key = `${d.x}|${d.tx}|${d.T}`;
+    const at = index.get(key);
+    if (at === undefined) {
+      index.set(key, xs.length);
+      xs.push(d.x);
+      txs.push(d.tx);
+      Ts.push(d.T);
+      counts.push(1);
+    } else {
+      counts[at]!++;
+    }
+  }
+  return { x: Float64Array.from(xs), tx: Float64Array.from(txs), T: Float64Array.from(Ts), count: Float64Array.from(counts) };
+}
+
+function logLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
+  const { r, alpha, a, b } = p;
+  const lnGammaR = lnGamma(r);
+  const lnBetaAB = lnBeta(a, b);
+  const lnA = Math.log(a);
+  let total = 0;
+  for (let i = 0; i < g.x.length; i++) {
+    const x = g.x[i]!;
+    const tx = g.tx[i]!;
+    const T = g.T[i]!;
+    const common = lnGamma(r + x) - lnGammaR + r * Math.log(alpha) + lnBeta(a, b + x) - lnBetaAB;
+    const stillAlive = -(r + x) * Math.log(alpha + T);
+    let ll: number;
+    if (x > 0) {
+      const droppedOut = lnA - Math.log(b + x - 1) - (r + x) * Math.log(alpha + tx);
+      const m = Math.max(stillAlive, droppedOut);
+      ll = common + m + Math.log(Math.exp(stillAlive - m) + Math.exp(droppedOut - m));
+    } else {
+      ll = common + stillAlive;
+    }
+    total += g.count[i]! * ll;
+  }
+  return total;
+}
+
+/** Total BG/NBD log-likelihood of `data` under `params`. */
+export function bgnbdLogLikelihood(params: BgNbdParams, data: readonly RfmSummary[]): number {
+  return logLikelihood(params, groupSummaries(data));
+}
+
+/**
+ * Fits BG/NBD by maximum likelihood: Nelder-Mead over the logs of (r, α, a, b), so every
+ * candidate is positive. Throws when `data` is empty or holds an impossible summary.
+ */
+export function fitBgNbd(data: readonly RfmSummary[], options: BgNbdFitOptions = {}): BgNbdFit {
+  if (data.length === 0) throw new RangeError("fitBgNbd: no customers");
+  const grouped = groupSummaries(data);
+  const n = data.length;
+  const fromLog = (v: number[]): BgNbdParams => ({
+    r: Math.exp(v[0]!),
+    alpha: Math.exp(v[1]!),
+    a: Math.exp(v[2]!),
+    b: Math.exp(v[3]!),
+  });
+  const s = options.start ?? { r: 1, alpha: 1, a: 1, b: 1 };
+  const start = [Math.log(s.r), Math.log(s.alpha), Math.log(s.a), Math.log(s.b)];
+  // Minimise the mean negative log-likelihood so the tolerance does not depend on n.
+  const result = minimize((v) => -logLikelihood(fromLog(v), grouped) / n, start, {
+    maxEvaluations: options.maxEvaluations ?? 20_000,
+    tolerance: 1e-12,
+  });
+  return { params: fromLog(result.x), logLikelihood: -result.value * n, iterations: result.iterations };
+}
+
+/** ln of (a / (b + x − 1)) · ((α + T) / (α + tx))^(r + x): the odds that the customer is gone. */
+function lnDeadOdds(p: BgNbdParams, x: number, tx: number, T: number): number {
+  return Math.log(p.a) - Math.log(p.b + x - 1) + (p.r + x) * (Math.log(p.alpha + T) - Math.log(p.alpha + tx));
+}
+
+/**
+ * P(alive | x, tx, T): 1 for a customer without repeat purchases (under BG/NBD a customer can
+ * only drop out right after a purchase), otherwise 1 / (1 + dead odds).
+ */
+export function bgnbdPAlive(p: BgNbdParams, x: number, tx: number, T: number): number {
+  if (x === 0) return 1;
+  return 1 / (1 + Math.exp(lnDeadOdds(p, x, tx, T)));
+}
+
+/**
+ * E[purchases in (T, T + t] | x, tx, T], equation (10) of Fader, Hardie & Lee (2005).
+ * Requires a ≠ 1 (the closed form divides by a − 1).
+ */
+export function bgnbdExpectedPurchases(p: BgNbdParams, t: number, x: number, tx: number, T: number): number {
+  if (t <= 0) return 0;
+  const { r, alpha, a, b } = p;
+  const z = t / (alpha + T + t);
+  const ratio = Math.exp((r + x) * (Math.log(alpha + T) - Math.log(alpha + T + t)));
+  const numerator = ((a + b + x - 1) / (a - 1)) * (1 - ratio * hyp2f1(r + x, b + x, a + b + x - 1, z));
+  const denominator = x > 0 ? 1 + Math.exp(lnDeadOdds(p, x, tx, T)) : 1;
+  return numerator / denominator;
+}
+
+/** E[X(t)]: expected purchases in (0, t] for a customer just acquired at time 0 (equation 9). */
+export function bgnbdUnconditionalExpected(p: BgNbdParams, t: number): number {
+  if (t <= 0) return 0;
+  const { r, alpha, a, b } = p;
+  const ratio = Math.pow(alpha / (alpha + t), r);
+  return ((a + b - 1) / (a - 1)) * (1 - ratio * hyp2f1(r, b, a + b - 1, t / (alpha + t)));
+}

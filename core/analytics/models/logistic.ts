@@ -1,0 +1,216 @@
+// Logistic regression trained with ml-logistic-regression, made to converge fast: the library is
+// plain batch gradient descent from zero weights, without intercept, regularisation or a stopping
+// rule. We standardise the features, decorrelate them (Cholesky whitening, so gradient descent
+// is not slowed by correlated features), add an intercept column, scale the step to the data
+// size, train only the binary classifier, and lengthen the run until the log-loss stops
+// improving. Scoring is plain TypeScript on the stored JSON model.
+import { createRequire } from "node:module";
+import type { Matrix } from "ml-matrix";
+
+const require = createRequire(import.meta.url);
+// The same CommonJS build of ml-matrix the trainer uses, so its matrices are ours.
+const { Matrix: MatrixClass } = require("ml-matrix") as typeof import("ml-matrix");
+
+interface BinaryClassifier {
+  train(features: Matrix, target: Matrix): void;
+  weights: Matrix;
+}
+type BinaryClassifierClass = new (options: { numSteps: number; learningRate: number }) => BinaryClassifier;
+
+interface LogisticRegressionExport {
+  load(model: unknown): { classifiers: BinaryClassifier[] };
+}
+
+// The package exports only the one-vs-all wrapper, which trains one classifier per class (twice
+// the work for a binary label). Its binary classifier class is reachable through a loaded model.
+const LogisticRegression = require("ml-logistic-regression") as LogisticRegressionExport;
+const TwoClasses = LogisticRegression.load({
+  name: "LogisticRegression",
+  numberClasses: 1,
+  classifiers: [{ numSteps: 1, learningRate: 1, weights: null }],
+}).classifiers[0]!.constructor as BinaryClassifierClass;
+
+/** A trained model, plain JSON: weights apply to standardised features, intercept first. */
+export interface LogisticModel {
+  features?: string[];
+  mean: number[];
+  sd: number[];
+  weights: number[];
+  /** Gradient steps of the final run. */
+  steps: number;
+  /** Wall time of the whole training, all runs included. */
+  trainingMs: number;
+  /** Mean log-loss on the training data. */
+  finalLoss: number;
+}
+
+export interface LogisticOptions {
+  features?: string[];
+  /** Steps of the first run; each further run doubles it. Default 25. */
+  initialSteps?: number;
+  /** Upper bound on the steps of one run. Default 1,600. */
+  maxSteps?: number;
+  /** Stop when a run improves the mean log-loss by less than this. Default 1e-5. */
+  tolerance?: number;
+  /** Step = learningRateScale / rows (features are whitened, so 4 is safe). Default 4. */
+  learningRateScale?: number;
+}
+
+/**
+ * Trains P(y = 1 | x). `X` is rows × features, `y` holds 0/1. Throws on empty or ragged input,
+ * on non-finite values, or when `y` has one class only.
+ */
+export function trainLogistic(X: readonly (readonly number[])[], y: readonly number[], options: LogisticOptions = {}): LogisticModel {
+  const started = performance.now();
+  const n = X.length;
+  const p = X[0]?.length ?? 0;
+  if (n === 0 || n !== y.length) throw new RangeError("trainLogistic: X and y must be non-empty and the same length");
+  let positives = 0;
+  for (let i = 0; i < n; i++) {
+    const row = X[i]!;
+    if (row.length !== p) throw new RangeError(`trainLogistic: row ${i} has ${row.length} values, expected ${p}`);
+    for (const v of row) if (!Number.isFinite(v)) throw new RangeError(`trainLogistic: row ${i} has a non-finite value`);
+    if (y[i] !== 0 && y[i] !== 1) throw new RangeError(`trainLogistic: label ${i} is not 0 or 1`);
+    positives += y[i]!;
+  }
+  if (positives === 0 || positives === n) throw new RangeError("trainLogistic: the labels have one class only");
+
+  const { mean, sd } = standardisation(X);
+  const standardised = X.map((row) => row.map((v, j) => (v - mean[j]!) / sd[j]!));
+  const chol = cholesky(covariance(standardised), 1e-8);
+  const whitened = standardised.map((row) => forwardSolve(chol, row));
+  const design = new MatrixClass(whitened.map((row) => [1, ...row]));
+  const target = MatrixClass.columnVector(y.slice());
+
+  const learningRate = (options.learningRateScale ?? 4) / n;
+  const maxSteps = options.maxSteps ?? 1600;
+  const tolerance = options.tolerance ?? 1e-5;
+  let steps = Math.min(options.initialSteps ?? 25, maxSteps);
+  let best = { weights: new Array<number>(p + 1).fill(0), loss: Math.LN2, steps: 0 };
+  for (;;) {
+    const classifier = new TwoClasses({ numSteps: steps, learningRate });
+    classifier.train(design, target);
+    const w = classifier.weights.to1DArray();
+    const loss = meanLogLoss(whitened, y, w);
+    const improvement = best.loss - loss;
+    if (loss < best.loss) best = { weights: w, loss, steps };
+    if (improvement < tolerance || steps >= maxSteps) break;
+    steps = Math.min(steps * 2, maxSteps);
+  }
+  // Back from whitened to standardised coordinates: w_s = L^-T w_z (the intercept is unchanged).
+  const weights = [best.weights[0]!, ...backSolveTransposed(chol, best.weights.slice(1))];
+  return {
+    ...(options.features ? { features: options.features.slice() } : {}),
+    mean,
+    sd,
+    weights,
+    steps: best.steps,
+    trainingMs: Math.round(performance.now() - started),
+    finalLoss: best.loss,
+  };
+}
+
+/** P(y = 1) for each row, computed from the JSON model alone. */
+export function predictLogistic(model: LogisticModel, X: readonly (readonly number[])[]): number[] {
+  return X.map((row) => sigmoid(linearScore(model, row)));
+}
+
+/** The model's logit for one row. */
+export function linearScore(model: LogisticModel, row: readonly number[]): number {
+  let z = model.weights[0]!;
+  for (let j = 0; j < model.mean.length; j++) z += model.weights[j + 1]! * (((row[j] ?? 0) - model.mean[j]!) / model.sd[j]!);
+  return z;
+}
+
+/** Per-feature contribution to the logit: weight × standardised value (positive = more risk). */
+export function contributions(model: LogisticModel, xRow: readonly number[]): number[] {
+  return model.mean.map((m, j) => model.weights[j + 1]! * (((xRow[j] ?? 0) - m) / model.sd[j]!));
+}
+
+function sigmoid(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}
+
+function meanLogLoss(whitened: readonly number[][], y: readonly number[], w: readonly number[]): number {
+  let total = 0;
+  for (let i = 0; i < whitened.length; i++) {
+    const row = whitened[i]!;
+    let z = w[0]!;
+    for (let j = 0; j < row.length; j++) z += w[j + 1]! * row[j]!;
+    // log(1 + e^-z) for y = 1, log(1 + e^z) for y = 0, computed without overflow.
+    const s = y[i] === 1 ? -z : z;
+    total += s > 0 ? s + Math.log1p(Math.exp(-s)) : Math.log1p(Math.exp(s));
+  }
+  return total / whitened.length;
+}
+
+function standardisation(X: readonly (readonly number[])[]): { mean: number[]; sd: number[] } {
+  const n = X.length;
+  const p = X[0]!.length;
+  const mean = new Array<number>(p).fill(0);
+  for (const row of X) for (let j = 0; j < p; j++) mean[j]! += row[j]! / n;
+  const variance = new Array<number>(p).fill(0);
+  for (const row of X) for (let j = 0; j < p; j++) variance[j]! += (row[j]! - mean[j]!) ** 2 / n;
+  // A constant column gets its exact value as mean and sd 1: standardised it is exactly 0, so
+  // its weight stays 0.
+  const sd = variance.map((v, j) => {
+    if (v > 1e-12) return Math.sqrt(v);
+    mean[j] = X[0]![j]!;
+    return 1;
+  });
+  return { mean, sd };
+}
+
+function covariance(S: readonly number[][]): number[][] {
+  const n = S.length;
+  const p = S[0]!.length;
+  const c = Array.from({ length: p }, () => new Array<number>(p).fill(0));
+  for (const row of S) {
+    for (let i = 0; i < p; i++) {
+      const ri = row[i]!;
+      if (ri === 0) continue;
+      const ci = c[i]!;
+      for (let j = 0; j <= i; j++) ci[j]! += ri * row[j]!;
+    }
+  }
+  for (let i = 0; i < p; i++) for (let j = 0; j <= i; j++) c[j]![i] = c[i]![j]! /= n;
+  return c;
+}
+
+/** Lower-triangular L with L Lᵀ = C + ridge·I; a tiny ridge keeps collinear features finite. */
+function cholesky(C: readonly number[][], ridge: number): number[][] {
+  const p = C.length;
+  const L = Array.from({ length: p }, () => new Array<number>(p).fill(0));
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = C[i]![j]! + (i === j ? ridge : 0);
+      for (let k = 0; k < j; k++) s -= L[i]![k]! * L[j]![k]!;
+      if (i === j) L[i]![i] = Math.sqrt(Math.max(s, ridge));
+      else L[i]![j] = s / L[j]![j]!;
+    }
+  }
+  return L;
+}
+
+/** Solves L z = s. */
+function forwardSolve(L: readonly number[][], s: readonly number[]): number[] {
+  const z = new Array<number>(s.length).fill(0);
+  for (let i = 0; i < s.length; i++) {
+    let v = s[i]!;
+    for (let k = 0; k < i; k++) v -= L[i]![k]! * z[k]!;
+    z[i] = v / L[i]![i]!;
+  }
+  return z;
+}
+
+/** Solves Lᵀ w = v. */
+function backSolveTransposed(L: readonly number[][], v: readonly number[]): number[] {
+  const p = v.length;
+  const w = new Array<number>(p).fill(0);
+  for (let i = p - 1; i >= 0; i--) {
+    let s = v[i]!;
+    for (let k = i + 1; k < p; k++) s -= L[k]![i]! * w[k]!;
+    w[i] = s / L[i]![i]!;
+  }
+  return w;
+}
