@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { UserError } from "./context";
 import { registerDbCommands, registerNewMigrationCommand } from "./commands/db.command";
 import { registerImportCommands } from "./commands/import.command";
+import { registerDemoCommand } from "./commands/demo.command";
 
 export function buildProgram(): Command {
   const program = new Command("retention")
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerDbCommands(program);
   registerNewMigrationCommand(program);
   registerImportCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -1,0 +1,6 @@
+// The parts of the main pipeline that `npm run demo` runs, in order, after generating the
+// synthetic retailer. Each capability adds its step here.
+import type { DemoStep } from "./demo-step";
+import { datasetStep } from "./dataset.step";
+
+export const demoSteps: DemoStep[] = [datasetStep];
