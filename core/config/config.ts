@@ -243,7 +243,8 @@ function isSecret(name: string): boolean {
 
 /** The configuration as `NAME=value` lines, secrets shown as `***` and URLs without passwords. */
 export function describeConfig(config: Config): string[] {
-  return Object.entries(config.env).map(([name, value]) => {
+  return Object.keys(envSchema.shape).map((name) => {
+    const value = (config.env as Record<string, unknown>)[name];
     if (value === undefined) return `${name}=`;
     if (isSecret(name)) return `${name}=***`;
     const text = String(value);
