@@ -1,0 +1,92 @@
+// The stored churn model (one `trained_models` row of kind "logistic") and the arithmetic that
+// applies it to one customer: BG/NBD and Gamma-Gamma quantities, the logistic probability,
+// and the contributions reasons are built from. Shared by training and scoring.
+import { bgnbdExpectedPurchases, bgnbdPAlive, fitBgNbd, type BgNbdParams } from "./models/bgnbd";
+import { fitGammaGamma, ggExpectedSpend, type GammaGammaParams } from "./models/gamma-gamma";
+import { contributions, linearScore, type LogisticModel } from "./models/logistic";
+import { seededRandom } from "./models/evaluation";
+import type { AttributeFeature, CustomerFeatures } from "./features";
+import { featureVector, type LatentQuantities } from "./feature-vector";
+import type { Contribution } from "./reasons";
+
+export const CHURN_MODEL_VERSION = "churn-logistic-v1";
+
+/** `trained_models.params` of a churn model. BG/NBD times are in days. */
+export interface ChurnModelParams {
+  version: typeof CHURN_MODEL_VERSION;
+  logistic: LogisticModel;
+  bgnbd: BgNbdParams;
+  gammaGamma: GammaGammaParams | null;
+  attributeSpec: AttributeFeature[];
+  horizonDays: number;
+}
+
+/** BG/NBD fits are made on at most this many customers (times rounded to days): the
+ * likelihood is a sum over distinct (x, tx, T), so a sample fits in well under a second. */
+export const LATENT_FIT_SAMPLE = 20_000;
+
+function sample<T>(rows: readonly T[], max: number, seed: number): T[] {
+  if (rows.length <= max) return rows.slice();
+  const random = seededRandom(seed);
+  const out: T[] = [];
+  // Reservoir sampling keeps it one pass and reproducible.
+  for (let i = 0; i < rows.length; i++) {
+    if (out.length < max) out.push(rows[i]!);
+    else {
+      const j = Math.floor(random() * (i + 1));
+      if (j < max) out[j] = rows[i]!;
+    }
+  }
+  return out;
+}
+
+/** Fits BG/NBD and Gamma-Gamma on the buyers among `rows` (a reproducible sample of them). */
+export function fitLatentModels(rows: readonly CustomerFeatures[], seed = 1): { bgnbd: BgNbdParams; gammaGamma: GammaGammaParams | null } {
+  const buyers = sample(rows.filter((r) => r.recencyDays !== null), LATENT_FIT_SAMPLE, seed);
+  if (buyers.length === 0) throw new RangeError("no customer with a purchase to fit BG/NBD on");
+  const bgnbd = fitBgNbd(buyers.map((r) => ({ x: r.x, tx: Math.round(r.tx), T: Math.max(Math.round(r.T), Math.round(r.tx)) }))).params;
+  let gammaGamma: GammaGammaParams | null = null;
+  try {
+    const gg = fitGammaGamma(buyers.map((r) => ({ x: r.x, m: spendPerTransaction(r) })));
+    if (gg.params.q > 1 && Number.isFinite(gg.params.p)) gammaGamma = gg.params;
+  } catch {
+    gammaGamma = null; // no repeat buyers yet: spend falls back to the customer's own mean
+  }
+  return { bgnbd, gammaGamma };
+}
+
+/** Mean spend per purchase day (same-day purchases merged, as BG/NBD counts them). */
+export function spendPerTransaction(f: CustomerFeatures): number {
+  return f.recencyDays === null ? 0 : f.monetaryTotal / (f.x + 1);
+}
+
+/** P(alive) and expected purchases over `horizonDays`; customers who never bought count as new. */
+export function latentQuantities(p: BgNbdParams, f: CustomerFeatures, horizonDays: number): LatentQuantities {
+  const T = Math.max(f.T, f.tx);
+  const pAlive = bgnbdPAlive(p, f.x, f.tx, T);
+  const expected = bgnbdExpectedPurchases(p, horizonDays, f.x, f.tx, T);
+  return { pAlive, expectedPurchases: Number.isFinite(expected) ? Math.max(0, expected) : 0 };
+}
+
+/** Expected value of the next purchase: Gamma-Gamma where fitted, else the customer's own mean. */
+export function expectedSpend(gg: GammaGammaParams | null, f: CustomerFeatures): number {
+  const m = spendPerTransaction(f);
+  if (!gg) return m;
+  const value = ggExpectedSpend(gg, f.x, m);
+  return Number.isFinite(value) ? value : m;
+}
+
+const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+
+/** The churn probability of one customer under a stored model, with its per-column contributions. */
+export function applyChurnModel(
+  params: ChurnModelParams,
+  names: readonly string[],
+  f: CustomerFeatures,
+): { churnProbability: number; latent: LatentQuantities; contributions: Contribution[] } {
+  const latent = latentQuantities(params.bgnbd, f, params.horizonDays);
+  const row = featureVector(f, latent);
+  const churnProbability = sigmoid(linearScore(params.logistic, row));
+  const parts = contributions(params.logistic, row);
+  return { churnProbability, latent, contributions: parts.map((c, j) => ({ feature: names[j]!, contribution: c })) };
+}

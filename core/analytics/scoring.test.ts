@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { addDays, makeCustomers, makeFeedback, makeGeneratedStore, makePurchases } from "../../test/helpers/analytics-fixtures";
+import { describeEachDatabase } from "../../test/helpers/db";
+import { loadConfig } from "../config/config";
+import type { Database } from "../db/client";
+import { silentLogger } from "../log";
+import { createTestDatabase } from "../../test/helpers/db";
+import { currentScoreRunId, scoreAll } from "./scoring";
+import { SEGMENTS } from "./segments";
+
+const asOf = new Date("2025-06-01T00:00:00.000Z");
+const config = loadConfig({}).analytics;
+
+describeEachDatabase("scoring every customer", (kind) => {
+  let db: Database;
+  let regular: number;
+  let lapsed: number;
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    await makeGeneratedStore(db, { customers: 400, asOf, seed: 11 });
+    [regular, lapsed] = (await makeCustomers(db, [{ signedUpAt: addDays(asOf, -800) }, { signedUpAt: addDays(asOf, -800) }])) as [number, number];
+    // The regular buys every 14 days up to last week; the lapsed one bought every 14 days, then
+    // stopped 210 days ago and complained twice.
+    const purchases = [];
+    for (let d = 700; d >= 7; d -= 14) purchases.push({ customerId: regular, at: addDays(asOf, -d), amount: 40 });
+    for (let d = 700; d >= 200; d -= 14) purchases.push({ customerId: lapsed, at: addDays(asOf, -d), amount: 40 });
+    await makePurchases(db, purchases);
+    await makeFeedback(db, [
+      { customerId: lapsed, kind: "complaint", at: addDays(asOf, -30) },
+      { customerId: lapsed, kind: "complaint", at: addDays(asOf, -20) },
+      { customerId: lapsed, kind: "nps", score: 2, at: addDays(asOf, -20) },
+    ]);
+  });
+  afterAll(() => db.close());
+
+  it("trains a model when none exists, then writes a score for every customer", async () => {
+    const progress: string[] = [];
+    const summary = await scoreAll(db, { asOf, config, log: silentLogger, onProgress: (p) => progress.push(p.phase) });
+    expect(summary.method).toBe("logistic");
+    expect(summary.modelId).not.toBeNull();
+    expect(summary.customers).toBe(402);
+    expect(progress).toContain("features");
+    expect(progress).toContain("writing");
+    expect(await currentScoreRunId(db)).toBe(summary.runId);
+
+    const models = await db.prisma.trainedModel.findMany({ where: { active: true } });
+    expect(models.map((m) => m.kind).sort()).toEqual(["bgnbd", "gamma_gamma", "logistic"]);
+    const logistic = models.find((m) => m.kind === "logistic")!;
+    const metrics = logistic.metrics as { auc: number; heldOut: number; trainRows: number };
+    expect(metrics.auc).toBeGreaterThan(0.7);
+    expect(metrics.heldOut + metrics.trainRows).toBe(402);
+    expect(logistic.trainTo?.toISOString()).toBe(addDays(asOf, -90).toISOString());
+
+    const scores = await db.prisma.score.findMany({ where: { runId: summary.runId } });
+    expect(scores.length).toBe(402);
+    expect(new Set(scores.map((s) => s.customerId)).size).toBe(402);
+    for (const s of scores) {
+      expect(s.churnProbability).toBeGreaterThanOrEqual(0);
+      expect(s.churnProbability).toBeLessThanOrEqual(1);
+      expect(SEGMENTS).toContain(s.segment);
+      expect(["low", "medium", "high"]).toContain(s.riskBand);
+      expect(s.recencyScore).toBeGreaterThanOrEqual(1);
+      expect(s.clv).toBeGreaterThanOrEqual(0);
+    }
+    const high = scores.filter((s) => s.riskBand === "high");
+    expect(high.length).toBeGreaterThan(0);
+    expect(high.every((s) => (s.reasons as unknown[]).length > 0)).toBe(true);
+    expect(summary.riskBands.low + summary.riskBands.medium + summary.riskBands.high).toBe(402);
+
+    const r = scores.find((s) => s.customerId === regular)!;
+    const l = scores.find((s) => s.customerId === lapsed)!;
+    expect(l.churnProbability).toBeGreaterThan(r.churnProbability + 0.3);
+    expect(l.pAlive!).toBeLessThan(r.pAlive!);
+    expect(r.clv!).toBeGreaterThan(l.clv!);
+    const texts = (l.reasons as { text: string; code: string }[]).map((x) => x.code);
+    expect(texts).toContain("overdue");
+    expect((l.reasons as { text: string }[])[texts.indexOf("overdue")]!.text).toBe("no purchase for 210 days; usually every 14");
+    expect(r.segment).toBe("Champions");
+  });
+
+  it("a second run scores with the stored model without retraining", async () => {
+    const before = await db.prisma.trainedModel.count();
+    const summary = await scoreAll(db, { asOf: addDays(asOf, 1), config, log: silentLogger });
+    expect(await db.prisma.trainedModel.count()).toBe(before);
+    expect(await currentScoreRunId(db)).toBe(summary.runId);
+  });
+});
+
+describeEachDatabase("scoring without history to train on", (kind) => {
+  it("falls back to BG/NBD and says so", async () => {
+    const db = await createTestDatabase(kind);
+    try {
+      const [a, b] = (await makeCustomers(db, [{ signedUpAt: addDays(asOf, -100) }, { signedUpAt: addDays(asOf, -100) }])) as [number, number];
+      await makePurchases(db, [
+        { customerId: a, at: addDays(asOf, -50), amount: 10 },
+        { customerId: a, at: addDays(asOf, -40), amount: 10 },
+        { customerId: b, at: addDays(asOf, -5), amount: 10 },
+      ]);
+      const summary = await scoreAll(db, { asOf, config, log: silentLogger });
+      expect(summary.method).toBe("bgnbd-fallback");
+      expect(summary.customers).toBe(2);
+      const scores = await db.prisma.score.findMany({ where: { runId: summary.runId } });
+      expect(scores.every((s) => s.churnProbability >= 0 && s.churnProbability <= 1)).toBe(true);
+    } finally {
+      await db.close();
+    }
+  });
+});
