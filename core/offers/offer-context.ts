@@ -1,0 +1,50 @@
+// The customer's own context for an offer message: first name, segment and reasons from the
+// newest scoring run, and the category they bought most. Added to an offer's payload before it
+// is rendered, so the template or the LLM can speak to this person.
+import type { Database } from "../db/client";
+import type { OutboundMessage } from "../messaging/channel";
+
+export interface OfferContext {
+  customerName: string | null;
+  segment: string | null;
+  topCategory: string | null;
+  reasons: { code?: string; text: string }[];
+}
+
+/** Reads the context for one customer (3 small queries). */
+export async function loadOfferContext(db: Database, customerId: number): Promise<OfferContext> {
+  const [customer, score, category] = await Promise.all([
+    db.prisma.customer.findUnique({ where: { id: customerId }, select: { name: true } }),
+    db.prisma.$queryRaw<{ segment: string; reasons: unknown }[]>`
+      SELECT s.segment, s.reasons FROM scores s
+      WHERE s.customer_id = ${customerId}
+      ORDER BY s.run_id DESC LIMIT 1`,
+    db.prisma.$queryRaw<{ category: string }[]>`
+      SELECT category FROM purchases WHERE customer_id = ${customerId} AND category IS NOT NULL
+      GROUP BY category ORDER BY count(*) DESC, max(purchased_at) DESC LIMIT 1`,
+  ]);
+  const reasons = Array.isArray(score[0]?.reasons)
+    ? (score[0]!.reasons as unknown[]).flatMap((r) =>
+        r && typeof r === "object" && typeof (r as { text?: unknown }).text === "string"
+          ? [{ code: String((r as { code?: unknown }).code ?? ""), text: (r as { text: string }).text }]
+          : [],
+      )
+    : [];
+  return { customerName: customer?.name ?? null, segment: score[0]?.segment ?? null, topCategory: category[0]?.category ?? null, reasons };
+}
+
+/**
+ * Adds the customer's context to an offer message whose payload lacks it (other kinds pass
+ * through). Pass as `enrich` to the Telegram channel or use before a dry-run render.
+ */
+export async function enrichOutboundMessage(db: Database, message: OutboundMessage): Promise<OutboundMessage> {
+  if (message.kind !== "offer" || message.customerId === null || "customerName" in message.payload) return message;
+  const context = await loadOfferContext(db, message.customerId);
+  const offerIssueId = Number(message.payload.offerIssueId);
+  let extra: Record<string, unknown> = {};
+  if (Number.isInteger(offerIssueId) && (!message.payload.title || !message.payload.expiresAt)) {
+    const issue = await db.prisma.offerIssue.findUnique({ where: { id: offerIssueId }, include: { offer: { select: { title: true } } } });
+    if (issue) extra = { title: issue.offer.title, expiresAt: issue.expiresAt.toISOString() };
+  }
+  return { ...message, payload: { ...extra, ...message.payload, ...context } };
+}
