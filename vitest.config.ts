@@ -10,5 +10,6 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 2,
     env: { LOG_LEVEL: "silent" },
+    reporters: ["default", "./test/summary-reporter.ts"],
   },
 });
