@@ -1,5 +1,5 @@
 // Planning a campaign, set-based so that a million customers take seconds, not hours:
-//  1. eligible customers from the current scores (newest score run) and the targeting;
+//  1. eligible customers from the current scores (newest finished score run) and the targeting;
 //  2. contact policy at plan time (consent, reachability, linked chat, caps, decline cooldown):
 //     those who fail it are recorded as `excluded` with the reason, outside the experiment;
 //  3. each customer's best offer = highest expected value EV = P(save) x CLV - cost, where
@@ -63,7 +63,7 @@ export async function planCampaign(
   const campaign = found.value;
   if (campaign.status === "finished") return err({ type: "finished", campaignId });
   const [run] = await db.prisma.$queryRaw<{ id: number }[]>`
-    SELECT id FROM score_runs ORDER BY (finished_at IS NULL), as_of DESC, id DESC LIMIT 1`;
+    SELECT id FROM score_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1`;
   if (!run) return err({ type: "no_scores" });
 
   const t = campaign.targeting;
