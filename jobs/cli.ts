@@ -2,7 +2,7 @@
 // file only wires them and turns errors into exit codes.
 import { Command, CommanderError } from "commander";
 import { UserError } from "./context";
-import { registerDbCommands, registerNewMigrationCommand } from "./commands/db.command";
+import { registerDbCommands } from "./commands/db.command";
 import { registerImportCommands } from "./commands/import.command";
 import { registerDemoCommand } from "./commands/demo.command";
 
@@ -12,13 +12,13 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerDbCommands(program);
-  registerNewMigrationCommand(program);
   registerImportCommands(program);
   registerDemoCommand(program);
   return program;
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Runs the program and returns the exit code (errors become messages, not stack traces). */
+export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
@@ -32,7 +32,3 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-
-const code = await main(process.argv);
-// Open handles (a PGlite instance, a pool) must not keep a finished command alive.
-process.exit(code);

@@ -4,4 +4,8 @@
 import { register } from "tsx/esm/api";
 
 register();
-await import("./cli.ts");
+const { main } = await import("./cli.ts");
+const code = await main(process.argv);
+// Open handles (a PGlite instance, a pool, a bot) must not keep a finished command alive;
+// long-running commands (start) never return from main.
+process.exit(code);

@@ -31,6 +31,7 @@ export function registerDbCommands(program: Command): void {
         await ctx.close();
       }
     });
+  registerNewMigrationCommand(db);
   program
     .command("config")
     .description("Print the configuration in effect, secrets masked")
@@ -44,9 +45,9 @@ export function registerDbCommands(program: Command): void {
  * committed schema (git HEAD) and the working copy: `prisma migrate dev` needs a shadow
  * database, which the WebAssembly engines can't provide.
  */
-export function registerNewMigrationCommand(program: Command): void {
-  program
-    .command("db-new-migration <name>")
+function registerNewMigrationCommand(db: Command): void {
+  db
+    .command("new-migration <name>")
     .description("Write a migration from the change to prisma/schema.prisma since the last commit")
     .action(async (name: string) => {
       const { execFileSync } = await import("node:child_process");

@@ -1,0 +1,72 @@
+// The `retention` command as a user runs it: a real process, real environment variables.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import { buildProgram } from "../jobs/cli";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+
+function retention(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync("node", ["jobs/retention.mjs", ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, LOG_LEVEL: "silent", DATABASE_URL: "", ...env },
+    timeout: 60_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function allCommands(command: Command, prefix: string[] = []): string[][] {
+  return command.commands.flatMap((c) => {
+    const name = [...prefix, c.name()];
+    return [name, ...allCommands(c, name)];
+  });
+}
+
+describe("retention CLI", () => {
+  it("every command has a description and --help", () => {
+    const program = buildProgram();
+    const commands = allCommands(program);
+    expect(commands.map((c) => c.join(" "))).toEqual(expect.arrayContaining(["db migrate", "import customers", "import orders", "demo"]));
+    for (const name of commands) {
+      let cmd: Command = program;
+      for (const part of name) cmd = cmd.commands.find((c) => c.name() === part)!;
+      expect(cmd.description(), name.join(" ")).not.toBe("");
+      expect(cmd.helpInformation()).toMatch(/Usage: retention/);
+    }
+    const help = retention(["import", "orders", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--strict/);
+    expect(help.stdout).toMatch(/--format <format>/);
+  });
+
+  it("refuses an unmigrated database and names the command to run; after it, imports", () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "cli-test-"));
+    const csv = path.join(dataDir, "customers.csv");
+    writeFileSync(csv, "id,name\nx1,Xena\n");
+    const refused = retention(["import", "customers", csv], { DATA_DIR: dataDir });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/pending.*Run: npm run db:migrate/s);
+    expect(refused.stderr).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack trace
+
+    expect(retention(["db", "migrate"], { DATA_DIR: dataDir }).code).toBe(0);
+    const imported = retention(["import", "customers", csv], { DATA_DIR: dataDir });
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toMatch(/inserted 1, updated 0, unchanged 0, rejected 0/);
+    const missing = retention(["import", "customers", path.join(dataDir, "nope.csv")], { DATA_DIR: dataDir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.csv: no such file/);
+  });
+
+  it("stops on bad configuration with one line per problem and no secret in the output", () => {
+    const result = retention(["config"], { RISK_HIGH: "7", CRON_SCORE: "often", SLACK_BOT_TOKEN: "xoxb-very-secret", TELEGRAM_MODE: "carrier-pigeon" });
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split("\n");
+    expect(lines[0]).toBe("Invalid configuration:");
+    expect(lines.slice(1).map((l) => l.trim().split(" ")[1]).sort()).toEqual(["CRON_SCORE", "RISK_HIGH", "TELEGRAM_MODE"]);
+    expect(result.stderr + result.stdout).not.toContain("very-secret");
+  });
+});
