@@ -79,6 +79,7 @@ export const envSchema = z.object({
   OFFER_CAP_DAYS: int(0, 365).default(14),
   SURVEY_CAP_DAYS: int(0, 3650).default(90),
   DECLINE_COOLDOWN_DAYS: int(0, 3650).default(60),
+  SURVEY_WAVE_SIZE: int(0, 1_000_000).default(500),
   // demo
   DEMO_CUSTOMERS: int(100, 200_000).default(3000),
   DEMO_SEED: int(0, 2 ** 31).default(42),
@@ -139,6 +140,7 @@ export interface Config {
     offerCapDays: number;
     surveyCapDays: number;
     declineCooldownDays: number;
+    surveyWaveSize: number;
   };
   demo: { customers: number; seed: number };
 }
@@ -232,6 +234,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       offerCapDays: env.OFFER_CAP_DAYS,
       surveyCapDays: env.SURVEY_CAP_DAYS,
       declineCooldownDays: env.DECLINE_COOLDOWN_DAYS,
+      surveyWaveSize: env.SURVEY_WAVE_SIZE,
     },
     demo: { customers: env.DEMO_CUSTOMERS, seed: env.DEMO_SEED },
   };
