@@ -5,6 +5,9 @@ import { UserError } from "./context";
 import { registerDbCommands } from "./commands/db.command";
 import { registerImportCommands } from "./commands/import.command";
 import { registerDemoCommand } from "./commands/demo.command";
+import { registerAnalyticsCommands } from "./commands/analytics.command";
+import { registerRunCommands } from "./commands/run.command";
+import { registerStartCommand } from "./commands/start.command";
 
 export function buildProgram(): Command {
   const program = new Command("retention")
@@ -14,6 +17,9 @@ export function buildProgram(): Command {
   registerDbCommands(program);
   registerImportCommands(program);
   registerDemoCommand(program);
+  registerAnalyticsCommands(program);
+  registerRunCommands(program);
+  registerStartCommand(program);
   return program;
 }
 

@@ -1,0 +1,129 @@
+// `retention train`, `retention score`, `retention metrics`: the analytics engine by hand.
+import type { Command } from "commander";
+import { computeMetrics, type RetentionMetrics } from "../../core/analytics/metrics";
+import { scoreAll, type ScoreRunSummary } from "../../core/analytics/scoring";
+import { SEGMENTS } from "../../core/analytics/segments";
+import { trainChurnModel } from "../../core/analytics/training";
+import { buildContext, UserError } from "../context";
+import { createProgress } from "../progress";
+
+const DAY_MS = 86_400_000;
+
+/** Parses YYYY-MM-DD (UTC midnight) or a full ISO timestamp. */
+export function parseDate(value: string, option: string): Date {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00.000Z`) : new Date(value);
+  if (Number.isNaN(date.getTime())) throw new UserError(`${option}: "${value}" is not a date (use YYYY-MM-DD)`);
+  return date;
+}
+
+const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(1)}%`);
+const num = (v: number | null, digits = 2) => (v === null ? "n/a" : v.toFixed(digits));
+
+/** The readable summary of a scoring run, one line each. */
+export function formatScoreSummary(summary: ScoreRunSummary): string[] {
+  const lines = [
+    `scored ${summary.customers.toLocaleString("en")} customers in ${(summary.durationMs / 1000).toFixed(1)} s (run ${summary.runId}, ${summary.method === "logistic" ? `model ${summary.modelId}` : "no trained model: BG/NBD fallback"})`,
+    `risk: high ${summary.riskBands.high}  medium ${summary.riskBands.medium}  low ${summary.riskBands.low}`,
+    "segments:",
+  ];
+  for (const segment of SEGMENTS) {
+    const n = summary.segments[segment] ?? 0;
+    if (n > 0) lines.push(`  ${segment.padEnd(20)} ${String(n).padStart(9)}  ${pct(n / Math.max(1, summary.customers)).padStart(6)}`);
+  }
+  return lines;
+}
+
+/** The readable metrics table. */
+export function formatMetrics(m: RetentionMetrics, currency = ""): string[] {
+  const money = (v: number | null) => (v === null ? "n/a" : `${currency}${v.toFixed(2)}`);
+  return [
+    `period ${m.from.toISOString().slice(0, 10)} .. ${m.to.toISOString().slice(0, 10)} (${Math.round(m.periodDays)} days)${m.segment ? `, segment ${m.segment}` : ""}`,
+    `  members               ${m.members}`,
+    `  churn rate            ${pct(m.churnRate)}  (${m.lost} lost of ${m.customersAtStart} active at start)`,
+    `  activity rate         ${pct(m.activityRate)}  (${m.active90} active in 90 days)`,
+    `  repeat-purchase rate  ${pct(m.repeatPurchaseRate)}  (${m.repeatBuyers} of ${m.buyers} buyers)`,
+    `  average order value   ${money(m.aov)}  (${m.purchases} purchases, revenue ${money(m.revenue)})`,
+    `  purchase frequency    ${num(m.purchaseFrequency)} per buyer per period`,
+    `  gross margin          ${pct(m.grossMargin)}`,
+    `  LTV                   ${money(m.ltv)}  (lifetime ${num(m.expectedLifetimePeriods, 1)} periods)`,
+    `  NPS                   ${m.nps.nps === null ? "n/a" : m.nps.nps.toFixed(1)}  (${m.nps.promoters} promoters, ${m.nps.passives} passives, ${m.nps.detractors} detractors)`,
+  ];
+}
+
+export function registerAnalyticsCommands(program: Command): void {
+  program
+    .command("train")
+    .description("Train the churn model on a past cut-off (as-of minus the churn horizon) and make it active")
+    .option("--as-of <date>", "the end of known history (default: now)")
+    .option("--json", "print the result as JSON")
+    .action(async (opts: { asOf?: string; json?: boolean }) => {
+      const ctx = await buildContext();
+      try {
+        const asOf = opts.asOf ? parseDate(opts.asOf, "--as-of") : ctx.now();
+        const result = await trainChurnModel(ctx.db, { asOf, horizonDays: ctx.config.analytics.churnHorizonDays, log: ctx.log, now: ctx.now });
+        if (!result.ok) throw new UserError(`not trained: ${result.error.message}`);
+        const { modelId, metrics, trainingMs, cutoff } = result.value;
+        if (opts.json) return void console.log(JSON.stringify({ modelId, cutoff, trainingMs, ...metrics }));
+        console.log(`model ${modelId} trained in ${(trainingMs / 1000).toFixed(1)} s on history before ${cutoff.toISOString().slice(0, 10)}`);
+        console.log(`  held-out AUC ${metrics.auc.toFixed(3)} on ${metrics.heldOut} customers (BG/NBD alone ${metrics.bgnbdAuc.toFixed(3)}), log-loss ${metrics.logLoss.toFixed(3)}`);
+        console.log(`  ${metrics.trainRows} training rows, churn rate ${pct(metrics.churnRate)}`);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+  program
+    .command("score")
+    .description("Score every customer: churn probability, P(alive), CLV, RFM segment, risk band, reasons")
+    .option("--as-of <date>", "score as of this date (default: now)")
+    .option("--json", "print the summary as JSON")
+    .action(async (opts: { asOf?: string; json?: boolean }) => {
+      const ctx = await buildContext();
+      let bar: ReturnType<typeof createProgress> | null = null;
+      let phase = "";
+      try {
+        const asOf = opts.asOf ? parseDate(opts.asOf, "--as-of") : ctx.now();
+        const summary = await scoreAll(ctx.db, {
+          asOf,
+          config: ctx.config.analytics,
+          log: ctx.log,
+          now: ctx.now,
+          onProgress: (p) => {
+            if (p.phase !== phase) {
+              bar?.stop();
+              phase = p.phase;
+              bar = createProgress(p.phase === "features" ? "scoring" : "writing", p.total, "customers");
+            }
+            bar?.update(p.done, p.done);
+          },
+        });
+        (bar as ReturnType<typeof createProgress> | null)?.stop();
+        if (opts.json) console.log(JSON.stringify(summary));
+        else for (const line of formatScoreSummary(summary)) console.log(line);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+  program
+    .command("metrics")
+    .description("Retention metrics over a period: NPS, churn, activity, repeat rate, AOV, frequency, LTV")
+    .option("--from <date>", "period start (default: 90 days before --to)")
+    .option("--to <date>", "period end, exclusive (default: now)")
+    .option("--segment <name>", `only customers in this segment of the current scoring run (${SEGMENTS.join(", ")})`)
+    .option("--json", "print the metrics as JSON")
+    .action(async (opts: { from?: string; to?: string; segment?: string; json?: boolean }) => {
+      if (opts.segment && !(SEGMENTS as readonly string[]).includes(opts.segment)) throw new UserError(`--segment: unknown segment "${opts.segment}" (one of: ${SEGMENTS.join(", ")})`);
+      const ctx = await buildContext();
+      try {
+        const to = opts.to ? parseDate(opts.to, "--to") : ctx.now();
+        const from = opts.from ? parseDate(opts.from, "--from") : new Date(to.getTime() - 90 * DAY_MS);
+        if (from >= to) throw new UserError("--from must be before --to");
+        const metrics = await computeMetrics(ctx.db, { from, to, segment: opts.segment, defaultGrossMargin: ctx.config.analytics.defaultGrossMargin });
+        if (opts.json) console.log(JSON.stringify(metrics));
+        else for (const line of formatMetrics(metrics)) console.log(line);
+      } finally {
+        await ctx.close();
+      }
+    });
+}
