@@ -12,7 +12,18 @@ import type { MessageChannel, SendResult } from "../core/messaging/channel";
 import { DryRunChannel } from "../core/messaging/dry-run-channel";
 import { claimDueMessages, markSending, recordSendResult, type ClaimedMessage, type RecordOutcome } from "../core/messaging/outbox";
 import { enrichOutboundMessage } from "../core/offers/offer-context";
+import type { Config } from "../core/config/config";
 import type { AppContext } from "./context";
+
+/** The scheduled job: drains what is due now through the configured channel. */
+export const dispatchJob = {
+  name: "dispatch",
+  exclusive: false,
+  cronFrom: (config: Config) => config.schedule.cron.dispatch,
+  async run(ctx: AppContext): Promise<Record<string, unknown>> {
+    return { ...(await runDispatch(ctx)) };
+  },
+};
 
 export interface DispatchOptions {
   /** Messages per second; default `config.contact.dispatchRatePerSecond`. */
@@ -58,7 +69,7 @@ export function newWorkerId(): string {
 }
 
 /** Runs the dispatch loop once (until nothing is due, or until `signal` aborts). */
-export async function dispatchJob(ctx: AppContext, channel: MessageChannel = buildDispatchChannel(ctx), options: DispatchOptions = {}): Promise<DispatchStats> {
+export async function runDispatch(ctx: AppContext, channel: MessageChannel = buildDispatchChannel(ctx), options: DispatchOptions = {}): Promise<DispatchStats> {
   const started = Date.now();
   const rate = options.ratePerSecond ?? ctx.config.contact.dispatchRatePerSecond;
   const batchSize = options.batchSize ?? ctx.config.contact.dispatchBatchSize;

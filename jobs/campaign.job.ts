@@ -1,0 +1,33 @@
+// The campaign job: plans every campaign due for planning (drafts, and active ones with a
+// schedule). Planning is idempotent, so a re-run only adds newly eligible customers.
+// One failing campaign is logged and does not stop the others.
+import type { Config } from "../core/config/config";
+import { campaignsDueForPlanning } from "../core/campaigns/campaign";
+import { contactPolicyFromConfig } from "../core/campaigns/contact-policy";
+import { planCampaign } from "../core/campaigns/plan";
+import type { AppContext } from "./context";
+
+export const campaignJob = {
+  name: "campaign",
+  cronFrom: (config: Config) => config.schedule.cron.campaign,
+  async run(ctx: AppContext): Promise<Record<string, unknown>> {
+    const policy = contactPolicyFromConfig(ctx.config);
+    const results: Record<string, unknown>[] = [];
+    for (const campaign of await campaignsDueForPlanning(ctx.db)) {
+      try {
+        const planned = await planCampaign(ctx.db, campaign.id, { now: ctx.now(), policy });
+        if (planned.ok) {
+          ctx.log.info({ ...planned.value }, "campaign planned");
+          results.push({ ...planned.value });
+        } else {
+          ctx.log.warn({ campaignId: campaign.id, error: planned.error }, "campaign not planned");
+          results.push({ campaignId: campaign.id, error: planned.error.type });
+        }
+      } catch (error) {
+        ctx.log.error({ err: error, campaignId: campaign.id }, "campaign planning failed");
+        results.push({ campaignId: campaign.id, error: "failed" });
+      }
+    }
+    return { campaigns: results };
+  },
+};

@@ -1,0 +1,185 @@
+// `retention run <job>`: any scheduled job once, by hand (with the same lease and run record
+// as the scheduler). `retention campaign ...`: create, plan, report and list campaigns, and
+// manage the offer catalogue they choose from.
+import type { Command } from "commander";
+import { createCampaign, listCampaigns, type CampaignError } from "../../core/campaigns/campaign";
+import { contactPolicyFromConfig } from "../../core/campaigns/contact-policy";
+import { listOffers, upsertOffer } from "../../core/campaigns/offer-catalogue";
+import { planCampaign, type PlanError } from "../../core/campaigns/plan";
+import { campaignReport, formatCampaignReport } from "../../core/campaigns/report";
+import { assertUnreachable } from "../../core/result";
+import { buildContext, UserError, type AppContext } from "../context";
+import { newWorkerId } from "../dispatch.job";
+import { JOB_NAMES, loadJobs, type JobName } from "../job-registry";
+import { runJobSlot } from "../scheduler";
+
+const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
+const number = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UserError(`${name}: "${v}" is not a number`);
+  return n;
+};
+
+function asOfClock(asOf: string | undefined): (() => Date) | undefined {
+  if (!asOf) return undefined;
+  const date = new Date(asOf);
+  if (Number.isNaN(date.getTime())) throw new UserError(`--as-of: "${asOf}" is not a date`);
+  return () => date;
+}
+
+async function withContext<T>(asOf: string | undefined, body: (ctx: AppContext) => Promise<T>): Promise<T> {
+  const ctx = await buildContext({ now: asOfClock(asOf) });
+  try {
+    return await body(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+function explain(error: CampaignError | PlanError): string {
+  switch (error.type) {
+    case "invalid":
+      return `invalid campaign:\n  ${error.problems.join("\n  ")}`;
+    case "unknown_offers":
+      return `unknown or inactive offers: ${error.keys.join(", ")} (see: retention campaign offers)`;
+    case "not_found":
+      return `no campaign ${error.campaignId}`;
+    case "no_scores":
+      return "no finished scoring run yet: run `retention run score` first";
+    case "finished":
+      return `campaign ${error.campaignId} is finished`;
+    default:
+      return assertUnreachable(error);
+  }
+}
+
+export function registerRunCommands(program: Command): void {
+  program
+    .command("run <job>")
+    .description(`Run one job now: ${JOB_NAMES.join(" | ")}`)
+    .option("--as-of <date>", "the clock the job uses (default: now)")
+    .action(async (name: string, opts: { asOf?: string }) => {
+      if (!(JOB_NAMES as readonly string[]).includes(name)) throw new UserError(`unknown job "${name}": one of ${JOB_NAMES.join(", ")}`);
+      const jobs = await loadJobs();
+      const job = jobs.get(name as JobName);
+      if (!job) throw new UserError(`job "${name}" is not available in this build`);
+      await withContext(opts.asOf, async (ctx) => {
+        const outcome = await runJobSlot(ctx, job, `manual:${new Date().toISOString()}`, { holder: newWorkerId() });
+        if (outcome.type === "busy") throw new UserError(`job "${name}" is already running (its lease is held); try again later`);
+        if (outcome.type === "failed") throw new UserError(`job "${name}" failed: ${outcome.error}`, 1);
+        if (outcome.type === "ran") process.stdout.write(`${JSON.stringify(outcome.stats, null, 2)}\n`);
+      });
+    });
+
+  const campaign = program.command("campaign").description("Retention campaigns with a control group");
+  campaign
+    .command("create")
+    .description("Create a campaign (draft); the campaign job or `campaign plan` plans it")
+    .requiredOption("--name <name>", "campaign name")
+    .requiredOption("--offers <keys>", "comma-separated offer keys to choose from", list)
+    .option("--control-share <share>", "share held out as control (default 0.1)", number("--control-share"))
+    .option("--budget <amount>", "maximum committed offer cost", number("--budget"))
+    .option("--segments <names>", "only these segments", list)
+    .option("--risk-bands <bands>", "only these risk bands (low, medium, high)", list)
+    .option("--min-risk <p>", "minimum churn probability", number("--min-risk"))
+    .option("--min-clv <amount>", "minimum CLV", number("--min-clv"))
+    .option("--days-since-purchase <n>", "minimum days since the last purchase", number("--days-since-purchase"))
+    .option("--days-since-offer <n>", "minimum days since the last offer", number("--days-since-offer"))
+    .option("--window-days <n>", "attribution window (default 30)", number("--window-days"))
+    .option("--schedule <cron>", "re-plan on this cron schedule (new eligible customers join)")
+    .option("--seed <seed>", "seed for the treatment/control split (default random)")
+    .option("--starts-at <date>", "do not send before this time")
+    .action(async (o: Record<string, unknown>) => {
+      await withContext(undefined, async (ctx) => {
+        const created = await createCampaign(
+          ctx.db,
+          {
+            name: o.name as string,
+            offerKeys: o.offers as string[],
+            controlShare: o.controlShare as number | undefined,
+            budget: (o.budget as number | undefined) ?? null,
+            targeting: {
+              segments: o.segments as string[] | undefined,
+              riskBands: o.riskBands as ("low" | "medium" | "high")[] | undefined,
+              minRisk: o.minRisk as number | undefined,
+              minClv: o.minClv as number | undefined,
+              minDaysSinceLastPurchase: o.daysSincePurchase as number | undefined,
+              minDaysSinceLastOffer: o.daysSinceOffer as number | undefined,
+            },
+            windowDays: o.windowDays as number | undefined,
+            schedule: (o.schedule as string | undefined) ?? null,
+            seed: o.seed as string | undefined,
+            startsAt: (o.startsAt as string | undefined) ?? null,
+          },
+          { now: ctx.now() },
+        );
+        if (!created.ok) throw new UserError(explain(created.error));
+        process.stdout.write(`created campaign ${created.value.id} "${created.value.name}" (draft)\n`);
+      });
+    });
+  campaign
+    .command("plan <id>")
+    .description("Assign treatment/control, choose offers and queue messages (idempotent)")
+    .option("--as-of <date>", "the clock (default: now)")
+    .action(async (id: string, opts: { asOf?: string }) => {
+      await withContext(opts.asOf, async (ctx) => {
+        const planned = await planCampaign(ctx.db, Number(id), { now: ctx.now(), policy: contactPolicyFromConfig(ctx.config) });
+        if (!planned.ok) throw new UserError(explain(planned.error));
+        const p = planned.value;
+        process.stdout.write(
+          `campaign ${p.campaignId}: +${p.treatment} treatment, +${p.control} control, ${p.offersIssued} offers issued, ` +
+            `${p.messagesQueued} messages queued, committed cost ${p.committedCost.toFixed(2)} (${p.durationMs} ms)\n` +
+            `excluded: ${Object.entries(p.excluded).map(([k, n]) => `${k} ${n}`).join(", ") || "none"}\n`,
+        );
+      });
+    });
+  campaign
+    .command("report <id>")
+    .description("Retention, revenue, lift with 95% CI, ROI, NPV and payback, per risk band")
+    .option("--as-of <date>", "the clock (default: now)")
+    .option("--json", "print JSON")
+    .action(async (id: string, opts: { asOf?: string; json?: boolean }) => {
+      await withContext(opts.asOf, async (ctx) => {
+        const report = await campaignReport(ctx.db, Number(id), { now: ctx.now(), defaultGrossMargin: ctx.config.analytics.defaultGrossMargin });
+        if (!report.ok) throw new UserError(explain(report.error));
+        process.stdout.write(opts.json ? `${JSON.stringify(report.value, null, 2)}\n` : `${formatCampaignReport(report.value).join("\n")}\n`);
+      });
+    });
+  campaign
+    .command("list")
+    .description("All campaigns")
+    .action(async () => {
+      await withContext(undefined, async (ctx) => {
+        for (const c of await listCampaigns(ctx.db)) {
+          process.stdout.write(`${String(c.id).padStart(4)}  ${c.status.padEnd(8)} ${c.name}  offers ${c.offerKeys.join(",")}  control ${(c.controlShare * 100).toFixed(0)}%  window ${c.windowDays}d${c.plannedAt ? `  planned ${c.plannedAt.toISOString()}` : ""}\n`);
+        }
+      });
+    });
+  campaign
+    .command("offer-add")
+    .description("Add or update an offer in the catalogue")
+    .requiredOption("--key <key>", "stable key, e.g. winback-15")
+    .requiredOption("--title <title>", "what the customer sees")
+    .requiredOption("--kind <kind>", "percent_off | amount_off | free_shipping | gift | points")
+    .requiredOption("--value <n>", "percent or amount", number("--value"))
+    .requiredOption("--cost <n>", "expected cost to the business if redeemed", number("--cost"))
+    .requiredOption("--save-probability <p>", "prior probability it saves an at-risk customer", number("--save-probability"))
+    .option("--valid-days <n>", "days the code stays valid (default 14)", number("--valid-days"))
+    .action(async (o: { key: string; title: string; kind: string; value: number; cost: number; saveProbability: number; validDays?: number }) => {
+      await withContext(undefined, async (ctx) => {
+        const saved = await upsertOffer(ctx.db, { ...o, kind: o.kind as "percent_off" });
+        if (!saved.ok) throw new UserError(`invalid offer:\n  ${saved.error.problems.join("\n  ")}`);
+        process.stdout.write(`offer ${saved.value.key} saved\n`);
+      });
+    });
+  campaign
+    .command("offers")
+    .description("The offer catalogue")
+    .action(async () => {
+      await withContext(undefined, async (ctx) => {
+        for (const o of await listOffers(ctx.db)) {
+          process.stdout.write(`${o.key.padEnd(20)} ${o.active ? "active  " : "inactive"} cost ${o.cost.toFixed(2)}  P(save) ${o.saveProbability}  ${o.title}\n`);
+        }
+      });
+    });
+}
