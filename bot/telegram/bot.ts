@@ -1,0 +1,136 @@
+// The customer's Telegram bot: built without starting (tests drive the built bot), then started
+// with long polling (@grammyjs/runner) or as a webhook with Telegram's secret-token header
+// checked. Handlers are thin: an update becomes one core call and its result one message.
+import http from "node:http";
+import { run, sequentialize, type RunnerHandle } from "@grammyjs/runner";
+import { Bot, session, webhookCallback, type BotError } from "grammy";
+import type { Config } from "../../core/config/config";
+import type { Database } from "../../core/db/client";
+import type { ChatModel } from "../../core/llm/chat-model";
+import type { Logger } from "../../core/log";
+import { decodeCallback } from "../../core/messaging/callback-data";
+import { defaultTranslator, type Translator } from "../../core/messaging/locales";
+import { enrichOutboundMessage } from "../../core/offers/offer-context";
+import type { BotContext, BotDeps, SessionData } from "./bot-context";
+import { consentHandlers, handleConsentCallback } from "./handlers/consent.handlers";
+import { feedbackHandlers, handleFeedbackCallback } from "./handlers/feedback.handlers";
+import { linkHandlers } from "./handlers/link.handlers";
+import { handleOfferCallback } from "./handlers/offer.handlers";
+import { answerCallback } from "./handlers/replies";
+import { complaintCommand, textHandlers } from "./handlers/text.handlers";
+import { identify, onceOnly, privateChatsOnly } from "./middleware";
+import { PrismaSessionStorage } from "./session-storage";
+import { installTransformers, type TelegramApiOptions } from "./telegram-api";
+import { createTelegramChannel, type TelegramChannel } from "./telegram-channel";
+
+export interface TelegramBotOptions {
+  config: Config;
+  db: Database;
+  log: Logger;
+  chatModel?: ChatModel;
+  now?: () => Date;
+  translate?: Translator;
+  /** Override Telegram's limits (benchmarks against the emulator); default the real limits. */
+  throttle?: TelegramApiOptions["throttle"];
+}
+
+export interface TelegramBot {
+  bot: Bot<BotContext>;
+  /** A `MessageChannel` over the same throttled `Api`, for the dispatcher and staff replies. */
+  channel: TelegramChannel;
+}
+
+/**
+ * Builds the bot and its middleware without contacting Telegram.
+ * @throws Error when no `TELEGRAM_BOT_TOKEN` is configured.
+ */
+export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
+  const { config, db, log } = options;
+  if (!config.telegram.token) throw new Error("TELEGRAM_BOT_TOKEN is not set");
+  const deps: BotDeps = { config, db, log, chatModel: options.chatModel, now: options.now ?? (() => new Date()), translate: options.translate ?? defaultTranslator() };
+  const bot = new Bot<BotContext>(config.telegram.token, { client: { apiRoot: config.telegram.apiRoot } });
+  installTransformers(bot.api, { throttle: options.throttle });
+
+  bot.use(privateChatsOnly);
+  bot.use(sequentialize((ctx) => ctx.chat?.id.toString()));
+  bot.use(onceOnly(deps));
+  bot.use(session<SessionData, BotContext>({
+    initial: () => ({}),
+    storage: new PrismaSessionStorage<SessionData>(db),
+    getSessionKey: (ctx) => (ctx.chat ? `tg:${ctx.chat.id}` : undefined),
+  }));
+  bot.use(identify(deps));
+
+  bot.on("my_chat_member", async (ctx) => {
+    if (!ctx.customer) return;
+    const status = ctx.myChatMember.new_chat_member.status;
+    await db.prisma.customer.update({ where: { id: ctx.customer.id }, data: { unreachableAt: status === "kicked" ? deps.now() : null } });
+  });
+  bot.use(linkHandlers);
+  bot.use(consentHandlers);
+  bot.use(feedbackHandlers);
+  bot.use(complaintCommand);
+  bot.on("callback_query:data", async (ctx) => {
+    const action = decodeCallback(ctx.callbackQuery.data);
+    if (!action) return answerCallback(ctx, "callback-invalid");
+    switch (action.type) {
+      case "offer":
+        return handleOfferCallback(ctx, action);
+      case "nps":
+      case "servqual_start":
+      case "servqual_answer":
+      case "csat":
+        return handleFeedbackCallback(ctx, action);
+      case "forget":
+      case "optin":
+      case "language":
+        return handleConsentCallback(ctx, action);
+    }
+  });
+  bot.use(textHandlers);
+
+  bot.catch((error: BotError<BotContext>) => {
+    // Never the message text or the token: the update id and what failed.
+    const cause = error.error instanceof Error ? `${error.error.name}: ${error.error.message.slice(0, 300)}` : String(error.error);
+    log.error({ updateId: error.ctx.update.update_id, err: cause }, "telegram update failed");
+  });
+
+  const channel = createTelegramChannel({ api: bot.api, chatModel: options.chatModel, translate: deps.translate, enrich: (m) => enrichOutboundMessage(db, m), log });
+  return { bot, channel };
+}
+
+export interface RunningTelegramBot extends TelegramBot {
+  stop(): Promise<void>;
+}
+
+const ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"] as const;
+
+/** Starts the bot: long polling with the runner, or a webhook server (TELEGRAM_MODE). */
+export async function startTelegramBot(options: TelegramBotOptions): Promise<RunningTelegramBot> {
+  const built = buildTelegramBot(options);
+  const { bot } = built;
+  const { config, log } = options;
+  await bot.init();
+  if (config.telegram.mode === "webhook") {
+    const secretToken = config.telegram.webhookSecret!;
+    const handle = webhookCallback(bot, "http", { secretToken });
+    const server = http.createServer((req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        log.error({ err: error instanceof Error ? error.message : String(error) }, "webhook handler failed");
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(config.telegram.webhookPort, resolve));
+    await bot.api.setWebhook(config.telegram.webhookUrl!, { secret_token: secretToken, allowed_updates: [...ALLOWED_UPDATES] });
+    log.info({ port: config.telegram.webhookPort, bot: bot.botInfo.username }, "telegram bot listening for webhooks");
+    return { ...built, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+  const runner: RunnerHandle = run(bot, { runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES] } } });
+  log.info({ bot: bot.botInfo.username }, "telegram bot polling");
+  return {
+    ...built,
+    stop: async () => {
+      if (runner.isRunning()) await runner.stop();
+    },
+  };
+}

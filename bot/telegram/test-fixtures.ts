@@ -1,0 +1,95 @@
+// Fixture builders for the bot's end-to-end tests: customers, offers, and a running bot on the
+// emulator over a given database.
+import { run, type RunnerHandle } from "@grammyjs/runner";
+import type TelegramServer from "telegram-test-api";
+import { loadConfig, type Config } from "../../core/config/config";
+import { Prisma, type Database } from "../../core/db/client";
+import type { ChatModel } from "../../core/llm/chat-model";
+import { silentLogger } from "../../core/log";
+import { buildTelegramBot, type TelegramBot } from "./bot";
+
+export const TEST_TOKEN = "1000:e2e-test-token";
+
+let seq = 0;
+
+export async function makeCustomer(
+  db: Database,
+  overrides: Partial<{ externalId: string; name: string | null; phone: string | null; email: string | null; locale: string | null; chatId: bigint | null; categories: string[] }> = {},
+): Promise<{ id: number; externalId: string }> {
+  seq++;
+  const externalId = overrides.externalId ?? `C${Date.now()}-${seq}`;
+  const customer = await db.prisma.customer.create({
+    data: {
+      externalId,
+      name: overrides.name === undefined ? "Anna Petrova" : overrides.name,
+      phone: overrides.phone === undefined ? null : overrides.phone,
+      email: overrides.email === undefined ? `${externalId.toLowerCase()}@example.com` : overrides.email,
+      locale: overrides.locale ?? null,
+      telegramChatId: overrides.chatId ?? null,
+      telegramUserId: overrides.chatId ?? null,
+      attributes: { tier: "gold" },
+    },
+  });
+  const categories = overrides.categories ?? ["jazz", "jazz", "rock"];
+  for (const [i, category] of categories.entries()) {
+    await db.prisma.purchase.create({
+      data: { externalId: `${externalId}-p${i}`, customerId: customer.id, purchasedAt: new Date(Date.UTC(2026, 0, 10 + i)), amount: new Prisma.Decimal(25 + i), category },
+    });
+  }
+  return { id: customer.id, externalId };
+}
+
+export async function makeOfferIssue(db: Database, customerId: number, now: Date, overrides: Partial<{ expiresAt: Date; status: string }> = {}): Promise<{ id: number; code: string }> {
+  const offer = await db.prisma.offer.upsert({
+    where: { key: "winback-15" },
+    create: { key: "winback-15", title: "15% off your next order", kind: "percent_off", value: new Prisma.Decimal(15), cost: new Prisma.Decimal(4) },
+    update: {},
+  });
+  seq++;
+  const issue = await db.prisma.offerIssue.create({
+    data: {
+      code: `WB${seq}X${customerId}`,
+      customerId,
+      offerId: offer.id,
+      status: overrides.status ?? "issued",
+      issuedAt: now,
+      expiresAt: overrides.expiresAt ?? new Date(now.getTime() + 14 * 86_400_000),
+    },
+  });
+  return { id: issue.id, code: issue.code };
+}
+
+export function testConfig(server: TelegramServer, extra: Record<string, string> = {}): Config {
+  return loadConfig({
+    TELEGRAM_BOT_TOKEN: TEST_TOKEN,
+    TELEGRAM_BOT_USERNAME: "retention_test_bot",
+    TELEGRAM_API_ROOT: server.config.apiURL,
+    LOG_LEVEL: "silent",
+    QUIET_HOURS_START: "0",
+    QUIET_HOURS_END: "0",
+    OFFER_CAP_DAYS: "0",
+    DECLINE_COOLDOWN_DAYS: "0",
+    ...extra,
+  });
+}
+
+export interface RunningTestBot extends TelegramBot {
+  runner: RunnerHandle;
+  stop(): Promise<void>;
+}
+
+/** Builds the bot on `db` and polls the emulator with the runner (as in production). */
+export async function runTestBot(db: Database, server: TelegramServer, options: { now?: () => Date; chatModel?: ChatModel; config?: Config } = {}): Promise<RunningTestBot> {
+  const built = buildTelegramBot({
+    config: options.config ?? testConfig(server),
+    db,
+    log: silentLogger,
+    now: options.now,
+    chatModel: options.chatModel,
+    // The emulator answers instantly; Telegram's real per-chat limit (1/s) would only make the tests slow.
+    throttle: { out: { maxConcurrent: 1, minTime: 0 } },
+  });
+  await built.bot.init();
+  const runner = run(built.bot, { runner: { fetch: { allowed_updates: ["message", "callback_query", "my_chat_member"] } } });
+  return { ...built, runner, stop: async () => { if (runner.isRunning()) await runner.stop(); } };
+}

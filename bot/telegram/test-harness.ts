@@ -1,0 +1,95 @@
+// Shared by the end-to-end tests and the benchmark: the Bot API emulator (telegram-test-api) on a
+// free loopback port, with `sendDocument` added (the emulator lacks it; /mydata needs it), and
+// helpers to wait for what the bot said to a chat.
+import type { IncomingMessage } from "node:http";
+import net from "node:net";
+import TelegramServer from "telegram-test-api";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+interface ExpressLike {
+  use(handler: (req: IncomingMessage & { path: string; body: unknown }, res: unknown, next: () => void) => void): void;
+  post(path: string, handler: (req: IncomingMessage & { params: Record<string, string> }, res: { sendResult(data: unknown): void }) => void): void;
+  _router: { stack: unknown[] };
+}
+
+/** What the bot sent, as the emulator stored it. */
+export interface BotMessage {
+  message_id: number;
+  chat_id: number | string;
+  text: string;
+  reply_markup?: { inline_keyboard?: { text: string; callback_data: string }[][]; keyboard?: unknown; remove_keyboard?: boolean };
+  /** For documents: the uploaded file's content. */
+  document?: string;
+  caption?: string;
+}
+
+const callbackAnswerLog = new WeakMap<TelegramServer, { callback_query_id: string; text?: string }[]>();
+
+/** Every answerCallbackQuery the bot made (the emulator itself keeps none). */
+export function callbackAnswers(server: TelegramServer): { callback_query_id: string; text?: string }[] {
+  return callbackAnswerLog.get(server) ?? [];
+}
+
+/** Starts the emulator with `sendDocument` support. */
+export async function startEmulator(): Promise<TelegramServer> {
+  const server = new TelegramServer({ port: await freePort(), host: "127.0.0.1", storeTimeout: 600 });
+  const app = (server as unknown as { webServer: ExpressLike }).webServer;
+  app.post("/bot:token/sendDocument", (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      const field = (name: string) => new RegExp(`name="${name}"\\r\\n\\r\\n([\\s\\S]*?)\\r\\n--`).exec(body)?.[1];
+      const file = /filename="[^"]*"\r\n(?:Content-Type:[^\r]*\r\n)?\r\n([\s\S]*?)\r\n--/.exec(body)?.[1];
+      const result = server.addBotMessage({ chat_id: Number(field("chat_id")), text: field("caption") ?? "", caption: field("caption"), document: file } as never, req.params.token!);
+      res.sendResult({ ok: true, result: { ...result, document: { file_id: "f1", file_unique_id: "u1" } } });
+    });
+  });
+  const answers: { callback_query_id: string; text?: string }[] = [];
+  callbackAnswerLog.set(server, answers);
+  app.use((req, _res, next) => {
+    if (req.path.endsWith("/answerCallbackQuery")) answers.push(req.body as { callback_query_id: string; text?: string });
+    next();
+  });
+  // Routes are matched in order and the emulator's catch-all "unknown method" comes first: move ours up.
+  const stack = app._router.stack;
+  const index = stack.findIndex((layer) => (layer as { route?: { path?: string } }).route?.path === "/bot:token/sendDocument");
+  const [route] = stack.splice(index, 1);
+  const logger = stack.pop();
+  const firstRoute = stack.findIndex((l) => (l as { route?: unknown }).route);
+  stack.splice(firstRoute, 0, logger, route);
+  await server.start();
+  return server;
+}
+
+export function botMessages(server: TelegramServer, token: string, chatId: number): BotMessage[] {
+  return server.storage.botMessages
+    .filter((m) => m.botToken === token && Number((m.message as { chat_id: number | string }).chat_id) === chatId)
+    .map((m) => ({ ...(m.message as unknown as BotMessage), message_id: m.messageId }));
+}
+
+/** Waits until the bot has sent at least `count` messages to the chat in total. */
+export async function waitForMessages(server: TelegramServer, token: string, chatId: number, count: number, timeoutMs = 5000): Promise<BotMessage[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const messages = botMessages(server, token, chatId);
+    if (messages.length >= count) return messages;
+    if (Date.now() > deadline) throw new Error(`expected ${count} bot messages to chat ${chatId}, got ${messages.length}: ${JSON.stringify(messages.map((m) => m.text.slice(0, 80)))}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The callback data of every inline button of a message. */
+export function buttons(message: BotMessage | undefined): { text: string; data: string }[] {
+  return (message?.reply_markup?.inline_keyboard ?? []).flat().map((b) => ({ text: b.text, data: b.callback_data }));
+}
