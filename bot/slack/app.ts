@@ -1,0 +1,122 @@
+// The staff's Slack app: one `/retention` command, the complaint desk and the assistant.
+// `buildSlackApp` wires everything without starting it (tests drive it over HTTP);
+// `startSlackApp` opens the HTTP port or the Socket Mode connection and starts the desk's poll.
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { App } from "@slack/bolt";
+import type { GenericMessageEvent } from "@slack/types";
+import { unavailableAssistant, loggedAssistant, type Assistant } from "../../core/assistant/assistant";
+import type { Config } from "../../core/config/config";
+import type { Database } from "../../core/db/client";
+import type { Logger } from "../../core/log";
+import type { MessageChannel } from "../../core/messaging/channel";
+import { DryRunChannel } from "../../core/messaging/dry-run-channel";
+import { staffPolicyFromConfig } from "../../core/staff/policy";
+import { answerQuestion } from "./assistant-events";
+import { boltLogger } from "./bolt-logger";
+import { registerRetentionCommand } from "./commands";
+import type { SlackDeps } from "./deps";
+import { createStaffGuard } from "./staff-guard";
+import { SlackTicketDesk } from "./ticket-desk";
+
+export interface BuildSlackAppOptions {
+  config: Config;
+  db: Database;
+  log: Logger;
+  /** The agent; without one the assistant says it is not configured. Questions are logged either way. */
+  assistant?: Assistant;
+  /** Delivers staff replies and CSAT requests; defaults to the dry run (log only). */
+  telegramChannel?: MessageChannel;
+  now?: () => Date;
+}
+
+export interface SlackAppParts {
+  app: App;
+  desk: SlackTicketDesk;
+  deps: SlackDeps;
+  mode: "http" | "socket";
+}
+
+/** Builds the Bolt app and its handlers. Needs SLACK_BOT_TOKEN and a signing secret or app token. */
+export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
+  const { config, db, log } = options;
+  const slack = config.slack;
+  if (!slack.botToken) throw new Error("SLACK_BOT_TOKEN is not set");
+  const mode = slack.appToken ? "socket" : "http";
+  if (mode === "http" && !slack.signingSecret) throw new Error("SLACK_SIGNING_SECRET (HTTP events) or SLACK_APP_TOKEN (Socket Mode) is required");
+  const apiUrl = slack.apiUrl ? (slack.apiUrl.endsWith("/") ? slack.apiUrl : `${slack.apiUrl}/`) : undefined;
+  const app = new App({
+    token: slack.botToken,
+    ...(mode === "socket" ? { socketMode: true, appToken: slack.appToken } : { signingSecret: slack.signingSecret }),
+    logger: boltLogger(log),
+    processBeforeResponse: false,
+    ...(apiUrl ? { clientOptions: { slackApiUrl: apiUrl } } : {}),
+  });
+  const now = options.now ?? (() => new Date());
+  const deps: SlackDeps = {
+    config,
+    db,
+    log,
+    now,
+    guard: createStaffGuard({ policy: staffPolicyFromConfig(slack), client: app.client, log }),
+    assistant: loggedAssistant(db, options.assistant ?? unavailableAssistant(), { log, now }),
+    telegramChannel: options.telegramChannel ?? new DryRunChannel(log),
+  };
+  const desk = new SlackTicketDesk(deps, app.client);
+
+  registerRetentionCommand(app, deps);
+  desk.register(app);
+
+  app.event("app_mention", async ({ event, body, client }) => {
+    if (!event.user) return;
+    await answerQuestion(deps, client, {
+      user: event.user,
+      channel: event.channel,
+      text: event.text,
+      ts: event.ts,
+      threadTs: event.thread_ts,
+      eventId: body.event_id,
+      isDirect: false,
+    });
+  });
+
+  app.event("message", async ({ event, body, client }) => {
+    const m = event as GenericMessageEvent;
+    if (m.subtype !== undefined || m.bot_id || !m.user || typeof m.text !== "string") return;
+    if (m.channel_type === "im") {
+      await answerQuestion(deps, client, { user: m.user, channel: m.channel, text: m.text, ts: m.ts, threadTs: m.thread_ts, eventId: body.event_id, isDirect: true });
+    } else if (m.channel === slack.ticketsChannel && m.thread_ts && m.thread_ts !== m.ts) {
+      await desk.handleThreadMessage({ user: m.user, text: m.text, channel: m.channel, ts: m.ts, threadTs: m.thread_ts, eventId: body.event_id });
+    }
+  });
+
+  // The error boundary: log and keep serving.
+  app.error(async (error) => {
+    log.error({ err: error.message, code: (error as { code?: string }).code }, "slack handler failed");
+  });
+  return { app, desk, deps, mode };
+}
+
+export interface RunningSlackApp {
+  /** The HTTP port (HTTP mode). */
+  port?: number;
+  stop(): Promise<void>;
+}
+
+/** Starts receiving (HTTP on `port`, default SLACK_PORT, or Socket Mode) and the desk's poll. */
+export async function startSlackApp(parts: SlackAppParts, options: { port?: number; pollIntervalMs?: number } = {}): Promise<RunningSlackApp> {
+  let port: number | undefined;
+  if (parts.mode === "http") {
+    const server = (await parts.app.start(options.port ?? parts.deps.config.slack.port)) as Server;
+    port = (server.address() as AddressInfo).port;
+  } else await parts.app.start();
+  parts.desk.start(options.pollIntervalMs ?? 5_000);
+  parts.deps.log.info({ mode: parts.mode, port }, "slack app started");
+  return {
+    port,
+    stop: async () => {
+      await parts.desk.stop();
+      await parts.app.stop();
+    },
+  };
+}

@@ -1,0 +1,188 @@
+// Block Kit for staff replies. Pure functions from core results to Slack blocks.
+import type { KnownBlock } from "@slack/types";
+import type { AtRiskList } from "../../core/staff/at-risk";
+import type { CustomerProfile } from "../../core/staff/customer-profile";
+import type { SegmentOverview } from "../../core/staff/segments";
+import { formatDuration, type TicketCard } from "../../core/staff/ticket-desk";
+
+const TEXT_LIMIT = 2900; // Slack's section text limit is 3000
+
+export const HELP_TEXT = [
+  "*`/retention` commands* (staff only)",
+  "• `at-risk [segment] [--min-risk 0.7] [--limit 50] [--by clv]`: customers we could lose, with the full list as CSV",
+  "• `customer <external id | email | phone>`: profile card: risk and reasons, CLV, purchases, feedback, tickets, offers, consent",
+  "• `segments`: segment sizes and movement since the previous scoring run",
+  "• `metrics [30d | 12w | this-month | last-month | 2026-10 | 2026 | 2026-09-01..2026-10-01] [--segment Champions]`: NPS, churn rate, activity rate, LTV, AOV, repeat rate",
+  "• `campaign [id]`: lift against control with a confidence interval, and ROI (no id: the list)",
+  "• `link <customer>`: a Telegram deep link that connects the customer's chat",
+  "Or mention me / write to me directly with a question, e.g. _how many Champions are at high risk this month?_",
+].join("\n");
+
+export const section = (text: string): KnownBlock => ({ type: "section", text: { type: "mrkdwn", text: text.slice(0, TEXT_LIMIT) } });
+export const context = (text: string): KnownBlock => ({ type: "context", elements: [{ type: "mrkdwn", text: text.slice(0, TEXT_LIMIT) }] });
+export const header = (text: string): KnownBlock => ({ type: "header", text: { type: "plain_text", text: text.slice(0, 150) } });
+
+export const pct = (p: number | null | undefined, digits = 0) => (p === null || p === undefined ? "n/a" : `${(p * 100).toFixed(digits)}%`);
+export const money = (v: number | null | undefined, currency: string) =>
+  v === null || v === undefined ? "n/a" : `${currency} ${v.toLocaleString("en-US", { maximumFractionDigits: 0 })}`;
+const day = (d: Date | null | undefined) => (d ? d.toISOString().slice(0, 10) : "n/a");
+const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+/** Slack mrkdwn escaping for text we did not write (names, customers' words). */
+export const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/** Fixed-width table inside code blocks, split so no block passes Slack's text limit. */
+export function codeTable(head: string[], rows: string[][]): KnownBlock[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const lines = rows.map(line);
+  const blocks: KnownBlock[] = [];
+  let chunk = [line(head)];
+  for (const l of lines) {
+    if ([...chunk, l].join("\n").length > TEXT_LIMIT - 10) {
+      blocks.push(section("```" + chunk.join("\n") + "```"));
+      chunk = [];
+    }
+    chunk.push(l);
+  }
+  blocks.push(section("```" + chunk.join("\n") + "```"));
+  return blocks;
+}
+
+export function atRiskBlocks(list: AtRiskList, filter: { segment?: string; minRisk: number }, currency: string, shown = 25): KnownBlock[] {
+  const title = `Customers at risk${filter.segment ? ` in ${filter.segment}` : ""} (churn ≥ ${pct(filter.minRisk)})`;
+  if (!list.asOf) return [header(title), section("No scores yet: run `retention score` first.")];
+  if (list.total === 0) return [header(title), section(`No customers match (scored ${day(list.asOf)}).`)];
+  const rows = list.rows.slice(0, shown).map((r) => [
+    cut(r.name ?? r.externalId, 22),
+    pct(r.churnProbability),
+    cut(r.reasons.map((x) => x.text).join("; ") || "-", 44),
+    money(r.clv, currency),
+    day(r.lastPurchaseAt),
+    cut(r.segment, 16),
+  ]);
+  return [
+    header(title),
+    context(`${list.total} customers match · scored ${day(list.asOf)} · showing ${rows.length}; the full list is in the attached CSV`),
+    ...codeTable(["Name", "Risk", "Reasons", "CLV", "Last purchase", "Segment"], rows),
+  ];
+}
+
+export function customerBlocks(p: CustomerProfile, currency: string): KnownBlock[] {
+  const s = p.score;
+  const blocks: KnownBlock[] = [
+    header(`${p.name ?? "Customer"} · ${p.externalId}`),
+    {
+      type: "section",
+      fields: [
+        { type: "mrkdwn", text: `*Churn risk*\n${s ? `${pct(s.churnProbability, 1)} (${s.riskBand})` : "not scored"}` },
+        { type: "mrkdwn", text: `*CLV*\n${money(s?.clv, currency)}` },
+        { type: "mrkdwn", text: `*Segment*\n${s?.segment ?? "n/a"}` },
+        { type: "mrkdwn", text: `*P(alive)*\n${pct(s?.pAlive, 1)}` },
+        { type: "mrkdwn", text: `*Purchases*\n${p.purchases.count} · ${money(p.purchases.total, currency)} · last ${day(p.purchases.lastAt)}` },
+        {
+          type: "mrkdwn",
+          text: `*Consent*\n${p.consent.marketing ? "marketing ok" : `opted out ${day(p.consent.optedOutAt)}`} · Telegram ${p.consent.telegramLinked ? (p.consent.unreachable ? "blocked" : "linked") : "not linked"}`,
+        },
+        { type: "mrkdwn", text: `*Contact*\n${esc(p.email ?? "no e-mail")} · ${esc(p.phone ?? "no phone")}` },
+      ],
+    },
+  ];
+  if (s?.reasons.length) blocks.push(section(`*Why*\n${s.reasons.map((r) => `• ${esc(r.text)}`).join("\n")}`));
+  if (p.purchases.recent.length)
+    blocks.push(section(`*Recent purchases*\n${p.purchases.recent.map((x) => `• ${day(x.at)} ${money(x.amount, currency)}${x.category ? ` ${esc(x.category)}` : ""}`).join("\n")}`));
+  if (p.feedback.length)
+    blocks.push(
+      section(
+        `*Feedback*\n${p.feedback.map((f) => `• ${day(f.at)} ${f.kind}${f.score !== null ? ` ${f.score}` : ""}${f.comment ? `: “${esc(cut(f.comment, 140))}”` : ""}`).join("\n")}`,
+      ),
+    );
+  if (p.tickets.length)
+    blocks.push(section(`*Tickets*\n${p.tickets.map((t) => `• ${t.reference} ${t.status}${t.subject ? `: ${esc(cut(t.subject, 80))}` : ""} (${day(t.createdAt)})`).join("\n")}`));
+  if (p.offers.length) blocks.push(section(`*Offers*\n${p.offers.map((o) => `• ${esc(o.title)} · ${o.status} · ${day(o.issuedAt)}`).join("\n")}`));
+  if (s) blocks.push(context(`Scored ${day(s.asOf)}`));
+  return blocks;
+}
+
+export function segmentBlocks(o: SegmentOverview, currency: string): KnownBlock[] {
+  if (!o.asOf) return [header("Segments"), section("No scores yet: run `retention score` first.")];
+  const rows = o.segments.map((s) => {
+    const delta = s.previous === null ? "" : s.customers - s.previous;
+    return [s.segment, String(s.customers), s.previous === null ? "-" : String(s.previous), delta === "" ? "-" : `${delta > 0 ? "+" : ""}${delta}`, String(s.highRisk), pct(s.avgChurnProbability), money(s.totalClv, currency)];
+  });
+  const blocks = [
+    header(`Segments · scored ${day(o.asOf)}`),
+    ...codeTable(["Segment", "Now", "Before", "Δ", "High risk", "Avg risk", "CLV"], rows),
+  ];
+  const h = o.highRisk;
+  blocks.push(
+    section(
+      h.previous === null
+        ? `*High risk:* ${h.current} customers (no previous run to compare)`
+        : `*High risk:* ${h.current} (was ${h.previous} on ${day(o.previousAsOf)}) · ${h.newlyHigh} newly high · ${h.noLongerHigh} no longer high`,
+    ),
+  );
+  if (o.moves.length) blocks.push(section(`*Biggest moves*\n${o.moves.slice(0, 8).map((m) => `• ${m.from} → ${m.to}: ${m.customers}`).join("\n")}`));
+  return blocks;
+}
+
+/** A generic rendering of a result object as labelled lines (metrics, campaign reports). */
+export function keyValueLines(value: unknown, indent = ""): string[] {
+  if (value === null || value === undefined) return [];
+  if (typeof value !== "object" || value instanceof Date) return [`${indent}${formatScalar(value)}`];
+  const lines: string[] = [];
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const label = k.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/_/g, " ");
+    if (v !== null && typeof v === "object" && !(v instanceof Date) && !Array.isArray(v)) {
+      lines.push(`${indent}*${label}*`, ...keyValueLines(v, `${indent}   `));
+    } else if (Array.isArray(v)) {
+      lines.push(`${indent}*${label}*: ${v.map((x) => (typeof x === "object" && x !== null ? JSON.stringify(x) : formatScalar(x))).join(", ")}`);
+    } else lines.push(`${indent}*${label}*: ${formatScalar(v)}`);
+  }
+  return lines;
+}
+
+function formatScalar(v: unknown): string {
+  if (v instanceof Date) return day(v);
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 3 : 2);
+  if (v === null || v === undefined) return "n/a";
+  return esc(String(v));
+}
+
+export function ticketBlocks(t: TicketCard, currency: string, now: Date): KnownBlock[] {
+  const c = t.customer;
+  const status = t.status === "resolved" ? `:white_check_mark: resolved ${day(t.resolvedAt)}` : t.status === "open" ? ":red_circle: open" : `:large_yellow_circle: ${t.status}`;
+  const firstResponse = t.firstResponseAt ? formatDuration(t.firstResponseAt.getTime() - t.createdAt.getTime()) : `none yet (waiting ${formatDuration(now.getTime() - t.createdAt.getTime())})`;
+  const blocks: KnownBlock[] = [
+    header(`${t.source === "nps_detractor" ? "Detractor" : "Complaint"} ${t.reference}`),
+    section(t.opening ? `>${esc(cut(t.opening, 1200)).replace(/\n/g, "\n>")}` : "_no message text_"),
+    {
+      type: "section",
+      fields: [
+        { type: "mrkdwn", text: `*Customer*\n${c ? `${esc(c.name ?? "unnamed")} · ${esc(c.externalId)}` : "unknown"}` },
+        { type: "mrkdwn", text: `*Risk / segment*\n${c ? `${pct(c.churnProbability)} ${c.riskBand ?? ""} · ${c.segment ?? "n/a"}` : "n/a"}` },
+        { type: "mrkdwn", text: `*CLV · last NPS*\n${c ? `${money(c.clv, currency)} · ${c.lastNps ?? "n/a"}` : "n/a"}` },
+        { type: "mrkdwn", text: `*Status*\n${status}` },
+        { type: "mrkdwn", text: `*Assignee*\n${t.assigneeSlackId ? `<@${t.assigneeSlackId}>` : "nobody"}` },
+        { type: "mrkdwn", text: `*First response*\n${firstResponse}` },
+      ],
+    },
+  ];
+  if (t.csatScore !== null) blocks.push(context(`CSAT: ${t.csatScore}/5`));
+  if (t.status !== "resolved") {
+    blocks.push({
+      type: "actions",
+      block_id: `ticket:${t.id}`,
+      elements: [
+        { type: "button", action_id: "ticket_reply", text: { type: "plain_text", text: "Reply" }, value: String(t.id), style: "primary" },
+        { type: "button", action_id: "ticket_resolve", text: { type: "plain_text", text: "Resolve" }, value: String(t.id) },
+        { type: "button", action_id: "ticket_assign", text: { type: "plain_text", text: "Assign to me" }, value: String(t.id) },
+      ],
+    });
+    blocks.push(context("Reply in this thread to answer the customer on Telegram; start with `note:` for an internal note."));
+  }
+  return blocks;
+}
+
+export function ticketSummaryText(t: TicketCard): string {
+  return `${t.reference} (${t.status})${t.customer ? ` from ${t.customer.name ?? t.customer.externalId}` : ""}`;
+}

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "csv-parse/sync";
+import { createTestDatabase } from "../../test/helpers/db";
+import type { Database } from "../../core/db/client";
+import { makeCustomer, makePurchases, makeScoreRun } from "../../core/staff/test-fixtures";
+import { STAFF_ONLY_TEXT } from "./staff-guard";
+import { postSigned, slackSignature } from "./testing/slack-stand-in";
+import { SIGNING_SECRET, STAFF_CHANNEL, startSlackHarness, type SlackHarness } from "./testing/harness";
+
+const NOW = new Date("2026-11-20T10:00:00Z");
+
+function blockText(reply: Record<string, unknown>): string {
+  return JSON.stringify(reply.blocks ?? []) + String(reply.text ?? "");
+}
+
+describe("/retention over signed HTTP [pglite]", () => {
+  let db: Database;
+  let h: SlackHarness;
+  beforeAll(async () => {
+    db = await createTestDatabase("pglite");
+    const customers = [];
+    for (let i = 0; i < 40; i++) {
+      customers.push(await makeCustomer(db, { externalId: `CUST-${i}`, name: `Client ${i}`, email: `client${i}@shop.test`, phone: `+4470000${String(i).padStart(5, "0")}` }));
+    }
+    await makeScoreRun(db, new Date("2026-11-12"), customers.map((c, i) => ({ customerId: c.id, churnProbability: (i % 10) / 10, segment: i % 2 ? "Champions" : "Loyal" })));
+    await makeScoreRun(
+      db,
+      new Date("2026-11-19"),
+      customers.map((c, i) => ({ customerId: c.id, churnProbability: ((i * 7) % 40) / 40, segment: i % 3 === 0 ? "At risk" : i % 2 ? "Champions" : "Loyal", clv: 1000 - i * 10 })),
+    );
+    await makePurchases(db, customers[3]!.id, [{ at: new Date("2026-09-01"), amount: 25, category: "jazz" }]);
+    h = await startSlackHarness({ db, now: () => NOW });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await db?.close();
+  });
+
+  it("answers help within Slack's 3 seconds", async () => {
+    const { status, ms, reply } = await h.command("help");
+    expect(status).toBe(200);
+    expect(ms).toBeLessThan(3000);
+    expect(reply.response_type).toBe("ephemeral");
+    expect(String(reply.text)).toContain("at-risk");
+  });
+
+  it("lists at-risk customers as a table and uploads the full CSV", async () => {
+    const before = h.slack.uploads.length;
+    const { status, ms, reply } = await h.command("at-risk Champions --min-risk 0.3 --limit 3");
+    expect(status).toBe(200);
+    expect(ms).toBeLessThan(3000);
+    const expected = await db.prisma.$queryRaw<{ external_id: string; name: string }[]>`
+      SELECT c.external_id, c.name FROM scores s JOIN customers c ON c.id = s.customer_id
+      WHERE s.run_id = (SELECT max(id) FROM score_runs) AND s.segment = 'Champions' AND s.churn_probability >= 0.3
+      ORDER BY s.churn_probability DESC, s.clv DESC, c.id`;
+    expect(expected.length).toBeGreaterThan(3);
+    const text = blockText(reply);
+    expect(text).toContain(`${expected.length} customers match`);
+    for (const row of expected.slice(0, 3)) expect(text).toContain(row.name);
+    expect(text).not.toContain(expected[3]!.name + " ");
+    await h.slack.waitFor("files.completeUploadExternal", 1);
+    const upload = h.slack.uploads[before]!;
+    const rows = parse(upload.content.toString("utf8"), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r.external_id)).toEqual(expected.map((r) => r.external_id));
+    expect(Object.keys(rows[0]!)).toEqual(expect.arrayContaining(["name", "churn_probability", "clv", "segment", "reasons", "last_purchase_at"]));
+    const complete = h.slack.callsOf("files.completeUploadExternal").at(-1)!;
+    expect(complete.body.channel_id).toBe("DDM1");
+  });
+
+  it("rejects bad options with a usage hint and no data", async () => {
+    const { reply } = await h.command("at-risk --min-risk 7");
+    expect(String(reply.text)).toContain("--min-risk must be a number between 0 and 1");
+    expect(reply.blocks).toBeUndefined();
+  });
+
+  it("shows a customer card by external id, e-mail or phone", async () => {
+    for (const q of ["CUST-3", "CLIENT3@shop.test", "+44 70000 00003"]) {
+      const { reply } = await h.command(`customer ${q}`);
+      const text = blockText(reply);
+      expect(text).toContain("Client 3 · CUST-3");
+      expect(text).toContain("jazz");
+    }
+    const missing = await h.command("customer nobody@nowhere.test");
+    expect(String(missing.reply.text)).toContain("No customer matches");
+  });
+
+  it("shows segment sizes and movement", async () => {
+    const { reply } = await h.command("segments");
+    const counts = await db.prisma.$queryRaw<{ segment: string; n: number }[]>`
+      SELECT segment, count(*)::int AS n FROM scores WHERE run_id = (SELECT max(id) FROM score_runs) GROUP BY segment`;
+    const text = blockText(reply);
+    for (const c of counts) expect(text).toMatch(new RegExp(`${c.segment}\\s+${c.n}\\s`));
+    expect(text).toContain("Biggest moves");
+  });
+
+  it("makes a Telegram deep link with a stored one-time token", async () => {
+    const { reply } = await h.command("link CUST-5");
+    const link = /https:\/\/t\.me\/retention_test_bot\?start=([\w-]+)/.exec(String(reply.text));
+    expect(link).not.toBeNull();
+    const token = await db.prisma.linkToken.findUnique({ where: { token: link![1]! }, include: { customer: true } });
+    expect(token?.customer.externalId).toBe("CUST-5");
+  });
+
+  it("refuses a non-staff user politely and shows nothing else", async () => {
+    const uploads = h.slack.uploads.length;
+    const { reply } = await h.command("at-risk", { user: "UOUTSIDER", channel: "CRANDOM" });
+    expect(reply).toMatchObject({ response_type: "ephemeral", text: STAFF_ONLY_TEXT });
+    expect(reply.blocks).toBeUndefined();
+    expect(h.slack.uploads.length).toBe(uploads);
+  });
+
+  it("lets anyone in the staff channel and members of the staff user group in", async () => {
+    const inChannel = await h.command("help", { user: "UOTHER", channel: STAFF_CHANNEL });
+    expect(String(inChannel.reply.text)).toContain("at-risk");
+  });
+
+  it("rejects a forged signature and a stale timestamp with 401", async () => {
+    const body = new URLSearchParams({ command: "/retention", text: "at-risk", user_id: "USTAFF1", channel_id: "DDM1", response_url: h.slack.responseUrl("forged") }).toString();
+    const forged = await postSigned(h.url, SIGNING_SECRET, body, { contentType: "application/x-www-form-urlencoded", signature: slackSignature("wrong-secret", Math.floor(Date.now() / 1000), body) });
+    expect(forged.status).toBe(401);
+    const staleTs = Math.floor(Date.now() / 1000) - 10 * 60;
+    const stale = await postSigned(h.url, SIGNING_SECRET, body, { contentType: "application/x-www-form-urlencoded", timestamp: staleTs });
+    expect(stale.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(h.slack.calls.filter((c) => c.method === "response_url" && JSON.stringify(c).includes("forged"))).toHaveLength(0);
+  });
+});
+
+describe("staff user group [pglite]", () => {
+  let db: Database;
+  let h: SlackHarness;
+  beforeAll(async () => {
+    db = await createTestDatabase("pglite");
+    h = await startSlackHarness({ db, env: { SLACK_STAFF_USERS: "", SLACK_STAFF_CHANNEL: "", SLACK_STAFF_USERGROUP: "SGROUP" } });
+    h.slack.usergroupMembers = ["UGROUPIE"];
+  });
+  afterAll(async () => {
+    await h?.close();
+    await db?.close();
+  });
+
+  it("admits a member of the configured user group and refuses others", async () => {
+    expect(String((await h.command("help", { user: "UGROUPIE" })).reply.text)).toContain("at-risk");
+    expect((await h.command("help", { user: "UNOTMEMBER" })).reply.text).toBe(STAFF_ONLY_TEXT);
+    expect(h.slack.callsOf("usergroups.users.list")[0]?.body.usergroup).toBe("SGROUP");
+  });
+});

@@ -1,0 +1,176 @@
+// A local stand-in for Slack's Web API: answers the methods the app uses and records every call
+// (and response_url posts and file uploads) for tests to inspect. Loopback only.
+import { createHmac } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedCall {
+  method: string;
+  body: Record<string, unknown>;
+}
+
+export interface SlackStandIn {
+  /** Base for `SLACK_API_URL`, ending in `/api/`. */
+  apiUrl: string;
+  /** A response_url the app can post to; calls are recorded with method `response_url`. */
+  responseUrl(id?: string): string;
+  calls: RecordedCall[];
+  uploads: { fileId: string; content: Buffer }[];
+  usergroupMembers: string[];
+  callsOf(method: string): RecordedCall[];
+  /** Resolves when `count` calls of `method` have been recorded (or rejects after `timeoutMs`). */
+  waitFor(method: string, count?: number, timeoutMs?: number): Promise<RecordedCall[]>;
+  close(): Promise<void>;
+}
+
+function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
+  if (!raw) return {};
+  if (contentType?.includes("application/json")) return JSON.parse(raw) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    if (/^[[{]/.test(v)) {
+      try {
+        out[k] = JSON.parse(v);
+        continue;
+      } catch {
+        // a plain string that starts with a bracket
+      }
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+/** The uploaded bytes: the file part of a multipart body, or the raw body. */
+async function fileContent(raw: Buffer, contentType: string | undefined): Promise<Buffer> {
+  if (!contentType?.startsWith("multipart/form-data")) return raw;
+  const form = await new Response(raw, { headers: { "content-type": contentType } }).formData();
+  for (const value of form.values()) if (typeof value !== "string") return Buffer.from(await value.arrayBuffer());
+  return raw;
+}
+
+export async function startSlackStandIn(): Promise<SlackStandIn> {
+  const calls: RecordedCall[] = [];
+  const uploads: { fileId: string; content: Buffer }[] = [];
+  const waiters: (() => void)[] = [];
+  let ts = 1_700_000_000;
+  let fileSeq = 0;
+  let base = "";
+  const state = { usergroupMembers: [] as string[] };
+
+  const record = (call: RecordedCall) => {
+    calls.push(call);
+    for (const w of waiters.splice(0)) w();
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks);
+      const url = new URL(req.url ?? "/", base);
+      const reply = (body: unknown) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      };
+      if (url.pathname.startsWith("/upload/")) {
+        void fileContent(raw, req.headers["content-type"]).then((content) => {
+          uploads.push({ fileId: url.pathname.slice("/upload/".length), content });
+          record({ method: "upload", body: { fileId: url.pathname.slice(8), bytes: content.length } });
+          res.writeHead(200, { "content-type": "text/plain" });
+          res.end(`OK - ${content.length}`);
+        });
+        return;
+      }
+      const body = parseBody(raw.toString("utf8"), req.headers["content-type"]);
+      if (url.pathname.startsWith("/respond/")) {
+        record({ method: "response_url", body });
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end("ok");
+        return;
+      }
+      const method = url.pathname.replace(/^\/api\//, "");
+      record({ method, body });
+      switch (method) {
+        case "auth.test":
+          return reply({ ok: true, url: "https://example.slack.com/", team: "Test", user: "retention", team_id: "T0001", user_id: "UBOT", bot_id: "BBOT" });
+        case "chat.postMessage":
+          return reply({ ok: true, channel: body.channel, ts: `${++ts}.000100`, message: { text: body.text } });
+        case "chat.update":
+          return reply({ ok: true, channel: body.channel, ts: body.ts });
+        case "chat.postEphemeral":
+          return reply({ ok: true, message_ts: `${++ts}.000200` });
+        case "files.getUploadURLExternal": {
+          const fileId = `F${++fileSeq}`;
+          return reply({ ok: true, upload_url: `${base}upload/${fileId}`, file_id: fileId });
+        }
+        case "files.completeUploadExternal":
+          return reply({ ok: true, files: (body.files as { id: string }[] | undefined)?.map((f) => ({ id: f.id })) ?? [] });
+        case "usergroups.users.list":
+          return reply({ ok: true, users: state.usergroupMembers });
+        default:
+          return reply({ ok: true });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+
+  const callsOf = (method: string) => calls.filter((c) => c.method === method);
+  return {
+    apiUrl: `${base}api/`,
+    responseUrl: (id = "r1") => `${base}respond/${id}`,
+    calls,
+    uploads,
+    get usergroupMembers() {
+      return state.usergroupMembers;
+    },
+    set usergroupMembers(v: string[]) {
+      state.usergroupMembers = v;
+    },
+    callsOf,
+    waitFor: (method, count = 1, timeoutMs = 10_000) =>
+      new Promise((resolve, reject) => {
+        const deadline = setTimeout(() => reject(new Error(`timed out waiting for ${count} × ${method}; saw ${calls.map((c) => c.method).join(", ")}`)), timeoutMs);
+        const check = () => {
+          const found = callsOf(method);
+          if (found.length >= count) {
+            clearTimeout(deadline);
+            resolve(found);
+          } else waiters.push(check);
+        };
+        check();
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Signs a request body as Slack does: `v0=HMAC_SHA256(secret, "v0:" + ts + ":" + body)`. */
+export function slackSignature(secret: string, timestamp: number, body: string): string {
+  return `v0=${createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex")}`;
+}
+
+/** POSTs a signed request to the app's events endpoint; returns status and body text. */
+export async function postSigned(
+  url: string,
+  secret: string,
+  body: string,
+  options: { contentType?: string; timestamp?: number; signature?: string } = {},
+): Promise<{ status: number; text: string; ms: number }> {
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const started = Date.now();
+  const res = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": options.contentType ?? "application/json",
+      "x-slack-request-timestamp": String(timestamp),
+      "x-slack-signature": options.signature ?? slackSignature(secret, timestamp, body),
+    },
+    body,
+  });
+  return { status: res.status, text: await res.text(), ms: Date.now() - started };
+}

@@ -1,0 +1,254 @@
+// The complaint desk: new tickets from `staff_events` become Slack posts with the customer card
+// and buttons; replies written in a ticket's thread reach the customer on Telegram (`note:` keeps
+// them internal); Resolve asks for CSAT; the post is updated with status, assignee and time to
+// first response.
+import type { App, BlockAction, ButtonAction } from "@slack/bolt";
+import type { WebClient } from "@slack/web-api";
+import { addStaffReply, resolveTicket } from "../../core/tickets/tickets";
+import {
+  assignTicket,
+  claimSlackEvent,
+  claimStaffEvents,
+  findTicketByThread,
+  recordTicketPost,
+  releaseStaffEvent,
+  ticketCard,
+  type StaffEventRow,
+} from "../../core/staff/ticket-desk";
+import { esc, ticketBlocks, ticketSummaryText } from "./blocks";
+import type { SlackDeps } from "./deps";
+import { STAFF_ONLY_TEXT } from "./staff-guard";
+
+export const TICKET_EVENT_TYPES = ["ticket_opened", "nps_detractor", "ticket_message", "csat_received"];
+const NOTE = /^\s*note:\s*/i;
+
+/** Slack mrkdwn as plain text for the customer: entities decoded, links and mentions readable. */
+export function slackToPlain(text: string): string {
+  return text
+    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, "$2 ($1)")
+    .replace(/<(https?:[^>]+)>/g, "$1")
+    .replace(/<[@#!][^>]*>/g, "")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&")
+    .trim();
+}
+
+export class SlackTicketDesk {
+  private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly deps: SlackDeps,
+    private readonly client: WebClient,
+  ) {}
+
+  private get channel(): string | undefined {
+    return this.deps.config.slack.ticketsChannel;
+  }
+
+  /** Posts every unprocessed ticket event once. Returns counts; a failed event is retried next poll. */
+  async pollOnce(limit = 20): Promise<{ handled: number; failed: number }> {
+    if (!this.channel) return { handled: 0, failed: 0 };
+    const events = await claimStaffEvents(this.deps.db, { types: TICKET_EVENT_TYPES, limit, now: this.deps.now() });
+    let handled = 0;
+    let failed = 0;
+    for (const event of events) {
+      try {
+        await this.handleEvent(event);
+        handled++;
+      } catch (error) {
+        failed++;
+        this.deps.log.error({ err: error instanceof Error ? error.message : String(error), eventId: event.id, type: event.type }, "ticket event not posted");
+        await releaseStaffEvent(this.deps.db, event.id);
+      }
+    }
+    return { handled, failed };
+  }
+
+  /** Polls every `intervalMs` until `stop()`. */
+  start(intervalMs = 5_000): void {
+    if (this.timer || !this.channel) return;
+    const tick = () => {
+      this.polling ??= this.pollOnce()
+        .catch((error) => this.deps.log.error({ err: error instanceof Error ? error.message : String(error) }, "ticket poll failed"))
+        .finally(() => (this.polling = null));
+    };
+    this.timer = setInterval(tick, intervalMs);
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.polling;
+  }
+
+  private async handleEvent(event: StaffEventRow): Promise<void> {
+    const ticketId = Number(event.payload.ticketId);
+    if (!Number.isInteger(ticketId)) {
+      this.deps.log.warn({ eventId: event.id, type: event.type }, "staff event without a ticket, skipped");
+      return;
+    }
+    const card = await ticketCard(this.deps.db, ticketId);
+    if (!card) return;
+    if (event.type === "ticket_opened" || event.type === "nps_detractor") {
+      if (card.slack) return this.refreshCard(ticketId);
+      const posted = await this.client.chat.postMessage({
+        channel: this.channel!,
+        text: `New ${ticketSummaryText(card)}`,
+        blocks: ticketBlocks(card, this.deps.config.business.currency, this.deps.now()),
+        unfurl_links: false,
+      });
+      if (!posted.ts || !posted.channel) throw new Error("chat.postMessage returned no ts");
+      await recordTicketPost(this.deps.db, ticketId, { channel: posted.channel, ts: posted.ts });
+      return;
+    }
+    if (!card.slack) return; // the opening post will show it
+    if (event.type === "ticket_message") {
+      const text = typeof event.payload.preview === "string" ? event.payload.preview : "(new message)";
+      await this.client.chat.postMessage({ channel: card.slack.channel, thread_ts: card.slack.ts, text: `Customer wrote:\n>${esc(text).replace(/\n/g, "\n>")}` });
+    } else if (event.type === "csat_received") {
+      await this.client.chat.postMessage({ channel: card.slack.channel, thread_ts: card.slack.ts, text: `Customer rated the help ${String(event.payload.score)}/5 (CSAT).` });
+    }
+    await this.refreshCard(ticketId);
+  }
+
+  /** Re-renders the ticket's post (status, assignee, first response). */
+  async refreshCard(ticketId: number): Promise<void> {
+    const card = await ticketCard(this.deps.db, ticketId);
+    if (!card?.slack) return;
+    await this.client.chat.update({
+      channel: card.slack.channel,
+      ts: card.slack.ts,
+      text: ticketSummaryText(card),
+      blocks: ticketBlocks(card, this.deps.config.business.currency, this.deps.now()),
+    });
+  }
+
+  /** A staff member's message in a ticket thread: a reply to the customer, or a `note:`. */
+  async handleThreadMessage(message: { user: string; text: string; channel: string; ts: string; threadTs: string; eventId?: string }): Promise<void> {
+    const ticketId = await findTicketByThread(this.deps.db, message.channel, message.threadTs);
+    if (ticketId === null) return;
+    if (message.eventId && !(await claimSlackEvent(this.deps.db, message.eventId))) return;
+    const decision = await this.deps.guard.check(message.user, message.channel);
+    if (!decision.allowed) {
+      await this.client.chat.postEphemeral({ channel: message.channel, user: message.user, thread_ts: message.threadTs, text: STAFF_ONLY_TEXT });
+      return;
+    }
+    const internal = NOTE.test(message.text);
+    const text = slackToPlain(message.text.replace(NOTE, ""));
+    await this.reply(ticketId, { text, user: message.user, internal, slackTs: message.ts, channel: message.channel, threadTs: message.threadTs });
+  }
+
+  private async reply(
+    ticketId: number,
+    r: { text: string; user: string; internal: boolean; slackTs?: string; channel: string; threadTs: string; echo?: boolean },
+  ): Promise<void> {
+    const result = await addStaffReply(
+      this.deps.db,
+      ticketId,
+      { text: r.text, staffId: r.user, internal: r.internal, slackTs: r.slackTs },
+      { channel: this.deps.telegramChannel, now: this.deps.now(), defaultLocale: this.deps.config.business.locale },
+    );
+    if (!result.ok) {
+      const why = result.error.type === "empty" ? "the reply is empty" : "the ticket no longer exists";
+      await this.client.chat.postMessage({ channel: r.channel, thread_ts: r.threadTs, text: `Not sent: ${why}.` });
+      return;
+    }
+    const delivery = result.value.delivery;
+    this.deps.log.info({ ticketId, internal: r.internal, delivery, user: r.user }, "staff reply recorded");
+    if (r.echo) {
+      await this.client.chat.postMessage({ channel: r.channel, thread_ts: r.threadTs, text: `${r.internal ? "Internal note" : "Reply"} from <@${r.user}>:\n>${esc(r.text).replace(/\n/g, "\n>")}` });
+    }
+    if (!r.internal && delivery !== "sent" && delivery !== "duplicate") {
+      const why = delivery === "unreachable" ? "the customer has no reachable Telegram chat" : delivery === "retry" ? "Telegram did not answer; it will be retried" : "delivery failed";
+      await this.client.chat.postMessage({ channel: r.channel, thread_ts: r.threadTs, text: `:warning: Reply saved but not delivered: ${why}.` });
+    } else if (r.slackTs) {
+      await this.client.reactions
+        .add({ channel: r.channel, timestamp: r.slackTs, name: r.internal ? "lock" : "white_check_mark" })
+        .catch((error) => this.deps.log.debug({ err: String(error) }, "reaction failed"));
+    }
+    await this.refreshCard(ticketId);
+  }
+
+  /** Buttons, the reply modal and thread messages. */
+  register(app: App): void {
+    const ticketOf = (body: BlockAction) => Number((body.actions[0] as ButtonAction | undefined)?.value);
+    const staffOnly = async (body: BlockAction): Promise<boolean> => {
+      const decision = await this.deps.guard.check(body.user.id, body.channel?.id);
+      if (decision.allowed) return true;
+      if (body.channel?.id) await this.client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text: STAFF_ONLY_TEXT });
+      return false;
+    };
+
+    app.action<BlockAction>("ticket_assign", async ({ ack, body }) => {
+      await ack();
+      if (!(await staffOnly(body))) return;
+      await assignTicket(this.deps.db, ticketOf(body), body.user.id);
+      await this.refreshCard(ticketOf(body));
+    });
+
+    app.action<BlockAction>("ticket_resolve", async ({ ack, body }) => {
+      await ack();
+      if (!(await staffOnly(body))) return;
+      const ticketId = ticketOf(body);
+      const result = await resolveTicket(this.deps.db, ticketId, {
+        channel: this.deps.telegramChannel,
+        now: this.deps.now(),
+        staffId: body.user.id,
+        defaultLocale: this.deps.config.business.locale,
+      });
+      const card = await ticketCard(this.deps.db, ticketId);
+      if (card?.slack) {
+        const text = !result.ok
+          ? result.error.type === "already_resolved"
+            ? "This ticket was already resolved."
+            : "This ticket no longer exists."
+          : `Resolved by <@${body.user.id}>. ${result.value.csat === "sent" ? "The customer was asked to rate the help (CSAT)." : result.value.csat === null ? "No customer to ask for CSAT." : `The CSAT request was not delivered (${result.value.csat}).`}`;
+        await this.client.chat.postMessage({ channel: card.slack.channel, thread_ts: card.slack.ts, text });
+      }
+      await this.refreshCard(ticketId);
+    });
+
+    app.action<BlockAction>("ticket_reply", async ({ ack, body, client }) => {
+      await ack();
+      if (!(await staffOnly(body))) return;
+      await client.views.open({
+        trigger_id: body.trigger_id,
+        view: {
+          type: "modal",
+          callback_id: "ticket_reply_modal",
+          private_metadata: String(ticketOf(body)),
+          title: { type: "plain_text", text: "Reply to customer" },
+          submit: { type: "plain_text", text: "Send" },
+          blocks: [
+            { type: "input", block_id: "reply", label: { type: "plain_text", text: "Message (goes to the customer on Telegram)" }, element: { type: "plain_text_input", action_id: "text", multiline: true, max_length: 3000 } },
+            {
+              type: "input",
+              block_id: "internal",
+              optional: true,
+              label: { type: "plain_text", text: "Visibility" },
+              element: { type: "checkboxes", action_id: "note", options: [{ text: { type: "plain_text", text: "Internal note (not sent)" }, value: "note" }] },
+            },
+          ],
+        },
+      });
+    });
+
+    app.view("ticket_reply_modal", async ({ ack, body, view }) => {
+      const text = view.state.values.reply?.text?.value?.trim() ?? "";
+      if (!text) {
+        await ack({ response_action: "errors", errors: { reply: "Write a message first." } });
+        return;
+      }
+      await ack();
+      const ticketId = Number(view.private_metadata);
+      const card = await ticketCard(this.deps.db, ticketId);
+      if (!card?.slack) return;
+      if (!(await this.deps.guard.check(body.user.id, card.slack.channel)).allowed) return;
+      const internal = (view.state.values.internal?.note?.selected_options ?? []).length > 0 || NOTE.test(text);
+      await this.reply(ticketId, { text: text.replace(NOTE, ""), user: body.user.id, internal, channel: card.slack.channel, threadTs: card.slack.ts, echo: true });
+    });
+  }
+}

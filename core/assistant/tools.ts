@@ -1,0 +1,5 @@
+import { staffTools } from "./staff-tools";
+import type { AssistantTool } from "./toolbox";
+
+/** Every tool the staff assistant may call. All are read-only. */
+export const assistantTools: readonly AssistantTool[] = [...(staffTools as AssistantTool[])];

@@ -1,0 +1,148 @@
+// The staff side of tickets: consuming `staff_events`, remembering where a ticket was posted
+// in Slack, assignment, and the card staff see. Replies and resolution belong to core/tickets.
+import type { Database } from "../db/client";
+import { latestScoreRuns } from "./score-runs";
+
+export interface StaffEventRow {
+  id: number;
+  type: string;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/**
+ * Claims up to `limit` unprocessed staff events of the given types, oldest first, by marking
+ * them processed in one statement (SKIP LOCKED, so two app instances never take the same one).
+ * Call `releaseStaffEvent` when handling one fails so it is retried.
+ */
+export async function claimStaffEvents(db: Database, options: { types: string[]; limit: number; now: Date }): Promise<StaffEventRow[]> {
+  const rows = await db.prisma.$queryRaw<{ id: number; type: string; payload: unknown; created_at: Date }[]>`
+    UPDATE staff_events SET processed_at = ${options.now}
+    WHERE id IN (
+      SELECT id FROM staff_events
+      WHERE processed_at IS NULL AND type = ANY(${options.types}::text[])
+      ORDER BY id LIMIT ${options.limit} FOR UPDATE SKIP LOCKED)
+    RETURNING id, type, payload, created_at`;
+  return rows
+    .map((r) => ({ id: r.id, type: r.type, payload: (r.payload ?? {}) as Record<string, unknown>, createdAt: r.created_at }))
+    .sort((a, b) => a.id - b.id);
+}
+
+/** Puts a claimed event back so the next poll retries it. */
+export async function releaseStaffEvent(db: Database, eventId: number): Promise<void> {
+  await db.prisma.staffEvent.update({ where: { id: eventId }, data: { processedAt: null } });
+}
+
+/**
+ * Records a Slack event id as handled; false when it was handled already (Slack retries
+ * deliveries it thinks failed).
+ */
+export async function claimSlackEvent(db: Database, eventId: string): Promise<boolean> {
+  const inserted = await db.prisma.$executeRaw`
+    INSERT INTO processed_updates (source, update_id) VALUES ('slack', ${eventId}) ON CONFLICT DO NOTHING`;
+  return inserted === 1;
+}
+
+export interface TicketCard {
+  id: number;
+  reference: string;
+  source: string;
+  status: string;
+  subject: string | null;
+  priority: string;
+  createdAt: Date;
+  firstResponseAt: Date | null;
+  resolvedAt: Date | null;
+  assigneeSlackId: string | null;
+  csatScore: number | null;
+  slack: { channel: string; ts: string } | null;
+  /** The customer's first message on the ticket (their words, shown to staff only). */
+  opening: string | null;
+  messages: number;
+  customer: {
+    id: number;
+    externalId: string;
+    name: string | null;
+    telegramLinked: boolean;
+    segment: string | null;
+    churnProbability: number | null;
+    riskBand: string | null;
+    clv: number | null;
+    lastNps: number | null;
+  } | null;
+}
+
+/** The ticket with its customer's current score, as the Slack card shows it. */
+export async function ticketCard(db: Database, ticketId: number): Promise<TicketCard | null> {
+  const ticket = await db.prisma.ticket.findUnique({
+    where: { id: ticketId },
+    include: { customer: true, messages: { orderBy: { createdAt: "asc" }, where: { author: "customer" }, take: 1 }, _count: { select: { messages: true } } },
+  });
+  if (!ticket) return null;
+  let customer: TicketCard["customer"] = null;
+  if (ticket.customer && !ticket.customer.erasedAt) {
+    const { current } = await latestScoreRuns(db);
+    const [score, nps] = await Promise.all([
+      current ? db.prisma.score.findUnique({ where: { runId_customerId: { runId: current.id, customerId: ticket.customer.id } } }) : null,
+      db.prisma.feedback.findFirst({ where: { customerId: ticket.customer.id, kind: "nps" }, orderBy: { createdAt: "desc" } }),
+    ]);
+    customer = {
+      id: ticket.customer.id,
+      externalId: ticket.customer.externalId,
+      name: ticket.customer.name,
+      telegramLinked: ticket.customer.telegramChatId !== null,
+      segment: score?.segment ?? null,
+      churnProbability: score?.churnProbability ?? null,
+      riskBand: score?.riskBand ?? null,
+      clv: score?.clv ?? null,
+      lastNps: nps?.score ?? null,
+    };
+  }
+  return {
+    id: ticket.id,
+    reference: ticket.reference,
+    source: ticket.source,
+    status: ticket.status,
+    subject: ticket.subject,
+    priority: ticket.priority,
+    createdAt: ticket.createdAt,
+    firstResponseAt: ticket.firstResponseAt,
+    resolvedAt: ticket.resolvedAt,
+    assigneeSlackId: ticket.assigneeSlackId,
+    csatScore: ticket.csatScore,
+    slack: ticket.slackChannel && ticket.slackTs ? { channel: ticket.slackChannel, ts: ticket.slackTs } : null,
+    opening: ticket.messages[0]?.text ?? ticket.subject,
+    messages: ticket._count.messages,
+    customer,
+  };
+}
+
+/** Remembers the Slack message that shows the ticket; its thread is the conversation. */
+export async function recordTicketPost(db: Database, ticketId: number, post: { channel: string; ts: string }): Promise<void> {
+  await db.prisma.ticket.update({ where: { id: ticketId }, data: { slackChannel: post.channel, slackTs: post.ts } });
+}
+
+/** The ticket whose Slack message starts this thread, or null. */
+export async function findTicketByThread(db: Database, channel: string, threadTs: string): Promise<number | null> {
+  const t = await db.prisma.ticket.findFirst({ where: { slackChannel: channel, slackTs: threadTs }, select: { id: true } });
+  return t?.id ?? null;
+}
+
+/** Assigns the ticket to a Slack user (the last one to press "Assign to me" wins). */
+export async function assignTicket(db: Database, ticketId: number, slackUserId: string): Promise<void> {
+  await db.prisma.ticket.update({ where: { id: ticketId }, data: { assigneeSlackId: slackUserId } });
+}
+
+/** Sets the first-response time once, at the first reply that reached the customer. */
+export async function markFirstResponse(db: Database, ticketId: number, at: Date): Promise<void> {
+  await db.prisma.$executeRaw`UPDATE tickets SET first_response_at = ${at} WHERE id = ${ticketId} AND first_response_at IS NULL`;
+}
+
+/** "1 h 05 min", "3 min", "2 d 4 h": the time between two instants for the card. */
+export function formatDuration(ms: number): string {
+  const minutes = Math.max(0, Math.round(ms / 60_000));
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ${String(minutes % 60).padStart(2, "0")} min`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}
