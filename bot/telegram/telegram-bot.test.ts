@@ -9,7 +9,7 @@ import { enqueueMessages } from "../../core/messaging/outbox";
 import type { Database } from "../../core/db/client";
 import { runDispatch } from "../../jobs/dispatch.job";
 import { createTestDatabase } from "../../test/helpers/db";
-import { buttons, callbackAnswers, startEmulator, waitForMessages, botMessages } from "./test-harness";
+import { botMessages, buttons, callbackAnswers, emulatorUser, startEmulator, waitForMessages } from "./test-harness";
 import { makeCustomer, makeOfferIssue, runTestBot, testConfig, TEST_TOKEN, type RunningTestBot } from "./test-fixtures";
 
 const NOW = new Date("2026-11-20T12:00:00Z");
@@ -19,15 +19,7 @@ let running: RunningTestBot;
 let nextChat = 7000;
 
 function client(options: { locale?: string } = {}) {
-  const chatId = nextChat++;
-  const c = server.getClient(TEST_TOKEN, { userId: chatId, chatId, firstName: "Anna", userName: `anna${chatId}` });
-  const from = { id: chatId, first_name: "Anna", username: `anna${chatId}`, is_bot: false, language_code: options.locale ?? "en" };
-  return {
-    chatId,
-    command: (text: string) => c.sendCommand(c.makeCommand(text, { from })),
-    text: (text: string, extra: object = {}) => c.sendMessage(c.makeMessage(text, { from, ...extra })),
-    press: (data: string, messageId: number) => c.sendCallback(c.makeCallbackQuery(data, { from, message: { message_id: messageId } })),
-  };
+  return emulatorUser(server, TEST_TOKEN, nextChat++, options);
 }
 
 async function linked(options: { locale?: string; categories?: string[] } = {}) {

@@ -50,7 +50,7 @@ export async function startEmulator(): Promise<TelegramServer> {
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
       const field = (name: string) => new RegExp(`name="${name}"\\r\\n\\r\\n([\\s\\S]*?)\\r\\n--`).exec(body)?.[1];
-      const file = /filename="[^"]*"\r\n(?:Content-Type:[^\r]*\r\n)?\r\n([\s\S]*?)\r\n--/.exec(body)?.[1];
+      const file = /filename=[^\r]*\r\ncontent-type:[^\r]*\r\n\r\n([\s\S]*?)\r\n--/i.exec(body)?.[1];
       const result = server.addBotMessage({ chat_id: Number(field("chat_id")), text: field("caption") ?? "", caption: field("caption"), document: file } as never, req.params.token!);
       res.sendResult({ ok: true, result: { ...result, document: { file_id: "f1", file_unique_id: "u1" } } });
     });
@@ -92,4 +92,16 @@ export async function waitForMessages(server: TelegramServer, token: string, cha
 /** The callback data of every inline button of a message. */
 export function buttons(message: BotMessage | undefined): { text: string; data: string }[] {
   return (message?.reply_markup?.inline_keyboard ?? []).flat().map((b) => ({ text: b.text, data: b.callback_data }));
+}
+
+/** A customer's Telegram account on the emulator: sends commands, texts and button presses. */
+export function emulatorUser(server: TelegramServer, token: string, chatId: number, options: { locale?: string; chatType?: "private" | "group" } = {}) {
+  const c = server.getClient(token, { userId: chatId, chatId, firstName: "Anna", userName: `anna${chatId}`, type: options.chatType ?? "private" });
+  const from = { id: chatId, first_name: "Anna", username: `anna${chatId}`, is_bot: false, language_code: options.locale ?? "en" };
+  return {
+    chatId,
+    command: (text: string) => c.sendCommand(c.makeCommand(text, { from })),
+    text: (text: string, extra: object = {}) => c.sendMessage(c.makeMessage(text, { from, ...extra })),
+    press: (data: string, messageId: number) => c.sendCallback(c.makeCallbackQuery(data, { from, message: { message_id: messageId } })),
+  };
 }
