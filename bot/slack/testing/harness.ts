@@ -34,7 +34,8 @@ let seq = 0;
 export async function startSlackHarness(options: {
   db: Database;
   env?: Record<string, string>;
-  assistant?: Assistant;
+  /** The assistant, or a factory given the harness's parsed config. */
+  assistant?: Assistant | ((config: Config) => Assistant);
   telegramChannel?: MessageChannel;
   now?: () => Date;
 }): Promise<SlackHarness> {
@@ -50,7 +51,7 @@ export async function startSlackHarness(options: {
     LOG_LEVEL: "silent",
     ...options.env,
   });
-  const parts = buildSlackApp({ config, db: options.db, log: silentLogger, assistant: options.assistant, telegramChannel: options.telegramChannel, now: options.now });
+  const parts = buildSlackApp({ config, db: options.db, log: silentLogger, assistant: typeof options.assistant === "function" ? options.assistant(config) : options.assistant, telegramChannel: options.telegramChannel, now: options.now });
   const server = (await parts.app.start(0)) as Server;
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
 
