@@ -1,0 +1,160 @@
+// Bad input and operation: media, over-long texts, unknown commands, unlinked users, group
+// chats, a redelivered update, a blocked bot, and webhook mode's secret-token check.
+import type { Update } from "grammy/types";
+import type TelegramServer from "telegram-test-api";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../../core/db/client";
+import { silentLogger } from "../../core/log";
+import { createTestDatabase } from "../../test/helpers/db";
+import { buildTelegramBot, startTelegramBot } from "./bot";
+import { botMessages, emulatorUser, freePort, startEmulator, waitForMessages } from "./test-harness";
+import { makeCustomer, runTestBot, testConfig, TEST_TOKEN, type RunningTestBot } from "./test-fixtures";
+
+const NOW = new Date("2026-11-20T12:00:00Z");
+let db: Database;
+let server: TelegramServer;
+let running: RunningTestBot;
+let nextChat = 9000;
+
+async function linked() {
+  const user = emulatorUser(server, TEST_TOKEN, nextChat++);
+  const customer = await makeCustomer(db, { chatId: BigInt(user.chatId) });
+  return { user, customer };
+}
+
+async function written() {
+  const [tickets, feedback, conversations, messages] = await Promise.all([
+    db.prisma.ticket.count(),
+    db.prisma.feedback.count(),
+    db.prisma.conversation.count(),
+    db.prisma.ticketMessage.count(),
+  ]);
+  return { tickets, feedback, conversations, messages };
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase("pglite");
+  server = await startEmulator();
+  running = await runTestBot(db, server, { now: () => NOW });
+});
+
+afterAll(async () => {
+  await running?.stop();
+  await server?.stop();
+  await db?.close();
+});
+
+describe("bad input", () => {
+  it("answers stickers, photos and voice with a polite note and writes nothing", async () => {
+    const { user } = await linked();
+    const before = await written();
+    await user.text("", { sticker: { file_id: "s1", file_unique_id: "s1", type: "regular", width: 512, height: 512, is_animated: false, is_video: false } });
+    await user.text("", { photo: [{ file_id: "p1", file_unique_id: "p1", width: 90, height: 90 }] });
+    await user.text("", { voice: { file_id: "v1", file_unique_id: "v1", duration: 3 } });
+    const replies = await waitForMessages(server, TEST_TOKEN, user.chatId, 3);
+    expect(replies.map((r) => r.text)).toEqual(Array(3).fill("I can only read text messages. Please write to me in words."));
+    expect(await written()).toEqual(before);
+  });
+
+  it("refuses a 4,096-character text and an unknown command without writing", async () => {
+    const { user } = await linked();
+    const before = await written();
+    await user.text("Ж".repeat(4096));
+    await user.command("/teleport");
+    const replies = await waitForMessages(server, TEST_TOKEN, user.chatId, 2);
+    expect(replies[0]!.text).toContain("too long");
+    expect(replies[1]!.text).toContain("don't know that command");
+    expect(await written()).toEqual(before);
+  });
+
+  it("tells an unlinked user how to link, for text, commands and buttons, and writes nothing", async () => {
+    const stranger = emulatorUser(server, TEST_TOKEN, nextChat++);
+    const before = await written();
+    await stranger.text("Where is my order?");
+    await stranger.command("/stop");
+    await stranger.command("/start");
+    const replies = await waitForMessages(server, TEST_TOKEN, stranger.chatId, 3);
+    expect(replies[0]!.text).toContain("don't know you yet");
+    expect(replies[0]!.reply_markup?.keyboard).toBeDefined();
+    expect(replies[2]!.text).toContain("Share my phone number");
+    expect(await written()).toEqual(before);
+  });
+
+  it("ignores group chats entirely", async () => {
+    const group = emulatorUser(server, TEST_TOKEN, -(nextChat++), { chatType: "group" });
+    const processedBefore = await db.prisma.processedUpdate.count();
+    await group.text("hello bot");
+    await group.command("/help");
+    // A private message sent after them is handled, so the group updates were seen and dropped.
+    const { user } = await linked();
+    await user.command("/help");
+    await waitForMessages(server, TEST_TOKEN, user.chatId, 1);
+    expect(botMessages(server, TEST_TOKEN, group.chatId)).toHaveLength(0);
+    expect(await db.prisma.processedUpdate.count()).toBe(processedBefore + 1);
+  });
+
+  it("treats any free text from a linked customer as a ticket, and a greeting as a greeting", async () => {
+    const { user, customer } = await linked();
+    await user.text("hello!");
+    await user.text("Can I change the delivery address of my order?");
+    const replies = await waitForMessages(server, TEST_TOKEN, user.chatId, 2);
+    expect(replies[0]!.text).toContain("/help");
+    expect(replies[1]!.text).toMatch(/logged as T-\d+/);
+    expect(await db.prisma.ticket.findFirst({ where: { customerId: customer.id } })).toMatchObject({ source: "message" });
+  });
+});
+
+describe("operation", () => {
+  it("handles a redelivered update once, and marks a customer who blocked the bot unreachable", async () => {
+    const { user, customer } = await linked();
+    const { bot } = buildTelegramBot({ config: testConfig(server), db, log: silentLogger, now: () => NOW, throttle: false });
+    await bot.init();
+    const update: Update = {
+      update_id: 777_000_001,
+      message: { message_id: 1, date: 1, chat: { id: user.chatId, type: "private", first_name: "Anna" }, from: { id: user.chatId, is_bot: false, first_name: "Anna" }, text: "The package was damaged, I want a refund" },
+    };
+    await bot.handleUpdate(update);
+    await bot.handleUpdate(update);
+    expect(await db.prisma.ticket.count({ where: { customerId: customer.id } })).toBe(1);
+    expect((await db.prisma.ticket.findFirstOrThrow({ where: { customerId: customer.id } })).source).toBe("complaint");
+    expect(botMessages(server, TEST_TOKEN, user.chatId)).toHaveLength(1);
+
+    await bot.handleUpdate({
+      update_id: 777_000_002,
+      my_chat_member: {
+        chat: { id: user.chatId, type: "private", first_name: "Anna" },
+        from: { id: user.chatId, is_bot: false, first_name: "Anna" },
+        date: 2,
+        old_chat_member: { status: "member", user: { id: 1, is_bot: true, first_name: "bot" } },
+        new_chat_member: { status: "kicked", until_date: 0, user: { id: 1, is_bot: true, first_name: "bot" } },
+      },
+    });
+    expect((await db.prisma.customer.findUniqueOrThrow({ where: { id: customer.id } })).unreachableAt).toEqual(NOW);
+  });
+
+  it("webhook mode accepts only requests with the secret token", async () => {
+    const port = await freePort();
+    const token = "2000:webhook-token";
+    const config = testConfig(server, {
+      TELEGRAM_BOT_TOKEN: token,
+      TELEGRAM_MODE: "webhook",
+      TELEGRAM_WEBHOOK_URL: `http://127.0.0.1:${port}/telegram`,
+      TELEGRAM_WEBHOOK_SECRET: "s3cret-value",
+      TELEGRAM_WEBHOOK_PORT: String(port),
+    });
+    const started = await startTelegramBot({ config, db, log: silentLogger, now: () => NOW, throttle: false });
+    try {
+      const update = (id: number) => JSON.stringify({ update_id: id, message: { message_id: 1, date: 1, chat: { id: 4242, type: "private", first_name: "X" }, from: { id: 4242, is_bot: false, first_name: "X" }, text: "/help", entities: [{ type: "bot_command", offset: 0, length: 5 }] } });
+      const post = (body: string, secret?: string) =>
+        fetch(`http://127.0.0.1:${port}/telegram`, { method: "POST", body, headers: { "content-type": "application/json", ...(secret ? { "x-telegram-bot-api-secret-token": secret } : {}) } });
+      expect((await post(update(880_001))).status).toBe(401);
+      expect((await post(update(880_002), "wrong")).status).toBe(401);
+      expect((await post(update(880_003), "s3cret-value")).status).toBe(200);
+      const replies = await waitForMessages(server, token, 4242, 1);
+      expect(replies).toHaveLength(1);
+      expect(await db.prisma.processedUpdate.count({ where: { updateId: { in: ["880001", "880002"] } } })).toBe(0);
+    } finally {
+      await started.stop();
+    }
+  });
+});
