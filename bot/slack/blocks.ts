@@ -1,5 +1,7 @@
 // Block Kit for staff replies. Pure functions from core results to Slack blocks.
 import type { KnownBlock } from "@slack/types";
+import type { RetentionMetrics } from "../../core/analytics/metrics";
+import type { CampaignReport, LiftReport } from "../../core/campaigns/report";
 import type { AtRiskList } from "../../core/staff/at-risk";
 import type { CustomerProfile } from "../../core/staff/customer-profile";
 import type { SegmentOverview } from "../../core/staff/segments";
@@ -185,4 +187,50 @@ export function ticketBlocks(t: TicketCard, currency: string, now: Date): KnownB
 
 export function ticketSummaryText(t: TicketCard): string {
   return `${t.reference} (${t.status})${t.customer ? ` from ${t.customer.name ?? t.customer.externalId}` : ""}`;
+}
+
+const num = (v: number | null | undefined, digits = 1) => (v === null || v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits));
+
+export function metricsBlocks(title: string, m: RetentionMetrics, currency: string): KnownBlock[] {
+  const n = m.nps;
+  return [
+    header(title),
+    {
+      type: "section",
+      fields: [
+        { type: "mrkdwn", text: `*NPS*\n${num(n.nps)} (${n.respondents} answers: ${n.promoters} promoters, ${n.passives} passives, ${n.detractors} detractors)` },
+        { type: "mrkdwn", text: `*Churn rate*\n${pct(m.churnRate, 1)} (${m.lost} lost of ${m.customersAtStart} at start)` },
+        { type: "mrkdwn", text: `*Activity rate*\n${pct(m.activityRate, 1)} (${m.active90} of ${m.members} bought in 90 days)` },
+        { type: "mrkdwn", text: `*LTV*\n${money(m.ltv, currency)} (lifetime ${num(m.expectedLifetimePeriods)} periods, margin ${pct(m.grossMargin)})` },
+        { type: "mrkdwn", text: `*AOV*\n${m.aov === null ? "n/a" : `${currency} ${m.aov.toFixed(2)}`} (${m.purchases} purchases, ${money(m.revenue, currency)})` },
+        { type: "mrkdwn", text: `*Repeat rate*\n${pct(m.repeatPurchaseRate, 1)} (${m.repeatBuyers} of ${m.buyers} buyers)` },
+      ],
+    },
+    context(`${day(m.from)} to ${day(m.to)} (exclusive) · ${m.periodDays} days${m.segment ? ` · segment ${m.segment}` : ""}`),
+  ];
+}
+
+function liftLine(label: string, l: LiftReport, currency: string): string {
+  const r = l.retentionLift;
+  return (
+    `*${label}*: treated ${l.treatment.customers} (delivered ${l.delivered}) vs control ${l.control.customers}; ` +
+    `retention ${pct(l.treatment.retentionRate, 1)} vs ${pct(l.control.retentionRate, 1)}, ` +
+    `lift ${pct(r.estimate, 1)} [95% CI ${pct(r.low, 1)} to ${pct(r.high, 1)}]${r.pValue !== null ? `, p = ${r.pValue.toFixed(3)}` : ""}; ` +
+    `incremental revenue ${money(l.incrementalRevenue, currency)}, cost ${money(l.cost, currency)}, ROI ${l.roi === null ? "n/a" : l.roi.toFixed(2)}`
+  );
+}
+
+export function campaignBlocks(r: CampaignReport, currency: string): KnownBlock[] {
+  const blocks: KnownBlock[] = [
+    header(`Campaign ${r.campaignId}: ${r.name}`.slice(0, 150)),
+    section(liftLine("Overall", r.overall, currency)),
+  ];
+  const bands = Object.entries(r.byRiskBand);
+  if (bands.length) blocks.push(section(bands.map(([band, l]) => liftLine(band, l, currency)).join("\n")));
+  blocks.push(
+    context(
+      `Window ${day(r.window.from)} to ${day(r.window.to)}${r.window.complete ? "" : " (still open)"} · NPV ${money(r.value.npv, currency)} over ${r.value.horizonMonths} months · payback ${r.value.paybackMonths === null ? "beyond the horizon" : `${r.value.paybackMonths.toFixed(1)} months`}`,
+    ),
+  );
+  return blocks;
 }

@@ -4,16 +4,15 @@
 import type { App } from "@slack/bolt";
 import type { KnownBlock } from "@slack/types";
 import type { WebClient } from "@slack/web-api";
-// PENDING-IMPORTS: computeMetrics (core/analytics/metrics) and campaignReport (core/campaigns) not landed yet
-const computeMetrics = async (..._args: unknown[]): Promise<unknown> => { throw new Error("computeMetrics not available yet"); };
-const campaignReport = async (..._args: unknown[]): Promise<unknown> => { throw new Error("campaignReport not available yet"); };
+import { computeMetrics } from "../../core/analytics/metrics";
+import { campaignReport } from "../../core/campaigns/report";
 import { createLinkToken } from "../../core/linking/linking";
 import { assertUnreachable } from "../../core/result";
 import { atRiskCsv, listAtRisk } from "../../core/staff/at-risk";
 import { customerProfile, findCustomer, type LookupError } from "../../core/staff/customer-profile";
 import { parsePeriod } from "../../core/staff/period";
 import { segmentOverview } from "../../core/staff/segments";
-import { atRiskBlocks, context, customerBlocks, esc, header, HELP_TEXT, keyValueLines, section, segmentBlocks } from "./blocks";
+import { atRiskBlocks, campaignBlocks, context, customerBlocks, esc, header, HELP_TEXT, metricsBlocks, section, segmentBlocks } from "./blocks";
 import { parseRetentionCommand, type RetentionCommand } from "./command-parser";
 import type { SlackDeps } from "./deps";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
@@ -117,9 +116,14 @@ export async function runCommand(cmd: RetentionCommand, deps: SlackDeps, userId:
     case "metrics": {
       const period = parsePeriod(cmd.period, now);
       if (!period.ok) return { text: `I can't read the period \`${esc(period.error.text)}\`. Try 30d, 12w, this-month, last-month, 2026-10, 2026 or 2026-09-01..2026-10-01.` };
-      const metrics = await computeMetrics(db, { from: period.value.from, to: period.value.to, segment: cmd.segment });
+      const metrics = await computeMetrics(db, {
+        from: period.value.from,
+        to: period.value.to,
+        segment: cmd.segment,
+        defaultGrossMargin: config.analytics.defaultGrossMargin,
+      });
       const title = `Metrics · ${period.value.label}${cmd.segment ? ` · ${cmd.segment}` : ""}`;
-      return { text: title, blocks: [header(title), section(keyValueLines(metrics).join("\n") || "No data for this period.")] };
+      return { text: title, blocks: metricsBlocks(title, metrics, currency) };
     }
     case "campaign": {
       if (cmd.id === undefined) {
@@ -127,12 +131,21 @@ export async function runCommand(cmd: RetentionCommand, deps: SlackDeps, userId:
         const lines = campaigns.map((c) => `• \`${c.id}\` ${esc(c.name)} · ${c.status}${c.startsAt ? ` · from ${c.startsAt.toISOString().slice(0, 10)}` : ""}`);
         return { text: "Campaigns", blocks: [header("Campaigns"), section(lines.join("\n") || "No campaigns yet.")] };
       }
-      const report = await campaignReport(db, cmd.id, { now });
-      if (report === null || (typeof report === "object" && "ok" in report && report.ok === false))
-        return { text: `No campaign with id ${cmd.id}. \`/retention campaign\` lists them.` };
-      const value = typeof report === "object" && report !== null && "ok" in report && report.ok === true && "value" in report ? report.value : report;
-      const title = `Campaign ${cmd.id}`;
-      return { text: title, blocks: [header(title), section(keyValueLines(value).join("\n"))] };
+      const report = await campaignReport(db, cmd.id, { now, defaultGrossMargin: config.analytics.defaultGrossMargin });
+      if (!report.ok) {
+        const e = report.error;
+        switch (e.type) {
+          case "not_found":
+            return { text: `No campaign with id ${cmd.id}. \`/retention campaign\` lists them.` };
+          case "invalid":
+            return { text: `Campaign ${cmd.id} has an invalid definition: ${e.problems.join("; ")}` };
+          case "unknown_offers":
+            return { text: `Campaign ${cmd.id} refers to unknown offers: ${e.keys.join(", ")}` };
+          default:
+            return assertUnreachable(e);
+        }
+      }
+      return { text: `Campaign ${cmd.id}: ${report.value.name}`, blocks: campaignBlocks(report.value, currency) };
     }
     case "link": {
       if (!config.telegram.username) return { text: "The Telegram bot's username is not configured (TELEGRAM_BOT_USERNAME), so I can't build a deep link." };

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "csv-parse/sync";
 import { createTestDatabase } from "../../test/helpers/db";
 import type { Database } from "../../core/db/client";
-import { makeCustomer, makePurchases, makeScoreRun } from "../../core/staff/test-fixtures";
+import { computeMetrics } from "../../core/analytics/metrics";
+import { createCampaign } from "../../core/campaigns/campaign";
+import { campaignReport } from "../../core/campaigns/report";
+import { upsertOffers } from "../../core/campaigns/test-fixtures";
+import { parsePeriod } from "../../core/staff/period";
+import { makeCustomer, makeFeedback, makePurchases, makeScoreRun } from "../../core/staff/test-fixtures";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 import { postSigned, slackSignature } from "./testing/slack-stand-in";
 import { SIGNING_SECRET, STAFF_CHANNEL, startSlackHarness, type SlackHarness } from "./testing/harness";
@@ -16,6 +21,7 @@ function blockText(reply: Record<string, unknown>): string {
 describe("/retention over signed HTTP [pglite]", () => {
   let db: Database;
   let h: SlackHarness;
+  let campaignId = 0;
   beforeAll(async () => {
     db = await createTestDatabase("pglite");
     const customers = [];
@@ -29,6 +35,17 @@ describe("/retention over signed HTTP [pglite]", () => {
       customers.map((c, i) => ({ customerId: c.id, churnProbability: ((i * 7) % 40) / 40, segment: i % 3 === 0 ? "At risk" : i % 2 ? "Champions" : "Loyal", clv: 1000 - i * 10 })),
     );
     await makePurchases(db, customers[3]!.id, [{ at: new Date("2026-09-01"), amount: 25, category: "jazz" }]);
+    for (let i = 0; i < 12; i++) {
+      await makePurchases(db, customers[i]!.id, [{ at: new Date(Date.UTC(2026, 7 + (i % 3), 1 + i)), amount: 20 + i }, { at: new Date(Date.UTC(2026, 10, 1 + i)), amount: 30 }]);
+      await makeFeedback(db, { customerId: customers[i]!.id, kind: "nps", score: i % 11, at: new Date(Date.UTC(2026, 10, 2 + i)) });
+    }
+    await upsertOffers(db, [{ key: "winback-10", cost: 5, saveProbability: 0.2 }]);
+    const campaign = await createCampaign(db, { name: "Win-back November", offerKeys: ["winback-10"], windowDays: 30, startsAt: new Date("2026-10-15"), seed: "s" }, { now: new Date("2026-10-15") });
+    if (!campaign.ok) throw new Error("campaign fixture failed");
+    campaignId = campaign.value.id;
+    for (let i = 0; i < 20; i++) {
+      await db.prisma.campaignAssignment.create({ data: { campaignId, customerId: customers[i]!.id, group: i < 14 ? "treatment" : "control", riskBand: i % 2 ? "high" : "medium" } });
+    }
     h = await startSlackHarness({ db, now: () => NOW });
   });
   afterAll(async () => {
@@ -91,6 +108,34 @@ describe("/retention over signed HTTP [pglite]", () => {
     const text = blockText(reply);
     for (const c of counts) expect(text).toMatch(new RegExp(`${c.segment}\\s+${c.n}\\s`));
     expect(text).toContain("Biggest moves");
+  });
+
+  it("shows retention metrics for a period equal to computeMetrics", async () => {
+    const { reply } = await h.command("metrics 30d");
+    const period = parsePeriod("30d", NOW);
+    if (!period.ok) throw new Error("period");
+    const m = await computeMetrics(db, { from: period.value.from, to: period.value.to, defaultGrossMargin: 0.3 });
+    expect(m.nps.respondents).toBeGreaterThan(5);
+    const text = blockText(reply);
+    expect(text).toContain(`*NPS*\\n${m.nps.nps!.toFixed(1)} (${m.nps.respondents} answers`);
+    expect(text).toContain(`(${m.lost} lost of ${m.customersAtStart} at start)`);
+    expect(text).toContain(`(${m.repeatBuyers} of ${m.buyers} buyers)`);
+    const bad = await h.command("metrics fortnight");
+    expect(String(bad.reply.text)).toContain("can't read the period");
+  });
+
+  it("shows a campaign's lift with its confidence interval and ROI", async () => {
+    const { reply } = await h.command(`campaign ${campaignId}`);
+    const r = await campaignReport(db, campaignId, { now: NOW, defaultGrossMargin: 0.3 });
+    if (!r.ok) throw new Error("report");
+    const lift = r.value.overall.retentionLift;
+    const p = (x: number) => `${(x * 100).toFixed(1)}%`;
+    const text = blockText(reply);
+    expect(text).toContain(`treated ${r.value.overall.treatment.customers}`);
+    expect(text).toContain(`lift ${p(lift.estimate)} [95% CI ${p(lift.low)} to ${p(lift.high)}]`);
+    expect(text).toContain(`ROI ${r.value.overall.roi === null ? "n/a" : r.value.overall.roi.toFixed(2)}`);
+    expect(String((await h.command("campaign")).reply.blocks && JSON.stringify((await h.command("campaign")).reply.blocks))).toContain("Win-back November");
+    expect(String((await h.command("campaign 999")).reply.text)).toContain("No campaign with id 999");
   });
 
   it("makes a Telegram deep link with a stored one-time token", async () => {

@@ -9,6 +9,8 @@ export interface ToolContext {
   question: string;
   riskHigh: number;
   riskMedium: number;
+  /** Margin share for purchases without a recorded margin (config.analytics.defaultGrossMargin). */
+  defaultGrossMargin: number;
 }
 
 /** One typed, read-only tool. `input` is validated with `schema` before `run` sees it. */

@@ -38,6 +38,7 @@ export function createLangchainAssistant(options: LangchainAssistantOptions): As
         question,
         riskHigh: config.analytics.riskHigh,
         riskMedium: config.analytics.riskMedium,
+        defaultGrossMargin: config.analytics.defaultGrossMargin,
       });
       const lcTools = tools.map((t) =>
         tool(async (input: unknown) => JSON.stringify(await toolbox.call(t.name, input)), {
