@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import Bottleneck from "bottleneck";
 import { createTelegramChannel } from "../bot/telegram/telegram-channel";
 import { contactPolicyFromConfig } from "../core/campaigns/contact-policy";
+import { withOfferContext } from "../core/campaigns/offer-context-batch";
 import { checkBatchBeforeSend } from "../core/campaigns/send-check";
 import type { MessageChannel, SendResult } from "../core/messaging/channel";
 import { DryRunChannel } from "../core/messaging/dry-run-channel";
@@ -116,7 +117,8 @@ export async function runDispatch(ctx: AppContext, channel: MessageChannel = bui
       const checked = await checkBatchBeforeSend(ctx.db, batch, policy, ctx.now());
       stats.deferred += checked.deferred;
       for (const [reason, n] of Object.entries(checked.skipped)) stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n;
-      await Promise.all(checked.toSend.map((m) => limiter.schedule(() => deliver(m))));
+      const toSend = await withOfferContext(ctx.db, checked.toSend);
+      await Promise.all(toSend.map((m) => limiter.schedule(() => deliver(m))));
     }
   } finally {
     await limiter.stop({ dropWaitingJobs: false }).catch(() => undefined);

@@ -85,6 +85,16 @@ export interface RunningScheduler {
   stop(): Promise<void>;
 }
 
+// node-cron's own messages go to our logger; a blocked overlap is expected, so only debug.
+function cronLogger(ctx: AppContext, job: string) {
+  return {
+    info: (message: string) => ctx.log.debug({ job }, message),
+    warn: (message: string) => ctx.log.debug({ job }, message),
+    error: (message: string | Error, error?: Error) => ctx.log.error({ job, err: error ?? message }, "node-cron error"),
+    debug: (message: string | Error) => ctx.log.trace({ job }, String(message)),
+  };
+}
+
 /** Starts one node-cron task per job, in `config.schedule.timeZone`. */
 export function startScheduler(ctx: AppContext, options: SchedulerOptions): RunningScheduler {
   const holder = options.holder ?? newWorkerId();
@@ -108,7 +118,7 @@ export function startScheduler(ctx: AppContext, options: SchedulerOptions): Runn
           running.delete(work);
         }
       },
-      { timezone: ctx.config.schedule.timeZone, name: `retention:${name}:${holder}`, noOverlap: true },
+      { timezone: ctx.config.schedule.timeZone, name: `retention:${name}:${holder}`, noOverlap: true, logger: cronLogger(ctx, name) },
     );
     tasks.set(name, task);
     ctx.log.info({ job: name, cron: expression, timeZone: ctx.config.schedule.timeZone }, "job scheduled");
