@@ -230,23 +230,29 @@ function toFeatures(r: RawRow, spec: AttributeFeature[]): CustomerFeatures {
  * batch; purchases, feedback and offers at or after `asOf` are ignored.
  */
 export async function* featureBatches(db: Database, options: FeatureOptions & { attributeSpec: AttributeFeature[] }): AsyncGenerator<CustomerFeatures[]> {
-  const batchSize = options.batchSize ?? 50_000;
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 50_000));
   const spec = options.attributeSpec;
   const attrs = attributeSql(spec, 4);
   const sql = FEATURES_SQL(attrs.sql);
   const asOf = options.asOf.toISOString();
-  let after = 0;
-  for (;;) {
-    const bound = await db.prisma.$queryRawUnsafe<{ hi: number | null }[]>(
-      `SELECT max(id)::int AS hi FROM (SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2) b`,
-      after,
-      batchSize,
-    );
-    const hi = bound[0]?.hi ?? null;
-    if (hi === null) return;
-    const rows = await db.prisma.$queryRawUnsafe<RawRow[]>(sql, asOf, after, hi, ...attrs.params);
+  // Every batch's upper id first (one index-only pass), so the next batch's query can be sent
+  // while the caller is still busy with the previous one.
+  const bounds = await db.prisma.$queryRawUnsafe<{ hi: number }[]>(
+    `SELECT id AS hi FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM customers) c
+      WHERE n % $1 = 0 OR id = (SELECT max(id) FROM customers) ORDER BY id`,
+    batchSize,
+  );
+  const his = [...new Set(bounds.map((b) => b.hi))];
+  const query = (k: number) => {
+    const result = db.prisma.$queryRawUnsafe<RawRow[]>(sql, asOf, k === 0 ? 0 : his[k - 1]!, his[k]!, ...attrs.params);
+    result.catch(() => undefined); // a caller that stops early must not leave an unhandled rejection
+    return result;
+  };
+  let pending = his.length ? query(0) : null;
+  for (let k = 0; pending; k++) {
+    const rows = await pending;
+    pending = k + 1 < his.length ? query(k + 1) : null;
     yield rows.map((r) => toFeatures(r, spec));
-    after = hi;
   }
 }
 

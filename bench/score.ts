@@ -1,0 +1,129 @@
+// Benchmark: the whole scoring run (features in SQL, model, segments, reasons, written back)
+// against the bare aggregate scan over purchases on the same database.
+//   npm run bench:score                      1,000,000 customers / 10,000,000 purchases on
+//                                            PostgreSQL, 100,000 / 1,000,000 on PGlite
+//   npm run bench:score -- --pg 200000 --pglite 20000 --purchases-per-customer 10
+//   npm run bench:score -- --pglite 0        PostgreSQL only
+// Data is generated in SQL (generate_series) for speed. Prints the scan time, the scoring time
+// and their ratio (target <= 3).
+import { PGlite } from "@electric-sql/pglite";
+import { openDatabase, wrapPGlite, type Database } from "../core/db/client";
+import { applyMigrations } from "../core/db/migrate";
+import { loadConfig } from "../core/config/config";
+import { silentLogger } from "../core/log";
+import { scoreAll } from "../core/analytics/scoring";
+import { trainChurnModel } from "../core/analytics/training";
+import { startPostgres } from "../test/postgres-server";
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const pgCustomers = arg("pg", 1_000_000);
+const pgliteCustomers = arg("pglite", 100_000);
+const perCustomer = arg("purchases-per-customer", 10);
+const asOf = new Date("2026-01-01T00:00:00.000Z");
+const config = loadConfig({}).analytics;
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+async function timed<T>(label: string, work: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await work();
+  const ms = performance.now() - started;
+  console.log(`  ${label.padEnd(34)} ${seconds(ms)}`);
+  return { value, ms };
+}
+
+/**
+ * Customers with a personal purchase rate; one in three stops buying part-way (churners).
+ * Purchases per customer vary from 1 to 2 x perCustomer - 1 (mean perCustomer).
+ */
+async function generate(db: Database, customers: number): Promise<void> {
+  await db.execScript(`
+    DROP INDEX IF EXISTS "purchases_customer_id_purchased_at_idx";
+    DROP INDEX IF EXISTS "purchases_purchased_at_idx";
+    DROP INDEX IF EXISTS "purchases_external_id_key";
+    ALTER TABLE purchases DROP CONSTRAINT IF EXISTS "purchases_customer_id_fkey";`);
+  await db.prisma.$executeRawUnsafe(
+    `INSERT INTO customers (external_id, signed_up_at, attributes, updated_at)
+     SELECT 'b-' || i, $2::timestamp - make_interval(days => 30 + (i * 7919) % 700),
+            jsonb_build_object('tier', (ARRAY['gold','silver','bronze','basic'])[1 + (i * 31) % 4], 'age', 18 + (i * 13) % 60), now()
+       FROM generate_series(1, $1::int) i`,
+    customers,
+    asOf.toISOString(),
+  );
+  await db.prisma.$executeRawUnsafe(
+    `INSERT INTO purchases (external_id, customer_id, purchased_at, amount, gross_margin)
+     SELECT 'b-' || c.id || '-' || k, c.id,
+            $1::timestamp - make_interval(secs => (c.age * (1 - c.stop * k::float8 / c.n) * 86400)::int),
+            round((c.spend * (0.5 + random()))::numeric, 2),
+            CASE WHEN c.id % 5 = 0 THEN round((c.spend * 0.25)::numeric, 2) END
+       FROM (SELECT id, extract(epoch FROM $1::timestamp - signed_up_at) / 86400 AS age,
+                    1 + (id * 7) % (2 * $2::int - 1) AS n,
+                    CASE WHEN id % 3 = 0 THEN 0.4 + random() * 0.4 ELSE 1 END AS stop,
+                    5 + random() * 95 AS spend
+               FROM customers) c,
+            generate_series(0, c.n - 1) k`,
+    asOf.toISOString(),
+    perCustomer,
+  );
+  await db.execScript(`
+    CREATE UNIQUE INDEX "purchases_external_id_key" ON purchases (external_id);
+    CREATE INDEX "purchases_customer_id_purchased_at_idx" ON purchases (customer_id, purchased_at);
+    CREATE INDEX "purchases_purchased_at_idx" ON purchases (purchased_at);
+    ALTER TABLE purchases ADD CONSTRAINT "purchases_customer_id_fkey" FOREIGN KEY (customer_id) REFERENCES customers(id) ON DELETE CASCADE ON UPDATE CASCADE;
+    INSERT INTO feedback (customer_id, kind, score, created_at)
+      SELECT id, 'nps', (id * 7) % 11, $$${asOf.toISOString()}$$::timestamp - make_interval(days => id % 300) FROM customers WHERE id % 10 = 0;
+    INSERT INTO feedback (customer_id, kind, created_at)
+      SELECT id, 'complaint', $$${asOf.toISOString()}$$::timestamp - make_interval(days => id % 200) FROM customers WHERE id % 25 = 0;
+    ANALYZE;`);
+}
+
+const SCAN = `SELECT customer_id, count(*), sum(amount), max(purchased_at) FROM purchases GROUP BY customer_id`;
+
+async function bench(label: string, db: Database, customers: number): Promise<void> {
+  console.log(`\n${label}: ${customers.toLocaleString("en")} customers, ~${(customers * perCustomer).toLocaleString("en")} purchases`);
+  await timed("generate data (SQL)", () => generate(db, customers));
+  const counts = await db.prisma.$queryRawUnsafe<{ c: number; p: number }[]>(`SELECT (SELECT count(*) FROM customers)::int AS c, (SELECT count(*) FROM purchases)::int AS p`);
+  console.log(`  rows: ${counts[0]!.c.toLocaleString("en")} customers, ${counts[0]!.p.toLocaleString("en")} purchases`);
+  const trained = await timed("train churn model (not in ratio)", () => trainChurnModel(db, { asOf, horizonDays: config.churnHorizonDays, log: silentLogger, now: () => new Date() }));
+  if (trained.value.ok) console.log(`  held-out AUC ${trained.value.value.metrics.auc.toFixed(3)}, ${trained.value.value.metrics.trainRows} training rows`);
+  await db.prisma.$queryRawUnsafe(SCAN); // warm the cache the same way for both
+  const scan = await timed("bare aggregate scan", () => db.prisma.$queryRawUnsafe<unknown[]>(SCAN));
+  const score = await timed("whole scoring run", () => scoreAll(db, { asOf, config, log: silentLogger, trainIfMissing: false }));
+  const t = score.value.timings;
+  console.log(`    features + model + reasons ${seconds(t.featuresMs)}, segments + write ${seconds(score.value.durationMs - t.featuresMs)} (write ${seconds(t.writeMs)})`);
+  console.log(`  scored ${score.value.customers.toLocaleString("en")} customers; scan returned ${scan.value.length.toLocaleString("en")} groups`);
+  console.log(`  RATIO scoring / scan = ${(score.ms / scan.ms).toFixed(2)} (target <= 3)`);
+}
+
+if (pgCustomers > 0) {
+  const server = await startPostgres();
+  try {
+    const admin = await openDatabase({ kind: "postgres", url: server.url() }, { poolSize: 1 });
+    await admin.prisma.$executeRawUnsafe(`CREATE DATABASE bench`);
+    await admin.close();
+    const db = await openDatabase({ kind: "postgres", url: server.url("bench") });
+    await applyMigrations(db);
+    try {
+      await bench("PostgreSQL 15", db, pgCustomers);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    server.stop();
+  }
+}
+if (pgliteCustomers > 0) {
+  const pglite = new PGlite();
+  await pglite.waitReady;
+  const db = wrapPGlite(pglite);
+  await applyMigrations(db);
+  try {
+    await bench("PGlite (in memory)", db, pgliteCustomers);
+  } finally {
+    await db.close();
+  }
+}
+process.exit(0);
