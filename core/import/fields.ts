@@ -79,12 +79,41 @@ export function planColumns<F extends string>(
   return problems.length ? { ok: false, problems } : { ok: true, plan: { fields, extras } };
 }
 
-/** Parses a date or date-time in the given zone: ISO 8601, `YYYY-MM-DD HH:mm[:ss]`, `YYYYMMDD`, or `format` (luxon tokens). */
+// ISO-like dates without a zone: YYYY-MM-DD, YYYYMMDD, optionally "T" or " " and HH:mm[:ss[.SSS]].
+const PLAIN_DATE = /^(\d{4})-?(\d{2})-?(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?$/;
+const zoneCache = new Map<string, Date | null>();
+
+/**
+ * Parses a date or date-time: ISO 8601 (with or without offset), `YYYY-MM-DD HH:mm[:ss]`,
+ * `YYYYMMDD`, or `format` (luxon tokens). Times without an offset are in `zone`.
+ * Returns null for anything else, including impossible dates (2025-02-30).
+ */
 export function parseDate(text: string, zone: string, format?: string): Date | null {
   const s = text.trim();
-  const candidates = format
-    ? [DateTime.fromFormat(s, format, { zone })]
-    : [DateTime.fromISO(s, { zone }), DateTime.fromSQL(s, { zone }), DateTime.fromFormat(s, "yyyyMMdd", { zone })];
+  if (format) {
+    const d = DateTime.fromFormat(s, format, { zone });
+    return d.isValid ? d.toJSDate() : null;
+  }
+  // Imports repeat the same dates many times; luxon is the slow part, so parse plain
+  // dates by hand and convert each distinct one to the zone once.
+  const m = PLAIN_DATE.exec(s);
+  if (m) {
+    const [y, mo, d, h = "0", mi = "0", sec = "0", ms = "0"] = m.slice(1).map((v) => v ?? undefined) as string[];
+    const utc = Date.UTC(+y!, +mo! - 1, +d!, +h, +mi, +sec, +ms.padEnd(3, "0"));
+    const check = new Date(utc);
+    if (check.getUTCFullYear() !== +y! || check.getUTCMonth() !== +mo! - 1 || check.getUTCDate() !== +d! || +h > 23 || +mi > 59 || +sec > 59) return null;
+    if (zone === "UTC") return check;
+    const key = `${zone}|${s}`;
+    let hit = zoneCache.get(key);
+    if (hit === undefined) {
+      const local = DateTime.fromObject({ year: +y!, month: +mo!, day: +d!, hour: +h, minute: +mi, second: +sec, millisecond: +ms.padEnd(3, "0") }, { zone });
+      hit = local.isValid ? local.toJSDate() : null;
+      if (zoneCache.size > 100_000) zoneCache.clear();
+      zoneCache.set(key, hit);
+    }
+    return hit;
+  }
+  const candidates = [DateTime.fromISO(s, { zone }), DateTime.fromSQL(s, { zone })];
   const hit = candidates.find((d) => d.isValid);
   return hit ? hit.toJSDate() : null;
 }
@@ -132,7 +161,8 @@ const cell = (cells: string[], index: number | undefined) => {
 
 /** A cell as an attribute value: numbers as numbers, true/false as booleans, text otherwise. */
 export function attributeValue(text: string): string | number | boolean {
-  if (/^-?\d+(\.\d+)?$/.test(text) && text.length < 16) return Number(text);
+  // numbers as numbers, except codes with leading zeros ("01234") and long ids
+  if (/^-?(0|[1-9]\d*)(\.\d+)?$/.test(text) && text.length < 16) return Number(text);
   const lower = text.toLowerCase();
   if (lower === "true" || lower === "false") return lower === "true";
   return text;
