@@ -8,6 +8,7 @@ import { registerDemoCommand } from "./commands/demo.command";
 import { registerAnalyticsCommands } from "./commands/analytics.command";
 import { registerRunCommands } from "./commands/run.command";
 import { registerStartCommand } from "./commands/start.command";
+import { registerLinkCommands } from "./commands/link.command";
 
 export function buildProgram(): Command {
   const program = new Command("retention")
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerAnalyticsCommands(program);
   registerRunCommands(program);
   registerStartCommand(program);
+  registerLinkCommands(program);
   return program;
 }
 

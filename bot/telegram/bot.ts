@@ -11,6 +11,7 @@ import type { Logger } from "../../core/log";
 import { decodeCallback } from "../../core/messaging/callback-data";
 import { defaultTranslator, type Translator } from "../../core/messaging/locales";
 import { enrichOutboundMessage } from "../../core/offers/offer-context";
+import { chatModelFromConfig } from "../llm/openai-chat";
 import type { BotContext, BotDeps, SessionData } from "./bot-context";
 import { consentHandlers, handleConsentCallback } from "./handlers/consent.handlers";
 import { feedbackHandlers, handleFeedbackCallback } from "./handlers/feedback.handlers";
@@ -105,9 +106,12 @@ export interface RunningTelegramBot extends TelegramBot {
 
 const ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"] as const;
 
-/** Starts the bot: long polling with the runner, or a webhook server (TELEGRAM_MODE). */
+/**
+ * Starts the bot: long polling with the runner, or a webhook server (TELEGRAM_MODE). Without an
+ * explicit `chatModel`, the OpenAI-compatible model is used when OPENAI_API_KEY is set.
+ */
 export async function startTelegramBot(options: TelegramBotOptions): Promise<RunningTelegramBot> {
-  const built = buildTelegramBot(options);
+  const built = buildTelegramBot({ ...options, chatModel: options.chatModel ?? chatModelFromConfig(options.config) });
   const { bot } = built;
   const { config, log } = options;
   await bot.init();

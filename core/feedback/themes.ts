@@ -30,7 +30,7 @@ const KEYWORDS: Record<Theme, string[]> = {
 
 const COMPLAINT_WORDS = [
   "complain", "complaint", "unhappy", "disappoint", "terrible", "awful", "worst", "never again", "angry", "unacceptable", "broken", "refund", "not work", "doesn't work", "didn't arrive", "wrong",
-  "жалоб", "недовол", "ужасн", "отвратит", "разочаров", "безобраз", "худш", "не работает", "сломал", "не пришл", "не доставил", "верните", "возврат", "обман",
+  "damaged", "arrived late", "жалоб", "недовол", "поврежд", "опоздал", "ужасн", "отвратит", "разочаров", "безобраз", "худш", "не работает", "сломал", "не пришл", "не доставил", "верните", "возврат", "обман",
 ];
 
 function hasStem(text: string, stem: string): boolean {
