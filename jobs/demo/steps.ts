@@ -2,5 +2,6 @@
 // synthetic retailer. Each capability adds its step here.
 import type { DemoStep } from "./demo-step";
 import { datasetStep } from "./dataset.step";
+import { analyticsStep } from "./analytics.step";
 
-export const demoSteps: DemoStep[] = [datasetStep];
+export const demoSteps: DemoStep[] = [datasetStep, analyticsStep];
