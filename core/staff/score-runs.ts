@@ -7,13 +7,14 @@ export interface ScoreRunPair {
 }
 
 /**
- * Finds the current scoring run (the newest run with scores) and the previous one, so that
+ * Finds the current scoring run (the newest finished run with scores, as core/analytics reads
+ * it) and the previous one, so that
  * staff queries and the digest all read "the current score" the same way.
  */
 export async function latestScoreRuns(db: Database): Promise<ScoreRunPair> {
   const rows = await db.prisma.$queryRaw<{ id: number; as_of: Date }[]>`
     SELECT r.id, r.as_of FROM score_runs r
-    WHERE EXISTS (SELECT 1 FROM scores s WHERE s.run_id = r.id)
+    WHERE r.finished_at IS NOT NULL AND EXISTS (SELECT 1 FROM scores s WHERE s.run_id = r.id)
     ORDER BY r.id DESC LIMIT 2`;
   const [current, previous] = rows;
   return {
