@@ -3,5 +3,6 @@
 import type { DemoStep } from "./demo-step";
 import { datasetStep } from "./dataset.step";
 import { analyticsStep } from "./analytics.step";
+import { digestStep } from "./digest.step";
 
-export const demoSteps: DemoStep[] = [datasetStep, analyticsStep];
+export const demoSteps: DemoStep[] = [datasetStep, analyticsStep, digestStep];
