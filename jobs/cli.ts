@@ -9,6 +9,7 @@ import { registerAnalyticsCommands } from "./commands/analytics.command";
 import { registerRunCommands } from "./commands/run.command";
 import { registerStartCommand } from "./commands/start.command";
 import { registerLinkCommands } from "./commands/link.command";
+import { registerEvaluateCommands } from "./commands/evaluate.command";
 
 export function buildProgram(): Command {
   const program = new Command("retention")
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerStartCommand(program);
   registerLinkCommands(program);
+  registerEvaluateCommands(program);
   return program;
 }
 

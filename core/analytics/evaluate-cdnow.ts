@@ -1,0 +1,134 @@
+// Evaluation on CDNOW: BG/NBD and Gamma-Gamma on the 39-week calibration period, and the
+// supervised churn model (label: no purchase in the 39-week holdout) by 5-fold cross-validation.
+// BG/NBD quantities used as features come from a BG/NBD fitted on the training folds only.
+import { cdnowCalibration, dayNumber, PAPER_PERIODS, readCdnow, type CdnowCustomer, type CdnowPeriods } from "./cdnow";
+import { bgnbdExpectedPurchases, bgnbdPAlive, fitBgNbd, type BgNbdParams } from "./models/bgnbd";
+import { auc, calibrationTable, kFoldIndices, type CalibrationBin } from "./models/evaluation";
+import { fitGammaGamma, type GammaGammaParams } from "./models/gamma-gamma";
+import { predictLogistic, trainLogistic } from "./models/logistic";
+
+export interface CdnowEvaluation {
+  file: string;
+  customers: number;
+  /** Share of customers without any purchase in the holdout period. */
+  churnRate: number;
+  /** Out-of-sample AUC of the supervised model: all out-of-fold predictions pooled. */
+  auc: number;
+  /** AUC of each fold's held-out customers. */
+  aucFolds: number[];
+  /** BG/NBD fitted on all customers' calibration data (weeks). */
+  bgnbd: BgNbdParams;
+  /** Gamma-Gamma fitted on the calibration period's repeat buyers (mean repeat spend). */
+  gammaGamma: GammaGammaParams;
+  /** AUC of −(BG/NBD expected holdout purchases) as a churn score. */
+  bgnbdAuc: number;
+  /** Total repeat purchases (customer-days) in the holdout: BG/NBD forecast and actual. */
+  holdoutPurchases: { predicted: number; actual: number };
+  /** Deciles of the out-of-fold churn probability. */
+  calibration: CalibrationBin[];
+  /** Training time of the logistic models, all folds. */
+  trainingMs: number;
+  features: string[];
+}
+
+export interface CdnowEvaluationOptions {
+  folds?: number;
+  seed?: number;
+  periods?: CdnowPeriods;
+}
+
+const HOLDOUT_FEATURES = ["bgnbdLogPAlive", "bgnbdLogExpected", "bgnbdLogOddsNone"] as const;
+
+/** Calibration-period features that do not depend on a fitted model. */
+export function cdnowBaseFeatures(c: CdnowCustomer, calibrationEnd: number): Record<string, number> {
+  const recency = c.T - c.tx;
+  const spend = c.dollars.reduce((s, v) => s + v, 0);
+  const cds = c.cds.reduce((s, v) => s + v, 0);
+  const meanGap = c.x > 0 ? c.tx / c.x : 0;
+  const since = (days: number): number => c.days.filter((d) => d > calibrationEnd - days).length;
+  return {
+    logRepeat: Math.log1p(c.x),
+    logRecencyWeeks: Math.log1p(recency),
+    logAgeWeeks: Math.log1p(c.T),
+    logLastPurchaseWeeks: Math.log1p(c.tx),
+    logSpend: Math.log1p(spend),
+    logMeanSpend: Math.log1p(spend / (c.x + 1)),
+    logCds: Math.log1p(cds),
+    repeatBuyer: c.x > 0 ? 1 : 0,
+    logOverdue: c.x > 0 ? Math.log1p(recency / Math.max(meanGap, 1)) : 0,
+    logMeanGapWeeks: Math.log1p(meanGap),
+    logPurchases13Weeks: Math.log1p(since(91)),
+    logPurchases26Weeks: Math.log1p(since(182)),
+    logRate: Math.log1p(c.x / Math.max(c.T, 1)),
+    logLastSpend: Math.log1p(c.dollars[c.dollars.length - 1] ?? 0),
+    logFirstSpend: Math.log1p(c.dollars[0] ?? 0),
+    logRecencySquared: Math.log1p(recency) ** 2,
+    recencyShare: recency / Math.max(c.T, 1),
+  };
+}
+
+/** BG/NBD features for a horizon: log P(alive), log E[purchases], log-odds of no purchase. */
+export function bgnbdFeatures(p: BgNbdParams, c: { x: number; tx: number; T: number }, horizon: number): number[] {
+  const alive = bgnbdPAlive(p, c.x, c.tx, c.T);
+  // Alive customers' purchase rate is Gamma(r + x, α + T) a posteriori: P(no purchase in t) follows.
+  const none = 1 - alive + alive * Math.pow((p.alpha + c.T) / (p.alpha + c.T + horizon), p.r + c.x);
+  const clipped = Math.min(Math.max(none, 1e-12), 1 - 1e-12);
+  return [Math.log(alive), Math.log(Math.max(bgnbdExpectedPurchases(p, horizon, c.x, c.tx, c.T), 1e-12)), Math.log(clipped / (1 - clipped))];
+}
+
+/**
+ * Reads a CDNOW file and evaluates the models on it (see {@link CdnowEvaluation}). Throws when
+ * the file can't be read or holds no customer acquired in the calibration period.
+ */
+export async function evaluateCdnow(file: string, options: CdnowEvaluationOptions = {}): Promise<CdnowEvaluation> {
+  const periods = options.periods ?? PAPER_PERIODS;
+  const k = options.folds ?? 5;
+  const customers = cdnowCalibration(await readCdnow(file), periods);
+  if (customers.length < k) throw new RangeError(`${file}: only ${customers.length} customers in the calibration period`);
+  const calibrationEnd = dayNumber(periods.calibrationEnd);
+  const horizon = (dayNumber(periods.holdoutEnd) - calibrationEnd) / 7;
+  const labels: number[] = customers.map((c) => (c.holdoutPurchases === 0 ? 1 : 0));
+
+  const bgnbd = fitBgNbd(customers).params;
+  const gammaGamma = fitGammaGamma(customers.map((c) => ({ x: c.x, m: c.meanRepeatSpend }))).params;
+  const expected = customers.map((c) => bgnbdExpectedPurchases(bgnbd, horizon, c.x, c.tx, c.T));
+
+  const base = customers.map((c) => cdnowBaseFeatures(c, calibrationEnd));
+  const baseNames = Object.keys(base[0]!);
+  const features = [...baseNames, ...HOLDOUT_FEATURES];
+  const folds = kFoldIndices(customers.length, k, options.seed ?? 1, labels);
+  const outOfFold = new Array<number>(customers.length).fill(0);
+  const aucFolds: number[] = [];
+  let trainingMs = 0;
+  for (let fold = 0; fold < k; fold++) {
+    const train: number[] = [];
+    const test: number[] = [];
+    folds.forEach((f, i) => (f === fold ? test : train).push(i));
+    // No leakage: the BG/NBD behind the features sees the training customers only.
+    const foldBgNbd = fitBgNbd(train.map((i) => customers[i]!)).params;
+    const row = (i: number): number[] => [...baseNames.map((n) => base[i]![n]!), ...bgnbdFeatures(foldBgNbd, customers[i]!, horizon)];
+    const model = trainLogistic(train.map(row), train.map((i) => labels[i]!), { features });
+    trainingMs += model.trainingMs;
+    const probs = predictLogistic(model, test.map(row));
+    test.forEach((i, j) => (outOfFold[i] = probs[j]!));
+    aucFolds.push(auc(probs, test.map((i) => labels[i]!)));
+  }
+
+  return {
+    file,
+    customers: customers.length,
+    churnRate: labels.reduce((s, v) => s + v, 0) / labels.length,
+    auc: auc(outOfFold, labels),
+    aucFolds,
+    bgnbd,
+    gammaGamma,
+    bgnbdAuc: auc(
+      expected.map((e) => -e),
+      labels,
+    ),
+    holdoutPurchases: { predicted: expected.reduce((s, v) => s + v, 0), actual: customers.reduce((s, c) => s + c.holdoutPurchases, 0) },
+    calibration: calibrationTable(outOfFold, labels, 10),
+    trainingMs,
+    features,
+  };
+}
