@@ -4,5 +4,6 @@ import type { DemoStep } from "./demo-step";
 import { datasetStep } from "./dataset.step";
 import { analyticsStep } from "./analytics.step";
 import { digestStep } from "./digest.step";
+import { telegramStep } from "./telegram.step";
 
-export const demoSteps: DemoStep[] = [datasetStep, analyticsStep, digestStep];
+export const demoSteps: DemoStep[] = [datasetStep, analyticsStep, digestStep, telegramStep];

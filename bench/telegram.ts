@@ -1,0 +1,146 @@
+// Benchmark: 1,000 customers talking to the bot at once through the Bot API emulator.
+//   npm run bench:telegram                       PGlite (embedded), then a PostgreSQL 15 server
+//   npm run bench:telegram -- --customers 1000 --db pglite|postgres|both --real-limits
+// Each customer sends /help and then a free-text message (which opens a ticket), all customers
+// at the same time. Printed: p50/p95/max latency from the customer's message reaching the
+// emulator to the bot's reply reaching it (polling + handling + database), and checks that no
+// update was lost or handled twice (exactly two replies per chat, one processed_updates row per
+// update, one ticket per customer). Telegram's own limits (30 msg/s overall) are off by default
+// because they would measure the throttle, not the bot; --real-limits turns them on.
+import type TelegramServer from "telegram-test-api";
+import { PGlite } from "@electric-sql/pglite";
+import { run } from "@grammyjs/runner";
+import { buildTelegramBot } from "../bot/telegram/bot";
+import { emulatorUser, startEmulator } from "../bot/telegram/test-harness";
+import { loadConfig } from "../core/config/config";
+import { openDatabase, wrapPGlite, type Database } from "../core/db/client";
+import { applyMigrations } from "../core/db/migrate";
+import { silentLogger } from "../core/log";
+import { startPostgres } from "../test/postgres-server";
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : fallback;
+};
+const customers = Number(arg("customers", "1000"));
+const which = arg("db", "both");
+const realLimits = args.includes("--real-limits");
+const TOKEN = "4242:bench";
+const FIRST_CHAT = 500_000;
+
+function pool(size: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    while (active >= size) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+async function retry<T>(task: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await task();
+    } catch (error) {
+      if (i >= attempts || (error as { code?: string }).code !== "ECONNRESET") throw error;
+      await new Promise((r) => setTimeout(r, 50 * i));
+    }
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function runOnce(label: string, db: Database): Promise<boolean> {
+  await db.prisma.$executeRaw`
+    INSERT INTO customers (external_id, name, telegram_chat_id, telegram_user_id, updated_at)
+    SELECT 'bench-' || g, 'Customer ' || g, ${FIRST_CHAT} + g, ${FIRST_CHAT} + g, now()
+    FROM generate_series(1, ${customers}) AS g`;
+  const server: TelegramServer = await startEmulator();
+  const config = loadConfig({ TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: server.config.apiURL, LOG_LEVEL: "silent" });
+  const { bot } = buildTelegramBot({ config, db, log: silentLogger, throttle: realLimits ? undefined : false });
+  await bot.init();
+  const runner = run(bot, { runner: { fetch: { allowed_updates: ["message", "callback_query"] } } });
+  try {
+    const users = Array.from({ length: customers }, (_, i) => emulatorUser(server, TOKEN, FIRST_CHAT + i + 1));
+    const started = Date.now();
+    // All customers are active at once; the emulator's HTTP server resets connections beyond a
+    // few hundred simultaneous posts, so at most 100 client posts are in flight (retried on reset).
+    const limit = pool(100);
+    await Promise.all(users.map(async (user) => {
+      await limit(() => retry(() => user.command("/help")));
+      await limit(() => retry(() => user.text(`My order ${user.chatId} arrived damaged, please help`)));
+    }));
+    const expected = customers * 2;
+    const deadline = Date.now() + 600_000;
+    while (server.storage.botMessages.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500)); // anything extra (a duplicate reply) would arrive now
+    const elapsed = Date.now() - started;
+
+    // Pair each chat's updates with its replies in order (updates of one chat are handled in sequence).
+    const byChat = new Map<number, { sent: number[]; replies: number[] }>();
+    for (const u of server.storage.userMessages) {
+      const chatId = Number((u as { message: { chat: { id: number } } }).message.chat.id);
+      const entry = byChat.get(chatId) ?? { sent: [], replies: [] };
+      entry.sent.push(u.time);
+      byChat.set(chatId, entry);
+    }
+    for (const m of server.storage.botMessages) byChat.get(Number((m.message as { chat_id: number | string }).chat_id))?.replies.push(m.time);
+    const latencies: number[] = [];
+    let wrongReplies = 0;
+    for (const { sent, replies } of byChat.values()) {
+      if (replies.length !== sent.length) wrongReplies++;
+      sent.sort((a, b) => a - b);
+      replies.sort((a, b) => a - b);
+      for (let i = 0; i < Math.min(sent.length, replies.length); i++) latencies.push(replies[i]! - sent[i]!);
+    }
+    latencies.sort((a, b) => a - b);
+    const updateIds = server.storage.userMessages.map((u) => String(u.updateId));
+    const processed = await db.prisma.processedUpdate.count({ where: { source: "telegram", updateId: { in: updateIds } } });
+    const tickets = await db.prisma.ticket.count();
+    const ticketMessages = await db.prisma.ticketMessage.count();
+    const ok = wrongReplies === 0 && processed === expected && tickets === customers && ticketMessages === customers && server.storage.botMessages.length === expected;
+    console.log(`\n${label}: ${customers} customers, ${expected} updates at once, Telegram limits ${realLimits ? "on (30/s)" : "off"}`);
+    console.log(`  latency (update -> reply)  p50 ${percentile(latencies, 50)} ms   p95 ${percentile(latencies, 95)} ms   max ${latencies[latencies.length - 1]} ms`);
+    console.log(`  all handled in ${(elapsed / 1000).toFixed(1)} s (${((expected * 1000) / elapsed).toFixed(0)} updates/s)`);
+    console.log(`  replies ${server.storage.botMessages.length}/${expected}, chats with a wrong reply count ${wrongReplies}, processed_updates ${processed}/${expected}, tickets ${tickets}/${customers}, ticket messages ${ticketMessages}/${customers}`);
+    console.log(`  ${ok ? "OK: no update lost, none handled twice" : "FAILED: updates lost or handled twice"}`);
+    return ok;
+  } finally {
+    await runner.stop();
+    await server.stop();
+  }
+}
+
+let allOk = true;
+if (which === "pglite" || which === "both") {
+  const pg = new PGlite();
+  await pg.waitReady;
+  const db = wrapPGlite(pg);
+  await applyMigrations(db);
+  allOk = (await runOnce("PGlite (embedded)", db)) && allOk;
+  await db.close();
+}
+if (which === "postgres" || which === "both") {
+  const server = await startPostgres();
+  try {
+    const admin = await openDatabase({ kind: "postgres", url: server.url() }, { poolSize: 1 });
+    await admin.prisma.$executeRawUnsafe("CREATE DATABASE bench_telegram");
+    await admin.close();
+    const db = await openDatabase({ kind: "postgres", url: server.url("bench_telegram") }, { poolSize: 10 });
+    await applyMigrations(db);
+    allOk = (await runOnce("PostgreSQL 15 server (pool 10)", db)) && allOk;
+    await db.close();
+  } finally {
+    server.stop();
+  }
+}
+process.exit(allOk ? 0 : 1);
