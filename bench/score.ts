@@ -47,7 +47,7 @@ async function generate(db: Database, customers: number): Promise<void> {
     ALTER TABLE purchases DROP CONSTRAINT IF EXISTS "purchases_customer_id_fkey";`);
   await db.prisma.$executeRawUnsafe(
     `INSERT INTO customers (external_id, signed_up_at, attributes, updated_at)
-     SELECT 'b-' || i, $2::timestamp - make_interval(days => 30 + (i * 7919) % 700),
+     SELECT 'b-' || i, $2::timestamp - make_interval(days => (30 + (i::bigint * 7919) % 700)::int),
             jsonb_build_object('tier', (ARRAY['gold','silver','bronze','basic'])[1 + (i * 31) % 4], 'age', 18 + (i * 13) % 60), now()
        FROM generate_series(1, $1::int) i`,
     customers,

@@ -75,7 +75,7 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     if (trained.ok) model = await activeChurnModel(db);
     else log.warn({ reason: trained.error.message }, "no churn model could be trained; scoring with BG/NBD alone");
   }
-  let params: ChurnModelParams | null = model?.params ?? null;
+  const params: ChurnModelParams | null = model?.params ?? null;
   let fallback: Pick<ChurnModelParams, "bgnbd" | "gammaGamma" | "attributeSpec"> | null = null;
   if (!params) {
     const attributeSpec = await discoverAttributes(db);
