@@ -77,8 +77,14 @@ export async function runDispatch(ctx: AppContext, channel: MessageChannel = bui
   const leaseMs = options.leaseMs ?? Math.max(10_000, Math.ceil((2 * batchSize * 1000) / rate) + 5_000);
   const workerId = options.workerId ?? newWorkerId();
   const policy = contactPolicyFromConfig(ctx.config);
-  // Start times spaced 1/rate apart; enough concurrency that a slow API still reaches the rate.
-  const limiter = new Bottleneck({ minTime: 1000 / rate, maxConcurrent: Math.max(1, Math.ceil(rate / 10)) });
+  // Start times spaced 1/rate apart; enough concurrency that calls taking up to half a second
+  // (database + Telegram) still reach the rate.
+  const limiter = new Bottleneck({ minTime: 1000 / rate, maxConcurrent: Math.max(4, Math.ceil(rate / 2)) });
+  const inflight = new Set<Promise<void>>();
+  const waiting = () => {
+    const c = limiter.counts();
+    return (c.RECEIVED ?? 0) + (c.QUEUED ?? 0);
+  };
   const stats: DispatchStats = { workerId, claimed: 0, sent: 0, retry: 0, failed: 0, unreachable: 0, lostLease: 0, deferred: 0, skipped: {}, rateLimited: 0, elapsedMs: 0 };
   const count = (outcome: RecordOutcome) => {
     if (outcome === "lost_lease") stats.lostLease++;
@@ -104,11 +110,19 @@ export async function runDispatch(ctx: AppContext, channel: MessageChannel = bui
   };
 
   try {
-    while (!options.signal?.aborted) {
+    let failure: unknown;
+    while (!options.signal?.aborted && failure === undefined) {
+      // Claim the next batch while the current one is still being sent (no gap in the pace),
+      // but never hold more than about one and a half batches, so claims stay within the lease.
+      while (waiting() > batchSize / 2) await sleep(10);
       const limit = options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - stats.claimed);
       if (limit <= 0) break;
       const batch = await claimDueMessages(ctx.db, { limit, workerId, now: ctx.now(), leaseMs, defaultLocale: ctx.config.business.locale });
       if (batch.length === 0) {
+        if (inflight.size > 0) {
+          await Promise.all([...inflight]);
+          continue;
+        }
         if (options.untilEmpty !== false) break;
         await sleep(options.pollMs ?? 1000, options.signal);
         continue;
@@ -118,8 +132,20 @@ export async function runDispatch(ctx: AppContext, channel: MessageChannel = bui
       stats.deferred += checked.deferred;
       for (const [reason, n] of Object.entries(checked.skipped)) stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n;
       const toSend = await withOfferContext(ctx.db, checked.toSend);
-      await Promise.all(toSend.map((m) => limiter.schedule(() => deliver(m))));
+      for (const m of toSend) {
+        // A thrown error (the database is gone) stops the loop and fails the job, after the
+        // messages already in flight have settled.
+        const work: Promise<void> = limiter
+          .schedule(() => deliver(m))
+          .catch((error: unknown) => {
+            failure ??= error;
+          })
+          .finally(() => inflight.delete(work));
+        inflight.add(work);
+      }
     }
+    await Promise.all([...inflight]);
+    if (failure !== undefined) throw failure;
   } finally {
     await limiter.stop({ dropWaitingJobs: false }).catch(() => undefined);
   }
