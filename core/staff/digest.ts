@@ -1,5 +1,6 @@
 // The weekly digest for staff: at-risk movement, NPS with its trend, campaign results and open
 // tickets, as text lines plus one chart (weekly NPS with answer counts).
+import { sqlTimestamp } from "../messaging/outbox";
 import { nps, type NpsResult } from "../analytics/metrics";
 import { campaignReport } from "../campaigns/report";
 import type { Database } from "../db/client";
@@ -60,22 +61,22 @@ export async function buildWeeklyDigest(db: Database, options: DigestOptions): P
   const [segments, npsRows, ticketRows, campaignRows] = await Promise.all([
     segmentOverview(db, { highRisk: options.riskHigh }),
     db.prisma.$queryRaw<{ week: number; promoters: number; passives: number; detractors: number }[]>`
-      SELECT floor(extract(epoch FROM (created_at - ${seriesFrom}::timestamp)) / (7 * 86400))::int AS week,
+      SELECT floor(extract(epoch FROM (created_at - ${sqlTimestamp(seriesFrom)})) / (7 * 86400))::int AS week,
              count(*) FILTER (WHERE score >= 9)::int AS promoters,
              count(*) FILTER (WHERE score BETWEEN 7 AND 8)::int AS passives,
              count(*) FILTER (WHERE score BETWEEN 0 AND 6)::int AS detractors
       FROM feedback
-      WHERE kind = 'nps' AND score IS NOT NULL AND created_at >= ${seriesFrom}::timestamp AND created_at < ${to}::timestamp
+      WHERE kind = 'nps' AND score IS NOT NULL AND created_at >= ${sqlTimestamp(seriesFrom)} AND created_at < ${sqlTimestamp(to)}
       GROUP BY 1`,
     db.prisma.$queryRaw<{ open: number; pending: number; opened: number; resolved: number; oldest: Date | null; median_frt: number | null; avg_csat: number | null }[]>`
       SELECT count(*) FILTER (WHERE status = 'open')::int AS open,
              count(*) FILTER (WHERE status = 'pending')::int AS pending,
-             count(*) FILTER (WHERE created_at >= ${from}::timestamp AND created_at < ${to}::timestamp)::int AS opened,
-             count(*) FILTER (WHERE resolved_at >= ${from}::timestamp AND resolved_at < ${to}::timestamp)::int AS resolved,
+             count(*) FILTER (WHERE created_at >= ${sqlTimestamp(from)} AND created_at < ${sqlTimestamp(to)})::int AS opened,
+             count(*) FILTER (WHERE resolved_at >= ${sqlTimestamp(from)} AND resolved_at < ${sqlTimestamp(to)})::int AS resolved,
              min(created_at) FILTER (WHERE status <> 'resolved') AS oldest,
              (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM (first_response_at - created_at)) / 60)
-               FILTER (WHERE first_response_at >= ${from}::timestamp AND first_response_at < ${to}::timestamp))::float8 AS median_frt,
-             (avg(csat_score) FILTER (WHERE resolved_at >= ${from}::timestamp AND resolved_at < ${to}::timestamp))::float8 AS avg_csat
+               FILTER (WHERE first_response_at >= ${sqlTimestamp(from)} AND first_response_at < ${sqlTimestamp(to)}))::float8 AS median_frt,
+             (avg(csat_score) FILTER (WHERE resolved_at >= ${sqlTimestamp(from)} AND resolved_at < ${sqlTimestamp(to)}))::float8 AS avg_csat
       FROM tickets`,
     db.prisma.campaign.findMany({
       where: { OR: [{ startsAt: { gte: new Date(to.getTime() - 120 * DAY) } }, { startsAt: null, createdAt: { gte: new Date(to.getTime() - 120 * DAY) } }] },

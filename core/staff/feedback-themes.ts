@@ -1,3 +1,4 @@
+import { sqlTimestamp } from "../messaging/outbox";
 import { Prisma, type Database } from "../db/client";
 
 export interface FeedbackThemeCount {
@@ -43,14 +44,14 @@ export async function feedbackThemes(
              (avg(f.score) FILTER (WHERE f.kind = 'nps'))::float8 AS avg_nps,
              count(*) FILTER (WHERE f.kind = 'complaint')::int AS complaints
       FROM feedback f CROSS JOIN LATERAL unnest(f.themes) AS t(theme)
-      WHERE f.created_at >= ${options.from} AND f.created_at < ${options.to}
+      WHERE f.created_at >= ${sqlTimestamp(options.from)} AND f.created_at < ${sqlTimestamp(options.to)}
       GROUP BY t.theme ORDER BY 2 DESC, 1 LIMIT ${options.maxThemes ?? 15}`,
     db.prisma.$queryRaw<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM feedback WHERE created_at >= ${options.from} AND created_at < ${options.to}`,
+      SELECT count(*)::int AS n FROM feedback WHERE created_at >= ${sqlTimestamp(options.from)} AND created_at < ${sqlTimestamp(options.to)}`,
     db.prisma.$queryRaw<{ id: number; customer_id: number | null; kind: string; score: number | null; themes: string[]; comment: string; created_at: Date }[]>`
       SELECT f.id, f.customer_id, f.kind, f.score, f.themes, f.comment, f.created_at
       FROM feedback f
-      WHERE f.created_at >= ${options.from} AND f.created_at < ${options.to}
+      WHERE f.created_at >= ${sqlTimestamp(options.from)} AND f.created_at < ${sqlTimestamp(options.to)}
         AND f.comment IS NOT NULL AND length(trim(f.comment)) > 0 ${themeFilter}
       ORDER BY f.created_at DESC, f.id DESC LIMIT ${options.quotes ?? 5}`,
   ]);

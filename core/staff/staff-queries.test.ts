@@ -1,5 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase } from "../../test/helpers/db";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
+import { computeMetrics } from "../analytics/metrics";
+import { buildWeeklyDigest } from "./digest";
+import { claimStaffEvents, releaseStaffEvent } from "./ticket-desk";
 import type { Database } from "../db/client";
 import { atRiskCsv, listAtRisk } from "./at-risk";
 import { customerProfile, findCustomer } from "./customer-profile";
@@ -8,11 +11,11 @@ import { decideStaff } from "./policy";
 import { segmentOverview } from "./segments";
 import { makeCustomer, makeFeedback, makePurchases, makeScoreRun } from "./test-fixtures";
 
-describe("staff read-side queries [pglite]", () => {
+describeEachDatabase("staff read-side queries", (kind) => {
   let db: Database;
   const ids: number[] = [];
   beforeAll(async () => {
-    db = await createTestDatabase("pglite");
+    db = await createTestDatabase(kind);
     for (let i = 0; i < 6; i++) {
       const c = await makeCustomer(db, { externalId: `EXT-${i}`, name: `Person ${i}`, email: `p${i}@Example.com`, phone: `+1 555 010 00${i}${i}` });
       ids.push(c.id);
@@ -100,6 +103,27 @@ describe("staff read-side queries [pglite]", () => {
     expect(t.quotes.map((q) => q.comment)).toEqual(["Courier lost my parcel", "Delivery was late, again"]);
     const support = await feedbackThemes(db, { from: new Date("2026-10-01"), to: new Date("2026-11-01"), theme: "Support" });
     expect(support.quotes).toHaveLength(1);
+  });
+
+  it("claims staff events once, oldest first, and releases failed ones", async () => {
+    const at = new Date("2026-11-20T10:00:00Z");
+    for (const type of ["ticket_opened", "other", "nps_detractor"]) await db.prisma.staffEvent.create({ data: { type, payload: { ticketId: 1 }, createdAt: at } });
+    const first = await claimStaffEvents(db, { types: ["ticket_opened", "nps_detractor"], limit: 10, now: at });
+    expect(first.map((e) => e.type)).toEqual(["ticket_opened", "nps_detractor"]);
+    expect(await claimStaffEvents(db, { types: ["ticket_opened", "nps_detractor"], limit: 10, now: at })).toEqual([]);
+    await releaseStaffEvent(db, first[1]!.id);
+    expect((await claimStaffEvents(db, { types: ["nps_detractor"], limit: 10, now: at })).map((e) => e.id)).toEqual([first[1]!.id]);
+  });
+
+  it("builds the weekly digest with the week's NPS as computeMetrics has it", async () => {
+    const now = new Date("2026-10-19T09:00:00Z");
+    const d = await buildWeeklyDigest(db, { now, riskHigh: 0.7, defaultGrossMargin: 0.3, currency: "USD", weeks: 4 });
+    const m = await computeMetrics(db, { from: new Date("2026-10-12"), to: new Date("2026-10-19") });
+    expect(d.npsWeeks).toHaveLength(4);
+    expect(d.npsWeeks.at(-1)).toMatchObject({ nps: m.nps.nps, respondents: m.nps.respondents });
+    expect(m.nps.respondents).toBe(1); // only the 9 of 2026-10-15; the 3 of 2026-10-10 is the week before
+    expect(d.npsWeeks.at(-2)).toMatchObject({ detractors: 1, respondents: 1 });
+    expect(d.lines.join("\n")).toContain("*At risk*: 4 customers at high risk (+2 since the run before: 2 newly high, 1 recovered)");
   });
 
   it("decides who is staff", () => {

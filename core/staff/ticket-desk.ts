@@ -1,5 +1,6 @@
 // The staff side of tickets: consuming `staff_events`, remembering where a ticket was posted
 // in Slack, assignment, and the card staff see. Replies and resolution belong to core/tickets.
+import { sqlTimestamp } from "../messaging/outbox";
 import type { Database } from "../db/client";
 import { latestScoreRuns } from "./score-runs";
 
@@ -17,7 +18,7 @@ export interface StaffEventRow {
  */
 export async function claimStaffEvents(db: Database, options: { types: string[]; limit: number; now: Date }): Promise<StaffEventRow[]> {
   const rows = await db.prisma.$queryRaw<{ id: number; type: string; payload: unknown; created_at: Date }[]>`
-    UPDATE staff_events SET processed_at = ${options.now}
+    UPDATE staff_events SET processed_at = ${sqlTimestamp(options.now)}
     WHERE id IN (
       SELECT id FROM staff_events
       WHERE processed_at IS NULL AND type = ANY(${options.types}::text[])
@@ -135,7 +136,7 @@ export async function assignTicket(db: Database, ticketId: number, slackUserId: 
 
 /** Sets the first-response time once, at the first reply that reached the customer. */
 export async function markFirstResponse(db: Database, ticketId: number, at: Date): Promise<void> {
-  await db.prisma.$executeRaw`UPDATE tickets SET first_response_at = ${at} WHERE id = ${ticketId} AND first_response_at IS NULL`;
+  await db.prisma.$executeRaw`UPDATE tickets SET first_response_at = ${sqlTimestamp(at)} WHERE id = ${ticketId} AND first_response_at IS NULL`;
 }
 
 /** "1 h 05 min", "3 min", "2 d 4 h": the time between two instants for the card. */
