@@ -127,29 +127,6 @@ export function segmentBlocks(o: SegmentOverview, currency: string): KnownBlock[
   return blocks;
 }
 
-/** A generic rendering of a result object as labelled lines (metrics, campaign reports). */
-export function keyValueLines(value: unknown, indent = ""): string[] {
-  if (value === null || value === undefined) return [];
-  if (typeof value !== "object" || value instanceof Date) return [`${indent}${formatScalar(value)}`];
-  const lines: string[] = [];
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    const label = k.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/_/g, " ");
-    if (v !== null && typeof v === "object" && !(v instanceof Date) && !Array.isArray(v)) {
-      lines.push(`${indent}*${label}*`, ...keyValueLines(v, `${indent}   `));
-    } else if (Array.isArray(v)) {
-      lines.push(`${indent}*${label}*: ${v.map((x) => (typeof x === "object" && x !== null ? JSON.stringify(x) : formatScalar(x))).join(", ")}`);
-    } else lines.push(`${indent}*${label}*: ${formatScalar(v)}`);
-  }
-  return lines;
-}
-
-function formatScalar(v: unknown): string {
-  if (v instanceof Date) return day(v);
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 3 : 2);
-  if (v === null || v === undefined) return "n/a";
-  return esc(String(v));
-}
-
 export function ticketBlocks(t: TicketCard, currency: string, now: Date): KnownBlock[] {
   const c = t.customer;
   const status = t.status === "resolved" ? `:white_check_mark: resolved ${day(t.resolvedAt)}` : t.status === "open" ? ":red_circle: open" : `:large_yellow_circle: ${t.status}`;

@@ -50,6 +50,10 @@ export function registerRetentionCommand(app: App, deps: SlackDeps): void {
   });
 }
 
+/**
+ * Customer lists hold personal data: the CSV goes to the staff channel or a direct message,
+ * never into whatever channel the command was typed in.
+ */
 async function uploadFile(
   client: WebClient,
   channel: string,
@@ -59,7 +63,13 @@ async function uploadFile(
   respond: (m: { response_type: "ephemeral"; text: string }) => Promise<unknown>,
 ): Promise<void> {
   try {
-    await client.files.uploadV2({ channel_id: channel, filename: file.filename, title: file.title, file: Buffer.from(file.content, "utf8"), initial_comment: `<@${user}> ${file.title}` });
+    let target = channel;
+    if (channel !== deps.config.slack.staffChannel && !channel.startsWith("D")) {
+      const dm = await client.conversations.open({ users: user });
+      target = dm.channel?.id ?? channel;
+      await respond({ response_type: "ephemeral", text: "The full CSV is in your direct messages with the app." });
+    }
+    await client.files.uploadV2({ channel_id: target, filename: file.filename, title: file.title, file: Buffer.from(file.content, "utf8"), initial_comment: `<@${user}> ${file.title}` });
   } catch (error) {
     deps.log.warn({ err: error instanceof Error ? error.message : String(error), channel }, "csv upload failed");
     await respond({ response_type: "ephemeral", text: "I could not attach the CSV here (is the app a member of this channel?). Try the command in the staff channel or in a direct message with the app." });

@@ -10,7 +10,9 @@ import { parsePeriod } from "../../core/staff/period";
 import { makeCustomer, makeFeedback, makePurchases, makeScoreRun } from "../../core/staff/test-fixtures";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 import { postSigned, slackSignature } from "./testing/slack-stand-in";
-import { SIGNING_SECRET, STAFF_CHANNEL, startSlackHarness, type SlackHarness } from "./testing/harness";
+import { buttonPress, SIGNING_SECRET, STAFF_CHANNEL, startSlackHarness, type SlackHarness } from "./testing/harness";
+import { Writable } from "node:stream";
+import { createLogger } from "../../core/log";
 
 const NOW = new Date("2026-11-20T10:00:00Z");
 
@@ -82,6 +84,14 @@ describe("/retention over signed HTTP [pglite]", () => {
     expect(Object.keys(rows[0]!)).toEqual(expect.arrayContaining(["name", "churn_probability", "clv", "segment", "reasons", "last_purchase_at"]));
     const complete = h.slack.callsOf("files.completeUploadExternal").at(-1)!;
     expect(complete.body.channel_id).toBe("DDM1");
+  });
+
+  it("sends the CSV to a direct message when the command was typed in another channel", async () => {
+    const before = h.slack.callsOf("files.completeUploadExternal").length;
+    await h.command("at-risk --limit 1", { channel: "CPUBLIC" });
+    const complete = (await h.slack.waitFor("files.completeUploadExternal", before + 1))[before]!;
+    expect(complete.body.channel_id).toBe("DUSTAFF1");
+    expect(h.slack.callsOf("conversations.open").at(-1)!.body.users).toBe("USTAFF1");
   });
 
   it("rejects bad options with a usage hint and no data", async () => {
@@ -168,6 +178,25 @@ describe("/retention over signed HTTP [pglite]", () => {
     expect(stale.status).toBe(401);
     await new Promise((r) => setTimeout(r, 200));
     expect(h.slack.calls.filter((c) => c.method === "response_url" && JSON.stringify(c).includes("forged"))).toHaveLength(0);
+  });
+});
+
+describe("error boundary [pglite]", () => {
+  it("logs a failing handler and keeps serving", async () => {
+    const db = await createTestDatabase("pglite");
+    const records: string[] = [];
+    const log = createLogger("error", new Writable({ write: (chunk, _enc, done) => (records.push(String(chunk)), done()) }));
+    const h = await startSlackHarness({ db, log });
+    try {
+      // A button on a ticket that does not exist: the handler throws inside Bolt.
+      await h.interaction(buttonPress("ticket_assign", "424242"));
+      for (let i = 0; i < 100 && !records.some((r) => r.includes("slack handler failed")); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(records.some((r) => r.includes("slack handler failed"))).toBe(true);
+      expect(String((await h.command("help")).reply.text)).toContain("at-risk");
+    } finally {
+      await h.close();
+      await db.close();
+    }
   });
 });
 

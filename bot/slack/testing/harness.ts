@@ -4,7 +4,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadConfig, type Config } from "../../../core/config/config";
 import type { Database } from "../../../core/db/client";
-import { silentLogger } from "../../../core/log";
+import { silentLogger, type Logger } from "../../../core/log";
 import type { Assistant } from "../../../core/assistant/assistant";
 import type { MessageChannel } from "../../../core/messaging/channel";
 import { buildSlackApp, type SlackAppParts } from "../app";
@@ -38,6 +38,7 @@ export async function startSlackHarness(options: {
   assistant?: Assistant | ((config: Config) => Assistant);
   telegramChannel?: MessageChannel;
   now?: () => Date;
+  log?: Logger;
 }): Promise<SlackHarness> {
   const slack = await startSlackStandIn();
   const config = loadConfig({
@@ -51,7 +52,7 @@ export async function startSlackHarness(options: {
     LOG_LEVEL: "silent",
     ...options.env,
   });
-  const parts = buildSlackApp({ config, db: options.db, log: silentLogger, assistant: typeof options.assistant === "function" ? options.assistant(config) : options.assistant, telegramChannel: options.telegramChannel, now: options.now });
+  const parts = buildSlackApp({ config, db: options.db, log: options.log ?? silentLogger, assistant: typeof options.assistant === "function" ? options.assistant(config) : options.assistant, telegramChannel: options.telegramChannel, now: options.now });
   const server = (await parts.app.start(0)) as Server;
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
 

@@ -106,6 +106,8 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
         }
         case "files.completeUploadExternal":
           return reply({ ok: true, files: (body.files as { id: string }[] | undefined)?.map((f) => ({ id: f.id })) ?? [] });
+        case "conversations.open":
+          return reply({ ok: true, channel: { id: `D${String(body.users)}` } });
         case "usergroups.users.list":
           return reply({ ok: true, users: state.usergroupMembers });
         default:
