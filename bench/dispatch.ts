@@ -86,8 +86,8 @@ async function planBench(server: Awaited<ReturnType<typeof startPostgres>>, cust
     await db.prisma.$executeRawUnsafe(
       `INSERT INTO scores (run_id, customer_id, as_of, churn_probability, risk_band, clv, segment)
        SELECT $1::int, id, now(), p, CASE WHEN p >= 0.7 THEN 'high' WHEN p >= 0.4 THEN 'medium' ELSE 'low' END,
-              20 + (id * 53) % 400, CASE WHEN id % 3 = 0 THEN 'At risk' ELSE 'Hibernating' END
-       FROM (SELECT id, ((id * 7919) % 1000) / 1000.0 AS p FROM customers) c`,
+              20 + (id::bigint * 53) % 400, CASE WHEN id % 3 = 0 THEN 'At risk' ELSE 'Hibernating' END
+       FROM (SELECT id, ((id::bigint * 7919) % 1000) / 1000.0 AS p FROM customers) c`,
       run!.id,
     );
     await db.prisma.$executeRawUnsafe(`ANALYZE`);

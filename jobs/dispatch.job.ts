@@ -150,7 +150,8 @@ export async function runDispatch(ctx: AppContext, channel: MessageChannel = bui
     await limiter.stop({ dropWaitingJobs: false }).catch(() => undefined);
   }
   stats.elapsedMs = Date.now() - started;
-  ctx.log.info({ ...stats }, "dispatch finished");
+  if (stats.claimed > 0) ctx.log.info({ ...stats }, "dispatch finished");
+  else ctx.log.debug({ ...stats }, "dispatch finished: nothing due");
   return stats;
 }
 
