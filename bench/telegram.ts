@@ -81,7 +81,14 @@ async function runOnce(label: string, db: Database): Promise<boolean> {
     }));
     const expected = customers * 2;
     const deadline = Date.now() + 600_000;
-    while (server.storage.botMessages.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    let lastReport = Date.now();
+    while (server.storage.botMessages.length < expected && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (Date.now() - lastReport > 5000) {
+        lastReport = Date.now();
+        process.stderr.write(`  ... ${server.storage.botMessages.length}/${expected} replies after ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+      }
+    }
     await new Promise((r) => setTimeout(r, 500)); // anything extra (a duplicate reply) would arrive now
     const elapsed = Date.now() - started;
 

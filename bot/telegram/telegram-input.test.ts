@@ -4,7 +4,8 @@ import type { Update } from "grammy/types";
 import type TelegramServer from "telegram-test-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../core/db/client";
-import { silentLogger } from "../../core/log";
+import { Writable } from "node:stream";
+import { createLogger, silentLogger } from "../../core/log";
 import { createTestDatabase } from "../../test/helpers/db";
 import { buildTelegramBot, startTelegramBot } from "./bot";
 import { botMessages, emulatorUser, freePort, startEmulator, waitForMessages } from "./test-harness";
@@ -130,6 +131,29 @@ describe("operation", () => {
       },
     });
     expect((await db.prisma.customer.findUniqueOrThrow({ where: { id: customer.id } })).unreachableAt).toEqual(NOW);
+  });
+
+  it("logs a failing update without its text, keeps running, and lets a redelivery retry it", async () => {
+    const lines: string[] = [];
+    const log = createLogger("info", new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
+    await running.stop();
+    running = await runTestBot(db, server, { now: () => NOW, log });
+    const { user, customer } = await linked();
+    // A corrupt conversation state makes the handler throw.
+    await db.prisma.conversation.create({ data: { key: `tg:${user.chatId}`, customerId: customer.id, data: { flow: { type: "servqual", state: null } } } });
+    await user.text("secret personal words");
+    const deadline = Date.now() + 5000;
+    while (!lines.some((l) => l.includes("telegram update failed")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const failure = lines.find((l) => l.includes("telegram update failed"))!;
+    expect(failure).toBeDefined();
+    expect(failure).not.toContain("secret personal words");
+    expect(failure).not.toContain(TEST_TOKEN);
+    const failedId = String(JSON.parse(failure).updateId);
+    expect(await db.prisma.processedUpdate.count({ where: { updateId: failedId } })).toBe(0);
+    // The bot is still running.
+    const other = await linked();
+    await other.user.command("/help");
+    expect((await waitForMessages(server, TEST_TOKEN, other.user.chatId, 1))[0]!.text).toContain("Here is what I can do");
   });
 
   it("webhook mode accepts only requests with the secret token", async () => {

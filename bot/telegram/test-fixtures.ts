@@ -5,7 +5,7 @@ import type TelegramServer from "telegram-test-api";
 import { loadConfig, type Config } from "../../core/config/config";
 import { Prisma, type Database } from "../../core/db/client";
 import type { ChatModel } from "../../core/llm/chat-model";
-import { silentLogger } from "../../core/log";
+import { silentLogger, type Logger } from "../../core/log";
 import { buildTelegramBot, type TelegramBot } from "./bot";
 
 export const TEST_TOKEN = "1000:e2e-test-token";
@@ -79,11 +79,11 @@ export interface RunningTestBot extends TelegramBot {
 }
 
 /** Builds the bot on `db` and polls the emulator with the runner (as in production). */
-export async function runTestBot(db: Database, server: TelegramServer, options: { now?: () => Date; chatModel?: ChatModel; config?: Config } = {}): Promise<RunningTestBot> {
+export async function runTestBot(db: Database, server: TelegramServer, options: { now?: () => Date; chatModel?: ChatModel; config?: Config; log?: Logger } = {}): Promise<RunningTestBot> {
   const built = buildTelegramBot({
     config: options.config ?? testConfig(server),
     db,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     now: options.now,
     chatModel: options.chatModel,
     // The emulator answers instantly; Telegram's real per-chat limit (1/s) would only make the tests slow.
