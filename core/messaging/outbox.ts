@@ -316,6 +316,7 @@ export type SendNowOutcome = RecordOutcome | "duplicate";
  * Enqueues one transactional message (ticket reply, CSAT request) and delivers it at once,
  * without waiting for the dispatcher. Idempotent: a key already sent, or being sent by
  * someone else, returns `duplicate`; a key left pending by an earlier failed call is sent.
+ * A retryable failure leaves the row to the dispatcher (after the backoff), so it still goes.
  */
 export async function sendNow(
   db: Database,
@@ -323,7 +324,9 @@ export async function sendNow(
   row: OutboxRow,
   options: RecordOptions & { workerId?: string; defaultLocale?: string },
 ): Promise<SendNowOutcome> {
-  await enqueueMessages(db, [{ ...row, notBefore: row.notBefore ?? options.now }], options);
+  // Not due for the dispatcher for a minute: this call sends it; the dispatcher only takes
+  // over if this process dies before it could.
+  await enqueueMessages(db, [{ ...row, notBefore: row.notBefore ?? new Date(options.now.getTime() + 60_000) }], options);
   const workerId = options.workerId ?? `send-now:${process.pid}`;
   const rows = await db.prisma.$queryRaw<ClaimedRow[]>`
     WITH claimed AS (
