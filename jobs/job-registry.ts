@@ -2,6 +2,7 @@
 import type { Config } from "../core/config/config";
 import { campaignJob } from "./campaign.job";
 import type { AppContext } from "./context";
+import { digestJob } from "./digest.job";
 import { dispatchJob } from "./dispatch.job";
 import { scoreJob } from "./score.job";
 import { surveyJob } from "./survey.job";
@@ -21,28 +22,14 @@ export interface JobDefinition {
   run(ctx: AppContext): Promise<Record<string, unknown>>;
 }
 
-function isJob(value: unknown): value is JobDefinition {
-  return !!value && typeof value === "object" && typeof (value as JobDefinition).run === "function" && typeof (value as JobDefinition).cronFrom === "function";
-}
-
-/**
- * The jobs available in this build. The digest comes from the Slack side
- * (`jobs/digest.job.ts`, export `digestJob`) and is absent where that file is.
- */
+/** The jobs available in this build. */
 export async function loadJobs(): Promise<Map<JobName, JobDefinition>> {
-  const jobs = new Map<JobName, JobDefinition>([
+  return new Map<JobName, JobDefinition>([
     ["score", scoreJob],
     ["train", trainJob],
     ["campaign", campaignJob],
     ["dispatch", dispatchJob],
     ["survey", surveyJob],
+    ["digest", digestJob],
   ]);
-  try {
-    const specifier = new URL("./digest.job.ts", import.meta.url).href;
-    const mod = (await import(specifier)) as Record<string, unknown>;
-    if (isJob(mod.digestJob)) jobs.set("digest", mod.digestJob);
-  } catch (error) {
-    if ((error as { code?: string }).code !== "ERR_MODULE_NOT_FOUND") throw error;
-  }
-  return jobs;
 }
