@@ -80,9 +80,12 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
     });
   });
 
-  app.event("message", async ({ event, body, client }) => {
+  app.event("message", async ({ event, body, client, context }) => {
     const m = event as GenericMessageEvent;
     if (m.subtype !== undefined || m.bot_id || !m.user || typeof m.text !== "string") return;
+    // A mention of the app is a question for the assistant (app_mention handles it), never a
+    // reply to the customer, even inside a ticket thread.
+    if (context.botUserId && m.text.includes(`<@${context.botUserId}>`)) return;
     if (m.channel_type === "im") {
       await answerQuestion(deps, client, { user: m.user, channel: m.channel, text: m.text, ts: m.ts, threadTs: m.thread_ts, eventId: body.event_id, isDirect: true });
     } else if (m.channel === slack.ticketsChannel && m.thread_ts && m.thread_ts !== m.ts) {

@@ -5,6 +5,8 @@ import type TelegramServer from "telegram-test-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../core/db/client";
 import { createTestDatabase } from "../../test/helpers/db";
+import { raiseStaffEvent } from "../../core/tickets/staff-events";
+import { openTicket } from "../../core/tickets/tickets";
 import { buttons, emulatorUser, startEmulator, waitForMessages } from "../telegram/test-harness";
 import { makeCustomer, runTestBot, TEST_TOKEN, type RunningTestBot } from "../telegram/test-fixtures";
 import { buttonPress, STAFF_USER, startSlackHarness, TICKETS_CHANNEL, type SlackHarness } from "./testing/harness";
@@ -97,6 +99,14 @@ describe("complaint desk: Telegram -> Slack thread -> Telegram [pglite]", () => 
     await new Promise((r) => setTimeout(r, 200));
     expect(server.storage.botMessages.filter((m) => JSON.stringify(m.message).includes("not staff"))).toHaveLength(0);
 
+    // A question to the app inside the thread is not a reply to the customer.
+    const sentBefore = server.storage.botMessages.length;
+    await threadMessage(threadTs, "<@UBOT> what is this customer's CLV?");
+    await h.slack.waitFor("chat.postMessage", h.slack.callsOf("chat.postMessage").length); // settle
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server.storage.botMessages.length).toBe(sentBefore);
+    expect(await db.prisma.ticketMessage.count({ where: { ticketId: ticket.id, text: { contains: "CLV" } } })).toBe(0);
+
     // 7. The customer writes again: it appears in the thread.
     await user.text("Thanks, and the invoice too please");
     await waitForMessages(server, TEST_TOKEN, user.chatId, 4);
@@ -119,6 +129,20 @@ describe("complaint desk: Telegram -> Slack thread -> Telegram [pglite]", () => 
     await h.parts.desk.pollOnce();
     expect(lastUpdate()).toContain("CSAT: 5/5");
     expect(customer.id).toBe(stored.customerId);
+  });
+
+  it("posts a detractor's NPS answer as a ticket with the score on the card", async () => {
+    const user = emulatorUser(server, TEST_TOKEN, 9300);
+    const c = await makeCustomer(db, { externalId: "CX-99", name: "Boris Detractor", chatId: BigInt(user.chatId) });
+    await db.prisma.feedback.create({ data: { customerId: c.id, kind: "nps", score: 2, createdAt: clock } });
+    const opened = await openTicket(db, { customerId: c.id, source: "nps_detractor", text: "Prices went up and delivery is slow", now: clock, raiseEvent: false });
+    await raiseStaffEvent(db, "nps_detractor", { ticketId: opened.id, reference: opened.reference, customerId: c.id, score: 2 }, clock);
+    expect(await h.parts.desk.pollOnce()).toEqual({ handled: 1, failed: 0 });
+    const post = h.slack.callsOf("chat.postMessage").at(-1)!;
+    const card = JSON.stringify(post.body.blocks);
+    expect(card).toContain(`Detractor ${opened.reference}`);
+    expect(card).toContain("Prices went up and delivery is slow");
+    expect(card).toContain("· 2"); // last NPS on the card
   });
 
   it("opens the reply modal and sends what staff type there", async () => {
