@@ -91,11 +91,15 @@ export async function planCampaign(
         WHERE a.campaign_id = ${campaignId} AND a."group" = 'treatment'`;
       const remaining = campaign.budget === null ? null : campaign.budget - (spent?.cost ?? 0);
 
-      const assigned = await tx.$queryRaw<{ group: string; reason: string | null; n: number }[]>`
+      // The decisions go to a temporary table first: the inserts below then read a fixed set
+      // instead of anti-joining tables they are growing (quadratic on a million rows).
+      await tx.$executeRaw`DROP TABLE IF EXISTS plan_new`;
+      await tx.$executeRaw`
+        CREATE TEMP TABLE plan_new ON COMMIT DROP AS
         WITH offers AS (
           SELECT id, cost::float8 AS cost, save_probability FROM offers WHERE key = ANY(${campaign.offerKeys}::text[]) AND active
         ), cand AS (
-          SELECT s.customer_id, s.churn_probability, s.risk_band, coalesce(s.clv, 0) AS clv,
+          SELECT s.customer_id, s.churn_probability, s.risk_band, coalesce(s.clv, 0) AS clv, c.time_zone,
             CASE
               WHEN c.erased_at IS NOT NULL OR NOT c.marketing_consent OR c.opted_out_at IS NOT NULL THEN 'opted_out'
               WHEN c.unreachable_at IS NOT NULL THEN 'unreachable'
@@ -121,57 +125,66 @@ export async function planCampaign(
             sum(CASE WHEN arm = 'treatment' THEN cost ELSE 0 END)
               OVER (ORDER BY ev DESC, customer_id ROWS UNBOUNDED PRECEDING) AS running_cost
           FROM ranked WHERE why IS NULL
-        ), decided AS (
-          SELECT customer_id, churn_probability, risk_band, clv, offer_id, ev,
-            CASE WHEN ${remaining}::float8 IS NOT NULL AND running_cost > ${remaining}::float8 THEN 'excluded' ELSE arm END AS grp,
-            CASE WHEN ${remaining}::float8 IS NOT NULL AND running_cost > ${remaining}::float8 THEN 'over_budget' END AS why
-          FROM budgeted
-          UNION ALL
-          SELECT customer_id, churn_probability, risk_band, clv, offer_id, ev, 'excluded', why FROM ranked WHERE why IS NOT NULL
-        ), ins AS (
-          INSERT INTO campaign_assignments (campaign_id, customer_id, "group", offer_id, churn_probability, risk_band, clv, expected_value, skipped_reason, assigned_at)
-          SELECT ${campaignId}, customer_id, grp, offer_id, churn_probability, risk_band, clv, ev, why, ${sqlTimestamp(now)} FROM decided
-          ON CONFLICT (campaign_id, customer_id) DO NOTHING
-          RETURNING "group", skipped_reason
         )
-        SELECT "group", skipped_reason AS reason, count(*)::int AS n FROM ins GROUP BY 1, 2`;
-
-      // Offer issues with unguessable unique codes; a (very unlikely) code collision is
-      // retried with another salt.
-      let offersIssued = 0;
-      for (let salt = 0; salt < 3; salt++) {
-        offersIssued += await tx.$executeRaw`
-          INSERT INTO offer_issues (code, customer_id, offer_id, campaign_id, status, issued_at, expires_at)
-          SELECT upper(substr(md5(${campaign.seed} || ':code:' || ${salt}::int || ':' || a.customer_id || ':' || gen_random_uuid()::text), 1, 12)),
-                 a.customer_id, a.offer_id, a.campaign_id, 'issued', ${sqlTimestamp(now)},
-                 ${sqlTimestamp(now)} + make_interval(days => o.valid_days + ${campaign.windowDays}::int)
-          FROM campaign_assignments a JOIN offers o ON o.id = a.offer_id
-          WHERE a.campaign_id = ${campaignId} AND a."group" = 'treatment'
-            AND NOT EXISTS (SELECT 1 FROM offer_issues i WHERE i.campaign_id = a.campaign_id AND i.customer_id = a.customer_id)
-          ON CONFLICT (code) DO NOTHING`;
-      }
+        SELECT customer_id, churn_probability, risk_band, clv, offer_id, ev, time_zone,
+          CASE WHEN ${remaining}::float8 IS NOT NULL AND running_cost > ${remaining}::float8 THEN 'excluded' ELSE arm END AS grp,
+          CASE WHEN ${remaining}::float8 IS NOT NULL AND running_cost > ${remaining}::float8 THEN 'over_budget' END AS why
+        FROM budgeted
+        UNION ALL
+        SELECT customer_id, churn_probability, risk_band, clv, offer_id, ev, time_zone, 'excluded', why FROM ranked WHERE why IS NOT NULL`;
+      await tx.$executeRaw`ANALYZE plan_new`;
+      await tx.$executeRaw`
+        INSERT INTO campaign_assignments (campaign_id, customer_id, "group", offer_id, churn_probability, risk_band, clv, expected_value, skipped_reason, assigned_at)
+        SELECT ${campaignId}, customer_id, grp, offer_id, churn_probability, risk_band, clv, ev, why, ${sqlTimestamp(now)} FROM plan_new
+        ON CONFLICT (campaign_id, customer_id) DO NOTHING`;
+      const assigned = await tx.$queryRaw<{ group: string; reason: string | null; n: number }[]>`
+        SELECT grp AS "group", why AS reason, count(*)::int AS n FROM plan_new GROUP BY 1, 2`;
+      const newlyTreated = assigned.filter((a) => a.group === "treatment").reduce((sum, a) => sum + a.n, 0);
 
       // Quiet hours depend only on the time zone and the clock: one computation per zone.
       const sendFrom = campaign.startsAt && campaign.startsAt > now ? campaign.startsAt : now;
-      const zones = await tx.$queryRaw<{ tz: string | null }[]>`
-        SELECT DISTINCT c.time_zone AS tz FROM campaign_assignments a JOIN customers c ON c.id = a.customer_id
-        WHERE a.campaign_id = ${campaignId} AND a."group" = 'treatment'`;
+      const zones = await tx.$queryRaw<{ tz: string | null }[]>`SELECT DISTINCT time_zone AS tz FROM plan_new WHERE grp = 'treatment'`;
       const zoneNames = zones.map((z) => z.tz ?? "");
       const zoneStarts = zones.map((z) => nextSendableAt(sendFrom, effectiveTimeZone(z.tz, policy.businessTimeZone), policy).toISOString());
-      const messagesQueued = await tx.$executeRaw`
-        WITH zone AS (SELECT * FROM unnest(${zoneNames}::text[], ${zoneStarts}::text[]) AS z(tz, starts))
-        INSERT INTO outbox_messages (idempotency_key, customer_id, campaign_id, kind, channel, payload, status, not_before, created_at)
-        SELECT 'campaign:' || a.campaign_id || ':customer:' || a.customer_id || ':offer', a.customer_id, a.campaign_id, 'offer', 'telegram',
-               jsonb_build_object('offerIssueId', i.id, 'offerKey', o.key, 'code', i.code, 'title', o.title, 'kind', o.kind,
-                 'value', o.value::float8, 'expiresAt', to_char(i.expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'campaignId', a.campaign_id),
-               'pending', (zone.starts::timestamptz AT TIME ZONE 'UTC'), ${sqlTimestamp(now)}
-        FROM campaign_assignments a
-        JOIN offer_issues i ON i.campaign_id = a.campaign_id AND i.customer_id = a.customer_id
-        JOIN offers o ON o.id = i.offer_id
-        JOIN customers c ON c.id = a.customer_id
-        JOIN zone ON zone.tz = coalesce(c.time_zone, '')
-        WHERE a.campaign_id = ${campaignId} AND a."group" = 'treatment'
-        ON CONFLICT (idempotency_key) DO NOTHING`;
+
+      // Offer issues with unguessable codes (64 bits of md5 over a random uuid) and their outbox
+      // rows in one statement. A code collision (about 1 in 10^7 for a million offers) drops
+      // that row; the next round issues the missing ones with fresh codes.
+      let offersIssued = 0;
+      let messagesQueued = 0;
+      for (let round = 0; round < 3 && offersIssued < newlyTreated; round++) {
+        if (round > 0) await tx.$executeRaw`ANALYZE offer_issues`;
+        const missing = round === 0
+          ? Prisma.sql`true`
+          : Prisma.sql`NOT EXISTS (SELECT 1 FROM offer_issues i WHERE i.customer_id = n.customer_id AND i.campaign_id = ${campaignId})`;
+        const [counts] = await tx.$queryRaw<{ issued: number; queued: number }[]>`
+          WITH zone AS (SELECT * FROM unnest(${zoneNames}::text[], ${zoneStarts}::text[]) AS z(tz, starts)),
+          issued AS (
+            INSERT INTO offer_issues (code, customer_id, offer_id, campaign_id, status, issued_at, expires_at)
+            SELECT upper(substr(md5(${campaign.seed} || ':' || n.customer_id || ':' || gen_random_uuid()::text), 1, 16)),
+                   n.customer_id, n.offer_id, ${campaignId}, 'issued', ${sqlTimestamp(now)},
+                   ${sqlTimestamp(now)} + make_interval(days => o.valid_days + ${campaign.windowDays}::int)
+            FROM plan_new n JOIN offers o ON o.id = n.offer_id
+            WHERE n.grp = 'treatment' AND ${missing}
+            ON CONFLICT (code) DO NOTHING
+            RETURNING id, customer_id, offer_id, code, expires_at
+          ), queued AS (
+            INSERT INTO outbox_messages (idempotency_key, customer_id, campaign_id, kind, channel, payload, status, not_before, created_at)
+            SELECT 'campaign:' || ${campaignId}::int || ':customer:' || i.customer_id || ':offer', i.customer_id, ${campaignId}, 'offer', 'telegram',
+                   jsonb_build_object('offerIssueId', i.id, 'offerKey', o.key, 'code', i.code, 'title', o.title, 'kind', o.kind,
+                     'value', o.value::float8, 'expiresAt', to_char(i.expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'campaignId', ${campaignId}::int),
+                   'pending', (zone.starts::timestamptz AT TIME ZONE 'UTC'), ${sqlTimestamp(now)}
+            FROM issued i
+            JOIN offers o ON o.id = i.offer_id
+            JOIN plan_new n ON n.customer_id = i.customer_id
+            JOIN zone ON zone.tz = coalesce(n.time_zone, '')
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING 1
+          )
+          SELECT (SELECT count(*) FROM issued)::int AS issued, (SELECT count(*) FROM queued)::int AS queued`;
+        offersIssued += counts?.issued ?? 0;
+        messagesQueued += counts?.queued ?? 0;
+      }
 
       const [total] = await tx.$queryRaw<{ cost: number | null }[]>`
         SELECT sum(o.cost)::float8 AS cost FROM campaign_assignments a JOIN offers o ON o.id = a.offer_id
