@@ -15,7 +15,8 @@ import { emulatorUser, startEmulator } from "../bot/telegram/test-harness";
 import { loadConfig } from "../core/config/config";
 import { openDatabase, wrapPGlite, type Database } from "../core/db/client";
 import { applyMigrations } from "../core/db/migrate";
-import { silentLogger } from "../core/log";
+import { Writable } from "node:stream";
+import { createLogger } from "../core/log";
 import { startPostgres } from "../test/postgres-server";
 
 const args = process.argv.slice(2);
@@ -66,7 +67,9 @@ async function runOnce(label: string, db: Database): Promise<boolean> {
     FROM generate_series(1, ${customers}) AS g`;
   const server: TelegramServer = await startEmulator();
   const config = loadConfig({ TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: server.config.apiURL, LOG_LEVEL: "silent" });
-  const { bot } = buildTelegramBot({ config, db, log: silentLogger, throttle: realLimits ? undefined : false });
+  const errors: string[] = [];
+  const log = createLogger("error", new Writable({ write(chunk, _enc, done) { errors.push(String(chunk)); done(); } }));
+  const { bot } = buildTelegramBot({ config, db, log, throttle: realLimits ? undefined : false });
   await bot.init();
   const runner = run(bot, { runner: { fetch: { allowed_updates: ["message", "callback_query"] } } });
   try {
@@ -119,6 +122,7 @@ async function runOnce(label: string, db: Database): Promise<boolean> {
     console.log(`  latency (update -> reply)  p50 ${percentile(latencies, 50)} ms   p95 ${percentile(latencies, 95)} ms   max ${latencies[latencies.length - 1]} ms`);
     console.log(`  all handled in ${(elapsed / 1000).toFixed(1)} s (${((expected * 1000) / elapsed).toFixed(0)} updates/s)`);
     console.log(`  replies ${server.storage.botMessages.length}/${expected}, chats with a wrong reply count ${wrongReplies}, processed_updates ${processed}/${expected}, tickets ${tickets}/${customers}, ticket messages ${ticketMessages}/${customers}`);
+    if (errors.length) console.log(`  handler errors logged: ${errors.length}, first: ${errors[0]!.slice(0, 300)}`);
     console.log(`  ${ok ? "OK: no update lost, none handled twice" : "FAILED: updates lost or handled twice"}`);
     return ok;
   } finally {

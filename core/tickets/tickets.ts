@@ -5,7 +5,7 @@
 // the `MessageChannel`.
 import type { Database } from "../db/client";
 import type { MessageChannel } from "../messaging/channel";
-import { sendNow, type SendNowOutcome } from "../messaging/outbox";
+import { sendNow, sqlTimestamp, type SendNowOutcome } from "../messaging/outbox";
 import { err, ok, type Result } from "../result";
 import { preview, raiseStaffEvent } from "./staff-events";
 
@@ -29,21 +29,23 @@ export async function openTicket(
   db: Database,
   input: { customerId: number; source: TicketSource; text: string; authorRef?: string; priority?: string; now: Date; raiseEvent?: boolean },
 ): Promise<OpenedTicket> {
-  const [{ id }] = (await db.prisma.$queryRaw<{ id: number }[]>`SELECT nextval(pg_get_serial_sequence('tickets', 'id'))::int AS id`) as [{ id: number }];
+  const subject = preview(input.text).slice(0, 120);
+  const priority = input.priority ?? (input.source === "nps_detractor" ? "high" : "normal");
+  const at = sqlTimestamp(input.now);
+  // One statement (no transaction): under load an interactive transaction would hold the
+  // embedded database's only connection while other chats wait.
+  const [row] = await db.prisma.$queryRaw<{ id: number }[]>`
+    WITH next AS (SELECT nextval(pg_get_serial_sequence('tickets', 'id'))::int AS id),
+    ticket AS (
+      INSERT INTO tickets (id, reference, customer_id, source, subject, priority, created_at, updated_at)
+      SELECT id, 'T-' || (1000 + id), ${input.customerId}, ${input.source}, ${subject}, ${priority}, ${at}, ${at} FROM next
+      RETURNING id
+    )
+    INSERT INTO ticket_messages (ticket_id, author, author_ref, text, created_at)
+    SELECT id, 'customer', ${input.authorRef ?? null}, ${input.text}, ${at} FROM ticket
+    RETURNING ticket_id AS id`;
+  const id = row!.id;
   const reference = ticketReference(id);
-  await db.prisma.ticket.create({
-    data: {
-      id,
-      reference,
-      customerId: input.customerId,
-      source: input.source,
-      subject: preview(input.text).slice(0, 120),
-      priority: input.priority ?? (input.source === "nps_detractor" ? "high" : "normal"),
-      createdAt: input.now,
-      updatedAt: input.now,
-      messages: { create: { author: "customer", authorRef: input.authorRef ?? null, text: input.text, createdAt: input.now } },
-    },
-  });
   if (input.raiseEvent !== false) {
     await raiseStaffEvent(db, "ticket_opened", { ticketId: id, reference, customerId: input.customerId, source: input.source, preview: preview(input.text) }, input.now);
   }
