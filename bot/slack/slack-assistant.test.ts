@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../../test/helpers/db";
+import { computeMetrics } from "../../core/analytics/metrics";
 import type { Database } from "../../core/db/client";
 import { makeCustomer, makeFeedback, makeScoreRun } from "../../core/staff/test-fixtures";
 import { createLangchainAssistant } from "./assistant/langchain-assistant";
@@ -36,6 +37,9 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
     await makeScoreRun(db, new Date("2026-11-19"), cs.map((c, i) => ({ customerId: c.id, churnProbability: ((i * 11) % 31) / 31, segment: i % 3 === 1 ? "Champions" : "Loyal", clv: 100 + i })));
     await makeFeedback(db, { customerId: injector.id, kind: "complaint", comment: INJECTION, themes: ["service"], at: new Date("2026-11-18") });
     await makeFeedback(db, { customerId: cs[1]!.id, kind: "nps", score: 2, comment: "Parcel came late", themes: ["delivery"], at: new Date("2026-11-17") });
+    for (const [i, score] of [9, 10, 9, 8, 6].entries()) await makeFeedback(db, { customerId: cs[i]!.id, kind: "nps", score, at: new Date(Date.UTC(2026, 8, 3 + i * 5)) });
+    for (const [i, score] of [2, 3, 9, 7, 5, 10].entries())
+      await makeFeedback(db, { customerId: cs[i + 5]!.id, kind: "nps", score, comment: score < 7 ? "Delivery took three weeks" : null, themes: score < 7 ? ["delivery"] : [], at: new Date(Date.UTC(2026, 9, 2 + i * 4)) });
     llm = await startLlmStandIn();
     h = await startSlackHarness({
       db,
@@ -83,6 +87,30 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
     expect(logged!.promptTokens).toBeGreaterThan(0);
     expect(logged!.completionTokens).toBeGreaterThan(0);
     expect(logged!.latencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("explains an NPS drop with the metrics of both months and the themes, as the store has them", async () => {
+    llm.script([
+      () => ({ toolCalls: [{ name: "retention_metrics", args: { from: "2026-09-01", to: "2026-10-01" } }] }),
+      () => ({ toolCalls: [{ name: "retention_metrics", args: { from: "2026-10-01", to: "2026-11-01" } }, { name: "feedback_themes", args: { from: "2026-10-01", to: "2026-11-01", quotes: 2 } }] }),
+      (req) => {
+        const metrics = req.messages.filter((m) => m.role === "tool" && String(m.content).includes('"nps"')).map((m) => JSON.parse(String(m.content)) as { nps: { nps: number; respondents: number } });
+        const themes = lastToolResult(req, "feedback_themes") as { themes: { theme: string; mentions: number }[] };
+        const [sep, oct] = metrics;
+        return { content: `NPS fell from ${sep!.nps.nps} (${sep!.nps.respondents} answers) in September to ${oct!.nps.nps} (${oct!.nps.respondents}) in October [retention_metrics]; top theme: ${themes.themes[0]!.theme} (${themes.themes[0]!.mentions} mentions) [feedback_themes].` };
+      },
+    ]);
+    const { post } = await mention("why did NPS drop in October?");
+    const sep = await computeMetrics(db, { from: new Date("2026-09-01"), to: new Date("2026-10-01") });
+    const oct = await computeMetrics(db, { from: new Date("2026-10-01"), to: new Date("2026-11-01") });
+    const [top] = await db.prisma.$queryRaw<{ theme: string; n: number }[]>`
+      SELECT t AS theme, count(*)::int AS n FROM feedback, unnest(themes) t
+      WHERE created_at >= '2026-10-01' AND created_at < '2026-11-01' GROUP BY t ORDER BY 2 DESC LIMIT 1`;
+    const r = (x: number) => Math.round(x * 10_000) / 10_000;
+    expect(oct.nps.nps!).toBeLessThan(sep.nps.nps!);
+    expect(String(post.text)).toBe(
+      `NPS fell from ${r(sep.nps.nps!)} (${sep.nps.respondents} answers) in September to ${r(oct.nps.nps!)} (${oct.nps.respondents}) in October [retention_metrics]; top theme: ${top!.theme} (${top!.n} mentions) [feedback_themes].`,
+    );
   });
 
   it("a complaint that tries prompt injection leaks no contact data, even to a model that obeys it", async () => {

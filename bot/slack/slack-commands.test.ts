@@ -12,7 +12,9 @@ import { STAFF_ONLY_TEXT } from "./staff-guard";
 import { postSigned, slackSignature } from "./testing/slack-stand-in";
 import { buttonPress, SIGNING_SECRET, STAFF_CHANNEL, startSlackHarness, type SlackHarness } from "./testing/harness";
 import { Writable } from "node:stream";
-import { createLogger } from "../../core/log";
+import { createLogger, silentLogger } from "../../core/log";
+import { loadConfig } from "../../core/config/config";
+import { buildSlackApp } from "./app";
 
 const NOW = new Date("2026-11-20T10:00:00Z");
 
@@ -178,6 +180,20 @@ describe("/retention over signed HTTP [pglite]", () => {
     expect(stale.status).toBe(401);
     await new Promise((r) => setTimeout(r, 200));
     expect(h.slack.calls.filter((c) => c.method === "response_url" && JSON.stringify(c).includes("forged"))).toHaveLength(0);
+  });
+});
+
+describe("operation modes", () => {
+  it("builds for Socket Mode with an app token, for HTTP with a signing secret, and refuses neither", async () => {
+    const db = await createTestDatabase("pglite");
+    try {
+      const base = { SLACK_BOT_TOKEN: "xoxb-t", LOG_LEVEL: "silent" };
+      expect(buildSlackApp({ config: loadConfig({ ...base, SLACK_APP_TOKEN: "xapp-1-test" }), db, log: silentLogger }).mode).toBe("socket");
+      expect(buildSlackApp({ config: loadConfig({ ...base, SLACK_SIGNING_SECRET: "s" }), db, log: silentLogger }).mode).toBe("http");
+      expect(() => buildSlackApp({ config: loadConfig({ LOG_LEVEL: "silent" }), db, log: silentLogger })).toThrow("SLACK_BOT_TOKEN");
+    } finally {
+      await db.close();
+    }
   });
 });
 
