@@ -134,6 +134,7 @@ try {
     const s = r.summary;
     console.log(`\n3. planning over ${planCustomers.toLocaleString("en")} scored customers (generated in ${r.generated.toFixed(1)} s)`);
     console.log(`   planCampaign ${r.planSeconds.toFixed(1)} s: treatment ${s.treatment}, control ${s.control}, offers ${s.offersIssued}, messages ${s.messagesQueued}, committed cost ${s.committedCost.toFixed(0)}`);
+    console.log(`   steps (ms): ${Object.entries(s.timings).map(([k, v]) => `${k} ${v}`).join(", ")}`);
     console.log(`   excluded: ${Object.entries(s.excluded).map(([k, n]) => `${k} ${n}`).join(", ")}`);
     console.log(`   re-plan (idempotent, nothing new): ${r.replanSeconds.toFixed(1)} s, +${r.again?.treatment ?? "?"} treatment, +${r.again?.messagesQueued ?? "?"} messages`);
   }

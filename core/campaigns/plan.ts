@@ -31,6 +31,8 @@ export interface PlanSummary {
   /** Offer cost committed by all treated customers of the campaign so far. */
   committedCost: number;
   durationMs: number;
+  /** Milliseconds per step: select, assign, issue (offer issues + outbox). */
+  timings: Record<string, number>;
 }
 
 export type PlanError = CampaignError | { type: "no_scores" } | { type: "finished"; campaignId: number };
@@ -93,6 +95,12 @@ export async function planCampaign(
 
       // The decisions go to a temporary table first: the inserts below then read a fixed set
       // instead of anti-joining tables they are growing (quadratic on a million rows).
+      const timings: Record<string, number> = {};
+      let mark = Date.now();
+      const lap = (name: string) => {
+        timings[name] = Date.now() - mark;
+        mark = Date.now();
+      };
       await tx.$executeRaw`DROP TABLE IF EXISTS plan_new`;
       await tx.$executeRaw`
         CREATE TEMP TABLE plan_new ON COMMIT DROP AS
@@ -133,12 +141,14 @@ export async function planCampaign(
         UNION ALL
         SELECT customer_id, churn_probability, risk_band, clv, offer_id, ev, time_zone, 'excluded', why FROM ranked WHERE why IS NOT NULL`;
       await tx.$executeRaw`ANALYZE plan_new`;
+      lap("select");
       await tx.$executeRaw`
         INSERT INTO campaign_assignments (campaign_id, customer_id, "group", offer_id, churn_probability, risk_band, clv, expected_value, skipped_reason, assigned_at)
         SELECT ${campaignId}, customer_id, grp, offer_id, churn_probability, risk_band, clv, ev, why, ${sqlTimestamp(now)} FROM plan_new
         ON CONFLICT (campaign_id, customer_id) DO NOTHING`;
       const assigned = await tx.$queryRaw<{ group: string; reason: string | null; n: number }[]>`
         SELECT grp AS "group", why AS reason, count(*)::int AS n FROM plan_new GROUP BY 1, 2`;
+      lap("assign");
       const newlyTreated = assigned.filter((a) => a.group === "treatment").reduce((sum, a) => sum + a.n, 0);
 
       // Quiet hours depend only on the time zone and the clock: one computation per zone.
@@ -185,6 +195,7 @@ export async function planCampaign(
         offersIssued += counts?.issued ?? 0;
         messagesQueued += counts?.queued ?? 0;
       }
+      lap("issue");
 
       const [total] = await tx.$queryRaw<{ cost: number | null }[]>`
         SELECT sum(o.cost)::float8 AS cost FROM campaign_assignments a JOIN offers o ON o.id = a.offer_id
@@ -212,6 +223,7 @@ export async function planCampaign(
         messagesQueued,
         committedCost: total?.cost ?? 0,
         durationMs: Date.now() - started,
+        timings,
       });
     },
     { timeout: 600_000, maxWait: 60_000 },
