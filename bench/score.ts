@@ -95,7 +95,7 @@ async function bench(label: string, db: Database, customers: number): Promise<vo
   const scan = await timed("bare aggregate scan", () => db.prisma.$queryRawUnsafe<unknown[]>(SCAN));
   const score = await timed("whole scoring run", () => scoreAll(db, { asOf, config, log: silentLogger, trainIfMissing: false }));
   const t = score.value.timings;
-  console.log(`    features + model + reasons ${seconds(t.featuresMs)}, segments + write ${seconds(score.value.durationMs - t.featuresMs)} (write ${seconds(t.writeMs)})`);
+  console.log(`    features + model + reasons ${seconds(t.featuresMs)} (of which model + reasons in JS ${seconds(t.modelMs)}), segments + write ${seconds(score.value.durationMs - t.featuresMs)} (write ${seconds(t.writeMs)})`);
   console.log(`  scored ${score.value.customers.toLocaleString("en")} customers; scan returned ${scan.value.length.toLocaleString("en")} groups`);
   console.log(`  RATIO scoring / scan = ${(score.ms / scan.ms).toFixed(2)} (target <= 3)`);
 }

@@ -38,7 +38,8 @@ export interface ScoreRunSummary {
   riskBands: Record<RiskBand, number>;
   segments: Partial<Record<Segment, number>>;
   durationMs: number;
-  timings: { featuresMs: number; writeMs: number };
+  /** featuresMs includes modelMs (the model, BG/NBD and reasons in JavaScript). */
+  timings: { featuresMs: number; modelMs: number; writeMs: number };
 }
 
 /** Columns of one run, kept as arrays until the population-wide RFM quintiles are known. */
@@ -129,8 +130,11 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     cols.monetary.push(f.recencyDays === null ? null : f.monetaryTotal);
     cols.tenureDays.push(f.tenureDays);
   };
+  let modelMs = 0;
   for await (const batch of featureBatches(db, { asOf, attributeSpec: spec, batchSize: options.batchSize })) {
+    const t = performance.now();
     for (const f of batch) score(f);
+    modelMs += performance.now() - t;
     options.onProgress?.({ phase: "features", done: cols.customerId.length, total });
   }
   const featuresMs = Math.round(performance.now() - started);
@@ -195,10 +199,10 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const durationMs = Math.round(performance.now() - started);
   await db.prisma.scoreRun.update({
     where: { id: run.id },
-    data: { customers: n, durationMs, finishedAt: now(), stats: { method, riskBands, segments: segmentCounts, featuresMs, writeMs } },
+    data: { customers: n, durationMs, finishedAt: now(), stats: { method, riskBands, segments: segmentCounts, featuresMs, modelMs: Math.round(modelMs), writeMs } },
   });
   log.info({ runId: run.id, customers: n, method, durationMs }, "scoring finished");
-  return { runId: run.id, modelId: model?.id ?? null, method, customers: n, riskBands, segments: segmentCounts, durationMs, timings: { featuresMs, writeMs } };
+  return { runId: run.id, modelId: model?.id ?? null, method, customers: n, riskBands, segments: segmentCounts, durationMs, timings: { featuresMs, modelMs: Math.round(modelMs), writeMs } };
 }
 
 /** The newest finished scoring run (its `scores` rows are the current scores), or null. */
