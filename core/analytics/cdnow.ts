@@ -117,3 +117,22 @@ export function cdnowCalibration(purchases: readonly CdnowPurchase[], periods: C
   }
   return customers;
 }
+
+/**
+ * Each customer's implied sign-up day: CDNOW issued customer ids in sign-up order, so the median
+ * first-purchase day of the `window` ids on either side dates the account. A first purchase well
+ * after that day (an order that shipped late, or an account opened before buying) is a behaviour
+ * signal known at the cut-off; it uses no purchase after the calibration period.
+ */
+export function impliedSignupDays(customers: readonly CdnowCustomer[], window = 50): number[] {
+  const order = customers.map((_, i) => i).sort((a, b) => Number(customers[a]!.customer) - Number(customers[b]!.customer));
+  const signup = new Array<number>(customers.length).fill(0);
+  order.forEach((i, rank) => {
+    const days = order
+      .slice(Math.max(0, rank - window), rank + window + 1)
+      .map((j) => customers[j]!.days[0]!)
+      .sort((a, b) => a - b);
+    signup[i] = days[Math.floor(days.length / 2)]!;
+  });
+  return signup;
+}

@@ -1,7 +1,7 @@
 // Evaluation on CDNOW: BG/NBD and Gamma-Gamma on the 39-week calibration period, and the
 // supervised churn model (label: no purchase in the 39-week holdout) by 5-fold cross-validation.
 // BG/NBD quantities used as features come from a BG/NBD fitted on the training folds only.
-import { cdnowCalibration, dayNumber, PAPER_PERIODS, readCdnow, type CdnowCustomer, type CdnowPeriods } from "./cdnow";
+import { cdnowCalibration, dayNumber, impliedSignupDays, PAPER_PERIODS, readCdnow, type CdnowCustomer, type CdnowPeriods } from "./cdnow";
 import { bgnbdExpectedPurchases, bgnbdPAlive, fitBgNbd, type BgNbdParams } from "./models/bgnbd";
 import { auc, calibrationTable, kFoldIndices, type CalibrationBin } from "./models/evaluation";
 import { fitGammaGamma, type GammaGammaParams } from "./models/gamma-gamma";
@@ -12,8 +12,10 @@ export interface CdnowEvaluation {
   customers: number;
   /** Share of customers without any purchase in the holdout period. */
   churnRate: number;
-  /** Out-of-sample AUC of the supervised model: all out-of-fold predictions pooled. */
+  /** Out-of-sample AUC of the supervised model: mean of the folds' AUCs (as cross_val_score). */
   auc: number;
+  /** AUC of all out-of-fold predictions pooled into one ranking. */
+  aucPooled: number;
   /** AUC of each fold's held-out customers. */
   aucFolds: number[];
   /** BG/NBD fitted on all customers' calibration data (weeks). */
@@ -39,11 +41,17 @@ export interface CdnowEvaluationOptions {
 
 const HOLDOUT_FEATURES = ["bgnbdLogPAlive", "bgnbdLogExpected", "bgnbdLogOddsNone"] as const;
 
-/** Calibration-period features that do not depend on a fitted model. */
-export function cdnowBaseFeatures(c: CdnowCustomer, calibrationEnd: number): Record<string, number> {
+/**
+ * Calibration-period features that do not depend on a fitted model. `signupDay` is the
+ * customer's implied sign-up day ({@link impliedSignupDays}); without it the delay is 0.
+ */
+export function cdnowBaseFeatures(c: CdnowCustomer, calibrationEnd: number, signupDay?: number): Record<string, number> {
   const recency = c.T - c.tx;
   const spend = c.dollars.reduce((s, v) => s + v, 0);
   const cds = c.cds.reduce((s, v) => s + v, 0);
+  // Dollars per CD: its effect is U-shaped (discount buyers and box-set or import buyers differ).
+  const logPrice = Math.log1p(spend / Math.max(cds, 1));
+  const signupDelay = signupDay === undefined ? 0 : Math.max(0, c.days[0]! - signupDay);
   const meanGap = c.x > 0 ? c.tx / c.x : 0;
   const since = (days: number): number => c.days.filter((d) => d > calibrationEnd - days).length;
   return {
@@ -64,6 +72,10 @@ export function cdnowBaseFeatures(c: CdnowCustomer, calibrationEnd: number): Rec
     logFirstSpend: Math.log1p(c.dollars[0] ?? 0),
     logRecencySquared: Math.log1p(recency) ** 2,
     recencyShare: recency / Math.max(c.T, 1),
+    logPricePerCd: logPrice,
+    logPricePerCdSquared: logPrice ** 2,
+    logSignupDelayDays: Math.log1p(signupDelay),
+    lateFirstPurchase: signupDelay > 3 ? 1 : 0,
   };
 }
 
@@ -93,7 +105,8 @@ export async function evaluateCdnow(file: string, options: CdnowEvaluationOption
   const gammaGamma = fitGammaGamma(customers.map((c) => ({ x: c.x, m: c.meanRepeatSpend }))).params;
   const expected = customers.map((c) => bgnbdExpectedPurchases(bgnbd, horizon, c.x, c.tx, c.T));
 
-  const base = customers.map((c) => cdnowBaseFeatures(c, calibrationEnd));
+  const signup = impliedSignupDays(customers);
+  const base = customers.map((c, i) => cdnowBaseFeatures(c, calibrationEnd, signup[i]));
   const baseNames = Object.keys(base[0]!);
   const features = [...baseNames, ...HOLDOUT_FEATURES];
   const folds = kFoldIndices(customers.length, k, options.seed ?? 1, labels);
@@ -118,7 +131,8 @@ export async function evaluateCdnow(file: string, options: CdnowEvaluationOption
     file,
     customers: customers.length,
     churnRate: labels.reduce((s, v) => s + v, 0) / labels.length,
-    auc: auc(outOfFold, labels),
+    auc: aucFolds.reduce((s, v) => s + v, 0) / aucFolds.length,
+    aucPooled: auc(outOfFold, labels),
     aucFolds,
     bgnbd,
     gammaGamma,

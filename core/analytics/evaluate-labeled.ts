@@ -10,8 +10,10 @@ export interface LabeledEvaluation {
   positives: number;
   /** The label value counted as positive (churned). */
   positiveLabel: string;
-  /** Out-of-sample AUC, all out-of-fold predictions pooled. */
+  /** Out-of-sample AUC: mean of the folds' AUCs. */
   auc: number;
+  /** AUC of all out-of-fold predictions pooled into one ranking. */
+  aucPooled: number;
   aucFolds: number[];
   trainingMs: number;
   /** Model inputs after encoding (one-hot levels, missing indicators, log transforms). */
@@ -185,7 +187,8 @@ export async function evaluateLabeled(csvFile: string, options: LabeledOptions):
     rows: X.length,
     positives: labels.reduce((s, v) => s + v, 0),
     positiveLabel,
-    auc: auc(outOfFold, labels),
+    auc: aucFolds.reduce((s, v) => s + v, 0) / aucFolds.length,
+    aucPooled: auc(outOfFold, labels),
     aucFolds,
     trainingMs,
     features,

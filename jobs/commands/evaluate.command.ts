@@ -11,7 +11,7 @@ function printCdnow(r: CdnowEvaluation): void {
   const lines = [
     `CDNOW evaluation of ${r.file}`,
     `customers ${r.customers}, churned (no purchase 1997-10-01..1998-06-30) ${(100 * r.churnRate).toFixed(1)}%`,
-    `supervised churn model: out-of-sample AUC ${fixed(r.auc)} (folds ${r.aucFolds.map((a) => fixed(a, 3)).join(", ")}), trained in ${r.trainingMs} ms`,
+    `supervised churn model: out-of-sample AUC ${fixed(r.auc)} (mean of folds ${r.aucFolds.map((a) => fixed(a, 3)).join(", ")}; pooled ${fixed(r.aucPooled)}), trained in ${r.trainingMs} ms`,
     `BG/NBD (weeks): r ${fixed(r.bgnbd.r)}  alpha ${fixed(r.bgnbd.alpha)}  a ${fixed(r.bgnbd.a)}  b ${fixed(r.bgnbd.b)}`,
     `Gamma-Gamma: p ${fixed(r.gammaGamma.p)}  q ${fixed(r.gammaGamma.q)}  gamma ${fixed(r.gammaGamma.gamma)}`,
     `BG/NBD expected holdout purchases as a churn score: AUC ${fixed(r.bgnbdAuc)}`,
@@ -28,7 +28,7 @@ function printLabeled(file: string, r: LabeledEvaluation): void {
   const lines = [
     `labeled evaluation of ${file}`,
     `rows ${r.rows}, positives ("${r.positiveLabel}") ${r.positives} (${((100 * r.positives) / r.rows).toFixed(1)}%)`,
-    `out-of-sample AUC ${fixed(r.auc)} (folds ${r.aucFolds.map((a) => fixed(a, 3)).join(", ")}), trained in ${r.trainingMs} ms`,
+    `out-of-sample AUC ${fixed(r.auc)} (mean of folds ${r.aucFolds.map((a) => fixed(a, 3)).join(", ")}; pooled ${fixed(r.aucPooled)}), trained in ${r.trainingMs} ms`,
     `features (${r.features.length}): ${r.features.join(", ")}`,
     ...(r.skipped.length ? [`skipped: ${r.skipped.map((s) => `${s.column} (${s.reason})`).join(", ")}`] : []),
   ];
