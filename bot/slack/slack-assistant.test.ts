@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../../test/helpers/db";
 import { computeMetrics } from "../../core/analytics/metrics";
 import type { Database } from "../../core/db/client";
-import { makeCustomer, makeFeedback, makeScoreRun } from "../../core/staff/test-fixtures";
+import { makeCustomer, makeCustomers, makeFeedback, makeScoreRun } from "../../core/staff/test-fixtures";
 import { createLangchainAssistant } from "./assistant/langchain-assistant";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 import { lastToolResult, startLlmStandIn, type LlmStandIn } from "./testing/llm-stand-in";
@@ -28,10 +28,7 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("pglite");
-    const cs = [];
-    for (let i = 0; i < 30; i++) {
-      cs.push(await makeCustomer(db, { externalId: `CUST-${i}`, name: `Maria Example${i}`, email: `maria${i}@shop.test`, phone: `+4477009${String(i).padStart(5, "0")}` }));
-    }
+    const cs = await makeCustomers(db, 30, (i) => ({ externalId: `CUST-${i}`, name: `Maria Example${i}`, email: `maria${i}@shop.test`, phone: `+4477009${String(i).padStart(5, "0")}` }));
     const injector = await makeCustomer(db, { externalId: "CUST-INJ", name: "Mallory Injector", email: "victim@mail.test", phone: "+44 7700 900123" });
     cs.push(injector);
     await makeScoreRun(db, new Date("2026-11-19"), cs.map((c, i) => ({ customerId: c.id, churnProbability: ((i * 11) % 31) / 31, segment: i % 3 === 1 ? "Champions" : "Loyal", clv: 100 + i })));

@@ -3,7 +3,7 @@ import { computeMetrics } from "../../core/analytics/metrics";
 import { loadConfig } from "../../core/config/config";
 import type { Database } from "../../core/db/client";
 import { silentLogger } from "../../core/log";
-import { makeCustomer, makeFeedback, makeScoreRun } from "../../core/staff/test-fixtures";
+import { makeCustomers, makeScoreRun } from "../../core/staff/test-fixtures";
 import { digestJob } from "../../jobs/digest.job";
 import { createTestDatabase } from "../../test/helpers/db";
 import { startSlackStandIn, type SlackStandIn } from "./testing/slack-stand-in";
@@ -17,17 +17,18 @@ describe("weekly digest job posts text and a PNG chart [pglite]", () => {
   beforeAll(async () => {
     db = await createTestDatabase("pglite");
     slack = await startSlackStandIn();
-    const cs = [];
-    for (let i = 0; i < 24; i++) cs.push(await makeCustomer(db, { externalId: `D-${i}` }));
+    const cs = await makeCustomers(db, 24, (i) => ({ externalId: `D-${i}` }));
     await makeScoreRun(db, new Date(NOW.getTime() - 8 * DAY), cs.map((c, i) => ({ customerId: c.id, churnProbability: i < 5 ? 0.8 : 0.2, segment: i % 2 ? "Champions" : "Loyal" })));
     await makeScoreRun(db, new Date(NOW.getTime() - DAY), cs.map((c, i) => ({ customerId: c.id, churnProbability: i < 9 ? 0.85 : 0.3, segment: i < 9 ? "At risk" : "Champions" })));
     // NPS answers over six weeks, worse in the last one.
+    const answers = [];
     for (let w = 0; w < 6; w++) {
       for (let i = 0; i < 8; i++) {
         const score = w === 5 ? (i < 5 ? 3 : 9) : i < 2 ? 4 : i < 4 ? 7 : 10;
-        await makeFeedback(db, { customerId: cs[i]!.id, kind: "nps", score, at: new Date(NOW.getTime() - (6 - w) * 7 * DAY + (i + 1) * 3_600_000 + DAY) });
+        answers.push({ customerId: cs[i]!.id, kind: "nps", score, createdAt: new Date(NOW.getTime() - (6 - w) * 7 * DAY + (i + 1) * 3_600_000 + DAY) });
       }
     }
+    await db.prisma.feedback.createMany({ data: answers });
     const t1 = await db.prisma.ticket.create({ data: { reference: "T-9001", customerId: cs[0]!.id, source: "complaint", status: "open", createdAt: new Date(NOW.getTime() - 3 * DAY) } });
     await db.prisma.ticket.create({
       data: { reference: "T-9002", customerId: cs[1]!.id, source: "complaint", status: "resolved", createdAt: new Date(NOW.getTime() - 4 * DAY), firstResponseAt: new Date(NOW.getTime() - 4 * DAY + 20 * 60_000), resolvedAt: new Date(NOW.getTime() - 2 * DAY), csatScore: 4 },

@@ -30,6 +30,25 @@ export async function makeCustomer(db: Database, overrides: CustomerFixture = {}
   });
 }
 
+/** Inserts many customers in one statement; `make(i)` gives each one's overrides. Returns rows in order. */
+export async function makeCustomers(db: Database, count: number, make: (i: number) => CustomerFixture = () => ({})) {
+  const data = Array.from({ length: count }, (_, i) => {
+    const o = make(i);
+    const n = next();
+    return {
+      externalId: o.externalId ?? `C${1000 + n}`,
+      name: o.name === undefined ? `Customer ${n}` : o.name,
+      email: o.email === undefined ? `customer${n}@example.com` : o.email,
+      phone: o.phone === undefined ? `+1555010${String(n).padStart(4, "0")}` : o.phone,
+      telegramChatId: o.telegramChatId ?? null,
+      marketingConsent: o.marketingConsent ?? true,
+      locale: o.locale ?? "en",
+    };
+  });
+  const rows = await db.prisma.customer.createManyAndReturn({ data });
+  return data.map((d) => rows.find((r) => r.externalId === d.externalId)!);
+}
+
 export interface ScoreFixture {
   customerId: number;
   churnProbability: number;
