@@ -85,7 +85,13 @@ async function runOnce(label: string, db: Database): Promise<boolean> {
     const expected = customers * 2;
     const deadline = Date.now() + 600_000;
     let lastReport = Date.now();
-    while (server.storage.botMessages.length < expected && Date.now() < deadline) {
+    let lastCount = 0;
+    let lastProgress = Date.now();
+    while (server.storage.botMessages.length < expected && Date.now() < deadline && Date.now() - lastProgress < 30_000) {
+      if (server.storage.botMessages.length !== lastCount) {
+        lastCount = server.storage.botMessages.length;
+        lastProgress = Date.now();
+      }
       await new Promise((r) => setTimeout(r, 50));
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now();

@@ -50,7 +50,7 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
   if (!config.telegram.token) throw new Error("TELEGRAM_BOT_TOKEN is not set");
   const deps: BotDeps = { config, db, log, chatModel: options.chatModel, now: options.now ?? (() => new Date()), translate: options.translate ?? defaultTranslator() };
   const bot = new Bot<BotContext>(config.telegram.token, { client: { apiRoot: config.telegram.apiRoot } });
-  installTransformers(bot.api, { throttle: options.throttle });
+  installTransformers(bot.api, { throttle: options.throttle, retryNetworkErrors: true });
 
   bot.use(privateChatsOnly);
   bot.use(sequentialize((ctx) => ctx.chat?.id.toString()));
@@ -96,6 +96,8 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
     log.error({ updateId: error.ctx.update.update_id, err: cause }, "telegram update failed");
   });
 
+  // Staff replies and CSAT requests (transactional) go through the bot's Api: retried on network
+  // errors, as the outbox allows for those kinds.
   const channel = createTelegramChannel({ api: bot.api, chatModel: options.chatModel, translate: deps.translate, enrich: (m) => enrichOutboundMessage(db, m), log });
   return { bot, channel };
 }

@@ -12,12 +12,18 @@ export interface TelegramApiOptions {
   throttle?: APIThrottlerOptions | false;
   /** Longest `retry_after` we wait for inside a call; longer waits are handed back to the caller. */
   maxRetryDelaySeconds?: number;
+  /**
+   * Retry network failures inside the call. Right for the bot's own replies (a duplicate reply
+   * beats a lost one); wrong for the outbox channel, whose caller decides (a marketing message
+   * in doubt is never re-sent).
+   */
+  retryNetworkErrors?: boolean;
 }
 
 /** Installs the throttler and auto-retry on an `Api` (the bot's own, or a standalone one). */
-export function installTransformers(api: Api, options: Pick<TelegramApiOptions, "throttle" | "maxRetryDelaySeconds">): Api {
+export function installTransformers(api: Api, options: Pick<TelegramApiOptions, "throttle" | "maxRetryDelaySeconds" | "retryNetworkErrors">): Api {
   // Order matters: the throttler runs outermost, so a retried call is throttled again.
-  api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: options.maxRetryDelaySeconds ?? 30, rethrowHttpErrors: true }));
+  api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: options.maxRetryDelaySeconds ?? 30, rethrowHttpErrors: !options.retryNetworkErrors }));
   if (options.throttle !== false) api.config.use(apiThrottler(options.throttle ?? {}));
   return api;
 }

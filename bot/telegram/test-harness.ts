@@ -69,6 +69,12 @@ export async function startEmulator(): Promise<TelegramServer> {
   const firstRoute = stack.findIndex((l) => (l as { route?: unknown }).route);
   stack.splice(firstRoute, 0, logger, route);
   await server.start();
+  // Keep idle connections open longer than any client waits between calls: with Node's default
+  // 5 s, a client reusing a socket the server is just closing gets ECONNRESET, and the
+  // emulator (which marks updates read when it answers getUpdates) may then lose updates.
+  const http = (server as unknown as { server: { keepAliveTimeout: number; headersTimeout: number } }).server;
+  http.keepAliveTimeout = 120_000;
+  http.headersTimeout = 121_000;
   return server;
 }
 
