@@ -79,16 +79,16 @@ describe.skipIf(!!unavailable)(`dispatcher killed mid-campaign${unavailable ? ` 
     const tThird = Date.now();
 
     const rows = await db.prisma.$queryRaw<{ customer_id: number; group: string; chat: bigint | null; status: string | null; last_error: string | null; consent: boolean }[]>`
-      SELECT a.customer_id, a."group", c.telegram_chat_id AS chat, m.status, m.last_error, c.marketing_consent AS consent
-      FROM campaign_assignments a JOIN customers c ON c.id = a.customer_id
-      LEFT JOIN outbox_messages m ON m.campaign_id = a.campaign_id AND m.customer_id = a.customer_id
-      WHERE a.campaign_id = ${campaignId}`;
+      SELECT c.id AS customer_id, coalesce(a."group", 'excluded') AS "group", c.telegram_chat_id AS chat, m.status, m.last_error, c.marketing_consent AS consent
+      FROM customers c
+      LEFT JOIN campaign_assignments a ON a.customer_id = c.id AND a.campaign_id = ${campaignId}
+      LEFT JOIN outbox_messages m ON m.campaign_id = ${campaignId} AND m.customer_id = c.id`;
     const perChat = messagesPerChat(emulator, TOKEN);
     const received = (chat: bigint | null) => (chat === null ? 0 : (perChat.get(Number(chat)) ?? 0));
 
     // Nobody got two.
     expect(Math.max(...perChat.values())).toBe(1);
-    // Control, plan-time opted-out/unlinked (excluded) and late opt-outs got none.
+    // Control, customers left out at planning (opted out, unlinked) and late opt-outs got none.
     const lateIds = new Set(lateOptOuts.map((r) => r.customer_id));
     for (const r of rows.filter((r) => r.group !== "treatment" || lateIds.has(r.customer_id))) expect(received(r.chat)).toBe(0);
     expect(rows.filter((r) => r.group === "excluded").length).toBeGreaterThan(500);

@@ -1,7 +1,9 @@
 // Planning a campaign, set-based so that a million customers take seconds, not hours:
 //  1. eligible customers from the current scores (newest finished score run) and the targeting;
 //  2. contact policy at plan time (consent, reachability, linked chat, caps, decline cooldown):
-//     those who fail it are recorded as `excluded` with the reason, outside the experiment;
+//     those who fail it stay outside the experiment, counted by reason in the summary but not
+//     stored, so a customer who becomes eligible later (links the chat, budget raised, new
+//     scores) can join on a re-plan;
 //  3. each customer's best offer = highest expected value EV = P(save) x CLV - cost, where
 //     P(save) = churn probability x the offer's save probability;
 //  4. treatment or control from a seeded hash of (seed, customer id), so the split is random,
@@ -25,6 +27,7 @@ export interface PlanSummary {
   /** Newly assigned in this run, by group. */
   treatment: number;
   control: number;
+  /** Targeted customers left out of the experiment in this run, by reason (not stored). */
   excluded: Record<string, number>;
   offersIssued: number;
   messagesQueued: number;
@@ -145,6 +148,7 @@ export async function planCampaign(
       await tx.$executeRaw`
         INSERT INTO campaign_assignments (campaign_id, customer_id, "group", offer_id, churn_probability, risk_band, clv, expected_value, skipped_reason, assigned_at)
         SELECT ${campaignId}, customer_id, grp, offer_id, churn_probability, risk_band, clv, ev, why, ${sqlTimestamp(now)} FROM plan_new
+        WHERE grp <> 'excluded'
         ON CONFLICT (campaign_id, customer_id) DO NOTHING`;
       const assigned = await tx.$queryRaw<{ group: string; reason: string | null; n: number }[]>`
         SELECT grp AS "group", why AS reason, count(*)::int AS n FROM plan_new GROUP BY 1, 2`;

@@ -39,7 +39,6 @@ export interface CampaignReport {
   window: { from: Date; to: Date; complete: boolean };
   overall: LiftReport;
   byRiskBand: Record<string, LiftReport>;
-  excluded: Record<string, number>;
   value: {
     horizonMonths: number;
     annualDiscountRate: number;
@@ -144,10 +143,6 @@ export async function campaignReport(db: Database, campaignId: number, options: 
     WHERE i.campaign_id = ${campaignId}
       AND r.redeemed_at >= (${fromIso}::timestamptz AT TIME ZONE 'UTC') AND r.redeemed_at < (${toIso}::timestamptz AT TIME ZONE 'UTC')
     GROUP BY 1`;
-  const excludedRows = await db.prisma.$queryRaw<{ reason: string; n: number }[]>`
-    SELECT coalesce(skipped_reason, 'unknown') AS reason, count(*)::int AS n FROM campaign_assignments
-    WHERE campaign_id = ${campaignId} AND "group" = 'excluded' GROUP BY 1 ORDER BY 1`;
-
   const total = redeemed.reduce((s, r) => ({ n: s.n + r.n, cost: s.cost + r.cost }), { n: 0, cost: 0 });
   const overall = lift(rows, total, options);
   const byRiskBand: Record<string, LiftReport> = {};
@@ -167,7 +162,6 @@ export async function campaignReport(db: Database, campaignId: number, options: 
     window: { from, to, complete: options.now >= to },
     overall,
     byRiskBand,
-    excluded: Object.fromEntries(excludedRows.map((r) => [r.reason, r.n])),
     value: {
       horizonMonths,
       annualDiscountRate,
@@ -196,6 +190,5 @@ export function formatCampaignReport(report: CampaignReport): string[] {
     line("overall", report.overall),
     ...Object.entries(report.byRiskBand).map(([band, l]) => line(band, l)),
     `NPV over ${v.horizonMonths} months (${pct(v.annualDiscountRate)} a year, ${pct(v.monthlyPersistence)} of the effect kept each month): ${money(v.npv)}; payback ${v.paybackMonths === null ? "not within the horizon" : `${v.paybackMonths.toFixed(1)} months`}`,
-    `excluded: ${Object.entries(report.excluded).map(([k, n]) => `${k} ${n}`).join(", ") || "none"}`,
   ];
 }
