@@ -38,13 +38,15 @@ export async function loadOfferContext(db: Database, customerId: number): Promis
  * through). Pass as `enrich` to the Telegram channel or use before a dry-run render.
  */
 export async function enrichOutboundMessage(db: Database, message: OutboundMessage): Promise<OutboundMessage> {
-  if (message.kind !== "offer" || message.customerId === null || "customerName" in message.payload) return message;
-  const context = await loadOfferContext(db, message.customerId);
-  const offerIssueId = Number(message.payload.offerIssueId);
-  let extra: Record<string, unknown> = {};
-  if (Number.isInteger(offerIssueId) && (!message.payload.title || !message.payload.expiresAt)) {
+  if (message.kind !== "offer") return message;
+  let payload = message.payload;
+  // The offer itself (title, expiry) when the payload carries only the issue id.
+  const offerIssueId = Number(payload.offerIssueId);
+  if (Number.isInteger(offerIssueId) && offerIssueId > 0 && (!payload.title || !payload.expiresAt)) {
     const issue = await db.prisma.offerIssue.findUnique({ where: { id: offerIssueId }, include: { offer: { select: { title: true } } } });
-    if (issue) extra = { title: issue.offer.title, expiresAt: issue.expiresAt.toISOString() };
+    if (issue) payload = { title: issue.offer.title, expiresAt: issue.expiresAt.toISOString(), ...payload };
   }
-  return { ...message, payload: { ...extra, ...message.payload, ...context } };
+  // The customer's context, unless a batch step (the dispatcher's) added it already.
+  if (message.customerId !== null && !("customerName" in payload)) payload = { ...payload, ...(await loadOfferContext(db, message.customerId)) };
+  return payload === message.payload ? message : { ...message, payload };
 }
