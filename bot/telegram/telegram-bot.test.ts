@@ -58,6 +58,7 @@ describe("linking a chat", () => {
     expect(first!.text).toContain("now connected");
     const row = await db.prisma.customer.findUniqueOrThrow({ where: { id: customer.id } });
     expect(row.telegramChatId).toBe(BigInt(user.chatId));
+    expect(row.locale).toBe("en");
 
     await user.command(`/start ${created.value.token}`);
     const again = await waitForMessages(server, TEST_TOKEN, user.chatId, 2);

@@ -8,6 +8,11 @@ import { sharePhoneKeyboard, yesNo } from "./replies";
 
 export const linkHandlers = new Composer<BotContext>();
 
+/** A newly linked customer without a stored language gets the chat's, so offers and surveys use it. */
+async function rememberLocale(ctx: BotContext, customerId: number): Promise<void> {
+  await ctx.deps.db.prisma.customer.updateMany({ where: { id: customerId, locale: null }, data: { locale: ctx.locale } });
+}
+
 linkHandlers.command("start", async (ctx) => {
   const payload = ctx.match.trim();
   const chat = { chatId: BigInt(ctx.chat.id), userId: BigInt(ctx.from?.id ?? ctx.chat.id) };
@@ -15,6 +20,7 @@ linkHandlers.command("start", async (ctx) => {
     const result = await linkByToken(ctx.deps.db, payload, chat, { now: ctx.deps.now() });
     if (result.ok) {
       ctx.session.flow = undefined;
+      await rememberLocale(ctx, result.value.customerId);
       await ctx.reply(ctx.tr(result.value.status === "linked" ? "link-ok" : "link-already"), { reply_markup: { remove_keyboard: true } });
       return;
     }
@@ -50,7 +56,10 @@ linkHandlers.on("message:contact", async (ctx) => {
     return;
   }
   const result = await linkByPhone(ctx.deps.db, contact.phone_number, { chatId: BigInt(ctx.chat.id), userId: BigInt(ctx.from.id) }, { now: ctx.deps.now() });
-  if (result.ok) await ctx.reply(ctx.tr(result.value.status === "linked" ? "phone-linked" : "link-already"), { reply_markup: { remove_keyboard: true } });
+  if (result.ok) {
+    await rememberLocale(ctx, result.value.customerId);
+    await ctx.reply(ctx.tr(result.value.status === "linked" ? "phone-linked" : "link-already"), { reply_markup: { remove_keyboard: true } });
+  }
   else await ctx.reply(ctx.tr("phone-not-found"), { reply_markup: { remove_keyboard: true } });
 });
 
