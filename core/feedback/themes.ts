@@ -33,17 +33,22 @@ const COMPLAINT_WORDS = [
   "damaged", "arrived late", "жалоб", "недовол", "поврежд", "опоздал", "ужасн", "отвратит", "разочаров", "безобраз", "худш", "не работает", "сломал", "не пришл", "не доставил", "верните", "возврат", "обман",
 ];
 
-function hasStem(text: string, stem: string): boolean {
-  // \p{L} boundaries so Cyrillic words are split correctly too.
-  const escaped = stem.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`(^|[^\\p{L}])${escaped}`, "iu").test(text);
+// One regex per list, compiled once: a stem matches at a word start (\p{L} boundaries, so
+// Cyrillic words split correctly too).
+function stemsRegex(stems: string[]): RegExp {
+  const escaped = stems.map((stem) => stem.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  return new RegExp(`(^|[^\\p{L}])(${escaped.join("|")})`, "iu");
 }
+
+const THEME_PATTERNS = THEMES.map((theme) => [theme, stemsRegex(KEYWORDS[theme])] as const);
+
+const COMPLAINT_PATTERN = stemsRegex(COMPLAINT_WORDS);
 
 /** Keyword rules, EN and RU. */
 export function tagThemesByKeywords(text: string): ThemeTagging {
   const lower = text.toLowerCase();
-  const themes = THEMES.filter((theme) => KEYWORDS[theme].some((stem) => hasStem(lower, stem)));
-  const complaint = COMPLAINT_WORDS.some((stem) => hasStem(lower, stem));
+  const themes = THEME_PATTERNS.filter(([, pattern]) => pattern.test(lower)).map(([theme]) => theme);
+  const complaint = COMPLAINT_PATTERN.test(lower);
   return { themes, complaint, by: "keywords" };
 }
 

@@ -59,8 +59,7 @@ linkHandlers.on("message:contact", async (ctx) => {
   if (result.ok) {
     await rememberLocale(ctx, result.value.customerId);
     await ctx.reply(ctx.tr(result.value.status === "linked" ? "phone-linked" : "link-already"), { reply_markup: { remove_keyboard: true } });
-  }
-  else await ctx.reply(ctx.tr("phone-not-found"), { reply_markup: { remove_keyboard: true } });
+  } else await ctx.reply(ctx.tr("phone-not-found"), { reply_markup: { remove_keyboard: true } });
 });
 
 linkHandlers.command("help", async (ctx) => {
