@@ -42,23 +42,26 @@ export interface ScoreRunSummary {
   timings: { featuresMs: number; modelMs: number; writeMs: number };
 }
 
-/** Columns of one run, kept as arrays until the population-wide RFM quintiles are known. */
+/** What a run keeps per customer until the population-wide RFM quintiles are known. */
 interface Columns {
   customerId: number[];
   churn: number[];
-  pAlive: number[];
-  expectedPurchases: number[];
-  expectedSpend: number[];
-  clv: number[];
-  reasons: unknown[];
+  /** The customer's COPY line up to (excluding) the RFM columns: everything but the segment. */
+  line: string[];
   recencyDays: (number | null)[];
   frequency: number[];
   monetary: (number | null)[];
   tenureDays: number[];
 }
 
+// COPY text format: tab-separated, \N for null, backslashes doubled. JSON has no raw tabs or
+// newlines, so doubling its backslashes is all the escaping reasons need.
+const copyNumber = (v: number | null) => (v !== null && Number.isFinite(v) ? String(v) : "\\N");
+const copyJson = (v: unknown) => JSON.stringify(v).replace(/\\/g, "\\\\");
+const COPY_SCORES = `COPY scores (run_id, customer_id, model_id, as_of, churn_probability, risk_band, p_alive, expected_purchases, expected_spend, clv,
+                    reasons, recency_score, frequency_score, monetary_score, segment) FROM STDIN`;
+/** Rows per COPY chunk (and per COPY statement on PGlite, which loads one blob at a time). */
 const WRITE_BATCH = 20_000;
-const WRITE_CONCURRENCY = 2;
 
 /**
  * Scores every customer as of `asOf` with the active churn model (training one first if none
@@ -90,8 +93,10 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const total = await countCustomers(db);
 
   const run = await db.prisma.scoreRun.create({ data: { asOf, modelId: model?.id ?? null, startedAt: now() } });
-  const cols: Columns = { customerId: [], churn: [], pAlive: [], expectedPurchases: [], expectedSpend: [], clv: [], reasons: [], recencyDays: [], frequency: [], monetary: [], tenureDays: [] };
+  const cols: Columns = { customerId: [], churn: [], line: [], recencyDays: [], frequency: [], monetary: [], tenureDays: [] };
   const horizon = config.churnHorizonDays;
+  const linePrefix = `${run.id}\t`;
+  const lineRun = `\t${model?.id ?? "\\N"}\t${asOf.toISOString()}\t`;
   const score = (f: CustomerFeatures) => {
     let churn: number;
     let pAlive: number | null = null;
@@ -118,13 +123,14 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     const clvPurchases = bg && f.recencyDays !== null ? bgnbdExpectedPurchases(bg, config.clvHorizonDays, f.x, f.tx, Math.max(f.T, f.tx)) : 0;
     const spend = expectedSpend(gg, f);
     const margin = f.marginShare ?? config.defaultGrossMargin;
+    const clv = Number.isFinite(clvPurchases * spend * margin) ? clvPurchases * spend * margin : 0;
+    churn = Math.min(1, Math.max(0, churn));
     cols.customerId.push(f.customerId);
-    cols.churn.push(Math.min(1, Math.max(0, churn)));
-    cols.pAlive.push(pAlive ?? NaN);
-    cols.expectedPurchases.push(expectedPurchases);
-    cols.expectedSpend.push(spend);
-    cols.clv.push(Number.isFinite(clvPurchases * spend * margin) ? clvPurchases * spend * margin : 0);
-    cols.reasons.push(topReasons(f, contributions, attributeNames));
+    cols.churn.push(churn);
+    cols.line.push(
+      linePrefix + f.customerId + lineRun + String(churn) + "\t" + riskBand(churn, config) + "\t" + copyNumber(pAlive) + "\t" + copyNumber(expectedPurchases) + "\t" +
+        copyNumber(spend) + "\t" + copyNumber(clv) + "\t" + copyJson(topReasons(f, contributions, attributeNames)) + "\t",
+    );
     cols.recencyDays.push(f.recencyDays);
     cols.frequency.push(f.purchaseCount);
     cols.monetary.push(f.recencyDays === null ? null : f.monetaryTotal);
@@ -140,57 +146,28 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const featuresMs = Math.round(performance.now() - started);
 
   const segments = segmentPopulation(cols.customerId.map((_, i) => ({ recencyDays: cols.recencyDays[i]!, frequency: cols.frequency[i]!, monetary: cols.monetary[i]!, tenureDays: cols.tenureDays[i]! })));
-  const bands = cols.churn.map((p) => riskBand(p, config));
   const writeStarted = performance.now();
   const n = cols.customerId.length;
-  const finite = (v: number) => (Number.isFinite(v) ? v : null);
-  // One JSON document per batch (parsed by jsonb_to_recordset in C) beats building a dozen
-  // array literals in JavaScript; on a server two batches are written at once.
-  const writeBatch = async (from: number) => {
-    const to = Math.min(n, from + WRITE_BATCH);
-    const rows = [];
-    for (let i = from; i < to; i++) {
-      const s = segments[i]!;
-      rows.push({
-        c: cols.customerId[i],
-        p: cols.churn[i],
-        b: bands[i],
-        a: finite(cols.pAlive[i]!),
-        e: finite(cols.expectedPurchases[i]!),
-        s: finite(cols.expectedSpend[i]!),
-        v: finite(cols.clv[i]!),
-        r: s.recencyScore,
-        f: s.frequencyScore,
-        m: s.monetaryScore,
-        g: s.segment,
-        j: cols.reasons[i],
-      });
-    }
-    await db.prisma.$executeRawUnsafe(
-      `INSERT INTO scores (run_id, customer_id, model_id, as_of, churn_probability, risk_band, p_alive, expected_purchases, expected_spend, clv,
-                           recency_score, frequency_score, monetary_score, segment, reasons)
-       SELECT $1, c, $2, $3::timestamp, p, b, a, e, s, v, r, f, m, g, j
-         FROM jsonb_to_recordset($4::jsonb) AS t(c int, p float8, b text, a float8, e float8, s float8, v float8, r int, f int, m int, g text, j jsonb)`,
-      run.id,
-      model?.id ?? null,
-      asOf.toISOString(),
-      JSON.stringify(rows),
-    );
-    written += to - from;
-    options.onProgress?.({ phase: "writing", done: written, total: n });
-  };
   let written = 0;
-  let next = 0;
-  const writers = Array.from({ length: db.target.kind === "postgres" ? WRITE_CONCURRENCY : 1 }, async () => {
-    while (next < n) {
-      const from = next;
-      next += WRITE_BATCH;
-      await writeBatch(from);
+  // COPY in chunks of complete lines: a server parses them while the next chunk is built.
+  function* chunks(from: number, to: number): Generator<string> {
+    for (let start = from; start < to; start += WRITE_BATCH) {
+      const end = Math.min(to, start + WRITE_BATCH);
+      let text = "";
+      for (let i = start; i < end; i++) {
+        const s = segments[i]!;
+        text += cols.line[i]! + s.recencyScore + "\t" + s.frequencyScore + "\t" + s.monetaryScore + "\t" + s.segment + "\n";
+      }
+      yield text;
+      written += end - start;
+      options.onProgress?.({ phase: "writing", done: written, total: n });
     }
-  });
-  await Promise.all(writers);
+  }
+  if (db.target.kind === "postgres") await db.copyFrom(COPY_SCORES, chunks(0, n));
+  else for (let from = 0; from < n; from += WRITE_BATCH) await db.copyFrom(COPY_SCORES, chunks(from, Math.min(n, from + WRITE_BATCH)));
   const writeMs = Math.round(performance.now() - writeStarted);
 
+  const bands = cols.churn.map((p) => riskBand(p, config));
   const riskBands: Record<RiskBand, number> = { low: 0, medium: 0, high: 0 };
   for (const b of bands) riskBands[b]++;
   const segmentCounts: Partial<Record<Segment, number>> = {};

@@ -1,9 +1,12 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
+import copyStreams from "pg-copy-streams";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../../generated/prisma/client";
 
@@ -22,6 +25,12 @@ export interface Database {
   describe(): string;
   /** Runs a multi-statement SQL script with the driver's simple-query protocol (migrations). */
   execScript(sql: string): Promise<void>;
+  /**
+   * Bulk-loads rows: `copySql` is `COPY table (columns) FROM STDIN` (text format), `chunks` are
+   * whole lines. A server streams them over one extra connection while they are produced;
+   * PGlite loads them as one blob (`FROM '/dev/blob'`), so pass it bounded batches.
+   */
+  copyFrom(copySql: string, chunks: AsyncIterable<string> | Iterable<string>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,6 +66,15 @@ export async function openDatabase(target: DatabaseTarget, options: { poolSize?:
           await client.end();
         }
       },
+      copyFrom: async (copySql, chunks) => {
+        const client = new pg.Client({ connectionString: target.url });
+        await client.connect();
+        try {
+          await pipeline(Readable.from(chunks), client.query(copyStreams.from(copySql)));
+        } finally {
+          await client.end();
+        }
+      },
       close: () => prisma.$disconnect(),
     };
   }
@@ -78,6 +96,11 @@ export function wrapPGlite(pglite: PGlite, target: DatabaseTarget = { kind: "pgl
     describe: () => (target.kind === "pglite" && target.dataDir ? `PGlite ${target.dataDir}` : "PGlite (in memory)"),
     execScript: async (sql) => {
       await pglite.exec(sql);
+    },
+    copyFrom: async (copySql, chunks) => {
+      const parts: string[] = [];
+      for await (const chunk of chunks) parts.push(chunk);
+      await pglite.query(copySql.replace(/\bFROM\s+STDIN\b/i, "FROM '/dev/blob'"), [], { blob: new Blob(parts) });
     },
     close: async () => {
       await prisma.$disconnect();
