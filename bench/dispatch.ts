@@ -1,6 +1,6 @@
 // Benchmark: delivery and planning on a PostgreSQL 15 server started for the run.
 //   npm run bench:dispatch                          all three parts
-//   npm run bench:dispatch -- --messages 600 --rate 30 --burst 3000 --plan 1000000
+//   npm run bench:dispatch -- --messages 600 --rate 30 --burst 3000 --plan 1000000 --plan-budget 0
 // 1. Throughput against the Telegram emulator (telegram-test-api) at the configured rate
 //    (default 30 msg/s, as DISPATCH_RATE_PER_SECOND): achieved / configured (target >= 0.95) and
 //    429 answers seen (the emulator never rate-limits, so 0 there says nothing about Telegram).
@@ -28,6 +28,7 @@ const messages = arg("messages", 600);
 const rate = arg("rate", 30);
 const burst = arg("burst", 3000);
 const planCustomers = arg("plan", 1_000_000);
+const planBudget = arg("plan-budget", 2_000_000); // 0: no budget (every eligible customer is planned)
 const TOKEN = "999:bench";
 
 async function freshDatabase(server: Awaited<ReturnType<typeof startPostgres>>, name: string): Promise<Database> {
@@ -97,7 +98,7 @@ async function planBench(server: Awaited<ReturnType<typeof startPostgres>>, cust
       { key: "mid", cost: 8, saveProbability: 0.18 },
       { key: "rich", cost: 20, saveProbability: 0.3 },
     ]);
-    const created = await createCampaign(db, { name: "million", offerKeys: ["cheap", "mid", "rich"], seed: "bench", budget: 2_000_000 }, { now: asOf });
+    const created = await createCampaign(db, { name: "million", offerKeys: ["cheap", "mid", "rich"], seed: "bench", budget: planBudget > 0 ? planBudget : null }, { now: asOf });
     if (!created.ok) throw new Error(JSON.stringify(created.error));
     const policy = contactPolicyFromConfig(loadConfig({}));
     t = performance.now();
