@@ -4,7 +4,7 @@
 // Reported per campaign and per risk band, with 95% intervals for the lift, ROI on a
 // randomised control, and NPV / payback of the incremental margin over a horizon.
 import type { Database } from "../db/client";
-import { err, ok, type Result } from "../result";
+import { ok, type Result } from "../result";
 import { getCampaign, type CampaignError } from "./campaign";
 import { bootstrapMeanDiff, campaignRoi, npv, paybackPeriods, projectMonthlyMargin, twoProportionLift, type Interval, type ProportionLift } from "./stats";
 
