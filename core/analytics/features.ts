@@ -237,14 +237,15 @@ export async function* featureBatches(db: Database, options: FeatureOptions & { 
   const asOf = options.asOf.toISOString();
   // Every batch's upper id first (one index-only pass), so the next batch's query can be sent
   // while the caller is still busy with the previous one.
-  const bounds = await db.prisma.$queryRawUnsafe<{ hi: number }[]>(
+  const bounds = await db.queryRows<{ hi: number }>(
     `SELECT id AS hi FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM customers) c
       WHERE n % $1 = 0 OR id = (SELECT max(id) FROM customers) ORDER BY id`,
-    batchSize,
+    [batchSize],
   );
   const his = [...new Set(bounds.map((b) => b.hi))];
   const query = (k: number) => {
-    const result = db.prisma.$queryRawUnsafe<RawRow[]>(sql, asOf, k === 0 ? 0 : his[k - 1]!, his[k]!, ...attrs.params);
+    // Straight through the driver: Prisma's row conversion costs more than the query itself here.
+    const result = db.queryRows<RawRow>(sql, [asOf, k === 0 ? 0 : his[k - 1]!, his[k]!, ...attrs.params]);
     result.catch(() => undefined); // a caller that stops early must not leave an unhandled rejection
     return result;
   };

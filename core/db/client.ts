@@ -31,6 +31,11 @@ export interface Database {
    * PGlite loads them as one blob (`FROM '/dev/blob'`), so pass it bounded batches.
    */
   copyFrom(copySql: string, chunks: AsyncIterable<string> | Iterable<string>): Promise<void>;
+  /**
+   * Runs one read-only query straight through the driver (no ORM row conversion) for reads of
+   * millions of rows; rows come back as the driver parses them (numbers, arrays, Dates).
+   */
+  queryRows<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -53,6 +58,7 @@ export async function openDatabase(target: DatabaseTarget, options: { poolSize?:
   if (target.kind === "postgres") {
     const adapter = new PrismaPg({ connectionString: target.url, max: options.poolSize ?? 10 });
     const prisma = new PrismaClient({ adapter });
+    let pool: pg.Pool | null = null;
     return {
       prisma,
       target,
@@ -75,7 +81,14 @@ export async function openDatabase(target: DatabaseTarget, options: { poolSize?:
           await client.end();
         }
       },
-      close: () => prisma.$disconnect(),
+      queryRows: async <T>(sql: string, params: readonly unknown[] = []) => {
+        pool ??= new pg.Pool({ connectionString: target.url, max: 2 });
+        return (await pool.query(sql, params as unknown[])).rows as T[];
+      },
+      close: async () => {
+        await pool?.end();
+        await prisma.$disconnect();
+      },
     };
   }
   if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
@@ -102,6 +115,7 @@ export function wrapPGlite(pglite: PGlite, target: DatabaseTarget = { kind: "pgl
       for await (const chunk of chunks) parts.push(chunk);
       await pglite.query(copySql.replace(/\bFROM\s+STDIN\b/i, "FROM '/dev/blob'"), [], { blob: new Blob(parts) });
     },
+    queryRows: async <T>(sql: string, params: readonly unknown[] = []) => (await pglite.query<T>(sql, params as unknown[])).rows,
     close: async () => {
       await prisma.$disconnect();
       if (!pglite.closed) await pglite.close();
