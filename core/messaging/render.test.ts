@@ -12,7 +12,7 @@ const KINDS: MessageKind[] = ["offer", "survey_nps", "survey_servqual", "ticket_
 function payloadFor(kind: MessageKind): Record<string, unknown> {
   switch (kind) {
     case "offer":
-      return { offerIssueId: 5, title: "15% off", customerName: "Ivan Ivanov", topCategory: "rock", expiresAt: "2026-12-01T00:00:00Z", reasons: [{ code: "r", text: "no purchase for 94 days" }] };
+      return { offerIssueId: 5, title: "15% off", customerName: "Ivan Ivanov", topCategory: "rock", expiresAt: "2026-12-01T00:00:00Z", reasons: [{ code: "detractor", text: "detractor (NPS 3)", values: { nps: 3 } }, { code: "overdue", text: "no purchase for 94 days", values: { daysSince: 94 } }] };
     case "survey_nps":
     case "survey_servqual":
       return {};
@@ -50,11 +50,13 @@ describe("renderMessage", () => {
     const en = await renderMessage(message("offer", "en"), { locale: "en" });
     expect(en.text).toContain("Hello, Ivan!");
     expect(en.text).toContain("rock");
-    expect(en.text).toContain("no purchase for 94 days");
+    expect(en.text).toContain("It has been 94 days since your last order.");
+    expect(en.text).not.toContain("NPS");
     expect(en.text).toContain("December 1, 2026");
     expect(en.text).not.toContain("Ivanov");
     const ru = await renderMessage(message("offer", "ru"), { locale: "ru" });
     expect(ru.text).toContain("Здравствуйте, Ivan!");
+    expect(ru.text).toContain("прошло 94 дня.");
     expect(ru.buttons?.flat().map((b) => b.text)).toEqual(["Воспользоваться", "Не интересно", "Больше не присылать"]);
   });
 

@@ -121,11 +121,14 @@ export async function renderMessage(message: OutboundMessage, options: RenderOpt
 /** The template offer text: greeting, what we miss, why, the offer, its expiry. */
 export function offerByTemplate(offer: OfferPayload, locale: string, t: Translator): string {
   const name = firstName(offer.customerName);
-  const reason = offer.reasons?.[0]?.text;
+  // Score reasons are written for staff; the customer only hears the one that is about them
+  // and kind to say: how long it has been since their last order.
+  const overdue = offer.reasons?.find((r) => r.code === "overdue")?.values as { daysSince?: unknown } | undefined;
+  const days = typeof overdue?.daysSince === "number" && overdue.daysSince > 0 ? Math.round(overdue.daysSince) : null;
   const lines = [
     name ? t(locale, "offer-hello", { name }) : t(locale, "offer-hello-anonymous"),
     offer.topCategory ? t(locale, "offer-intro-category", { category: offer.topCategory }) : t(locale, "offer-intro"),
-    ...(reason && locale === "en" ? [t(locale, "offer-why", { reason })] : []),
+    ...(days ? [t(locale, "offer-why-overdue", { days })] : []),
     t(locale, "offer-line", { title: offer.title }),
     ...(offer.expiresAt ? [t(locale, "offer-expires", { date: formatDate(offer.expiresAt, locale) })] : []),
   ];

@@ -8,7 +8,8 @@ export interface OfferContext {
   customerName: string | null;
   segment: string | null;
   topCategory: string | null;
-  reasons: { code?: string; text: string }[];
+  /** As scored: code, English text, and the numbers (`values`) other languages word themselves. */
+  reasons: { code?: string; text: string; values?: Record<string, unknown> }[];
 }
 
 /** Reads the context for one customer (3 small queries). */
@@ -26,7 +27,7 @@ export async function loadOfferContext(db: Database, customerId: number): Promis
   const reasons = Array.isArray(score[0]?.reasons)
     ? (score[0]!.reasons as unknown[]).flatMap((r) =>
         r && typeof r === "object" && typeof (r as { text?: unknown }).text === "string"
-          ? [{ code: String((r as { code?: unknown }).code ?? ""), text: (r as { text: string }).text }]
+          ? [{ code: String((r as { code?: unknown }).code ?? ""), text: (r as { text: string }).text, values: (r as { values?: Record<string, unknown> }).values ?? {} }]
           : [],
       )
     : [];

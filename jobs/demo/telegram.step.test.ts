@@ -23,7 +23,7 @@ it("prints rendered offers (EN and RU) for the most at-risk customers and the su
   const churn = [0.91, 0.85, 0.7, 0.05];
   for (const [i, id] of ids.entries()) {
     await db.prisma.score.create({
-      data: { runId: run.id, customerId: id, asOf, churnProbability: churn[i]!, riskBand: churn[i]! > 0.5 ? "high" : "low", segment: "At risk", reasons: [{ code: "recency", text: "no purchase for 120 days, usually every 30", weight: 1 }] },
+      data: { runId: run.id, customerId: id, asOf, churnProbability: churn[i]!, riskBand: churn[i]! > 0.5 ? "high" : "low", segment: "At risk", reasons: [{ code: "overdue", text: "no purchase for 120 days; usually every 30", weight: 1, values: { daysSince: 120, usualGapDays: 30 } }] },
     });
   }
   const lines: string[] = [];
@@ -32,7 +32,8 @@ it("prints rendered offers (EN and RU) for the most at-risk customers and the su
   const out = lines.join("\n");
   expect(out).toContain("no TELEGRAM_BOT_TOKEN");
   expect(out).toContain("Hello, Maria!");
-  expect(out).toContain("no purchase for 120 days");
+  expect(out).toContain("It has been 120 days since your last order.");
+  expect(out).toContain("прошло 120 дней.");
   expect(out).toContain("Здравствуйте, Ivan!");
   expect(out).toContain("classical");
   expect(out).toContain("Hello, Li!");

@@ -5,7 +5,10 @@ offer-hello = Hello, { $name }!
 offer-hello-anonymous = Hello!
 offer-intro = It has been a while since your last visit, and we miss you.
 offer-intro-category = It has been a while since you last shopped for { $category } with us, and we miss you.
-offer-why = We noticed: { $reason }.
+offer-why-overdue = It has been { $days } { $days ->
+        [one] day
+       *[other] days
+    } since your last order.
 offer-line = Here is something just for you: { $title }.
 offer-expires = Valid until { $date }.
 offer-btn-accept = Use the offer

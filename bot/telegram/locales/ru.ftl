@@ -5,9 +5,13 @@ offer-hello = Здравствуйте, { $name }!
 offer-hello-anonymous = Здравствуйте!
 offer-intro = Вы давно к нам не заходили, и мы скучаем.
 offer-intro-category = Вы давно не покупали у нас { $category }, и мы скучаем.
-offer-why = Мы заметили: { $reason }.
+offer-why-overdue = С вашего последнего заказа прошло { $days } { $days ->
+        [one] день
+        [few] дня
+       *[many] дней
+    }.
 offer-line = Специально для вас: { $title }.
-offer-expires = Действует до { $date }.
+offer-expires = Действует до { $date }
 offer-btn-accept = Воспользоваться
 offer-btn-decline = Не интересно
 offer-btn-stop = Больше не присылать
