@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import type { Database } from "../core/db/client";
 import { applyMigrations, assertMigrated, migrationStatus, UnmigratedDatabaseError } from "../core/db/migrate";
 import { openDatabase } from "../core/db/client";
@@ -22,13 +21,6 @@ async function catalog(db: Database): Promise<string[]> {
     .sort();
 }
 
-function schemaScript(): string {
-  return execFileSync("npx", ["prisma", "migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-}
-
 describeEachDatabase("migrations", (kind) => {
   let migrated: Database;
   beforeAll(async () => {
@@ -39,7 +31,7 @@ describeEachDatabase("migrations", (kind) => {
   it("describe the same database as schema.prisma", async () => {
     const fromSchema = kind === "pglite" ? await openDatabase({ kind: "pglite", dataDir: null }) : await createBlank();
     try {
-      await fromSchema.execScript(schemaScript());
+      await fromSchema.execScript(inject("schemaSql"));
       const expected = await catalog(fromSchema);
       expect(expected.length).toBeGreaterThan(100);
       expect(await catalog(migrated)).toEqual(expected);
