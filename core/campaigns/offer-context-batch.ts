@@ -13,13 +13,17 @@ interface ContextRow {
   category: string | null;
 }
 
-function readableReasons(raw: unknown): { code: string; text: string }[] {
+// Keeps each reason's numbers: the offer text tells the customer "94 days since your last
+// order" from `values`, not from the staff wording.
+function readableReasons(raw: unknown): { code: string; text: string; values?: Record<string, unknown> }[] {
   if (!Array.isArray(raw)) return [];
-  return raw.flatMap((r) =>
-    r && typeof r === "object" && typeof (r as { text?: unknown }).text === "string"
-      ? [{ code: String((r as { code?: unknown }).code ?? ""), text: (r as { text: string }).text }]
-      : [],
-  );
+  return raw.flatMap((r) => {
+    if (!r || typeof r !== "object" || typeof (r as { text?: unknown }).text !== "string") return [];
+    const { code, text, values } = r as { code?: unknown; text: string; values?: unknown };
+    const reason: { code: string; text: string; values?: Record<string, unknown> } = { code: String(code ?? ""), text };
+    if (values && typeof values === "object") reason.values = values as Record<string, unknown>;
+    return [reason];
+  });
 }
 
 /** Returns the batch with offer payloads carrying the customer's context (other kinds untouched). */
