@@ -37,6 +37,10 @@ const days = (d: number) => Math.max(0, Math.round(d));
 
 /** Which reason a model column speaks to (attribute columns are "attr:<key>[=<level>]"). */
 export function reasonCodeFor(feature: string, f: CustomerFeatures): ReasonCode | null {
+  return codeFor(feature, f.recencyDays === null);
+}
+
+function codeFor(feature: string, noPurchase: boolean): ReasonCode | null {
   if (feature.startsWith("attr:")) return "attribute";
   switch (feature) {
     case "log_recency":
@@ -45,7 +49,7 @@ export function reasonCodeFor(feature: string, f: CustomerFeatures): ReasonCode 
     case "log_expected_purchases":
     case "log_spend_90":
     case "no_purchase":
-      return f.recencyDays === null ? "no_purchase_yet" : "overdue";
+      return noPurchase ? "no_purchase_yet" : "overdue";
     case "log_frequency":
       return "few_purchases";
     case "spend_trend":
@@ -115,7 +119,7 @@ export function describeReason(code: ReasonCode, f: CustomerFeatures, feature?: 
       return { code, text: `customer for only ${days(f.tenureDays)} days`, values: { tenureDays: days(f.tenureDays) } };
     case "attribute": {
       if (!feature) return null;
-      const [key, level] = feature.slice("attr:".length).split(/=(.*)/s);
+      const [key, level] = attributeParts(feature);
       if (level !== undefined) return attributeValue === 1 ? { code, text: `${key} is ${level}`, values: { attribute: key!, value: level } } : null;
       if (attributeValue === undefined) return null;
       return { code, text: `${key} ${attributeValue}`, values: { attribute: key!, value: attributeValue } };
@@ -130,25 +134,60 @@ export function describeReason(code: ReasonCode, f: CustomerFeatures, feature?: 
  * customer whose spend rose) is skipped.
  */
 export function topReasons(f: CustomerFeatures, contributions: readonly Contribution[], attributeNames: readonly string[] = [], max = 3): Reason[] {
-  const byCode = new Map<string, { code: ReasonCode; weight: number; feature: string }>();
+  // Scoring calls this for every customer: parallel arrays and a cached code per column instead
+  // of a Map and a string switch per contribution.
+  const noPurchase = f.recencyDays === null;
+  const keys: string[] = [];
+  const codes: ReasonCode[] = [];
+  const features: string[] = [];
+  const weights: number[] = [];
   for (const { feature, contribution } of contributions) {
     if (!(contribution > 0)) continue;
-    const code = reasonCodeFor(feature, f);
+    const code = cachedCode(feature, noPurchase);
     if (!code) continue;
     const key = code === "attribute" ? feature : code;
-    const entry = byCode.get(key) ?? { code, weight: 0, feature };
-    entry.weight += contribution;
-    byCode.set(key, entry);
+    const at = keys.indexOf(key);
+    if (at >= 0) weights[at]! += contribution;
+    else {
+      keys.push(key);
+      codes.push(code);
+      features.push(feature);
+      weights.push(contribution);
+    }
   }
+  const order = keys.map((_, i) => i).sort((a, b) => weights[b]! - weights[a]!);
   const reasons: Reason[] = [];
-  for (const entry of [...byCode.values()].sort((a, b) => b.weight - a.weight)) {
-    const attrIndex = attributeNames.indexOf(entry.feature);
-    const described = describeReason(entry.code, f, entry.feature, attrIndex >= 0 ? f.attributes[attrIndex] : undefined);
+  for (const i of order) {
+    const feature = features[i]!;
+    const attrIndex = codes[i] === "attribute" ? attributeNames.indexOf(feature) : -1;
+    const described = describeReason(codes[i]!, f, feature, attrIndex >= 0 ? f.attributes[attrIndex] : undefined);
     if (!described) continue;
-    reasons.push({ ...described, weight: Math.round(entry.weight * 1000) / 1000 });
+    reasons.push({ ...described, weight: Math.round(weights[i]! * 1000) / 1000 });
     if (reasons.length >= max) break;
   }
   return reasons;
+}
+
+const partsCache = new Map<string, readonly [string, string | undefined]>();
+/** "attr:<key>[=<level>]" -> [key, level]; cached, as every scored customer asks again. */
+function attributeParts(feature: string): readonly [string, string | undefined] {
+  let parts = partsCache.get(feature);
+  if (!parts) {
+    const [key, level] = feature.slice("attr:".length).split(/=(.*)/s);
+    parts = [key!, level];
+    partsCache.set(feature, parts);
+  }
+  return parts;
+}
+
+const codeCache = new Map<string, readonly [ReasonCode | null, ReasonCode | null]>();
+function cachedCode(feature: string, noPurchase: boolean): ReasonCode | null {
+  let cached = codeCache.get(feature);
+  if (!cached) {
+    cached = [codeFor(feature, false), codeFor(feature, true)];
+    codeCache.set(feature, cached);
+  }
+  return cached[noPurchase ? 1 : 0];
 }
 
 /**

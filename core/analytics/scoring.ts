@@ -9,7 +9,7 @@ import { computeFeatures, countCustomers, discoverAttributes, featureBatches, ty
 import { featureNames } from "./feature-vector";
 import { bgnbdExpectedPurchases } from "./models/bgnbd";
 import { heuristicContributions, topReasons } from "./reasons";
-import { riskBand, segmentPopulation, type RiskBand, type Segment } from "./segments";
+import { quintileScores, rfmSegment, riskBand, type RiskBand, type Segment } from "./segments";
 import { activeChurnModel, trainChurnModel } from "./training";
 
 export interface ScoreProgress {
@@ -57,7 +57,10 @@ interface Columns {
 // COPY text format: tab-separated, \N for null, backslashes doubled. JSON has no raw tabs or
 // newlines, so doubling its backslashes is all the escaping reasons need.
 const copyNumber = (v: number | null) => (v !== null && Number.isFinite(v) ? String(v) : "\\N");
-const copyJson = (v: unknown) => JSON.stringify(v).replace(/\\/g, "\\\\");
+const copyJson = (v: unknown) => {
+  const json = JSON.stringify(v);
+  return json.includes("\\") ? json.replace(/\\/g, "\\\\") : json;
+};
 const COPY_SCORES = `COPY scores (run_id, customer_id, model_id, as_of, churn_probability, risk_band, p_alive, expected_purchases, expected_spend, clv,
                     reasons, recency_score, frequency_score, monetary_score, segment) FROM STDIN`;
 /** Rows per COPY chunk (and per COPY statement on PGlite, which loads one blob at a time). */
@@ -145,7 +148,11 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   }
   const featuresMs = Math.round(performance.now() - started);
 
-  const segments = segmentPopulation(cols.customerId.map((_, i) => ({ recencyDays: cols.recencyDays[i]!, frequency: cols.frequency[i]!, monetary: cols.monetary[i]!, tenureDays: cols.tenureDays[i]! })));
+  // segmentPopulation's rule, on the columns as they are (no per-customer objects).
+  const rScores = quintileScores(cols.recencyDays, false);
+  const fScores = quintileScores(cols.frequency);
+  const mScores = quintileScores(cols.monetary);
+  const segments = rScores.map((r, i): Segment => (cols.recencyDays[i] === null ? (cols.tenureDays[i]! <= 90 ? "New" : "Lost") : rfmSegment(r, fScores[i]!)));
   const writeStarted = performance.now();
   const n = cols.customerId.length;
   let written = 0;
@@ -155,15 +162,18 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
       const end = Math.min(to, start + WRITE_BATCH);
       let text = "";
       for (let i = start; i < end; i++) {
-        const s = segments[i]!;
-        text += cols.line[i]! + s.recencyScore + "\t" + s.frequencyScore + "\t" + s.monetaryScore + "\t" + s.segment + "\n";
+        text += cols.line[i]! + rScores[i]! + "\t" + fScores[i]! + "\t" + mScores[i]! + "\t" + segments[i]! + "\n";
       }
       yield text;
       written += end - start;
       options.onProgress?.({ phase: "writing", done: written, total: n });
     }
   }
-  if (db.target.kind === "postgres") await db.copyFrom(COPY_SCORES, chunks(0, n));
+  // A server takes two COPY streams at once (one backend each), which keeps both cores busy.
+  if (db.target.kind === "postgres") {
+    const half = Math.ceil(n / 2 / WRITE_BATCH) * WRITE_BATCH;
+    await Promise.all([db.copyFrom(COPY_SCORES, chunks(0, Math.min(n, half))), half < n ? db.copyFrom(COPY_SCORES, chunks(half, n)) : null]);
+  }
   else for (let from = 0; from < n; from += WRITE_BATCH) await db.copyFrom(COPY_SCORES, chunks(from, Math.min(n, from + WRITE_BATCH)));
   const writeMs = Math.round(performance.now() - writeStarted);
 
@@ -171,7 +181,7 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const riskBands: Record<RiskBand, number> = { low: 0, medium: 0, high: 0 };
   for (const b of bands) riskBands[b]++;
   const segmentCounts: Partial<Record<Segment, number>> = {};
-  for (const s of segments) segmentCounts[s.segment] = (segmentCounts[s.segment] ?? 0) + 1;
+  for (const s of segments) segmentCounts[s] = (segmentCounts[s] ?? 0) + 1;
   const method = params ? "logistic" : "bgnbd-fallback";
   const durationMs = Math.round(performance.now() - started);
   await db.prisma.scoreRun.update({
