@@ -6,7 +6,8 @@ import type { Database } from "../db/client";
 import { silentLogger } from "../log";
 import { createTestDatabase } from "../../test/helpers/db";
 import { currentScoreRunId, scoreAll } from "./scoring";
-import { SEGMENTS } from "./segments";
+import { computeFeatures } from "./features";
+import { SEGMENTS, segmentPopulation } from "./segments";
 
 const asOf = new Date("2025-06-01T00:00:00.000Z");
 const config = loadConfig({}).analytics;
@@ -76,6 +77,15 @@ describeEachDatabase("scoring every customer", (kind) => {
     expect(texts).toContain("overdue");
     expect((l.reasons as { text: string }[])[texts.indexOf("overdue")]!.text).toBe("no purchase for 210 days; usually every 14");
     expect(r.segment).toBe("Champions");
+  });
+
+  it("stores the RFM scores and segments segmentPopulation gives over the same features", async () => {
+    const runId = (await currentScoreRunId(db))!;
+    const { rows } = await computeFeatures(db, { asOf, attributeSpec: [] });
+    const expected = segmentPopulation(rows.map((f) => ({ recencyDays: f.recencyDays, frequency: f.purchaseCount, monetary: f.recencyDays === null ? null : f.monetaryTotal, tenureDays: f.tenureDays })));
+    const scores = await db.prisma.score.findMany({ where: { runId }, orderBy: { customerId: "asc" } });
+    expect(scores.map((s) => s.customerId)).toEqual(rows.map((f) => f.customerId));
+    expect(scores.map((s) => [s.recencyScore, s.frequencyScore, s.monetaryScore, s.segment])).toEqual(expected.map((e) => [e.recencyScore, e.frequencyScore, e.monetaryScore, e.segment]));
   });
 
   it("a second run scores with the stored model without retraining", async () => {
