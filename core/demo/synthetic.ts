@@ -72,6 +72,14 @@ const COMMENTS: Record<"en" | "ru", Record<string, string[]>> = {
   },
 };
 
+// Customers answer surveys while they still buy, or shortly after: a time between their first
+// purchase and a month after their last, within the generated period.
+function answeredAt(rnd: Random, joined: number, lastPurchase: number, asOf: number): Date {
+  const from = joined;
+  const to = Math.min(asOf - DAY, lastPurchase + 30 * DAY);
+  return new Date(Math.floor(from + rnd.next() * Math.max(0, to - from)));
+}
+
 /**
  * Generates the retailer. Deterministic for a seed. Purchases span the two years before
  * `asOf`; none is later than `asOf`.
@@ -153,7 +161,7 @@ export function generateRetailer(options: { customers: number; seed: number; asO
         score,
         comment: withComment ? rnd.pick(COMMENTS[locale][theme]!) : null,
         themes: withComment && theme !== "praise" ? [theme] : [],
-        createdAt: new Date(Math.min(asOf - DAY, lastPurchase + rnd.int(1, 20) * DAY)),
+        createdAt: answeredAt(rnd, joined, lastPurchase, asOf),
       });
     }
     if (archetype !== "loyal" && n > 0 && rnd.chance(0.04)) {

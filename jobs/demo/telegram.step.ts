@@ -17,14 +17,17 @@ function show(print: (line?: string) => void, heading: string, rendered: Rendere
 export const telegramStep: DemoStep = {
   title: "Telegram messages (dry run)",
   async run(ctx) {
-    const atRisk = await ctx.db.prisma.$queryRaw<{ id: number; churn: number | null; segment: string | null }[]>`
-      WITH latest AS (SELECT id FROM score_runs ORDER BY id DESC LIMIT 1)
-      SELECT c.id, s.churn_probability AS churn, s.segment
-      FROM customers c
-      LEFT JOIN scores s ON s.customer_id = c.id AND s.run_id = (SELECT id FROM latest)
-      WHERE c.erased_at IS NULL AND c.marketing_consent
-      ORDER BY s.churn_probability DESC NULLS LAST, c.id
-      LIMIT 3`;
+    // The most at-risk customers, in each language, written to in their own language.
+    const atRisk = await ctx.db.prisma.$queryRaw<{ id: number; churn: number | null; segment: string | null; locale: string }[]>`
+      WITH latest AS (SELECT id FROM score_runs ORDER BY id DESC LIMIT 1),
+      ranked AS (
+        SELECT c.id, s.churn_probability AS churn, s.segment, coalesce(c.locale, ${ctx.config.business.locale}) AS locale,
+               row_number() OVER (PARTITION BY coalesce(c.locale, ${ctx.config.business.locale}) ORDER BY s.churn_probability DESC NULLS LAST, c.id) AS n
+        FROM customers c
+        LEFT JOIN scores s ON s.customer_id = c.id AND s.run_id = (SELECT id FROM latest)
+        WHERE c.erased_at IS NULL AND c.marketing_consent AND coalesce(c.locale, ${ctx.config.business.locale}) IN ('en', 'ru')
+      )
+      SELECT id, churn, segment, locale FROM ranked WHERE n <= 2 ORDER BY n, locale LIMIT 3`;
     if (atRisk.length === 0) {
       ctx.print("no customers to write to");
       return;
@@ -34,8 +37,8 @@ export const telegramStep: DemoStep = {
     const expiresAt = new Date(ctx.asOf.getTime() + (offer?.validDays ?? 14) * 86_400_000).toISOString();
     const chatModel = chatModelFromConfig(ctx.config);
     ctx.print(`${ctx.config.telegram.token ? "a token is set, but the demo sends nothing" : "no TELEGRAM_BOT_TOKEN"}; offer text by ${chatModel ? chatModel.name : "template (no OPENAI_API_KEY)"}`);
-    for (const [i, customer] of atRisk.entries()) {
-      const locale = i % 2 === 0 ? "en" : "ru";
+    for (const customer of atRisk) {
+      const locale = customer.locale;
       const base: OutboundMessage = {
         outboxId: 0,
         idempotencyKey: `demo:${customer.id}`,
