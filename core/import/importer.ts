@@ -176,6 +176,14 @@ async function runPass(
   const progress = () =>
     options.onProgress?.({ rows, bytes: source.bytesRead(), totalBytes: source.totalBytes, elapsedMs: Date.now() - started });
 
+  // After each full batch: write it, report, and stop if asked to (Ctrl-C) between batches.
+  const endBatch = async (flush: () => Promise<void>): Promise<boolean> => {
+    await flush();
+    flushSourceErrors();
+    progress();
+    return options.signal?.aborted === true;
+  };
+
   const writeBatch = async (work: (tx: Tx) => Promise<void>) => {
     if (mode.transactionPerBatch && "$transaction" in client) await (client as PrismaClient).$transaction((tx) => work(tx), TX_OPTIONS);
     else await work(client);
@@ -196,12 +204,7 @@ async function runPass(
         const result = customerFromCells(source.header, record.cells, plan as ColumnPlan<CustomerField>, options);
         if (result.ok) batch.push(result.row);
         else addError({ line: record.line, reason: result.reason });
-        if (batch.length >= batchSize) {
-          await flush();
-          flushSourceErrors();
-          progress();
-          if (options.signal?.aborted) return { rows, aborted: true };
-        }
+        if (batch.length >= batchSize && (await endBatch(flush))) return { rows, aborted: true };
       }
       await flush();
     } else {
@@ -259,12 +262,7 @@ async function runPass(
             batch.push({ ...draft, externalId, line: record.line });
           }
         }
-        if (batch.length >= batchSize) {
-          await flush();
-          flushSourceErrors();
-          progress();
-          if (options.signal?.aborted) return { rows, aborted: true };
-        }
+        if (batch.length >= batchSize && (await endBatch(flush))) return { rows, aborted: true };
       }
       await flush();
     }
