@@ -11,11 +11,12 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.close());
 
-it("prints rendered offers (EN and RU) for the most at-risk customers and the surveys, without a token", async () => {
+it("prints rendered offers for the most at-risk customers in their own language (EN and RU) and the surveys, without a token", async () => {
   const asOf = new Date("2026-11-20T00:00:00Z");
   const ids: number[] = [];
   for (const [i, name] of ["Maria Lopez", "Ivan Petrov", "Li Wei", "Safe Customer"].entries()) {
-    const c = await db.prisma.customer.create({ data: { externalId: `d${i}`, name } });
+    // Ivan reads Russian; the others have no stored language (the default, English)
+    const c = await db.prisma.customer.create({ data: { externalId: `d${i}`, name, locale: i === 1 ? "ru" : null } });
     ids.push(c.id);
     await db.prisma.purchase.create({ data: { externalId: `dp${i}`, customerId: c.id, purchasedAt: asOf, amount: new Prisma.Decimal(20), category: i === 1 ? "classical" : "jazz" } });
   }
