@@ -7,9 +7,12 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-/** `total` is in the unit of `done` (bytes for imports, customers for scoring). */
-export function createProgress(label: string, total: number, unit = "rows"): ProgressReporter {
-  const started = Date.now();
+/**
+ * `total` is in the unit of `done` (bytes for imports, customers for scoring). `startedAt`:
+ * when the work began, if before the first progress report (rates are counted from it).
+ */
+export function createProgress(label: string, total: number, unit = "rows", startedAt = Date.now()): ProgressReporter {
+  const started = startedAt;
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
       {

@@ -81,6 +81,8 @@ export function registerAnalyticsCommands(program: Command): void {
       const ctx = await buildContext();
       let bar: ReturnType<typeof createProgress> | null = null;
       let phase = "";
+      let phaseStarted = Date.now();
+      let lastReport = phaseStarted;
       try {
         const asOf = opts.asOf ? parseDate(opts.asOf, "--as-of") : ctx.now();
         const summary = await scoreAll(ctx.db, {
@@ -91,10 +93,12 @@ export function registerAnalyticsCommands(program: Command): void {
           onProgress: (p) => {
             if (p.phase !== phase) {
               bar?.stop();
+              if (phase) phaseStarted = lastReport; // writing starts when the feature pass ended
               phase = p.phase;
-              bar = createProgress(p.phase === "features" ? "scoring" : "writing", p.total, "customers");
+              bar = createProgress(p.phase === "features" ? "scoring" : "writing", p.total, "customers", phaseStarted);
             }
             bar?.update(p.done, p.done);
+            lastReport = Date.now();
           },
         });
         (bar as ReturnType<typeof createProgress> | null)?.stop();

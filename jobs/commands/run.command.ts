@@ -163,7 +163,7 @@ export function registerRunCommands(program: Command): void {
     .requiredOption("--kind <kind>", "percent_off | amount_off | free_shipping | gift | points")
     .requiredOption("--value <n>", "percent or amount", number("--value"))
     .requiredOption("--cost <n>", "expected cost to the business if redeemed", number("--cost"))
-    .requiredOption("--save-probability <p>", "prior probability it saves an at-risk customer", number("--save-probability"))
+    .option("--save-probability <p>", "prior probability it saves an at-risk customer (default 0.1)", number("--save-probability"), 0.1)
     .option("--valid-days <n>", "days the code stays valid (default 14)", number("--valid-days"))
     .action(async (o: { key: string; title: string; kind: string; value: number; cost: number; saveProbability: number; validDays?: number }) => {
       await withContext(undefined, async (ctx) => {
