@@ -4,11 +4,12 @@ import { campaignJob } from "./campaign.job";
 import type { AppContext } from "./context";
 import { digestJob } from "./digest.job";
 import { dispatchJob } from "./dispatch.job";
+import { housekeepingJob } from "./housekeeping.job";
 import { scoreJob } from "./score.job";
 import { surveyJob } from "./survey.job";
 import { trainJob } from "./train.job";
 
-export const JOB_NAMES = ["score", "train", "campaign", "dispatch", "survey", "digest"] as const;
+export const JOB_NAMES = ["score", "train", "campaign", "dispatch", "survey", "digest", "housekeeping"] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 export interface JobDefinition {
@@ -31,5 +32,6 @@ export async function loadJobs(): Promise<Map<JobName, JobDefinition>> {
     ["dispatch", dispatchJob],
     ["survey", surveyJob],
     ["digest", digestJob],
+    ["housekeeping", housekeepingJob],
   ]);
 }

@@ -64,6 +64,7 @@ export const envSchema = z.object({
   CRON_DISPATCH: cron.default("* * * * *"),
   CRON_SURVEY: cron.default("0 11 * * 2"),
   CRON_DIGEST: cron.default("0 9 * * 1"),
+  CRON_HOUSEKEEPING: cron.default("30 2 * * *"),
   SCHEDULER_ENABLED: bool.default(true),
   // analytics
   CHURN_HORIZON_DAYS: int(7, 730).default(90),
@@ -129,7 +130,7 @@ export interface Config {
   schedule: {
     timeZone: string;
     enabled: boolean;
-    cron: { score: string; train: string; campaign: string; dispatch: string; survey: string; digest: string };
+    cron: { score: string; train: string; campaign: string; dispatch: string; survey: string; digest: string; housekeeping: string };
   };
   analytics: { churnHorizonDays: number; clvHorizonDays: number; defaultGrossMargin: number; riskHigh: number; riskMedium: number };
   contact: {
@@ -217,6 +218,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
         dispatch: env.CRON_DISPATCH,
         survey: env.CRON_SURVEY,
         digest: env.CRON_DIGEST,
+        housekeeping: env.CRON_HOUSEKEEPING,
       },
     },
     analytics: {
