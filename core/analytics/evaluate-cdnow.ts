@@ -3,9 +3,9 @@
 // BG/NBD quantities used as features come from a BG/NBD fitted on the training folds only.
 import { cdnowCalibration, dayNumber, impliedSignupDays, PAPER_PERIODS, readCdnow, type CdnowCustomer, type CdnowPeriods } from "./cdnow";
 import { bgnbdExpectedPurchases, bgnbdPAlive, fitBgNbd, type BgNbdParams } from "./models/bgnbd";
-import { auc, calibrationTable, kFoldIndices, type CalibrationBin } from "./models/evaluation";
+import { crossValidateLogistic } from "./models/cross-validate";
+import { auc, calibrationTable, type CalibrationBin } from "./models/evaluation";
 import { fitGammaGamma, type GammaGammaParams } from "./models/gamma-gamma";
-import { predictLogistic, trainLogistic } from "./models/logistic";
 
 export interface CdnowEvaluation {
   file: string;
@@ -109,31 +109,25 @@ export async function evaluateCdnow(file: string, options: CdnowEvaluationOption
   const base = customers.map((c, i) => cdnowBaseFeatures(c, calibrationEnd, signup[i]));
   const baseNames = Object.keys(base[0]!);
   const features = [...baseNames, ...HOLDOUT_FEATURES];
-  const folds = kFoldIndices(customers.length, k, options.seed ?? 1, labels);
-  const outOfFold = new Array<number>(customers.length).fill(0);
-  const aucFolds: number[] = [];
-  let trainingMs = 0;
-  for (let fold = 0; fold < k; fold++) {
-    const train: number[] = [];
-    const test: number[] = [];
-    folds.forEach((f, i) => (f === fold ? test : train).push(i));
-    // No leakage: the BG/NBD behind the features sees the training customers only.
-    const foldBgNbd = fitBgNbd(train.map((i) => customers[i]!)).params;
-    const row = (i: number): number[] => [...baseNames.map((n) => base[i]![n]!), ...bgnbdFeatures(foldBgNbd, customers[i]!, horizon)];
-    const model = trainLogistic(train.map(row), train.map((i) => labels[i]!), { features });
-    trainingMs += model.trainingMs;
-    const probs = predictLogistic(model, test.map(row));
-    test.forEach((i, j) => (outOfFold[i] = probs[j]!));
-    aucFolds.push(auc(probs, test.map((i) => labels[i]!)));
-  }
+  const cv = crossValidateLogistic({
+    labels,
+    features,
+    folds: k,
+    seed: options.seed ?? 1,
+    rowsFor: (train) => {
+      // No leakage: the BG/NBD behind the features sees the training customers only.
+      const foldBgNbd = fitBgNbd(train.map((i) => customers[i]!)).params;
+      return (i) => [...baseNames.map((n) => base[i]![n]!), ...bgnbdFeatures(foldBgNbd, customers[i]!, horizon)];
+    },
+  });
 
   return {
     file,
     customers: customers.length,
     churnRate: labels.reduce((s, v) => s + v, 0) / labels.length,
-    auc: aucFolds.reduce((s, v) => s + v, 0) / aucFolds.length,
-    aucPooled: auc(outOfFold, labels),
-    aucFolds,
+    auc: cv.auc,
+    aucPooled: cv.aucPooled,
+    aucFolds: cv.aucFolds,
     bgnbd,
     gammaGamma,
     bgnbdAuc: auc(
@@ -141,8 +135,8 @@ export async function evaluateCdnow(file: string, options: CdnowEvaluationOption
       labels,
     ),
     holdoutPurchases: { predicted: expected.reduce((s, v) => s + v, 0), actual: customers.reduce((s, c) => s + c.holdoutPurchases, 0) },
-    calibration: calibrationTable(outOfFold, labels, 10),
-    trainingMs,
+    calibration: calibrationTable(cv.outOfFold, labels, 10),
+    trainingMs: cv.trainingMs,
     features,
   };
 }

@@ -2,8 +2,7 @@
 // supervised model is trained on every other column, and scored by 5-fold cross-validation.
 import { createReadStream } from "node:fs";
 import { parse } from "csv-parse";
-import { auc, kFoldIndices } from "./models/evaluation";
-import { predictLogistic, trainLogistic } from "./models/logistic";
+import { crossValidateLogistic } from "./models/cross-validate";
 
 export interface LabeledEvaluation {
   rows: number;
@@ -169,28 +168,15 @@ export async function evaluateLabeled(csvFile: string, options: LabeledOptions):
   const X = keep.map((i) => encoders.flatMap((e, k) => e.encode(columns[encodedColumns[k]!]![i]!)));
 
   const k = options.folds ?? 5;
-  const folds = kFoldIndices(X.length, k, options.seed ?? 1, labels);
-  const outOfFold = new Array<number>(X.length).fill(0);
-  const aucFolds: number[] = [];
-  let trainingMs = 0;
-  for (let fold = 0; fold < k; fold++) {
-    const train: number[] = [];
-    const test: number[] = [];
-    folds.forEach((f, i) => (f === fold ? test : train).push(i));
-    const model = trainLogistic(train.map((i) => X[i]!), train.map((i) => labels[i]!), { features });
-    trainingMs += model.trainingMs;
-    const probs = predictLogistic(model, test.map((i) => X[i]!));
-    test.forEach((i, j) => (outOfFold[i] = probs[j]!));
-    aucFolds.push(auc(probs, test.map((i) => labels[i]!)));
-  }
+  const cv = crossValidateLogistic({ labels, features, folds: k, seed: options.seed ?? 1, rowsFor: () => (i) => X[i]! });
   return {
     rows: X.length,
     positives: labels.reduce((s, v) => s + v, 0),
     positiveLabel,
-    auc: aucFolds.reduce((s, v) => s + v, 0) / aucFolds.length,
-    aucPooled: auc(outOfFold, labels),
-    aucFolds,
-    trainingMs,
+    auc: cv.auc,
+    aucPooled: cv.aucPooled,
+    aucFolds: cv.aucFolds,
+    trainingMs: cv.trainingMs,
     features,
     skipped,
   };
