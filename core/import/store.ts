@@ -43,6 +43,8 @@ export async function upsertCustomers(db: Db, input: CustomerRow[]): Promise<Ups
   if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
   const col = <T>(pick: (r: CustomerRow) => T | undefined) => rows.map((r) => pick(r) ?? null);
   const has = (key: keyof CustomerRow) => rows.map((r) => r[key] !== undefined);
+  // The merged row (a field the file leaves out keeps its stored value) is built by joining
+  // the stored customer once; the upsert then writes it only where something differs.
   const result = await db.$queryRaw<{ inserted: boolean }[]>`
     WITH input AS (
       SELECT * FROM unnest(
@@ -58,27 +60,25 @@ export async function upsertCustomers(db: Db, input: CustomerRow[]): Promise<Ups
              time_zone, has_time_zone, signed_up_at, has_signed_up_at, consent, has_consent, attributes)
     )
     INSERT INTO customers AS c (external_id, name, email, phone, locale, time_zone, signed_up_at, marketing_consent, attributes, updated_at)
-    SELECT external_id, name, email, phone, locale, time_zone, signed_up_at, coalesce(consent, true), attributes, now() FROM input
+    SELECT i.external_id,
+           CASE WHEN i.has_name THEN i.name ELSE s.name END,
+           CASE WHEN i.has_email THEN i.email ELSE s.email END,
+           CASE WHEN i.has_phone THEN i.phone ELSE s.phone END,
+           CASE WHEN i.has_locale THEN i.locale ELSE s.locale END,
+           CASE WHEN i.has_time_zone THEN i.time_zone ELSE s.time_zone END,
+           CASE WHEN i.has_signed_up_at THEN i.signed_up_at ELSE s.signed_up_at END,
+           coalesce(CASE WHEN i.has_consent THEN i.consent ELSE s.marketing_consent END, true),
+           coalesce(s.attributes, '{}'::jsonb) || i.attributes,
+           now()
+    FROM input i LEFT JOIN customers s ON s.external_id = i.external_id
     ON CONFLICT (external_id) DO UPDATE SET
-      name = CASE WHEN (SELECT has_name FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.name ELSE c.name END,
-      email = CASE WHEN (SELECT has_email FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.email ELSE c.email END,
-      phone = CASE WHEN (SELECT has_phone FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.phone ELSE c.phone END,
-      locale = CASE WHEN (SELECT has_locale FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.locale ELSE c.locale END,
-      time_zone = CASE WHEN (SELECT has_time_zone FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.time_zone ELSE c.time_zone END,
-      signed_up_at = CASE WHEN (SELECT has_signed_up_at FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.signed_up_at ELSE c.signed_up_at END,
-      marketing_consent = CASE WHEN (SELECT has_consent FROM input i WHERE i.external_id = excluded.external_id) THEN excluded.marketing_consent ELSE c.marketing_consent END,
-      attributes = c.attributes || excluded.attributes,
-      updated_at = now()
-    WHERE c.erased_at IS NULL AND (
-      (SELECT i.has_name AND i.name IS DISTINCT FROM c.name
-           OR i.has_email AND i.email IS DISTINCT FROM c.email
-           OR i.has_phone AND i.phone IS DISTINCT FROM c.phone
-           OR i.has_locale AND i.locale IS DISTINCT FROM c.locale
-           OR i.has_time_zone AND i.time_zone IS DISTINCT FROM c.time_zone
-           OR i.has_signed_up_at AND i.signed_up_at IS DISTINCT FROM c.signed_up_at
-           OR i.has_consent AND i.consent IS DISTINCT FROM c.marketing_consent
-       FROM input i WHERE i.external_id = excluded.external_id)
-      OR NOT (c.attributes @> excluded.attributes))
+      name = excluded.name, email = excluded.email, phone = excluded.phone, locale = excluded.locale,
+      time_zone = excluded.time_zone, signed_up_at = excluded.signed_up_at,
+      marketing_consent = excluded.marketing_consent, attributes = excluded.attributes, updated_at = now()
+    WHERE c.erased_at IS NULL
+      AND (c.name, c.email, c.phone, c.locale, c.time_zone, c.signed_up_at, c.marketing_consent, c.attributes)
+          IS DISTINCT FROM (excluded.name, excluded.email, excluded.phone, excluded.locale, excluded.time_zone,
+                            excluded.signed_up_at, excluded.marketing_consent, excluded.attributes)
     RETURNING (xmax = 0) AS inserted`;
   const inserted = result.filter((r) => r.inserted).length;
   const updated = result.length - inserted;
