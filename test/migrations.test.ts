@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
-import type { Database } from "../core/db/client";
+import { openDatabase, type Database } from "../core/db/client";
 import { applyMigrations, assertMigrated, migrationStatus, UnmigratedDatabaseError } from "../core/db/migrate";
-import { openDatabase } from "../core/db/client";
-import { createTestDatabase, describeEachDatabase } from "./helpers/db";
+import { createTestDatabase, describeEachDatabase, postgresUrl } from "./helpers/db";
 
 // The catalog of a database: every column with its type, nullability and default, every
 // index and constraint. Two databases that print the same catalog have the same schema.
@@ -47,8 +46,7 @@ describeEachDatabase("migrations", (kind) => {
   });
 
   async function createBlank(): Promise<Database> {
-    // an empty server database: the migrated template minus everything, is simplest made new
-    const { postgresUrl } = await import("./helpers/db");
+    // a new, empty server database (the test databases are copies of the migrated template)
     const admin = await openDatabase({ kind: "postgres", url: postgresUrl("postgres")! });
     const name = `blank_${Date.now()}`;
     await admin.prisma.$executeRawUnsafe(`CREATE DATABASE ${name}`);

@@ -1,7 +1,7 @@
 // Starts a throw-away PostgreSQL 15 cluster on a free loopback port for the test run.
 // Used by vitest's global setup and by benchmarks. Skips (returns null) where the server
 // binaries are missing, so `npm test` still passes on a machine without them.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -70,6 +70,3 @@ export async function startPostgres(): Promise<PostgresServer> {
 function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
-
-// Keep execFileSync referenced for tools that want a synchronous psql call.
-export const _exec = execFileSync;

@@ -246,6 +246,11 @@ function isSecret(name: string): boolean {
   return (SECRET_VARIABLES as readonly string[]).includes(name);
 }
 
+/** Replaces the password in a URL (e.g. a postgres:// connection string) with `***`. */
+export function maskUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, "$1***@");
+}
+
 /** The configuration as `NAME=value` lines, secrets shown as `***` and URLs without passwords. */
 export function describeConfig(config: Config): string[] {
   return Object.keys(envSchema.shape).map((name) => {
@@ -253,6 +258,6 @@ export function describeConfig(config: Config): string[] {
     if (value === undefined) return `${name}=`;
     if (isSecret(name)) return `${name}=***`;
     const text = String(value);
-    return `${name}=${text.replace(/(\/\/[^:/@]+:)[^@]*@/, "$1***@")}`;
+    return `${name}=${maskUrl(text)}`;
   });
 }

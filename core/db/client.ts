@@ -9,6 +9,7 @@ import pg from "pg";
 import copyStreams from "pg-copy-streams";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../../generated/prisma/client";
+import { maskUrl } from "../config/config";
 
 export type { PrismaClient } from "../../generated/prisma/client";
 export { Prisma } from "../../generated/prisma/client";
@@ -45,11 +46,6 @@ export function resolveDatabaseTarget(databaseUrl: string | undefined, dataDir: 
   return { kind: "pglite", dataDir: path.resolve(dataDir, "pglite") };
 }
 
-/** Replaces the password of a connection URL with `***`. */
-export function maskUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, "$1***@");
-}
-
 /**
  * Opens the store. PGlite folders are created on first use; a server must exist already.
  * The client is not connected until its first query.
@@ -59,28 +55,22 @@ export async function openDatabase(target: DatabaseTarget, options: { poolSize?:
     const adapter = new PrismaPg({ connectionString: target.url, max: options.poolSize ?? 10 });
     const prisma = new PrismaClient({ adapter });
     let pool: pg.Pool | null = null;
+    // Migrations and COPY each get a connection of their own, outside both pools.
+    const withClient = async (work: (client: pg.Client) => Promise<unknown>) => {
+      const client = new pg.Client({ connectionString: target.url });
+      await client.connect();
+      try {
+        await work(client);
+      } finally {
+        await client.end();
+      }
+    };
     return {
       prisma,
       target,
       describe: () => `PostgreSQL ${maskUrl(target.url)}`,
-      execScript: async (sql) => {
-        const client = new pg.Client({ connectionString: target.url });
-        await client.connect();
-        try {
-          await client.query(sql);
-        } finally {
-          await client.end();
-        }
-      },
-      copyFrom: async (copySql, chunks) => {
-        const client = new pg.Client({ connectionString: target.url });
-        await client.connect();
-        try {
-          await pipeline(Readable.from(chunks), client.query(copyStreams.from(copySql)));
-        } finally {
-          await client.end();
-        }
-      },
+      execScript: (sql) => withClient((client) => client.query(sql)),
+      copyFrom: (copySql, chunks) => withClient((client) => pipeline(Readable.from(chunks), client.query(copyStreams.from(copySql)))),
       queryRows: async <T>(sql: string, params: readonly unknown[] = []) => {
         pool ??= new pg.Pool({ connectionString: target.url, max: 2 });
         return (await pool.query(sql, params as unknown[])).rows as T[];
