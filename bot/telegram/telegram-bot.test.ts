@@ -8,9 +8,8 @@ import { decodeCallback } from "../../core/messaging/callback-data";
 import { enqueueMessages } from "../../core/messaging/outbox";
 import type { Database } from "../../core/db/client";
 import { runDispatch } from "../../jobs/dispatch.job";
-import { createTestDatabase } from "../../test/helpers/db";
-import { botMessages, buttons, callbackAnswers, emulatorUser, startEmulator, waitForMessages } from "./test-harness";
-import { makeCustomer, makeOfferIssue, runTestBot, testConfig, TEST_TOKEN, type RunningTestBot } from "./test-fixtures";
+import { botMessages, buttons, callbackAnswers, emulatorUser, waitForMessages } from "./test-harness";
+import { makeCustomer, makeOfferIssue, testConfig, TEST_TOKEN, type RunningTestBot, startBotOnEmulator, stopBotOnEmulator } from "./test-fixtures";
 
 const NOW = new Date("2026-11-20T12:00:00Z");
 let db: Database;
@@ -33,16 +32,10 @@ function appContext() {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase("pglite");
-  server = await startEmulator();
-  running = await runTestBot(db, server, { now: () => NOW });
+  ({ db, server, running } = await startBotOnEmulator({ now: () => NOW }));
 });
 
-afterAll(async () => {
-  await running?.stop();
-  await server?.stop();
-  await db?.close();
-});
+afterAll(() => stopBotOnEmulator({ db, server, running }));
 
 describe("linking a chat", () => {
   it("links by deep link, idempotently, and refuses a used, expired or unknown token", async () => {

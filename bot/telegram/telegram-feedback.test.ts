@@ -8,9 +8,8 @@ import { decodeCallback } from "../../core/messaging/callback-data";
 import { enqueueMessages } from "../../core/messaging/outbox";
 import { addStaffReply, resolveTicket } from "../../core/tickets/tickets";
 import { runDispatch } from "../../jobs/dispatch.job";
-import { createTestDatabase } from "../../test/helpers/db";
-import { buttons, emulatorUser, startEmulator, waitForMessages } from "./test-harness";
-import { makeCustomer, runTestBot, testConfig, TEST_TOKEN, type RunningTestBot } from "./test-fixtures";
+import { buttons, emulatorUser, waitForMessages } from "./test-harness";
+import { makeCustomer, runTestBot, testConfig, TEST_TOKEN, type RunningTestBot, startBotOnEmulator, stopBotOnEmulator } from "./test-fixtures";
 
 const NOW = new Date("2026-11-20T12:00:00Z");
 let db: Database;
@@ -31,16 +30,10 @@ async function send(customerId: number, kind: "survey_nps" | "survey_servqual", 
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase("pglite");
-  server = await startEmulator();
-  running = await runTestBot(db, server, { now: () => NOW });
+  ({ db, server, running } = await startBotOnEmulator({ now: () => NOW }));
 });
 
-afterAll(async () => {
-  await running?.stop();
-  await server?.stop();
-  await db?.close();
-});
+afterAll(() => stopBotOnEmulator({ db, server, running }));
 
 describe("NPS", () => {
   it("asks a detractor what went wrong, tags the answer, opens a ticket and raises a staff event", async () => {

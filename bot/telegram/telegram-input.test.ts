@@ -6,10 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../core/db/client";
 import { Writable } from "node:stream";
 import { createLogger, silentLogger } from "../../core/log";
-import { createTestDatabase } from "../../test/helpers/db";
 import { buildTelegramBot, startTelegramBot } from "./bot";
-import { botMessages, emulatorUser, freePort, startEmulator, waitForMessages } from "./test-harness";
-import { makeCustomer, runTestBot, testConfig, TEST_TOKEN, type RunningTestBot } from "./test-fixtures";
+import { botMessages, emulatorUser, freePort, waitForMessages } from "./test-harness";
+import { makeCustomer, runTestBot, testConfig, TEST_TOKEN, type RunningTestBot, startBotOnEmulator, stopBotOnEmulator } from "./test-fixtures";
 
 const NOW = new Date("2026-11-20T12:00:00Z");
 let db: Database;
@@ -34,16 +33,10 @@ async function written() {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase("pglite");
-  server = await startEmulator();
-  running = await runTestBot(db, server, { now: () => NOW });
+  ({ db, server, running } = await startBotOnEmulator({ now: () => NOW }));
 });
 
-afterAll(async () => {
-  await running?.stop();
-  await server?.stop();
-  await db?.close();
-});
+afterAll(() => stopBotOnEmulator({ db, server, running }));
 
 describe("bad input", () => {
   it("answers stickers, photos and voice with a polite note and writes nothing", async () => {

@@ -6,7 +6,9 @@ import { loadConfig, type Config } from "../../core/config/config";
 import { Prisma, type Database } from "../../core/db/client";
 import type { ChatModel } from "../../core/llm/chat-model";
 import { silentLogger, type Logger } from "../../core/log";
+import { createTestDatabase } from "../../test/helpers/db";
 import { buildTelegramBot, type TelegramBot } from "./bot";
+import { startEmulator } from "./test-harness";
 
 export const TEST_TOKEN = "1000:e2e-test-token";
 
@@ -92,4 +94,25 @@ export async function runTestBot(db: Database, server: TelegramServer, options: 
   await built.bot.init();
   const runner = run(built.bot, { runner: { fetch: { allowed_updates: ["message", "callback_query", "my_chat_member"] } } });
   return { ...built, runner, stop: async () => { if (runner.isRunning()) await runner.stop(); } };
+}
+
+/** A fresh database, the emulator and a running bot on them: the end-to-end files' set-up. */
+export interface BotOnEmulator {
+  db: Database;
+  server: TelegramServer;
+  running: RunningTestBot;
+}
+
+export async function startBotOnEmulator(options: { now: () => Date }): Promise<BotOnEmulator> {
+  const db = await createTestDatabase("pglite");
+  const server = await startEmulator();
+  const running = await runTestBot(db, server, { now: options.now });
+  return { db, server, running };
+}
+
+/** Stops what `startBotOnEmulator` started (the parts that did start, if it failed midway). */
+export async function stopBotOnEmulator(env: Partial<BotOnEmulator>): Promise<void> {
+  await env.running?.stop();
+  await env.server?.stop();
+  await env.db?.close();
 }
