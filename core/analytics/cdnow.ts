@@ -11,6 +11,11 @@ export interface CdnowPurchase {
   day: number;
   cds: number;
   dollars: number;
+  /** Order lines (file rows) merged into this customer-day. */
+  lines: number;
+  /** Of those, lines with a positive whole-dollar amount (no cents), and with any positive amount. */
+  wholeDollarLines: number;
+  paidLines: number;
 }
 
 const MS_PER_DAY = 86_400_000;
@@ -41,12 +46,17 @@ export async function readCdnow(file: string): Promise<CdnowPurchase[]> {
     const n = Number(cds);
     const d = Number(dollars);
     if (!Number.isFinite(n) || !Number.isFinite(d)) throw new RangeError(`${file}:${lineNumber}: bad numbers`);
+    const paid = d > 0 ? 1 : 0;
+    const whole = d > 0 && Math.round(d * 100) % 100 === 0 ? 1 : 0;
     const existing = merged.get(key);
     if (existing) {
       existing.cds += n;
       existing.dollars += d;
+      existing.lines++;
+      existing.wholeDollarLines += whole;
+      existing.paidLines += paid;
     } else {
-      merged.set(key, { customer, day, cds: n, dollars: d });
+      merged.set(key, { customer, day, cds: n, dollars: d, lines: 1, wholeDollarLines: whole, paidLines: paid });
     }
   }
   return [...merged.values()].sort((a, b) => (a.customer < b.customer ? -1 : a.customer > b.customer ? 1 : a.day - b.day));
@@ -60,6 +70,11 @@ export interface CdnowCustomer extends RfmSummary {
   /** Dollars and CDs of each calibration purchase, parallel to `days`. */
   dollars: number[];
   cds: number[];
+  /** Order lines (file rows) of each calibration purchase, parallel to `days`. */
+  lines: number[];
+  /** Calibration order lines with a positive amount, and those of them in whole dollars. */
+  paidLines: number;
+  wholeDollarLines: number;
   /** Mean dollars of the repeat purchases in the calibration period (0 when x = 0). */
   meanRepeatSpend: number;
   /** Purchase days in the holdout period. */
@@ -111,6 +126,9 @@ export function cdnowCalibration(purchases: readonly CdnowPurchase[], periods: C
       days: calibration.map((p) => p.day),
       dollars: calibration.map((p) => p.dollars),
       cds: calibration.map((p) => p.cds),
+      lines: calibration.map((p) => p.lines),
+      paidLines: calibration.reduce((s, p) => s + p.paidLines, 0),
+      wholeDollarLines: calibration.reduce((s, p) => s + p.wholeDollarLines, 0),
       meanRepeatSpend: x > 0 ? repeatDollars / x : 0,
       holdoutPurchases: list.filter((p) => p.day > end && p.day <= holdoutEnd).length,
     });

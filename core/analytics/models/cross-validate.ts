@@ -1,7 +1,7 @@
 // k-fold cross-validation of the logistic churn model: the protocol both evaluation commands
 // report (`retention evaluate cdnow` and `retention evaluate labeled`).
 import { auc, kFoldIndices } from "./evaluation";
-import { predictLogistic, trainLogistic } from "./logistic";
+import { predictLogistic, trainLogistic, type LogisticOptions } from "./logistic";
 
 export interface CrossValidation {
   /** Mean of the fold AUCs (scikit-learn's `cross_val_score` convention). */
@@ -24,6 +24,8 @@ export function crossValidateLogistic(options: {
   features: string[];
   folds: number;
   seed: number;
+  /** Training options of every fold's model (the feature names are added). */
+  training?: LogisticOptions;
   rowsFor: (train: readonly number[]) => (i: number) => number[];
 }): CrossValidation {
   const { labels, features, folds: k } = options;
@@ -36,7 +38,7 @@ export function crossValidateLogistic(options: {
     const test: number[] = [];
     folds.forEach((f, i) => (f === fold ? test : train).push(i));
     const row = options.rowsFor(train);
-    const model = trainLogistic(train.map(row), train.map((i) => labels[i]!), { features });
+    const model = trainLogistic(train.map(row), train.map((i) => labels[i]!), { ...options.training, features });
     trainingMs += model.trainingMs;
     const probs = predictLogistic(model, test.map(row));
     test.forEach((i, j) => (outOfFold[i] = probs[j]!));

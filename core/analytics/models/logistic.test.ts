@@ -44,12 +44,30 @@ describe("logistic regression on ml-logistic-regression", () => {
     expect(sum).toBeCloseTo(logit, 12);
   });
 
+  it("shrinks the weights under a prior, most where the data say little", () => {
+    const small = { X: X.slice(0, 1500), y: y.slice(0, 1500) };
+    const free = trainLogistic(small.X, small.y);
+    const shrunk = trainLogistic(small.X, small.y, { priorScale: 8 });
+    const norm = (w: number[]): number => Math.hypot(...w.slice(1));
+    expect(norm(shrunk.weights)).toBeLessThan(norm(free.weights));
+    // a and b are correlated: their opposite-signed weights are pulled together most.
+    expect(Math.abs(shrunk.weights[1]! + shrunk.weights[2]!)).toBeLessThan(Math.abs(free.weights[1]! + free.weights[2]!) + 1e-9);
+    expect(shrunk.steps).toBeLessThanOrEqual(1600);
+    expect(() => trainLogistic(small.X, small.y, { priorScale: -1 })).toThrow(/priorScale/);
+  });
+
   it("keeps a constant column at weight 0 and rejects one-class labels", () => {
     const withConstant = trainLogistic(
       X.slice(0, 2000).map((r) => [...r, 7]),
       y.slice(0, 2000),
     );
     expect(withConstant.weights[4]).toBeCloseTo(0, 12);
+    const withPrior = trainLogistic(
+      X.slice(0, 2000).map((r) => [...r, 7]),
+      y.slice(0, 2000),
+      { priorScale: 8 },
+    );
+    expect(withPrior.weights[4]).toBeCloseTo(0, 12);
     expect(() => trainLogistic([[1], [2]], [1, 1])).toThrow(/one class/);
   });
 });
