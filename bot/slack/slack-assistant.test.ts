@@ -149,8 +149,9 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
       },
     ]);
     const { post } = await mention("What is the churn risk of CUST-4?");
-    const c = await db.prisma.customer.findUnique({ where: { externalId: "CUST-4" }, include: { scores: true } });
-    expect(String(post.text)).toBe(`${c!.name} (${c!.phone}) has churn probability ${Math.round(c!.scores[0]!.churnProbability * 10_000) / 10_000} [customer_profile].`);
+    const c = await db.prisma.customer.findUnique({ where: { externalId: "CUST-4" } });
+    const score = await db.prisma.score.findFirstOrThrow({ where: { customerId: c!.id } });
+    expect(String(post.text)).toBe(`${c!.name} (${c!.phone}) has churn probability ${Math.round(score.churnProbability * 10_000) / 10_000} [customer_profile].`);
   });
 
   it("refuses a non-staff user without calling the model", async () => {

@@ -3,11 +3,10 @@
 // and the contributions reasons are built from. Shared by training and scoring.
 import { bgnbdExpectedPurchases, bgnbdPAlive, fitBgNbd, type BgNbdParams } from "./models/bgnbd";
 import { fitGammaGamma, ggExpectedSpend, type GammaGammaParams } from "./models/gamma-gamma";
-import { contributions, linearScore, type LogisticModel } from "./models/logistic";
+import { contributions, type LogisticModel } from "./models/logistic";
 import { seededRandom } from "./models/evaluation";
 import type { AttributeFeature, CustomerFeatures } from "./features";
 import { featureVector, type LatentQuantities } from "./feature-vector";
-import type { Contribution } from "./reasons";
 
 export const CHURN_MODEL_VERSION = "churn-logistic-v1";
 
@@ -78,15 +77,15 @@ export function expectedSpend(gg: GammaGammaParams | null, f: CustomerFeatures):
 
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
-/** The churn probability of one customer under a stored model, with its per-column contributions. */
-export function applyChurnModel(
-  params: ChurnModelParams,
-  names: readonly string[],
-  f: CustomerFeatures,
-): { churnProbability: number; latent: LatentQuantities; contributions: Contribution[] } {
+/**
+ * The churn probability of one customer under a stored model, with each column's contribution
+ * to the log-odds (aligned with the model's feature names; positive = more risk).
+ */
+export function applyChurnModel(params: ChurnModelParams, f: CustomerFeatures): { churnProbability: number; latent: LatentQuantities; contributions: number[] } {
   const latent = latentQuantities(params.bgnbd, f, params.horizonDays);
   const row = featureVector(f, latent);
-  const churnProbability = sigmoid(linearScore(params.logistic, row));
   const parts = contributions(params.logistic, row);
-  return { churnProbability, latent, contributions: parts.map((c, j) => ({ feature: names[j]!, contribution: c })) };
+  let z = params.logistic.weights[0]!;
+  for (const part of parts) z += part;
+  return { churnProbability: sigmoid(z), latent, contributions: parts };
 }

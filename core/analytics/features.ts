@@ -235,8 +235,8 @@ export async function* featureBatches(db: Database, options: FeatureOptions & { 
   const attrs = attributeSql(spec, 4);
   const sql = FEATURES_SQL(attrs.sql);
   const asOf = options.asOf.toISOString();
-  // Every batch's upper id first (one index-only pass), so the next batch's query can be sent
-  // while the caller is still busy with the previous one.
+  // Every batch's upper id first (one index-only pass), so later batches' queries can be sent
+  // while the caller is still busy with an earlier one.
   const bounds = await db.queryRows<{ hi: number }>(
     `SELECT id AS hi FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM customers) c
       WHERE n % $1 = 0 OR id = (SELECT max(id) FROM customers) ORDER BY id`,
@@ -249,10 +249,12 @@ export async function* featureBatches(db: Database, options: FeatureOptions & { 
     result.catch(() => undefined); // a caller that stops early must not leave an unhandled rejection
     return result;
   };
-  let pending = his.length ? query(0) : null;
-  for (let k = 0; pending; k++) {
-    const rows = await pending;
-    pending = k + 1 < his.length ? query(k + 1) : null;
+  // Two batches in flight: on a server each runs in its own backend, so both cores compute
+  // features while this process turns the previous batch into scores.
+  const inFlight = his.slice(0, 2).map((_, k) => query(k));
+  for (let k = 0; k < his.length; k++) {
+    const rows = await inFlight.shift()!;
+    if (k + 2 < his.length) inFlight.push(query(k + 2));
     yield rows.map((r) => toFeatures(r, spec));
   }
 }

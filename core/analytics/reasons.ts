@@ -134,36 +134,69 @@ export function describeReason(code: ReasonCode, f: CustomerFeatures, feature?: 
  * customer whose spend rose) is skipped.
  */
 export function topReasons(f: CustomerFeatures, contributions: readonly Contribution[], attributeNames: readonly string[] = [], max = 3): Reason[] {
-  // Scoring calls this for every customer: parallel arrays and a cached code per column instead
-  // of a Map and a string switch per contribution.
+  return rankReasons(
+    f,
+    contributions.map((c) => c.feature),
+    contributions.map((c) => c.contribution),
+    attributeNames,
+    max,
+  );
+}
+
+// Scratch space for rankReasons, reused across calls (scoring asks once per customer).
+let slotWeights = new Float64Array(64);
+let slotFeature = new Int32Array(64);
+const slotKeys: string[] = [];
+const slotCodes: ReasonCode[] = [];
+
+/**
+ * {@link topReasons} over parallel arrays: `features[j]` pushed the log-odds by `contributions[j]`.
+ * Scoring calls this for every customer, so it builds no per-column objects.
+ */
+export function rankReasons(
+  f: CustomerFeatures,
+  features: readonly string[],
+  contributions: ArrayLike<number>,
+  attributeNames: readonly string[] = [],
+  max = 3,
+): Reason[] {
   const noPurchase = f.recencyDays === null;
-  const keys: string[] = [];
-  const codes: ReasonCode[] = [];
-  const features: string[] = [];
-  const weights: number[] = [];
-  for (const { feature, contribution } of contributions) {
+  if (slotWeights.length < features.length) {
+    slotWeights = new Float64Array(features.length);
+    slotFeature = new Int32Array(features.length);
+  }
+  let slots = 0;
+  for (let j = 0; j < features.length; j++) {
+    const contribution = contributions[j]!;
     if (!(contribution > 0)) continue;
+    const feature = features[j]!;
     const code = cachedCode(feature, noPurchase);
     if (!code) continue;
     const key = code === "attribute" ? feature : code;
-    const at = keys.indexOf(key);
-    if (at >= 0) weights[at]! += contribution;
+    let at = 0;
+    while (at < slots && slotKeys[at] !== key) at++;
+    if (at < slots) slotWeights[at]! += contribution;
     else {
-      keys.push(key);
-      codes.push(code);
-      features.push(feature);
-      weights.push(contribution);
+      slotKeys[slots] = key;
+      slotCodes[slots] = code;
+      slotFeature[slots] = j;
+      slotWeights[slots] = contribution;
+      slots++;
     }
   }
-  const order = keys.map((_, i) => i).sort((a, b) => weights[b]! - weights[a]!);
   const reasons: Reason[] = [];
-  for (const i of order) {
-    const feature = features[i]!;
-    const attrIndex = codes[i] === "attribute" ? attributeNames.indexOf(feature) : -1;
-    const described = describeReason(codes[i]!, f, feature, attrIndex >= 0 ? f.attributes[attrIndex] : undefined);
-    if (!described) continue;
-    reasons.push({ ...described, weight: Math.round(weights[i]! * 1000) / 1000 });
-    if (reasons.length >= max) break;
+  // The largest remaining weight each time: a few picks among a dozen slots needs no sort.
+  while (reasons.length < max) {
+    let best = -1;
+    for (let k = 0; k < slots; k++) if (slotWeights[k]! > 0 && (best < 0 || slotWeights[k]! > slotWeights[best]!)) best = k;
+    if (best < 0) break;
+    const weight = slotWeights[best]!;
+    slotWeights[best] = 0;
+    const feature = features[slotFeature[best]!]!;
+    const code = slotCodes[best]!;
+    const attrIndex = code === "attribute" ? attributeNames.indexOf(feature) : -1;
+    const described = describeReason(code, f, feature, attrIndex >= 0 ? f.attributes[attrIndex] : undefined);
+    if (described) reasons.push({ code: described.code, text: described.text, weight: Math.round(weight * 1000) / 1000, values: described.values });
   }
   return reasons;
 }

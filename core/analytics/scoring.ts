@@ -8,7 +8,7 @@ import { applyChurnModel, expectedSpend, fitLatentModels, latentQuantities, type
 import { computeFeatures, countCustomers, discoverAttributes, featureBatches, type CustomerFeatures } from "./features";
 import { featureNames } from "./feature-vector";
 import { bgnbdExpectedPurchases } from "./models/bgnbd";
-import { heuristicContributions, topReasons } from "./reasons";
+import { heuristicContributions, rankReasons, topReasons } from "./reasons";
 import { quintileScores, rfmSegment, riskBand, type RiskBand, type Segment } from "./segments";
 import { activeChurnModel, trainChurnModel } from "./training";
 
@@ -46,8 +46,13 @@ export interface ScoreRunSummary {
 interface Columns {
   customerId: number[];
   churn: number[];
-  /** The customer's COPY line up to (excluding) the RFM columns: everything but the segment. */
-  line: string[];
+  /** NaN where there is no value (written as NULL). */
+  pAlive: number[];
+  expectedPurchases: number[];
+  expectedSpend: number[];
+  clv: number[];
+  /** The reasons as JSON, already escaped for COPY. */
+  reasons: string[];
   recencyDays: (number | null)[];
   frequency: number[];
   monetary: (number | null)[];
@@ -56,13 +61,16 @@ interface Columns {
 
 // COPY text format: tab-separated, \N for null, backslashes doubled. JSON has no raw tabs or
 // newlines, so doubling its backslashes is all the escaping reasons need.
-const copyNumber = (v: number | null) => (v !== null && Number.isFinite(v) ? String(v) : "\\N");
+const copyNumber = (v: number) => (Number.isFinite(v) ? String(v) : "\\N");
 const copyJson = (v: unknown) => {
   const json = JSON.stringify(v);
   return json.includes("\\") ? json.replace(/\\/g, "\\\\") : json;
 };
 const COPY_SCORES = `COPY scores (run_id, customer_id, model_id, as_of, churn_probability, risk_band, p_alive, expected_purchases, expected_spend, clv,
                     reasons, recency_score, frequency_score, monetary_score, segment) FROM STDIN`;
+/** Customers scored between two turns of the event loop. */
+const YIELD_EVERY = 2_000;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** Rows per COPY chunk (and per COPY statement on PGlite, which loads one blob at a time). */
 const WRITE_BATCH = 20_000;
 
@@ -96,44 +104,42 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const total = await countCustomers(db);
 
   const run = await db.prisma.scoreRun.create({ data: { asOf, modelId: model?.id ?? null, startedAt: now() } });
-  const cols: Columns = { customerId: [], churn: [], line: [], recencyDays: [], frequency: [], monetary: [], tenureDays: [] };
+  const cols: Columns = { customerId: [], churn: [], pAlive: [], expectedPurchases: [], expectedSpend: [], clv: [], reasons: [], recencyDays: [], frequency: [], monetary: [], tenureDays: [] };
   const horizon = config.churnHorizonDays;
-  const linePrefix = `${run.id}\t`;
-  const lineRun = `\t${model?.id ?? "\\N"}\t${asOf.toISOString()}\t`;
+  const bg = params?.bgnbd ?? fallback?.bgnbd ?? null;
+  const gg = params?.gammaGamma ?? fallback?.gammaGamma ?? null;
   const score = (f: CustomerFeatures) => {
     let churn: number;
-    let pAlive: number | null = null;
-    let contributions;
+    let pAlive = Number.NaN;
     let expectedPurchases = 0;
-    const bg = params?.bgnbd ?? fallback?.bgnbd ?? null;
-    const gg = params?.gammaGamma ?? fallback?.gammaGamma ?? null;
+    let reasons;
     if (params) {
-      const applied = applyChurnModel(params, names, f);
+      const applied = applyChurnModel(params, f);
       churn = applied.churnProbability;
       pAlive = applied.latent.pAlive;
       expectedPurchases = f.recencyDays === null ? 0 : applied.latent.expectedPurchases;
-      contributions = applied.contributions;
+      reasons = rankReasons(f, names, applied.contributions, attributeNames);
     } else if (bg) {
       const latent = latentQuantities(bg, f, horizon);
       pAlive = latent.pAlive;
       expectedPurchases = f.recencyDays === null ? 0 : latent.expectedPurchases;
       churn = f.recencyDays === null ? 1 : Math.exp(-latent.expectedPurchases);
-      contributions = heuristicContributions(f, pAlive);
+      reasons = topReasons(f, heuristicContributions(f, pAlive), attributeNames);
     } else {
       churn = 1;
-      contributions = heuristicContributions(f, 0);
+      reasons = topReasons(f, heuristicContributions(f, 0), attributeNames);
     }
     const clvPurchases = bg && f.recencyDays !== null ? bgnbdExpectedPurchases(bg, config.clvHorizonDays, f.x, f.tx, Math.max(f.T, f.tx)) : 0;
     const spend = expectedSpend(gg, f);
     const margin = f.marginShare ?? config.defaultGrossMargin;
-    const clv = Number.isFinite(clvPurchases * spend * margin) ? clvPurchases * spend * margin : 0;
-    churn = Math.min(1, Math.max(0, churn));
+    const clv = clvPurchases * spend * margin;
     cols.customerId.push(f.customerId);
-    cols.churn.push(churn);
-    cols.line.push(
-      linePrefix + f.customerId + lineRun + String(churn) + "\t" + riskBand(churn, config) + "\t" + copyNumber(pAlive) + "\t" + copyNumber(expectedPurchases) + "\t" +
-        copyNumber(spend) + "\t" + copyNumber(clv) + "\t" + copyJson(topReasons(f, contributions, attributeNames)) + "\t",
-    );
+    cols.churn.push(Math.min(1, Math.max(0, churn)));
+    cols.pAlive.push(pAlive);
+    cols.expectedPurchases.push(expectedPurchases);
+    cols.expectedSpend.push(spend);
+    cols.clv.push(Number.isFinite(clv) ? clv : 0);
+    cols.reasons.push(copyJson(reasons));
     cols.recencyDays.push(f.recencyDays);
     cols.frequency.push(f.purchaseCount);
     cols.monetary.push(f.recencyDays === null ? null : f.monetaryTotal);
@@ -141,9 +147,14 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   };
   let modelMs = 0;
   for await (const batch of featureBatches(db, { asOf, attributeSpec: spec, batchSize: options.batchSize })) {
-    const t = performance.now();
-    for (const f of batch) score(f);
-    modelMs += performance.now() - t;
+    for (let from = 0; from < batch.length; from += YIELD_EVERY) {
+      const t = performance.now();
+      const to = Math.min(batch.length, from + YIELD_EVERY);
+      for (let i = from; i < to; i++) score(batch[i]!);
+      modelMs += performance.now() - t;
+      // Let the driver read the next batch's rows meanwhile: a server blocks on a full socket.
+      if (to < batch.length) await yieldToEventLoop();
+    }
     options.onProgress?.({ phase: "features", done: cols.customerId.length, total });
   }
   const featuresMs = Math.round(performance.now() - started);
@@ -156,13 +167,19 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const writeStarted = performance.now();
   const n = cols.customerId.length;
   let written = 0;
+  const runPrefix = `${run.id}\t`;
+  const modelAndDate = `\t${model?.id ?? "\\N"}\t${asOf.toISOString()}\t`;
   // COPY in chunks of complete lines: a server parses them while the next chunk is built.
   function* chunks(from: number, to: number): Generator<string> {
     for (let start = from; start < to; start += WRITE_BATCH) {
       const end = Math.min(to, start + WRITE_BATCH);
       let text = "";
       for (let i = start; i < end; i++) {
-        text += cols.line[i]! + rScores[i]! + "\t" + fScores[i]! + "\t" + mScores[i]! + "\t" + segments[i]! + "\n";
+        const churn = cols.churn[i]!;
+        text +=
+          runPrefix + cols.customerId[i] + modelAndDate + churn + "\t" + riskBand(churn, config) + "\t" + copyNumber(cols.pAlive[i]!) + "\t" +
+          copyNumber(cols.expectedPurchases[i]!) + "\t" + copyNumber(cols.expectedSpend[i]!) + "\t" + copyNumber(cols.clv[i]!) + "\t" + cols.reasons[i] + "\t" +
+          rScores[i]! + "\t" + fScores[i]! + "\t" + mScores[i]! + "\t" + segments[i]! + "\n";
       }
       yield text;
       written += end - start;
