@@ -4,8 +4,8 @@
 //                                            PostgreSQL, 100,000 / 1,000,000 on PGlite
 //   npm run bench:score -- --pg 200000 --pglite 20000 --purchases-per-customer 10
 //   npm run bench:score -- --pglite 0        PostgreSQL only
-// Data is generated in SQL (generate_series) for speed. Prints the scan time, the scoring time
-// and their ratio (target <= 3).
+// Data is generated in SQL (generate_series) for speed. Prints the scan time (through Prisma and
+// straight through the driver), the scoring time and their ratios (target <= 3).
 import { PGlite } from "@electric-sql/pglite";
 import { openDatabase, wrapPGlite, type Database } from "../core/db/client";
 import { applyMigrations } from "../core/db/migrate";
@@ -91,13 +91,16 @@ async function bench(label: string, db: Database, customers: number): Promise<vo
   console.log(`  rows: ${counts[0]!.c.toLocaleString("en")} customers, ${counts[0]!.p.toLocaleString("en")} purchases`);
   const trained = await timed("train churn model (not in ratio)", () => trainChurnModel(db, { asOf, horizonDays: config.churnHorizonDays, log: silentLogger, now: () => new Date() }));
   if (trained.value.ok) console.log(`  held-out AUC ${trained.value.value.metrics.auc.toFixed(3)}, ${trained.value.value.metrics.trainRows} training rows`);
-  await db.prisma.$queryRawUnsafe(SCAN); // warm the cache the same way for both
-  const scan = await timed("bare aggregate scan", () => db.prisma.$queryRawUnsafe<unknown[]>(SCAN));
+  await db.queryRows(SCAN); // warm the cache the same way for both
+  // The scan two ways: through Prisma, as the app's ad-hoc queries run, and straight through the
+  // driver, as the scoring run reads its features (the stricter yardstick).
+  const scan = await timed("bare aggregate scan (Prisma)", () => db.prisma.$queryRawUnsafe<unknown[]>(SCAN));
+  const scanDriver = await timed("bare aggregate scan (driver)", () => db.queryRows<unknown>(SCAN));
   const score = await timed("whole scoring run", () => scoreAll(db, { asOf, config, log: silentLogger, trainIfMissing: false }));
   const t = score.value.timings;
   console.log(`    features + model + reasons ${seconds(t.featuresMs)} (of which model + reasons in JS ${seconds(t.modelMs)}), segments + write ${seconds(score.value.durationMs - t.featuresMs)} (write ${seconds(t.writeMs)})`);
   console.log(`  scored ${score.value.customers.toLocaleString("en")} customers; scan returned ${scan.value.length.toLocaleString("en")} groups`);
-  console.log(`  RATIO scoring / scan = ${(score.ms / scan.ms).toFixed(2)} (target <= 3)`);
+  console.log(`  RATIO scoring / scan = ${(score.ms / scan.ms).toFixed(2)} against the Prisma scan, ${(score.ms / scanDriver.ms).toFixed(2)} against the driver scan (target <= 3)`);
 }
 
 if (pgCustomers > 0) {

@@ -112,29 +112,32 @@ function attributeSql(spec: AttributeFeature[], firstParam: number): { sql: stri
         return `CASE WHEN c.attributes ->> ${k}::text = ${param(f.level)}::text THEN 1::float8 ELSE 0::float8 END`;
     }
   });
-  return { sql: parts.length ? `ARRAY[${parts.join(", ")}]::float8[]` : `ARRAY[]::float8[]`, params };
+  return { sql: parts.length ? `array_to_string(ARRAY[${parts.join(", ")}]::float8[], ',')` : `''`, params };
 }
 
-interface RawRow {
-  id: number;
-  purchase_count: number | null;
-  purchase_days: number | null;
-  first_days: number | null;
-  last_days: number | null;
-  signup_days: number | null;
-  total: number | null;
-  spend_90: number | null;
-  spend_prev_90: number | null;
-  margin: number | null;
-  margin_base: number | null;
-  nps: number | null;
-  csat: number | null;
-  complaints_90: number | null;
-  complaints_total: number | null;
-  offers_received: number | null;
-  offers_declined: number | null;
-  attrs: (number | null)[] | null;
-}
+// The query returns each customer as one comma-separated text (an empty field is NULL): decoding
+// one text per row costs far less than eighteen typed columns (PGlite's scoring read took 3.5 s
+// as columns and 2.2 s packed for 100,000 customers). Float8 text round-trips exactly.
+const COLUMNS = [
+  "id",
+  "purchase_count",
+  "purchase_days",
+  "first_days",
+  "last_days",
+  "signup_days",
+  "total",
+  "spend_90",
+  "spend_prev_90",
+  "margin",
+  "margin_base",
+  "nps",
+  "csat",
+  "complaints_90",
+  "complaints_total",
+  "offers_received",
+  "offers_declined",
+] as const;
+const at = Object.fromEntries(COLUMNS.map((name, i) => [name, i])) as Record<(typeof COLUMNS)[number], number>;
 
 // One set-based query for the customers with lo < id <= hi. Days are measured back from as_of.
 // Customers count from sign-up or their first purchase before as_of; erased ones are left out.
@@ -173,11 +176,11 @@ o AS (
    WHERE customer_id > $2 AND customer_id <= $3 AND issued_at < $1::timestamp
    GROUP BY customer_id
 )
-SELECT c.id, p.purchase_count, p.purchase_days, p.first_days, p.last_days,
-       (extract(epoch FROM $1::timestamp - c.signed_up_at) / ${DAY_SECONDS})::float8 AS signup_days,
-       p.total, p.spend_90, p.spend_prev_90, p.margin, p.margin_base,
-       fb.nps, fb.csat, fb.complaints_90, fb.complaints_total, o.offers_received, o.offers_declined,
-       ${attrs} AS attrs
+SELECT concat_ws(',', c.id, coalesce(p.purchase_count::text, ''), coalesce(p.purchase_days::text, ''), coalesce(p.first_days::text, ''), coalesce(p.last_days::text, ''),
+       coalesce(((extract(epoch FROM $1::timestamp - c.signed_up_at) / ${DAY_SECONDS})::float8)::text, ''),
+       coalesce(p.total::text, ''), coalesce(p.spend_90::text, ''), coalesce(p.spend_prev_90::text, ''), coalesce(p.margin::text, ''), coalesce(p.margin_base::text, ''),
+       coalesce(fb.nps::text, ''), coalesce(fb.csat::text, ''), coalesce(fb.complaints_90::text, ''), coalesce(fb.complaints_total::text, ''),
+       coalesce(o.offers_received::text, ''), coalesce(o.offers_declined::text, ''), ${attrs}) AS r
   FROM customers c
   LEFT JOIN p ON p.customer_id = c.id
   LEFT JOIN fb ON fb.customer_id = c.id
@@ -186,23 +189,31 @@ SELECT c.id, p.purchase_count, p.purchase_days, p.first_days, p.last_days,
    AND (p.customer_id IS NOT NULL OR c.signed_up_at < $1::timestamp)
  ORDER BY c.id`;
 
-function toFeatures(r: RawRow, spec: AttributeFeature[]): CustomerFeatures {
-  const purchaseCount = r.purchase_count ?? 0;
-  const days = r.purchase_days ?? 0;
-  const recencyDays = r.last_days;
-  const T = r.first_days ?? 0;
-  const tx = r.first_days !== null && r.last_days !== null ? r.first_days - r.last_days : 0;
+const field = (v: string | undefined): number | null => (v === undefined || v === "" ? null : Number(v));
+
+function toFeatures(packed: string, spec: AttributeFeature[]): CustomerFeatures {
+  const v = packed.split(",");
+  const firstDays = field(v[at.first_days]);
+  const recencyDays = field(v[at.last_days]);
+  const purchaseCount = field(v[at.purchase_count]) ?? 0;
+  const days = field(v[at.purchase_days]) ?? 0;
+  const T = firstDays ?? 0;
+  const tx = firstDays !== null && recencyDays !== null ? firstDays - recencyDays : 0;
   const x = Math.max(0, days - 1);
   const meanGapDays = x > 0 ? tx / x : null;
-  const total = r.total ?? 0;
-  const s90 = r.spend_90 ?? 0;
-  const sPrev = r.spend_prev_90 ?? 0;
+  const total = field(v[at.total]) ?? 0;
+  const s90 = field(v[at.spend_90]) ?? 0;
+  const sPrev = field(v[at.spend_prev_90]) ?? 0;
+  const margin = field(v[at.margin]);
+  const marginBase = field(v[at.margin_base]);
+  const attributes = new Array<number>(spec.length);
+  for (let i = 0; i < spec.length; i++) attributes[i] = Number(v[COLUMNS.length + i] ?? 0);
   return {
-    customerId: r.id,
+    customerId: Number(v[at.id]),
     recencyDays,
     frequency: x,
     purchaseCount,
-    tenureDays: Math.max(r.first_days ?? 0, r.signup_days ?? 0),
+    tenureDays: Math.max(firstDays ?? 0, field(v[at.signup_days]) ?? 0),
     monetaryMean: purchaseCount > 0 ? total / purchaseCount : null,
     monetaryTotal: total,
     meanGapDays,
@@ -210,17 +221,17 @@ function toFeatures(r: RawRow, spec: AttributeFeature[]): CustomerFeatures {
     spendLast90: s90,
     spendPrev90: sPrev,
     spendTrend: s90 + sPrev > 0 ? (s90 - sPrev) / (s90 + sPrev) : null,
-    marginShare: r.margin !== null && r.margin_base ? r.margin / r.margin_base : null,
-    npsLatest: r.nps,
-    csatLatest: r.csat,
-    complaints90: r.complaints_90 ?? 0,
-    complaintsTotal: r.complaints_total ?? 0,
-    offersReceived: r.offers_received ?? 0,
-    offersDeclined: r.offers_declined ?? 0,
+    marginShare: margin !== null && marginBase ? margin / marginBase : null,
+    npsLatest: field(v[at.nps]),
+    csatLatest: field(v[at.csat]),
+    complaints90: field(v[at.complaints_90]) ?? 0,
+    complaintsTotal: field(v[at.complaints_total]) ?? 0,
+    offersReceived: field(v[at.offers_received]) ?? 0,
+    offersDeclined: field(v[at.offers_declined]) ?? 0,
     x,
     tx,
     T,
-    attributes: spec.map((_, i) => Number(r.attrs?.[i] ?? 0)),
+    attributes,
   };
 }
 
@@ -245,7 +256,7 @@ export async function* featureBatches(db: Database, options: FeatureOptions & { 
   const his = [...new Set(bounds.map((b) => b.hi))];
   const query = (k: number) => {
     // Straight through the driver: Prisma's row conversion costs more than the query itself here.
-    const result = db.queryRows<RawRow>(sql, [asOf, k === 0 ? 0 : his[k - 1]!, his[k]!, ...attrs.params]);
+    const result = db.queryRows<{ r: string }>(sql, [asOf, k === 0 ? 0 : his[k - 1]!, his[k]!, ...attrs.params]);
     result.catch(() => undefined); // a caller that stops early must not leave an unhandled rejection
     return result;
   };
@@ -255,7 +266,7 @@ export async function* featureBatches(db: Database, options: FeatureOptions & { 
   for (let k = 0; k < his.length; k++) {
     const rows = await inFlight.shift()!;
     if (k + 2 < his.length) inFlight.push(query(k + 2));
-    yield rows.map((r) => toFeatures(r, spec));
+    yield rows.map((row) => toFeatures(row.r, spec));
   }
 }
 
