@@ -27,11 +27,12 @@ export interface Database {
   /** Runs a multi-statement SQL script with the driver's simple-query protocol (migrations). */
   execScript(sql: string): Promise<void>;
   /**
-   * Bulk-loads rows: `copySql` is `COPY table (columns) FROM STDIN` (text format), `chunks` are
-   * whole lines. A server streams them over one extra connection while they are produced;
-   * PGlite loads them as one blob (`FROM '/dev/blob'`), so pass it bounded batches.
+   * Bulk-loads rows: `copySql` is `COPY table (columns) FROM STDIN [WITH (FORMAT binary)]`;
+   * `chunks` are whole lines of text format, or the bytes of binary format (see copy-binary.ts).
+   * A server streams them over one extra connection while they are produced; PGlite loads them
+   * as one blob (`FROM '/dev/blob'`), so pass it bounded batches.
    */
-  copyFrom(copySql: string, chunks: AsyncIterable<string> | Iterable<string>): Promise<void>;
+  copyFrom(copySql: string, chunks: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>): Promise<void>;
   /**
    * Runs one read-only query straight through the driver (no ORM row conversion) for reads of
    * millions of rows; rows come back as the driver parses them (numbers, arrays, Dates).
@@ -101,7 +102,7 @@ export function wrapPGlite(pglite: PGlite, target: DatabaseTarget = { kind: "pgl
       await pglite.exec(sql);
     },
     copyFrom: async (copySql, chunks) => {
-      const parts: string[] = [];
+      const parts: (string | Uint8Array)[] = [];
       for await (const chunk of chunks) parts.push(chunk);
       await pglite.query(copySql.replace(/\bFROM\s+STDIN\b/i, "FROM '/dev/blob'"), [], { blob: new Blob(parts) });
     },
