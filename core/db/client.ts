@@ -73,7 +73,10 @@ export async function openDatabase(target: DatabaseTarget, options: { poolSize?:
       execScript: (sql) => withClient((client) => client.query(sql)),
       copyFrom: (copySql, chunks) => withClient((client) => pipeline(Readable.from(chunks), client.query(copyStreams.from(copySql)))),
       queryRows: async <T>(sql: string, params: readonly unknown[] = []) => {
-        pool ??= new pg.Pool({ connectionString: target.url, max: 2 });
+        // These reads are dozens of mid-sized aggregates (feature batches): compiling each with
+        // LLVM (jit, on by default since PostgreSQL 12) took longer than it saved (measured on
+        // 200,000 customers in four batches: 2.7 s with jit, 1.9 s without).
+        pool ??= new pg.Pool({ connectionString: target.url, max: 2, options: "-c jit=off" });
         return (await pool.query(sql, params as unknown[])).rows as T[];
       },
       close: async () => {
