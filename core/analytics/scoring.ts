@@ -47,6 +47,7 @@ export interface ScoreRunSummary {
 interface Columns {
   customerId: number[];
   churn: number[];
+  band: RiskBand[];
   /** NaN where there is no value (written as NULL). */
   pAlive: number[];
   expectedPurchases: number[];
@@ -101,10 +102,11 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const total = await countCustomers(db);
 
   const run = await db.prisma.scoreRun.create({ data: { asOf, modelId: model?.id ?? null, startedAt: now() } });
-  const cols: Columns = { customerId: [], churn: [], pAlive: [], expectedPurchases: [], expectedSpend: [], clv: [], reasons: [], recencyDays: [], frequency: [], monetary: [], tenureDays: [] };
+  const cols: Columns = { customerId: [], churn: [], band: [], pAlive: [], expectedPurchases: [], expectedSpend: [], clv: [], reasons: [], recencyDays: [], frequency: [], monetary: [], tenureDays: [] };
   const horizon = config.churnHorizonDays;
   const bg = params?.bgnbd ?? fallback?.bgnbd ?? null;
   const gg = params?.gammaGamma ?? fallback?.gammaGamma ?? null;
+  const riskBands: Record<RiskBand, number> = { low: 0, medium: 0, high: 0 };
   const score = (f: CustomerFeatures) => {
     let churn: number;
     let pAlive = Number.NaN;
@@ -131,7 +133,11 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     const margin = f.marginShare ?? config.defaultGrossMargin;
     const clv = clvPurchases * spend * margin;
     cols.customerId.push(f.customerId);
-    cols.churn.push(Math.min(1, Math.max(0, churn)));
+    churn = Math.min(1, Math.max(0, churn));
+    const band = riskBand(churn, config);
+    riskBands[band]++;
+    cols.churn.push(churn);
+    cols.band.push(band);
     cols.pAlive.push(pAlive);
     cols.expectedPurchases.push(expectedPurchases);
     cols.expectedSpend.push(spend);
@@ -168,12 +174,11 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   function* rows(from: number, to: number): Generator<Buffer> {
     const out = new BinaryCopyWriter();
     for (let i = from; i < to; i++) {
-      const churn = cols.churn[i]!;
-      const band = riskBand(churn, config);
+      const band = cols.band[i]!;
       const reasons = cols.reasons[i]!;
       out.row(SCORE_FIELDS, SCORE_FIXED_BYTES + maxUtf8Bytes(reasons) + maxUtf8Bytes(band) + maxUtf8Bytes(segments[i]!));
       out.int4(run.id).int4(cols.customerId[i]!).int4(model?.id ?? null).timestamp(asOf);
-      out.float8(churn).text(band).float8(cols.pAlive[i]!).float8(cols.expectedPurchases[i]!).float8(cols.expectedSpend[i]!).float8(cols.clv[i]!);
+      out.float8(cols.churn[i]!).text(band).float8(cols.pAlive[i]!).float8(cols.expectedPurchases[i]!).float8(cols.expectedSpend[i]!).float8(cols.clv[i]!);
       out.text(reasons).int4(rScores[i]!).int4(fScores[i]!).int4(mScores[i]!).text(segments[i]!);
       if (out.full) yield out.take();
       if (++written % WRITE_BATCH === 0) options.onProgress?.({ phase: "writing", done: written, total: n });
@@ -188,9 +193,6 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   options.onProgress?.({ phase: "writing", done: n, total: n });
   const writeMs = Math.round(performance.now() - writeStarted);
 
-  const bands = cols.churn.map((p) => riskBand(p, config));
-  const riskBands: Record<RiskBand, number> = { low: 0, medium: 0, high: 0 };
-  for (const b of bands) riskBands[b]++;
   const segmentCounts: Partial<Record<Segment, number>> = {};
   for (const s of segments) segmentCounts[s] = (segmentCounts[s] ?? 0) + 1;
   const method = params ? "logistic" : "bgnbd-fallback";

@@ -25,11 +25,6 @@ export class BinaryCopyWriter {
     this.offset = SIGNATURE.length + 8;
   }
 
-  /** Bytes written since the last `take()`. */
-  get size(): number {
-    return this.offset;
-  }
-
   /** Starts a row of `fields` fields; `maxBytes` bounds its size so the buffer can grow first. */
   row(fields: number, maxBytes: number): this {
     this.reserve(2 + maxBytes);
