@@ -6,8 +6,7 @@
 //   npm run bench:score -- --pglite 0        PostgreSQL only
 // Data is generated in SQL (generate_series) for speed. Prints the scan time (through Prisma and
 // straight through the driver), the scoring time and their ratios (target <= 3).
-import { PGlite } from "@electric-sql/pglite";
-import { openDatabase, wrapPGlite, type Database } from "../core/db/client";
+import { newPGlite, openDatabase, wrapPGlite, type Database } from "../core/db/client";
 import { applyMigrations } from "../core/db/migrate";
 import { loadConfig } from "../core/config/config";
 import { silentLogger } from "../core/log";
@@ -121,7 +120,7 @@ if (pgCustomers > 0) {
   }
 }
 if (pgliteCustomers > 0) {
-  const pglite = new PGlite();
+  const pglite = newPGlite();
   await pglite.waitReady;
   const db = wrapPGlite(pglite);
   await applyMigrations(db);

@@ -8,12 +8,11 @@
 // update, one ticket per customer). Telegram's own limits (30 msg/s overall) are off by default
 // because they would measure the throttle, not the bot; --real-limits turns them on.
 import type TelegramServer from "telegram-test-api";
-import { PGlite } from "@electric-sql/pglite";
 import { run } from "@grammyjs/runner";
 import { buildTelegramBot } from "../bot/telegram/bot";
 import { emulatorUser, startEmulator } from "../bot/telegram/test-harness";
 import { loadConfig } from "../core/config/config";
-import { openDatabase, wrapPGlite, type Database } from "../core/db/client";
+import { newPGlite, openDatabase, wrapPGlite, type Database } from "../core/db/client";
 import { applyMigrations } from "../core/db/migrate";
 import { Writable } from "node:stream";
 import { createLogger } from "../core/log";
@@ -139,7 +138,7 @@ async function runOnce(label: string, db: Database): Promise<boolean> {
 
 let allOk = true;
 if (which === "pglite" || which === "both") {
-  const pg = new PGlite();
+  const pg = newPGlite();
   await pg.waitReady;
   const db = wrapPGlite(pg);
   await applyMigrations(db);

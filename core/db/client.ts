@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { PGlite } from "@electric-sql/pglite";
+import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
@@ -86,9 +86,20 @@ export async function openDatabase(target: DatabaseTarget, options: { poolSize?:
     };
   }
   if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
-  const pglite = target.dataDir ? new PGlite(target.dataDir) : new PGlite();
+  const pglite = newPGlite(target.dataDir ?? undefined);
   await pglite.waitReady;
   return wrapPGlite(pglite, target);
+}
+
+/**
+ * A PGlite instance (in memory without `dataDir`) with PGlite's start parameters plus
+ * `file_extend_method=write_zeros`. PostgreSQL 16+ grows a table by up to 64 pages at once with
+ * posix_fallocate, which PGlite's in-memory file system runs as a truncate that copies the whole
+ * file into a new buffer, so bulk writes slow down with the table's size (a 100,000-row score
+ * write spent 0.55 s of its 1.9 s there). Written zeros grow the file geometrically instead.
+ */
+export function newPGlite(dataDir?: string, options: PGliteOptions = {}): PGlite {
+  return new PGlite({ ...options, ...(dataDir ? { dataDir } : {}), startParams: [...PGlite.defaultStartParams, "-c", "file_extend_method=write_zeros"] });
 }
 
 /** Wraps an already open PGlite instance (tests clone a migrated template this way). */

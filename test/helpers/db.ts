@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { PGlite } from "@electric-sql/pglite";
 import { describe, inject } from "vitest";
-import { openDatabase, wrapPGlite, type Database } from "../../core/db/client";
+import { newPGlite, openDatabase, wrapPGlite, type Database } from "../../core/db/client";
 import { applyMigrations } from "../../core/db/migrate";
 
 export type DatabaseKind = "pglite" | "postgres";
@@ -13,7 +13,7 @@ let pgliteTemplate: Promise<PGlite> | null = null;
 
 async function migratedPGliteTemplate(): Promise<PGlite> {
   pgliteTemplate ??= (async () => {
-    const pg = new PGlite();
+    const pg = newPGlite();
     await pg.waitReady;
     await applyMigrations(wrapPGlite(pg));
     return pg;
@@ -30,7 +30,9 @@ export function postgresUrl(database: string): string | null {
 /** A new, empty, migrated database of the given kind. Close it when done. */
 export async function createTestDatabase(kind: DatabaseKind): Promise<Database> {
   if (kind === "pglite") {
-    const clone = (await (await migratedPGliteTemplate()).clone()) as PGlite;
+    // PGlite.clone() would drop the start parameters newPGlite sets.
+    const clone = newPGlite(undefined, { loadDataDir: await (await migratedPGliteTemplate()).dumpDataDir("none") });
+    await clone.waitReady;
     return wrapPGlite(clone);
   }
   const adminUrl = postgresUrl("postgres");
