@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CustomerFeatures } from "./features";
-import { heuristicContributions, topReasons } from "./reasons";
+import { heuristicContributions, rankReasons, readReasons, topReasons } from "./reasons";
 
 function features(overrides: Partial<CustomerFeatures> = {}): CustomerFeatures {
   return {
@@ -81,5 +81,42 @@ describe("reasons", () => {
     expect(reasons[0]!.text).toBe("no purchase since joining 40 days ago");
     expect(reasons.map((r) => r.code)).toContain("complaints");
     expect(reasons.length).toBeLessThanOrEqual(3);
+  });
+
+  it("stores reasons as [code, weight, ...values] and words them the same when read back", () => {
+    const f = features({ npsLatest: 3 });
+    const names = ["log_recency", "complaints_90", "spend_trend", "attr:tier=bronze", "attr:age"];
+    const contributions = [0.9, 0.6, 0.3, 0.2, 0.1];
+    const stored = rankReasons(f, names, contributions, ["attr:tier=bronze", "attr:age"], 5);
+    expect(stored).toEqual([
+      ["overdue", 0.9, 94, 21],
+      ["complaints", 0.6, 2, 3],
+      ["spending_down", 0.3, 60, 40, 100],
+      ["attribute", 0.2, "tier", "bronze"],
+      ["attribute", 0.1, "age", 0],
+    ]);
+    const viaJson = readReasons(JSON.parse(JSON.stringify(stored)));
+    expect(viaJson).toEqual(topReasons(f, names.map((feature, j) => ({ feature, contribution: contributions[j]! })), ["attr:tier=bronze", "attr:age"], 5));
+    expect(viaJson.map((r) => r.text)).toEqual([
+      "no purchase for 94 days; usually every 21",
+      "two complaints in the last 90 days",
+      "spending down 60% on the previous quarter",
+      "tier is bronze",
+      "age 0",
+    ]);
+    expect(viaJson[1]!.values).toEqual({ last90: 2, total: 3 });
+  });
+
+  it("reads the older object form and drops what it cannot read", () => {
+    const reasons = readReasons([
+      { code: "overdue", text: "no purchase for 94 days", weight: 1.2, values: { daysSince: 94 } },
+      ["complaints", 0.5, 0, 2],
+      ["no_such_code", 1, 2],
+      ["overdue", "heavy", 3],
+      { code: "x" },
+      null,
+    ]);
+    expect(reasons.map((r) => r.text)).toEqual(["no purchase for 94 days", "two complaints on record"]);
+    expect(readReasons("not an array")).toEqual([]);
   });
 });

@@ -74,57 +74,133 @@ function codeFor(feature: string, noPurchase: boolean): ReasonCode | null {
   }
 }
 
-/** The wording and numbers of one reason, or null when the customer's data does not bear it out. */
-export function describeReason(code: ReasonCode, f: CustomerFeatures, feature?: string, attributeValue?: number): Omit<Reason, "weight"> | null {
+/** The numbers (and attribute words) each reason carries, in the order a stored reason lists them. */
+const VALUE_NAMES: Record<ReasonCode, readonly string[]> = {
+  overdue: ["daysSince", "usualGapDays"],
+  no_purchase_yet: ["tenureDays"],
+  few_purchases: ["purchases"],
+  spending_down: ["percent", "last90", "previous90"],
+  small_orders: ["averageOrder"],
+  detractor: ["nps"],
+  low_csat: ["csat"],
+  complaints: ["last90", "total"],
+  declined_offers: ["declined", "received"],
+  new_customer: ["tenureDays"],
+  attribute: ["attribute", "value"],
+};
+
+type Values = (number | string)[];
+
+/**
+ * A reason as a score stores it: `[code, weight, ...values]`, values in {@link VALUE_NAMES}
+ * order. The English text is not stored: {@link reasonText} words it from the code and values
+ * when read, so a million scores are not written with a million sentences.
+ */
+export type StoredReason = [ReasonCode, number, ...Values];
+
+/** The numbers of one reason, or null when the customer's data does not bear it out. */
+function reasonValues(code: ReasonCode, f: CustomerFeatures, feature?: string, attributeValue?: number): Values | null {
   switch (code) {
     case "overdue": {
       if (f.recencyDays === null) return null;
       const since = days(f.recencyDays);
       if (f.meanGapDays !== null && f.meanGapDays > 0) {
         const usual = Math.max(1, days(f.meanGapDays));
-        if (since <= usual) return null;
-        return { code, text: `no purchase for ${since} days; usually every ${usual}`, values: { daysSince: since, usualGapDays: usual } };
+        return since <= usual ? null : [since, usual];
       }
-      if (since < 30) return null;
-      return { code, text: `no purchase for ${since} days`, values: { daysSince: since } };
+      return since < 30 ? null : [since];
     }
     case "no_purchase_yet":
-      return { code, text: `no purchase since joining ${days(f.tenureDays)} days ago`, values: { tenureDays: days(f.tenureDays) } };
+      return [days(f.tenureDays)];
     case "few_purchases":
-      if (f.purchaseCount > 2) return null;
-      return { code, text: f.purchaseCount === 1 ? "only one purchase so far" : `only ${count(f.purchaseCount)} purchases so far`, values: { purchases: f.purchaseCount } };
+      return f.purchaseCount > 2 ? null : [f.purchaseCount];
     case "spending_down": {
       if (f.spendPrev90 <= 0 || f.spendLast90 >= f.spendPrev90) return null;
-      const pct = Math.round((100 * (f.spendPrev90 - f.spendLast90)) / f.spendPrev90);
-      return { code, text: `spending down ${pct}% on the previous quarter`, values: { percent: pct, last90: f.spendLast90, previous90: f.spendPrev90 } };
+      return [Math.round((100 * (f.spendPrev90 - f.spendLast90)) / f.spendPrev90), f.spendLast90, f.spendPrev90];
     }
     case "small_orders":
-      if (f.monetaryMean === null) return null;
-      return { code, text: `small orders (average ${f.monetaryMean.toFixed(2)})`, values: { averageOrder: Math.round(f.monetaryMean * 100) / 100 } };
+      return f.monetaryMean === null ? null : [Math.round(f.monetaryMean * 100) / 100];
     case "detractor":
-      if (f.npsLatest === null || f.npsLatest > 6) return null;
-      return { code, text: `detractor (NPS ${f.npsLatest})`, values: { nps: f.npsLatest } };
+      return f.npsLatest === null || f.npsLatest > 6 ? null : [f.npsLatest];
     case "low_csat":
-      if (f.csatLatest === null || f.csatLatest > 2) return null;
-      return { code, text: `low satisfaction rating (CSAT ${f.csatLatest} of 5)`, values: { csat: f.csatLatest } };
+      return f.csatLatest === null || f.csatLatest > 2 ? null : [f.csatLatest];
     case "complaints":
-      if (f.complaints90 > 0) return { code, text: `${plural(f.complaints90, "complaint", "complaints")} in the last 90 days`, values: { last90: f.complaints90, total: f.complaintsTotal } };
-      if (f.complaintsTotal > 0) return { code, text: `${plural(f.complaintsTotal, "complaint", "complaints")} on record`, values: { last90: 0, total: f.complaintsTotal } };
-      return null;
+      if (f.complaints90 > 0) return [f.complaints90, f.complaintsTotal];
+      return f.complaintsTotal > 0 ? [0, f.complaintsTotal] : null;
     case "declined_offers":
-      if (f.offersDeclined <= 0) return null;
-      return { code, text: `declined ${plural(f.offersDeclined, "offer", "offers")}`, values: { declined: f.offersDeclined, received: f.offersReceived } };
+      return f.offersDeclined <= 0 ? null : [f.offersDeclined, f.offersReceived];
     case "new_customer":
-      if (f.tenureDays > 90) return null;
-      return { code, text: `customer for only ${days(f.tenureDays)} days`, values: { tenureDays: days(f.tenureDays) } };
+      return f.tenureDays > 90 ? null : [days(f.tenureDays)];
     case "attribute": {
       if (!feature) return null;
       const [key, level] = attributeParts(feature);
-      if (level !== undefined) return attributeValue === 1 ? { code, text: `${key} is ${level}`, values: { attribute: key!, value: level } } : null;
-      if (attributeValue === undefined) return null;
-      return { code, text: `${key} ${attributeValue}`, values: { attribute: key!, value: attributeValue } };
+      if (level !== undefined) return attributeValue === 1 ? [key, level] : null;
+      return attributeValue === undefined ? null : [key, attributeValue];
     }
   }
+}
+
+/** The English sentence for a reason's code and values (as stored). */
+export function reasonText(code: ReasonCode, values: readonly (number | string)[]): string {
+  const n = (i: number) => Number(values[i]);
+  switch (code) {
+    case "overdue":
+      return values.length > 1 ? `no purchase for ${n(0)} days; usually every ${n(1)}` : `no purchase for ${n(0)} days`;
+    case "no_purchase_yet":
+      return `no purchase since joining ${n(0)} days ago`;
+    case "few_purchases":
+      return n(0) === 1 ? "only one purchase so far" : `only ${count(n(0))} purchases so far`;
+    case "spending_down":
+      return `spending down ${n(0)}% on the previous quarter`;
+    case "small_orders":
+      return `small orders (average ${n(0).toFixed(2)})`;
+    case "detractor":
+      return `detractor (NPS ${n(0)})`;
+    case "low_csat":
+      return `low satisfaction rating (CSAT ${n(0)} of 5)`;
+    case "complaints":
+      return n(0) > 0 ? `${plural(n(0), "complaint", "complaints")} in the last 90 days` : `${plural(n(1), "complaint", "complaints")} on record`;
+    case "declined_offers":
+      return `declined ${plural(n(0), "offer", "offers")}`;
+    case "new_customer":
+      return `customer for only ${n(0)} days`;
+    case "attribute":
+      return typeof values[1] === "string" ? `${values[0]} is ${values[1]}` : `${values[0]} ${values[1]}`;
+  }
+}
+
+/** The full reason (with its text and named values) for a stored one. */
+export function expandReason([code, weight, ...values]: StoredReason): Reason {
+  const names = VALUE_NAMES[code];
+  const named: Record<string, number | string> = {};
+  values.forEach((v, i) => (named[names[i] ?? `v${i}`] = v));
+  return { code, text: reasonText(code, values), weight, values: named };
+}
+
+const REASON_CODES = new Set<string>(Object.keys(VALUE_NAMES));
+
+/**
+ * Reads a score's `reasons` column defensively (the scoring job owns its shape): stored reasons
+ * (`[code, weight, ...values]`) get their text worded here; objects with a `text` (rows written
+ * before reasons were stored compactly, test fixtures) pass through. Anything else is dropped.
+ */
+export function readReasons(raw: unknown): Reason[] {
+  if (!Array.isArray(raw)) return [];
+  const out: Reason[] = [];
+  for (const r of raw) {
+    if (Array.isArray(r)) {
+      if (REASON_CODES.has(r[0] as string) && typeof r[1] === "number" && r.slice(2).every((v) => typeof v === "number" || typeof v === "string")) out.push(expandReason(r as StoredReason));
+    } else if (r && typeof r === "object" && typeof (r as { text?: unknown }).text === "string") {
+      const { code, text, weight, values } = r as { code?: unknown; text: string; weight?: unknown; values?: unknown };
+      out.push({
+        code: String(code ?? "") as ReasonCode,
+        text,
+        weight: typeof weight === "number" ? weight : Number.NaN,
+        values: values && typeof values === "object" ? (values as Record<string, number | string>) : {},
+      });
+    }
+  }
+  return out;
 }
 
 /**
@@ -140,7 +216,7 @@ export function topReasons(f: CustomerFeatures, contributions: readonly Contribu
     contributions.map((c) => c.contribution),
     attributeNames,
     max,
-  );
+  ).map(expandReason);
 }
 
 // Scratch space for rankReasons, reused across calls (scoring asks once per customer).
@@ -150,8 +226,9 @@ const slotKeys: string[] = [];
 const slotCodes: ReasonCode[] = [];
 
 /**
- * {@link topReasons} over parallel arrays: `features[j]` pushed the log-odds by `contributions[j]`.
- * Scoring calls this for every customer, so it builds no per-column objects.
+ * {@link topReasons} over parallel arrays (`features[j]` pushed the log-odds by `contributions[j]`),
+ * as stored reasons. Scoring calls this for every customer, so it builds no per-column objects
+ * and no sentences.
  */
 export function rankReasons(
   f: CustomerFeatures,
@@ -159,7 +236,7 @@ export function rankReasons(
   contributions: ArrayLike<number>,
   attributeNames: readonly string[] = [],
   max = 3,
-): Reason[] {
+): StoredReason[] {
   const noPurchase = f.recencyDays === null;
   if (slotWeights.length < features.length) {
     slotWeights = new Float64Array(features.length);
@@ -184,7 +261,7 @@ export function rankReasons(
       slots++;
     }
   }
-  const reasons: Reason[] = [];
+  const reasons: StoredReason[] = [];
   // The largest remaining weight each time: a few picks among a dozen slots needs no sort.
   while (reasons.length < max) {
     let best = -1;
@@ -195,8 +272,8 @@ export function rankReasons(
     const feature = features[slotFeature[best]!]!;
     const code = slotCodes[best]!;
     const attrIndex = code === "attribute" ? attributeNames.indexOf(feature) : -1;
-    const described = describeReason(code, f, feature, attrIndex >= 0 ? f.attributes[attrIndex] : undefined);
-    if (described) reasons.push({ code: described.code, text: described.text, weight: Math.round(weight * 1000) / 1000, values: described.values });
+    const values = reasonValues(code, f, feature, attrIndex >= 0 ? f.attributes[attrIndex] : undefined);
+    if (values) reasons.push([code, Math.round(weight * 1000) / 1000, ...values]);
   }
   return reasons;
 }

@@ -7,6 +7,7 @@ import { silentLogger } from "../log";
 import { createTestDatabase } from "../../test/helpers/db";
 import { currentScoreRunId, scoreAll } from "./scoring";
 import { computeFeatures } from "./features";
+import { readReasons } from "./reasons";
 import { SEGMENTS, segmentPopulation } from "./segments";
 
 const asOf = new Date("2025-06-01T00:00:00.000Z");
@@ -73,9 +74,11 @@ describeEachDatabase("scoring every customer", (kind) => {
     expect(l.churnProbability).toBeGreaterThan(r.churnProbability + 0.3);
     expect(l.pAlive!).toBeLessThan(r.pAlive!);
     expect(r.clv!).toBeGreaterThan(l.clv!);
-    const texts = (l.reasons as { text: string; code: string }[]).map((x) => x.code);
-    expect(texts).toContain("overdue");
-    expect((l.reasons as { text: string }[])[texts.indexOf("overdue")]!.text).toBe("no purchase for 210 days; usually every 14");
+    // Stored compactly as [code, weight, ...values]; the text is worded when read.
+    const stored = l.reasons as unknown[][];
+    const overdue = stored.find((x) => x[0] === "overdue")!;
+    expect(overdue.slice(2)).toEqual([210, 14]);
+    expect(readReasons(l.reasons).find((x) => x.code === "overdue")!.text).toBe("no purchase for 210 days; usually every 14");
     expect(r.segment).toBe("Champions");
   });
 

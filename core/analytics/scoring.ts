@@ -8,7 +8,7 @@ import { applyChurnModel, expectedSpend, fitLatentModels, latentQuantities, type
 import { computeFeatures, countCustomers, discoverAttributes, featureBatches, type CustomerFeatures } from "./features";
 import { featureNames } from "./feature-vector";
 import { bgnbdExpectedPurchases } from "./models/bgnbd";
-import { heuristicContributions, rankReasons, topReasons } from "./reasons";
+import { heuristicContributions, rankReasons, type StoredReason } from "./reasons";
 import { BinaryCopyWriter, maxUtf8Bytes } from "../db/copy-binary";
 import { quintileScores, rfmSegment, riskBand, type RiskBand, type Segment } from "./segments";
 import { activeChurnModel, trainChurnModel } from "./training";
@@ -53,7 +53,7 @@ interface Columns {
   expectedPurchases: number[];
   expectedSpend: number[];
   clv: number[];
-  /** The reasons as JSON. */
+  /** The reasons as JSON: stored reasons, `[code, weight, ...values]` (see reasons.ts). */
   reasons: string[];
   recencyDays: (number | null)[];
   frequency: number[];
@@ -107,6 +107,10 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const bg = params?.bgnbd ?? fallback?.bgnbd ?? null;
   const gg = params?.gammaGamma ?? fallback?.gammaGamma ?? null;
   const riskBands: Record<RiskBand, number> = { low: 0, medium: 0, high: 0 };
+  const heuristicReasons = (f: CustomerFeatures, pAlive: number): StoredReason[] => {
+    const parts = heuristicContributions(f, pAlive);
+    return rankReasons(f, parts.map((c) => c.feature), parts.map((c) => c.contribution), attributeNames);
+  };
   const score = (f: CustomerFeatures) => {
     let churn: number;
     let pAlive = Number.NaN;
@@ -123,10 +127,10 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
       pAlive = latent.pAlive;
       expectedPurchases = f.recencyDays === null ? 0 : latent.expectedPurchases;
       churn = f.recencyDays === null ? 1 : Math.exp(-latent.expectedPurchases);
-      reasons = topReasons(f, heuristicContributions(f, pAlive), attributeNames);
+      reasons = heuristicReasons(f, pAlive);
     } else {
       churn = 1;
-      reasons = topReasons(f, heuristicContributions(f, 0), attributeNames);
+      reasons = heuristicReasons(f, 0);
     }
     const clvPurchases = bg && f.recencyDays !== null ? bgnbdExpectedPurchases(bg, config.clvHorizonDays, f.x, f.tx, Math.max(f.T, f.tx)) : 0;
     const spend = expectedSpend(gg, f);

@@ -2,6 +2,7 @@
 // (name, segment and reasons from the newest score, most-bought category) for every offer in a
 // claimed batch in one query, instead of three queries per message. It is added to the
 // in-memory payload only; the outbox row keeps no personal data.
+import { readReasons } from "../analytics/reasons";
 import type { Database } from "../db/client";
 import type { ClaimedMessage } from "../messaging/outbox";
 
@@ -16,14 +17,7 @@ interface ContextRow {
 // Keeps each reason's numbers: the offer text tells the customer "94 days since your last
 // order" from `values`, not from the staff wording.
 function readableReasons(raw: unknown): { code: string; text: string; values?: Record<string, unknown> }[] {
-  if (!Array.isArray(raw)) return [];
-  return raw.flatMap((r) => {
-    if (!r || typeof r !== "object" || typeof (r as { text?: unknown }).text !== "string") return [];
-    const { code, text, values } = r as { code?: unknown; text: string; values?: unknown };
-    const reason: { code: string; text: string; values?: Record<string, unknown> } = { code: String(code ?? ""), text };
-    if (values && typeof values === "object") reason.values = values as Record<string, unknown>;
-    return [reason];
-  });
+  return readReasons(raw).map(({ code, text, values }) => ({ code, text, values }));
 }
 
 /** Returns the batch with offer payloads carrying the customer's context (other kinds untouched). */

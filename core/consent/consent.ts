@@ -2,6 +2,7 @@
 // `marketing_consent`); answers to the customer's own questions continue. Export gives a JSON
 // document of everything we hold about a person; erasure removes personal data and keeps only
 // anonymous aggregates. Every change leaves an `audit_log` row.
+import { readReasons } from "../analytics/reasons";
 import type { Database } from "../db/client";
 import { err, ok, type Result } from "../result";
 
@@ -98,7 +99,7 @@ export async function exportCustomerData(
         createdAt: customer.createdAt,
       },
       purchases,
-      scores,
+      scores: scores.map((s) => ({ ...s, reasons: readReasons(s.reasons).map(({ code, text, values }) => ({ code, text, values })) })),
       offers: offers.map((o) => ({ code: o.code, status: o.status, issuedAt: o.issuedAt, expiresAt: o.expiresAt, offer: o.offer })),
       redemptions,
       feedback,

@@ -1,6 +1,7 @@
 // The customer's own context for an offer message: first name, segment and reasons from the
 // newest scoring run, and the category they bought most. Added to an offer's payload before it
 // is rendered, so the template or the LLM can speak to this person.
+import { readReasons } from "../analytics/reasons";
 import type { Database } from "../db/client";
 import type { OutboundMessage } from "../messaging/channel";
 
@@ -24,13 +25,7 @@ export async function loadOfferContext(db: Database, customerId: number): Promis
       SELECT category FROM purchases WHERE customer_id = ${customerId} AND category IS NOT NULL
       GROUP BY category ORDER BY count(*) DESC, max(purchased_at) DESC LIMIT 1`,
   ]);
-  const reasons = Array.isArray(score[0]?.reasons)
-    ? (score[0]!.reasons as unknown[]).flatMap((r) =>
-        r && typeof r === "object" && typeof (r as { text?: unknown }).text === "string"
-          ? [{ code: String((r as { code?: unknown }).code ?? ""), text: (r as { text: string }).text, values: (r as { values?: Record<string, unknown> }).values ?? {} }]
-          : [],
-      )
-    : [];
+  const reasons = readReasons(score[0]?.reasons).map(({ code, text, values }) => ({ code, text, values }));
   return { customerName: customer?.name ?? null, segment: score[0]?.segment ?? null, topCategory: category[0]?.category ?? null, reasons };
 }
 

@@ -1,3 +1,4 @@
+import { readReasons } from "../analytics/reasons";
 import { stringify } from "csv-stringify/sync";
 import { Prisma, type Database } from "../db/client";
 import { latestScoreRuns } from "./score-runs";
@@ -157,15 +158,7 @@ function toRow(r: RawAtRiskRow): AtRiskRow {
   };
 }
 
-/** Reads the `reasons` jsonb defensively: the scoring job owns its shape. */
+/** Reads a score's `reasons` with their English text (see readReasons in core/analytics/reasons.ts). */
 export function parseReasons(value: unknown): ScoreReason[] {
-  if (!Array.isArray(value)) return [];
-  return value
-    .filter((x): x is Record<string, unknown> => typeof x === "object" && x !== null)
-    .map((x) => ({
-      code: String(x.code ?? ""),
-      text: String(x.text ?? x.code ?? ""),
-      weight: typeof x.weight === "number" ? x.weight : undefined,
-      values: typeof x.values === "object" && x.values !== null ? (x.values as Record<string, unknown>) : undefined,
-    }));
+  return readReasons(value).map((r) => ({ code: r.code, text: r.text, weight: Number.isNaN(r.weight) ? undefined : r.weight, values: r.values }));
 }
