@@ -1,7 +1,7 @@
 // The stored churn model (one `trained_models` row of kind "logistic") and the arithmetic that
 // applies it to one customer: BG/NBD and Gamma-Gamma quantities, the logistic probability,
 // and the contributions reasons are built from. Shared by training and scoring.
-import { bgnbdExpectedPurchases, bgnbdPAlive, fitBgNbd, type BgNbdParams } from "./models/bgnbd";
+import { bgnbdExpectedIfAlive, bgnbdPAlive, fitBgNbd, type BgNbdParams } from "./models/bgnbd";
 import { fitGammaGamma, ggExpectedSpend, type GammaGammaParams } from "./models/gamma-gamma";
 import { contributions, type LogisticModel } from "./models/logistic";
 import { seededRandom } from "./models/evaluation";
@@ -63,7 +63,7 @@ export function spendPerTransaction(f: CustomerFeatures): number {
 export function latentQuantities(p: BgNbdParams, f: CustomerFeatures, horizonDays: number): LatentQuantities {
   const T = Math.max(f.T, f.tx);
   const pAlive = bgnbdPAlive(p, f.x, f.tx, T);
-  const expected = bgnbdExpectedPurchases(p, horizonDays, f.x, f.tx, T);
+  const expected = bgnbdExpectedIfAlive(p, horizonDays, f.x, T) * pAlive;
   return { pAlive, expectedPurchases: Number.isFinite(expected) ? Math.max(0, expected) : 0 };
 }
 

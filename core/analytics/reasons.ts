@@ -242,13 +242,14 @@ export function rankReasons(
     slotWeights = new Float64Array(features.length);
     slotFeature = new Int32Array(features.length);
   }
+  const codes = columnCodes(features)[noPurchase ? 1 : 0];
   let slots = 0;
   for (let j = 0; j < features.length; j++) {
     const contribution = contributions[j]!;
     if (!(contribution > 0)) continue;
-    const feature = features[j]!;
-    const code = cachedCode(feature, noPurchase);
+    const code = codes[j];
     if (!code) continue;
+    const feature = features[j]!;
     const key = code === "attribute" ? feature : code;
     let at = 0;
     while (at < slots && slotKeys[at] !== key) at++;
@@ -290,14 +291,15 @@ function attributeParts(feature: string): readonly [string, string | undefined] 
   return parts;
 }
 
-const codeCache = new Map<string, readonly [ReasonCode | null, ReasonCode | null]>();
-function cachedCode(feature: string, noPurchase: boolean): ReasonCode | null {
-  let cached = codeCache.get(feature);
-  if (!cached) {
-    cached = [codeFor(feature, false), codeFor(feature, true)];
-    codeCache.set(feature, cached);
+const codesByColumns = new WeakMap<readonly string[], readonly [(ReasonCode | null)[], (ReasonCode | null)[]]>();
+/** Each column's reason, for customers with purchases and without; worked out once per list. */
+function columnCodes(features: readonly string[]): readonly [(ReasonCode | null)[], (ReasonCode | null)[]] {
+  let codes = codesByColumns.get(features);
+  if (!codes || codes[0].length !== features.length) {
+    codes = [features.map((f) => codeFor(f, false)), features.map((f) => codeFor(f, true))];
+    codesByColumns.set(features, codes);
   }
-  return cached[noPurchase ? 1 : 0];
+  return codes;
 }
 
 /**

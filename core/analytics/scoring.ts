@@ -7,7 +7,7 @@ import type { Database } from "../db/client";
 import { applyChurnModel, expectedSpend, fitLatentModels, latentQuantities, type ChurnModelParams } from "./churn-model";
 import { computeFeatures, countCustomers, discoverAttributes, featureBatches, type CustomerFeatures } from "./features";
 import { featureNames } from "./feature-vector";
-import { bgnbdExpectedPurchases } from "./models/bgnbd";
+import { bgnbdExpectedIfAlive } from "./models/bgnbd";
 import { heuristicContributions, rankReasons, type StoredReason } from "./reasons";
 import { BinaryCopyWriter, maxUtf8Bytes } from "../db/copy-binary";
 import { quintileScores, rfmSegment, riskBand, type RiskBand, type Segment } from "./segments";
@@ -132,7 +132,7 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
       churn = 1;
       reasons = heuristicReasons(f, 0);
     }
-    const clvPurchases = bg && f.recencyDays !== null ? bgnbdExpectedPurchases(bg, config.clvHorizonDays, f.x, f.tx, Math.max(f.T, f.tx)) : 0;
+    const clvPurchases = bg && f.recencyDays !== null ? bgnbdExpectedIfAlive(bg, config.clvHorizonDays, f.x, Math.max(f.T, f.tx)) * pAlive : 0;
     const spend = expectedSpend(gg, f);
     const margin = f.marginShare ?? config.defaultGrossMargin;
     const clv = clvPurchases * spend * margin;

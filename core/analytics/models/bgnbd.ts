@@ -140,13 +140,20 @@ export function bgnbdPAlive(p: BgNbdParams, x: number, tx: number, T: number): n
  * Requires a ≠ 1 (the closed form divides by a − 1).
  */
 export function bgnbdExpectedPurchases(p: BgNbdParams, t: number, x: number, tx: number, T: number): number {
+  return bgnbdExpectedIfAlive(p, t, x, T) * bgnbdPAlive(p, x, tx, T);
+}
+
+/**
+ * The numerator of equation (10): E[purchases in (T, T + t]] for a customer known to be alive.
+ * Times P(alive) it is {@link bgnbdExpectedPurchases}; scoring, which has P(alive) already, asks
+ * for both horizons this way instead of working out P(alive) three times.
+ */
+export function bgnbdExpectedIfAlive(p: BgNbdParams, t: number, x: number, T: number): number {
   if (t <= 0) return 0;
   const { r, alpha, a, b } = p;
   const z = t / (alpha + T + t);
   const ratio = Math.exp((r + x) * (Math.log(alpha + T) - Math.log(alpha + T + t)));
-  const numerator = ((a + b + x - 1) / (a - 1)) * (1 - ratio * hyp2f1(r + x, b + x, a + b + x - 1, z));
-  const denominator = x > 0 ? 1 + Math.exp(lnDeadOdds(p, x, tx, T)) : 1;
-  return numerator / denominator;
+  return ((a + b + x - 1) / (a - 1)) * (1 - ratio * hyp2f1(r + x, b + x, a + b + x - 1, z));
 }
 
 /** E[X(t)]: expected purchases in (0, t] for a customer just acquired at time 0 (equation 9). */
