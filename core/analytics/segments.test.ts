@@ -12,6 +12,21 @@ describe("quintile scores", () => {
     expect(quintileScores([1, 1, 1, 1, 1, 1, 2, 3, 4, 5])).toEqual([1, 1, 1, 1, 1, 1, 4, 4, 5, 5]);
     expect(quintileScores([null, 10, 20, null, 30])).toEqual([1, 3, 4, 1, 5]);
   });
+  it("agrees with the definition, 1 + floor(5 x share below), on random data with ties and gaps", () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    for (const n of [1, 2, 3, 7, 50, 333, 1000]) {
+      const values = Array.from({ length: n }, () => (random() < 0.15 ? null : random() < 0.1 ? Number.NaN : Math.floor(random() * 12)));
+      for (const higherIsBetter of [true, false]) {
+        const expected = values.map((v) => {
+          if (v === null || !Number.isFinite(v)) return 1;
+          const below = values.filter((w) => w === null || !Number.isFinite(w) || (higherIsBetter ? w < v : w > v)).length;
+          return Math.min(5, 1 + Math.floor((5 * below) / n));
+        });
+        expect(quintileScores(values, higherIsBetter)).toEqual(expected);
+      }
+    }
+  });
 });
 
 describe("RFM segment map", () => {

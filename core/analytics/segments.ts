@@ -44,27 +44,33 @@ export interface RfmScores {
  * `null` values score 1. With `higherIsBetter = false` (recency in days) the order is reversed.
  */
 export function quintileScores(values: readonly (number | null)[], higherIsBetter = true): number[] {
-  const present = values.filter((v): v is number => v !== null && Number.isFinite(v)).map((v) => (higherIsBetter ? v : -v));
-  const sorted = Float64Array.from(present).sort();
   const n = values.length;
-  return values.map((v) => {
-    if (v === null || !Number.isFinite(v)) return 1;
-    const key = higherIsBetter ? v : -v;
-    // The values below `key`, plus the missing ones (which rank lowest).
-    const below = lowerBound(sorted, key) + (n - sorted.length);
-    return Math.min(5, 1 + Math.floor((5 * below) / n));
-  });
-}
-
-function lowerBound(sorted: Float64Array, key: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < key) lo = mid + 1;
-    else hi = mid;
+  const keys = new Float64Array(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v !== null && v !== undefined && Number.isFinite(v)) keys[m++] = higherIsBetter ? v : -v;
   }
-  return lo;
+  const sorted = keys.subarray(0, m).sort();
+  const missing = n - m;
+  // With `below` the values under a key (plus the missing ones), the score reaches s when
+  // 5 x below >= (s - 1) x n, i.e. when at least cut[s] present values are below the key,
+  // i.e. when the key exceeds sorted[cut[s] - 1]. Four comparisons per value, no search.
+  const cut = [0, 0, 0, 0, 0, 0];
+  for (let score = 2; score <= 5; score++) cut[score] = Math.max(0, Math.ceil(((score - 1) * n - 5 * missing) / 5));
+  const scores = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null || v === undefined || !Number.isFinite(v)) {
+      scores[i] = 1;
+      continue;
+    }
+    const key = higherIsBetter ? v : -v;
+    let score = 1;
+    while (score < 5 && (cut[score + 1]! === 0 || (cut[score + 1]! <= m && sorted[cut[score + 1]! - 1]! < key))) score++;
+    scores[i] = score;
+  }
+  return scores;
 }
 
 /** The named segment for an R and F score (see the map at the top of this file). */
