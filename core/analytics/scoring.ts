@@ -175,15 +175,26 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const n = cols.customerId.length;
   let written = 0;
   // Binary COPY: the server stores the numbers as sent instead of parsing their text.
+  // The fields every row repeats, and the few bands and segments, are encoded once.
+  const runField = BinaryCopyWriter.field((w) => w.int4(run.id));
+  const modelField = BinaryCopyWriter.field((w) => w.int4(model?.id ?? null));
+  const asOfField = BinaryCopyWriter.field((w) => w.timestamp(asOf));
+  const textFields = new Map<string, Buffer>();
+  const textField = (value: string) => {
+    let field = textFields.get(value);
+    if (!field) textFields.set(value, (field = BinaryCopyWriter.field((w) => w.text(value))));
+    return field;
+  };
   function* rows(from: number, to: number): Generator<Buffer> {
     const out = new BinaryCopyWriter();
     for (let i = from; i < to; i++) {
-      const band = cols.band[i]!;
+      const band = textField(cols.band[i]!);
+      const segment = textField(segments[i]!);
       const reasons = cols.reasons[i]!;
-      out.row(SCORE_FIELDS, SCORE_FIXED_BYTES + maxUtf8Bytes(reasons) + maxUtf8Bytes(band) + maxUtf8Bytes(segments[i]!));
-      out.int4(run.id).int4(cols.customerId[i]!).int4(model?.id ?? null).timestamp(asOf);
-      out.float8(cols.churn[i]!).text(band).float8(cols.pAlive[i]!).float8(cols.expectedPurchases[i]!).float8(cols.expectedSpend[i]!).float8(cols.clv[i]!);
-      out.text(reasons).int4(rScores[i]!).int4(fScores[i]!).int4(mScores[i]!).text(segments[i]!);
+      out.row(SCORE_FIELDS, SCORE_FIXED_BYTES + maxUtf8Bytes(reasons) + band.length + segment.length);
+      out.encoded(runField).int4(cols.customerId[i]!).encoded(modelField).encoded(asOfField);
+      out.float8(cols.churn[i]!).encoded(band).float8(cols.pAlive[i]!).float8(cols.expectedPurchases[i]!).float8(cols.expectedSpend[i]!).float8(cols.clv[i]!);
+      out.text(reasons).int4(rScores[i]!).int4(fScores[i]!).int4(mScores[i]!).encoded(segment);
       if (out.full) yield out.take();
       if (++written % WRITE_BATCH === 0) options.onProgress?.({ phase: "writing", done: written, total: n });
     }

@@ -39,6 +39,26 @@ describeEachDatabase("binary COPY", (kind) => {
     ]);
   });
 
+  it("writes fields encoded once (BinaryCopyWriter.field) the same as fields written per row", async () => {
+    await db.execScript("TRUNCATE copy_probe");
+    const at = new Date("2026-03-04T05:06:07.089Z");
+    const fields = { n: BinaryCopyWriter.field((w) => w.int4(42)), none: BinaryCopyWriter.field((w) => w.int4(null)), at: BinaryCopyWriter.field((w) => w.timestamp(at)), label: BinaryCopyWriter.field((w) => w.text("ёлка")) };
+    const out = new BinaryCopyWriter(64);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < 20; i++) {
+      out.row(5, 200).encoded(i % 2 ? fields.n : fields.none).float8(i).encoded(fields.at).encoded(fields.label).text("[]");
+      if (out.full) chunks.push(out.take());
+    }
+    chunks.push(out.end());
+    await db.copyFrom(`COPY copy_probe (n, x, at, label, doc) FROM STDIN WITH (FORMAT binary)`, chunks);
+    const stored = await db.queryRows<{ n: number | null; x: number; at: string; label: string }>(
+      `SELECT n, x, to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS at, label FROM copy_probe ORDER BY x`,
+    );
+    expect(stored).toHaveLength(20);
+    expect(stored[3]).toEqual({ n: 42, x: 3, at: "2026-03-04T05:06:07.089", label: "ёлка" });
+    expect(stored[4]).toEqual({ n: null, x: 4, at: "2026-03-04T05:06:07.089", label: "ёлка" });
+  });
+
   it("rejects malformed json and writes no row of the batch", async () => {
     const out = new BinaryCopyWriter();
     out.row(5, 200).int4(1).float8(1).timestamp(new Date()).text("ok").text("[]");

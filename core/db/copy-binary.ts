@@ -17,12 +17,33 @@ export class BinaryCopyWriter {
   private buffer: Buffer;
   private offset = 0;
 
-  constructor(private readonly chunkBytes = 1 << 20) {
+  constructor(
+    private readonly chunkBytes = 1 << 20,
+    header = true,
+  ) {
     this.buffer = Buffer.allocUnsafe(chunkBytes);
+    if (!header) return;
     SIGNATURE.copy(this.buffer, 0);
     this.buffer.writeInt32BE(0, SIGNATURE.length); // flags: no OIDs
     this.buffer.writeInt32BE(0, SIGNATURE.length + 4); // no header extension
     this.offset = SIGNATURE.length + 8;
+  }
+
+  /**
+   * One field's bytes (length word and value), encoded once by `write` for a value many rows
+   * repeat (a run id, a risk band); pass it to {@link encoded}.
+   */
+  static field(write: (writer: BinaryCopyWriter) => unknown): Buffer {
+    const writer = new BinaryCopyWriter(64, false);
+    write(writer);
+    return Buffer.from(writer.take());
+  }
+
+  /** A field encoded before by {@link BinaryCopyWriter.field}. */
+  encoded(field: Uint8Array): this {
+    this.buffer.set(field, this.offset);
+    this.offset += field.length;
+    return this;
   }
 
   /** Starts a row of `fields` fields; `maxBytes` bounds its size so the buffer can grow first. */
