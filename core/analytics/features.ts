@@ -192,7 +192,8 @@ SELECT concat_ws(',', ${packedSql}, ${attrs}) AS r
 
 const field = (v: string | undefined): number | null => (v === undefined || v === "" ? null : Number(v));
 
-function toFeatures(packed: string, spec: AttributeFeature[]): CustomerFeatures {
+/** Decodes one row of {@link packedFeatureBatches} (attribute values in the order of `spec`). */
+export function decodeFeatures(packed: string, spec: readonly AttributeFeature[]): CustomerFeatures {
   const v = packed.split(",");
   const firstDays = field(v[at.first_days]);
   const recencyDays = field(v[at.last_days]);
@@ -237,14 +238,15 @@ function toFeatures(packed: string, spec: AttributeFeature[]): CustomerFeatures 
 }
 
 /**
- * Streams the features of every customer as of `asOf`, in batches of customers ordered by id
- * (keyset pagination, so memory stays bounded at a million customers). One set-based query per
- * batch; purchases, feedback and offers at or after `asOf` are ignored.
+ * Streams the features of every customer as of `asOf` as packed rows (decode each with
+ * {@link decodeFeatures}), in batches of customers ordered by id (keyset pagination, so memory
+ * stays bounded at a million customers). One set-based query per batch; purchases, feedback and
+ * offers at or after `asOf` are ignored. Scoring decodes a customer just before scoring it, so a
+ * batch's 50,000 feature objects never live at once.
  */
-export async function* featureBatches(db: Database, options: FeatureOptions & { attributeSpec: AttributeFeature[] }): AsyncGenerator<CustomerFeatures[]> {
+export async function* packedFeatureBatches(db: Database, options: FeatureOptions & { attributeSpec: AttributeFeature[] }): AsyncGenerator<string[]> {
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 50_000));
-  const spec = options.attributeSpec;
-  const attrs = attributeSql(spec, 4);
+  const attrs = attributeSql(options.attributeSpec, 4);
   const sql = FEATURES_SQL(attrs.sql);
   const asOf = options.asOf.toISOString();
   // Every batch's upper id first (one index-only pass), so later batches' queries can be sent
@@ -267,8 +269,15 @@ export async function* featureBatches(db: Database, options: FeatureOptions & { 
   for (let k = 0; k < his.length; k++) {
     const rows = await inFlight.shift()!;
     if (k + 2 < his.length) inFlight.push(query(k + 2));
-    yield rows.map((row) => toFeatures(row.r, spec));
+    const packed = new Array<string>(rows.length);
+    for (let i = 0; i < rows.length; i++) packed[i] = rows[i]!.r;
+    yield packed;
   }
+}
+
+/** {@link packedFeatureBatches}, decoded: each batch as feature objects. */
+export async function* featureBatches(db: Database, options: FeatureOptions & { attributeSpec: AttributeFeature[] }): AsyncGenerator<CustomerFeatures[]> {
+  for await (const batch of packedFeatureBatches(db, options)) yield batch.map((row) => decodeFeatures(row, options.attributeSpec));
 }
 
 /** All customers' features as of `asOf` in one array (tests, training, small stores). */
