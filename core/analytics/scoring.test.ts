@@ -8,6 +8,8 @@ import { createTestDatabase } from "../../test/helpers/db";
 import { currentScoreRunId, scoreAll } from "./scoring";
 import { computeFeatures } from "./features";
 import { readReasons } from "./reasons";
+import { listAtRisk } from "../staff/at-risk";
+import { loadOfferContext } from "../offers/offer-context";
 import { SEGMENTS, segmentPopulation } from "./segments";
 
 const asOf = new Date("2025-06-01T00:00:00.000Z");
@@ -89,6 +91,15 @@ describeEachDatabase("scoring every customer", (kind) => {
     const scores = await db.prisma.score.findMany({ where: { runId }, orderBy: { customerId: "asc" } });
     expect(scores.map((s) => s.customerId)).toEqual(rows.map((f) => f.customerId));
     expect(scores.map((s) => [s.recencyScore, s.frequencyScore, s.monetaryScore, s.segment])).toEqual(expected.map((e) => [e.recencyScore, e.frequencyScore, e.monetaryScore, e.segment]));
+  });
+
+  it("words the stored reasons for staff lists and offer messages", async () => {
+    const text = "no purchase for 210 days; usually every 14";
+    const list = await listAtRisk(db, { minRisk: 0, limit: 1000 });
+    const row = list.rows.find((r) => r.customerId === lapsed)!;
+    expect(row.reasons.map((r) => r.text)).toContain(text);
+    expect(row.reasons.find((r) => r.code === "overdue")!.values).toEqual({ daysSince: 210, usualGapDays: 14 });
+    expect((await loadOfferContext(db, lapsed)).reasons.map((r) => r.text)).toContain(text);
   });
 
   it("a second run scores with the stored model without retraining", async () => {
