@@ -179,23 +179,31 @@ export function expandReason([code, weight, ...values]: StoredReason): Reason {
 
 const REASON_CODES = new Set<string>(Object.keys(VALUE_NAMES));
 
+/** A reason as read back from a score; `weight` is absent where the row did not store one. */
+export interface ReadReason {
+  code: string;
+  text: string;
+  weight?: number;
+  values: Record<string, number | string>;
+}
+
 /**
  * Reads a score's `reasons` column defensively (the scoring job owns its shape): stored reasons
  * (`[code, weight, ...values]`) get their text worded here; objects with a `text` (rows written
  * before reasons were stored compactly, test fixtures) pass through. Anything else is dropped.
  */
-export function readReasons(raw: unknown): Reason[] {
+export function readReasons(raw: unknown): ReadReason[] {
   if (!Array.isArray(raw)) return [];
-  const out: Reason[] = [];
+  const out: ReadReason[] = [];
   for (const r of raw) {
     if (Array.isArray(r)) {
       if (REASON_CODES.has(r[0] as string) && typeof r[1] === "number" && r.slice(2).every((v) => typeof v === "number" || typeof v === "string")) out.push(expandReason(r as StoredReason));
     } else if (r && typeof r === "object" && typeof (r as { text?: unknown }).text === "string") {
       const { code, text, weight, values } = r as { code?: unknown; text: string; weight?: unknown; values?: unknown };
       out.push({
-        code: String(code ?? "") as ReasonCode,
+        code: String(code ?? ""),
         text,
-        weight: typeof weight === "number" ? weight : Number.NaN,
+        ...(typeof weight === "number" ? { weight } : {}),
         values: values && typeof values === "object" ? (values as Record<string, number | string>) : {},
       });
     }
@@ -210,13 +218,18 @@ export function readReasons(raw: unknown): Reason[] {
  * customer whose spend rose) is skipped.
  */
 export function topReasons(f: CustomerFeatures, contributions: readonly Contribution[], attributeNames: readonly string[] = [], max = 3): Reason[] {
+  return storedTopReasons(f, contributions, attributeNames, max).map(expandReason);
+}
+
+/** {@link topReasons} as stored reasons (no sentences). */
+export function storedTopReasons(f: CustomerFeatures, contributions: readonly Contribution[], attributeNames: readonly string[] = [], max = 3): StoredReason[] {
   return rankReasons(
     f,
     contributions.map((c) => c.feature),
     contributions.map((c) => c.contribution),
     attributeNames,
     max,
-  ).map(expandReason);
+  );
 }
 
 // Scratch space for rankReasons, reused across calls (scoring asks once per customer).

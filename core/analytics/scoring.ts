@@ -8,7 +8,7 @@ import { applyChurnModel, expectedSpend, fitLatentModels, latentQuantities, type
 import { computeFeatures, countCustomers, decodeFeatures, discoverAttributes, packedFeatureBatches, type CustomerFeatures } from "./features";
 import { featureNames } from "./feature-vector";
 import { bgnbdExpectedIfAlive } from "./models/bgnbd";
-import { heuristicContributions, rankReasons, type StoredReason } from "./reasons";
+import { heuristicContributions, rankReasons, storedTopReasons } from "./reasons";
 import { BinaryCopyWriter, maxUtf8Bytes } from "../db/copy-binary";
 import { quintileScores, rfmSegment, riskBand, type RiskBand, type Segment } from "./segments";
 import { activeChurnModel, trainChurnModel } from "./training";
@@ -107,10 +107,6 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const bg = params?.bgnbd ?? fallback?.bgnbd ?? null;
   const gg = params?.gammaGamma ?? fallback?.gammaGamma ?? null;
   const riskBands: Record<RiskBand, number> = { low: 0, medium: 0, high: 0 };
-  const heuristicReasons = (f: CustomerFeatures, pAlive: number): StoredReason[] => {
-    const parts = heuristicContributions(f, pAlive);
-    return rankReasons(f, parts.map((c) => c.feature), parts.map((c) => c.contribution), attributeNames);
-  };
   const score = (f: CustomerFeatures) => {
     let churn: number;
     let pAlive = Number.NaN;
@@ -127,10 +123,10 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
       pAlive = latent.pAlive;
       expectedPurchases = f.recencyDays === null ? 0 : latent.expectedPurchases;
       churn = f.recencyDays === null ? 1 : Math.exp(-latent.expectedPurchases);
-      reasons = heuristicReasons(f, pAlive);
+      reasons = storedTopReasons(f, heuristicContributions(f, pAlive), attributeNames);
     } else {
       churn = 1;
-      reasons = heuristicReasons(f, 0);
+      reasons = storedTopReasons(f, heuristicContributions(f, 0), attributeNames);
     }
     const clvPurchases = bg && f.recencyDays !== null ? bgnbdExpectedIfAlive(bg, config.clvHorizonDays, f.x, Math.max(f.T, f.tx)) * pAlive : 0;
     const spend = expectedSpend(gg, f);

@@ -2,8 +2,8 @@
 // (name, segment and reasons from the newest score, most-bought category) for every offer in a
 // claimed batch in one query, instead of three queries per message. It is added to the
 // in-memory payload only; the outbox row keeps no personal data.
-import { readReasons } from "../analytics/reasons";
 import type { Database } from "../db/client";
+import { readableReasons } from "../offers/offer-context";
 import type { ClaimedMessage } from "../messaging/outbox";
 
 interface ContextRow {
@@ -12,12 +12,6 @@ interface ContextRow {
   segment: string | null;
   reasons: unknown;
   category: string | null;
-}
-
-// Keeps each reason's numbers: the offer text tells the customer "94 days since your last
-// order" from `values`, not from the staff wording.
-function readableReasons(raw: unknown): { code: string; text: string; values?: Record<string, unknown> }[] {
-  return readReasons(raw).map(({ code, text, values }) => ({ code, text, values }));
 }
 
 /** Returns the batch with offer payloads carrying the customer's context (other kinds untouched). */

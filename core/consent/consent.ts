@@ -99,7 +99,7 @@ export async function exportCustomerData(
         createdAt: customer.createdAt,
       },
       purchases,
-      scores: scores.map((s) => ({ ...s, reasons: readReasons(s.reasons).map(({ code, text, values }) => ({ code, text, values })) })),
+      scores: scores.map((s) => ({ ...s, reasons: readReasons(s.reasons) })),
       offers: offers.map((o) => ({ code: o.code, status: o.status, issuedAt: o.issuedAt, expiresAt: o.expiresAt, offer: o.offer })),
       redemptions,
       feedback,

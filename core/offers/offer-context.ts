@@ -13,6 +13,15 @@ export interface OfferContext {
   reasons: { code?: string; text: string; values?: Record<string, unknown> }[];
 }
 
+/**
+ * A score's reasons for an offer: code, English text and the numbers, so the offer text can tell
+ * the customer "94 days since your last order" from `values`, not from the staff wording. The
+ * model's weights stay out of the message.
+ */
+export function readableReasons(raw: unknown): OfferContext["reasons"] {
+  return readReasons(raw).map(({ code, text, values }) => ({ code, text, values }));
+}
+
 /** Reads the context for one customer (3 small queries). */
 export async function loadOfferContext(db: Database, customerId: number): Promise<OfferContext> {
   const [customer, score, category] = await Promise.all([
@@ -25,7 +34,7 @@ export async function loadOfferContext(db: Database, customerId: number): Promis
       SELECT category FROM purchases WHERE customer_id = ${customerId} AND category IS NOT NULL
       GROUP BY category ORDER BY count(*) DESC, max(purchased_at) DESC LIMIT 1`,
   ]);
-  const reasons = readReasons(score[0]?.reasons).map(({ code, text, values }) => ({ code, text, values }));
+  const reasons = readableReasons(score[0]?.reasons);
   return { customerName: customer?.name ?? null, segment: score[0]?.segment ?? null, topCategory: category[0]?.category ?? null, reasons };
 }
 

@@ -160,5 +160,5 @@ function toRow(r: RawAtRiskRow): AtRiskRow {
 
 /** Reads a score's `reasons` with their English text (see readReasons in core/analytics/reasons.ts). */
 export function parseReasons(value: unknown): ScoreReason[] {
-  return readReasons(value).map((r) => ({ code: r.code, text: r.text, weight: Number.isNaN(r.weight) ? undefined : r.weight, values: r.values }));
+  return readReasons(value);
 }
