@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, databaseKinds, describeEachDatabase, type DatabaseKind } from "../../test/helpers/db";
 import { addDays, makeCustomers, makeFeedback, makeGeneratedStore, makePurchases } from "../../test/helpers/analytics-fixtures";
 import type { Database } from "../db/client";
-import { computeFeatures, featureBatches, type CustomerFeatures } from "./features";
+import { computeFeatures, discoverAttributes, featureBatches, packedFeatureBatches, purchaseSource, type CustomerFeatures, type PurchaseSource } from "./features";
 
 const asOf = new Date("2025-06-01T00:00:00.000Z");
 const at = (iso: string) => new Date(iso);
@@ -104,6 +104,34 @@ describeEachDatabase("features as of a date", (kind) => {
     const whole = await computeFeatures(db, { asOf, attributeSpec: spec });
     expect(batches.length).toBe(3); // three customers, the third filtered out of its batch
     expect(batches.flat()).toEqual(whole.rows);
+  });
+
+  it("as of now read the running purchase totals, row for row the same as from the purchases", async () => {
+    const own = await createTestDatabase(kind);
+    try {
+      await buildFixture(own);
+      await makeGeneratedStore(own, { customers: 300, asOf, seed: 5 });
+      // margins on some purchases, and second purchases on the same day for others
+      await own.prisma.$executeRawUnsafe(`UPDATE purchases SET gross_margin = round(amount * 0.3, 2) WHERE id % 3 = 0`);
+      await own.prisma.$executeRawUnsafe(
+        `INSERT INTO purchases (external_id, customer_id, purchased_at, amount)
+         SELECT external_id || '-again', customer_id, purchased_at + interval '1 hour', 1.25 FROM purchases WHERE id % 4 = 0`,
+      );
+      const now = at("2025-08-01T00:00:00Z"); // after every purchase
+      expect(await purchaseSource(own, now)).toBe("stats");
+      expect(await purchaseSource(own, asOf)).toBe("purchases");
+      const attributeSpec = await discoverAttributes(own);
+      const read = async (source: PurchaseSource) => {
+        const rows: string[] = [];
+        for await (const batch of packedFeatureBatches(own, { asOf: now, attributeSpec, source, batchSize: 64 })) rows.push(...batch);
+        return rows;
+      };
+      const fromStats = await read("stats");
+      expect(fromStats.length).toBe(303);
+      expect(fromStats).toEqual(await read("purchases"));
+    } finally {
+      await own.close();
+    }
   });
 });
 

@@ -1,0 +1,145 @@
+import pg from "pg";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
+import { makeCustomers } from "../../test/helpers/analytics-fixtures";
+import type { Database } from "../db/client";
+import { upsertPurchases, type PurchaseRow } from "../import/store";
+import { purchaseStatsDrift, rebuildPurchaseStats } from "./purchase-stats";
+
+interface Stats {
+  purchase_count: number;
+  purchase_days: number;
+  first_purchase_at: Date;
+  last_purchase_at: Date;
+  revenue: string;
+  margin: string | null;
+  margin_revenue: string | null;
+}
+
+describeEachDatabase("customer purchase totals kept by triggers", (kind) => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    await makeCustomers(db, [{ externalId: "ps-a" }, { externalId: "ps-b" }, { externalId: "ps-c" }]);
+  });
+  afterAll(() => db.close());
+
+  const idOf = async (externalId: string) =>
+    (await db.queryRows<{ id: number }>(`SELECT id FROM customers WHERE external_id = $1`, [externalId]))[0]!.id;
+  const statsOf = async (externalId: string): Promise<Stats | undefined> =>
+    (
+      await db.queryRows<Stats>(
+        `SELECT s.purchase_count, s.purchase_days, s.first_purchase_at, s.last_purchase_at,
+                s.revenue::text AS revenue, s.margin::text AS margin, s.margin_revenue::text AS margin_revenue
+           FROM customer_purchase_stats s JOIN customers c ON c.id = s.customer_id WHERE c.external_id = $1`,
+        [externalId],
+      )
+    )[0];
+  const purchase = (externalId: string, customer: string, iso: string, amount: number, grossMargin?: number): PurchaseRow => ({
+    externalId,
+    customerExternalId: customer,
+    purchasedAt: new Date(iso),
+    amount,
+    grossMargin: grossMargin ?? null,
+  });
+
+  it("count new purchases, days with a purchase once, and exact sums", async () => {
+    await upsertPurchases(db.prisma, [
+      purchase("o1", "ps-a", "2025-03-01T09:00:00Z", 10.1, 2),
+      purchase("o2", "ps-a", "2025-03-01T18:00:00Z", 20.2),
+      purchase("o3", "ps-a", "2025-03-05T12:00:00Z", 30.3, 3),
+      purchase("o4", "ps-b", "2025-04-01T12:00:00Z", 5),
+    ]);
+    // a later statement: one more purchase on a day already counted, one on a new day
+    await upsertPurchases(db.prisma, [purchase("o5", "ps-a", "2025-03-05T20:00:00Z", 0.4), purchase("o6", "ps-a", "2025-02-01T08:00:00Z", 1)]);
+    expect(await statsOf("ps-a")).toEqual({
+      purchase_count: 5,
+      purchase_days: 3,
+      first_purchase_at: new Date("2025-02-01T08:00:00Z"),
+      last_purchase_at: new Date("2025-03-05T20:00:00Z"),
+      revenue: "62.00",
+      margin: "5.00",
+      margin_revenue: "40.40",
+    });
+    expect(await statsOf("ps-b")).toMatchObject({ purchase_count: 1, purchase_days: 1, margin: null, margin_revenue: null });
+    expect(await statsOf("ps-c")).toBeUndefined();
+    expect(await purchaseStatsDrift(db)).toEqual([]);
+  });
+
+  it("recount after an upsert that updates and inserts in one statement", async () => {
+    // o3 moves to a new day with a new amount and loses its margin; o7 is new, on that same day
+    const counts = await upsertPurchases(db.prisma, [
+      purchase("o3", "ps-a", "2025-03-09T12:00:00Z", 100),
+      purchase("o7", "ps-a", "2025-03-09T13:00:00Z", 1),
+      purchase("o1", "ps-a", "2025-03-01T09:00:00Z", 10.1, 2), // unchanged
+    ]);
+    expect(counts).toEqual({ inserted: 1, updated: 1, unchanged: 1 });
+    expect(await statsOf("ps-a")).toMatchObject({
+      purchase_count: 6,
+      purchase_days: 4, // 02-01, 03-01, 03-05 (o5), 03-09
+      last_purchase_at: new Date("2025-03-09T13:00:00Z"),
+      revenue: "132.70",
+      margin: "2.00",
+      margin_revenue: "10.10",
+    });
+    expect(await purchaseStatsDrift(db)).toEqual([]);
+  });
+
+  it("follow purchases moved to another customer and deleted", async () => {
+    const b = await idOf("ps-b");
+    await db.prisma.$executeRawUnsafe(`UPDATE purchases SET customer_id = $1 WHERE external_id IN ('o6', 'o7')`, b);
+    expect(await statsOf("ps-a")).toMatchObject({ purchase_count: 4, purchase_days: 3, first_purchase_at: new Date("2025-03-01T09:00:00Z") });
+    expect(await statsOf("ps-b")).toMatchObject({ purchase_count: 3, purchase_days: 3, revenue: "7.00" });
+    await db.prisma.$executeRawUnsafe(`DELETE FROM purchases WHERE customer_id = $1`, b);
+    expect(await statsOf("ps-b")).toBeUndefined(); // no purchases left, no row
+    expect(await purchaseStatsDrift(db)).toEqual([]);
+  });
+
+  it("go with a deleted customer and with truncated purchases", async () => {
+    await upsertPurchases(db.prisma, [purchase("o8", "ps-c", "2025-05-01T12:00:00Z", 8)]);
+    expect(await statsOf("ps-c")).toMatchObject({ purchase_count: 1 });
+    await db.prisma.$executeRawUnsafe(`DELETE FROM customers WHERE external_id = 'ps-c'`);
+    expect(await db.queryRows(`SELECT 1 FROM customer_purchase_stats WHERE customer_id NOT IN (SELECT id FROM customers)`)).toEqual([]);
+    expect(await purchaseStatsDrift(db)).toEqual([]);
+
+    await db.prisma.$executeRawUnsafe(`TRUNCATE purchases CASCADE`);
+    expect(await db.queryRows(`SELECT 1 FROM customer_purchase_stats`)).toEqual([]);
+  });
+
+  it("are recounted in bulk after a load with the triggers off, and drift is reported until then", async () => {
+    await db.execScript(`ALTER TABLE purchases DISABLE TRIGGER customer_purchase_stats_insert`);
+    try {
+      await upsertPurchases(db.prisma, [purchase("o9", "ps-a", "2025-06-01T12:00:00Z", 9), purchase("o10", "ps-b", "2025-06-02T12:00:00Z", 10)]);
+    } finally {
+      await db.execScript(`ALTER TABLE purchases ENABLE TRIGGER customer_purchase_stats_insert`);
+    }
+    expect(await purchaseStatsDrift(db)).toEqual([await idOf("ps-a"), await idOf("ps-b")]);
+    await rebuildPurchaseStats(db);
+    expect(await purchaseStatsDrift(db)).toEqual([]);
+    expect(await statsOf("ps-b")).toMatchObject({ purchase_count: 1, revenue: "10.00" });
+  });
+
+  it.runIf(kind === "postgres")("count two transactions' purchases of one customer made at the same time", async () => {
+    // Two connections, as two importers would have. The second one's trigger waits for the first
+    // transaction to commit, then counts its purchase too.
+    if (db.target.kind !== "postgres") return;
+    await makeCustomers(db, [{ externalId: "ps-d" }]);
+    const insert = (externalId: string, time: string) =>
+      `INSERT INTO purchases (external_id, customer_id, purchased_at, amount)
+       SELECT '${externalId}', id, '2025-07-01 ${time}', 1 FROM customers WHERE external_id = 'ps-d'`;
+    const [first, second] = [new pg.Client(db.target.url), new pg.Client(db.target.url)];
+    await Promise.all([first.connect(), second.connect()]);
+    try {
+      await first.query("BEGIN");
+      await first.query(insert("d1", "09:00"));
+      const secondDone = second.query(insert("d2", "10:00"));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await first.query("COMMIT");
+      await secondDone;
+    } finally {
+      await Promise.all([first.end(), second.end()]);
+    }
+    expect(await statsOf("ps-d")).toMatchObject({ purchase_count: 2, purchase_days: 1 });
+    expect(await purchaseStatsDrift(db)).toEqual([]);
+  });
+});
