@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, databaseKinds, describeEachDatabase, type DatabaseKind } from "../../test/helpers/db";
 import { addDays, makeCustomers, makeFeedback, makeGeneratedStore, makePurchases } from "../../test/helpers/analytics-fixtures";
 import type { Database } from "../db/client";
-import { computeFeatures, discoverAttributes, featureBatches, packedFeatureBatches, purchaseSource, type CustomerFeatures, type PurchaseSource } from "./features";
+import { computeFeatures, discoverAttributes, featureBatches, packedFeatureBatches, parseFields, purchaseSource, type CustomerFeatures, type PurchaseSource } from "./features";
 
 const asOf = new Date("2025-06-01T00:00:00.000Z");
 const at = (iso: string) => new Date(iso);
@@ -153,5 +153,39 @@ describe("features are identical on PGlite and PostgreSQL", () => {
     }
     expect(results[0]!.length).toBeGreaterThan(100);
     expect(results[1]).toEqual(results[0]);
+  });
+});
+
+describe("packed feature rows", () => {
+  it("parse to the same doubles as Number(), field by field, whatever the text", () => {
+    // Texts as PostgreSQL writes them (integers, money, float8 seconds and attribute values) and
+    // the shapes that must fall back to Number(): exponents, 16+ digits, Infinity, NaN, junk.
+    let seed = 17;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const texts = (): string => {
+      const x = (random() - 0.3) * 10 ** Math.floor(random() * 12);
+      switch (Math.floor(random() * 10)) {
+        case 0: return "";
+        case 1: return String(Math.round(x));
+        case 2: return x.toFixed(2);
+        case 3: return x.toFixed(3);
+        case 4: return String(x); // up to 17 significant digits
+        case 5: return x.toExponential(Math.floor(random() * 10));
+        case 6: return ["Infinity", "-Infinity", "NaN", "-", ".", "1.2.3", "-0", "0.000001", "123456789012345", "1234567890123456"][Math.floor(random() * 10)]!;
+        case 7: return String(Math.floor(random() * 2 ** 31));
+        case 8: return (x / 1e6).toFixed(12);
+        default: return x.toFixed(1);
+      }
+    };
+    const out = new Float64Array(12);
+    for (let row = 0; row < 20_000; row++) {
+      const fields = Array.from({ length: 1 + Math.floor(random() * 12) }, texts);
+      const n = parseFields(fields.join(","), out);
+      expect(n).toBe(fields.length);
+      for (let k = 0; k < out.length; k++) {
+        const expected = k < fields.length && fields[k] !== "" ? Number(fields[k]) : Number.NaN;
+        if (!Object.is(out[k], expected)) expect({ row, text: fields[k], parsed: out[k] }).toEqual({ row, text: fields[k], parsed: expected });
+      }
+    }
   });
 });

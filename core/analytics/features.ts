@@ -228,33 +228,87 @@ SELECT concat_ws(',', ${packedSql}, ${attrs}) AS r
    AND (p.customer_id IS NOT NULL OR c.signed_up_at < $1::timestamp)
  ORDER BY c.id`;
 
-const field = (v: string | undefined): number | null => (v === undefined || v === "" ? null : Number(v));
-const secondsAsDays = (seconds: string | undefined): number | null => (seconds === undefined || seconds === "" ? null : Number(seconds) / DAY_SECONDS);
+// Powers of ten a decimal's digits are divided by; all exact doubles.
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+// Up to 15 digits make an integer below 2^53, so digits / 10^k (two exact doubles) is the
+// correctly rounded value of the decimal: the same double Number() gives.
+const MAX_FAST_DIGITS = 15;
+
+/**
+ * The packed row's fields as numbers, in `out` (NaN for an empty field, a NULL). Reads the digits
+ * in place instead of splitting the text into a string per field (half of the row's decoding
+ * time); anything but a plain decimal (an exponent, "Infinity", 16+ digits) goes to Number().
+ * Returns the number of fields.
+ */
+export function parseFields(packed: string, out: Float64Array): number {
+  let n = 0;
+  let i = 0;
+  const length = packed.length;
+  while (n < out.length) {
+    const start = i;
+    let negative = false;
+    let mantissa = 0;
+    let digits = 0;
+    let decimals = -1; // digits after the point, -1 before a point
+    let plain = true;
+    let c = i < length ? packed.charCodeAt(i) : 44;
+    if (c === 45) {
+      negative = true;
+      c = ++i < length ? packed.charCodeAt(i) : 44;
+    }
+    while (c !== 44) {
+      if (c >= 48 && c <= 57) {
+        mantissa = mantissa * 10 + (c - 48);
+        digits++;
+        if (decimals >= 0) decimals++;
+      } else if (c === 46 && decimals < 0) decimals = 0;
+      else plain = false;
+      c = ++i < length ? packed.charCodeAt(i) : 44;
+    }
+    // i is at the comma (or the end)
+    if (i === start) out[n] = Number.NaN;
+    else if (plain && digits > 0 && digits <= MAX_FAST_DIGITS) {
+      const value = decimals > 0 ? mantissa / POW10[decimals]! : mantissa;
+      out[n] = negative ? -value : value;
+    } else out[n] = Number(packed.slice(start, i));
+    n++;
+    if (i >= length) break;
+    i++;
+  }
+  for (let k = n; k < out.length; k++) out[k] = Number.NaN;
+  return n;
+}
+
+let fieldValues = new Float64Array(PACKED_FIELDS);
+const orNull = (value: number): number | null => (Number.isNaN(value) ? null : value);
+const orZero = (value: number): number => (Number.isNaN(value) ? 0 : value);
 
 /** Decodes one row of {@link packedFeatureBatches} (attribute values in the order of `spec`). */
 export function decodeFeatures(packed: string, spec: readonly AttributeFeature[]): CustomerFeatures {
-  const v = packed.split(",");
-  const firstDays = secondsAsDays(v[at.first_seconds]);
-  const recencyDays = secondsAsDays(v[at.last_seconds]);
-  const purchaseCount = field(v[at.purchase_count]) ?? 0;
-  const days = field(v[at.purchase_days]) ?? 0;
+  if (fieldValues.length !== PACKED_FIELDS + spec.length) fieldValues = new Float64Array(PACKED_FIELDS + spec.length);
+  const v = fieldValues;
+  parseFields(packed, v);
+  const firstDays = orNull(v[at.first_seconds]! / DAY_SECONDS);
+  const recencyDays = orNull(v[at.last_seconds]! / DAY_SECONDS);
+  const purchaseCount = orZero(v[at.purchase_count]!);
+  const days = orZero(v[at.purchase_days]!);
   const T = firstDays ?? 0;
   const tx = firstDays !== null && recencyDays !== null ? firstDays - recencyDays : 0;
   const x = Math.max(0, days - 1);
   const meanGapDays = x > 0 ? tx / x : null;
-  const total = field(v[at.total]) ?? 0;
-  const s90 = field(v[at.spend_90]) ?? 0;
-  const sPrev = field(v[at.spend_prev_90]) ?? 0;
-  const margin = field(v[at.margin]);
-  const marginBase = field(v[at.margin_base]);
+  const total = orZero(v[at.total]!);
+  const s90 = orZero(v[at.spend_90]!);
+  const sPrev = orZero(v[at.spend_prev_90]!);
+  const margin = orNull(v[at.margin]!);
+  const marginBase = orNull(v[at.margin_base]!);
   const attributes = new Array<number>(spec.length);
-  for (let i = 0; i < spec.length; i++) attributes[i] = Number(v[PACKED_FIELDS + i] ?? 0);
+  for (let i = 0; i < spec.length; i++) attributes[i] = orZero(v[PACKED_FIELDS + i]!);
   return {
-    customerId: Number(v[at.id]),
+    customerId: v[at.id]!,
     recencyDays,
     frequency: x,
     purchaseCount,
-    tenureDays: Math.max(firstDays ?? 0, secondsAsDays(v[at.signup_seconds]) ?? 0),
+    tenureDays: Math.max(firstDays ?? 0, orZero(v[at.signup_seconds]! / DAY_SECONDS)),
     monetaryMean: purchaseCount > 0 ? total / purchaseCount : null,
     monetaryTotal: total,
     meanGapDays,
@@ -263,12 +317,12 @@ export function decodeFeatures(packed: string, spec: readonly AttributeFeature[]
     spendPrev90: sPrev,
     spendTrend: s90 + sPrev > 0 ? (s90 - sPrev) / (s90 + sPrev) : null,
     marginShare: margin !== null && marginBase ? margin / marginBase : null,
-    npsLatest: field(v[at.nps]),
-    csatLatest: field(v[at.csat]),
-    complaints90: field(v[at.complaints_90]) ?? 0,
-    complaintsTotal: field(v[at.complaints_total]) ?? 0,
-    offersReceived: field(v[at.offers_received]) ?? 0,
-    offersDeclined: field(v[at.offers_declined]) ?? 0,
+    npsLatest: orNull(v[at.nps]!),
+    csatLatest: orNull(v[at.csat]!),
+    complaints90: orZero(v[at.complaints_90]!),
+    complaintsTotal: orZero(v[at.complaints_total]!),
+    offersReceived: orZero(v[at.offers_received]!),
+    offersDeclined: orZero(v[at.offers_declined]!),
     x,
     tx,
     T,

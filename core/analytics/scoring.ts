@@ -43,22 +43,89 @@ export interface ScoreRunSummary {
   timings: { featuresMs: number; modelMs: number; writeMs: number };
 }
 
-/** What a run keeps per customer until the population-wide RFM quintiles are known. */
-interface Columns {
-  customerId: number[];
-  churn: number[];
-  band: RiskBand[];
-  /** NaN where there is no value (written as NULL). */
-  pAlive: number[];
-  expectedPurchases: number[];
-  expectedSpend: number[];
-  clv: number[];
-  /** The reasons as JSON: stored reasons, `[code, weight, ...values]` (see reasons.ts). */
-  reasons: string[];
-  recencyDays: (number | null)[];
-  frequency: number[];
-  monetary: (number | null)[];
-  tenureDays: number[];
+const BANDS: readonly RiskBand[] = ["low", "medium", "high"];
+
+/**
+ * What a run keeps per customer until the population-wide RFM quintiles are known: typed arrays
+ * (NaN where there is no value, written as NULL) and the reasons' JSON bytes back to back. A
+ * million customers then leave no million boxed numbers and strings for the garbage collector to
+ * copy from one generation to the next (measured: 1.0 of 5.6 s of a profiled PostgreSQL run of
+ * 300,000 customers was garbage collection).
+ */
+class ScoreColumns {
+  length = 0;
+  customerId: Int32Array;
+  churn: Float64Array;
+  band: Uint8Array;
+  pAlive: Float64Array;
+  expectedPurchases: Float64Array;
+  expectedSpend: Float64Array;
+  clv: Float64Array;
+  recencyDays: Float64Array;
+  frequency: Float64Array;
+  monetary: Float64Array;
+  tenureDays: Float64Array;
+  /** The reasons as JSON (stored reasons, `[code, weight, ...values]`, see reasons.ts), as UTF-8. */
+  private reasonBytes: Buffer;
+  /** Where each customer's reasons end in `reasonBytes` (they start where the previous end). */
+  private reasonEnd: Uint32Array;
+
+  constructor(capacity: number) {
+    const n = Math.max(1, capacity);
+    this.customerId = new Int32Array(n);
+    this.band = new Uint8Array(n);
+    this.churn = new Float64Array(n);
+    this.pAlive = new Float64Array(n);
+    this.expectedPurchases = new Float64Array(n);
+    this.expectedSpend = new Float64Array(n);
+    this.clv = new Float64Array(n);
+    this.recencyDays = new Float64Array(n);
+    this.frequency = new Float64Array(n);
+    this.monetary = new Float64Array(n);
+    this.tenureDays = new Float64Array(n);
+    this.reasonEnd = new Uint32Array(n);
+    this.reasonBytes = Buffer.allocUnsafe(n * 64);
+  }
+
+  /** Makes room for one more customer (customers added during the run go beyond the count). */
+  next(): number {
+    if (this.length === this.customerId.length) this.grow(this.length * 2);
+    return this.length++;
+  }
+
+  setReasons(i: number, json: string): void {
+    const start = i === 0 ? 0 : this.reasonEnd[i - 1]!;
+    if (start + maxUtf8Bytes(json) > this.reasonBytes.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.reasonBytes.length * 2, start + maxUtf8Bytes(json)));
+      this.reasonBytes.copy(bigger, 0, 0, start);
+      this.reasonBytes = bigger;
+    }
+    this.reasonEnd[i] = start + this.reasonBytes.write(json, start, "utf8");
+  }
+
+  reasons(i: number): Buffer {
+    return this.reasonBytes.subarray(i === 0 ? 0 : this.reasonEnd[i - 1]!, this.reasonEnd[i]!);
+  }
+
+  private grow(capacity: number): void {
+    const grown = <T extends Int32Array | Uint8Array | Uint32Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(capacity);
+      b.set(a);
+      return b;
+    };
+    this.customerId = grown(this.customerId);
+    this.band = grown(this.band);
+    this.churn = grown(this.churn);
+    this.pAlive = grown(this.pAlive);
+    this.expectedPurchases = grown(this.expectedPurchases);
+    this.expectedSpend = grown(this.expectedSpend);
+    this.clv = grown(this.clv);
+    this.recencyDays = grown(this.recencyDays);
+    this.frequency = grown(this.frequency);
+    this.monetary = grown(this.monetary);
+    this.tenureDays = grown(this.tenureDays);
+    this.reasonEnd = grown(this.reasonEnd);
+  }
 }
 
 const COPY_SCORES = `COPY scores (run_id, customer_id, model_id, as_of, churn_probability, risk_band, p_alive, expected_purchases, expected_spend, clv,
@@ -102,7 +169,7 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const total = await countCustomers(db);
 
   const run = await db.prisma.scoreRun.create({ data: { asOf, modelId: model?.id ?? null, startedAt: now() } });
-  const cols: Columns = { customerId: [], churn: [], band: [], pAlive: [], expectedPurchases: [], expectedSpend: [], clv: [], reasons: [], recencyDays: [], frequency: [], monetary: [], tenureDays: [] };
+  const cols = new ScoreColumns(total);
   const horizon = config.churnHorizonDays;
   const bg = params?.bgnbd ?? fallback?.bgnbd ?? null;
   const gg = params?.gammaGamma ?? fallback?.gammaGamma ?? null;
@@ -132,21 +199,22 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     const spend = expectedSpend(gg, f);
     const margin = f.marginShare ?? config.defaultGrossMargin;
     const clv = clvPurchases * spend * margin;
-    cols.customerId.push(f.customerId);
+    const i = cols.next();
+    cols.customerId[i] = f.customerId;
     churn = Math.min(1, Math.max(0, churn));
     const band = riskBand(churn, config);
     riskBands[band]++;
-    cols.churn.push(churn);
-    cols.band.push(band);
-    cols.pAlive.push(pAlive);
-    cols.expectedPurchases.push(expectedPurchases);
-    cols.expectedSpend.push(spend);
-    cols.clv.push(Number.isFinite(clv) ? clv : 0);
-    cols.reasons.push(JSON.stringify(reasons));
-    cols.recencyDays.push(f.recencyDays);
-    cols.frequency.push(f.purchaseCount);
-    cols.monetary.push(f.recencyDays === null ? null : f.monetaryTotal);
-    cols.tenureDays.push(f.tenureDays);
+    cols.churn[i] = churn;
+    cols.band[i] = BANDS.indexOf(band);
+    cols.pAlive[i] = pAlive;
+    cols.expectedPurchases[i] = expectedPurchases;
+    cols.expectedSpend[i] = spend;
+    cols.clv[i] = Number.isFinite(clv) ? clv : 0;
+    cols.setReasons(i, JSON.stringify(reasons));
+    cols.recencyDays[i] = f.recencyDays ?? Number.NaN;
+    cols.frequency[i] = f.purchaseCount;
+    cols.monetary[i] = f.recencyDays === null ? Number.NaN : f.monetaryTotal;
+    cols.tenureDays[i] = f.tenureDays;
   };
   let modelMs = 0;
   for await (const batch of packedFeatureBatches(db, { asOf, attributeSpec: spec, batchSize: options.batchSize })) {
@@ -158,17 +226,17 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
       // Let the driver read the next batch's rows meanwhile: a server blocks on a full socket.
       if (to < batch.length) await yieldToEventLoop();
     }
-    options.onProgress?.({ phase: "features", done: cols.customerId.length, total });
+    options.onProgress?.({ phase: "features", done: cols.length, total });
   }
   const featuresMs = Math.round(performance.now() - started);
 
   // segmentPopulation's rule, on the columns as they are (no per-customer objects).
-  const rScores = quintileScores(cols.recencyDays, false);
-  const fScores = quintileScores(cols.frequency);
-  const mScores = quintileScores(cols.monetary);
-  const segments = rScores.map((r, i): Segment => (cols.recencyDays[i] === null ? (cols.tenureDays[i]! <= 90 ? "New" : "Lost") : rfmSegment(r, fScores[i]!)));
+  const n = cols.length;
+  const rScores = quintileScores(cols.recencyDays.subarray(0, n), false);
+  const fScores = quintileScores(cols.frequency.subarray(0, n));
+  const mScores = quintileScores(cols.monetary.subarray(0, n));
+  const segments = rScores.map((r, i): Segment => (Number.isNaN(cols.recencyDays[i]) ? (cols.tenureDays[i]! <= 90 ? "New" : "Lost") : rfmSegment(r, fScores[i]!)));
   const writeStarted = performance.now();
-  const n = cols.customerId.length;
   let written = 0;
   // Binary COPY: the server stores the numbers as sent instead of parsing their text.
   // The fields every row repeats, and the few bands and segments, are encoded once.
@@ -184,13 +252,13 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   function* rows(from: number, to: number): Generator<Buffer> {
     const out = new BinaryCopyWriter();
     for (let i = from; i < to; i++) {
-      const band = textField(cols.band[i]!);
+      const band = textField(BANDS[cols.band[i]!]!);
       const segment = textField(segments[i]!);
-      const reasons = cols.reasons[i]!;
-      out.row(SCORE_FIELDS, SCORE_FIXED_BYTES + maxUtf8Bytes(reasons) + band.length + segment.length);
+      const reasons = cols.reasons(i);
+      out.row(SCORE_FIELDS, SCORE_FIXED_BYTES + reasons.length + band.length + segment.length);
       out.encoded(runField).int4(cols.customerId[i]!).encoded(modelField).encoded(asOfField);
       out.float8(cols.churn[i]!).encoded(band).float8(cols.pAlive[i]!).float8(cols.expectedPurchases[i]!).float8(cols.expectedSpend[i]!).float8(cols.clv[i]!);
-      out.text(reasons).int4(rScores[i]!).int4(fScores[i]!).int4(mScores[i]!).encoded(segment);
+      out.bytes(reasons).int4(rScores[i]!).int4(fScores[i]!).int4(mScores[i]!).encoded(segment);
       if (out.full) yield out.take();
       if (++written % WRITE_BATCH === 0) options.onProgress?.({ phase: "writing", done: written, total: n });
     }

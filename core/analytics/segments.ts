@@ -41,9 +41,9 @@ export interface RfmScores {
  * Quintile scores 1..5 of `values` over the population: a value's score is
  * 1 + floor(5 x share of the population strictly below it), so equal values share a score
  * (many one-time buyers all get F = 1 rather than being split by an arbitrary order).
- * `null` values score 1. With `higherIsBetter = false` (recency in days) the order is reversed.
+ * `null` (and NaN) values score 1. With `higherIsBetter = false` (recency in days) the order is reversed.
  */
-export function quintileScores(values: readonly (number | null)[], higherIsBetter = true): number[] {
+export function quintileScores(values: ArrayLike<number | null>, higherIsBetter = true): number[] {
   const n = values.length;
   const keys = new Float64Array(n);
   let m = 0;

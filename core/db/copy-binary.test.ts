@@ -11,7 +11,7 @@ describeEachDatabase("binary COPY", (kind) => {
   });
   afterAll(() => db?.close());
 
-  it("stores ints, doubles, NULLs, timestamps, any text and json exactly as written", async () => {
+  it("stores ints, doubles, NULLs, timestamps, any text and json (given as UTF-8 bytes) exactly as written", async () => {
     const rows = [
       { n: -2147483648, x: 0.1 + 0.2, at: new Date("2026-01-01T00:00:00.000Z"), label: "Can't lose them", doc: [{ text: 'quote " and \\ backslash\ttab' }] },
       { n: null, x: Number.NaN, at: new Date("1999-12-31T23:59:59.999Z"), label: "ёлка 🎄", doc: [] },
@@ -22,7 +22,7 @@ describeEachDatabase("binary COPY", (kind) => {
     const chunks: Buffer[] = [];
     for (const r of rows) {
       const doc = JSON.stringify(r.doc);
-      out.row(5, 5 * 4 + 4 + 8 + 8 + maxUtf8Bytes(r.label) + maxUtf8Bytes(doc)).int4(r.n).float8(r.x).timestamp(r.at).text(r.label).text(doc);
+      out.row(5, 5 * 4 + 4 + 8 + 8 + maxUtf8Bytes(r.label) + maxUtf8Bytes(doc)).int4(r.n).float8(r.x).timestamp(r.at).text(r.label).bytes(Buffer.from(doc, "utf8"));
       if (out.full) chunks.push(out.take());
     }
     chunks.push(out.end());

@@ -87,6 +87,14 @@ export class BinaryCopyWriter {
     return this;
   }
 
+  /** A `text` or `json` value given as its UTF-8 bytes. */
+  bytes(value: Uint8Array): this {
+    this.buffer.writeInt32BE(value.length, this.offset);
+    this.buffer.set(value, this.offset + 4);
+    this.offset += 4 + value.length;
+    return this;
+  }
+
   null(): this {
     this.buffer.writeInt32BE(-1, this.offset);
     this.offset += 4;
