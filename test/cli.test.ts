@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { openDatabase, resolveDatabaseTarget } from "../core/db/client";
 import { buildProgram } from "../jobs/cli";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -59,6 +60,22 @@ describe("retention CLI", () => {
     const missing = retention(["import", "customers", path.join(dataDir, "nope.csv")], { DATA_DIR: dataDir });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.csv: no such file/);
+  });
+
+  it("checks the purchase totals scoring reads against the purchases, and recounts them with --fix", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "cli-test-"));
+    const orders = path.join(dataDir, "orders.csv");
+    writeFileSync(orders, "order_id,customer_id,date,amount\no1,k1,2025-01-01,10\no2,k1,2025-01-01,5\no3,k2,2025-02-01,7\n");
+    expect(retention(["db", "migrate"], { DATA_DIR: dataDir }).code).toBe(0);
+    expect(retention(["import", "orders", orders, "--create-customers"], { DATA_DIR: dataDir }).code).toBe(0);
+    expect(retention(["db", "check-totals"], { DATA_DIR: dataDir })).toMatchObject({ code: 0, stdout: expect.stringMatching(/all match/) });
+
+    const db = await openDatabase(resolveDatabaseTarget(undefined, dataDir));
+    await db.execScript(`UPDATE customer_purchase_stats SET revenue = 0`); // as if written around the triggers
+    await db.close();
+    expect(retention(["db", "check-totals"], { DATA_DIR: dataDir })).toMatchObject({ code: 1, stdout: expect.stringMatching(/2 customer\(s\) differ/) });
+    expect(retention(["db", "check-totals", "--fix"], { DATA_DIR: dataDir })).toMatchObject({ code: 0, stdout: expect.stringMatching(/recounted; 0 differ now/) });
+    expect(retention(["db", "check-totals"], { DATA_DIR: dataDir }).code).toBe(0);
   });
 
   it("stops on bad configuration with one line per problem and no secret in the output", () => {

@@ -2,6 +2,7 @@
 // happened at or after `asOf` is ignored (the leakage guard), so training can use a past cut-off.
 // The same SQL runs on PGlite and PostgreSQL.
 import type { Database } from "../db/client";
+import { settlePurchaseStats } from "../db/purchase-stats";
 
 const DAY_SECONDS = 86_400;
 
@@ -340,7 +341,10 @@ export function decodeFeatures(packed: string, spec: readonly AttributeFeature[]
 export async function* packedFeatureBatches(db: Database, options: FeatureOptions & { attributeSpec: AttributeFeature[] }): AsyncGenerator<string[]> {
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 50_000));
   const attrs = attributeSql(options.attributeSpec, 4);
-  const sql = FEATURES_SQL(attrs.sql, options.source ?? (await purchaseSource(db, options.asOf)));
+  const source = options.source ?? (await purchaseSource(db, options.asOf));
+  // The totals must have caught up with the purchases before they are read.
+  if (source === "stats") await settlePurchaseStats(db);
+  const sql = FEATURES_SQL(attrs.sql, source);
   const asOf = options.asOf.toISOString();
   // Every batch's upper id first (one index-only pass), so later batches' queries can be sent
   // while the caller is still busy with an earlier one.

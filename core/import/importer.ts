@@ -2,6 +2,7 @@
 // Each batch is one transaction, so a crash or Ctrl-C never leaves half a batch; --strict
 // checks the whole file first and writes everything in one transaction or nothing.
 import type { Database, Prisma, PrismaClient } from "../db/client";
+import { settlePurchaseStats } from "../db/purchase-stats";
 import {
   CUSTOMER_FIELDS,
   customerFromCells,
@@ -131,6 +132,8 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
     report.rows = pass.rows;
     report.aborted = pass.aborted;
   }
+  // The purchase totals scoring reads: recount the customers this file's purchases changed.
+  if (options.kind === "orders" && !report.refused) await settlePurchaseStats(db);
   report.errors.sort((a, b) => a.line - b.line);
   report.durationMs = Date.now() - started;
   return report;

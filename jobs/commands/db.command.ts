@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { describeConfig } from "../../core/config/config";
 import { applyMigrations, migrationStatus } from "../../core/db/migrate";
+import { purchaseStatsDrift, rebuildPurchaseStats, settlePurchaseStats } from "../../core/db/purchase-stats";
 import { buildContext, configFromEnv, UserError } from "../context";
 
 export function registerDbCommands(program: Command): void {
@@ -27,6 +28,24 @@ export function registerDbCommands(program: Command): void {
         for (const name of status.pending) console.log(`  pending ${name}`);
         for (const name of status.drifted) console.log(`  changed ${name}`);
         if (status.pending.length || status.drifted.length) process.exitCode = 1;
+      } finally {
+        await ctx.close();
+      }
+    });
+  db.command("check-totals")
+    .description("Check each customer's purchase totals (kept by triggers, read by scoring) against the purchases; --fix recounts them")
+    .option("--fix", "recount every customer's totals from the purchases")
+    .action(async (options: { fix?: boolean }) => {
+      const ctx = await buildContext();
+      try {
+        const settled = await settlePurchaseStats(ctx.db);
+        if (settled) console.log(`recounted the totals of ${settled} customer(s) whose purchases changed since`);
+        const differing = await purchaseStatsDrift(ctx.db);
+        console.log(`purchase totals: ${differing.length ? `${differing.length} customer(s) differ from their purchases` : "all match the purchases"}`);
+        if (differing.length && options.fix) {
+          await rebuildPurchaseStats(ctx.db);
+          console.log(`recounted; ${(await purchaseStatsDrift(ctx.db)).length} differ now`);
+        } else if (differing.length) process.exitCode = 1;
       } finally {
         await ctx.close();
       }
