@@ -10,6 +10,7 @@
 // of --repeat runs.
 import { newPGlite, openDatabase, wrapPGlite, type Database } from "../core/db/client";
 import { applyMigrations } from "../core/db/migrate";
+import { settlePurchaseStats } from "../core/db/purchase-stats";
 import { loadConfig } from "../core/config/config";
 import { silentLogger } from "../core/log";
 import { scoreAll, type ScoreRunSummary } from "../core/analytics/scoring";
@@ -81,6 +82,8 @@ async function generate(db: Database, customers: number): Promise<void> {
     INSERT INTO feedback (customer_id, kind, created_at)
       SELECT id, 'complaint', $$${asOf.toISOString()}$$::timestamp - make_interval(days => id % 200) FROM customers WHERE id % 25 = 0;
     ANALYZE;`);
+  // As the importer does after each orders file: recount the purchase totals scoring reads.
+  await settlePurchaseStats(db);
   // As autovacuum would after a bulk load: sets the visibility map for index-only scans.
   await db.execScript(`VACUUM ANALYZE`);
 }
