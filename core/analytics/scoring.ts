@@ -54,42 +54,30 @@ const BANDS: readonly RiskBand[] = ["low", "medium", "high"];
  */
 class ScoreColumns {
   length = 0;
-  customerId: Int32Array;
-  churn: Float64Array;
-  band: Uint8Array;
-  pAlive: Float64Array;
-  expectedPurchases: Float64Array;
-  expectedSpend: Float64Array;
-  clv: Float64Array;
-  recencyDays: Float64Array;
-  frequency: Float64Array;
-  monetary: Float64Array;
-  tenureDays: Float64Array;
+  customerId!: Int32Array;
+  churn!: Float64Array;
+  band!: Uint8Array;
+  pAlive!: Float64Array;
+  expectedPurchases!: Float64Array;
+  expectedSpend!: Float64Array;
+  clv!: Float64Array;
+  recencyDays!: Float64Array;
+  frequency!: Float64Array;
+  monetary!: Float64Array;
+  tenureDays!: Float64Array;
   /** The reasons as JSON (stored reasons, `[code, weight, ...values]`, see reasons.ts), as UTF-8. */
   private reasonBytes: Buffer;
   /** Where each customer's reasons end in `reasonBytes` (they start where the previous end). */
-  private reasonEnd: Uint32Array;
+  private reasonEnd!: Uint32Array;
 
   constructor(capacity: number) {
-    const n = Math.max(1, capacity);
-    this.customerId = new Int32Array(n);
-    this.band = new Uint8Array(n);
-    this.churn = new Float64Array(n);
-    this.pAlive = new Float64Array(n);
-    this.expectedPurchases = new Float64Array(n);
-    this.expectedSpend = new Float64Array(n);
-    this.clv = new Float64Array(n);
-    this.recencyDays = new Float64Array(n);
-    this.frequency = new Float64Array(n);
-    this.monetary = new Float64Array(n);
-    this.tenureDays = new Float64Array(n);
-    this.reasonEnd = new Uint32Array(n);
-    this.reasonBytes = Buffer.allocUnsafe(n * 64);
+    this.allocate(Math.max(1, capacity));
+    this.reasonBytes = Buffer.allocUnsafe(this.customerId.length * 64);
   }
 
   /** Makes room for one more customer (customers added during the run go beyond the count). */
   next(): number {
-    if (this.length === this.customerId.length) this.grow(this.length * 2);
+    if (this.length === this.customerId.length) this.allocate(this.length * 2);
     return this.length++;
   }
 
@@ -107,24 +95,24 @@ class ScoreColumns {
     return this.reasonBytes.subarray(i === 0 ? 0 : this.reasonEnd[i - 1]!, this.reasonEnd[i]!);
   }
 
-  private grow(capacity: number): void {
-    const grown = <T extends Int32Array | Uint8Array | Uint32Array | Float64Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(capacity);
-      b.set(a);
-      return b;
+  /** (Re)allocates every column for `capacity` customers, keeping the ones so far. */
+  private allocate(capacity: number): void {
+    const sized = <T extends Int32Array | Uint8Array | Uint32Array | Float64Array>(old: T | undefined, fresh: T): T => {
+      if (old) fresh.set(old.subarray(0, this.length));
+      return fresh;
     };
-    this.customerId = grown(this.customerId);
-    this.band = grown(this.band);
-    this.churn = grown(this.churn);
-    this.pAlive = grown(this.pAlive);
-    this.expectedPurchases = grown(this.expectedPurchases);
-    this.expectedSpend = grown(this.expectedSpend);
-    this.clv = grown(this.clv);
-    this.recencyDays = grown(this.recencyDays);
-    this.frequency = grown(this.frequency);
-    this.monetary = grown(this.monetary);
-    this.tenureDays = grown(this.tenureDays);
-    this.reasonEnd = grown(this.reasonEnd);
+    this.customerId = sized(this.customerId, new Int32Array(capacity));
+    this.band = sized(this.band, new Uint8Array(capacity));
+    this.churn = sized(this.churn, new Float64Array(capacity));
+    this.pAlive = sized(this.pAlive, new Float64Array(capacity));
+    this.expectedPurchases = sized(this.expectedPurchases, new Float64Array(capacity));
+    this.expectedSpend = sized(this.expectedSpend, new Float64Array(capacity));
+    this.clv = sized(this.clv, new Float64Array(capacity));
+    this.recencyDays = sized(this.recencyDays, new Float64Array(capacity));
+    this.frequency = sized(this.frequency, new Float64Array(capacity));
+    this.monetary = sized(this.monetary, new Float64Array(capacity));
+    this.tenureDays = sized(this.tenureDays, new Float64Array(capacity));
+    this.reasonEnd = sized(this.reasonEnd, new Uint32Array(capacity));
   }
 }
 

@@ -29,22 +29,17 @@ CREATE TABLE "customer_purchase_stats_pending" (
 -- AddForeignKey
 ALTER TABLE "customer_purchase_stats" ADD CONSTRAINT "customer_purchase_stats_customer_id_fkey" FOREIGN KEY ("customer_id") REFERENCES "customers"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
-CREATE FUNCTION customer_purchase_stats_note_new() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION customer_purchase_stats_note() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO customer_purchase_stats_pending (customer_id) SELECT DISTINCT customer_id FROM new_purchases;
-  RETURN NULL;
-END $$;
-
-CREATE FUNCTION customer_purchase_stats_note_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO customer_purchase_stats_pending (customer_id)
-  SELECT customer_id FROM old_purchases UNION SELECT customer_id FROM new_purchases;
-  RETURN NULL;
-END $$;
-
-CREATE FUNCTION customer_purchase_stats_note_old() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO customer_purchase_stats_pending (customer_id) SELECT DISTINCT customer_id FROM old_purchases;
+  -- each event's trigger names only the transition tables that event has
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO customer_purchase_stats_pending (customer_id) SELECT DISTINCT customer_id FROM new_purchases;
+  ELSIF TG_OP = 'UPDATE' THEN
+    INSERT INTO customer_purchase_stats_pending (customer_id)
+    SELECT customer_id FROM old_purchases UNION SELECT customer_id FROM new_purchases;
+  ELSE
+    INSERT INTO customer_purchase_stats_pending (customer_id) SELECT DISTINCT customer_id FROM old_purchases;
+  END IF;
   RETURN NULL;
 END $$;
 
@@ -55,11 +50,11 @@ BEGIN
 END $$;
 
 CREATE TRIGGER customer_purchase_stats_insert AFTER INSERT ON purchases
-  REFERENCING NEW TABLE AS new_purchases FOR EACH STATEMENT EXECUTE FUNCTION customer_purchase_stats_note_new();
+  REFERENCING NEW TABLE AS new_purchases FOR EACH STATEMENT EXECUTE FUNCTION customer_purchase_stats_note();
 CREATE TRIGGER customer_purchase_stats_update AFTER UPDATE ON purchases
-  REFERENCING OLD TABLE AS old_purchases NEW TABLE AS new_purchases FOR EACH STATEMENT EXECUTE FUNCTION customer_purchase_stats_note_changed();
+  REFERENCING OLD TABLE AS old_purchases NEW TABLE AS new_purchases FOR EACH STATEMENT EXECUTE FUNCTION customer_purchase_stats_note();
 CREATE TRIGGER customer_purchase_stats_delete AFTER DELETE ON purchases
-  REFERENCING OLD TABLE AS old_purchases FOR EACH STATEMENT EXECUTE FUNCTION customer_purchase_stats_note_old();
+  REFERENCING OLD TABLE AS old_purchases FOR EACH STATEMENT EXECUTE FUNCTION customer_purchase_stats_note();
 CREATE TRIGGER customer_purchase_stats_truncate AFTER TRUNCATE ON purchases
   FOR EACH STATEMENT EXECUTE FUNCTION customer_purchase_stats_after_truncate();
 
@@ -106,9 +101,5 @@ BEGIN
 END $$;
 
 -- The totals of the purchases already there.
-INSERT INTO customer_purchase_stats
-       (customer_id, purchase_count, purchase_days, first_purchase_at, last_purchase_at, revenue, margin, margin_revenue)
-SELECT customer_id, count(*)::int, count(DISTINCT purchased_at::date)::int, min(purchased_at), max(purchased_at),
-       sum(amount), sum(gross_margin), sum(amount) FILTER (WHERE gross_margin IS NOT NULL)
-  FROM purchases
- GROUP BY customer_id;
+INSERT INTO customer_purchase_stats_pending (customer_id) SELECT DISTINCT customer_id FROM purchases;
+SELECT customer_purchase_stats_settle();
