@@ -187,3 +187,21 @@ it("the migration that adds the totals counts the purchases already stored", asy
     await db.close();
   }
 });
+
+it("a settle of many customers refreshes the planner's statistics (PGlite has no autovacuum)", async () => {
+  const db = await createTestDatabase("pglite");
+  try {
+    const reltuples = async () =>
+      (await db.queryRows<{ t: number }>(`SELECT reltuples::float8 AS t FROM pg_class WHERE relname = 'customer_purchase_stats'`))[0]!.t;
+    const ids = await makeCustomers(db, Array.from({ length: 1_200 }, () => ({})));
+    await db.prisma.$executeRawUnsafe(
+      `INSERT INTO purchases (external_id, customer_id, purchased_at, amount) SELECT 'an-' || c, c, '2025-01-01', 1 FROM unnest($1::int[]) c`,
+      ids,
+    );
+    expect(await reltuples()).toBe(-1); // never analysed
+    expect(await settlePurchaseStats(db)).toBe(1_200);
+    expect(await reltuples()).toBe(1_200);
+  } finally {
+    await db.close();
+  }
+});

@@ -5,10 +5,19 @@
 // reads, so the totals it reads are never behind the purchases.
 import type { Database } from "./client";
 
+/**
+ * From this many recounted customers on, a settle also refreshes the planner's statistics of the
+ * tables features read. PGlite has no autovacuum: planned on never-analysed tables, the features
+ * query of the 3,000-customer demo joined by nested loop and took 15 s instead of 0.12 s.
+ */
+const ANALYZE_AFTER = 1_000;
+
 /** Recounts the totals of every customer noted since the last settle; returns how many. */
 export async function settlePurchaseStats(db: Database): Promise<number> {
   const rows = await db.queryRows<{ n: number }>(`SELECT customer_purchase_stats_settle() AS n`);
-  return rows[0]?.n ?? 0;
+  const settled = rows[0]?.n ?? 0;
+  if (settled >= ANALYZE_AFTER) await db.execScript(`ANALYZE customers, purchases, customer_purchase_stats`);
+  return settled;
 }
 
 /** Recounts every customer's totals (after a load with the triggers disabled, or a repair). */
