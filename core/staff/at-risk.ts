@@ -1,15 +1,10 @@
-import { readReasons } from "../analytics/reasons";
+import { readReasons, type ReadReason } from "../analytics/reasons";
 import { stringify } from "csv-stringify/sync";
 import { Prisma, type Database } from "../db/client";
 import { latestScoreRuns } from "./score-runs";
 
-/** One readable reason behind a score, as the scoring job writes it. */
-export interface ScoreReason {
-  code: string;
-  text: string;
-  weight?: number;
-  values?: Record<string, unknown>;
-}
+/** One readable reason behind a score (worded by readReasons in core/analytics/reasons.ts). */
+export type ScoreReason = ReadReason;
 
 export interface AtRiskFilter {
   /** Segment name, matched without regard to case ("champions" = "Champions"). */
@@ -151,14 +146,9 @@ function toRow(r: RawAtRiskRow): AtRiskRow {
     riskBand: r.risk_band,
     clv: r.clv === null ? null : Number(r.clv),
     segment: r.segment,
-    reasons: parseReasons(r.reasons),
+    reasons: readReasons(r.reasons),
     lastPurchaseAt: r.last_purchase_at,
     telegramLinked: r.telegram_linked,
     marketingConsent: r.marketing_consent,
   };
-}
-
-/** Reads a score's `reasons` with their English text (see readReasons in core/analytics/reasons.ts). */
-export function parseReasons(value: unknown): ScoreReason[] {
-  return readReasons(value);
 }

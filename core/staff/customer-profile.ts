@@ -1,6 +1,7 @@
 import type { Database } from "../db/client";
 import { err, ok, type Result } from "../result";
-import { parseReasons, type ScoreReason } from "./at-risk";
+import { readReasons } from "../analytics/reasons";
+import type { ScoreReason } from "./at-risk";
 import { latestScoreRuns } from "./score-runs";
 
 export type LookupError =
@@ -110,7 +111,7 @@ export async function customerProfile(db: Database, customerId: number, options:
           pAlive: score.pAlive,
           expectedPurchases: score.expectedPurchases,
           segment: score.segment,
-          reasons: parseReasons(score.reasons),
+          reasons: readReasons(score.reasons),
         }
       : null,
     purchases: {

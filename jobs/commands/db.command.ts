@@ -33,13 +33,13 @@ export function registerDbCommands(program: Command): void {
       }
     });
   db.command("check-totals")
-    .description("Check each customer's purchase totals (kept by triggers, read by scoring) against the purchases; --fix recounts them")
+    .description("Check each customer's purchase totals (read by scoring) against the purchases; --fix recounts them")
     .option("--fix", "recount every customer's totals from the purchases")
     .action(async (options: { fix?: boolean }) => {
       const ctx = await buildContext();
       try {
         const settled = await settlePurchaseStats(ctx.db);
-        if (settled) console.log(`recounted the totals of ${settled} customer(s) whose purchases changed since`);
+        if (settled) console.log(`recounted the totals of ${settled} customer(s) whose purchases changed since the last recount`);
         const differing = await purchaseStatsDrift(ctx.db);
         console.log(`purchase totals: ${differing.length ? `${differing.length} customer(s) differ from their purchases` : "all match the purchases"}`);
         if (differing.length && options.fix) {
