@@ -8,9 +8,39 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: "readonly", console: "readonly", Buffer: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", URL: "readonly", fetch: "readonly", AbortController: "readonly", TextDecoder: "readonly", TextEncoder: "readonly", NodeJS: "readonly", performance: "readonly", setImmediate: "readonly", structuredClone: "readonly", Response: "readonly", Request: "readonly", Headers: "readonly", AbortSignal: "readonly", queueMicrotask: "readonly", Blob: "readonly", File: "readonly", FormData: "readonly" } },
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        Buffer: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        URL: "readonly",
+        fetch: "readonly",
+        AbortController: "readonly",
+        TextDecoder: "readonly",
+        TextEncoder: "readonly",
+        NodeJS: "readonly",
+        performance: "readonly",
+        setImmediate: "readonly",
+        structuredClone: "readonly",
+        Response: "readonly",
+        Request: "readonly",
+        Headers: "readonly",
+        AbortSignal: "readonly",
+        queueMicrotask: "readonly",
+        Blob: "readonly",
+        File: "readonly",
+        FormData: "readonly",
+      },
+    },
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
+      ],
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
@@ -23,11 +53,17 @@ export default tseslint.config(
         {
           patterns: [
             { group: ["**/bot/**", "**/jobs/**"], message: "core/ must not import adapters or jobs" },
-            { group: ["grammy", "@grammyjs/*", "@slack/*", "openai", "langchain", "@langchain/*", "node-cron"], message: "core/ stays free of SDKs: put this at the edge" },
+            {
+              group: ["grammy", "@grammyjs/*", "@slack/*", "openai", "langchain", "@langchain/*", "node-cron"],
+              message: "core/ stays free of SDKs: put this at the edge",
+            },
           ],
         },
       ],
-      "no-restricted-properties": ["error", { object: "process", property: "env", message: "core/ receives configuration; it never reads process.env" }],
+      "no-restricted-properties": [
+        "error",
+        { object: "process", property: "env", message: "core/ receives configuration; it never reads process.env" },
+      ],
     },
   },
 );

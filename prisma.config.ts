@@ -20,7 +20,8 @@ export default defineConfig({
     const { PGlite } = await import("@electric-sql/pglite");
     const { PrismaPGlite } = await import("pglite-prisma-adapter");
     // `migrate diff` between schema files needs no database: don't create or lock a folder.
-    if (process.argv.includes("diff")) return new PrismaPGlite(new PGlite()) as unknown as SqlMigrationAwareDriverAdapterFactory;
+    if (process.argv.includes("diff"))
+      return new PrismaPGlite(new PGlite()) as unknown as SqlMigrationAwareDriverAdapterFactory;
     const dir = path.resolve(process.env.DATA_DIR ?? "./data", "pglite");
     mkdirSync(dir, { recursive: true });
     return new PrismaPGlite(new PGlite(dir)) as unknown as SqlMigrationAwareDriverAdapterFactory;

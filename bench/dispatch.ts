@@ -41,7 +41,12 @@ async function freshDatabase(server: Awaited<ReturnType<typeof startPostgres>>, 
 }
 
 /** Dispatches one planned campaign of about `count` messages at `ratePerSecond`. */
-async function dispatchRun(server: Awaited<ReturnType<typeof startPostgres>>, name: string, count: number, ratePerSecond: number) {
+async function dispatchRun(
+  server: Awaited<ReturnType<typeof startPostgres>>,
+  name: string,
+  count: number,
+  ratePerSecond: number,
+) {
   const db = await freshDatabase(server, name);
   const emulator = await startEmulator();
   try {
@@ -63,7 +68,14 @@ async function dispatchRun(server: Awaited<ReturnType<typeof startPostgres>>, na
     const delivered = [...messagesPerChat(emulator, TOKEN).values()];
     const times = emulator.storage.botMessages.map((m) => m.time).sort((a, b) => a - b);
     const spanSeconds = times.length > 1 ? (times[times.length - 1]! - times[0]!) / 1000 : 0;
-    return { queued, stats, seconds, delivered: delivered.length, duplicates: delivered.filter((n) => n > 1).length, spanSeconds };
+    return {
+      queued,
+      stats,
+      seconds,
+      delivered: delivered.length,
+      duplicates: delivered.filter((n) => n > 1).length,
+      spanSeconds,
+    };
   } finally {
     await emulator.stop();
     await db.close();
@@ -98,7 +110,16 @@ async function planBench(server: Awaited<ReturnType<typeof startPostgres>>, cust
       { key: "mid", cost: 8, saveProbability: 0.18 },
       { key: "rich", cost: 20, saveProbability: 0.3 },
     ]);
-    const created = await createCampaign(db, { name: "million", offerKeys: ["cheap", "mid", "rich"], seed: "bench", budget: planBudget > 0 ? planBudget : null }, { now: asOf });
+    const created = await createCampaign(
+      db,
+      {
+        name: "million",
+        offerKeys: ["cheap", "mid", "rich"],
+        seed: "bench",
+        budget: planBudget > 0 ? planBudget : null,
+      },
+      { now: asOf },
+    );
     if (!created.ok) throw new Error(JSON.stringify(created.error));
     const policy = contactPolicyFromConfig(loadConfig({}));
     t = performance.now();
@@ -122,22 +143,44 @@ try {
     // Deliveries are spaced 1/rate apart: n deliveries span n - 1 intervals.
     const achieved = (r.stats.sent - 1) / r.spanSeconds;
     console.log(`\n1. configured rate ${rate} msg/s, ${r.queued} messages queued`);
-    console.log(`   sent ${r.stats.sent} in ${r.seconds.toFixed(1)} s (first to last delivery ${r.spanSeconds.toFixed(1)} s)`);
-    console.log(`   achieved ${achieved.toFixed(2)} msg/s = ${(achieved / rate).toFixed(3)} of configured (target >= 0.95); end to end incl. claiming ${(r.stats.sent / r.seconds).toFixed(2)} msg/s`);
-    console.log(`   429s seen: ${r.stats.rateLimited}; retries ${r.stats.retry}; failed ${r.stats.failed}; duplicates in the emulator ${r.duplicates}`);
+    console.log(
+      `   sent ${r.stats.sent} in ${r.seconds.toFixed(1)} s (first to last delivery ${r.spanSeconds.toFixed(1)} s)`,
+    );
+    console.log(
+      `   achieved ${achieved.toFixed(2)} msg/s = ${(achieved / rate).toFixed(3)} of configured (target >= 0.95); end to end incl. claiming ${(r.stats.sent / r.seconds).toFixed(2)} msg/s`,
+    );
+    console.log(
+      `   429s seen: ${r.stats.rateLimited}; retries ${r.stats.retry}; failed ${r.stats.failed}; duplicates in the emulator ${r.duplicates}`,
+    );
   }
   if (burst > 0) {
     const r = await dispatchRun(server, "bench_burst", burst, 1000);
-    console.log(`\n2. headroom: rate set to 1000 msg/s, ${r.queued} messages: sent ${r.stats.sent} in ${r.seconds.toFixed(1)} s = ${(r.stats.sent / r.seconds).toFixed(0)} msg/s end to end, duplicates ${r.duplicates}`);
+    console.log(
+      `\n2. headroom: rate set to 1000 msg/s, ${r.queued} messages: sent ${r.stats.sent} in ${r.seconds.toFixed(1)} s = ${(r.stats.sent / r.seconds).toFixed(0)} msg/s end to end, duplicates ${r.duplicates}`,
+    );
   }
   if (planCustomers > 0) {
     const r = await planBench(server, planCustomers);
     const s = r.summary;
-    console.log(`\n3. planning over ${planCustomers.toLocaleString("en")} scored customers (generated in ${r.generated.toFixed(1)} s)`);
-    console.log(`   planCampaign ${r.planSeconds.toFixed(1)} s: treatment ${s.treatment}, control ${s.control}, offers ${s.offersIssued}, messages ${s.messagesQueued}, committed cost ${s.committedCost.toFixed(0)}`);
-    console.log(`   steps (ms): ${Object.entries(s.timings).map(([k, v]) => `${k} ${v}`).join(", ")}`);
-    console.log(`   excluded: ${Object.entries(s.excluded).map(([k, n]) => `${k} ${n}`).join(", ")}`);
-    console.log(`   re-plan (idempotent, nothing new): ${r.replanSeconds.toFixed(1)} s, +${r.again?.treatment ?? "?"} treatment, +${r.again?.messagesQueued ?? "?"} messages`);
+    console.log(
+      `\n3. planning over ${planCustomers.toLocaleString("en")} scored customers (generated in ${r.generated.toFixed(1)} s)`,
+    );
+    console.log(
+      `   planCampaign ${r.planSeconds.toFixed(1)} s: treatment ${s.treatment}, control ${s.control}, offers ${s.offersIssued}, messages ${s.messagesQueued}, committed cost ${s.committedCost.toFixed(0)}`,
+    );
+    console.log(
+      `   steps (ms): ${Object.entries(s.timings)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}`,
+    );
+    console.log(
+      `   excluded: ${Object.entries(s.excluded)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ")}`,
+    );
+    console.log(
+      `   re-plan (idempotent, nothing new): ${r.replanSeconds.toFixed(1)} s, +${r.again?.treatment ?? "?"} treatment, +${r.again?.messagesQueued ?? "?"} messages`,
+    );
   }
 } finally {
   server.stop();

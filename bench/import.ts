@@ -20,7 +20,9 @@ async function writeFiles(): Promise<{ customers: string; orders: string }> {
   const orders = path.join(dir, "orders.csv");
   const c = createWriteStream(customers);
   c.write("customer_id,name,email,tier,age\n");
-  for (let i = 0; i < CUSTOMERS; i++) if (!c.write(`c${i},Customer ${i},c${i}@example.com,${["gold", "silver", "bronze"][i % 3]},${20 + (i % 50)}\n`)) await once(c, "drain");
+  for (let i = 0; i < CUSTOMERS; i++)
+    if (!c.write(`c${i},Customer ${i},c${i}@example.com,${["gold", "silver", "bronze"][i % 3]},${20 + (i % 50)}\n`))
+      await once(c, "drain");
   c.end();
   await once(c, "finish");
   const o = createWriteStream(orders);
@@ -28,7 +30,8 @@ async function writeFiles(): Promise<{ customers: string; orders: string }> {
   const start = Date.UTC(2024, 0, 1);
   for (let i = 0; i < ROWS; i++) {
     const day = new Date(start + ((i * 7919) % 700) * 86_400_000).toISOString().slice(0, 10);
-    if (!o.write(`o${i},c${i % CUSTOMERS},${day},${((i * 31) % 20000) / 100 + 1},cat${i % 7}\n`)) await once(o, "drain");
+    if (!o.write(`o${i},c${i % CUSTOMERS},${day},${((i * 31) % 20000) / 100 + 1},cat${i % 7}\n`))
+      await once(o, "drain");
   }
   o.end();
   await once(o, "finish");
@@ -68,7 +71,9 @@ async function run(label: string, db: Database, files: { customers: string; orde
 }
 
 const files = await writeFiles();
-console.log(`bench:import — ${ROWS.toLocaleString("en")} purchases, ${CUSTOMERS.toLocaleString("en")} customers, batches of 5,000`);
+console.log(
+  `bench:import — ${ROWS.toLocaleString("en")} purchases, ${CUSTOMERS.toLocaleString("en")} customers, batches of 5,000`,
+);
 try {
   const pgliteDir = path.join(dir, "pglite");
   const lite = await openDatabase({ kind: "pglite", dataDir: pgliteDir });

@@ -91,12 +91,21 @@ async function generate(db: Database, customers: number): Promise<void> {
 const SCAN = `SELECT customer_id, count(*), sum(amount), max(purchased_at) FROM purchases GROUP BY customer_id`;
 
 async function bench(label: string, db: Database, customers: number): Promise<void> {
-  console.log(`\n${label}: ${customers.toLocaleString("en")} customers, ~${(customers * perCustomer).toLocaleString("en")} purchases`);
+  console.log(
+    `\n${label}: ${customers.toLocaleString("en")} customers, ~${(customers * perCustomer).toLocaleString("en")} purchases`,
+  );
   await timed("generate data (SQL)", () => generate(db, customers));
-  const counts = await db.prisma.$queryRawUnsafe<{ c: number; p: number }[]>(`SELECT (SELECT count(*) FROM customers)::int AS c, (SELECT count(*) FROM purchases)::int AS p`);
+  const counts = await db.prisma.$queryRawUnsafe<{ c: number; p: number }[]>(
+    `SELECT (SELECT count(*) FROM customers)::int AS c, (SELECT count(*) FROM purchases)::int AS p`,
+  );
   console.log(`  rows: ${counts[0]!.c.toLocaleString("en")} customers, ${counts[0]!.p.toLocaleString("en")} purchases`);
-  const trained = await timed("train churn model (not in ratio)", () => trainChurnModel(db, { asOf, horizonDays: config.churnHorizonDays, log: silentLogger, now: () => new Date() }));
-  if (trained.value.ok) console.log(`  held-out AUC ${trained.value.value.metrics.auc.toFixed(3)}, ${trained.value.value.metrics.trainRows} training rows`);
+  const trained = await timed("train churn model (not in ratio)", () =>
+    trainChurnModel(db, { asOf, horizonDays: config.churnHorizonDays, log: silentLogger, now: () => new Date() }),
+  );
+  if (trained.value.ok)
+    console.log(
+      `  held-out AUC ${trained.value.value.metrics.auc.toFixed(3)}, ${trained.value.value.metrics.trainRows} training rows`,
+    );
   await db.queryRows(SCAN); // warm the cache the same way for both
   // Each measured `repeat` times, interleaved, and the medians compared: single runs on this
   // kind of shared VM differ by up to 25%. Every scoring run starts from an empty scores table,
@@ -118,7 +127,9 @@ async function bench(label: string, db: Database, customers: number): Promise<vo
     started = performance.now();
     const summary = await scoreAll(db, { asOf, config, log: silentLogger, trainIfMissing: false });
     scores.push({ ms: performance.now() - started, summary });
-    console.log(`  run ${i + 1}: scan ${seconds(scans[i]!)} (Prisma), ${seconds(driverScans[i]!)} (driver); scoring ${seconds(scores[i]!.ms)}`);
+    console.log(
+      `  run ${i + 1}: scan ${seconds(scans[i]!)} (Prisma), ${seconds(driverScans[i]!)} (driver); scoring ${seconds(scores[i]!.ms)}`,
+    );
   }
   const scan = median(scans);
   const scanDriver = median(driverScans);
@@ -128,9 +139,15 @@ async function bench(label: string, db: Database, customers: number): Promise<vo
   console.log(`  ${"bare aggregate scan (driver)".padEnd(34)} ${seconds(scanDriver)}`);
   console.log(`  ${"whole scoring run".padEnd(34)} ${seconds(score.ms)}`);
   const t = score.summary.timings;
-  console.log(`    features + model + reasons ${seconds(t.featuresMs)} (of which decoding, model and reasons in JS ${seconds(t.modelMs)}), segments + write ${seconds(score.summary.durationMs - t.featuresMs)} (write ${seconds(t.writeMs)})`);
-  console.log(`  scored ${score.summary.customers.toLocaleString("en")} customers; scan returned ${groups.toLocaleString("en")} groups`);
-  console.log(`  RATIO scoring / scan = ${(score.ms / scan).toFixed(2)} against the Prisma scan, ${(score.ms / scanDriver).toFixed(2)} against the driver scan (target <= 3)`);
+  console.log(
+    `    features + model + reasons ${seconds(t.featuresMs)} (of which decoding, model and reasons in JS ${seconds(t.modelMs)}), segments + write ${seconds(score.summary.durationMs - t.featuresMs)} (write ${seconds(t.writeMs)})`,
+  );
+  console.log(
+    `  scored ${score.summary.customers.toLocaleString("en")} customers; scan returned ${groups.toLocaleString("en")} groups`,
+  );
+  console.log(
+    `  RATIO scoring / scan = ${(score.ms / scan).toFixed(2)} against the Prisma scan, ${(score.ms / scanDriver).toFixed(2)} against the driver scan (target <= 3)`,
+  );
 }
 
 if (pgCustomers > 0) {

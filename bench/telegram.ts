@@ -65,9 +65,21 @@ async function runOnce(label: string, db: Database): Promise<boolean> {
     SELECT 'bench-' || g, 'Customer ' || g, ${FIRST_CHAT} + g, ${FIRST_CHAT} + g, now()
     FROM generate_series(1, ${customers}) AS g`;
   const server: TelegramServer = await startEmulator();
-  const config = loadConfig({ TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: server.config.apiURL, LOG_LEVEL: "silent" });
+  const config = loadConfig({
+    TELEGRAM_BOT_TOKEN: TOKEN,
+    TELEGRAM_API_ROOT: server.config.apiURL,
+    LOG_LEVEL: "silent",
+  });
   const errors: string[] = [];
-  const log = createLogger("error", new Writable({ write(chunk, _enc, done) { errors.push(String(chunk)); done(); } }));
+  const log = createLogger(
+    "error",
+    new Writable({
+      write(chunk, _enc, done) {
+        errors.push(String(chunk));
+        done();
+      },
+    }),
+  );
   const { bot } = buildTelegramBot({ config, db, log, throttle: realLimits ? undefined : false });
   await bot.init();
   const runner = run(bot, { runner: { fetch: { allowed_updates: ["message", "callback_query"] } } });
@@ -77,16 +89,22 @@ async function runOnce(label: string, db: Database): Promise<boolean> {
     // All customers are active at once; the emulator's HTTP server resets connections beyond a
     // few hundred simultaneous posts, so at most 100 client posts are in flight (retried on reset).
     const limit = pool(100);
-    await Promise.all(users.map(async (user) => {
-      await limit(() => retry(() => user.command("/help")));
-      await limit(() => retry(() => user.text(`My order ${user.chatId} arrived damaged, please help`)));
-    }));
+    await Promise.all(
+      users.map(async (user) => {
+        await limit(() => retry(() => user.command("/help")));
+        await limit(() => retry(() => user.text(`My order ${user.chatId} arrived damaged, please help`)));
+      }),
+    );
     const expected = customers * 2;
     const deadline = Date.now() + 600_000;
     let lastReport = Date.now();
     let lastCount = 0;
     let lastProgress = Date.now();
-    while (server.storage.botMessages.length < expected && Date.now() < deadline && Date.now() - lastProgress < 30_000) {
+    while (
+      server.storage.botMessages.length < expected &&
+      Date.now() < deadline &&
+      Date.now() - lastProgress < 30_000
+    ) {
       if (server.storage.botMessages.length !== lastCount) {
         lastCount = server.storage.botMessages.length;
         lastProgress = Date.now();
@@ -94,7 +112,9 @@ async function runOnce(label: string, db: Database): Promise<boolean> {
       await new Promise((r) => setTimeout(r, 50));
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now();
-        process.stderr.write(`  ... ${server.storage.botMessages.length}/${expected} replies after ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+        process.stderr.write(
+          `  ... ${server.storage.botMessages.length}/${expected} replies after ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+        );
       }
     }
     await new Promise((r) => setTimeout(r, 500)); // anything extra (a duplicate reply) would arrive now
@@ -108,7 +128,8 @@ async function runOnce(label: string, db: Database): Promise<boolean> {
       entry.sent.push(u.time);
       byChat.set(chatId, entry);
     }
-    for (const m of server.storage.botMessages) byChat.get(Number((m.message as { chat_id: number | string }).chat_id))?.replies.push(m.time);
+    for (const m of server.storage.botMessages)
+      byChat.get(Number((m.message as { chat_id: number | string }).chat_id))?.replies.push(m.time);
     const latencies: number[] = [];
     let wrongReplies = 0;
     for (const { sent, replies } of byChat.values()) {
@@ -119,14 +140,29 @@ async function runOnce(label: string, db: Database): Promise<boolean> {
     }
     latencies.sort((a, b) => a - b);
     const updateIds = server.storage.userMessages.map((u) => String(u.updateId));
-    const processed = await db.prisma.processedUpdate.count({ where: { source: "telegram", updateId: { in: updateIds } } });
+    const processed = await db.prisma.processedUpdate.count({
+      where: { source: "telegram", updateId: { in: updateIds } },
+    });
     const tickets = await db.prisma.ticket.count();
     const ticketMessages = await db.prisma.ticketMessage.count();
-    const ok = wrongReplies === 0 && processed === expected && tickets === customers && ticketMessages === customers && server.storage.botMessages.length === expected;
-    console.log(`\n${label}: ${customers} customers, ${expected} updates at once, Telegram limits ${realLimits ? "on (30/s)" : "off"}`);
-    console.log(`  latency (update -> reply)  p50 ${percentile(latencies, 50)} ms   p95 ${percentile(latencies, 95)} ms   max ${latencies[latencies.length - 1]} ms`);
-    console.log(`  all handled in ${(elapsed / 1000).toFixed(1)} s (${((expected * 1000) / elapsed).toFixed(0)} updates/s)`);
-    console.log(`  replies ${server.storage.botMessages.length}/${expected}, chats with a wrong reply count ${wrongReplies}, processed_updates ${processed}/${expected}, tickets ${tickets}/${customers}, ticket messages ${ticketMessages}/${customers}`);
+    const ok =
+      wrongReplies === 0 &&
+      processed === expected &&
+      tickets === customers &&
+      ticketMessages === customers &&
+      server.storage.botMessages.length === expected;
+    console.log(
+      `\n${label}: ${customers} customers, ${expected} updates at once, Telegram limits ${realLimits ? "on (30/s)" : "off"}`,
+    );
+    console.log(
+      `  latency (update -> reply)  p50 ${percentile(latencies, 50)} ms   p95 ${percentile(latencies, 95)} ms   max ${latencies[latencies.length - 1]} ms`,
+    );
+    console.log(
+      `  all handled in ${(elapsed / 1000).toFixed(1)} s (${((expected * 1000) / elapsed).toFixed(0)} updates/s)`,
+    );
+    console.log(
+      `  replies ${server.storage.botMessages.length}/${expected}, chats with a wrong reply count ${wrongReplies}, processed_updates ${processed}/${expected}, tickets ${tickets}/${customers}, ticket messages ${ticketMessages}/${customers}`,
+    );
     if (errors.length) console.log(`  handler errors logged: ${errors.length}, first: ${errors[0]!.slice(0, 300)}`);
     console.log(`  ${ok ? "OK: no update lost, none handled twice" : "FAILED: updates lost or handled twice"}`);
     return ok;

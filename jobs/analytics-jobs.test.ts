@@ -15,7 +15,13 @@ describe("train and score jobs", () => {
   let ctx: AppContext;
   beforeAll(async () => {
     db = await createTestDatabase("pglite");
-    ctx = { config: loadConfig({ CRON_SCORE: "5 2 * * *" }), db, log: silentLogger, now: () => asOf, close: async () => undefined };
+    ctx = {
+      config: loadConfig({ CRON_SCORE: "5 2 * * *" }),
+      db,
+      log: silentLogger,
+      now: () => asOf,
+      close: async () => undefined,
+    };
   });
   afterAll(() => db.close());
 

@@ -16,7 +16,10 @@ export interface AppContext {
 
 /** Thrown for problems the user must fix; the CLI prints the message alone and exits 2. */
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
     this.name = "UserError";
   }

@@ -11,7 +11,13 @@ import { withOfferContext } from "../core/campaigns/offer-context-batch";
 import { checkBatchBeforeSend } from "../core/campaigns/send-check";
 import type { MessageChannel, SendResult } from "../core/messaging/channel";
 import { DryRunChannel } from "../core/messaging/dry-run-channel";
-import { claimDueMessages, markSending, recordSendResult, type ClaimedMessage, type RecordOutcome } from "../core/messaging/outbox";
+import {
+  claimDueMessages,
+  markSending,
+  recordSendResult,
+  type ClaimedMessage,
+  type RecordOutcome,
+} from "../core/messaging/outbox";
 import { enrichOutboundMessage } from "../core/offers/offer-context";
 import type { Config } from "../core/config/config";
 import type { AppContext } from "./context";
@@ -61,7 +67,13 @@ export function buildDispatchChannel(ctx: AppContext): MessageChannel {
   if (!token) return new DryRunChannel(ctx.log);
   // The dispatcher paces itself (bottleneck at DISPATCH_RATE_PER_SECOND); a second throttler
   // inside the Api would only slow it below the configured rate.
-  return createTelegramChannel({ token, apiRoot, throttle: false, enrich: (m) => enrichOutboundMessage(ctx.db, m), log: ctx.log });
+  return createTelegramChannel({
+    token,
+    apiRoot,
+    throttle: false,
+    enrich: (m) => enrichOutboundMessage(ctx.db, m),
+    log: ctx.log,
+  });
 }
 
 /** A dispatcher identity unique per process: host, pid and a random suffix. */
@@ -70,7 +82,11 @@ export function newWorkerId(): string {
 }
 
 /** Runs the dispatch loop once (until nothing is due, or until `signal` aborts). */
-export async function runDispatch(ctx: AppContext, channel: MessageChannel = buildDispatchChannel(ctx), options: DispatchOptions = {}): Promise<DispatchStats> {
+export async function runDispatch(
+  ctx: AppContext,
+  channel: MessageChannel = buildDispatchChannel(ctx),
+  options: DispatchOptions = {},
+): Promise<DispatchStats> {
   const started = Date.now();
   const rate = options.ratePerSecond ?? ctx.config.contact.dispatchRatePerSecond;
   const batchSize = options.batchSize ?? ctx.config.contact.dispatchBatchSize;
@@ -85,7 +101,19 @@ export async function runDispatch(ctx: AppContext, channel: MessageChannel = bui
     const c = limiter.counts();
     return (c.RECEIVED ?? 0) + (c.QUEUED ?? 0);
   };
-  const stats: DispatchStats = { workerId, claimed: 0, sent: 0, retry: 0, failed: 0, unreachable: 0, lostLease: 0, deferred: 0, skipped: {}, rateLimited: 0, elapsedMs: 0 };
+  const stats: DispatchStats = {
+    workerId,
+    claimed: 0,
+    sent: 0,
+    retry: 0,
+    failed: 0,
+    unreachable: 0,
+    lostLease: 0,
+    deferred: 0,
+    skipped: {},
+    rateLimited: 0,
+    elapsedMs: 0,
+  };
   const count = (outcome: RecordOutcome) => {
     if (outcome === "lost_lease") stats.lostLease++;
     else stats[outcome]++;
@@ -103,7 +131,11 @@ export async function runDispatch(ctx: AppContext, channel: MessageChannel = bui
     } catch (error) {
       // A render bug or an unexpected exception: permanent for this message, keep going.
       ctx.log.error({ err: error, outboxId: message.outboxId }, "send threw");
-      result = { ok: false, retryable: false, error: error instanceof Error ? error.message.slice(0, 300) : String(error) };
+      result = {
+        ok: false,
+        retryable: false,
+        error: error instanceof Error ? error.message.slice(0, 300) : String(error),
+      };
     }
     if (!result.ok && result.error.startsWith("429")) stats.rateLimited++;
     count(await recordSendResult(ctx.db, message, result, { now: ctx.now(), latencyMs: Date.now() - t }));
@@ -115,9 +147,16 @@ export async function runDispatch(ctx: AppContext, channel: MessageChannel = bui
       // Claim the next batch while the current one is still being sent (no gap in the pace),
       // but never hold more than about one and a half batches, so claims stay within the lease.
       while (waiting() > batchSize / 2) await sleep(10);
-      const limit = options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - stats.claimed);
+      const limit =
+        options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - stats.claimed);
       if (limit <= 0) break;
-      const batch = await claimDueMessages(ctx.db, { limit, workerId, now: ctx.now(), leaseMs, defaultLocale: ctx.config.business.locale });
+      const batch = await claimDueMessages(ctx.db, {
+        limit,
+        workerId,
+        now: ctx.now(),
+        leaseMs,
+        defaultLocale: ctx.config.business.locale,
+      });
       if (batch.length === 0) {
         if (inflight.size > 0) {
           await Promise.all([...inflight]);
@@ -130,7 +169,8 @@ export async function runDispatch(ctx: AppContext, channel: MessageChannel = bui
       stats.claimed += batch.length;
       const checked = await checkBatchBeforeSend(ctx.db, batch, policy, ctx.now());
       stats.deferred += checked.deferred;
-      for (const [reason, n] of Object.entries(checked.skipped)) stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n;
+      for (const [reason, n] of Object.entries(checked.skipped))
+        stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n;
       const toSend = await withOfferContext(ctx.db, checked.toSend);
       for (const m of toSend) {
         // A thrown error (the database is gone) stops the loop and fails the job, after the
@@ -158,9 +198,13 @@ export async function runDispatch(ctx: AppContext, channel: MessageChannel = bui
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

@@ -27,7 +27,10 @@ export function createProgress(label: string, total: number, unit = "rows", star
     return {
       update(done, rows, elapsedMs) {
         const seconds = (elapsedMs ?? Date.now() - started) / 1000;
-        bar.update(Math.min(done, total), { rows: rows.toLocaleString("en"), rate: Math.round(rows / Math.max(seconds, 0.001)).toLocaleString("en") });
+        bar.update(Math.min(done, total), {
+          rows: rows.toLocaleString("en"),
+          rate: Math.round(rows / Math.max(seconds, 0.001)).toLocaleString("en"),
+        });
       },
       stop: () => bar.stop(),
     };
@@ -40,7 +43,9 @@ export function createProgress(label: string, total: number, unit = "rows", star
       lastPrinted = now;
       const seconds = (elapsedMs ?? now - started) / 1000;
       const pct = total > 0 ? Math.min(100, Math.round((done / total) * 100)) : 0;
-      process.stderr.write(`${label}: ${pct}% ${rows} ${unit} (${Math.round(rows / Math.max(seconds, 0.001))} ${unit}/s)\n`);
+      process.stderr.write(
+        `${label}: ${pct}% ${rows} ${unit} (${Math.round(rows / Math.max(seconds, 0.001))} ${unit}/s)\n`,
+      );
     },
     stop() {},
   };

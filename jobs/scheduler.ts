@@ -33,7 +33,12 @@ export function slotOf(date: Date): string {
  * records the slot in `job_runs` (once per slot), runs, and records the outcome.
  * A failing job is logged and recorded as `failed`; it never throws.
  */
-export async function runJobSlot(ctx: AppContext, job: JobDefinition, slot: string, options: SlotOptions): Promise<SlotOutcome> {
+export async function runJobSlot(
+  ctx: AppContext,
+  job: JobDefinition,
+  slot: string,
+  options: SlotOptions,
+): Promise<SlotOutcome> {
   const leaseMs = options.leaseMs ?? 10 * 60_000;
   const { holder } = options;
   const exclusive = job.exclusive !== false;
@@ -45,9 +50,16 @@ export async function runJobSlot(ctx: AppContext, job: JobDefinition, slot: stri
   try {
     const runId = await claimSlot(ctx.db, job.name, slot, holder, ctx.now());
     if (runId === null) return { type: "taken" };
-    renewer = exclusive ? setInterval(() => {
-      renewLease(ctx.db, job.name, holder, ctx.now(), leaseMs).catch((error: unknown) => ctx.log.warn({ err: error, job: job.name }, "lease renewal failed"));
-    }, Math.max(1000, Math.floor(leaseMs / 3))) : undefined;
+    renewer = exclusive
+      ? setInterval(
+          () => {
+            renewLease(ctx.db, job.name, holder, ctx.now(), leaseMs).catch((error: unknown) =>
+              ctx.log.warn({ err: error, job: job.name }, "lease renewal failed"),
+            );
+          },
+          Math.max(1000, Math.floor(leaseMs / 3)),
+        )
+      : undefined;
     renewer?.unref();
     try {
       ctx.log.info({ job: job.name, slot, holder }, "job started");
@@ -118,7 +130,12 @@ export function startScheduler(ctx: AppContext, options: SchedulerOptions): Runn
           running.delete(work);
         }
       },
-      { timezone: ctx.config.schedule.timeZone, name: `retention:${name}:${holder}`, noOverlap: true, logger: cronLogger(ctx, name) },
+      {
+        timezone: ctx.config.schedule.timeZone,
+        name: `retention:${name}:${holder}`,
+        noOverlap: true,
+        logger: cronLogger(ctx, name),
+      },
     );
     tasks.set(name, task);
     ctx.log.info({ job: name, cron: expression, timeZone: ctx.config.schedule.timeZone }, "job scheduled");

@@ -7,7 +7,12 @@ export const scoreJob = {
   name: "score",
   cronFrom: (config: Config) => config.schedule.cron.score,
   async run(ctx: AppContext): Promise<Record<string, unknown>> {
-    const summary = await scoreAll(ctx.db, { asOf: ctx.now(), config: ctx.config.analytics, log: ctx.log, now: ctx.now });
+    const summary = await scoreAll(ctx.db, {
+      asOf: ctx.now(),
+      config: ctx.config.analytics,
+      log: ctx.log,
+      now: ctx.now,
+    });
     return { ...summary };
   },
 };

@@ -7,13 +7,27 @@ export const trainJob = {
   name: "train",
   cronFrom: (config: Config) => config.schedule.cron.train,
   async run(ctx: AppContext): Promise<Record<string, unknown>> {
-    const result = await trainChurnModel(ctx.db, { asOf: ctx.now(), horizonDays: ctx.config.analytics.churnHorizonDays, log: ctx.log, now: ctx.now });
+    const result = await trainChurnModel(ctx.db, {
+      asOf: ctx.now(),
+      horizonDays: ctx.config.analytics.churnHorizonDays,
+      log: ctx.log,
+      now: ctx.now,
+    });
     if (!result.ok) {
       // Not enough history is an expected outcome: the previous model stays active.
       ctx.log.warn({ reason: result.error.message }, "churn model not trained");
       return { trained: false, reason: result.error.message };
     }
     const { modelId, metrics, trainingMs, cutoff } = result.value;
-    return { trained: true, modelId, auc: metrics.auc, heldOut: metrics.heldOut, trainRows: metrics.trainRows, positives: metrics.positives, trainingMs, cutoff: cutoff.toISOString() };
+    return {
+      trained: true,
+      modelId,
+      auc: metrics.auc,
+      heldOut: metrics.heldOut,
+      trainRows: metrics.trainRows,
+      positives: metrics.positives,
+      trainingMs,
+      cutoff: cutoff.toISOString(),
+    };
   },
 };

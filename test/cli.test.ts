@@ -31,7 +31,9 @@ describe("retention CLI", () => {
   it("every command has a description and --help", () => {
     const program = buildProgram();
     const commands = allCommands(program);
-    expect(commands.map((c) => c.join(" "))).toEqual(expect.arrayContaining(["db migrate", "import customers", "import orders", "demo"]));
+    expect(commands.map((c) => c.join(" "))).toEqual(
+      expect.arrayContaining(["db migrate", "import customers", "import orders", "demo"]),
+    );
     for (const name of commands) {
       let cmd: Command = program;
       for (const part of name) cmd = cmd.commands.find((c) => c.name() === part)!;
@@ -65,25 +67,47 @@ describe("retention CLI", () => {
   it("checks the purchase totals scoring reads against the purchases, and recounts them with --fix", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "cli-test-"));
     const orders = path.join(dataDir, "orders.csv");
-    writeFileSync(orders, "order_id,customer_id,date,amount\no1,k1,2025-01-01,10\no2,k1,2025-01-01,5\no3,k2,2025-02-01,7\n");
+    writeFileSync(
+      orders,
+      "order_id,customer_id,date,amount\no1,k1,2025-01-01,10\no2,k1,2025-01-01,5\no3,k2,2025-02-01,7\n",
+    );
     expect(retention(["db", "migrate"], { DATA_DIR: dataDir }).code).toBe(0);
     expect(retention(["import", "orders", orders, "--create-customers"], { DATA_DIR: dataDir }).code).toBe(0);
-    expect(retention(["db", "check-totals"], { DATA_DIR: dataDir })).toMatchObject({ code: 0, stdout: expect.stringMatching(/all match/) });
+    expect(retention(["db", "check-totals"], { DATA_DIR: dataDir })).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/all match/),
+    });
 
     const db = await openDatabase(resolveDatabaseTarget(undefined, dataDir));
     await db.execScript(`UPDATE customer_purchase_stats SET revenue = 0`); // as if written around the triggers
     await db.close();
-    expect(retention(["db", "check-totals"], { DATA_DIR: dataDir })).toMatchObject({ code: 1, stdout: expect.stringMatching(/2 customer\(s\) differ/) });
-    expect(retention(["db", "check-totals", "--fix"], { DATA_DIR: dataDir })).toMatchObject({ code: 0, stdout: expect.stringMatching(/recounted; 0 differ now/) });
+    expect(retention(["db", "check-totals"], { DATA_DIR: dataDir })).toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/2 customer\(s\) differ/),
+    });
+    expect(retention(["db", "check-totals", "--fix"], { DATA_DIR: dataDir })).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/recounted; 0 differ now/),
+    });
     expect(retention(["db", "check-totals"], { DATA_DIR: dataDir }).code).toBe(0);
   });
 
   it("stops on bad configuration with one line per problem and no secret in the output", () => {
-    const result = retention(["config"], { RISK_HIGH: "7", CRON_SCORE: "often", SLACK_BOT_TOKEN: "xoxb-very-secret", TELEGRAM_MODE: "carrier-pigeon" });
+    const result = retention(["config"], {
+      RISK_HIGH: "7",
+      CRON_SCORE: "often",
+      SLACK_BOT_TOKEN: "xoxb-very-secret",
+      TELEGRAM_MODE: "carrier-pigeon",
+    });
     expect(result.code).toBe(2);
     const lines = result.stderr.trim().split("\n");
     expect(lines[0]).toBe("Invalid configuration:");
-    expect(lines.slice(1).map((l) => l.trim().split(" ")[1]).sort()).toEqual(["CRON_SCORE", "RISK_HIGH", "TELEGRAM_MODE"]);
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.trim().split(" ")[1])
+        .sort(),
+    ).toEqual(["CRON_SCORE", "RISK_HIGH", "TELEGRAM_MODE"]);
     expect(result.stderr + result.stdout).not.toContain("very-secret");
   });
 });

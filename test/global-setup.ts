@@ -19,10 +19,14 @@ let server: PostgresServer | null = null;
 
 // Run once for the whole suite: the Prisma CLI takes seconds to start.
 function schemaScript(): string {
-  return execFileSync("npx", ["prisma", "migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "ignore"],
-  });
+  return execFileSync(
+    "npx",
+    ["prisma", "migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"],
+    {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
 }
 
 export default async function setup(project: TestProject) {

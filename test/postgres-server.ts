@@ -44,14 +44,25 @@ export async function startPostgres(): Promise<PostgresServer> {
   // As root, PostgreSQL refuses to run: run its tools as the postgres user.
   const run = (cmd: string, args: string[]) => {
     const result = asRoot
-      ? spawnSync("su", ["postgres", "-s", "/bin/sh", "-c", [path.join(PG_BIN, cmd), ...args].map(shellQuote).join(" ")], { encoding: "utf8" })
+      ? spawnSync(
+          "su",
+          ["postgres", "-s", "/bin/sh", "-c", [path.join(PG_BIN, cmd), ...args].map(shellQuote).join(" ")],
+          { encoding: "utf8" },
+        )
       : spawnSync(path.join(PG_BIN, cmd), args, { encoding: "utf8" });
     if (result.status !== 0) throw new Error(`${cmd} failed: ${result.stderr || result.stdout}`);
   };
   run("initdb", ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]);
   run("pg_ctl", [
-    "-D", dataDir, "-l", path.join(dir, "server.log"), "-w", "-t", "60",
-    "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB`,
+    "-D",
+    dataDir,
+    "-l",
+    path.join(dir, "server.log"),
+    "-w",
+    "-t",
+    "60",
+    "-o",
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB`,
     "start",
   ]);
   return {

@@ -26,7 +26,14 @@ beforeAll(async () => {
         return;
       }
       res.writeHead(200, { "content-type": "application/json" }).end(
-        JSON.stringify({ id: `c${requests.length}`, object: "chat.completion", created: 1, model: "stand-in", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content } }], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } }),
+        JSON.stringify({
+          id: `c${requests.length}`,
+          object: "chat.completion",
+          created: 1,
+          model: "stand-in",
+          choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content } }],
+          usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+        }),
       );
     });
   });
@@ -47,13 +54,23 @@ const offer: OutboundMessage = {
   chatId: 1n,
   locale: "ru",
   kind: "offer",
-  payload: { offerIssueId: 9, title: "Скидка 15%", customerName: "Anna Petrova", segment: "At risk", topCategory: "jazz", reasons: [{ code: "recency", text: "no purchase for 94 days, usually every 21" }], expiresAt: "2026-12-01T00:00:00Z" },
+  payload: {
+    offerIssueId: 9,
+    title: "Скидка 15%",
+    customerName: "Anna Petrova",
+    segment: "At risk",
+    topCategory: "jazz",
+    reasons: [{ code: "recency", text: "no purchase for 94 days, usually every 21" }],
+    expiresAt: "2026-12-01T00:00:00Z",
+  },
 };
 
 describe("OpenAIChatModel", () => {
   it("is chosen only when an API key is configured", () => {
     expect(chatModelFromConfig(loadConfig({}))).toBeUndefined();
-    expect(chatModelFromConfig(loadConfig({ OPENAI_API_KEY: "sk-x", OPENAI_BASE_URL: baseUrl }))?.name).toBe("openai:gpt-4o-mini");
+    expect(chatModelFromConfig(loadConfig({ OPENAI_API_KEY: "sk-x", OPENAI_BASE_URL: baseUrl }))?.name).toBe(
+      "openai:gpt-4o-mini",
+    );
   });
 
   it("writes the offer text from prompts/offer.md, seeing the first name only", async () => {
@@ -85,6 +102,10 @@ describe("OpenAIChatModel", () => {
     expect(sent.messages[0]!.content).toContain("<untrusted_customer_text>");
 
     nextAnswers = ["not json at all"];
-    expect(await tagThemes("Курьер опоздал, коробка повреждена", { chatModel: model() })).toEqual({ themes: ["delivery", "quality"], complaint: true, by: "keywords" });
+    expect(await tagThemes("Курьер опоздал, коробка повреждена", { chatModel: model() })).toEqual({
+      themes: ["delivery", "quality"],
+      complaint: true,
+      by: "keywords",
+    });
   });
 });

@@ -18,10 +18,18 @@ export class OpenAIChatModel implements ChatModel {
 
   constructor(private readonly options: OpenAIChatOptions) {
     this.name = `openai:${options.model}`;
-    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl, timeout: options.timeoutMs, maxRetries: 1 });
+    this.client = new OpenAI({
+      apiKey: options.apiKey,
+      baseURL: options.baseUrl,
+      timeout: options.timeoutMs,
+      maxRetries: 1,
+    });
   }
 
-  async complete(messages: ChatMessage[], options: { maxTokens?: number; temperature?: number; json?: boolean } = {}): Promise<ChatCompletion> {
+  async complete(
+    messages: ChatMessage[],
+    options: { maxTokens?: number; temperature?: number; json?: boolean } = {},
+  ): Promise<ChatCompletion> {
     const response = await this.client.chat.completions.create({
       model: this.options.model,
       messages,

@@ -43,7 +43,8 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
   const slack = config.slack;
   if (!slack.botToken) throw new Error("SLACK_BOT_TOKEN is not set");
   const mode = slack.appToken ? "socket" : "http";
-  if (mode === "http" && !slack.signingSecret) throw new Error("SLACK_SIGNING_SECRET (HTTP events) or SLACK_APP_TOKEN (Socket Mode) is required");
+  if (mode === "http" && !slack.signingSecret)
+    throw new Error("SLACK_SIGNING_SECRET (HTTP events) or SLACK_APP_TOKEN (Socket Mode) is required");
   const apiUrl = slack.apiUrl ? (slack.apiUrl.endsWith("/") ? slack.apiUrl : `${slack.apiUrl}/`) : undefined;
   const app = new App({
     token: slack.botToken,
@@ -87,9 +88,24 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
     // reply to the customer, even inside a ticket thread.
     if (context.botUserId && m.text.includes(`<@${context.botUserId}>`)) return;
     if (m.channel_type === "im") {
-      await answerQuestion(deps, client, { user: m.user, channel: m.channel, text: m.text, ts: m.ts, threadTs: m.thread_ts, eventId: body.event_id, isDirect: true });
+      await answerQuestion(deps, client, {
+        user: m.user,
+        channel: m.channel,
+        text: m.text,
+        ts: m.ts,
+        threadTs: m.thread_ts,
+        eventId: body.event_id,
+        isDirect: true,
+      });
     } else if (m.channel === slack.ticketsChannel && m.thread_ts && m.thread_ts !== m.ts) {
-      await desk.handleThreadMessage({ user: m.user, text: m.text, channel: m.channel, ts: m.ts, threadTs: m.thread_ts, eventId: body.event_id });
+      await desk.handleThreadMessage({
+        user: m.user,
+        text: m.text,
+        channel: m.channel,
+        ts: m.ts,
+        threadTs: m.thread_ts,
+        eventId: body.event_id,
+      });
     }
   });
 
@@ -107,7 +123,10 @@ export interface RunningSlackApp {
 }
 
 /** Starts receiving (HTTP on `port`, default SLACK_PORT, or Socket Mode) and the desk's poll. */
-export async function startSlackApp(parts: SlackAppParts, options: { port?: number; pollIntervalMs?: number } = {}): Promise<RunningSlackApp> {
+export async function startSlackApp(
+  parts: SlackAppParts,
+  options: { port?: number; pollIntervalMs?: number } = {},
+): Promise<RunningSlackApp> {
   let port: number | undefined;
   if (parts.mode === "http") {
     const server = (await parts.app.start(options.port ?? parts.deps.config.slack.port)) as Server;

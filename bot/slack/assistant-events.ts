@@ -37,7 +37,9 @@ function answerBlocks(answer: AssistantAnswer): KnownBlock[] {
   const footer = [
     tools.length ? `Tools: ${tools.map((t) => `\`${t}\``).join(", ")}` : "No tools called",
     `${(answer.latencyMs / 1000).toFixed(1)} s`,
-    answer.tokens.prompt + answer.tokens.completion > 0 ? `${answer.tokens.prompt + answer.tokens.completion} tokens` : null,
+    answer.tokens.prompt + answer.tokens.completion > 0
+      ? `${answer.tokens.prompt + answer.tokens.completion} tokens`
+      : null,
   ].filter(Boolean);
   return [...chunks.slice(0, 45).map((c) => section(c)), context(footer.join(" · "))];
 }

@@ -20,11 +20,21 @@ export const HELP_TEXT = [
   "Or mention me / write to me directly with a question, e.g. _how many Champions are at high risk this month?_",
 ].join("\n");
 
-export const section = (text: string): KnownBlock => ({ type: "section", text: { type: "mrkdwn", text: text.slice(0, TEXT_LIMIT) } });
-export const context = (text: string): KnownBlock => ({ type: "context", elements: [{ type: "mrkdwn", text: text.slice(0, TEXT_LIMIT) }] });
-export const header = (text: string): KnownBlock => ({ type: "header", text: { type: "plain_text", text: text.slice(0, 150) } });
+export const section = (text: string): KnownBlock => ({
+  type: "section",
+  text: { type: "mrkdwn", text: text.slice(0, TEXT_LIMIT) },
+});
+export const context = (text: string): KnownBlock => ({
+  type: "context",
+  elements: [{ type: "mrkdwn", text: text.slice(0, TEXT_LIMIT) }],
+});
+export const header = (text: string): KnownBlock => ({
+  type: "header",
+  text: { type: "plain_text", text: text.slice(0, 150) },
+});
 
-export const pct = (p: number | null | undefined, digits = 0) => (p === null || p === undefined ? "n/a" : `${(p * 100).toFixed(digits)}%`);
+export const pct = (p: number | null | undefined, digits = 0) =>
+  p === null || p === undefined ? "n/a" : `${(p * 100).toFixed(digits)}%`;
 export const money = (v: number | null | undefined, currency: string) =>
   v === null || v === undefined ? "n/a" : `${currency} ${v.toLocaleString("en-US", { maximumFractionDigits: 0 })}`;
 const day = (d: Date | null | undefined) => (d ? d.toISOString().slice(0, 10) : "n/a");
@@ -35,7 +45,11 @@ export const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;")
 /** Fixed-width table inside code blocks, split so no block passes Slack's text limit. */
 export function codeTable(head: string[], rows: string[][]): KnownBlock[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   const lines = rows.map(line);
   const blocks: KnownBlock[] = [];
   let chunk = [line(head)];
@@ -50,21 +64,30 @@ export function codeTable(head: string[], rows: string[][]): KnownBlock[] {
   return blocks;
 }
 
-export function atRiskBlocks(list: AtRiskList, filter: { segment?: string; minRisk: number }, currency: string, shown = 25): KnownBlock[] {
+export function atRiskBlocks(
+  list: AtRiskList,
+  filter: { segment?: string; minRisk: number },
+  currency: string,
+  shown = 25,
+): KnownBlock[] {
   const title = `Customers at risk${filter.segment ? ` in ${filter.segment}` : ""} (churn ≥ ${pct(filter.minRisk)})`;
   if (!list.asOf) return [header(title), section("No scores yet: run `retention score` first.")];
   if (list.total === 0) return [header(title), section(`No customers match (scored ${day(list.asOf)}).`)];
-  const rows = list.rows.slice(0, shown).map((r) => [
-    cut(r.name ?? r.externalId, 22),
-    pct(r.churnProbability),
-    cut(r.reasons.map((x) => x.text).join("; ") || "-", 44),
-    money(r.clv, currency),
-    day(r.lastPurchaseAt),
-    cut(r.segment, 16),
-  ]);
+  const rows = list.rows
+    .slice(0, shown)
+    .map((r) => [
+      cut(r.name ?? r.externalId, 22),
+      pct(r.churnProbability),
+      cut(r.reasons.map((x) => x.text).join("; ") || "-", 44),
+      money(r.clv, currency),
+      day(r.lastPurchaseAt),
+      cut(r.segment, 16),
+    ]);
   return [
     header(title),
-    context(`${list.total} customers match · scored ${day(list.asOf)} · showing ${rows.length}; the full list is in the attached CSV`),
+    context(
+      `${list.total} customers match · scored ${day(list.asOf)} · showing ${rows.length}; the full list is in the attached CSV`,
+    ),
     ...codeTable(["Name", "Risk", "Reasons", "CLV", "Last purchase", "Segment"], rows),
   ];
 }
@@ -80,7 +103,10 @@ export function customerBlocks(p: CustomerProfile, currency: string): KnownBlock
         { type: "mrkdwn", text: `*CLV*\n${money(s?.clv, currency)}` },
         { type: "mrkdwn", text: `*Segment*\n${s?.segment ?? "n/a"}` },
         { type: "mrkdwn", text: `*P(alive)*\n${pct(s?.pAlive, 1)}` },
-        { type: "mrkdwn", text: `*Purchases*\n${p.purchases.count} · ${money(p.purchases.total, currency)} · last ${day(p.purchases.lastAt)}` },
+        {
+          type: "mrkdwn",
+          text: `*Purchases*\n${p.purchases.count} · ${money(p.purchases.total, currency)} · last ${day(p.purchases.lastAt)}`,
+        },
         {
           type: "mrkdwn",
           text: `*Consent*\n${p.consent.marketing ? "marketing ok" : `opted out ${day(p.consent.optedOutAt)}`} · Telegram ${p.consent.telegramLinked ? (p.consent.unreachable ? "blocked" : "linked") : "not linked"}`,
@@ -91,7 +117,11 @@ export function customerBlocks(p: CustomerProfile, currency: string): KnownBlock
   ];
   if (s?.reasons.length) blocks.push(section(`*Why*\n${s.reasons.map((r) => `• ${esc(r.text)}`).join("\n")}`));
   if (p.purchases.recent.length)
-    blocks.push(section(`*Recent purchases*\n${p.purchases.recent.map((x) => `• ${day(x.at)} ${money(x.amount, currency)}${x.category ? ` ${esc(x.category)}` : ""}`).join("\n")}`));
+    blocks.push(
+      section(
+        `*Recent purchases*\n${p.purchases.recent.map((x) => `• ${day(x.at)} ${money(x.amount, currency)}${x.category ? ` ${esc(x.category)}` : ""}`).join("\n")}`,
+      ),
+    );
   if (p.feedback.length)
     blocks.push(
       section(
@@ -99,8 +129,15 @@ export function customerBlocks(p: CustomerProfile, currency: string): KnownBlock
       ),
     );
   if (p.tickets.length)
-    blocks.push(section(`*Tickets*\n${p.tickets.map((t) => `• ${t.reference} ${t.status}${t.subject ? `: ${esc(cut(t.subject, 80))}` : ""} (${day(t.createdAt)})`).join("\n")}`));
-  if (p.offers.length) blocks.push(section(`*Offers*\n${p.offers.map((o) => `• ${esc(o.title)} · ${o.status} · ${day(o.issuedAt)}`).join("\n")}`));
+    blocks.push(
+      section(
+        `*Tickets*\n${p.tickets.map((t) => `• ${t.reference} ${t.status}${t.subject ? `: ${esc(cut(t.subject, 80))}` : ""} (${day(t.createdAt)})`).join("\n")}`,
+      ),
+    );
+  if (p.offers.length)
+    blocks.push(
+      section(`*Offers*\n${p.offers.map((o) => `• ${esc(o.title)} · ${o.status} · ${day(o.issuedAt)}`).join("\n")}`),
+    );
   if (s) blocks.push(context(`Scored ${day(s.asOf)}`));
   return blocks;
 }
@@ -109,7 +146,15 @@ export function segmentBlocks(o: SegmentOverview, currency: string): KnownBlock[
   if (!o.asOf) return [header("Segments"), section("No scores yet: run `retention score` first.")];
   const rows = o.segments.map((s) => {
     const delta = s.previous === null ? "" : s.customers - s.previous;
-    return [s.segment, String(s.customers), s.previous === null ? "-" : String(s.previous), delta === "" ? "-" : `${delta > 0 ? "+" : ""}${delta}`, String(s.highRisk), pct(s.avgChurnProbability), money(s.totalClv, currency)];
+    return [
+      s.segment,
+      String(s.customers),
+      s.previous === null ? "-" : String(s.previous),
+      delta === "" ? "-" : `${delta > 0 ? "+" : ""}${delta}`,
+      String(s.highRisk),
+      pct(s.avgChurnProbability),
+      money(s.totalClv, currency),
+    ];
   });
   const blocks = [
     header(`Segments · scored ${day(o.asOf)}`),
@@ -123,14 +168,29 @@ export function segmentBlocks(o: SegmentOverview, currency: string): KnownBlock[
         : `*High risk:* ${h.current} (was ${h.previous} on ${day(o.previousAsOf)}) · ${h.newlyHigh} newly high · ${h.noLongerHigh} no longer high`,
     ),
   );
-  if (o.moves.length) blocks.push(section(`*Biggest moves*\n${o.moves.slice(0, 8).map((m) => `• ${m.from} → ${m.to}: ${m.customers}`).join("\n")}`));
+  if (o.moves.length)
+    blocks.push(
+      section(
+        `*Biggest moves*\n${o.moves
+          .slice(0, 8)
+          .map((m) => `• ${m.from} → ${m.to}: ${m.customers}`)
+          .join("\n")}`,
+      ),
+    );
   return blocks;
 }
 
 export function ticketBlocks(t: TicketCard, currency: string, now: Date): KnownBlock[] {
   const c = t.customer;
-  const status = t.status === "resolved" ? `:white_check_mark: resolved ${day(t.resolvedAt)}` : t.status === "open" ? ":red_circle: open" : `:large_yellow_circle: ${t.status}`;
-  const firstResponse = t.firstResponseAt ? formatDuration(t.firstResponseAt.getTime() - t.createdAt.getTime()) : `none yet (waiting ${formatDuration(now.getTime() - t.createdAt.getTime())})`;
+  const status =
+    t.status === "resolved"
+      ? `:white_check_mark: resolved ${day(t.resolvedAt)}`
+      : t.status === "open"
+        ? ":red_circle: open"
+        : `:large_yellow_circle: ${t.status}`;
+  const firstResponse = t.firstResponseAt
+    ? formatDuration(t.firstResponseAt.getTime() - t.createdAt.getTime())
+    : `none yet (waiting ${formatDuration(now.getTime() - t.createdAt.getTime())})`;
   const blocks: KnownBlock[] = [
     header(`${t.source === "nps_detractor" ? "Detractor" : "Complaint"} ${t.reference}`),
     section(t.opening ? `>${esc(cut(t.opening, 1200)).replace(/\n/g, "\n>")}` : "_no message text_"),
@@ -138,8 +198,14 @@ export function ticketBlocks(t: TicketCard, currency: string, now: Date): KnownB
       type: "section",
       fields: [
         { type: "mrkdwn", text: `*Customer*\n${c ? `${esc(c.name ?? "unnamed")} · ${esc(c.externalId)}` : "unknown"}` },
-        { type: "mrkdwn", text: `*Risk / segment*\n${c ? `${pct(c.churnProbability)} ${c.riskBand ?? ""} · ${c.segment ?? "n/a"}` : "n/a"}` },
-        { type: "mrkdwn", text: `*CLV · last NPS*\n${c ? `${money(c.clv, currency)} · ${c.lastNps ?? "n/a"}` : "n/a"}` },
+        {
+          type: "mrkdwn",
+          text: `*Risk / segment*\n${c ? `${pct(c.churnProbability)} ${c.riskBand ?? ""} · ${c.segment ?? "n/a"}` : "n/a"}`,
+        },
+        {
+          type: "mrkdwn",
+          text: `*CLV · last NPS*\n${c ? `${money(c.clv, currency)} · ${c.lastNps ?? "n/a"}` : "n/a"}`,
+        },
         { type: "mrkdwn", text: `*Status*\n${status}` },
         { type: "mrkdwn", text: `*Assignee*\n${t.assigneeSlackId ? `<@${t.assigneeSlackId}>` : "nobody"}` },
         { type: "mrkdwn", text: `*First response*\n${firstResponse}` },
@@ -152,12 +218,30 @@ export function ticketBlocks(t: TicketCard, currency: string, now: Date): KnownB
       type: "actions",
       block_id: `ticket:${t.id}`,
       elements: [
-        { type: "button", action_id: "ticket_reply", text: { type: "plain_text", text: "Reply" }, value: String(t.id), style: "primary" },
-        { type: "button", action_id: "ticket_resolve", text: { type: "plain_text", text: "Resolve" }, value: String(t.id) },
-        { type: "button", action_id: "ticket_assign", text: { type: "plain_text", text: "Assign to me" }, value: String(t.id) },
+        {
+          type: "button",
+          action_id: "ticket_reply",
+          text: { type: "plain_text", text: "Reply" },
+          value: String(t.id),
+          style: "primary",
+        },
+        {
+          type: "button",
+          action_id: "ticket_resolve",
+          text: { type: "plain_text", text: "Resolve" },
+          value: String(t.id),
+        },
+        {
+          type: "button",
+          action_id: "ticket_assign",
+          text: { type: "plain_text", text: "Assign to me" },
+          value: String(t.id),
+        },
       ],
     });
-    blocks.push(context("Reply in this thread to answer the customer on Telegram; start with `note:` for an internal note."));
+    blocks.push(
+      context("Reply in this thread to answer the customer on Telegram; start with `note:` for an internal note."),
+    );
   }
   return blocks;
 }
@@ -166,7 +250,8 @@ export function ticketSummaryText(t: TicketCard): string {
   return `${t.reference} (${t.status})${t.customer ? ` from ${t.customer.name ?? t.customer.externalId}` : ""}`;
 }
 
-const num = (v: number | null | undefined, digits = 1) => (v === null || v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits));
+const num = (v: number | null | undefined, digits = 1) =>
+  v === null || v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits);
 
 export function metricsBlocks(title: string, m: RetentionMetrics, currency: string): KnownBlock[] {
   const n = m.nps;
@@ -175,15 +260,35 @@ export function metricsBlocks(title: string, m: RetentionMetrics, currency: stri
     {
       type: "section",
       fields: [
-        { type: "mrkdwn", text: `*NPS*\n${num(n.nps)} (${n.respondents} answers: ${n.promoters} promoters, ${n.passives} passives, ${n.detractors} detractors)` },
-        { type: "mrkdwn", text: `*Churn rate*\n${pct(m.churnRate, 1)} (${m.lost} lost of ${m.customersAtStart} at start)` },
-        { type: "mrkdwn", text: `*Activity rate*\n${pct(m.activityRate, 1)} (${m.active90} of ${m.members} bought in 90 days)` },
-        { type: "mrkdwn", text: `*LTV*\n${money(m.ltv, currency)} (lifetime ${num(m.expectedLifetimePeriods)} periods, margin ${pct(m.grossMargin)})` },
-        { type: "mrkdwn", text: `*AOV*\n${m.aov === null ? "n/a" : `${currency} ${m.aov.toFixed(2)}`} (${m.purchases} purchases, ${money(m.revenue, currency)})` },
-        { type: "mrkdwn", text: `*Repeat rate*\n${pct(m.repeatPurchaseRate, 1)} (${m.repeatBuyers} of ${m.buyers} buyers)` },
+        {
+          type: "mrkdwn",
+          text: `*NPS*\n${num(n.nps)} (${n.respondents} answers: ${n.promoters} promoters, ${n.passives} passives, ${n.detractors} detractors)`,
+        },
+        {
+          type: "mrkdwn",
+          text: `*Churn rate*\n${pct(m.churnRate, 1)} (${m.lost} lost of ${m.customersAtStart} at start)`,
+        },
+        {
+          type: "mrkdwn",
+          text: `*Activity rate*\n${pct(m.activityRate, 1)} (${m.active90} of ${m.members} bought in 90 days)`,
+        },
+        {
+          type: "mrkdwn",
+          text: `*LTV*\n${money(m.ltv, currency)} (lifetime ${num(m.expectedLifetimePeriods)} periods, margin ${pct(m.grossMargin)})`,
+        },
+        {
+          type: "mrkdwn",
+          text: `*AOV*\n${m.aov === null ? "n/a" : `${currency} ${m.aov.toFixed(2)}`} (${m.purchases} purchases, ${money(m.revenue, currency)})`,
+        },
+        {
+          type: "mrkdwn",
+          text: `*Repeat rate*\n${pct(m.repeatPurchaseRate, 1)} (${m.repeatBuyers} of ${m.buyers} buyers)`,
+        },
       ],
     },
-    context(`${day(m.from)} to ${day(m.to)} (exclusive) · ${m.periodDays} days${m.segment ? ` · segment ${m.segment}` : ""}`),
+    context(
+      `${day(m.from)} to ${day(m.to)} (exclusive) · ${m.periodDays} days${m.segment ? ` · segment ${m.segment}` : ""}`,
+    ),
   ];
 }
 

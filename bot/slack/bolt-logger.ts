@@ -5,7 +5,8 @@ import type { Logger } from "../../core/log";
 export function boltLogger(log: Logger): BoltLogger {
   const child = log.child({ component: "bolt" });
   let level: LogLevel = LogLevel.INFO;
-  const text = (msg: unknown[]) => msg.map((m) => (m instanceof Error ? m.message : typeof m === "string" ? m : JSON.stringify(m))).join(" ");
+  const text = (msg: unknown[]) =>
+    msg.map((m) => (m instanceof Error ? m.message : typeof m === "string" ? m : JSON.stringify(m))).join(" ");
   return {
     debug: (...msg) => child.debug(text(msg)),
     info: (...msg) => child.info(text(msg)),

@@ -9,19 +9,36 @@ describe("parseRetentionCommand", () => {
       ok: true,
       command: { name: "at-risk", segment: "Can't lose", minRisk: 0.6, limit: 10, orderBy: "clv" },
     });
-    expect(parseRetentionCommand("at-risk --limit=5")).toEqual({ ok: true, command: { name: "at-risk", segment: undefined, minRisk: undefined, limit: 5, orderBy: "risk" } });
+    expect(parseRetentionCommand("at-risk --limit=5")).toEqual({
+      ok: true,
+      command: { name: "at-risk", segment: undefined, minRisk: undefined, limit: 5, orderBy: "risk" },
+    });
   });
   it("defaults to help and refuses unknown subcommands and bad values with a hint", () => {
     expect(parseRetentionCommand("")).toEqual({ ok: true, command: { name: "help" } });
-    for (const bad of ["at-risk --min-risk 1.5", "at-risk --limit 0", "at-risk --limit 9999", "at-risk --colour red", "campaign abc", "customer", "frobnicate"]) {
+    for (const bad of [
+      "at-risk --min-risk 1.5",
+      "at-risk --limit 0",
+      "at-risk --limit 9999",
+      "at-risk --colour red",
+      "campaign abc",
+      "customer",
+      "frobnicate",
+    ]) {
       const r = parseRetentionCommand(bad);
       expect(r.ok, bad).toBe(false);
     }
   });
   it("reads customer, link, metrics and campaign", () => {
-    expect(parseRetentionCommand("customer +44 7700 900123")).toEqual({ ok: true, command: { name: "customer", query: "+44 7700 900123" } });
+    expect(parseRetentionCommand("customer +44 7700 900123")).toEqual({
+      ok: true,
+      command: { name: "customer", query: "+44 7700 900123" },
+    });
     expect(parseRetentionCommand("link C-1")).toEqual({ ok: true, command: { name: "link", query: "C-1" } });
-    expect(parseRetentionCommand("metrics 2026-10 --segment Champions")).toEqual({ ok: true, command: { name: "metrics", period: "2026-10", segment: "Champions" } });
+    expect(parseRetentionCommand("metrics 2026-10 --segment Champions")).toEqual({
+      ok: true,
+      command: { name: "metrics", period: "2026-10", segment: "Champions" },
+    });
     expect(parseRetentionCommand("campaign #3")).toEqual({ ok: true, command: { name: "campaign", id: 3 } });
   });
 });
@@ -29,6 +46,8 @@ describe("parseRetentionCommand", () => {
 describe("Slack text", () => {
   it("strips mentions from questions and turns mrkdwn into plain text for customers", () => {
     expect(questionText("<@U123ABC> how many &lt;Champions&gt;?")).toBe("how many <Champions>?");
-    expect(slackToPlain("See <https://shop.test/t/1|tracking> &amp; <https://shop.test> <@U1>")).toBe("See tracking (https://shop.test/t/1) & https://shop.test");
+    expect(slackToPlain("See <https://shop.test/t/1|tracking> &amp; <https://shop.test> <@U1>")).toBe(
+      "See tracking (https://shop.test/t/1) & https://shop.test",
+    );
   });
 });

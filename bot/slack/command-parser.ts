@@ -37,16 +37,22 @@ export function parseRetentionCommand(text: string): ParseResult {
     case "at-risk":
     case "atrisk": {
       const bad = unknown(["min-risk", "limit", "by"]);
-      if (bad) return { ok: false, message: `Unknown option --${bad}. Try \`/retention at-risk [segment] [--min-risk 0.7] [--limit 50] [--by clv]\`.` };
+      if (bad)
+        return {
+          ok: false,
+          message: `Unknown option --${bad}. Try \`/retention at-risk [segment] [--min-risk 0.7] [--limit 50] [--by clv]\`.`,
+        };
       let minRisk: number | undefined;
       if (options.has("min-risk")) {
         minRisk = Number(options.get("min-risk"));
-        if (!Number.isFinite(minRisk) || minRisk < 0 || minRisk > 1) return { ok: false, message: "--min-risk must be a number between 0 and 1, e.g. 0.7." };
+        if (!Number.isFinite(minRisk) || minRisk < 0 || minRisk > 1)
+          return { ok: false, message: "--min-risk must be a number between 0 and 1, e.g. 0.7." };
       }
       let limit = 50;
       if (options.has("limit")) {
         limit = Number(options.get("limit"));
-        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return { ok: false, message: `--limit must be a whole number from 1 to ${MAX_LIMIT}.` };
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
+          return { ok: false, message: `--limit must be a whole number from 1 to ${MAX_LIMIT}.` };
       }
       const by = options.get("by") ?? "risk";
       if (by !== "risk" && by !== "clv") return { ok: false, message: "--by must be risk or clv." };
@@ -54,20 +60,32 @@ export function parseRetentionCommand(text: string): ParseResult {
     }
     case "customer":
     case "link": {
-      if (!arg) return { ok: false, message: `Tell me which customer: \`/retention ${sub} <external id | email | phone>\`.` };
+      if (!arg)
+        return { ok: false, message: `Tell me which customer: \`/retention ${sub} <external id | email | phone>\`.` };
       return { ok: true, command: { name: sub, query: arg } };
     }
     case "segments":
       return { ok: true, command: { name: "segments" } };
     case "metrics": {
       const bad = unknown(["segment"]);
-      if (bad) return { ok: false, message: `Unknown option --${bad}. Try \`/retention metrics [30d | 2026-10 | this-month] [--segment Champions]\`.` };
-      return { ok: true, command: { name: "metrics", period: arg || undefined, segment: options.get("segment") || undefined } };
+      if (bad)
+        return {
+          ok: false,
+          message: `Unknown option --${bad}. Try \`/retention metrics [30d | 2026-10 | this-month] [--segment Champions]\`.`,
+        };
+      return {
+        ok: true,
+        command: { name: "metrics", period: arg || undefined, segment: options.get("segment") || undefined },
+      };
     }
     case "campaign": {
       if (!arg) return { ok: true, command: { name: "campaign" } };
       const id = Number(arg.replace(/^#/, ""));
-      if (!Number.isInteger(id) || id < 1) return { ok: false, message: "Campaign ids are numbers: `/retention campaign 3` (or `/retention campaign` for the list)." };
+      if (!Number.isInteger(id) || id < 1)
+        return {
+          ok: false,
+          message: "Campaign ids are numbers: `/retention campaign 3` (or `/retention campaign` for the list).",
+        };
       return { ok: true, command: { name: "campaign", id } };
     }
     default:

@@ -12,7 +12,18 @@ import { atRiskCsv, listAtRisk } from "../../core/staff/at-risk";
 import { customerProfile, findCustomer, type LookupError } from "../../core/staff/customer-profile";
 import { parsePeriod } from "../../core/staff/period";
 import { segmentOverview } from "../../core/staff/segments";
-import { atRiskBlocks, campaignBlocks, context, customerBlocks, esc, header, HELP_TEXT, metricsBlocks, section, segmentBlocks } from "./blocks";
+import {
+  atRiskBlocks,
+  campaignBlocks,
+  context,
+  customerBlocks,
+  esc,
+  header,
+  HELP_TEXT,
+  metricsBlocks,
+  section,
+  segmentBlocks,
+} from "./blocks";
 import { parseRetentionCommand, type RetentionCommand } from "./command-parser";
 import type { SlackDeps } from "./deps";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
@@ -40,13 +51,19 @@ export function registerRetentionCommand(app: App, deps: SlackDeps): void {
       try {
         reply = await runCommand(parsed.command, deps, command.user_id);
       } catch (error) {
-        deps.log.error({ err: error instanceof Error ? error.message : String(error), command: parsed.command.name }, "slack command failed");
+        deps.log.error(
+          { err: error instanceof Error ? error.message : String(error), command: parsed.command.name },
+          "slack command failed",
+        );
         reply = { text: "Sorry, that failed on our side. The error is in the log; please try again in a minute." };
       }
     }
     await respond({ response_type: "ephemeral", text: reply.text, ...(reply.blocks ? { blocks: reply.blocks } : {}) });
     if (reply.file) await uploadFile(client, command.channel_id, command.user_id, reply.file, deps, respond);
-    deps.log.info({ user: command.user_id, command: parsed.ok ? parsed.command.name : "invalid", ms: Date.now() - started }, "slack command answered");
+    deps.log.info(
+      { user: command.user_id, command: parsed.ok ? parsed.command.name : "invalid", ms: Date.now() - started },
+      "slack command answered",
+    );
   });
 }
 
@@ -69,10 +86,19 @@ async function uploadFile(
       target = dm.channel?.id ?? channel;
       await respond({ response_type: "ephemeral", text: "The full CSV is in your direct messages with the app." });
     }
-    await client.files.uploadV2({ channel_id: target, filename: file.filename, title: file.title, file: Buffer.from(file.content, "utf8"), initial_comment: `<@${user}> ${file.title}` });
+    await client.files.uploadV2({
+      channel_id: target,
+      filename: file.filename,
+      title: file.title,
+      file: Buffer.from(file.content, "utf8"),
+      initial_comment: `<@${user}> ${file.title}`,
+    });
   } catch (error) {
     deps.log.warn({ err: error instanceof Error ? error.message : String(error), channel }, "csv upload failed");
-    await respond({ response_type: "ephemeral", text: "I could not attach the CSV here (is the app a member of this channel?). Try the command in the staff channel or in a direct message with the app." });
+    await respond({
+      response_type: "ephemeral",
+      text: "I could not attach the CSV here (is the app a member of this channel?). Try the command in the staff channel or in a direct message with the app.",
+    });
   }
 }
 
@@ -109,7 +135,11 @@ export async function runCommand(cmd: RetentionCommand, deps: SlackDeps, userId:
       return {
         text: `${list.total} customers at risk${cmd.segment ? ` in ${cmd.segment}` : ""} (churn ≥ ${Math.round(minRisk * 100)}%)`,
         blocks,
-        file: { filename: `at-risk${slug}-${stamp}.csv`, title: `At-risk customers${cmd.segment ? ` in ${cmd.segment}` : ""}: ${csv.rows} rows`, content: csv.csv },
+        file: {
+          filename: `at-risk${slug}-${stamp}.csv`,
+          title: `At-risk customers${cmd.segment ? ` in ${cmd.segment}` : ""}: ${csv.rows} rows`,
+          content: csv.csv,
+        },
       };
     }
     case "customer": {
@@ -117,7 +147,10 @@ export async function runCommand(cmd: RetentionCommand, deps: SlackDeps, userId:
       if (!found.ok) return { text: lookupMessage(found.error) };
       const profile = await customerProfile(db, found.value.id);
       if (!profile) return { text: `No customer matches \`${esc(cmd.query)}\`.` };
-      return { text: `${profile.name ?? profile.externalId}: churn risk ${profile.score ? Math.round(profile.score.churnProbability * 100) + "%" : "not scored"}`, blocks: customerBlocks(profile, currency) };
+      return {
+        text: `${profile.name ?? profile.externalId}: churn risk ${profile.score ? Math.round(profile.score.churnProbability * 100) + "%" : "not scored"}`,
+        blocks: customerBlocks(profile, currency),
+      };
     }
     case "segments": {
       const overview = await segmentOverview(db, { highRisk: config.analytics.riskHigh });
@@ -125,7 +158,10 @@ export async function runCommand(cmd: RetentionCommand, deps: SlackDeps, userId:
     }
     case "metrics": {
       const period = parsePeriod(cmd.period, now);
-      if (!period.ok) return { text: `I can't read the period \`${esc(period.error.text)}\`. Try 30d, 12w, this-month, last-month, 2026-10, 2026 or 2026-09-01..2026-10-01.` };
+      if (!period.ok)
+        return {
+          text: `I can't read the period \`${esc(period.error.text)}\`. Try 30d, 12w, this-month, last-month, 2026-10, 2026 or 2026-09-01..2026-10-01.`,
+        };
       const metrics = await computeMetrics(db, {
         from: period.value.from,
         to: period.value.to,
@@ -138,7 +174,10 @@ export async function runCommand(cmd: RetentionCommand, deps: SlackDeps, userId:
     case "campaign": {
       if (cmd.id === undefined) {
         const campaigns = await db.prisma.campaign.findMany({ orderBy: { id: "desc" }, take: 15 });
-        const lines = campaigns.map((c) => `• \`${c.id}\` ${esc(c.name)} · ${c.status}${c.startsAt ? ` · from ${c.startsAt.toISOString().slice(0, 10)}` : ""}`);
+        const lines = campaigns.map(
+          (c) =>
+            `• \`${c.id}\` ${esc(c.name)} · ${c.status}${c.startsAt ? ` · from ${c.startsAt.toISOString().slice(0, 10)}` : ""}`,
+        );
         return { text: "Campaigns", blocks: [header("Campaigns"), section(lines.join("\n") || "No campaigns yet.")] };
       }
       const report = await campaignReport(db, cmd.id, { now, defaultGrossMargin: config.analytics.defaultGrossMargin });
@@ -158,7 +197,10 @@ export async function runCommand(cmd: RetentionCommand, deps: SlackDeps, userId:
       return { text: `Campaign ${cmd.id}: ${report.value.name}`, blocks: campaignBlocks(report.value, currency) };
     }
     case "link": {
-      if (!config.telegram.username) return { text: "The Telegram bot's username is not configured (TELEGRAM_BOT_USERNAME), so I can't build a deep link." };
+      if (!config.telegram.username)
+        return {
+          text: "The Telegram bot's username is not configured (TELEGRAM_BOT_USERNAME), so I can't build a deep link.",
+        };
       const found = await findCustomer(db, cmd.query);
       if (!found.ok) return { text: lookupMessage(found.error) };
       const created = await createLinkToken(db, found.value.id, {
@@ -167,10 +209,22 @@ export async function runCommand(cmd: RetentionCommand, deps: SlackDeps, userId:
         botUsername: config.telegram.username,
         actor: `slack:${userId}`,
       });
-      if (!created.ok) return { text: created.error.type === "customer_erased" ? "That customer's data was erased." : `No customer matches \`${esc(cmd.query)}\`.` };
+      if (!created.ok)
+        return {
+          text:
+            created.error.type === "customer_erased"
+              ? "That customer's data was erased."
+              : `No customer matches \`${esc(cmd.query)}\`.`,
+        };
       const who = found.value.name ?? found.value.externalId;
       const text = `Telegram link for ${esc(who)} (valid until ${created.value.expiresAt.toISOString().slice(0, 16).replace("T", " ")} UTC, one use):\n${created.value.link}`;
-      return { text, blocks: [section(text), context("Send it to the customer by e-mail or SMS; opening it links their Telegram chat.")] };
+      return {
+        text,
+        blocks: [
+          section(text),
+          context("Send it to the customer by e-mail or SMS; opening it links their Telegram chat."),
+        ],
+      };
     }
     default:
       return assertUnreachable(cmd);

@@ -28,24 +28,67 @@ describe("/retention over signed HTTP [pglite]", () => {
   let campaignId = 0;
   beforeAll(async () => {
     db = await createTestDatabase("pglite");
-    const customers = await makeCustomers(db, 40, (i) => ({ externalId: `CUST-${i}`, name: `Client ${i}`, email: `client${i}@shop.test`, phone: `+4470000${String(i).padStart(5, "0")}` }));
-    await makeScoreRun(db, new Date("2026-11-12"), customers.map((c, i) => ({ customerId: c.id, churnProbability: (i % 10) / 10, segment: i % 2 ? "Champions" : "Loyal" })));
+    const customers = await makeCustomers(db, 40, (i) => ({
+      externalId: `CUST-${i}`,
+      name: `Client ${i}`,
+      email: `client${i}@shop.test`,
+      phone: `+4470000${String(i).padStart(5, "0")}`,
+    }));
+    await makeScoreRun(
+      db,
+      new Date("2026-11-12"),
+      customers.map((c, i) => ({
+        customerId: c.id,
+        churnProbability: (i % 10) / 10,
+        segment: i % 2 ? "Champions" : "Loyal",
+      })),
+    );
     await makeScoreRun(
       db,
       new Date("2026-11-19"),
-      customers.map((c, i) => ({ customerId: c.id, churnProbability: ((i * 7) % 40) / 40, segment: i % 3 === 0 ? "At risk" : i % 2 ? "Champions" : "Loyal", clv: 1000 - i * 10 })),
+      customers.map((c, i) => ({
+        customerId: c.id,
+        churnProbability: ((i * 7) % 40) / 40,
+        segment: i % 3 === 0 ? "At risk" : i % 2 ? "Champions" : "Loyal",
+        clv: 1000 - i * 10,
+      })),
     );
     await makePurchases(db, customers[3]!.id, [{ at: new Date("2026-09-01"), amount: 25, category: "jazz" }]);
     for (let i = 0; i < 12; i++) {
-      await makePurchases(db, customers[i]!.id, [{ at: new Date(Date.UTC(2026, 7 + (i % 3), 1 + i)), amount: 20 + i }, { at: new Date(Date.UTC(2026, 10, 1 + i)), amount: 30 }]);
-      await makeFeedback(db, { customerId: customers[i]!.id, kind: "nps", score: i % 11, at: new Date(Date.UTC(2026, 10, 2 + i)) });
+      await makePurchases(db, customers[i]!.id, [
+        { at: new Date(Date.UTC(2026, 7 + (i % 3), 1 + i)), amount: 20 + i },
+        { at: new Date(Date.UTC(2026, 10, 1 + i)), amount: 30 },
+      ]);
+      await makeFeedback(db, {
+        customerId: customers[i]!.id,
+        kind: "nps",
+        score: i % 11,
+        at: new Date(Date.UTC(2026, 10, 2 + i)),
+      });
     }
     await upsertOffers(db, [{ key: "winback-10", cost: 5, saveProbability: 0.2 }]);
-    const campaign = await createCampaign(db, { name: "Win-back November", offerKeys: ["winback-10"], windowDays: 30, startsAt: new Date("2026-10-15"), seed: "s" }, { now: new Date("2026-10-15") });
+    const campaign = await createCampaign(
+      db,
+      {
+        name: "Win-back November",
+        offerKeys: ["winback-10"],
+        windowDays: 30,
+        startsAt: new Date("2026-10-15"),
+        seed: "s",
+      },
+      { now: new Date("2026-10-15") },
+    );
     if (!campaign.ok) throw new Error("campaign fixture failed");
     campaignId = campaign.value.id;
     for (let i = 0; i < 20; i++) {
-      await db.prisma.campaignAssignment.create({ data: { campaignId, customerId: customers[i]!.id, group: i < 14 ? "treatment" : "control", riskBand: i % 2 ? "high" : "medium" } });
+      await db.prisma.campaignAssignment.create({
+        data: {
+          campaignId,
+          customerId: customers[i]!.id,
+          group: i < 14 ? "treatment" : "control",
+          riskBand: i % 2 ? "high" : "medium",
+        },
+      });
     }
     h = await startSlackHarness({ db, now: () => NOW });
   });
@@ -80,7 +123,9 @@ describe("/retention over signed HTTP [pglite]", () => {
     const upload = h.slack.uploads[before]!;
     const rows = parse(upload.content.toString("utf8"), { columns: true }) as Record<string, string>[];
     expect(rows.map((r) => r.external_id)).toEqual(expected.map((r) => r.external_id));
-    expect(Object.keys(rows[0]!)).toEqual(expect.arrayContaining(["name", "churn_probability", "clv", "segment", "reasons", "last_purchase_at"]));
+    expect(Object.keys(rows[0]!)).toEqual(
+      expect.arrayContaining(["name", "churn_probability", "clv", "segment", "reasons", "last_purchase_at"]),
+    );
     const complete = h.slack.callsOf("files.completeUploadExternal").at(-1)!;
     expect(complete.body.channel_id).toBe("DDM1");
   });
@@ -143,7 +188,9 @@ describe("/retention over signed HTTP [pglite]", () => {
     expect(text).toContain(`treated ${r.value.overall.treatment.customers}`);
     expect(text).toContain(`lift ${p(lift.estimate)} [95% CI ${p(lift.low)} to ${p(lift.high)}]`);
     expect(text).toContain(`ROI ${r.value.overall.roi === null ? "n/a" : r.value.overall.roi.toFixed(2)}`);
-    expect(String((await h.command("campaign")).reply.blocks && JSON.stringify((await h.command("campaign")).reply.blocks))).toContain("Win-back November");
+    expect(
+      String((await h.command("campaign")).reply.blocks && JSON.stringify((await h.command("campaign")).reply.blocks)),
+    ).toContain("Win-back November");
     expect(String((await h.command("campaign 999")).reply.text)).toContain("No campaign with id 999");
   });
 
@@ -169,14 +216,28 @@ describe("/retention over signed HTTP [pglite]", () => {
   });
 
   it("rejects a forged signature and a stale timestamp with 401", async () => {
-    const body = new URLSearchParams({ command: "/retention", text: "at-risk", user_id: "USTAFF1", channel_id: "DDM1", response_url: h.slack.responseUrl("forged") }).toString();
-    const forged = await postSigned(h.url, SIGNING_SECRET, body, { contentType: "application/x-www-form-urlencoded", signature: slackSignature("wrong-secret", Math.floor(Date.now() / 1000), body) });
+    const body = new URLSearchParams({
+      command: "/retention",
+      text: "at-risk",
+      user_id: "USTAFF1",
+      channel_id: "DDM1",
+      response_url: h.slack.responseUrl("forged"),
+    }).toString();
+    const forged = await postSigned(h.url, SIGNING_SECRET, body, {
+      contentType: "application/x-www-form-urlencoded",
+      signature: slackSignature("wrong-secret", Math.floor(Date.now() / 1000), body),
+    });
     expect(forged.status).toBe(401);
     const staleTs = Math.floor(Date.now() / 1000) - 10 * 60;
-    const stale = await postSigned(h.url, SIGNING_SECRET, body, { contentType: "application/x-www-form-urlencoded", timestamp: staleTs });
+    const stale = await postSigned(h.url, SIGNING_SECRET, body, {
+      contentType: "application/x-www-form-urlencoded",
+      timestamp: staleTs,
+    });
     expect(stale.status).toBe(401);
     await new Promise((r) => setTimeout(r, 200));
-    expect(h.slack.calls.filter((c) => c.method === "response_url" && JSON.stringify(c).includes("forged"))).toHaveLength(0);
+    expect(
+      h.slack.calls.filter((c) => c.method === "response_url" && JSON.stringify(c).includes("forged")),
+    ).toHaveLength(0);
   });
 });
 
@@ -184,9 +245,15 @@ describe("operation modes", () => {
   it("builds for Socket Mode with an app token, for HTTP with a signing secret, and refuses neither", () => {
     const db = null as unknown as Database; // building touches no data
     const base = { SLACK_BOT_TOKEN: "xoxb-t", LOG_LEVEL: "silent" };
-    expect(buildSlackApp({ config: loadConfig({ ...base, SLACK_APP_TOKEN: "xapp-1-test" }), db, log: silentLogger }).mode).toBe("socket");
-    expect(buildSlackApp({ config: loadConfig({ ...base, SLACK_SIGNING_SECRET: "s" }), db, log: silentLogger }).mode).toBe("http");
-    expect(() => buildSlackApp({ config: loadConfig({ LOG_LEVEL: "silent" }), db, log: silentLogger })).toThrow("SLACK_BOT_TOKEN");
+    expect(
+      buildSlackApp({ config: loadConfig({ ...base, SLACK_APP_TOKEN: "xapp-1-test" }), db, log: silentLogger }).mode,
+    ).toBe("socket");
+    expect(
+      buildSlackApp({ config: loadConfig({ ...base, SLACK_SIGNING_SECRET: "s" }), db, log: silentLogger }).mode,
+    ).toBe("http");
+    expect(() => buildSlackApp({ config: loadConfig({ LOG_LEVEL: "silent" }), db, log: silentLogger })).toThrow(
+      "SLACK_BOT_TOKEN",
+    );
   });
 });
 
@@ -194,12 +261,16 @@ describe("error boundary [pglite]", () => {
   it("logs a failing handler and keeps serving", async () => {
     const db = await createTestDatabase("pglite");
     const records: string[] = [];
-    const log = createLogger("error", new Writable({ write: (chunk, _enc, done) => (records.push(String(chunk)), done()) }));
+    const log = createLogger(
+      "error",
+      new Writable({ write: (chunk, _enc, done) => (records.push(String(chunk)), done()) }),
+    );
     const h = await startSlackHarness({ db, log });
     try {
       // A button on a ticket that does not exist: the handler throws inside Bolt.
       await h.interaction(buttonPress("ticket_assign", "424242"));
-      for (let i = 0; i < 100 && !records.some((r) => r.includes("slack handler failed")); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && !records.some((r) => r.includes("slack handler failed")); i++)
+        await new Promise((r) => setTimeout(r, 20));
       expect(records.some((r) => r.includes("slack handler failed"))).toBe(true);
       expect(String((await h.command("help")).reply.text)).toContain("at-risk");
     } finally {
@@ -214,7 +285,10 @@ describe("staff user group [pglite]", () => {
   let h: SlackHarness;
   beforeAll(async () => {
     db = await createTestDatabase("pglite");
-    h = await startSlackHarness({ db, env: { SLACK_STAFF_USERS: "", SLACK_STAFF_CHANNEL: "", SLACK_STAFF_USERGROUP: "SGROUP" } });
+    h = await startSlackHarness({
+      db,
+      env: { SLACK_STAFF_USERS: "", SLACK_STAFF_CHANNEL: "", SLACK_STAFF_USERGROUP: "SGROUP" },
+    });
     h.slack.usergroupMembers = ["UGROUPIE"];
   });
   afterAll(async () => {

@@ -25,7 +25,16 @@ describe("complaint desk: Telegram -> Slack thread -> Telegram [pglite]", () => 
   let evt = 0;
 
   const threadMessage = (threadTs: string, text: string, user = STAFF_USER) =>
-    h.event({ type: "message", channel: TICKETS_CHANNEL, channel_type: "channel", user, text, ts: `${1_800_000_000 + ++evt}.000100`, thread_ts: threadTs, event_ts: `${1_800_000_000 + evt}.000100` });
+    h.event({
+      type: "message",
+      channel: TICKETS_CHANNEL,
+      channel_type: "channel",
+      user,
+      text,
+      ts: `${1_800_000_000 + ++evt}.000100`,
+      thread_ts: threadTs,
+      event_ts: `${1_800_000_000 + evt}.000100`,
+    });
   const lastUpdate = () => JSON.stringify(h.slack.callsOf("chat.update").at(-1)?.body.blocks ?? []);
   async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 8000) {
     const deadline = Date.now() + timeoutMs;
@@ -82,7 +91,10 @@ describe("complaint desk: Telegram -> Slack thread -> Telegram [pglite]", () => 
     // 4. An internal note stays in Slack.
     advance(5);
     await threadMessage(threadTs, "note: courier lost it, refund approved");
-    await until(async () => (await db.prisma.ticketMessage.count({ where: { ticketId: ticket.id, internal: true } })) === 1, "note stored");
+    await until(
+      async () => (await db.prisma.ticketMessage.count({ where: { ticketId: ticket.id, internal: true } })) === 1,
+      "note stored",
+    );
     await h.slack.waitFor("reactions.add", 1);
 
     // 5. A reply in the thread reaches the customer on Telegram.
@@ -111,7 +123,11 @@ describe("complaint desk: Telegram -> Slack thread -> Telegram [pglite]", () => 
     await user.text("Thanks, and the invoice too please");
     await waitForMessages(server, TEST_TOKEN, user.chatId, 4);
     await h.parts.desk.pollOnce();
-    expect(h.slack.callsOf("chat.postMessage").some((c) => c.body.thread_ts === threadTs && String(c.body.text).includes("the invoice too please"))).toBe(true);
+    expect(
+      h.slack
+        .callsOf("chat.postMessage")
+        .some((c) => c.body.thread_ts === threadTs && String(c.body.text).includes("the invoice too please")),
+    ).toBe(true);
 
     // 8. Resolve: the customer is asked for CSAT and the card shows the status.
     advance(30);
@@ -135,8 +151,19 @@ describe("complaint desk: Telegram -> Slack thread -> Telegram [pglite]", () => 
     const user = emulatorUser(server, TEST_TOKEN, 9300);
     const c = await makeCustomer(db, { externalId: "CX-99", name: "Boris Detractor", chatId: BigInt(user.chatId) });
     await db.prisma.feedback.create({ data: { customerId: c.id, kind: "nps", score: 2, createdAt: clock } });
-    const opened = await openTicket(db, { customerId: c.id, source: "nps_detractor", text: "Prices went up and delivery is slow", now: clock, raiseEvent: false });
-    await raiseStaffEvent(db, "nps_detractor", { ticketId: opened.id, reference: opened.reference, customerId: c.id, score: 2 }, clock);
+    const opened = await openTicket(db, {
+      customerId: c.id,
+      source: "nps_detractor",
+      text: "Prices went up and delivery is slow",
+      now: clock,
+      raiseEvent: false,
+    });
+    await raiseStaffEvent(
+      db,
+      "nps_detractor",
+      { ticketId: opened.id, reference: opened.reference, customerId: c.id, score: 2 },
+      clock,
+    );
     expect(await h.parts.desk.pollOnce()).toEqual({ handled: 1, failed: 0 });
     const post = h.slack.callsOf("chat.postMessage").at(-1)!;
     const card = JSON.stringify(post.body.blocks);
@@ -165,7 +192,18 @@ describe("complaint desk: Telegram -> Slack thread -> Telegram [pglite]", () => 
       api_app_id: "A0001",
       token: "legacy",
       trigger_id: "t.1",
-      view: { id: "V1", type: "modal", callback_id: "ticket_reply_modal", private_metadata: String(ticket.id), state: { values: { reply: { text: { type: "plain_text_input", value: "We are sending the right size now." } }, internal: { note: { type: "checkboxes", selected_options: [] } } } } },
+      view: {
+        id: "V1",
+        type: "modal",
+        callback_id: "ticket_reply_modal",
+        private_metadata: String(ticket.id),
+        state: {
+          values: {
+            reply: { text: { type: "plain_text_input", value: "We are sending the right size now." } },
+            internal: { note: { type: "checkboxes", selected_options: [] } },
+          },
+        },
+      },
     });
     const delivered = (await waitForMessages(server, TEST_TOKEN, user.chatId, 3))[2]!;
     expect(delivered.text).toContain("We are sending the right size now.");

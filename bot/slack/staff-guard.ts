@@ -7,7 +7,12 @@ export interface StaffGuard {
   check(userId: string, channelId?: string): Promise<StaffDecision>;
 }
 
-export function createStaffGuard(options: { policy: StaffPolicy; client: WebClient; log: Logger; cacheMs?: number }): StaffGuard {
+export function createStaffGuard(options: {
+  policy: StaffPolicy;
+  client: WebClient;
+  log: Logger;
+  cacheMs?: number;
+}): StaffGuard {
   const { policy, client, log } = options;
   const cacheMs = options.cacheMs ?? 5 * 60_000;
   let members: { users: string[]; at: number } | null = null;

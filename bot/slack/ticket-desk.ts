@@ -59,7 +59,10 @@ export class SlackTicketDesk {
         handled++;
       } catch (error) {
         failed++;
-        this.deps.log.error({ err: error instanceof Error ? error.message : String(error), eventId: event.id, type: event.type }, "ticket event not posted");
+        this.deps.log.error(
+          { err: error instanceof Error ? error.message : String(error), eventId: event.id, type: event.type },
+          "ticket event not posted",
+        );
         await releaseStaffEvent(this.deps.db, event.id);
       }
     }
@@ -71,7 +74,9 @@ export class SlackTicketDesk {
     if (this.timer || !this.channel) return;
     const tick = () => {
       this.polling ??= this.pollOnce()
-        .catch((error) => this.deps.log.error({ err: error instanceof Error ? error.message : String(error) }, "ticket poll failed"))
+        .catch((error) =>
+          this.deps.log.error({ err: error instanceof Error ? error.message : String(error) }, "ticket poll failed"),
+        )
         .finally(() => (this.polling = null));
     };
     this.timer = setInterval(tick, intervalMs);
@@ -107,9 +112,17 @@ export class SlackTicketDesk {
     if (!card.slack) return; // the opening post will show it
     if (event.type === "ticket_message") {
       const text = typeof event.payload.preview === "string" ? event.payload.preview : "(new message)";
-      await this.client.chat.postMessage({ channel: card.slack.channel, thread_ts: card.slack.ts, text: `Customer wrote:\n>${esc(text).replace(/\n/g, "\n>")}` });
+      await this.client.chat.postMessage({
+        channel: card.slack.channel,
+        thread_ts: card.slack.ts,
+        text: `Customer wrote:\n>${esc(text).replace(/\n/g, "\n>")}`,
+      });
     } else if (event.type === "csat_received") {
-      await this.client.chat.postMessage({ channel: card.slack.channel, thread_ts: card.slack.ts, text: `Customer rated the help ${String(event.payload.score)}/5 (CSAT).` });
+      await this.client.chat.postMessage({
+        channel: card.slack.channel,
+        thread_ts: card.slack.ts,
+        text: `Customer rated the help ${String(event.payload.score)}/5 (CSAT).`,
+      });
     }
     await this.refreshCard(ticketId);
   }
@@ -127,23 +140,50 @@ export class SlackTicketDesk {
   }
 
   /** A staff member's message in a ticket thread: a reply to the customer, or a `note:`. */
-  async handleThreadMessage(message: { user: string; text: string; channel: string; ts: string; threadTs: string; eventId?: string }): Promise<void> {
+  async handleThreadMessage(message: {
+    user: string;
+    text: string;
+    channel: string;
+    ts: string;
+    threadTs: string;
+    eventId?: string;
+  }): Promise<void> {
     const ticketId = await findTicketByThread(this.deps.db, message.channel, message.threadTs);
     if (ticketId === null) return;
     if (message.eventId && !(await claimSlackEvent(this.deps.db, message.eventId))) return;
     const decision = await this.deps.guard.check(message.user, message.channel);
     if (!decision.allowed) {
-      await this.client.chat.postEphemeral({ channel: message.channel, user: message.user, thread_ts: message.threadTs, text: STAFF_ONLY_TEXT });
+      await this.client.chat.postEphemeral({
+        channel: message.channel,
+        user: message.user,
+        thread_ts: message.threadTs,
+        text: STAFF_ONLY_TEXT,
+      });
       return;
     }
     const internal = NOTE.test(message.text);
     const text = slackToPlain(message.text.replace(NOTE, ""));
-    await this.reply(ticketId, { text, user: message.user, internal, slackTs: message.ts, channel: message.channel, threadTs: message.threadTs });
+    await this.reply(ticketId, {
+      text,
+      user: message.user,
+      internal,
+      slackTs: message.ts,
+      channel: message.channel,
+      threadTs: message.threadTs,
+    });
   }
 
   private async reply(
     ticketId: number,
-    r: { text: string; user: string; internal: boolean; slackTs?: string; channel: string; threadTs: string; echo?: boolean },
+    r: {
+      text: string;
+      user: string;
+      internal: boolean;
+      slackTs?: string;
+      channel: string;
+      threadTs: string;
+      echo?: boolean;
+    },
   ): Promise<void> {
     const result = await addStaffReply(
       this.deps.db,
@@ -159,11 +199,24 @@ export class SlackTicketDesk {
     const delivery = result.value.delivery;
     this.deps.log.info({ ticketId, internal: r.internal, delivery, user: r.user }, "staff reply recorded");
     if (r.echo) {
-      await this.client.chat.postMessage({ channel: r.channel, thread_ts: r.threadTs, text: `${r.internal ? "Internal note" : "Reply"} from <@${r.user}>:\n>${esc(r.text).replace(/\n/g, "\n>")}` });
+      await this.client.chat.postMessage({
+        channel: r.channel,
+        thread_ts: r.threadTs,
+        text: `${r.internal ? "Internal note" : "Reply"} from <@${r.user}>:\n>${esc(r.text).replace(/\n/g, "\n>")}`,
+      });
     }
     if (!r.internal && delivery !== "sent" && delivery !== "duplicate") {
-      const why = delivery === "unreachable" ? "the customer has no reachable Telegram chat" : delivery === "retry" ? "Telegram did not answer; it will be retried" : "delivery failed";
-      await this.client.chat.postMessage({ channel: r.channel, thread_ts: r.threadTs, text: `:warning: Reply saved but not delivered: ${why}.` });
+      const why =
+        delivery === "unreachable"
+          ? "the customer has no reachable Telegram chat"
+          : delivery === "retry"
+            ? "Telegram did not answer; it will be retried"
+            : "delivery failed";
+      await this.client.chat.postMessage({
+        channel: r.channel,
+        thread_ts: r.threadTs,
+        text: `:warning: Reply saved but not delivered: ${why}.`,
+      });
     } else if (r.slackTs) {
       await this.client.reactions
         .add({ channel: r.channel, timestamp: r.slackTs, name: r.internal ? "lock" : "white_check_mark" })
@@ -178,7 +231,8 @@ export class SlackTicketDesk {
     const staffOnly = async (body: BlockAction): Promise<boolean> => {
       const decision = await this.deps.guard.check(body.user.id, body.channel?.id);
       if (decision.allowed) return true;
-      if (body.channel?.id) await this.client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text: STAFF_ONLY_TEXT });
+      if (body.channel?.id)
+        await this.client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text: STAFF_ONLY_TEXT });
       return false;
     };
 
@@ -223,13 +277,22 @@ export class SlackTicketDesk {
           title: { type: "plain_text", text: "Reply to customer" },
           submit: { type: "plain_text", text: "Send" },
           blocks: [
-            { type: "input", block_id: "reply", label: { type: "plain_text", text: "Message (goes to the customer on Telegram)" }, element: { type: "plain_text_input", action_id: "text", multiline: true, max_length: 3000 } },
+            {
+              type: "input",
+              block_id: "reply",
+              label: { type: "plain_text", text: "Message (goes to the customer on Telegram)" },
+              element: { type: "plain_text_input", action_id: "text", multiline: true, max_length: 3000 },
+            },
             {
               type: "input",
               block_id: "internal",
               optional: true,
               label: { type: "plain_text", text: "Visibility" },
-              element: { type: "checkboxes", action_id: "note", options: [{ text: { type: "plain_text", text: "Internal note (not sent)" }, value: "note" }] },
+              element: {
+                type: "checkboxes",
+                action_id: "note",
+                options: [{ text: { type: "plain_text", text: "Internal note (not sent)" }, value: "note" }],
+              },
             },
           ],
         },
@@ -248,7 +311,14 @@ export class SlackTicketDesk {
       if (!card?.slack) return;
       if (!(await this.deps.guard.check(body.user.id, card.slack.channel)).allowed) return;
       const internal = (view.state.values.internal?.note?.selected_options ?? []).length > 0 || NOTE.test(text);
-      await this.reply(ticketId, { text: text.replace(NOTE, ""), user: body.user.id, internal, channel: card.slack.channel, threadTs: card.slack.ts, echo: true });
+      await this.reply(ticketId, {
+        text: text.replace(NOTE, ""),
+        user: body.user.id,
+        internal,
+        channel: card.slack.channel,
+        threadTs: card.slack.ts,
+        echo: true,
+      });
     });
   }
 }

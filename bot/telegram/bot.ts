@@ -48,24 +48,36 @@ export interface TelegramBot {
 export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
   const { config, db, log } = options;
   if (!config.telegram.token) throw new Error("TELEGRAM_BOT_TOKEN is not set");
-  const deps: BotDeps = { config, db, log, chatModel: options.chatModel, now: options.now ?? (() => new Date()), translate: options.translate ?? defaultTranslator() };
+  const deps: BotDeps = {
+    config,
+    db,
+    log,
+    chatModel: options.chatModel,
+    now: options.now ?? (() => new Date()),
+    translate: options.translate ?? defaultTranslator(),
+  };
   const bot = new Bot<BotContext>(config.telegram.token, { client: { apiRoot: config.telegram.apiRoot } });
   installTransformers(bot.api, { throttle: options.throttle, retryNetworkErrors: true });
 
   bot.use(privateChatsOnly);
   bot.use(sequentialize((ctx) => ctx.chat?.id.toString()));
   bot.use(onceOnly(deps));
-  bot.use(session<SessionData, BotContext>({
-    initial: () => ({}),
-    storage: new PrismaSessionStorage<SessionData>(db),
-    getSessionKey: (ctx) => (ctx.chat ? `tg:${ctx.chat.id}` : undefined),
-  }));
+  bot.use(
+    session<SessionData, BotContext>({
+      initial: () => ({}),
+      storage: new PrismaSessionStorage<SessionData>(db),
+      getSessionKey: (ctx) => (ctx.chat ? `tg:${ctx.chat.id}` : undefined),
+    }),
+  );
   bot.use(identify(deps));
 
   bot.on("my_chat_member", async (ctx) => {
     if (!ctx.customer) return;
     const status = ctx.myChatMember.new_chat_member.status;
-    await db.prisma.customer.update({ where: { id: ctx.customer.id }, data: { unreachableAt: status === "kicked" ? deps.now() : null } });
+    await db.prisma.customer.update({
+      where: { id: ctx.customer.id },
+      data: { unreachableAt: status === "kicked" ? deps.now() : null },
+    });
   });
   bot.use(linkHandlers);
   bot.use(consentHandlers);
@@ -92,13 +104,20 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
 
   bot.catch((error: BotError<BotContext>) => {
     // Never the message text or the token: the update id and what failed.
-    const cause = error.error instanceof Error ? `${error.error.name}: ${error.error.message.slice(0, 300)}` : String(error.error);
+    const cause =
+      error.error instanceof Error ? `${error.error.name}: ${error.error.message.slice(0, 300)}` : String(error.error);
     log.error({ updateId: error.ctx.update.update_id, err: cause }, "telegram update failed");
   });
 
   // Staff replies and CSAT requests (transactional) go through the bot's Api: retried on network
   // errors, as the outbox allows for those kinds.
-  const channel = createTelegramChannel({ api: bot.api, chatModel: options.chatModel, translate: deps.translate, enrich: (m) => enrichOutboundMessage(db, m), log });
+  const channel = createTelegramChannel({
+    api: bot.api,
+    chatModel: options.chatModel,
+    translate: deps.translate,
+    enrich: (m) => enrichOutboundMessage(db, m),
+    log,
+  });
   return { bot, channel };
 }
 
@@ -127,7 +146,10 @@ export async function startTelegramBot(options: TelegramBotOptions): Promise<Run
       });
     });
     await new Promise<void>((resolve) => server.listen(config.telegram.webhookPort, resolve));
-    await bot.api.setWebhook(config.telegram.webhookUrl!, { secret_token: secretToken, allowed_updates: [...ALLOWED_UPDATES] });
+    await bot.api.setWebhook(config.telegram.webhookUrl!, {
+      secret_token: secretToken,
+      allowed_updates: [...ALLOWED_UPDATES],
+    });
     log.info({ port: config.telegram.webhookPort, bot: bot.botInfo.username }, "telegram bot listening for webhooks");
     return { ...built, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   }

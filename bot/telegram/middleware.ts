@@ -30,7 +30,8 @@ export function onceOnly(deps: BotDeps): MiddlewareFn<BotContext> {
     try {
       await next();
     } catch (error) {
-      await deps.db.prisma.$executeRaw`DELETE FROM processed_updates WHERE source = 'telegram' AND update_id = ${updateId}`;
+      await deps.db.prisma
+        .$executeRaw`DELETE FROM processed_updates WHERE source = 'telegram' AND update_id = ${updateId}`;
       throw error;
     }
   };
@@ -41,13 +42,17 @@ export function identify(deps: BotDeps): MiddlewareFn<BotContext> {
   return async (ctx, next) => {
     ctx.deps = deps;
     const chatId = ctx.chat ? BigInt(ctx.chat.id) : null;
-    ctx.customer = chatId === null
-      ? null
-      : await deps.db.prisma.customer.findFirst({
-          where: { telegramChatId: chatId, erasedAt: null },
-          select: { id: true, name: true, locale: true, marketingConsent: true, unreachableAt: true },
-        });
-    ctx.locale = pickLocale(ctx.session?.locale ?? ctx.customer?.locale ?? ctx.from?.language_code, deps.config.business.locale);
+    ctx.customer =
+      chatId === null
+        ? null
+        : await deps.db.prisma.customer.findFirst({
+            where: { telegramChatId: chatId, erasedAt: null },
+            select: { id: true, name: true, locale: true, marketingConsent: true, unreachableAt: true },
+          });
+    ctx.locale = pickLocale(
+      ctx.session?.locale ?? ctx.customer?.locale ?? ctx.from?.language_code,
+      deps.config.business.locale,
+    );
     ctx.tr = (key, vars) => deps.translate(ctx.locale, key, vars);
     // Writing again after a block means the customer unblocked the bot.
     if (ctx.customer?.unreachableAt) {

@@ -21,7 +21,11 @@ export class PrismaSessionStorage<T extends object> implements StorageAdapter<T>
     const before = this.loaded.get(key);
     this.loaded.delete(key);
     if (json === before || (before === undefined && json === "{}")) return;
-    await this.db.prisma.conversation.upsert({ where: { key }, create: { key, data: value as object }, update: { data: value as object } });
+    await this.db.prisma.conversation.upsert({
+      where: { key },
+      create: { key, data: value as object },
+      update: { data: value as object },
+    });
   }
 
   async delete(key: string): Promise<void> {

@@ -21,9 +21,18 @@ export interface TelegramApiOptions {
 }
 
 /** Installs the throttler and auto-retry on an `Api` (the bot's own, or a standalone one). */
-export function installTransformers(api: Api, options: Pick<TelegramApiOptions, "throttle" | "maxRetryDelaySeconds" | "retryNetworkErrors">): Api {
+export function installTransformers(
+  api: Api,
+  options: Pick<TelegramApiOptions, "throttle" | "maxRetryDelaySeconds" | "retryNetworkErrors">,
+): Api {
   // Order matters: the throttler runs outermost, so a retried call is throttled again.
-  api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: options.maxRetryDelaySeconds ?? 30, rethrowHttpErrors: !options.retryNetworkErrors }));
+  api.config.use(
+    autoRetry({
+      maxRetryAttempts: 3,
+      maxDelaySeconds: options.maxRetryDelaySeconds ?? 30,
+      rethrowHttpErrors: !options.retryNetworkErrors,
+    }),
+  );
   if (options.throttle !== false) api.config.use(apiThrottler(options.throttle ?? {}));
   return api;
 }

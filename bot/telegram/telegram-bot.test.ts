@@ -9,7 +9,15 @@ import { enqueueMessages } from "../../core/messaging/outbox";
 import type { Database } from "../../core/db/client";
 import { runDispatch } from "../../jobs/dispatch.job";
 import { botMessages, buttons, callbackAnswers, emulatorUser, waitForMessages } from "./test-harness";
-import { makeCustomer, makeOfferIssue, testConfig, TEST_TOKEN, type RunningTestBot, startBotOnEmulator, stopBotOnEmulator } from "./test-fixtures";
+import {
+  makeCustomer,
+  makeOfferIssue,
+  testConfig,
+  TEST_TOKEN,
+  type RunningTestBot,
+  startBotOnEmulator,
+  stopBotOnEmulator,
+} from "./test-fixtures";
 
 const NOW = new Date("2026-11-20T12:00:00Z");
 let db: Database;
@@ -40,7 +48,11 @@ afterAll(() => stopBotOnEmulator({ db, server, running }));
 describe("linking a chat", () => {
   it("links by deep link, idempotently, and refuses a used, expired or unknown token", async () => {
     const customer = await makeCustomer(db);
-    const created = await createLinkToken(db, customer.externalId, { now: NOW, ttlHours: 72, botUsername: "retention_test_bot" });
+    const created = await createLinkToken(db, customer.externalId, {
+      now: NOW,
+      ttlHours: 72,
+      botUsername: "retention_test_bot",
+    });
     expect(created.ok).toBe(true);
     if (!created.ok) return;
     expect(created.value.link).toBe(`https://t.me/retention_test_bot?start=${created.value.token}`);
@@ -60,9 +72,15 @@ describe("linking a chat", () => {
     const stranger = client();
     await stranger.command(`/start ${created.value.token}`);
     expect((await waitForMessages(server, TEST_TOKEN, stranger.chatId, 1))[0]!.text).toContain("already been used");
-    expect((await db.prisma.customer.findUniqueOrThrow({ where: { id: customer.id } })).telegramChatId).toBe(BigInt(user.chatId));
+    expect((await db.prisma.customer.findUniqueOrThrow({ where: { id: customer.id } })).telegramChatId).toBe(
+      BigInt(user.chatId),
+    );
 
-    const old = await createLinkToken(db, customer.id, { now: new Date(NOW.getTime() - 100 * 3_600_000), ttlHours: 72, botUsername: "b" });
+    const old = await createLinkToken(db, customer.id, {
+      now: new Date(NOW.getTime() - 100 * 3_600_000),
+      ttlHours: 72,
+      botUsername: "b",
+    });
     if (!old.ok) throw new Error("token");
     await stranger.command(`/start ${old.value.token}`);
     await stranger.command(`/start not-a-real-token-123`);
@@ -79,17 +97,29 @@ describe("linking a chat", () => {
     const replies = await waitForMessages(server, TEST_TOKEN, user.chatId, 2);
     expect(replies[0]!.text).toContain("your own contact");
     expect(replies[1]!.text).toContain("found your account");
-    expect((await db.prisma.customer.findUniqueOrThrow({ where: { id: customer.id } })).telegramChatId).toBe(BigInt(user.chatId));
+    expect((await db.prisma.customer.findUniqueOrThrow({ where: { id: customer.id } })).telegramChatId).toBe(
+      BigInt(user.chatId),
+    );
   });
 });
 
 describe("offers", () => {
   it("delivers an offer through the outbox and the channel, and each button does its job", async () => {
     const { user, customer } = await linked();
-    const issues = [await makeOfferIssue(db, customer.id, NOW), await makeOfferIssue(db, customer.id, NOW), await makeOfferIssue(db, customer.id, NOW)];
+    const issues = [
+      await makeOfferIssue(db, customer.id, NOW),
+      await makeOfferIssue(db, customer.id, NOW),
+      await makeOfferIssue(db, customer.id, NOW),
+    ];
     await enqueueMessages(
       db,
-      issues.map((issue) => ({ idempotencyKey: `test:offer:${issue.id}`, customerId: customer.id, kind: "offer" as const, payload: { offerIssueId: issue.id }, notBefore: NOW })),
+      issues.map((issue) => ({
+        idempotencyKey: `test:offer:${issue.id}`,
+        customerId: customer.id,
+        kind: "offer" as const,
+        payload: { offerIssueId: issue.id },
+        notBefore: NOW,
+      })),
       { now: NOW },
     );
     const stats = await runDispatch(appContext(), running.channel, { ratePerSecond: 100 });
@@ -107,7 +137,9 @@ describe("offers", () => {
     expect((await db.prisma.offerIssue.findUniqueOrThrow({ where: { id: issues[0]!.id } })).status).toBe("accepted");
 
     await user.press(buttons(offers[1])[1]!.data, offers[1]!.message_id);
-    expect((await waitForMessages(server, TEST_TOKEN, user.chatId, 5))[4]!.text).toContain("won't send you offers for a while");
+    expect((await waitForMessages(server, TEST_TOKEN, user.chatId, 5))[4]!.text).toContain(
+      "won't send you offers for a while",
+    );
     const declined = await db.prisma.offerIssue.findUniqueOrThrow({ where: { id: issues[1]!.id } });
     expect(declined.status).toBe("declined");
     expect(declined.respondedAt).toEqual(NOW);
@@ -128,8 +160,11 @@ describe("offers", () => {
     await user.press("v1:np:1:11", 1);
     await user.press("v1:sq:3:5", 1);
     const deadline = Date.now() + 5000;
-    while (callbackAnswers(server).length < before + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const texts = callbackAnswers(server).slice(before).map((a) => a.text);
+    while (callbackAnswers(server).length < before + 5 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    const texts = callbackAnswers(server)
+      .slice(before)
+      .map((a) => a.text);
     expect(texts).toEqual([
       "This offer belongs to someone else.",
       "This offer is no longer available.",
@@ -146,7 +181,19 @@ describe("offers", () => {
     await user.command("/stop");
     expect((await waitForMessages(server, TEST_TOKEN, user.chatId, 1))[0]!.text).toContain("no more offers or surveys");
     const issue = await makeOfferIssue(db, customer.id, NOW);
-    await enqueueMessages(db, [{ idempotencyKey: `test:stopped:${issue.id}`, customerId: customer.id, kind: "offer", payload: { offerIssueId: issue.id }, notBefore: NOW }], { now: NOW });
+    await enqueueMessages(
+      db,
+      [
+        {
+          idempotencyKey: `test:stopped:${issue.id}`,
+          customerId: customer.id,
+          kind: "offer",
+          payload: { offerIssueId: issue.id },
+          notBefore: NOW,
+        },
+      ],
+      { now: NOW },
+    );
     const stats = await runDispatch(appContext(), running.channel, { ratePerSecond: 100 });
     expect(stats.sent).toBe(0);
     expect(stats.skipped).toMatchObject({ opted_out: 1 });

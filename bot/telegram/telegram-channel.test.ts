@@ -16,7 +16,13 @@ function message(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
     chatId: 5001n,
     locale: "en",
     kind: "offer",
-    payload: { offerIssueId: 42, title: "15% off your next order", customerName: "Anna Petrova", topCategory: "jazz CDs", expiresAt: "2026-12-06T00:00:00Z" },
+    payload: {
+      offerIssueId: 42,
+      title: "15% off your next order",
+      customerName: "Anna Petrova",
+      topCategory: "jazz CDs",
+      expiresAt: "2026-12-06T00:00:00Z",
+    },
     ...overrides,
   };
 }
@@ -51,7 +57,11 @@ describe("TelegramChannel", () => {
     expect(result.ok).toBe(true);
     const sent = server.storage.botMessages.filter((m) => m.botToken === TOKEN);
     expect(sent).toHaveLength(1);
-    const body = sent[0]!.message as { chat_id: number | string; text: string; reply_markup: { inline_keyboard: { callback_data: string }[][] } };
+    const body = sent[0]!.message as {
+      chat_id: number | string;
+      text: string;
+      reply_markup: { inline_keyboard: { callback_data: string }[][] };
+    };
     expect(Number(body.chat_id)).toBe(5001);
     expect(body.text).toContain("Anna");
     expect(body.text).not.toContain("Petrova");
@@ -66,7 +76,11 @@ describe("TelegramChannel", () => {
 
   it("says a customer without a chat is unreachable without calling Telegram", async () => {
     const channel = createTelegramChannel({ token: TOKEN, apiRoot: "http://127.0.0.1:1" });
-    expect(await channel.send(message({ chatId: null }))).toMatchObject({ ok: false, unreachable: true, retryable: false });
+    expect(await channel.send(message({ chatId: null }))).toMatchObject({
+      ok: false,
+      unreachable: true,
+      retryable: false,
+    });
   });
 
   it("maps a blocked bot to unreachable", async () => {
@@ -90,7 +104,10 @@ describe("TelegramChannel", () => {
   });
 
   it("hands a long 429 retry_after back as retryable with the delay", async () => {
-    const stand = await failingServer(429, { description: "Too Many Requests: retry after 120", parameters: { retry_after: 120 } });
+    const stand = await failingServer(429, {
+      description: "Too Many Requests: retry after 120",
+      parameters: { retry_after: 120 },
+    });
     try {
       const channel = createTelegramChannel({ token: TOKEN, apiRoot: stand.url });
       expect(await channel.send(message())).toMatchObject({ ok: false, retryable: true, retryAfterMs: 120_000 });

@@ -30,12 +30,22 @@ export function sendFailure(error: unknown): Extract<SendResult, { ok: false }> 
     const description = error.description.toLowerCase();
     if (error.error_code === 429) {
       const retryAfter = error.parameters.retry_after;
-      return { ok: false, retryable: true, ...(retryAfter ? { retryAfterMs: retryAfter * 1000 } : {}), error: `429: ${error.description}` };
+      return {
+        ok: false,
+        retryable: true,
+        ...(retryAfter ? { retryAfterMs: retryAfter * 1000 } : {}),
+        error: `429: ${error.description}`,
+      };
     }
-    if (error.error_code === 403 || description.includes("chat not found") || description.includes("user is deactivated")) {
+    if (
+      error.error_code === 403 ||
+      description.includes("chat not found") ||
+      description.includes("user is deactivated")
+    ) {
       return { ok: false, retryable: false, unreachable: true, error: `${error.error_code}: ${error.description}` };
     }
-    if (error.error_code >= 500) return { ok: false, retryable: true, error: `${error.error_code}: ${error.description}` };
+    if (error.error_code >= 500)
+      return { ok: false, retryable: true, error: `${error.error_code}: ${error.description}` };
     return { ok: false, retryable: false, error: `${error.error_code}: ${error.description}` };
   }
   if (error instanceof HttpError) return { ok: false, retryable: true, error: `network: ${error.message}` };
@@ -55,12 +65,14 @@ export class TelegramChannel implements MessageChannel {
 
   constructor(private readonly options: TelegramChannelOptions) {
     if (options.api) this.api = options.api;
-    else if (options.token && options.apiRoot) this.api = createTelegramApi({ token: options.token, apiRoot: options.apiRoot, throttle: options.throttle });
+    else if (options.token && options.apiRoot)
+      this.api = createTelegramApi({ token: options.token, apiRoot: options.apiRoot, throttle: options.throttle });
     else throw new Error("TelegramChannel needs an api, or a token and an apiRoot");
   }
 
   async send(input: OutboundMessage): Promise<SendResult> {
-    if (input.chatId === null) return { ok: false, retryable: false, unreachable: true, error: "no linked Telegram chat" };
+    if (input.chatId === null)
+      return { ok: false, retryable: false, unreachable: true, error: "no linked Telegram chat" };
     const message = this.options.enrich ? await this.options.enrich(input) : input;
     const rendered = await renderMessage(message, {
       locale: message.locale,
@@ -70,11 +82,16 @@ export class TelegramChannel implements MessageChannel {
       log: this.options.log,
     });
     try {
-      const sent = await this.api.sendMessage(Number(message.chatId), rendered.text, { reply_markup: inlineKeyboard(rendered) });
+      const sent = await this.api.sendMessage(Number(message.chatId), rendered.text, {
+        reply_markup: inlineKeyboard(rendered),
+      });
       return { ok: true, providerId: String(sent.message_id) };
     } catch (error) {
       const failure = sendFailure(error);
-      this.options.log?.warn({ outboxId: message.outboxId, kind: message.kind, error: failure.error, retryable: failure.retryable }, "telegram send failed");
+      this.options.log?.warn(
+        { outboxId: message.outboxId, kind: message.kind, error: failure.error, retryable: failure.retryable },
+        "telegram send failed",
+      );
       return failure;
     }
   }

@@ -9,7 +9,15 @@ import { enqueueMessages } from "../../core/messaging/outbox";
 import { addStaffReply, resolveTicket } from "../../core/tickets/tickets";
 import { runDispatch } from "../../jobs/dispatch.job";
 import { buttons, emulatorUser, waitForMessages } from "./test-harness";
-import { makeCustomer, runTestBot, testConfig, TEST_TOKEN, type RunningTestBot, startBotOnEmulator, stopBotOnEmulator } from "./test-fixtures";
+import {
+  makeCustomer,
+  runTestBot,
+  testConfig,
+  TEST_TOKEN,
+  type RunningTestBot,
+  startBotOnEmulator,
+  stopBotOnEmulator,
+} from "./test-fixtures";
 
 const NOW = new Date("2026-11-20T12:00:00Z");
 let db: Database;
@@ -25,7 +33,11 @@ async function linked(options: { locale?: string } = {}) {
 
 async function send(customerId: number, kind: "survey_nps" | "survey_servqual", key: string) {
   await enqueueMessages(db, [{ idempotencyKey: key, customerId, kind, payload: {}, notBefore: NOW }], { now: NOW });
-  const stats = await runDispatch({ config: testConfig(server), db, log: silentLogger, now: () => NOW, close: async () => undefined }, running.channel, { ratePerSecond: 100 });
+  const stats = await runDispatch(
+    { config: testConfig(server), db, log: silentLogger, now: () => NOW, close: async () => undefined },
+    running.channel,
+    { ratePerSecond: 100 },
+  );
   expect(stats.sent).toBe(1);
 }
 
@@ -58,7 +70,9 @@ describe("NPS", () => {
     const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { reference: reference! } });
     expect(ticket).toMatchObject({ customerId: customer.id, source: "nps_detractor", status: "open" });
     const events = await db.prisma.staffEvent.findMany({ where: { type: "nps_detractor" } });
-    expect(events.map((e) => e.payload)).toContainEqual(expect.objectContaining({ ticketId: ticket.id, customerId: customer.id, score: 3, themes: feedback.themes }));
+    expect(events.map((e) => e.payload)).toContainEqual(
+      expect.objectContaining({ ticketId: ticket.id, customerId: customer.id, score: 3, themes: feedback.themes }),
+    );
 
     // The same button again: a clear answer, no second score.
     await user.press(three.data, question!.message_id);
@@ -106,7 +120,10 @@ describe("SERVQUAL", () => {
     for (const [i, v] of values.entries()) await answer(v, 5 + i);
     expect(messages[messages.length - 1]!.text).toContain("That's all");
 
-    const rows = await db.prisma.feedback.findMany({ where: { customerId: customer.id, kind: "servqual" }, orderBy: { id: "asc" } });
+    const rows = await db.prisma.feedback.findMany({
+      where: { customerId: customer.id, kind: "servqual" },
+      orderBy: { id: "asc" },
+    });
     expect(rows.map((r) => [r.dimension, r.expectation, r.perception, r.gap])).toEqual([
       ["tangibles", 6, 4, -2],
       ["reliability", 7, 6, -1],
@@ -127,21 +144,41 @@ describe("complaints", () => {
     const reference = /T-\d+/.exec(ack.text)![0];
     const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { reference } });
     expect(ticket.source).toBe("complaint");
-    expect(await db.prisma.staffEvent.count({ where: { type: "ticket_opened", payload: { path: ["ticketId"], equals: ticket.id } } })).toBe(1);
+    expect(
+      await db.prisma.staffEvent.count({
+        where: { type: "ticket_opened", payload: { path: ["ticketId"], equals: ticket.id } },
+      }),
+    ).toBe(1);
 
     await user.text("It was a birthday present");
-    expect((await waitForMessages(server, TEST_TOKEN, user.chatId, 3))[2]!.text).toContain(`Added to your request ${reference}`);
+    expect((await waitForMessages(server, TEST_TOKEN, user.chatId, 3))[2]!.text).toContain(
+      `Added to your request ${reference}`,
+    );
 
     const later = new Date(NOW.getTime() + 15 * 60_000);
-    const note = await addStaffReply(db, ticket.id, { text: "Courier lost it, refund approved", staffId: "U1", internal: true }, { channel: running.channel, now: later });
+    const note = await addStaffReply(
+      db,
+      ticket.id,
+      { text: "Courier lost it, refund approved", staffId: "U1", internal: true },
+      { channel: running.channel, now: later },
+    );
     expect(note).toMatchObject({ ok: true, value: { delivery: null } });
-    const reply = await addStaffReply(db, ticket.id, { text: "Sorry! A new copy ships today.", staffId: "U1", internal: false }, { channel: running.channel, now: later });
+    const reply = await addStaffReply(
+      db,
+      ticket.id,
+      { text: "Sorry! A new copy ships today.", staffId: "U1", internal: false },
+      { channel: running.channel, now: later },
+    );
     expect(reply).toMatchObject({ ok: true, value: { delivery: "sent" } });
     const delivered = (await waitForMessages(server, TEST_TOKEN, user.chatId, 4))[3]!;
     expect(delivered.text).toContain("A new copy ships today");
     expect(delivered.text).not.toContain("refund approved");
 
-    const resolved = await resolveTicket(db, ticket.id, { channel: running.channel, now: new Date(later.getTime() + 60_000), staffId: "U1" });
+    const resolved = await resolveTicket(db, ticket.id, {
+      channel: running.channel,
+      now: new Date(later.getTime() + 60_000),
+      staffId: "U1",
+    });
     expect(resolved).toMatchObject({ ok: true, value: { firstResponseMs: 15 * 60_000, csat: "sent" } });
     const csat = (await waitForMessages(server, TEST_TOKEN, user.chatId, 5))[4]!;
     expect(csat.text).toContain(reference);
@@ -168,15 +205,27 @@ describe("data rights", () => {
 
   it("/forget erases personal data after confirmation, keeping anonymous aggregates", async () => {
     const { user, customer } = await linked();
-    await db.prisma.feedback.create({ data: { customerId: customer.id, kind: "nps", score: 9, comment: "Anna loves it" } });
+    await db.prisma.feedback.create({
+      data: { customerId: customer.id, kind: "nps", score: 9, comment: "Anna loves it" },
+    });
     await user.command("/forget");
     const confirm = (await waitForMessages(server, TEST_TOKEN, user.chatId, 1))[0]!;
-    expect(buttons(confirm).map((b) => decodeCallback(b.data))).toEqual([{ type: "forget", confirm: true }, { type: "forget", confirm: false }]);
+    expect(buttons(confirm).map((b) => decodeCallback(b.data))).toEqual([
+      { type: "forget", confirm: true },
+      { type: "forget", confirm: false },
+    ]);
     await user.press(buttons(confirm)[0]!.data, confirm.message_id);
     expect((await waitForMessages(server, TEST_TOKEN, user.chatId, 2))[1]!.text).toContain("has been deleted");
 
     const row = await db.prisma.customer.findUniqueOrThrow({ where: { id: customer.id } });
-    expect(row).toMatchObject({ name: null, email: null, phone: null, telegramChatId: null, telegramUserId: null, attributes: {} });
+    expect(row).toMatchObject({
+      name: null,
+      email: null,
+      phone: null,
+      telegramChatId: null,
+      telegramUserId: null,
+      attributes: {},
+    });
     expect(row.erasedAt).not.toBeNull();
     expect(await db.prisma.purchase.count({ where: { customerId: customer.id } })).toBe(3);
     const anonymous = await db.prisma.feedback.findMany({ where: { score: 9, kind: "nps", customerId: null } });

@@ -8,7 +8,15 @@ import { Writable } from "node:stream";
 import { createLogger, silentLogger } from "../../core/log";
 import { buildTelegramBot, startTelegramBot } from "./bot";
 import { botMessages, emulatorUser, freePort, waitForMessages } from "./test-harness";
-import { makeCustomer, runTestBot, testConfig, TEST_TOKEN, type RunningTestBot, startBotOnEmulator, stopBotOnEmulator } from "./test-fixtures";
+import {
+  makeCustomer,
+  runTestBot,
+  testConfig,
+  TEST_TOKEN,
+  type RunningTestBot,
+  startBotOnEmulator,
+  stopBotOnEmulator,
+} from "./test-fixtures";
 
 const NOW = new Date("2026-11-20T12:00:00Z");
 let db: Database;
@@ -42,11 +50,23 @@ describe("bad input", () => {
   it("answers stickers, photos and voice with a polite note and writes nothing", async () => {
     const { user } = await linked();
     const before = await written();
-    await user.text("", { sticker: { file_id: "s1", file_unique_id: "s1", type: "regular", width: 512, height: 512, is_animated: false, is_video: false } });
+    await user.text("", {
+      sticker: {
+        file_id: "s1",
+        file_unique_id: "s1",
+        type: "regular",
+        width: 512,
+        height: 512,
+        is_animated: false,
+        is_video: false,
+      },
+    });
     await user.text("", { photo: [{ file_id: "p1", file_unique_id: "p1", width: 90, height: 90 }] });
     await user.text("", { voice: { file_id: "v1", file_unique_id: "v1", duration: 3 } });
     const replies = await waitForMessages(server, TEST_TOKEN, user.chatId, 3);
-    expect(replies.map((r) => r.text)).toEqual(Array(3).fill("I can only read text messages. Please write to me in words."));
+    expect(replies.map((r) => r.text)).toEqual(
+      Array(3).fill("I can only read text messages. Please write to me in words."),
+    );
     expect(await written()).toEqual(before);
   });
 
@@ -75,7 +95,7 @@ describe("bad input", () => {
   });
 
   it("ignores group chats entirely", async () => {
-    const group = emulatorUser(server, TEST_TOKEN, -(nextChat++), { chatType: "group" });
+    const group = emulatorUser(server, TEST_TOKEN, -nextChat++, { chatType: "group" });
     const processedBefore = await db.prisma.processedUpdate.count();
     await group.text("hello bot");
     await group.command("/help");
@@ -94,18 +114,32 @@ describe("bad input", () => {
     const replies = await waitForMessages(server, TEST_TOKEN, user.chatId, 2);
     expect(replies[0]!.text).toContain("/help");
     expect(replies[1]!.text).toMatch(/logged as T-\d+/);
-    expect(await db.prisma.ticket.findFirst({ where: { customerId: customer.id } })).toMatchObject({ source: "message" });
+    expect(await db.prisma.ticket.findFirst({ where: { customerId: customer.id } })).toMatchObject({
+      source: "message",
+    });
   });
 });
 
 describe("operation", () => {
   it("handles a redelivered update once, and marks a customer who blocked the bot unreachable", async () => {
     const { user, customer } = await linked();
-    const { bot } = buildTelegramBot({ config: testConfig(server), db, log: silentLogger, now: () => NOW, throttle: false });
+    const { bot } = buildTelegramBot({
+      config: testConfig(server),
+      db,
+      log: silentLogger,
+      now: () => NOW,
+      throttle: false,
+    });
     await bot.init();
     const update: Update = {
       update_id: 777_000_001,
-      message: { message_id: 1, date: 1, chat: { id: user.chatId, type: "private", first_name: "Anna" }, from: { id: user.chatId, is_bot: false, first_name: "Anna" }, text: "The package was damaged, I want a refund" },
+      message: {
+        message_id: 1,
+        date: 1,
+        chat: { id: user.chatId, type: "private", first_name: "Anna" },
+        from: { id: user.chatId, is_bot: false, first_name: "Anna" },
+        text: "The package was damaged, I want a refund",
+      },
     };
     await bot.handleUpdate(update);
     await bot.handleUpdate(update);
@@ -128,15 +162,26 @@ describe("operation", () => {
 
   it("logs a failing update without its text, keeps running, and lets a redelivery retry it", async () => {
     const lines: string[] = [];
-    const log = createLogger("info", new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
+    const log = createLogger(
+      "info",
+      new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
     await running.stop();
     running = await runTestBot(db, server, { now: () => NOW, log });
     const { user, customer } = await linked();
     // A corrupt conversation state makes the handler throw.
-    await db.prisma.conversation.create({ data: { key: `tg:${user.chatId}`, customerId: customer.id, data: { flow: { type: "servqual", state: null } } } });
+    await db.prisma.conversation.create({
+      data: { key: `tg:${user.chatId}`, customerId: customer.id, data: { flow: { type: "servqual", state: null } } },
+    });
     await user.text("secret personal words");
     const deadline = Date.now() + 5000;
-    while (!lines.some((l) => l.includes("telegram update failed")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!lines.some((l) => l.includes("telegram update failed")) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     const failure = lines.find((l) => l.includes("telegram update failed"))!;
     expect(failure).toBeDefined();
     expect(failure).not.toContain("secret personal words");
@@ -146,7 +191,9 @@ describe("operation", () => {
     // The bot is still running.
     const other = await linked();
     await other.user.command("/help");
-    expect((await waitForMessages(server, TEST_TOKEN, other.user.chatId, 1))[0]!.text).toContain("Here is what I can do");
+    expect((await waitForMessages(server, TEST_TOKEN, other.user.chatId, 1))[0]!.text).toContain(
+      "Here is what I can do",
+    );
   });
 
   it("webhook mode accepts only requests with the secret token", async () => {
@@ -161,9 +208,27 @@ describe("operation", () => {
     });
     const started = await startTelegramBot({ config, db, log: silentLogger, now: () => NOW, throttle: false });
     try {
-      const update = (id: number) => JSON.stringify({ update_id: id, message: { message_id: 1, date: 1, chat: { id: 4242, type: "private", first_name: "X" }, from: { id: 4242, is_bot: false, first_name: "X" }, text: "/help", entities: [{ type: "bot_command", offset: 0, length: 5 }] } });
+      const update = (id: number) =>
+        JSON.stringify({
+          update_id: id,
+          message: {
+            message_id: 1,
+            date: 1,
+            chat: { id: 4242, type: "private", first_name: "X" },
+            from: { id: 4242, is_bot: false, first_name: "X" },
+            text: "/help",
+            entities: [{ type: "bot_command", offset: 0, length: 5 }],
+          },
+        });
       const post = (body: string, secret?: string) =>
-        fetch(`http://127.0.0.1:${port}/telegram`, { method: "POST", body, headers: { "content-type": "application/json", ...(secret ? { "x-telegram-bot-api-secret-token": secret } : {}) } });
+        fetch(`http://127.0.0.1:${port}/telegram`, {
+          method: "POST",
+          body,
+          headers: {
+            "content-type": "application/json",
+            ...(secret ? { "x-telegram-bot-api-secret-token": secret } : {}),
+          },
+        });
       expect((await post(update(880_001))).status).toBe(401);
       expect((await post(update(880_002), "wrong")).status).toBe(401);
       expect((await post(update(880_003), "s3cret-value")).status).toBe(200);

@@ -16,7 +16,15 @@ let seq = 0;
 
 export async function makeCustomer(
   db: Database,
-  overrides: Partial<{ externalId: string; name: string | null; phone: string | null; email: string | null; locale: string | null; chatId: bigint | null; categories: string[] }> = {},
+  overrides: Partial<{
+    externalId: string;
+    name: string | null;
+    phone: string | null;
+    email: string | null;
+    locale: string | null;
+    chatId: bigint | null;
+    categories: string[];
+  }> = {},
 ): Promise<{ id: number; externalId: string }> {
   seq++;
   const externalId = overrides.externalId ?? `C${Date.now()}-${seq}`;
@@ -35,16 +43,33 @@ export async function makeCustomer(
   const categories = overrides.categories ?? ["jazz", "jazz", "rock"];
   for (const [i, category] of categories.entries()) {
     await db.prisma.purchase.create({
-      data: { externalId: `${externalId}-p${i}`, customerId: customer.id, purchasedAt: new Date(Date.UTC(2026, 0, 10 + i)), amount: new Prisma.Decimal(25 + i), category },
+      data: {
+        externalId: `${externalId}-p${i}`,
+        customerId: customer.id,
+        purchasedAt: new Date(Date.UTC(2026, 0, 10 + i)),
+        amount: new Prisma.Decimal(25 + i),
+        category,
+      },
     });
   }
   return { id: customer.id, externalId };
 }
 
-export async function makeOfferIssue(db: Database, customerId: number, now: Date, overrides: Partial<{ expiresAt: Date; status: string }> = {}): Promise<{ id: number; code: string }> {
+export async function makeOfferIssue(
+  db: Database,
+  customerId: number,
+  now: Date,
+  overrides: Partial<{ expiresAt: Date; status: string }> = {},
+): Promise<{ id: number; code: string }> {
   const offer = await db.prisma.offer.upsert({
     where: { key: "winback-15" },
-    create: { key: "winback-15", title: "15% off your next order", kind: "percent_off", value: new Prisma.Decimal(15), cost: new Prisma.Decimal(4) },
+    create: {
+      key: "winback-15",
+      title: "15% off your next order",
+      kind: "percent_off",
+      value: new Prisma.Decimal(15),
+      cost: new Prisma.Decimal(4),
+    },
     update: {},
   });
   seq++;
@@ -81,7 +106,11 @@ export interface RunningTestBot extends TelegramBot {
 }
 
 /** Builds the bot on `db` and polls the emulator with the runner (as in production). */
-export async function runTestBot(db: Database, server: TelegramServer, options: { now?: () => Date; chatModel?: ChatModel; config?: Config; log?: Logger } = {}): Promise<RunningTestBot> {
+export async function runTestBot(
+  db: Database,
+  server: TelegramServer,
+  options: { now?: () => Date; chatModel?: ChatModel; config?: Config; log?: Logger } = {},
+): Promise<RunningTestBot> {
   const built = buildTelegramBot({
     config: options.config ?? testConfig(server),
     db,
@@ -92,8 +121,16 @@ export async function runTestBot(db: Database, server: TelegramServer, options: 
     throttle: { out: { maxConcurrent: 1, minTime: 0 } },
   });
   await built.bot.init();
-  const runner = run(built.bot, { runner: { fetch: { allowed_updates: ["message", "callback_query", "my_chat_member"] } } });
-  return { ...built, runner, stop: async () => { if (runner.isRunning()) await runner.stop(); } };
+  const runner = run(built.bot, {
+    runner: { fetch: { allowed_updates: ["message", "callback_query", "my_chat_member"] } },
+  });
+  return {
+    ...built,
+    runner,
+    stop: async () => {
+      if (runner.isRunning()) await runner.stop();
+    },
+  };
 }
 
 /** A fresh database, the emulator and a running bot on them: the end-to-end files' set-up. */

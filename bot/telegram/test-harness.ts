@@ -18,7 +18,13 @@ export async function freePort(): Promise<number> {
 
 interface ExpressLike {
   use(handler: (req: IncomingMessage & { path: string; body: unknown }, res: unknown, next: () => void) => void): void;
-  post(path: string, handler: (req: IncomingMessage & { params: Record<string, string> }, res: { sendResult(data: unknown): void }) => void): void;
+  post(
+    path: string,
+    handler: (
+      req: IncomingMessage & { params: Record<string, string> },
+      res: { sendResult(data: unknown): void },
+    ) => void,
+  ): void;
   _router: { stack: unknown[] };
 }
 
@@ -27,7 +33,11 @@ export interface BotMessage {
   message_id: number;
   chat_id: number | string;
   text: string;
-  reply_markup?: { inline_keyboard?: { text: string; callback_data: string }[][]; keyboard?: unknown; remove_keyboard?: boolean };
+  reply_markup?: {
+    inline_keyboard?: { text: string; callback_data: string }[][];
+    keyboard?: unknown;
+    remove_keyboard?: boolean;
+  };
   /** For documents: the uploaded file's content. */
   document?: string;
   caption?: string;
@@ -51,19 +61,30 @@ export async function startEmulator(): Promise<TelegramServer> {
       const body = Buffer.concat(chunks).toString("utf8");
       const field = (name: string) => new RegExp(`name="${name}"\\r\\n\\r\\n([\\s\\S]*?)\\r\\n--`).exec(body)?.[1];
       const file = /filename=[^\r]*\r\ncontent-type:[^\r]*\r\n\r\n([\s\S]*?)\r\n--/i.exec(body)?.[1];
-      const result = server.addBotMessage({ chat_id: Number(field("chat_id")), text: field("caption") ?? "", caption: field("caption"), document: file } as never, req.params.token!);
+      const result = server.addBotMessage(
+        {
+          chat_id: Number(field("chat_id")),
+          text: field("caption") ?? "",
+          caption: field("caption"),
+          document: file,
+        } as never,
+        req.params.token!,
+      );
       res.sendResult({ ok: true, result: { ...result, document: { file_id: "f1", file_unique_id: "u1" } } });
     });
   });
   const answers: { callback_query_id: string; text?: string }[] = [];
   callbackAnswerLog.set(server, answers);
   app.use((req, _res, next) => {
-    if (req.path.endsWith("/answerCallbackQuery")) answers.push(req.body as { callback_query_id: string; text?: string });
+    if (req.path.endsWith("/answerCallbackQuery"))
+      answers.push(req.body as { callback_query_id: string; text?: string });
     next();
   });
   // Routes are matched in order and the emulator's catch-all "unknown method" comes first: move ours up.
   const stack = app._router.stack;
-  const index = stack.findIndex((layer) => (layer as { route?: { path?: string } }).route?.path === "/bot:token/sendDocument");
+  const index = stack.findIndex(
+    (layer) => (layer as { route?: { path?: string } }).route?.path === "/bot:token/sendDocument",
+  );
   const [route] = stack.splice(index, 1);
   const logger = stack.pop();
   const firstRoute = stack.findIndex((l) => (l as { route?: unknown }).route);
@@ -85,12 +106,21 @@ export function botMessages(server: TelegramServer, token: string, chatId: numbe
 }
 
 /** Waits until the bot has sent at least `count` messages to the chat in total. */
-export async function waitForMessages(server: TelegramServer, token: string, chatId: number, count: number, timeoutMs = 5000): Promise<BotMessage[]> {
+export async function waitForMessages(
+  server: TelegramServer,
+  token: string,
+  chatId: number,
+  count: number,
+  timeoutMs = 5000,
+): Promise<BotMessage[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const messages = botMessages(server, token, chatId);
     if (messages.length >= count) return messages;
-    if (Date.now() > deadline) throw new Error(`expected ${count} bot messages to chat ${chatId}, got ${messages.length}: ${JSON.stringify(messages.map((m) => m.text.slice(0, 80)))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `expected ${count} bot messages to chat ${chatId}, got ${messages.length}: ${JSON.stringify(messages.map((m) => m.text.slice(0, 80)))}`,
+      );
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -101,13 +131,31 @@ export function buttons(message: BotMessage | undefined): { text: string; data: 
 }
 
 /** A customer's Telegram account on the emulator: sends commands, texts and button presses. */
-export function emulatorUser(server: TelegramServer, token: string, chatId: number, options: { locale?: string; chatType?: "private" | "group" } = {}) {
-  const c = server.getClient(token, { userId: chatId, chatId, firstName: "Anna", userName: `anna${chatId}`, type: options.chatType ?? "private" });
-  const from = { id: chatId, first_name: "Anna", username: `anna${chatId}`, is_bot: false, language_code: options.locale ?? "en" };
+export function emulatorUser(
+  server: TelegramServer,
+  token: string,
+  chatId: number,
+  options: { locale?: string; chatType?: "private" | "group" } = {},
+) {
+  const c = server.getClient(token, {
+    userId: chatId,
+    chatId,
+    firstName: "Anna",
+    userName: `anna${chatId}`,
+    type: options.chatType ?? "private",
+  });
+  const from = {
+    id: chatId,
+    first_name: "Anna",
+    username: `anna${chatId}`,
+    is_bot: false,
+    language_code: options.locale ?? "en",
+  };
   return {
     chatId,
     command: (text: string) => c.sendCommand(c.makeCommand(text, { from })),
     text: (text: string, extra: object = {}) => c.sendMessage(c.makeMessage(text, { from, ...extra })),
-    press: (data: string, messageId: number) => c.sendCallback(c.makeCallbackQuery(data, { from, message: { message_id: messageId } })),
+    press: (data: string, messageId: number) =>
+      c.sendCallback(c.makeCallbackQuery(data, { from, message: { message_id: messageId } })),
   };
 }

@@ -25,7 +25,14 @@ describe("CDNOW files", () => {
     );
     const purchases = await readCdnow(file);
     expect(purchases).toHaveLength(6);
-    expect(purchases[0]).toMatchObject({ customer: "00001", cds: 3, dollars: 31.77, lines: 2, paidLines: 2, wholeDollarLines: 1 });
+    expect(purchases[0]).toMatchObject({
+      customer: "00001",
+      cds: 3,
+      dollars: 31.77,
+      lines: 2,
+      paidLines: 2,
+      wholeDollarLines: 1,
+    });
     const [one, two, ...rest] = cdnowCalibration(purchases);
     expect(rest).toHaveLength(0); // 00003 first bought after the calibration period
     expect(one).toMatchObject({ customer: "00001", x: 2, tx: 4, T: 272 / 7, meanRepeatSpend: 20, holdoutPurchases: 1 });

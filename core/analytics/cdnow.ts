@@ -40,7 +40,10 @@ export async function readCdnow(file: string): Promise<CdnowPurchase[]> {
     lineNumber++;
     const fields = line.trim().split(/\s+/);
     if (fields.length < 4 || !/^\d+$/.test(fields[0]!)) continue; // blank or header
-    const [customer, date, cds, dollars] = fields.length >= 5 ? [fields[0]!, fields[2]!, fields[3]!, fields[4]!] : [fields[0]!, fields[1]!, fields[2]!, fields[3]!];
+    const [customer, date, cds, dollars] =
+      fields.length >= 5
+        ? [fields[0]!, fields[2]!, fields[3]!, fields[4]!]
+        : [fields[0]!, fields[1]!, fields[2]!, fields[3]!];
     const day = dayNumber(date);
     const key = `${customer}|${day}`;
     const n = Number(cds);
@@ -59,7 +62,9 @@ export async function readCdnow(file: string): Promise<CdnowPurchase[]> {
       merged.set(key, { customer, day, cds: n, dollars: d, lines: 1, wholeDollarLines: whole, paidLines: paid });
     }
   }
-  return [...merged.values()].sort((a, b) => (a.customer < b.customer ? -1 : a.customer > b.customer ? 1 : a.day - b.day));
+  return [...merged.values()].sort((a, b) =>
+    a.customer < b.customer ? -1 : a.customer > b.customer ? 1 : a.day - b.day,
+  );
 }
 
 /** A customer's calibration-period history plus what happened in the holdout period. */
@@ -91,7 +96,11 @@ export interface CdnowPeriods {
 }
 
 /** The periods of Fader, Hardie & Lee (2005): 39 weeks of calibration, 39 of holdout. */
-export const PAPER_PERIODS: CdnowPeriods = { calibrationStart: "1997-01-01", calibrationEnd: "1997-09-30", holdoutEnd: "1998-06-30" };
+export const PAPER_PERIODS: CdnowPeriods = {
+  calibrationStart: "1997-01-01",
+  calibrationEnd: "1997-09-30",
+  holdoutEnd: "1998-06-30",
+};
 
 /**
  * Builds one summary per customer whose first purchase falls in the calibration period, in
@@ -99,7 +108,10 @@ export const PAPER_PERIODS: CdnowPeriods = { calibrationStart: "1997-01-01", cal
  * T = weeks from the first purchase to the calibration end date (the paper's convention:
  * a customer first buying on 1997-01-01 has T = 272/7 = 38.86).
  */
-export function cdnowCalibration(purchases: readonly CdnowPurchase[], periods: CdnowPeriods = PAPER_PERIODS): CdnowCustomer[] {
+export function cdnowCalibration(
+  purchases: readonly CdnowPurchase[],
+  periods: CdnowPeriods = PAPER_PERIODS,
+): CdnowCustomer[] {
   const start = dayNumber(periods.calibrationStart);
   const end = dayNumber(periods.calibrationEnd);
   const holdoutEnd = dayNumber(periods.holdoutEnd);
@@ -143,7 +155,9 @@ export function cdnowCalibration(purchases: readonly CdnowPurchase[], periods: C
  * signal known at the cut-off; it uses no purchase after the calibration period.
  */
 export function impliedSignupDays(customers: readonly CdnowCustomer[], window = 50): number[] {
-  const order = customers.map((_, i) => i).sort((a, b) => Number(customers[a]!.customer) - Number(customers[b]!.customer));
+  const order = customers
+    .map((_, i) => i)
+    .sort((a, b) => Number(customers[a]!.customer) - Number(customers[b]!.customer));
   const signup = new Array<number>(customers.length).fill(0);
   order.forEach((i, rank) => {
     const days = order

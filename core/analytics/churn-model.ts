@@ -40,10 +40,19 @@ function sample<T>(rows: readonly T[], max: number, seed: number): T[] {
 }
 
 /** Fits BG/NBD and Gamma-Gamma on the buyers among `rows` (a reproducible sample of them). */
-export function fitLatentModels(rows: readonly CustomerFeatures[], seed = 1): { bgnbd: BgNbdParams; gammaGamma: GammaGammaParams | null } {
-  const buyers = sample(rows.filter((r) => r.recencyDays !== null), LATENT_FIT_SAMPLE, seed);
+export function fitLatentModels(
+  rows: readonly CustomerFeatures[],
+  seed = 1,
+): { bgnbd: BgNbdParams; gammaGamma: GammaGammaParams | null } {
+  const buyers = sample(
+    rows.filter((r) => r.recencyDays !== null),
+    LATENT_FIT_SAMPLE,
+    seed,
+  );
   if (buyers.length === 0) throw new RangeError("no customer with a purchase to fit BG/NBD on");
-  const bgnbd = fitBgNbd(buyers.map((r) => ({ x: r.x, tx: Math.round(r.tx), T: Math.max(Math.round(r.T), Math.round(r.tx)) }))).params;
+  const bgnbd = fitBgNbd(
+    buyers.map((r) => ({ x: r.x, tx: Math.round(r.tx), T: Math.max(Math.round(r.T), Math.round(r.tx)) })),
+  ).params;
   let gammaGamma: GammaGammaParams | null = null;
   try {
     const gg = fitGammaGamma(buyers.map((r) => ({ x: r.x, m: spendPerTransaction(r) })));
@@ -81,7 +90,10 @@ const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / 
  * The churn probability of one customer under a stored model, with each column's contribution
  * to the log-odds (aligned with the model's feature names; positive = more risk).
  */
-export function applyChurnModel(params: ChurnModelParams, f: CustomerFeatures): { churnProbability: number; latent: LatentQuantities; contributions: number[] } {
+export function applyChurnModel(
+  params: ChurnModelParams,
+  f: CustomerFeatures,
+): { churnProbability: number; latent: LatentQuantities; contributions: number[] } {
   const latent = latentQuantities(params.bgnbd, f, params.horizonDays);
   const row = featureVector(f, latent);
   const parts = contributions(params.logistic, row);

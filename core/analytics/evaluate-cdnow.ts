@@ -1,7 +1,15 @@
 // Evaluation on CDNOW: BG/NBD and Gamma-Gamma on the 39-week calibration period, and the
 // supervised churn model (label: no purchase in the 39-week holdout) by 5-fold cross-validation.
 // BG/NBD quantities used as features come from a BG/NBD fitted on the training folds only.
-import { cdnowCalibration, dayNumber, impliedSignupDays, PAPER_PERIODS, readCdnow, type CdnowCustomer, type CdnowPeriods } from "./cdnow";
+import {
+  cdnowCalibration,
+  dayNumber,
+  impliedSignupDays,
+  PAPER_PERIODS,
+  readCdnow,
+  type CdnowCustomer,
+  type CdnowPeriods,
+} from "./cdnow";
 import { bgnbdExpectedPurchases, bgnbdPAlive, fitBgNbd, type BgNbdParams } from "./models/bgnbd";
 import { crossValidateLogistic } from "./models/cross-validate";
 import { auc, calibrationTable, type CalibrationBin } from "./models/evaluation";
@@ -52,7 +60,11 @@ const HOLDOUT_FEATURES = ["bgnbdLogPAlive", "bgnbdLogExpected", "bgnbdLogOddsNon
  * Calibration-period features that do not depend on a fitted model. `signupDay` is the
  * customer's implied sign-up day ({@link impliedSignupDays}); without it the delay is 0.
  */
-export function cdnowBaseFeatures(c: CdnowCustomer, calibrationEnd: number, signupDay?: number): Record<string, number> {
+export function cdnowBaseFeatures(
+  c: CdnowCustomer,
+  calibrationEnd: number,
+  signupDay?: number,
+): Record<string, number> {
   const recency = c.T - c.tx;
   const spend = c.dollars.reduce((s, v) => s + v, 0);
   const cds = c.cds.reduce((s, v) => s + v, 0);
@@ -97,7 +109,11 @@ export function bgnbdFeatures(p: BgNbdParams, c: { x: number; tx: number; T: num
   // Alive customers' purchase rate is Gamma(r + x, α + T) a posteriori: P(no purchase in t) follows.
   const none = 1 - alive + alive * Math.pow((p.alpha + c.T) / (p.alpha + c.T + horizon), p.r + c.x);
   const clipped = Math.min(Math.max(none, 1e-12), 1 - 1e-12);
-  return [Math.log(alive), Math.log(Math.max(bgnbdExpectedPurchases(p, horizon, c.x, c.tx, c.T), 1e-12)), Math.log(clipped / (1 - clipped))];
+  return [
+    Math.log(alive),
+    Math.log(Math.max(bgnbdExpectedPurchases(p, horizon, c.x, c.tx, c.T), 1e-12)),
+    Math.log(clipped / (1 - clipped)),
+  ];
 }
 
 /**
@@ -108,7 +124,8 @@ export async function evaluateCdnow(file: string, options: CdnowEvaluationOption
   const periods = options.periods ?? PAPER_PERIODS;
   const k = options.folds ?? 5;
   const customers = cdnowCalibration(await readCdnow(file), periods);
-  if (customers.length < k) throw new RangeError(`${file}: only ${customers.length} customers in the calibration period`);
+  if (customers.length < k)
+    throw new RangeError(`${file}: only ${customers.length} customers in the calibration period`);
   const calibrationEnd = dayNumber(periods.calibrationEnd);
   const horizon = (dayNumber(periods.holdoutEnd) - calibrationEnd) / 7;
   const labels: number[] = customers.map((c) => (c.holdoutPurchases === 0 ? 1 : 0));
@@ -147,7 +164,10 @@ export async function evaluateCdnow(file: string, options: CdnowEvaluationOption
       expected.map((e) => -e),
       labels,
     ),
-    holdoutPurchases: { predicted: expected.reduce((s, v) => s + v, 0), actual: customers.reduce((s, c) => s + c.holdoutPurchases, 0) },
+    holdoutPurchases: {
+      predicted: expected.reduce((s, v) => s + v, 0),
+      actual: customers.reduce((s, c) => s + c.holdoutPurchases, 0),
+    },
     calibration: calibrationTable(cv.outOfFold, labels, 10),
     trainingMs: cv.trainingMs,
     features,

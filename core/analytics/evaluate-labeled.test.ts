@@ -38,7 +38,14 @@ describe("evaluateLabeled", () => {
     expect(result.positives).toBeGreaterThan(300);
     expect(result.positives).toBeLessThan(2700);
     expect(result.features).toEqual(
-      expect.arrayContaining(["tenure_months", "tenure_months_missing", "auto_renew", "support_calls", "noise", "plan=(blank)"]),
+      expect.arrayContaining([
+        "tenure_months",
+        "tenure_months_missing",
+        "auto_renew",
+        "support_calls",
+        "noise",
+        "plan=(blank)",
+      ]),
     );
     expect(result.features).not.toContain("customer_id");
     expect(result.features.some((f) => f.startsWith("plan="))).toBe(true);
@@ -63,12 +70,38 @@ describe("column inference", () => {
     expect(enc.encode("10")).toEqual([10, 0]);
   });
   it("skips identifiers and constants", () => {
-    expect(inferEncoder("email", Array.from({ length: 100 }, (_, i) => `u${i}@x.org`))).toEqual({ skip: expect.stringContaining("unique") });
+    expect(
+      inferEncoder(
+        "email",
+        Array.from({ length: 100 }, (_, i) => `u${i}@x.org`),
+      ),
+    ).toEqual({ skip: expect.stringContaining("unique") });
     expect(inferEncoder("k", ["1", "1", "1"])).toEqual({ skip: "constant" });
   });
   it("picks the positive label by name, else the minority", () => {
-    expect(positiveLabelOf(new Map([["active", 900], ["churned", 100]]))).toBe("churned");
-    expect(positiveLabelOf(new Map([["0", 10], ["1", 90]]))).toBe("1");
-    expect(positiveLabelOf(new Map([["stayed", 70], ["gone", 30]]))).toBe("gone");
+    expect(
+      positiveLabelOf(
+        new Map([
+          ["active", 900],
+          ["churned", 100],
+        ]),
+      ),
+    ).toBe("churned");
+    expect(
+      positiveLabelOf(
+        new Map([
+          ["0", 10],
+          ["1", 90],
+        ]),
+      ),
+    ).toBe("1");
+    expect(
+      positiveLabelOf(
+        new Map([
+          ["stayed", 70],
+          ["gone", 30],
+        ]),
+      ),
+    ).toBe("gone");
   });
 });

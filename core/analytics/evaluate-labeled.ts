@@ -134,7 +134,8 @@ export async function evaluateLabeled(csvFile: string, options: LabeledOptions):
     if (!header) {
       header = record.map((h) => h.trim());
       for (const name of [options.id, options.label]) {
-        if (!header.includes(name)) throw new RangeError(`${csvFile}: no column "${name}" (columns: ${header.join(", ")})`);
+        if (!header.includes(name))
+          throw new RangeError(`${csvFile}: no column "${name}" (columns: ${header.join(", ")})`);
       }
       header.forEach(() => columns.push([]));
       continue;
@@ -146,7 +147,8 @@ export async function evaluateLabeled(csvFile: string, options: LabeledOptions):
   const keep = labelColumn.map((v, i) => (isBlank(v) ? -1 : i)).filter((i) => i >= 0);
   const labelCounts = new Map<string, number>();
   for (const i of keep) labelCounts.set(labelColumn[i]!.trim(), (labelCounts.get(labelColumn[i]!.trim()) ?? 0) + 1);
-  if (labelCounts.size !== 2) throw new RangeError(`${csvFile}: label "${options.label}" has ${labelCounts.size} distinct values, expected 2`);
+  if (labelCounts.size !== 2)
+    throw new RangeError(`${csvFile}: label "${options.label}" has ${labelCounts.size} distinct values, expected 2`);
   const positiveLabel = positiveLabelOf(labelCounts);
   const labels: number[] = keep.map((i) => (labelColumn[i]!.trim() === positiveLabel ? 1 : 0));
 
@@ -168,7 +170,13 @@ export async function evaluateLabeled(csvFile: string, options: LabeledOptions):
   const X = keep.map((i) => encoders.flatMap((e, k) => e.encode(columns[encodedColumns[k]!]![i]!)));
 
   const k = options.folds ?? 5;
-  const cv = crossValidateLogistic({ labels, features, folds: k, seed: options.seed ?? 1, rowsFor: () => (i) => X[i]! });
+  const cv = crossValidateLogistic({
+    labels,
+    features,
+    folds: k,
+    seed: options.seed ?? 1,
+    rowsFor: () => (i) => X[i]!,
+  });
   return {
     rows: X.length,
     positives: labels.reduce((s, v) => s + v, 0),

@@ -1,8 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, databaseKinds, describeEachDatabase, type DatabaseKind } from "../../test/helpers/db";
-import { addDays, makeCustomers, makeFeedback, makeGeneratedStore, makePurchases } from "../../test/helpers/analytics-fixtures";
+import {
+  addDays,
+  makeCustomers,
+  makeFeedback,
+  makeGeneratedStore,
+  makePurchases,
+} from "../../test/helpers/analytics-fixtures";
 import type { Database } from "../db/client";
-import { computeFeatures, discoverAttributes, featureBatches, packedFeatureBatches, parseFields, purchaseSource, type CustomerFeatures, type PurchaseSource } from "./features";
+import {
+  computeFeatures,
+  discoverAttributes,
+  featureBatches,
+  packedFeatureBatches,
+  parseFields,
+  purchaseSource,
+  type CustomerFeatures,
+  type PurchaseSource,
+} from "./features";
 
 const asOf = new Date("2025-06-01T00:00:00.000Z");
 const at = (iso: string) => new Date(iso);
@@ -123,7 +138,8 @@ describeEachDatabase("features as of a date", (kind) => {
       const attributeSpec = await discoverAttributes(own);
       const read = async (source: PurchaseSource) => {
         const rows: string[] = [];
-        for await (const batch of packedFeatureBatches(own, { asOf: now, attributeSpec, source, batchSize: 64 })) rows.push(...batch);
+        for await (const batch of packedFeatureBatches(own, { asOf: now, attributeSpec, source, batchSize: 64 }))
+          rows.push(...batch);
         return rows;
       };
       const fromStats = await read("stats");
@@ -145,7 +161,9 @@ describe("features are identical on PGlite and PostgreSQL", () => {
         await buildFixture(db);
         await makeGeneratedStore(db, { customers: 200, asOf, seed: 3 });
         // random() differs between engines: overwrite generated amounts deterministically
-        await db.prisma.$executeRawUnsafe(`UPDATE purchases SET amount = (id % 97) + 0.5, purchased_at = date_trunc('hour', purchased_at) WHERE external_id LIKE 'gp-%'`);
+        await db.prisma.$executeRawUnsafe(
+          `UPDATE purchases SET amount = (id % 97) + 0.5, purchased_at = date_trunc('hour', purchased_at) WHERE external_id LIKE 'gp-%'`,
+        );
         results.push((await computeFeatures(db, { asOf: addDays(asOf, -30) })).rows);
       } finally {
         await db.close();
@@ -161,20 +179,41 @@ describe("packed feature rows", () => {
     // Texts as PostgreSQL writes them (integers, money, float8 seconds and attribute values) and
     // the shapes that must fall back to Number(): exponents, 16+ digits, Infinity, NaN, junk.
     let seed = 17;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const texts = (): string => {
       const x = (random() - 0.3) * 10 ** Math.floor(random() * 12);
       switch (Math.floor(random() * 10)) {
-        case 0: return "";
-        case 1: return String(Math.round(x));
-        case 2: return x.toFixed(2);
-        case 3: return x.toFixed(3);
-        case 4: return String(x); // up to 17 significant digits
-        case 5: return x.toExponential(Math.floor(random() * 10));
-        case 6: return ["Infinity", "-Infinity", "NaN", "-", ".", "1.2.3", "-0", "0.000001", "123456789012345", "1234567890123456"][Math.floor(random() * 10)]!;
-        case 7: return String(Math.floor(random() * 2 ** 31));
-        case 8: return (x / 1e6).toFixed(12);
-        default: return x.toFixed(1);
+        case 0:
+          return "";
+        case 1:
+          return String(Math.round(x));
+        case 2:
+          return x.toFixed(2);
+        case 3:
+          return x.toFixed(3);
+        case 4:
+          return String(x); // up to 17 significant digits
+        case 5:
+          return x.toExponential(Math.floor(random() * 10));
+        case 6:
+          return [
+            "Infinity",
+            "-Infinity",
+            "NaN",
+            "-",
+            ".",
+            "1.2.3",
+            "-0",
+            "0.000001",
+            "123456789012345",
+            "1234567890123456",
+          ][Math.floor(random() * 10)]!;
+        case 7:
+          return String(Math.floor(random() * 2 ** 31));
+        case 8:
+          return (x / 1e6).toFixed(12);
+        default:
+          return x.toFixed(1);
       }
     };
     const out = new Float64Array(12);
@@ -184,7 +223,8 @@ describe("packed feature rows", () => {
       expect(n).toBe(fields.length);
       for (let k = 0; k < out.length; k++) {
         const expected = k < fields.length && fields[k] !== "" ? Number(fields[k]) : Number.NaN;
-        if (!Object.is(out[k], expected)) expect({ row, text: fields[k], parsed: out[k] }).toEqual({ row, text: fields[k], parsed: expected });
+        if (!Object.is(out[k], expected))
+          expect({ row, text: fields[k], parsed: out[k] }).toEqual({ row, text: fields[k], parsed: expected });
       }
     }
   });

@@ -70,7 +70,9 @@ export async function discoverAttributes(
   const sample = options.sample ?? 20_000;
   const maxLevels = options.maxLevels ?? 5;
   const minShare = options.minShare ?? 0.01;
-  const rows = await db.prisma.$queryRawUnsafe<{ key: string; type: string; level: string | null; n: number; mean: number | null; total: number }[]>(
+  const rows = await db.prisma.$queryRawUnsafe<
+    { key: string; type: string; level: string | null; n: number; mean: number | null; total: number }[]
+  >(
     `WITH c AS (SELECT attributes FROM customers WHERE erased_at IS NULL ORDER BY id LIMIT $1)
      SELECT e.key, jsonb_typeof(e.value) AS type,
             CASE WHEN jsonb_typeof(e.value) = 'string' THEN e.value #>> '{}' END AS level,
@@ -86,7 +88,8 @@ export async function discoverAttributes(
   const levelsTaken = new Map<string, number>();
   for (const row of rows) {
     if (row.n < Math.max(1, minShare * row.total)) continue;
-    if (row.type === "number") spec.push({ kind: "numeric", key: row.key, name: `attr:${row.key}`, impute: row.mean ?? 0 });
+    if (row.type === "number")
+      spec.push({ kind: "numeric", key: row.key, name: `attr:${row.key}`, impute: row.mean ?? 0 });
     else if (row.type === "boolean") spec.push({ kind: "boolean", key: row.key, name: `attr:${row.key}` });
     else if (row.type === "string" && row.level !== null) {
       const taken = levelsTaken.get(row.key) ?? 0;
@@ -338,7 +341,10 @@ export function decodeFeatures(packed: string, spec: readonly AttributeFeature[]
  * offers at or after `asOf` are ignored. Scoring decodes a customer just before scoring it, so a
  * batch's 50,000 feature objects never live at once.
  */
-export async function* packedFeatureBatches(db: Database, options: FeatureOptions & { attributeSpec: AttributeFeature[] }): AsyncGenerator<string[]> {
+export async function* packedFeatureBatches(
+  db: Database,
+  options: FeatureOptions & { attributeSpec: AttributeFeature[] },
+): AsyncGenerator<string[]> {
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 50_000));
   const attrs = attributeSql(options.attributeSpec, 4);
   const source = options.source ?? (await purchaseSource(db, options.asOf));
@@ -373,12 +379,19 @@ export async function* packedFeatureBatches(db: Database, options: FeatureOption
 }
 
 /** {@link packedFeatureBatches}, decoded: each batch as feature objects. */
-export async function* featureBatches(db: Database, options: FeatureOptions & { attributeSpec: AttributeFeature[] }): AsyncGenerator<CustomerFeatures[]> {
-  for await (const batch of packedFeatureBatches(db, options)) yield batch.map((row) => decodeFeatures(row, options.attributeSpec));
+export async function* featureBatches(
+  db: Database,
+  options: FeatureOptions & { attributeSpec: AttributeFeature[] },
+): AsyncGenerator<CustomerFeatures[]> {
+  for await (const batch of packedFeatureBatches(db, options))
+    yield batch.map((row) => decodeFeatures(row, options.attributeSpec));
 }
 
 /** All customers' features as of `asOf` in one array (tests, training, small stores). */
-export async function computeFeatures(db: Database, options: FeatureOptions): Promise<{ rows: CustomerFeatures[]; attributeSpec: AttributeFeature[] }> {
+export async function computeFeatures(
+  db: Database,
+  options: FeatureOptions,
+): Promise<{ rows: CustomerFeatures[]; attributeSpec: AttributeFeature[] }> {
   const attributeSpec = options.attributeSpec ?? (await discoverAttributes(db));
   const rows: CustomerFeatures[] = [];
   for await (const batch of featureBatches(db, { ...options, attributeSpec })) for (const row of batch) rows.push(row);
@@ -399,6 +412,8 @@ export async function purchaseSource(db: Database, asOf: Date): Promise<Purchase
 
 /** Counts the customers `featureBatches` would visit at most (for progress bars). */
 export async function countCustomers(db: Database): Promise<number> {
-  const rows = await db.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM customers WHERE erased_at IS NULL`);
+  const rows = await db.prisma.$queryRawUnsafe<{ n: number }[]>(
+    `SELECT count(*)::int AS n FROM customers WHERE erased_at IS NULL`,
+  );
   return rows[0]?.n ?? 0;
 }

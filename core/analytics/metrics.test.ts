@@ -18,7 +18,13 @@ import {
 
 describe("metric formulas", () => {
   it("NPS is % promoters minus % detractors, with counts", () => {
-    expect(npsFromScores([10, 9, 9, 8, 7, 6, 0, 3, 10, 5])).toEqual({ promoters: 4, passives: 2, detractors: 4, respondents: 10, nps: 0 });
+    expect(npsFromScores([10, 9, 9, 8, 7, 6, 0, 3, 10, 5])).toEqual({
+      promoters: 4,
+      passives: 2,
+      detractors: 4,
+      respondents: 10,
+      nps: 0,
+    });
     expect(npsFromScores([10, 9, 8]).nps).toBeCloseTo(66.667, 3);
     expect(npsFromScores([0, 6]).nps).toBe(-100);
     expect(npsFromScores([11, -1]).respondents).toBe(0);
@@ -37,7 +43,9 @@ describe("metric formulas", () => {
     expect(expectedLifetime(0)).toBe(20);
     expect(expectedLifetime(0.01, 10)).toBe(10);
     // AOV 50, 2 purchases a quarter, 30% margin, 25% quarterly churn -> 4 quarters: 50*2*0.3*4 = 120
-    expect(lifetimeValue({ aov: 50, purchasesPerPeriod: 2, grossMargin: 0.3, lifetimePeriods: expectedLifetime(0.25) })).toBeCloseTo(120, 10);
+    expect(
+      lifetimeValue({ aov: 50, purchasesPerPeriod: 2, grossMargin: 0.3, lifetimePeriods: expectedLifetime(0.25) }),
+    ).toBeCloseTo(120, 10);
     expect(lifetimeValue({ aov: null, purchasesPerPeriod: 2, grossMargin: 0.3, lifetimePeriods: 4 })).toBeNull();
   });
   it("loyalty ROI = (treated - control - cost) / cost", () => {
@@ -87,7 +95,15 @@ describeEachDatabase("metrics from the store", (kind) => {
 
   it("matches the hand-computed figures", async () => {
     const m = await computeMetrics(db, { from, to });
-    expect(m).toMatchObject({ members: 5, customersAtStart: 2, lost: 1, active90: 2, buyers: 2, repeatBuyers: 1, purchases: 3 });
+    expect(m).toMatchObject({
+      members: 5,
+      customersAtStart: 2,
+      lost: 1,
+      active90: 2,
+      buyers: 2,
+      repeatBuyers: 1,
+      purchases: 3,
+    });
     expect(m.churnRate).toBe(0.5);
     expect(m.activityRate).toBeCloseTo(0.4, 10);
     expect(m.repeatPurchaseRate).toBe(0.5);
@@ -110,7 +126,15 @@ describeEachDatabase("metrics from the store", (kind) => {
       ],
     });
     const lost = await computeMetrics(db, { from, to, segment: "Lost" });
-    expect(lost).toMatchObject({ segment: "Lost", members: 1, customersAtStart: 1, lost: 1, churnRate: 1, buyers: 0, aov: null });
+    expect(lost).toMatchObject({
+      segment: "Lost",
+      members: 1,
+      customersAtStart: 1,
+      lost: 1,
+      churnRate: 1,
+      buyers: 0,
+      aov: null,
+    });
     expect(lost.nps).toMatchObject({ respondents: 2, detractors: 1, promoters: 1 });
     const champions = await computeMetrics(db, { from, to, segment: "Champions" });
     expect(champions).toMatchObject({ members: 1, lost: 0, churnRate: 0, expectedLifetimePeriods: 20, purchases: 2 });

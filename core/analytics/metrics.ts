@@ -70,7 +70,12 @@ export function expectedLifetime(churnRatePerPeriod: number | null, cap = 20): n
 }
 
 /** LTV = AOV x purchases per period x gross margin x expected lifetime (in periods). */
-export function lifetimeValue(input: { aov: number | null; purchasesPerPeriod: number | null; grossMargin: number; lifetimePeriods: number | null }): number | null {
+export function lifetimeValue(input: {
+  aov: number | null;
+  purchasesPerPeriod: number | null;
+  grossMargin: number;
+  lifetimePeriods: number | null;
+}): number | null {
   const { aov, purchasesPerPeriod, grossMargin, lifetimePeriods } = input;
   if (aov === null || purchasesPerPeriod === null || lifetimePeriods === null) return null;
   return aov * purchasesPerPeriod * grossMargin * lifetimePeriods;
@@ -193,7 +198,8 @@ export async function computeMetrics(db: Database, options: MetricsOptions): Pro
   );
   const r = rows[0]!;
   const periodDays = (options.to.getTime() - options.from.getTime()) / 86_400_000;
-  const grossMargin = r.margin !== null && r.margin_base ? r.margin / r.margin_base : (options.defaultGrossMargin ?? 0.3);
+  const grossMargin =
+    r.margin !== null && r.margin_base ? r.margin / r.margin_base : (options.defaultGrossMargin ?? 0.3);
   const churn = churnRate(r.lost, r.at_start);
   const aov = averageOrderValue(r.revenue ?? 0, r.purchases);
   const frequency = purchaseFrequency(r.purchases, r.buyers);

@@ -51,7 +51,15 @@ describe("reasons", () => {
   });
 
   it("skips reasons the data does not bear out", () => {
-    const f = features({ spendLast90: 200, spendPrev90: 100, spendTrend: 1 / 3, npsLatest: 9, complaints90: 0, complaintsTotal: 0, recencyDays: 5 });
+    const f = features({
+      spendLast90: 200,
+      spendPrev90: 100,
+      spendTrend: 1 / 3,
+      npsLatest: 9,
+      complaints90: 0,
+      complaintsTotal: 0,
+      recencyDays: 5,
+    });
     const reasons = topReasons(f, [
       { feature: "spend_trend", contribution: 2 },
       { feature: "nps_detractor", contribution: 1 },
@@ -76,7 +84,15 @@ describe("reasons", () => {
   });
 
   it("explains a customer who never bought, and the fallback without a model", () => {
-    const f = features({ recencyDays: null, purchaseCount: 0, frequency: 0, meanGapDays: null, tenureDays: 40, npsLatest: null, complaints90: 1 });
+    const f = features({
+      recencyDays: null,
+      purchaseCount: 0,
+      frequency: 0,
+      meanGapDays: null,
+      tenureDays: 40,
+      npsLatest: null,
+      complaints90: 1,
+    });
     const reasons = topReasons(f, heuristicContributions(f, 0.2));
     expect(reasons[0]!.text).toBe("no purchase since joining 40 days ago");
     expect(reasons.map((r) => r.code)).toContain("complaints");
@@ -96,7 +112,14 @@ describe("reasons", () => {
       ["attribute", 0.1, "age", 0],
     ]);
     const viaJson = readReasons(JSON.parse(JSON.stringify(stored)));
-    expect(viaJson).toEqual(topReasons(f, names.map((feature, j) => ({ feature, contribution: contributions[j]! })), ["attr:tier=bronze", "attr:age"], 5));
+    expect(viaJson).toEqual(
+      topReasons(
+        f,
+        names.map((feature, j) => ({ feature, contribution: contributions[j]! })),
+        ["attr:tier=bronze", "attr:age"],
+        5,
+      ),
+    );
     expect(viaJson.map((r) => r.text)).toEqual([
       "no purchase for 94 days; usually every 21",
       "two complaints in the last 90 days",

@@ -159,7 +159,9 @@ export function reasonText(code: ReasonCode, values: readonly (number | string)[
     case "low_csat":
       return `low satisfaction rating (CSAT ${n(0)} of 5)`;
     case "complaints":
-      return n(0) > 0 ? `${plural(n(0), "complaint", "complaints")} in the last 90 days` : `${plural(n(1), "complaint", "complaints")} on record`;
+      return n(0) > 0
+        ? `${plural(n(0), "complaint", "complaints")} in the last 90 days`
+        : `${plural(n(1), "complaint", "complaints")} on record`;
     case "declined_offers":
       return `declined ${plural(n(0), "offer", "offers")}`;
     case "new_customer":
@@ -197,7 +199,12 @@ export function readReasons(raw: unknown): ReadReason[] {
   const out: ReadReason[] = [];
   for (const r of raw) {
     if (Array.isArray(r)) {
-      if (REASON_CODES.has(r[0] as string) && typeof r[1] === "number" && r.slice(2).every((v) => typeof v === "number" || typeof v === "string")) out.push(expandReason(r as StoredReason));
+      if (
+        REASON_CODES.has(r[0] as string) &&
+        typeof r[1] === "number" &&
+        r.slice(2).every((v) => typeof v === "number" || typeof v === "string")
+      )
+        out.push(expandReason(r as StoredReason));
     } else if (r && typeof r === "object" && typeof (r as { text?: unknown }).text === "string") {
       const { code, text, weight, values } = r as { code?: unknown; text: string; weight?: unknown; values?: unknown };
       out.push({
@@ -217,12 +224,22 @@ export function readReasons(raw: unknown): ReadReason[] {
  * positive ones count, and a reason the data does not bear out (a "spending down" weight for a
  * customer whose spend rose) is skipped.
  */
-export function topReasons(f: CustomerFeatures, contributions: readonly Contribution[], attributeNames: readonly string[] = [], max = 3): Reason[] {
+export function topReasons(
+  f: CustomerFeatures,
+  contributions: readonly Contribution[],
+  attributeNames: readonly string[] = [],
+  max = 3,
+): Reason[] {
   return storedTopReasons(f, contributions, attributeNames, max).map(expandReason);
 }
 
 /** {@link topReasons} as stored reasons (no sentences). */
-export function storedTopReasons(f: CustomerFeatures, contributions: readonly Contribution[], attributeNames: readonly string[] = [], max = 3): StoredReason[] {
+export function storedTopReasons(
+  f: CustomerFeatures,
+  contributions: readonly Contribution[],
+  attributeNames: readonly string[] = [],
+  max = 3,
+): StoredReason[] {
   return rankReasons(
     f,
     contributions.map((c) => c.feature),
@@ -279,7 +296,8 @@ export function rankReasons(
   // The largest remaining weight each time: a few picks among a dozen slots needs no sort.
   while (reasons.length < max) {
     let best = -1;
-    for (let k = 0; k < slots; k++) if (slotWeights[k]! > 0 && (best < 0 || slotWeights[k]! > slotWeights[best]!)) best = k;
+    for (let k = 0; k < slots; k++)
+      if (slotWeights[k]! > 0 && (best < 0 || slotWeights[k]! > slotWeights[best]!)) best = k;
     if (best < 0) break;
     const weight = slotWeights[best]!;
     slotWeights[best] = 0;

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { addDays, makeCustomers, makeFeedback, makeGeneratedStore, makePurchases } from "../../test/helpers/analytics-fixtures";
+import {
+  addDays,
+  makeCustomers,
+  makeFeedback,
+  makeGeneratedStore,
+  makePurchases,
+} from "../../test/helpers/analytics-fixtures";
 import { describeEachDatabase } from "../../test/helpers/db";
 import { loadConfig } from "../config/config";
 import type { Database } from "../db/client";
@@ -22,7 +28,10 @@ describeEachDatabase("scoring every customer", (kind) => {
   beforeAll(async () => {
     db = await createTestDatabase(kind);
     await makeGeneratedStore(db, { customers: 400, asOf, seed: 11 });
-    [regular, lapsed] = (await makeCustomers(db, [{ signedUpAt: addDays(asOf, -800) }, { signedUpAt: addDays(asOf, -800) }])) as [number, number];
+    [regular, lapsed] = (await makeCustomers(db, [
+      { signedUpAt: addDays(asOf, -800) },
+      { signedUpAt: addDays(asOf, -800) },
+    ])) as [number, number];
     // The regular buys every 14 days up to last week; the lapsed one bought every 14 days, then
     // stopped 210 days ago and complained twice.
     const purchases = [];
@@ -80,17 +89,28 @@ describeEachDatabase("scoring every customer", (kind) => {
     const stored = l.reasons as unknown[][];
     const overdue = stored.find((x) => x[0] === "overdue")!;
     expect(overdue.slice(2)).toEqual([210, 14]);
-    expect(readReasons(l.reasons).find((x) => x.code === "overdue")!.text).toBe("no purchase for 210 days; usually every 14");
+    expect(readReasons(l.reasons).find((x) => x.code === "overdue")!.text).toBe(
+      "no purchase for 210 days; usually every 14",
+    );
     expect(r.segment).toBe("Champions");
   });
 
   it("stores the RFM scores and segments segmentPopulation gives over the same features", async () => {
     const runId = (await currentScoreRunId(db))!;
     const { rows } = await computeFeatures(db, { asOf, attributeSpec: [] });
-    const expected = segmentPopulation(rows.map((f) => ({ recencyDays: f.recencyDays, frequency: f.purchaseCount, monetary: f.recencyDays === null ? null : f.monetaryTotal, tenureDays: f.tenureDays })));
+    const expected = segmentPopulation(
+      rows.map((f) => ({
+        recencyDays: f.recencyDays,
+        frequency: f.purchaseCount,
+        monetary: f.recencyDays === null ? null : f.monetaryTotal,
+        tenureDays: f.tenureDays,
+      })),
+    );
     const scores = await db.prisma.score.findMany({ where: { runId }, orderBy: { customerId: "asc" } });
     expect(scores.map((s) => s.customerId)).toEqual(rows.map((f) => f.customerId));
-    expect(scores.map((s) => [s.recencyScore, s.frequencyScore, s.monetaryScore, s.segment])).toEqual(expected.map((e) => [e.recencyScore, e.frequencyScore, e.monetaryScore, e.segment]));
+    expect(scores.map((s) => [s.recencyScore, s.frequencyScore, s.monetaryScore, s.segment])).toEqual(
+      expected.map((e) => [e.recencyScore, e.frequencyScore, e.monetaryScore, e.segment]),
+    );
   });
 
   it("words the stored reasons for staff lists and offer messages", async () => {
@@ -114,7 +134,10 @@ describeEachDatabase("scoring without history to train on", (kind) => {
   it("falls back to BG/NBD and says so", async () => {
     const db = await createTestDatabase(kind);
     try {
-      const [a, b] = (await makeCustomers(db, [{ signedUpAt: addDays(asOf, -100) }, { signedUpAt: addDays(asOf, -100) }])) as [number, number];
+      const [a, b] = (await makeCustomers(db, [
+        { signedUpAt: addDays(asOf, -100) },
+        { signedUpAt: addDays(asOf, -100) },
+      ])) as [number, number];
       await makePurchases(db, [
         { customerId: a, at: addDays(asOf, -50), amount: 10 },
         { customerId: a, at: addDays(asOf, -40), amount: 10 },

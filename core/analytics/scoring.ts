@@ -4,8 +4,21 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/config";
 import type { Database } from "../db/client";
-import { applyChurnModel, expectedSpend, fitLatentModels, latentQuantities, type ChurnModelParams } from "./churn-model";
-import { computeFeatures, countCustomers, decodeFeatures, discoverAttributes, packedFeatureBatches, type CustomerFeatures } from "./features";
+import {
+  applyChurnModel,
+  expectedSpend,
+  fitLatentModels,
+  latentQuantities,
+  type ChurnModelParams,
+} from "./churn-model";
+import {
+  computeFeatures,
+  countCustomers,
+  decodeFeatures,
+  discoverAttributes,
+  packedFeatureBatches,
+  type CustomerFeatures,
+} from "./features";
 import { featureNames } from "./feature-vector";
 import { bgnbdExpectedIfAlive } from "./models/bgnbd";
 import { heuristicContributions, rankReasons, storedTopReasons } from "./reasons";
@@ -183,7 +196,10 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
       churn = 1;
       reasons = storedTopReasons(f, heuristicContributions(f, 0), attributeNames);
     }
-    const clvPurchases = bg && f.recencyDays !== null ? bgnbdExpectedIfAlive(bg, config.clvHorizonDays, f.x, Math.max(f.T, f.tx)) * pAlive : 0;
+    const clvPurchases =
+      bg && f.recencyDays !== null
+        ? bgnbdExpectedIfAlive(bg, config.clvHorizonDays, f.x, Math.max(f.T, f.tx)) * pAlive
+        : 0;
     const spend = expectedSpend(gg, f);
     const margin = f.marginShare ?? config.defaultGrossMargin;
     const clv = clvPurchases * spend * margin;
@@ -223,7 +239,9 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const rScores = quintileScores(cols.recencyDays.subarray(0, n), false);
   const fScores = quintileScores(cols.frequency.subarray(0, n));
   const mScores = quintileScores(cols.monetary.subarray(0, n));
-  const segments = rScores.map((r, i): Segment => (Number.isNaN(cols.recencyDays[i]) ? (cols.tenureDays[i]! <= 90 ? "New" : "Lost") : rfmSegment(r, fScores[i]!)));
+  const segments = rScores.map((r, i): Segment =>
+    Number.isNaN(cols.recencyDays[i]) ? (cols.tenureDays[i]! <= 90 ? "New" : "Lost") : rfmSegment(r, fScores[i]!),
+  );
   const writeStarted = performance.now();
   let written = 0;
   // Binary COPY: the server stores the numbers as sent instead of parsing their text.
@@ -245,7 +263,13 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
       const reasons = cols.reasons(i);
       out.row(SCORE_FIELDS, SCORE_FIXED_BYTES + reasons.length + band.length + segment.length);
       out.encoded(runField).int4(cols.customerId[i]!).encoded(modelField).encoded(asOfField);
-      out.float8(cols.churn[i]!).encoded(band).float8(cols.pAlive[i]!).float8(cols.expectedPurchases[i]!).float8(cols.expectedSpend[i]!).float8(cols.clv[i]!);
+      out
+        .float8(cols.churn[i]!)
+        .encoded(band)
+        .float8(cols.pAlive[i]!)
+        .float8(cols.expectedPurchases[i]!)
+        .float8(cols.expectedSpend[i]!)
+        .float8(cols.clv[i]!);
       out.bytes(reasons).int4(rScores[i]!).int4(fScores[i]!).int4(mScores[i]!).encoded(segment);
       if (out.full) yield out.take();
       if (++written % WRITE_BATCH === 0) options.onProgress?.({ phase: "writing", done: written, total: n });
@@ -255,8 +279,13 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   // A server takes two COPY streams at once (one backend each), which keeps both cores busy.
   if (db.target.kind === "postgres") {
     const half = Math.ceil(n / 2);
-    await Promise.all([db.copyFrom(COPY_SCORES, rows(0, half)), half < n ? db.copyFrom(COPY_SCORES, rows(half, n)) : null]);
-  } else for (let from = 0; from < n; from += WRITE_BATCH) await db.copyFrom(COPY_SCORES, rows(from, Math.min(n, from + WRITE_BATCH)));
+    await Promise.all([
+      db.copyFrom(COPY_SCORES, rows(0, half)),
+      half < n ? db.copyFrom(COPY_SCORES, rows(half, n)) : null,
+    ]);
+  } else
+    for (let from = 0; from < n; from += WRITE_BATCH)
+      await db.copyFrom(COPY_SCORES, rows(from, Math.min(n, from + WRITE_BATCH)));
   options.onProgress?.({ phase: "writing", done: n, total: n });
   const writeMs = Math.round(performance.now() - writeStarted);
 
@@ -266,14 +295,32 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const durationMs = Math.round(performance.now() - started);
   await db.prisma.scoreRun.update({
     where: { id: run.id },
-    data: { customers: n, durationMs, finishedAt: now(), stats: { method, riskBands, segments: segmentCounts, featuresMs, modelMs: Math.round(modelMs), writeMs } },
+    data: {
+      customers: n,
+      durationMs,
+      finishedAt: now(),
+      stats: { method, riskBands, segments: segmentCounts, featuresMs, modelMs: Math.round(modelMs), writeMs },
+    },
   });
   log.info({ runId: run.id, customers: n, method, durationMs }, "scoring finished");
-  return { runId: run.id, modelId: model?.id ?? null, method, customers: n, riskBands, segments: segmentCounts, durationMs, timings: { featuresMs, modelMs: Math.round(modelMs), writeMs } };
+  return {
+    runId: run.id,
+    modelId: model?.id ?? null,
+    method,
+    customers: n,
+    riskBands,
+    segments: segmentCounts,
+    durationMs,
+    timings: { featuresMs, modelMs: Math.round(modelMs), writeMs },
+  };
 }
 
 /** The newest finished scoring run (its `scores` rows are the current scores), or null. */
 export async function currentScoreRunId(db: Database): Promise<number | null> {
-  const row = await db.prisma.scoreRun.findFirst({ where: { finishedAt: { not: null } }, orderBy: { id: "desc" }, select: { id: true } });
+  const row = await db.prisma.scoreRun.findFirst({
+    where: { finishedAt: { not: null } },
+    orderBy: { id: "desc" },
+    select: { id: true },
+  });
   return row?.id ?? null;
 }

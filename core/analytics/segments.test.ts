@@ -16,11 +16,15 @@ describe("quintile scores", () => {
     let seed = 7;
     const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
     for (const n of [1, 2, 3, 7, 50, 333, 1000]) {
-      const values = Array.from({ length: n }, () => (random() < 0.15 ? null : random() < 0.1 ? Number.NaN : Math.floor(random() * 12)));
+      const values = Array.from({ length: n }, () =>
+        random() < 0.15 ? null : random() < 0.1 ? Number.NaN : Math.floor(random() * 12),
+      );
       for (const higherIsBetter of [true, false]) {
         const expected = values.map((v) => {
           if (v === null || !Number.isFinite(v)) return 1;
-          const below = values.filter((w) => w === null || !Number.isFinite(w) || (higherIsBetter ? w < v : w > v)).length;
+          const below = values.filter(
+            (w) => w === null || !Number.isFinite(w) || (higherIsBetter ? w < v : w > v),
+          ).length;
           return Math.min(5, 1 + Math.floor((5 * below) / n));
         });
         expect(quintileScores(values, higherIsBetter)).toEqual(expected);
@@ -50,8 +54,18 @@ describe("RFM segment map", () => {
     expect(seen.size).toBe(SEGMENTS.length);
   });
   it("segments a population: recent frequent buyers are champions, long-gone one-offs lost", () => {
-    const rows = Array.from({ length: 20 }, (_, i) => ({ recencyDays: i * 30, frequency: 20 - i, monetary: 100 * (20 - i), tenureDays: 800 }));
-    rows.push({ recencyDays: null as unknown as number, frequency: 0, monetary: null as unknown as number, tenureDays: 10 });
+    const rows = Array.from({ length: 20 }, (_, i) => ({
+      recencyDays: i * 30,
+      frequency: 20 - i,
+      monetary: 100 * (20 - i),
+      tenureDays: 800,
+    }));
+    rows.push({
+      recencyDays: null as unknown as number,
+      frequency: 0,
+      monetary: null as unknown as number,
+      tenureDays: 10,
+    });
     const out = segmentPopulation(rows);
     expect(out[0]).toMatchObject({ recencyScore: 5, frequencyScore: 5, monetaryScore: 5, segment: "Champions" });
     expect(out[19]!.segment).toBe("Lost");

@@ -67,7 +67,8 @@ export function quintileScores(values: ArrayLike<number | null>, higherIsBetter 
     }
     const key = higherIsBetter ? v : -v;
     let score = 1;
-    while (score < 5 && (cut[score + 1]! === 0 || (cut[score + 1]! <= m && sorted[cut[score + 1]! - 1]! < key))) score++;
+    while (score < 5 && (cut[score + 1]! === 0 || (cut[score + 1]! <= m && sorted[cut[score + 1]! - 1]! < key)))
+      score++;
     scores[i] = score;
   }
   return scores;
@@ -95,12 +96,20 @@ export interface RfmInput {
 
 /** RFM scores and segments for a whole population at once (quintiles need everyone). */
 export function segmentPopulation(rows: readonly RfmInput[]): (RfmScores & { segment: Segment })[] {
-  const r = quintileScores(rows.map((x) => x.recencyDays), false);
+  const r = quintileScores(
+    rows.map((x) => x.recencyDays),
+    false,
+  );
   const f = quintileScores(rows.map((x) => x.frequency));
   const m = quintileScores(rows.map((x) => x.monetary));
   return rows.map((row, i) => {
     const scores = { recencyScore: r[i]!, frequencyScore: f[i]!, monetaryScore: m[i]! };
-    const segment: Segment = row.recencyDays === null ? (row.tenureDays <= 90 ? "New" : "Lost") : rfmSegment(scores.recencyScore, scores.frequencyScore);
+    const segment: Segment =
+      row.recencyDays === null
+        ? row.tenureDays <= 90
+          ? "New"
+          : "Lost"
+        : rfmSegment(scores.recencyScore, scores.frequencyScore);
     return { ...scores, segment };
   });
 }

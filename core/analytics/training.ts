@@ -57,14 +57,21 @@ const DAY_MS = 86_400_000;
  * held out, and stores everything as the new active model (previous ones deactivated, kept).
  * Returns `not_enough_data` when the history cannot give both labels.
  */
-export async function trainChurnModel(db: Database, options: TrainOptions): Promise<Result<TrainedChurnModel, TrainError>> {
+export async function trainChurnModel(
+  db: Database,
+  options: TrainOptions,
+): Promise<Result<TrainedChurnModel, TrainError>> {
   const started = performance.now();
   const { asOf, horizonDays, log } = options;
   const cutoff = new Date(asOf.getTime() - horizonDays * DAY_MS);
   const attributeSpec = await discoverAttributes(db);
   const { rows: all } = await computeFeatures(db, { asOf: cutoff, attributeSpec });
   const rows = all.filter((r) => r.recencyDays !== null || r.tenureDays > 0);
-  if (rows.length < 20) return err({ type: "not_enough_data", message: `only ${rows.length} customers before the cut-off ${cutoff.toISOString().slice(0, 10)}` });
+  if (rows.length < 20)
+    return err({
+      type: "not_enough_data",
+      message: `only ${rows.length} customers before the cut-off ${cutoff.toISOString().slice(0, 10)}`,
+    });
 
   const buyersAfter = await db.prisma.$queryRawUnsafe<{ customer_id: number }[]>(
     `SELECT DISTINCT customer_id FROM purchases WHERE purchased_at >= $1::timestamp AND purchased_at < $2::timestamp`,
@@ -75,7 +82,10 @@ export async function trainChurnModel(db: Database, options: TrainOptions): Prom
   const labels = rows.map((r) => (bought.has(r.customerId) ? 0 : 1));
   const positives = labels.reduce<number>((s, v) => s + v, 0);
   if (positives === 0 || positives === rows.length)
-    return err({ type: "not_enough_data", message: `every customer has the same label (${positives} of ${rows.length} churned) between the cut-off and ${asOf.toISOString().slice(0, 10)}` });
+    return err({
+      type: "not_enough_data",
+      message: `every customer has the same label (${positives} of ${rows.length} churned) between the cut-off and ${asOf.toISOString().slice(0, 10)}`,
+    });
 
   let latent;
   try {
@@ -92,7 +102,11 @@ export async function trainChurnModel(db: Database, options: TrainOptions): Prom
   const holdoutShare = options.holdoutShare ?? 0.2;
   const isHeldOut = labels.map(() => random() < holdoutShare);
   const heldOut = isHeldOut.map((h, i) => (h ? i : -1)).filter((i) => i >= 0);
-  const trainIdx = sampleIndices(isHeldOut.map((h, i) => (h ? -1 : i)).filter((i) => i >= 0), options.maxTrainRows ?? 10_000, options.seed ?? 1);
+  const trainIdx = sampleIndices(
+    isHeldOut.map((h, i) => (h ? -1 : i)).filter((i) => i >= 0),
+    options.maxTrainRows ?? 10_000,
+    options.seed ?? 1,
+  );
   const heldLabels = heldOut.map((i) => labels[i]!);
   const trainLabels = trainIdx.map((i) => labels[i]!);
   if (new Set(heldLabels).size < 2 || new Set(trainLabels).size < 2)
@@ -105,7 +119,10 @@ export async function trainChurnModel(db: Database, options: TrainOptions): Prom
     // training within seconds; on separable data more steps only sharpen the probabilities.
     { features: names, maxSteps: options.maxSteps ?? 400 },
   );
-  const heldProbs = predictLogistic(model, heldOut.map((i) => X[i]!));
+  const heldProbs = predictLogistic(
+    model,
+    heldOut.map((i) => X[i]!),
+  );
   const metrics: ChurnModelMetrics = {
     auc: auc(heldProbs, heldLabels),
     heldOut: heldOut.length,
@@ -113,10 +130,19 @@ export async function trainChurnModel(db: Database, options: TrainOptions): Prom
     positives,
     churnRate: positives / rows.length,
     logLoss: logLoss(heldProbs, heldLabels),
-    bgnbdAuc: auc(heldOut.map((i) => -quantities[i]!.expectedPurchases), heldLabels),
+    bgnbdAuc: auc(
+      heldOut.map((i) => -quantities[i]!.expectedPurchases),
+      heldLabels,
+    ),
     calibration: calibrationTable(heldProbs, heldLabels, 10),
   };
-  const params: ChurnModelParams = { version: CHURN_MODEL_VERSION, logistic: model, ...latent, attributeSpec, horizonDays };
+  const params: ChurnModelParams = {
+    version: CHURN_MODEL_VERSION,
+    logistic: model,
+    ...latent,
+    attributeSpec,
+    horizonDays,
+  };
   const trainingMs = Math.round(performance.now() - started);
   const firstPurchase = await db.prisma.$queryRawUnsafe<{ first: Date | null }[]>(
     `SELECT min(purchased_at) AS first FROM purchases WHERE purchased_at < $1::timestamp`,
@@ -126,7 +152,10 @@ export async function trainChurnModel(db: Database, options: TrainOptions): Prom
   const createdAt = options.now();
 
   const modelId = await db.prisma.$transaction(async (tx) => {
-    await tx.trainedModel.updateMany({ where: { active: true, kind: { in: ["logistic", "bgnbd", "gamma_gamma"] } }, data: { active: false } });
+    await tx.trainedModel.updateMany({
+      where: { active: true, kind: { in: ["logistic", "bgnbd", "gamma_gamma"] } },
+      data: { active: false },
+    });
     const common = { trainFrom, trainTo: cutoff, horizonDays, active: true, createdAt };
     const stored = await tx.trainedModel.create({
       data: {
@@ -140,12 +169,38 @@ export async function trainChurnModel(db: Database, options: TrainOptions): Prom
         trainingMs,
       },
     });
-    await tx.trainedModel.create({ data: { ...common, kind: "bgnbd", version: "bgnbd-days-v1", params: { ...latent.bgnbd, timeUnit: "day" }, metrics: { customers: rows.length } } });
+    await tx.trainedModel.create({
+      data: {
+        ...common,
+        kind: "bgnbd",
+        version: "bgnbd-days-v1",
+        params: { ...latent.bgnbd, timeUnit: "day" },
+        metrics: { customers: rows.length },
+      },
+    });
     if (latent.gammaGamma)
-      await tx.trainedModel.create({ data: { ...common, kind: "gamma_gamma", version: "gamma-gamma-v1", params: { ...latent.gammaGamma }, metrics: { customers: rows.length } } });
+      await tx.trainedModel.create({
+        data: {
+          ...common,
+          kind: "gamma_gamma",
+          version: "gamma-gamma-v1",
+          params: { ...latent.gammaGamma },
+          metrics: { customers: rows.length },
+        },
+      });
     return stored.id;
   });
-  log.info({ modelId, auc: metrics.auc, heldOut: metrics.heldOut, trainRows: metrics.trainRows, trainingMs, steps: model.steps }, "churn model trained");
+  log.info(
+    {
+      modelId,
+      auc: metrics.auc,
+      heldOut: metrics.heldOut,
+      trainRows: metrics.trainRows,
+      trainingMs,
+      steps: model.steps,
+    },
+    "churn model trained",
+  );
   return ok({ modelId, params, features: names, metrics, trainingMs, cutoff });
 }
 
@@ -161,10 +216,20 @@ function sampleIndices(indices: number[], max: number, seed: number): number[] {
 }
 
 /** The active churn model, or null before the first training. */
-export async function activeChurnModel(db: Database): Promise<{ id: number; params: ChurnModelParams; features: string[]; metrics: ChurnModelMetrics } | null> {
-  const row = await db.prisma.trainedModel.findFirst({ where: { kind: "logistic", active: true }, orderBy: { id: "desc" } });
+export async function activeChurnModel(
+  db: Database,
+): Promise<{ id: number; params: ChurnModelParams; features: string[]; metrics: ChurnModelMetrics } | null> {
+  const row = await db.prisma.trainedModel.findFirst({
+    where: { kind: "logistic", active: true },
+    orderBy: { id: "desc" },
+  });
   if (!row) return null;
   const params = row.params as unknown as ChurnModelParams;
   if (params?.version !== CHURN_MODEL_VERSION) return null;
-  return { id: row.id, params, features: row.features as string[], metrics: row.metrics as unknown as ChurnModelMetrics };
+  return {
+    id: row.id,
+    params,
+    features: row.features as string[],
+    metrics: row.metrics as unknown as ChurnModelMetrics,
+  };
 }

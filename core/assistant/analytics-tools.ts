@@ -32,11 +32,25 @@ export const campaignTool = defineTool({
   schema: z.object({ campaignId: z.number().int().positive().optional() }),
   run: async (input, ctx) => {
     if (input.campaignId === undefined) {
-      const campaigns = await ctx.db.prisma.campaign.findMany({ orderBy: { id: "desc" }, take: 20, select: { id: true, name: true, status: true, startsAt: true, endsAt: true } });
+      const campaigns = await ctx.db.prisma.campaign.findMany({
+        orderBy: { id: "desc" },
+        take: 20,
+        select: { id: true, name: true, status: true, startsAt: true, endsAt: true },
+      });
       return { campaigns };
     }
-    const report = await campaignReport(ctx.db, input.campaignId, { now: ctx.now, defaultGrossMargin: ctx.defaultGrossMargin });
-    return report.ok ? report.value : { error: report.error.type === "not_found" ? "no campaign with that id" : `campaign cannot be reported: ${report.error.type}` };
+    const report = await campaignReport(ctx.db, input.campaignId, {
+      now: ctx.now,
+      defaultGrossMargin: ctx.defaultGrossMargin,
+    });
+    return report.ok
+      ? report.value
+      : {
+          error:
+            report.error.type === "not_found"
+              ? "no campaign with that id"
+              : `campaign cannot be reported: ${report.error.type}`,
+        };
   },
 });
 

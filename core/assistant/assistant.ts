@@ -30,7 +30,12 @@ export interface Assistant {
 export const MAX_QUESTION_CHARS = 2_000;
 
 /** The system prompt (`prompts/assistant-system.md`) filled for today. */
-export function assistantSystemPrompt(options: { now: Date; currency: string; riskHigh: number; riskMedium: number }): string {
+export function assistantSystemPrompt(options: {
+  now: Date;
+  currency: string;
+  riskHigh: number;
+  riskMedium: number;
+}): string {
   return fillPrompt(loadPrompt("assistant-system"), {
     today: options.now.toISOString().slice(0, 10),
     currency: options.currency,
@@ -79,7 +84,8 @@ export function loggedAssistant(db: Database, inner: Assistant, options: { log: 
           const message = error instanceof Error ? error.message : String(error);
           options.log.error({ err: message, user: context.user }, "assistant failed");
           result = {
-            answer: "Sorry, I could not answer that just now (the language model failed). The `/retention` commands still work.",
+            answer:
+              "Sorry, I could not answer that just now (the language model failed). The `/retention` commands still work.",
             toolCalls: [],
             tokens: { prompt: 0, completion: 0 },
             latencyMs: Date.now() - started,
@@ -103,7 +109,12 @@ export function loggedAssistant(db: Database, inner: Assistant, options: { log: 
         },
       });
       options.log.info(
-        { user: context.user, tools: result.toolCalls.map((c) => c.tool), tokens: result.tokens, latencyMs: result.latencyMs },
+        {
+          user: context.user,
+          tools: result.toolCalls.map((c) => c.tool),
+          tokens: result.tokens,
+          latencyMs: result.latencyMs,
+        },
         "assistant answered",
       );
       return result;

@@ -10,7 +10,9 @@ const PHONE = /\+?\d[\d\s().-]{5,}\d/g;
 
 /** Replaces e-mail addresses and phone-like digit runs in free text. */
 export function scrubContacts(text: string): string {
-  return text.replace(EMAIL, "[email hidden]").replace(PHONE, (m) => (m.replace(/\D/g, "").length >= 7 ? "[phone hidden]" : m));
+  return text
+    .replace(EMAIL, "[email hidden]")
+    .replace(PHONE, (m) => (m.replace(/\D/g, "").length >= 7 ? "[phone hidden]" : m));
 }
 
 /** "Anna Petrova" -> "A. P."; null stays null. */
@@ -32,7 +34,11 @@ export function questionNamesCustomer(
   customer: { externalId: string; name: string | null; email: string | null; phone: string | null },
 ): boolean {
   const q = question.toLowerCase();
-  if (customer.externalId && new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegExp(customer.externalId.toLowerCase())}($|[^\\p{L}\\p{N}])`, "u").test(q)) return true;
+  if (
+    customer.externalId &&
+    new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegExp(customer.externalId.toLowerCase())}($|[^\\p{L}\\p{N}])`, "u").test(q)
+  )
+    return true;
   if (customer.email && q.includes(customer.email.toLowerCase())) return true;
   if (customer.name && customer.name.trim().length >= 3 && q.includes(customer.name.trim().toLowerCase())) return true;
   if (customer.phone) {

@@ -31,13 +31,23 @@ export const atRiskTool = defineTool({
     "Customers at risk of churning in the current scoring run, filtered by segment and minimum churn probability, ordered by risk or by CLV. `total` counts every match; `customers` holds the first `limit`. Names are masked.",
   schema: z.object({
     segment: z.string().optional().describe("segment name, e.g. Champions; omit for all"),
-    minRisk: z.number().min(0).max(1).optional().describe("lowest churn probability 0..1; default: the high-risk threshold"),
+    minRisk: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe("lowest churn probability 0..1; default: the high-risk threshold"),
     limit: z.number().int().min(1).max(50).default(20),
     orderBy: z.enum(["risk", "clv"]).default("risk"),
   }),
   run: async (input, ctx) => {
     const minRisk = input.minRisk ?? ctx.riskHigh;
-    const list = await listAtRisk(ctx.db, { segment: input.segment, minRisk, limit: input.limit, orderBy: input.orderBy });
+    const list = await listAtRisk(ctx.db, {
+      segment: input.segment,
+      minRisk,
+      limit: input.limit,
+      orderBy: input.orderBy,
+    });
     return {
       scoredAsOf: list.asOf,
       filter: { segment: input.segment ?? "all", minRisk, orderBy: input.orderBy },
@@ -82,7 +92,11 @@ const customerInput = z.object({
 async function lookup(ctx: ToolContext, query: string) {
   const found = await findCustomer(ctx.db, query);
   if (!found.ok) {
-    if (found.error.type === "ambiguous") return { error: "several customers match; ask for the external id", matches: found.error.matches.map((m) => m.externalId) };
+    if (found.error.type === "ambiguous")
+      return {
+        error: "several customers match; ask for the external id",
+        matches: found.error.matches.map((m) => m.externalId),
+      };
     return { error: "no customer matches" };
   }
   const profile = await customerProfile(ctx.db, found.value.id);
@@ -108,7 +122,9 @@ export const explainScoreTool = defineTool({
   run: async (input, ctx) => {
     const result = await lookup(ctx, input.customer);
     if ("error" in result) return result;
-    const model = await ctx.db.prisma.$queryRaw<{ kind: string; version: string; metrics: unknown; train_to: Date | null }[]>`
+    const model = await ctx.db.prisma.$queryRaw<
+      { kind: string; version: string; metrics: unknown; train_to: Date | null }[]
+    >`
       SELECT m.kind, m.version, m.metrics, m.train_to FROM scores s
       JOIN trained_models m ON m.id = s.model_id
       WHERE s.customer_id = ${result.id} ORDER BY s.run_id DESC LIMIT 1`;
@@ -141,7 +157,13 @@ export const feedbackThemesTool = defineTool({
     const t = await feedbackThemes(ctx.db, { from, to, theme: input.theme, quotes: input.quotes });
     return {
       ...t,
-      quotes: t.quotes.map((q) => ({ kind: q.kind, score: q.score, themes: q.themes, at: q.at, comment: customerText(q.comment, false) })),
+      quotes: t.quotes.map((q) => ({
+        kind: q.kind,
+        score: q.score,
+        themes: q.themes,
+        at: q.at,
+        comment: customerText(q.comment, false),
+      })),
     };
   },
 });

@@ -47,18 +47,34 @@ export class Toolbox {
   /** Runs a tool by name. Bad input or a failing tool returns `{error}` for the model to read. */
   async call(name: string, rawInput: unknown): Promise<unknown> {
     const tool = this.tools.find((t) => t.name === name);
-    if (!tool) return this.record({ tool: name, input: rawInput, output: { error: `unknown tool ${name}` }, error: "unknown tool" });
+    if (!tool)
+      return this.record({
+        tool: name,
+        input: rawInput,
+        output: { error: `unknown tool ${name}` },
+        error: "unknown tool",
+      });
     const parsed = tool.schema.safeParse(rawInput ?? {});
     if (!parsed.success) {
       const message = parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; ");
-      return this.record({ tool: name, input: rawInput, output: { error: `invalid input: ${message}` }, error: "invalid input" });
+      return this.record({
+        tool: name,
+        input: rawInput,
+        output: { error: `invalid input: ${message}` },
+        error: "invalid input",
+      });
     }
     try {
       const output = toJsonSafe(await tool.run(parsed.data, this.ctx));
       return this.record({ tool: name, input: parsed.data, output });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return this.record({ tool: name, input: parsed.data, output: { error: "the tool failed; say so instead of guessing" }, error: message });
+      return this.record({
+        tool: name,
+        input: parsed.data,
+        output: { error: "the tool failed; say so instead of guessing" },
+        error: message,
+      });
     }
   }
 
@@ -79,8 +95,13 @@ export function toJsonSafe(value: unknown): unknown {
   if (typeof value === "number") return Number.isInteger(value) ? value : Math.round(value * 10_000) / 10_000;
   if (Array.isArray(value)) return value.map(toJsonSafe);
   if (typeof value === "object") {
-    if (typeof (value as { toNumber?: unknown }).toNumber === "function") return toJsonSafe((value as { toNumber(): number }).toNumber());
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toJsonSafe(v)]));
+    if (typeof (value as { toNumber?: unknown }).toNumber === "function")
+      return toJsonSafe((value as { toNumber(): number }).toNumber());
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, toJsonSafe(v)]),
+    );
   }
   return value;
 }

@@ -73,10 +73,16 @@ export async function createCampaign(
 ): Promise<Result<CampaignDefinition, CampaignError>> {
   const parsed = campaignInputSchema.safeParse(input);
   if (!parsed.success) {
-    return err({ type: "invalid", problems: parsed.error.issues.map((i) => `${i.path.join(".") || "campaign"}: ${i.message}`) });
+    return err({
+      type: "invalid",
+      problems: parsed.error.issues.map((i) => `${i.path.join(".") || "campaign"}: ${i.message}`),
+    });
   }
   const c = parsed.data;
-  const offers = await db.prisma.offer.findMany({ where: { key: { in: c.offerKeys }, active: true }, select: { key: true } });
+  const offers = await db.prisma.offer.findMany({
+    where: { key: { in: c.offerKeys }, active: true },
+    select: { key: true },
+  });
   const missing = c.offerKeys.filter((k) => !offers.some((o) => o.key === k));
   if (missing.length) return err({ type: "unknown_offers", keys: missing });
   const row = await db.prisma.campaign.create({
@@ -118,7 +124,10 @@ function toDefinition(row: CampaignRow): CampaignDefinition {
 }
 
 /** Reads one campaign, or `not_found`. Stored targeting that no longer validates throws. */
-export async function getCampaign(db: Database, campaignId: number): Promise<Result<CampaignDefinition, CampaignError>> {
+export async function getCampaign(
+  db: Database,
+  campaignId: number,
+): Promise<Result<CampaignDefinition, CampaignError>> {
   const row = await db.prisma.campaign.findUnique({ where: { id: campaignId } });
   return row ? ok(toDefinition(row)) : err({ type: "not_found", campaignId });
 }

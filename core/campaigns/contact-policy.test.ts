@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { decideContact, effectiveTimeZone, quietHoursEndAt, type ContactPolicy, type ContactState } from "./contact-policy";
+import {
+  decideContact,
+  effectiveTimeZone,
+  quietHoursEndAt,
+  type ContactPolicy,
+  type ContactState,
+} from "./contact-policy";
 
 const policy: ContactPolicy = {
   quietHoursStart: 21,
@@ -37,10 +43,14 @@ describe("quiet hours in the customer's own time zone", () => {
   });
 
   it("before 9:00 waits for the same morning; 9:00 sharp is allowed; 20:59 is allowed", () => {
-    expect(quietHoursEndAt(new Date("2026-01-15T05:30:00Z"), "UTC", policy)?.toISOString()).toBe("2026-01-15T09:00:00.000Z");
+    expect(quietHoursEndAt(new Date("2026-01-15T05:30:00Z"), "UTC", policy)?.toISOString()).toBe(
+      "2026-01-15T09:00:00.000Z",
+    );
     expect(quietHoursEndAt(new Date("2026-01-15T09:00:00Z"), "UTC", policy)).toBeNull();
     expect(quietHoursEndAt(new Date("2026-01-15T20:59:59Z"), "UTC", policy)).toBeNull();
-    expect(quietHoursEndAt(new Date("2026-01-15T21:00:00Z"), "UTC", policy)?.toISOString()).toBe("2026-01-16T09:00:00.000Z");
+    expect(quietHoursEndAt(new Date("2026-01-15T21:00:00Z"), "UTC", policy)?.toISOString()).toBe(
+      "2026-01-16T09:00:00.000Z",
+    );
   });
 
   it("across the spring DST change the wait ends at 9:00 local, one hour less of UTC time", () => {
@@ -49,7 +59,9 @@ describe("quiet hours in the customer's own time zone", () => {
     const until = quietHoursEndAt(evening, "Europe/Berlin", policy)!;
     expect(until.toISOString()).toBe("2026-03-29T07:00:00.000Z"); // 09:00 CEST
     // The same wall-clock evening a week earlier waited until 08:00 UTC.
-    expect(quietHoursEndAt(new Date("2026-03-21T21:30:00Z"), "Europe/Berlin", policy)!.toISOString()).toBe("2026-03-22T08:00:00.000Z");
+    expect(quietHoursEndAt(new Date("2026-03-21T21:30:00Z"), "Europe/Berlin", policy)!.toISOString()).toBe(
+      "2026-03-22T08:00:00.000Z",
+    );
   });
 
   it("across the autumn DST change in New York the wait ends at 9:00 EST", () => {
@@ -62,7 +74,9 @@ describe("quiet hours in the customer's own time zone", () => {
     const p = { quietHoursStart: 0, quietHoursEnd: 7 };
     expect(quietHoursEndAt(new Date("2026-01-15T03:00:00Z"), "UTC", p)?.toISOString()).toBe("2026-01-15T07:00:00.000Z");
     expect(quietHoursEndAt(new Date("2026-01-15T22:00:00Z"), "UTC", p)).toBeNull();
-    expect(quietHoursEndAt(new Date("2026-01-15T03:00:00Z"), "UTC", { quietHoursStart: 9, quietHoursEnd: 9 })).toBeNull();
+    expect(
+      quietHoursEndAt(new Date("2026-01-15T03:00:00Z"), "UTC", { quietHoursStart: 9, quietHoursEnd: 9 }),
+    ).toBeNull();
   });
 
   it("falls back to the business time zone for missing or invalid zones", () => {
@@ -80,14 +94,26 @@ describe("consent, caps and reachability", () => {
   it("never sends marketing to opted-out customers, but still sends ticket replies", () => {
     const out = { ...base, marketingConsent: false };
     expect(decideContact("offer", out, policy, now)).toEqual({ type: "skip", reason: "opted_out" });
-    expect(decideContact("survey_nps", { ...base, optedOutAt: new Date("2026-01-01") }, policy, now)).toEqual({ type: "skip", reason: "opted_out" });
+    expect(decideContact("survey_nps", { ...base, optedOutAt: new Date("2026-01-01") }, policy, now)).toEqual({
+      type: "skip",
+      reason: "opted_out",
+    });
     expect(decideContact("ticket_reply", out, policy, now)).toEqual({ type: "send" });
   });
 
   it("skips unlinked, unreachable, erased and unknown customers for every kind", () => {
-    expect(decideContact("ticket_reply", { ...base, linked: false }, policy, now)).toEqual({ type: "skip", reason: "not_linked" });
-    expect(decideContact("offer", { ...base, unreachableAt: now }, policy, now)).toEqual({ type: "skip", reason: "unreachable" });
-    expect(decideContact("notice", { ...base, erasedAt: now }, policy, now)).toEqual({ type: "skip", reason: "erased" });
+    expect(decideContact("ticket_reply", { ...base, linked: false }, policy, now)).toEqual({
+      type: "skip",
+      reason: "not_linked",
+    });
+    expect(decideContact("offer", { ...base, unreachableAt: now }, policy, now)).toEqual({
+      type: "skip",
+      reason: "unreachable",
+    });
+    expect(decideContact("notice", { ...base, erasedAt: now }, policy, now)).toEqual({
+      type: "skip",
+      reason: "erased",
+    });
     expect(decideContact("offer", null, policy, now)).toEqual({ type: "skip", reason: "no_customer" });
   });
 
@@ -101,13 +127,23 @@ describe("consent, caps and reachability", () => {
   });
 
   it("applies the survey cap and the decline cooldown", () => {
-    expect(decideContact("survey_nps", { ...base, lastSurveySentAt: new Date(now.getTime() - days(89)) }, policy, now)).toEqual({ type: "skip", reason: "survey_cap" });
-    expect(decideContact("survey_nps", { ...base, lastSurveySentAt: new Date(now.getTime() - days(91)) }, policy, now)).toEqual({ type: "send" });
-    expect(decideContact("offer", { ...base, lastDeclinedAt: new Date(now.getTime() - days(59)) }, policy, now)).toEqual({ type: "skip", reason: "decline_cooldown" });
-    expect(decideContact("offer", { ...base, lastDeclinedAt: new Date(now.getTime() - days(61)) }, policy, now)).toEqual({ type: "send" });
+    expect(
+      decideContact("survey_nps", { ...base, lastSurveySentAt: new Date(now.getTime() - days(89)) }, policy, now),
+    ).toEqual({ type: "skip", reason: "survey_cap" });
+    expect(
+      decideContact("survey_nps", { ...base, lastSurveySentAt: new Date(now.getTime() - days(91)) }, policy, now),
+    ).toEqual({ type: "send" });
+    expect(
+      decideContact("offer", { ...base, lastDeclinedAt: new Date(now.getTime() - days(59)) }, policy, now),
+    ).toEqual({ type: "skip", reason: "decline_cooldown" });
+    expect(
+      decideContact("offer", { ...base, lastDeclinedAt: new Date(now.getTime() - days(61)) }, policy, now),
+    ).toEqual({ type: "send" });
   });
 
   it("a cap of 0 days disables the cap", () => {
-    expect(decideContact("offer", { ...base, lastOfferSentAt: now }, { ...policy, offerCapDays: 0 }, now)).toEqual({ type: "send" });
+    expect(decideContact("offer", { ...base, lastOfferSentAt: now }, { ...policy, offerCapDays: 0 }, now)).toEqual({
+      type: "send",
+    });
   });
 });

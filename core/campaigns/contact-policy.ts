@@ -22,11 +22,24 @@ export interface ContactPolicy {
 
 /** Builds the policy from the parsed configuration's values. */
 export function contactPolicyFromConfig(config: {
-  contact: { quietHoursStart: number; quietHoursEnd: number; offerCapDays: number; surveyCapDays: number; declineCooldownDays: number };
+  contact: {
+    quietHoursStart: number;
+    quietHoursEnd: number;
+    offerCapDays: number;
+    surveyCapDays: number;
+    declineCooldownDays: number;
+  };
   business: { timeZone: string };
 }): ContactPolicy {
   const { quietHoursStart, quietHoursEnd, offerCapDays, surveyCapDays, declineCooldownDays } = config.contact;
-  return { quietHoursStart, quietHoursEnd, offerCapDays, surveyCapDays, declineCooldownDays, businessTimeZone: config.business.timeZone };
+  return {
+    quietHoursStart,
+    quietHoursEnd,
+    offerCapDays,
+    surveyCapDays,
+    declineCooldownDays,
+    businessTimeZone: config.business.timeZone,
+  };
 }
 
 /** What the policy needs to know about one customer. */
@@ -53,9 +66,7 @@ export type SkipReason =
   | "decline_cooldown";
 
 export type ContactDecision =
-  | { type: "send" }
-  | { type: "defer"; until: Date; reason: "quiet_hours" }
-  | { type: "skip"; reason: SkipReason };
+  { type: "send" } | { type: "defer"; until: Date; reason: "quiet_hours" } | { type: "skip"; reason: SkipReason };
 
 const DAY_MS = 86_400_000;
 
@@ -75,7 +86,11 @@ export function effectiveTimeZone(timeZone: string | null | undefined, businessT
  * Quiet hours may wrap midnight (21 -> 9). Computed on the local wall clock, so the morning
  * after a daylight-saving change is still 9:00 local.
  */
-export function quietHoursEndAt(now: Date, timeZone: string, policy: Pick<ContactPolicy, "quietHoursStart" | "quietHoursEnd">): Date | null {
+export function quietHoursEndAt(
+  now: Date,
+  timeZone: string,
+  policy: Pick<ContactPolicy, "quietHoursStart" | "quietHoursEnd">,
+): Date | null {
   const { quietHoursStart: start, quietHoursEnd: end } = policy;
   if (start === end) return null;
   const local = DateTime.fromJSDate(now, { zone: timeZone });
@@ -88,7 +103,11 @@ export function quietHoursEndAt(now: Date, timeZone: string, policy: Pick<Contac
 }
 
 /** The earliest instant at or after `now` outside quiet hours in `timeZone`. */
-export function nextSendableAt(now: Date, timeZone: string, policy: Pick<ContactPolicy, "quietHoursStart" | "quietHoursEnd">): Date {
+export function nextSendableAt(
+  now: Date,
+  timeZone: string,
+  policy: Pick<ContactPolicy, "quietHoursStart" | "quietHoursEnd">,
+): Date {
   return quietHoursEndAt(now, timeZone, policy) ?? now;
 }
 
@@ -102,7 +121,12 @@ function within(last: Date | null, days: number, now: Date): boolean {
  * surveys) also need consent, respect the frequency caps and the decline cooldown, and wait
  * for the end of quiet hours in the customer's own time zone.
  */
-export function decideContact(kind: MessageKind, state: ContactState | null, policy: ContactPolicy, now: Date): ContactDecision {
+export function decideContact(
+  kind: MessageKind,
+  state: ContactState | null,
+  policy: ContactPolicy,
+  now: Date,
+): ContactDecision {
   if (!state) return { type: "skip", reason: "no_customer" };
   if (state.erasedAt) return { type: "skip", reason: "erased" };
   if (state.unreachableAt) return { type: "skip", reason: "unreachable" };
@@ -111,7 +135,8 @@ export function decideContact(kind: MessageKind, state: ContactState | null, pol
   if (!state.marketingConsent || state.optedOutAt) return { type: "skip", reason: "opted_out" };
   if (kind === "offer") {
     if (within(state.lastOfferSentAt, policy.offerCapDays, now)) return { type: "skip", reason: "offer_cap" };
-    if (within(state.lastDeclinedAt, policy.declineCooldownDays, now)) return { type: "skip", reason: "decline_cooldown" };
+    if (within(state.lastDeclinedAt, policy.declineCooldownDays, now))
+      return { type: "skip", reason: "decline_cooldown" };
   } else if (within(state.lastSurveySentAt, policy.surveyCapDays, now)) {
     return { type: "skip", reason: "survey_cap" };
   }

@@ -36,16 +36,43 @@ export interface CatalogueOffer {
  * Adds an offer or updates the one with the same key.
  * @returns the stored offer, or `invalid` with one problem per line.
  */
-export async function upsertOffer(db: Database, input: OfferInput): Promise<Result<CatalogueOffer, { type: "invalid"; problems: string[] }>> {
+export async function upsertOffer(
+  db: Database,
+  input: OfferInput,
+): Promise<Result<CatalogueOffer, { type: "invalid"; problems: string[] }>> {
   const parsed = offerInputSchema.safeParse(input);
-  if (!parsed.success) return err({ type: "invalid", problems: parsed.error.issues.map((i) => `${i.path.join(".") || "offer"}: ${i.message}`) });
+  if (!parsed.success)
+    return err({
+      type: "invalid",
+      problems: parsed.error.issues.map((i) => `${i.path.join(".") || "offer"}: ${i.message}`),
+    });
   const { key, ...data } = parsed.data;
   const row = await db.prisma.offer.upsert({ where: { key }, create: { key, ...data }, update: data });
   return ok(toOffer(row));
 }
 
-function toOffer(row: { id: number; key: string; title: string; kind: string; value: unknown; cost: unknown; saveProbability: number; validDays: number; active: boolean }): CatalogueOffer {
-  return { id: row.id, key: row.key, title: row.title, kind: row.kind, value: Number(row.value), cost: Number(row.cost), saveProbability: row.saveProbability, validDays: row.validDays, active: row.active };
+function toOffer(row: {
+  id: number;
+  key: string;
+  title: string;
+  kind: string;
+  value: unknown;
+  cost: unknown;
+  saveProbability: number;
+  validDays: number;
+  active: boolean;
+}): CatalogueOffer {
+  return {
+    id: row.id,
+    key: row.key,
+    title: row.title,
+    kind: row.kind,
+    value: Number(row.value),
+    cost: Number(row.cost),
+    saveProbability: row.saveProbability,
+    validDays: row.validDays,
+    active: row.active,
+  };
 }
 
 /** The whole catalogue, by key. */

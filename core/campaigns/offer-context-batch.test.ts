@@ -15,11 +15,25 @@ it("adds the customer's context to offers in a batch, keeping reason numbers for
   const customer = await db.prisma.customer.create({ data: { externalId: "ctx-1", name: "Anna Smith", locale: "en" } });
   await db.prisma.purchase.createMany({
     data: [
-      { externalId: "ctx-p1", customerId: customer.id, purchasedAt: new Date("2026-06-01"), amount: 10, category: "tea" },
-      { externalId: "ctx-p2", customerId: customer.id, purchasedAt: new Date("2026-07-01"), amount: 12, category: "tea" },
+      {
+        externalId: "ctx-p1",
+        customerId: customer.id,
+        purchasedAt: new Date("2026-06-01"),
+        amount: 10,
+        category: "tea",
+      },
+      {
+        externalId: "ctx-p2",
+        customerId: customer.id,
+        purchasedAt: new Date("2026-07-01"),
+        amount: 12,
+        category: "tea",
+      },
     ],
   });
-  const run = await db.prisma.scoreRun.create({ data: { asOf: new Date("2026-10-01"), finishedAt: new Date("2026-10-01") } });
+  const run = await db.prisma.scoreRun.create({
+    data: { asOf: new Date("2026-10-01"), finishedAt: new Date("2026-10-01") },
+  });
   await db.prisma.score.create({
     data: {
       runId: run.id,
@@ -28,7 +42,14 @@ it("adds the customer's context to offers in a batch, keeping reason numbers for
       churnProbability: 0.9,
       riskBand: "high",
       segment: "At risk",
-      reasons: [{ code: "overdue", text: "no purchase for 92 days; usually every 30", weight: 1.2, values: { daysSince: 92, usualGap: 30 } }],
+      reasons: [
+        {
+          code: "overdue",
+          text: "no purchase for 92 days; usually every 30",
+          weight: 1.2,
+          values: { daysSince: 92, usualGap: 30 },
+        },
+      ],
     },
   });
   const message: ClaimedMessage = {
@@ -38,7 +59,12 @@ it("adds the customer's context to offers in a batch, keeping reason numbers for
     chatId: 42n,
     locale: "en",
     kind: "offer",
-    payload: { offerIssueId: 1, code: "ABC123", title: "15% off your next order", expiresAt: "2026-10-15T00:00:00.000Z" },
+    payload: {
+      offerIssueId: 1,
+      code: "ABC123",
+      title: "15% off your next order",
+      expiresAt: "2026-10-15T00:00:00.000Z",
+    },
     campaignId: 1,
     attempts: 1,
     lockedBy: "test",

@@ -16,7 +16,13 @@ interface ContextRow {
 
 /** Returns the batch with offer payloads carrying the customer's context (other kinds untouched). */
 export async function withOfferContext(db: Database, batch: ClaimedMessage[]): Promise<ClaimedMessage[]> {
-  const ids = [...new Set(batch.flatMap((m) => (m.kind === "offer" && m.customerId !== null && !("customerName" in m.payload) ? [m.customerId] : [])))];
+  const ids = [
+    ...new Set(
+      batch.flatMap((m) =>
+        m.kind === "offer" && m.customerId !== null && !("customerName" in m.payload) ? [m.customerId] : [],
+      ),
+    ),
+  ];
   if (ids.length === 0) return batch;
   const rows = await db.prisma.$queryRaw<ContextRow[]>`
     SELECT c.id, c.name, s.segment, s.reasons, p.category
@@ -31,7 +37,12 @@ export async function withOfferContext(db: Database, batch: ClaimedMessage[]): P
   return batch.map((m) => {
     const row = m.kind === "offer" && m.customerId !== null ? byId.get(m.customerId) : undefined;
     if (!row) return m;
-    const context = { customerName: row.name, segment: row.segment, topCategory: row.category, reasons: readableReasons(row.reasons) };
+    const context = {
+      customerName: row.name,
+      segment: row.segment,
+      topCategory: row.category,
+      reasons: readableReasons(row.reasons),
+    };
     return { ...m, payload: { ...m.payload, ...context } };
   });
 }

@@ -7,7 +7,14 @@ import { assignmentHash, planCampaign } from "./plan";
 import { insertScoredCustomers, upsertOffers, type FixtureCustomer } from "./test-fixtures";
 
 const NOW = new Date("2026-05-04T12:00:00Z"); // 12:00 UTC: daytime in UTC, night in Tokyo (21:00)
-const policy: ContactPolicy = { quietHoursStart: 21, quietHoursEnd: 9, offerCapDays: 14, surveyCapDays: 90, declineCooldownDays: 60, businessTimeZone: "UTC" };
+const policy: ContactPolicy = {
+  quietHoursStart: 21,
+  quietHoursEnd: 9,
+  offerCapDays: 14,
+  surveyCapDays: 90,
+  declineCooldownDays: 60,
+  businessTimeZone: "UTC",
+};
 const OFFERS = [
   { key: "cheap", cost: 2, saveProbability: 0.1 },
   { key: "rich", cost: 20, saveProbability: 0.3 },
@@ -27,7 +34,12 @@ function population(n: number): FixtureCustomer[] {
 
 const bestOffer = (p: number, clv: number) => {
   const evs = OFFERS.map((o) => ({ key: o.key, ev: p * o.saveProbability * clv - o.cost }));
-  return evs.reduce((a, b) => (b.ev > a.ev || (b.ev === a.ev && OFFERS.find((o) => o.key === b.key)!.cost < OFFERS.find((o) => o.key === a.key)!.cost) ? b : a));
+  return evs.reduce((a, b) =>
+    b.ev > a.ev ||
+    (b.ev === a.ev && OFFERS.find((o) => o.key === b.key)!.cost < OFFERS.find((o) => o.key === a.key)!.cost)
+      ? b
+      : a,
+  );
 };
 
 describeEachDatabase("campaign planning", (kind) => {
@@ -43,12 +55,19 @@ describeEachDatabase("campaign planning", (kind) => {
   it("splits deterministically by seeded hash, excludes opted-out and unlinked with reasons, and picks the EV-best offer", async () => {
     const people = population(2000);
     const { ids } = await insertScoredCustomers(db, people, NOW);
-    const created = await createCampaign(db, { name: "win-back", offerKeys: ["cheap", "rich"], controlShare: 0.2, seed: "s1", targeting: { minRisk: 0.4 } }, { now: NOW });
+    const created = await createCampaign(
+      db,
+      { name: "win-back", offerKeys: ["cheap", "rich"], controlShare: 0.2, seed: "s1", targeting: { minRisk: 0.4 } },
+      { now: NOW },
+    );
     if (!created.ok) throw new Error(JSON.stringify(created.error));
     const plan = await planCampaign(db, created.value.id, { now: NOW, policy });
     if (!plan.ok) throw new Error(JSON.stringify(plan.error));
 
-    const rows = await db.prisma.campaignAssignment.findMany({ where: { campaignId: created.value.id }, include: { offer: true } });
+    const rows = await db.prisma.campaignAssignment.findMany({
+      where: { campaignId: created.value.id },
+      include: { offer: true },
+    });
     const byCustomer = new Map(rows.map((r) => [r.customerId, r]));
     let eligible = 0;
     const reasons: Record<string, number> = {};
@@ -60,7 +79,8 @@ describeEachDatabase("campaign planning", (kind) => {
       }
       if (!p.consent) reasons.opted_out = (reasons.opted_out ?? 0) + 1;
       else if (!p.linked) reasons.not_linked = (reasons.not_linked ?? 0) + 1;
-      else if (bestOffer(p.churnProbability, p.clv).ev <= 0) reasons.no_positive_offer = (reasons.no_positive_offer ?? 0) + 1;
+      else if (bestOffer(p.churnProbability, p.clv).ev <= 0)
+        reasons.no_positive_offer = (reasons.no_positive_offer ?? 0) + 1;
       else {
         expect(row).toBeDefined();
         eligible++;
@@ -86,7 +106,9 @@ describeEachDatabase("campaign planning", (kind) => {
       expect(treatedIds.has(m.customerId!)).toBe(true);
       expect(m.idempotencyKey).toBe(`campaign:${created.value.id}:customer:${m.customerId}:offer`);
       const person = people[ids.indexOf(m.customerId!)]!;
-      expect(m.notBefore.toISOString()).toBe(person.timeZone === "Asia/Tokyo" ? "2026-05-05T00:00:00.000Z" : NOW.toISOString());
+      expect(m.notBefore.toISOString()).toBe(
+        person.timeZone === "Asia/Tokyo" ? "2026-05-05T00:00:00.000Z" : NOW.toISOString(),
+      );
     }
   });
 
@@ -95,14 +117,20 @@ describeEachDatabase("campaign planning", (kind) => {
     const created = await createCampaign(db, { name: "again", offerKeys: ["cheap", "rich"], seed: "s2" }, { now: NOW });
     if (!created.ok) throw new Error("create failed");
     const first = await planCampaign(db, created.value.id, { now: NOW, policy });
-    const before = await db.prisma.campaignAssignment.findMany({ where: { campaignId: created.value.id }, orderBy: { customerId: "asc" } });
+    const before = await db.prisma.campaignAssignment.findMany({
+      where: { campaignId: created.value.id },
+      orderBy: { customerId: "asc" },
+    });
     const again = await planCampaign(db, created.value.id, { now: new Date(NOW.getTime() + 3600_000), policy });
     expect(first.ok && again.ok).toBe(true);
     if (!again.ok) return;
     expect(again.value).toMatchObject({ treatment: 0, control: 0, offersIssued: 0, messagesQueued: 0 });
     // the customers left out are looked at again (they may have become eligible), and still are not
     if (first.ok) expect(again.value.excluded).toEqual(first.value.excluded);
-    const after = await db.prisma.campaignAssignment.findMany({ where: { campaignId: created.value.id }, orderBy: { customerId: "asc" } });
+    const after = await db.prisma.campaignAssignment.findMany({
+      where: { campaignId: created.value.id },
+      orderBy: { customerId: "asc" },
+    });
     expect(after).toEqual(before);
     // a newly scored customer joins on the next plan
     await insertScoredCustomers(db, [{ externalId: "late", churnProbability: 0.9, clv: 500 }], NOW);
@@ -114,7 +142,11 @@ describeEachDatabase("campaign planning", (kind) => {
   it("respects the budget, cutting treatment and control at the same expected value", async () => {
     const people = population(1000);
     const { ids } = await insertScoredCustomers(db, people, NOW);
-    const created = await createCampaign(db, { name: "budget", offerKeys: ["cheap", "rich"], seed: "s3", budget: 500 }, { now: NOW });
+    const created = await createCampaign(
+      db,
+      { name: "budget", offerKeys: ["cheap", "rich"], seed: "s3", budget: 500 },
+      { now: NOW },
+    );
     if (!created.ok) throw new Error("create failed");
     const plan = await planCampaign(db, created.value.id, { now: NOW, policy });
     if (!plan.ok) throw new Error("plan failed");
@@ -135,9 +167,19 @@ describeEachDatabase("campaign planning", (kind) => {
   });
 
   it("rejects unknown offers and invalid targeting", async () => {
-    expect(await createCampaign(db, { name: "x", offerKeys: ["nope"] }, { now: NOW })).toEqual({ ok: false, error: { type: "unknown_offers", keys: ["nope"] } });
-    const bad = await createCampaign(db, { name: "x", offerKeys: ["cheap"], targeting: { minRisk: 2 } as never }, { now: NOW });
+    expect(await createCampaign(db, { name: "x", offerKeys: ["nope"] }, { now: NOW })).toEqual({
+      ok: false,
+      error: { type: "unknown_offers", keys: ["nope"] },
+    });
+    const bad = await createCampaign(
+      db,
+      { name: "x", offerKeys: ["cheap"], targeting: { minRisk: 2 } as never },
+      { now: NOW },
+    );
     expect(bad.ok || bad.error.type).toBe("invalid");
-    expect(await planCampaign(db, 999, { now: NOW, policy })).toEqual({ ok: false, error: { type: "not_found", campaignId: 999 } });
+    expect(await planCampaign(db, 999, { now: NOW, policy })).toEqual({
+      ok: false,
+      error: { type: "not_found", campaignId: 999 },
+    });
   });
 });

@@ -80,13 +80,23 @@ export async function planCampaign(
   if (t.minRisk !== undefined) filters.push(Prisma.sql`s.churn_probability >= ${t.minRisk}`);
   if (t.minClv !== undefined) filters.push(Prisma.sql`coalesce(s.clv, 0) >= ${t.minClv}`);
   if (t.minDaysSinceLastPurchase !== undefined) {
-    filters.push(Prisma.sql`NOT EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = s.customer_id AND p.purchased_at > ${day(t.minDaysSinceLastPurchase)})`);
+    filters.push(
+      Prisma.sql`NOT EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = s.customer_id AND p.purchased_at > ${day(t.minDaysSinceLastPurchase)})`,
+    );
   }
   if (t.minDaysSinceLastOffer !== undefined) {
-    filters.push(Prisma.sql`NOT EXISTS (SELECT 1 FROM offer_issues i WHERE i.customer_id = s.customer_id AND i.issued_at > ${day(t.minDaysSinceLastOffer)})`);
+    filters.push(
+      Prisma.sql`NOT EXISTS (SELECT 1 FROM offer_issues i WHERE i.customer_id = s.customer_id AND i.issued_at > ${day(t.minDaysSinceLastOffer)})`,
+    );
   }
-  const offerCap = policy.offerCapDays > 0 ? Prisma.sql`EXISTS (SELECT 1 FROM outbox_messages m WHERE m.customer_id = c.id AND m.kind = 'offer' AND m.status = 'sent' AND m.sent_at > ${day(policy.offerCapDays)})` : Prisma.sql`false`;
-  const cooldown = policy.declineCooldownDays > 0 ? Prisma.sql`EXISTS (SELECT 1 FROM offer_issues i WHERE i.customer_id = c.id AND i.status = 'declined' AND i.responded_at > ${day(policy.declineCooldownDays)})` : Prisma.sql`false`;
+  const offerCap =
+    policy.offerCapDays > 0
+      ? Prisma.sql`EXISTS (SELECT 1 FROM outbox_messages m WHERE m.customer_id = c.id AND m.kind = 'offer' AND m.status = 'sent' AND m.sent_at > ${day(policy.offerCapDays)})`
+      : Prisma.sql`false`;
+  const cooldown =
+    policy.declineCooldownDays > 0
+      ? Prisma.sql`EXISTS (SELECT 1 FROM offer_issues i WHERE i.customer_id = c.id AND i.status = 'declined' AND i.responded_at > ${day(policy.declineCooldownDays)})`
+      : Prisma.sql`false`;
 
   return db.prisma.$transaction(
     async (tx) => {
@@ -157,9 +167,13 @@ export async function planCampaign(
 
       // Quiet hours depend only on the time zone and the clock: one computation per zone.
       const sendFrom = campaign.startsAt && campaign.startsAt > now ? campaign.startsAt : now;
-      const zones = await tx.$queryRaw<{ tz: string | null }[]>`SELECT DISTINCT time_zone AS tz FROM plan_new WHERE grp = 'treatment'`;
+      const zones = await tx.$queryRaw<
+        { tz: string | null }[]
+      >`SELECT DISTINCT time_zone AS tz FROM plan_new WHERE grp = 'treatment'`;
       const zoneNames = zones.map((z) => z.tz ?? "");
-      const zoneStarts = zones.map((z) => nextSendableAt(sendFrom, effectiveTimeZone(z.tz, policy.businessTimeZone), policy).toISOString());
+      const zoneStarts = zones.map((z) =>
+        nextSendableAt(sendFrom, effectiveTimeZone(z.tz, policy.businessTimeZone), policy).toISOString(),
+      );
 
       // Offer issues with unguessable codes (64 bits of md5 over a random uuid) and their outbox
       // rows in one statement. A code collision (about 1 in 10^7 for a million offers) drops
@@ -168,9 +182,10 @@ export async function planCampaign(
       let messagesQueued = 0;
       for (let round = 0; round < 3 && offersIssued < newlyTreated; round++) {
         if (round > 0) await tx.$executeRaw`ANALYZE offer_issues`;
-        const missing = round === 0
-          ? Prisma.sql`true`
-          : Prisma.sql`NOT EXISTS (SELECT 1 FROM offer_issues i WHERE i.customer_id = n.customer_id AND i.campaign_id = ${campaignId})`;
+        const missing =
+          round === 0
+            ? Prisma.sql`true`
+            : Prisma.sql`NOT EXISTS (SELECT 1 FROM offer_issues i WHERE i.customer_id = n.customer_id AND i.campaign_id = ${campaignId})`;
         const [counts] = await tx.$queryRaw<{ issued: number; queued: number }[]>`
           WITH zone AS (SELECT * FROM unnest(${zoneNames}::text[], ${zoneStarts}::text[]) AS z(tz, starts)),
           issued AS (

@@ -19,15 +19,25 @@ describeEachDatabase("campaign report", (kind) => {
 
   it("attributes window purchases and redemptions to the arms and computes lift, ROI and NPV by hand", async () => {
     await upsertOffers(db, [{ key: "o10", cost: 10, saveProbability: 0.2 }]);
-    const created = await createCampaign(db, { name: "hand", offerKeys: ["o10"], windowDays: 30, startsAt: START, seed: "x" }, { now: START });
+    const created = await createCampaign(
+      db,
+      { name: "hand", offerKeys: ["o10"], windowDays: 30, startsAt: START, seed: "x" },
+      { now: START },
+    );
     if (!created.ok) throw new Error("create failed");
     const cid = created.value.id;
     const names = ["t1", "t2", "t3", "t4", "c1", "c2", "x1"];
-    const { ids } = await insertScoredCustomers(db, names.map((n) => ({ externalId: n, churnProbability: 0.8, clv: 100 })), START);
+    const { ids } = await insertScoredCustomers(
+      db,
+      names.map((n) => ({ externalId: n, churnProbability: 0.8, clv: 100 })),
+      START,
+    );
     const id = (n: string) => ids[names.indexOf(n)]!;
     const offer = await db.prisma.offer.findUniqueOrThrow({ where: { key: "o10" } });
     const assign = (n: string, group: string, riskBand: string, skippedReason: string | null = null) =>
-      db.prisma.campaignAssignment.create({ data: { campaignId: cid, customerId: id(n), group, riskBand, offerId: offer.id, skippedReason } });
+      db.prisma.campaignAssignment.create({
+        data: { campaignId: cid, customerId: id(n), group, riskBand, offerId: offer.id, skippedReason },
+      });
     await assign("t1", "treatment", "high");
     await assign("t2", "treatment", "high");
     await assign("t3", "treatment", "medium");
@@ -36,22 +46,40 @@ describeEachDatabase("campaign report", (kind) => {
     await assign("c2", "control", "medium");
     await assign("x1", "excluded", "high", "not_linked");
     const buy = (n: string, at: Date, amount: number) =>
-      db.prisma.purchase.create({ data: { externalId: `${n}-${at.toISOString()}`, customerId: id(n), purchasedAt: at, amount } });
+      db.prisma.purchase.create({
+        data: { externalId: `${n}-${at.toISOString()}`, customerId: id(n), purchasedAt: at, amount },
+      });
     const p1 = await buy("t1", day(3), 100);
     await buy("t2", day(10), 50);
     await buy("t2", day(-5), 30); // before the window
     await buy("t4", day(31), 20); // after the window
     await buy("c1", day(29), 40);
     await buy("x1", day(2), 500); // excluded: never counted
-    const issue = await db.prisma.offerIssue.create({ data: { code: "CODE1", customerId: id("t1"), offerId: offer.id, campaignId: cid, expiresAt: day(30) } });
-    await db.prisma.redemption.create({ data: { offerIssueId: issue.id, customerId: id("t1"), purchaseId: p1.id, redeemedAt: day(3) } });
+    const issue = await db.prisma.offerIssue.create({
+      data: { code: "CODE1", customerId: id("t1"), offerId: offer.id, campaignId: cid, expiresAt: day(30) },
+    });
+    await db.prisma.redemption.create({
+      data: { offerIssueId: issue.id, customerId: id("t1"), purchaseId: p1.id, redeemedAt: day(3) },
+    });
 
     const result = await campaignReport(db, cid, { now: day(40), defaultGrossMargin: 0.3, seed: 5 });
     if (!result.ok) throw new Error("report failed");
     const r = result.value;
     expect(r.window).toEqual({ from: START, to: day(30), complete: true });
-    expect(r.overall.treatment).toMatchObject({ customers: 4, retained: 2, retentionRate: 0.5, revenue: 150, revenuePerCustomer: 37.5 });
-    expect(r.overall.control).toMatchObject({ customers: 2, retained: 1, retentionRate: 0.5, revenue: 40, revenuePerCustomer: 20 });
+    expect(r.overall.treatment).toMatchObject({
+      customers: 4,
+      retained: 2,
+      retentionRate: 0.5,
+      revenue: 150,
+      revenuePerCustomer: 37.5,
+    });
+    expect(r.overall.control).toMatchObject({
+      customers: 2,
+      retained: 1,
+      retentionRate: 0.5,
+      revenue: 40,
+      revenuePerCustomer: 20,
+    });
     expect(r.overall.retentionLift.estimate).toBe(0);
     expect(r.overall.incrementalRevenue).toBeCloseTo(70, 9); // (37.5 - 20) x 4
     expect(r.overall.incrementalMargin).toBeCloseTo(21, 9); // x 0.3
@@ -77,6 +105,9 @@ describeEachDatabase("campaign report", (kind) => {
   });
 
   it("reports not_found for an unknown campaign", async () => {
-    expect(await campaignReport(db, 4242, { now: START, defaultGrossMargin: 0.3 })).toEqual({ ok: false, error: { type: "not_found", campaignId: 4242 } });
+    expect(await campaignReport(db, 4242, { now: START, defaultGrossMargin: 0.3 })).toEqual({
+      ok: false,
+      error: { type: "not_found", campaignId: 4242 },
+    });
   });
 });

@@ -6,7 +6,16 @@
 import type { Database } from "../db/client";
 import { ok, type Result } from "../result";
 import { getCampaign, type CampaignError } from "./campaign";
-import { bootstrapMeanDiff, campaignRoi, npv, paybackPeriods, projectMonthlyMargin, twoProportionLift, type Interval, type ProportionLift } from "./stats";
+import {
+  bootstrapMeanDiff,
+  campaignRoi,
+  npv,
+  paybackPeriods,
+  projectMonthlyMargin,
+  twoProportionLift,
+  type Interval,
+  type ProportionLift,
+} from "./stats";
 
 export interface ArmStats {
   customers: number;
@@ -74,7 +83,14 @@ function arm(rows: CustomerRow[]): ArmStats {
   const retained = rows.filter((r) => r.retained).length;
   const revenue = rows.reduce((s, r) => s + r.revenue, 0);
   const margin = rows.reduce((s, r) => s + r.margin, 0);
-  return { customers, retained, retentionRate: customers ? retained / customers : Number.NaN, revenue, revenuePerCustomer: customers ? revenue / customers : Number.NaN, margin };
+  return {
+    customers,
+    retained,
+    retentionRate: customers ? retained / customers : Number.NaN,
+    revenue,
+    revenuePerCustomer: customers ? revenue / customers : Number.NaN,
+    margin,
+  };
 }
 
 function lift(rows: CustomerRow[], redemptions: { n: number; cost: number }, options: ReportOptions): LiftReport {
@@ -86,8 +102,12 @@ function lift(rows: CustomerRow[], redemptions: { n: number; cost: number }, opt
   const iterations = options.bootstrapIterations ?? (rows.length > 200_000 ? 200 : 2000);
   const perCustomer = (xs: CustomerRow[]) => Float64Array.from(xs, (r) => r.revenue);
   const both = t.length > 0 && c.length > 0;
-  const incrementalRevenue = both ? (treatment.revenuePerCustomer - control.revenuePerCustomer) * treatment.customers : 0;
-  const incrementalMargin = both ? (treatment.margin / treatment.customers - control.margin / control.customers) * treatment.customers : 0;
+  const incrementalRevenue = both
+    ? (treatment.revenuePerCustomer - control.revenuePerCustomer) * treatment.customers
+    : 0;
+  const incrementalMargin = both
+    ? (treatment.margin / treatment.customers - control.margin / control.customers) * treatment.customers
+    : 0;
   return {
     treatment,
     control,
@@ -113,7 +133,11 @@ function lift(rows: CustomerRow[], redemptions: { n: number; cost: number }, opt
  * was planned); `complete` says whether the window has ended at `now`.
  * @returns the report, or `not_found`.
  */
-export async function campaignReport(db: Database, campaignId: number, options: ReportOptions): Promise<Result<CampaignReport, CampaignError>> {
+export async function campaignReport(
+  db: Database,
+  campaignId: number,
+  options: ReportOptions,
+): Promise<Result<CampaignReport, CampaignError>> {
   const found = await getCampaign(db, campaignId);
   if (!found.ok) return found;
   const campaign = found.value;
@@ -148,7 +172,11 @@ export async function campaignReport(db: Database, campaignId: number, options: 
   const byRiskBand: Record<string, LiftReport> = {};
   for (const band of [...new Set(rows.map((r) => r.band))].sort()) {
     const r = redeemed.find((x) => x.band === band);
-    byRiskBand[band] = lift(rows.filter((x) => x.band === band), { n: r?.n ?? 0, cost: r?.cost ?? 0 }, options);
+    byRiskBand[band] = lift(
+      rows.filter((x) => x.band === band),
+      { n: r?.n ?? 0, cost: r?.cost ?? 0 },
+      options,
+    );
   }
 
   const horizonMonths = options.horizonMonths ?? 12;

@@ -9,7 +9,14 @@ import { insertScoredCustomers } from "./test-fixtures";
 // 2026-03-29 06:30 UTC: 08:30 in Berlin on the morning clocks went forward (quiet until 09:00
 // CEST = 07:00 UTC), 15:30 in Tokyo (fine), 02:30 in New York (quiet until 09:00 EDT = 13:00 UTC).
 const NOW = new Date("2026-03-29T06:30:00Z");
-const policy: ContactPolicy = { quietHoursStart: 21, quietHoursEnd: 9, offerCapDays: 14, surveyCapDays: 90, declineCooldownDays: 60, businessTimeZone: "UTC" };
+const policy: ContactPolicy = {
+  quietHoursStart: 21,
+  quietHoursEnd: 9,
+  offerCapDays: 14,
+  surveyCapDays: 90,
+  declineCooldownDays: 60,
+  businessTimeZone: "UTC",
+};
 
 describeEachDatabase("contact policy at send time", (kind) => {
   let db: Database;
@@ -35,8 +42,15 @@ describeEachDatabase("contact policy at send time", (kind) => {
     );
     const [tokyo, berlin, newyork, optout, capped, unlinked] = ids as [number, number, number, number, number, number];
     // "capped" got an offer 3 days ago; "optout" opted out after planning.
-    await enqueueMessages(db, [{ idempotencyKey: "old-offer", customerId: capped, kind: "offer", payload: {} }], { now: new Date(NOW.getTime() - 3 * 86_400_000) });
-    const [old] = await claimDueMessages(db, { limit: 1, workerId: "old", now: new Date(NOW.getTime() - 3 * 86_400_000), leaseMs: 60_000 });
+    await enqueueMessages(db, [{ idempotencyKey: "old-offer", customerId: capped, kind: "offer", payload: {} }], {
+      now: new Date(NOW.getTime() - 3 * 86_400_000),
+    });
+    const [old] = await claimDueMessages(db, {
+      limit: 1,
+      workerId: "old",
+      now: new Date(NOW.getTime() - 3 * 86_400_000),
+      leaseMs: 60_000,
+    });
     await markSending(db, old!, { now: NOW });
     await recordSendResult(db, old!, { ok: true, providerId: "1" }, { now: new Date(NOW.getTime() - 3 * 86_400_000) });
     await db.prisma.customer.update({ where: { id: optout }, data: { marketingConsent: false, optedOutAt: NOW } });
@@ -44,11 +58,20 @@ describeEachDatabase("contact policy at send time", (kind) => {
     const keys = { tokyo, berlin, newyork, optout, capped, unlinked };
     await enqueueMessages(
       db,
-      Object.entries(keys).map(([name, id]) => ({ idempotencyKey: `offer:${name}`, customerId: id, kind: "offer" as const, payload: {} })),
+      Object.entries(keys).map(([name, id]) => ({
+        idempotencyKey: `offer:${name}`,
+        customerId: id,
+        kind: "offer" as const,
+        payload: {},
+      })),
       { now: NOW },
     );
     // A ticket reply to the opted-out customer still goes: it answers what they asked.
-    await enqueueMessages(db, [{ idempotencyKey: "reply:optout", customerId: optout, kind: "ticket_reply", payload: {} }], { now: NOW });
+    await enqueueMessages(
+      db,
+      [{ idempotencyKey: "reply:optout", customerId: optout, kind: "ticket_reply", payload: {} }],
+      { now: NOW },
+    );
 
     const batch = await claimDueMessages(db, { limit: 50, workerId: "w", now: NOW, leaseMs: 60_000 });
     const checked = await checkBatchBeforeSend(db, batch, policy, NOW);
@@ -56,7 +79,11 @@ describeEachDatabase("contact policy at send time", (kind) => {
     expect(checked.skipped).toEqual({ opted_out: 1, offer_cap: 1, not_linked: 1 });
     expect(checked.deferred).toBe(2);
     const rows = Object.fromEntries((await db.prisma.outboxMessage.findMany()).map((r) => [r.idempotencyKey, r]));
-    expect(rows["offer:berlin"]).toMatchObject({ status: "pending", notBefore: new Date("2026-03-29T07:00:00Z"), attempts: 0 });
+    expect(rows["offer:berlin"]).toMatchObject({
+      status: "pending",
+      notBefore: new Date("2026-03-29T07:00:00Z"),
+      attempts: 0,
+    });
     expect(rows["offer:newyork"]).toMatchObject({ status: "pending", notBefore: new Date("2026-03-29T13:00:00Z") });
     expect(rows["offer:optout"]).toMatchObject({ status: "skipped", skipReason: "opted_out" });
     expect(rows["offer:capped"]).toMatchObject({ status: "skipped", skipReason: "offer_cap" });
@@ -64,11 +91,19 @@ describeEachDatabase("contact policy at send time", (kind) => {
   });
 
   it("counts a second offer to the same customer in one batch against the cap", async () => {
-    const { ids } = await insertScoredCustomers(db, [{ externalId: "twice", churnProbability: 0.9, clv: 100, timeZone: "Asia/Tokyo" }], NOW);
-    await enqueueMessages(db, [
-      { idempotencyKey: "campaign:1:customer:x:offer", customerId: ids[0]!, kind: "offer", payload: {} },
-      { idempotencyKey: "campaign:2:customer:x:offer", customerId: ids[0]!, kind: "offer", payload: {} },
-    ], { now: NOW });
+    const { ids } = await insertScoredCustomers(
+      db,
+      [{ externalId: "twice", churnProbability: 0.9, clv: 100, timeZone: "Asia/Tokyo" }],
+      NOW,
+    );
+    await enqueueMessages(
+      db,
+      [
+        { idempotencyKey: "campaign:1:customer:x:offer", customerId: ids[0]!, kind: "offer", payload: {} },
+        { idempotencyKey: "campaign:2:customer:x:offer", customerId: ids[0]!, kind: "offer", payload: {} },
+      ],
+      { now: NOW },
+    );
     const batch = await claimDueMessages(db, { limit: 10, workerId: "w", now: NOW, leaseMs: 60_000 });
     const checked = await checkBatchBeforeSend(db, batch, policy, NOW);
     expect(checked.toSend).toHaveLength(1);

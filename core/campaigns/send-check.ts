@@ -62,7 +62,10 @@ export async function checkBatchBeforeSend(
   policy: ContactPolicy,
   now: Date,
 ): Promise<SendCheckResult> {
-  const states = await loadContactStates(db, batch.flatMap((m) => (m.customerId === null ? [] : [m.customerId])));
+  const states = await loadContactStates(
+    db,
+    batch.flatMap((m) => (m.customerId === null ? [] : [m.customerId])),
+  );
   const result: SendCheckResult = { toSend: [], deferred: 0, skipped: {} };
   for (const message of batch) {
     const state = message.customerId === null ? null : (states.get(message.customerId) ?? null);
@@ -79,7 +82,8 @@ export async function checkBatchBeforeSend(
         if (await deferMessage(db, message, decision.until)) result.deferred++;
         break;
       case "skip":
-        if (await skipMessage(db, message, decision.reason)) result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
+        if (await skipMessage(db, message, decision.reason))
+          result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
         break;
     }
   }

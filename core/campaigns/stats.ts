@@ -28,8 +28,21 @@ export interface ProportionLift extends Interval {
  * (p1 - p2 +/- z * sqrt(p1(1-p1)/n1 + p2(1-p2)/n2)) and the pooled z-test p-value.
  * With an empty group the estimate is NaN and the interval unbounded.
  */
-export function twoProportionLift(x1: number, n1: number, x2: number, n2: number, z = 1.959963984540054): ProportionLift {
-  if (n1 <= 0 || n2 <= 0) return { estimate: Number.NaN, low: Number.NEGATIVE_INFINITY, high: Number.POSITIVE_INFINITY, pValue: null, standardError: Number.NaN };
+export function twoProportionLift(
+  x1: number,
+  n1: number,
+  x2: number,
+  n2: number,
+  z = 1.959963984540054,
+): ProportionLift {
+  if (n1 <= 0 || n2 <= 0)
+    return {
+      estimate: Number.NaN,
+      low: Number.NEGATIVE_INFINITY,
+      high: Number.POSITIVE_INFINITY,
+      pValue: null,
+      standardError: Number.NaN,
+    };
   const p1 = x1 / n1;
   const p2 = x2 / n2;
   const diff = p1 - p2;
@@ -65,7 +78,8 @@ export function bootstrapMeanDiff(
   options: { iterations?: number; seed?: number; confidence?: number } = {},
 ): Interval {
   const estimate = mean(a) - mean(b);
-  if (a.length === 0 || b.length === 0) return { estimate, low: Number.NEGATIVE_INFINITY, high: Number.POSITIVE_INFINITY };
+  if (a.length === 0 || b.length === 0)
+    return { estimate, low: Number.NEGATIVE_INFINITY, high: Number.POSITIVE_INFINITY };
   const iterations = options.iterations ?? 2000;
   const rng = new Random(options.seed ?? 1);
   const diffs = new Float64Array(iterations);
@@ -84,7 +98,13 @@ export function bootstrapMeanDiff(
  * Campaign ROI = (revenue of treated - control revenue scaled to the treated group's size - cost) / cost.
  * Null when nothing was spent (ROI is undefined, not infinite).
  */
-export function campaignRoi(input: { treatedRevenue: number; treatedCustomers: number; controlRevenue: number; controlCustomers: number; cost: number }): number | null {
+export function campaignRoi(input: {
+  treatedRevenue: number;
+  treatedCustomers: number;
+  controlRevenue: number;
+  controlCustomers: number;
+  cost: number;
+}): number | null {
   if (input.cost <= 0 || input.controlCustomers === 0) return null;
   const scaledControl = (input.controlRevenue / input.controlCustomers) * input.treatedCustomers;
   return (input.treatedRevenue - scaledControl - input.cost) / input.cost;
@@ -99,7 +119,11 @@ export function npv(initialCost: number, cashFlows: readonly number[], ratePerPe
  * Discounted payback: the (fractional) number of periods until discounted cash flows repay
  * `initialCost`, interpolating within the period; 0 without cost; null if never within the flows.
  */
-export function paybackPeriods(initialCost: number, cashFlows: readonly number[], ratePerPeriod: number): number | null {
+export function paybackPeriods(
+  initialCost: number,
+  cashFlows: readonly number[],
+  ratePerPeriod: number,
+): number | null {
   if (initialCost <= 0) return 0;
   let remaining = initialCost;
   for (let t = 0; t < cashFlows.length; t++) {
@@ -115,7 +139,12 @@ export function paybackPeriods(initialCost: number, cashFlows: readonly number[]
  * as a monthly rate, fading each month by `monthlyPersistence` (the share of the effect that
  * lasts into the next month).
  */
-export function projectMonthlyMargin(windowMargin: number, windowDays: number, horizonMonths: number, monthlyPersistence: number): number[] {
+export function projectMonthlyMargin(
+  windowMargin: number,
+  windowDays: number,
+  horizonMonths: number,
+  monthlyPersistence: number,
+): number[] {
   const monthly = (windowMargin * 30.4375) / windowDays;
   return Array.from({ length: horizonMonths }, (_, t) => monthly * monthlyPersistence ** t);
 }

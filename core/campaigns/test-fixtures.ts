@@ -15,7 +15,11 @@ export interface FixtureCustomer {
 }
 
 /** Inserts customers and one finished score run with their scores. Returns ids in input order. */
-export async function insertScoredCustomers(db: Database, rows: FixtureCustomer[], asOf: Date): Promise<{ ids: number[]; runId: number }> {
+export async function insertScoredCustomers(
+  db: Database,
+  rows: FixtureCustomer[],
+  asOf: Date,
+): Promise<{ ids: number[]; runId: number }> {
   const ids = await db.prisma.$queryRaw<{ id: number }[]>`
     INSERT INTO customers (external_id, telegram_chat_id, marketing_consent, time_zone, locale, updated_at)
     SELECT e, CASE WHEN l THEN ('x' || substr(md5(e), 1, 12))::bit(48)::bigint END, m, tz, 'en', now()
@@ -49,7 +53,15 @@ export async function upsertOffers(db: Database, offers: FixtureOffer[]): Promis
   for (const o of offers) {
     await db.prisma.offer.upsert({
       where: { key: o.key },
-      create: { key: o.key, title: o.key, kind: "percent_off", value: o.value ?? 10, cost: o.cost, saveProbability: o.saveProbability, validDays: o.validDays ?? 14 },
+      create: {
+        key: o.key,
+        title: o.key,
+        kind: "percent_off",
+        value: o.value ?? 10,
+        cost: o.cost,
+        saveProbability: o.saveProbability,
+        validDays: o.validDays ?? 14,
+      },
       update: { cost: o.cost, saveProbability: o.saveProbability },
     });
   }

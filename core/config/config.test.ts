@@ -15,7 +15,13 @@ describe("configuration", () => {
   it("lists every bad variable, one line each, without printing secrets", () => {
     const error = (() => {
       try {
-        loadConfig({ RISK_HIGH: "2", LOG_LEVEL: "loud", DATABASE_URL: "mysql://x", TELEGRAM_API_ROOT: "not a url", BUSINESS_TIME_ZONE: "Mars/Base" });
+        loadConfig({
+          RISK_HIGH: "2",
+          LOG_LEVEL: "loud",
+          DATABASE_URL: "mysql://x",
+          TELEGRAM_API_ROOT: "not a url",
+          BUSINESS_TIME_ZONE: "Mars/Base",
+        });
       } catch (e) {
         return e;
       }
@@ -23,7 +29,13 @@ describe("configuration", () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
     expect(problems).toHaveLength(5);
-    expect(problems.map((p) => p.split(" ")[0]).sort()).toEqual(["BUSINESS_TIME_ZONE", "DATABASE_URL", "LOG_LEVEL", "RISK_HIGH", "TELEGRAM_API_ROOT"]);
+    expect(problems.map((p) => p.split(" ")[0]).sort()).toEqual([
+      "BUSINESS_TIME_ZONE",
+      "DATABASE_URL",
+      "LOG_LEVEL",
+      "RISK_HIGH",
+      "TELEGRAM_API_ROOT",
+    ]);
   });
 
   it("checks combinations: webhook mode needs a URL and a secret", () => {
@@ -32,7 +44,11 @@ describe("configuration", () => {
   });
 
   it("masks secrets and database passwords when printed", () => {
-    const config = loadConfig({ TELEGRAM_BOT_TOKEN: "123:abc-secret", OPENAI_API_KEY: "sk-live", DATABASE_URL: "postgres://app:hunter2@db:5432/x" });
+    const config = loadConfig({
+      TELEGRAM_BOT_TOKEN: "123:abc-secret",
+      OPENAI_API_KEY: "sk-live",
+      DATABASE_URL: "postgres://app:hunter2@db:5432/x",
+    });
     const text = describeConfig(config).join("\n");
     expect(text).not.toMatch(/abc-secret|sk-live|hunter2/);
     expect(text).toContain("TELEGRAM_BOT_TOKEN=***");
@@ -54,6 +70,7 @@ describe("configuration", () => {
       const value = (defaults as Record<string, unknown>)[name];
       if (value !== undefined) expect(documented.get(name), `${name} default`).toBe(String(value));
     }
-    for (const name of documented.keys()) expect(Object.keys(envSchema.shape), `${name} is not a known variable`).toContain(name);
+    for (const name of documented.keys())
+      expect(Object.keys(envSchema.shape), `${name} is not a known variable`).toContain(name);
   });
 });

@@ -24,7 +24,10 @@ const cron = z.string().regex(/^(\S+\s+){4,5}\S+$/, "must be a cron expression w
 /** The raw variables, with defaults. Names are exactly the environment variable names. */
 export const envSchema = z.object({
   // database
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL, or unset for embedded PGlite").optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL, or unset for embedded PGlite")
+    .optional(),
   DATA_DIR: z.string().default("./data"),
   // process
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
@@ -130,9 +133,23 @@ export interface Config {
   schedule: {
     timeZone: string;
     enabled: boolean;
-    cron: { score: string; train: string; campaign: string; dispatch: string; survey: string; digest: string; housekeeping: string };
+    cron: {
+      score: string;
+      train: string;
+      campaign: string;
+      dispatch: string;
+      survey: string;
+      digest: string;
+      housekeeping: string;
+    };
   };
-  analytics: { churnHorizonDays: number; clvHorizonDays: number; defaultGrossMargin: number; riskHigh: number; riskMedium: number };
+  analytics: {
+    churnHorizonDays: number;
+    clvHorizonDays: number;
+    defaultGrossMargin: number;
+    riskHigh: number;
+    riskMedium: number;
+  };
   contact: {
     dispatchRatePerSecond: number;
     dispatchBatchSize: number;
@@ -173,11 +190,16 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   }
   const env = parsed.data;
   const problems: string[] = [];
-  if (env.RISK_MEDIUM >= env.RISK_HIGH) problems.push(`RISK_MEDIUM (${env.RISK_MEDIUM}) must be below RISK_HIGH (${env.RISK_HIGH})`);
-  if (env.TELEGRAM_MODE === "webhook" && !env.TELEGRAM_WEBHOOK_URL) problems.push("TELEGRAM_WEBHOOK_URL (unset): required when TELEGRAM_MODE=webhook");
-  if (env.TELEGRAM_MODE === "webhook" && !env.TELEGRAM_WEBHOOK_SECRET) problems.push("TELEGRAM_WEBHOOK_SECRET (unset): required when TELEGRAM_MODE=webhook");
+  if (env.RISK_MEDIUM >= env.RISK_HIGH)
+    problems.push(`RISK_MEDIUM (${env.RISK_MEDIUM}) must be below RISK_HIGH (${env.RISK_HIGH})`);
+  if (env.TELEGRAM_MODE === "webhook" && !env.TELEGRAM_WEBHOOK_URL)
+    problems.push("TELEGRAM_WEBHOOK_URL (unset): required when TELEGRAM_MODE=webhook");
+  if (env.TELEGRAM_MODE === "webhook" && !env.TELEGRAM_WEBHOOK_SECRET)
+    problems.push("TELEGRAM_WEBHOOK_SECRET (unset): required when TELEGRAM_MODE=webhook");
   if (env.SLACK_BOT_TOKEN && !env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN)
-    problems.push("SLACK_SIGNING_SECRET or SLACK_APP_TOKEN (unset): one is required with SLACK_BOT_TOKEN (HTTP events or Socket Mode)");
+    problems.push(
+      "SLACK_SIGNING_SECRET or SLACK_APP_TOKEN (unset): one is required with SLACK_BOT_TOKEN (HTTP events or Socket Mode)",
+    );
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -202,12 +224,20 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       apiUrl: env.SLACK_API_URL,
       port: env.SLACK_PORT,
       staffChannel: env.SLACK_STAFF_CHANNEL,
-      staffUsers: env.SLACK_STAFF_USERS?.split(",").map((s) => s.trim()).filter(Boolean) ?? [],
+      staffUsers:
+        env.SLACK_STAFF_USERS?.split(",")
+          .map((s) => s.trim())
+          .filter(Boolean) ?? [],
       staffUsergroup: env.SLACK_STAFF_USERGROUP,
       ticketsChannel: env.SLACK_TICKETS_CHANNEL,
       digestChannel: env.SLACK_DIGEST_CHANNEL,
     },
-    llm: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, model: env.OPENAI_MODEL, timeoutMs: env.LLM_TIMEOUT_MS },
+    llm: {
+      apiKey: env.OPENAI_API_KEY,
+      baseUrl: env.OPENAI_BASE_URL,
+      model: env.OPENAI_MODEL,
+      timeoutMs: env.LLM_TIMEOUT_MS,
+    },
     schedule: {
       timeZone: env.SCHEDULE_TIME_ZONE,
       enabled: env.SCHEDULER_ENABLED,

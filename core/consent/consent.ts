@@ -8,8 +8,17 @@ import { err, ok, type Result } from "../result";
 
 export type ConsentError = { type: "not_found" } | { type: "erased" };
 
-async function audit(db: Database, actor: string, action: string, customerId: number, now: Date, details: object = {}): Promise<void> {
-  await db.prisma.auditLog.create({ data: { actor, action, entityType: "customer", entityId: String(customerId), details, createdAt: now } });
+async function audit(
+  db: Database,
+  actor: string,
+  action: string,
+  customerId: number,
+  now: Date,
+  details: object = {},
+): Promise<void> {
+  await db.prisma.auditLog.create({
+    data: { actor, action, entityType: "customer", entityId: String(customerId), details, createdAt: now },
+  });
 }
 
 /**
@@ -21,11 +30,17 @@ export async function optOut(
   customerId: number,
   options: { now: Date; actor: string; reason?: string },
 ): Promise<Result<{ changed: boolean }, ConsentError>> {
-  const customer = await db.prisma.customer.findUnique({ where: { id: customerId }, select: { marketingConsent: true, erasedAt: true } });
+  const customer = await db.prisma.customer.findUnique({
+    where: { id: customerId },
+    select: { marketingConsent: true, erasedAt: true },
+  });
   if (!customer) return err({ type: "not_found" });
   if (customer.erasedAt) return err({ type: "erased" });
   if (!customer.marketingConsent) return ok({ changed: false });
-  await db.prisma.customer.update({ where: { id: customerId }, data: { marketingConsent: false, optedOutAt: options.now } });
+  await db.prisma.customer.update({
+    where: { id: customerId },
+    data: { marketingConsent: false, optedOutAt: options.now },
+  });
   await db.prisma.outboxMessage.updateMany({
     where: { customerId, status: "pending", kind: { in: ["offer", "survey_nps", "survey_servqual"] } },
     data: { status: "skipped", skipReason: "opted_out" },
@@ -40,7 +55,10 @@ export async function optIn(
   customerId: number,
   options: { now: Date; actor: string },
 ): Promise<Result<{ changed: boolean }, ConsentError>> {
-  const customer = await db.prisma.customer.findUnique({ where: { id: customerId }, select: { marketingConsent: true, erasedAt: true } });
+  const customer = await db.prisma.customer.findUnique({
+    where: { id: customerId },
+    select: { marketingConsent: true, erasedAt: true },
+  });
   if (!customer) return err({ type: "not_found" });
   if (customer.erasedAt) return err({ type: "erased" });
   if (customer.marketingConsent) return ok({ changed: false });
@@ -51,7 +69,10 @@ export async function optIn(
 
 /** Whether marketing may reach this customer at all (consent given, not erased). */
 export async function hasMarketingConsent(db: Database, customerId: number): Promise<boolean> {
-  const customer = await db.prisma.customer.findUnique({ where: { id: customerId }, select: { marketingConsent: true, erasedAt: true } });
+  const customer = await db.prisma.customer.findUnique({
+    where: { id: customerId },
+    select: { marketingConsent: true, erasedAt: true },
+  });
   return Boolean(customer && customer.marketingConsent && !customer.erasedAt);
 }
 
@@ -69,17 +90,51 @@ export async function exportCustomerData(
 ): Promise<Result<Record<string, unknown>, { type: "not_found" }>> {
   const customer = await db.prisma.customer.findUnique({ where: { id: customerId } });
   if (!customer) return err({ type: "not_found" });
-  const [purchases, scores, offers, redemptions, feedback, tickets, messages, conversations, consentLog] = await Promise.all([
-    db.prisma.purchase.findMany({ where: { customerId }, orderBy: { purchasedAt: "asc" }, select: { externalId: true, purchasedAt: true, amount: true, quantity: true, category: true } }),
-    db.prisma.score.findMany({ where: { customerId }, orderBy: { asOf: "asc" }, select: { asOf: true, churnProbability: true, riskBand: true, segment: true, clv: true, reasons: true } }),
-    db.prisma.offerIssue.findMany({ where: { customerId }, include: { offer: { select: { title: true, kind: true, value: true } } } }),
-    db.prisma.redemption.findMany({ where: { customerId } }),
-    db.prisma.feedback.findMany({ where: { customerId }, select: { kind: true, score: true, dimension: true, expectation: true, perception: true, gap: true, comment: true, themes: true, createdAt: true } }),
-    db.prisma.ticket.findMany({ where: { customerId }, include: { messages: { where: { internal: false }, select: { author: true, text: true, createdAt: true } } } }),
-    db.prisma.outboxMessage.findMany({ where: { customerId }, select: { kind: true, status: true, sentAt: true, createdAt: true } }),
-    db.prisma.conversation.findMany({ where: { customerId }, select: { data: true, updatedAt: true } }),
-    db.prisma.auditLog.findMany({ where: { entityType: "customer", entityId: String(customerId), action: { startsWith: "consent." } }, select: { action: true, createdAt: true } }),
-  ]);
+  const [purchases, scores, offers, redemptions, feedback, tickets, messages, conversations, consentLog] =
+    await Promise.all([
+      db.prisma.purchase.findMany({
+        where: { customerId },
+        orderBy: { purchasedAt: "asc" },
+        select: { externalId: true, purchasedAt: true, amount: true, quantity: true, category: true },
+      }),
+      db.prisma.score.findMany({
+        where: { customerId },
+        orderBy: { asOf: "asc" },
+        select: { asOf: true, churnProbability: true, riskBand: true, segment: true, clv: true, reasons: true },
+      }),
+      db.prisma.offerIssue.findMany({
+        where: { customerId },
+        include: { offer: { select: { title: true, kind: true, value: true } } },
+      }),
+      db.prisma.redemption.findMany({ where: { customerId } }),
+      db.prisma.feedback.findMany({
+        where: { customerId },
+        select: {
+          kind: true,
+          score: true,
+          dimension: true,
+          expectation: true,
+          perception: true,
+          gap: true,
+          comment: true,
+          themes: true,
+          createdAt: true,
+        },
+      }),
+      db.prisma.ticket.findMany({
+        where: { customerId },
+        include: { messages: { where: { internal: false }, select: { author: true, text: true, createdAt: true } } },
+      }),
+      db.prisma.outboxMessage.findMany({
+        where: { customerId },
+        select: { kind: true, status: true, sentAt: true, createdAt: true },
+      }),
+      db.prisma.conversation.findMany({ where: { customerId }, select: { data: true, updatedAt: true } }),
+      db.prisma.auditLog.findMany({
+        where: { entityType: "customer", entityId: String(customerId), action: { startsWith: "consent." } },
+        select: { action: true, createdAt: true },
+      }),
+    ]);
   await audit(db, options.actor, "gdpr.export", customerId, options.now);
   return ok(
     json({
@@ -95,15 +150,33 @@ export async function exportCustomerData(
         signedUpAt: customer.signedUpAt,
         marketingConsent: customer.marketingConsent,
         optedOutAt: customer.optedOutAt,
-        telegram: { chatId: customer.telegramChatId, userId: customer.telegramUserId, linkedAt: customer.telegramLinkedAt },
+        telegram: {
+          chatId: customer.telegramChatId,
+          userId: customer.telegramUserId,
+          linkedAt: customer.telegramLinkedAt,
+        },
         createdAt: customer.createdAt,
       },
       purchases,
       scores: scores.map((s) => ({ ...s, reasons: readReasons(s.reasons) })),
-      offers: offers.map((o) => ({ code: o.code, status: o.status, issuedAt: o.issuedAt, expiresAt: o.expiresAt, offer: o.offer })),
+      offers: offers.map((o) => ({
+        code: o.code,
+        status: o.status,
+        issuedAt: o.issuedAt,
+        expiresAt: o.expiresAt,
+        offer: o.offer,
+      })),
       redemptions,
       feedback,
-      tickets: tickets.map((t) => ({ reference: t.reference, status: t.status, source: t.source, createdAt: t.createdAt, resolvedAt: t.resolvedAt, csatScore: t.csatScore, messages: t.messages })),
+      tickets: tickets.map((t) => ({
+        reference: t.reference,
+        status: t.status,
+        source: t.source,
+        createdAt: t.createdAt,
+        resolvedAt: t.resolvedAt,
+        csatScore: t.csatScore,
+        messages: t.messages,
+      })),
       messagesSent: messages,
       conversations,
       consentHistory: consentLog,
@@ -122,7 +195,10 @@ export async function eraseCustomer(
   customerId: number,
   options: { now: Date; actor?: string },
 ): Promise<Result<{ erased: true }, { type: "not_found" } | { type: "already_erased" }>> {
-  const customer = await db.prisma.customer.findUnique({ where: { id: customerId }, select: { erasedAt: true, telegramChatId: true } });
+  const customer = await db.prisma.customer.findUnique({
+    where: { id: customerId },
+    select: { erasedAt: true, telegramChatId: true },
+  });
   if (!customer) return err({ type: "not_found" });
   if (customer.erasedAt) return err({ type: "already_erased" });
   const chatKey = customer.telegramChatId === null ? null : `tg:${customer.telegramChatId}`;
@@ -145,11 +221,25 @@ export async function eraseCustomer(
     db.prisma.conversation.deleteMany({ where: { OR: [{ customerId }, ...(chatKey ? [{ key: chatKey }] : [])] } }),
     db.prisma.linkToken.deleteMany({ where: { customerId } }),
     db.prisma.feedback.updateMany({ where: { customerId }, data: { customerId: null, comment: null } }),
-    db.prisma.ticketMessage.updateMany({ where: { ticket: { customerId }, author: "customer" }, data: { text: "[erased]", authorRef: null } }),
+    db.prisma.ticketMessage.updateMany({
+      where: { ticket: { customerId }, author: "customer" },
+      data: { text: "[erased]", authorRef: null },
+    }),
     db.prisma.ticket.updateMany({ where: { customerId }, data: { customerId: null, subject: null } }),
-    db.prisma.outboxMessage.updateMany({ where: { customerId, status: "pending" }, data: { status: "skipped", skipReason: "erased" } }),
+    db.prisma.outboxMessage.updateMany({
+      where: { customerId, status: "pending" },
+      data: { status: "skipped", skipReason: "erased" },
+    }),
     db.prisma.outboxMessage.updateMany({ where: { customerId }, data: { payload: {} } }),
-    db.prisma.auditLog.create({ data: { actor: options.actor ?? "system", action: "gdpr.erase", entityType: "customer", entityId: String(customerId), createdAt: options.now } }),
+    db.prisma.auditLog.create({
+      data: {
+        actor: options.actor ?? "system",
+        action: "gdpr.erase",
+        entityType: "customer",
+        entityId: String(customerId),
+        createdAt: options.now,
+      },
+    }),
   ]);
   return ok({ erased: true });
 }

@@ -71,7 +71,8 @@ export async function openDatabase(target: DatabaseTarget, options: { poolSize?:
       target,
       describe: () => `PostgreSQL ${maskUrl(target.url)}`,
       execScript: (sql) => withClient((client) => client.query(sql)),
-      copyFrom: (copySql, chunks) => withClient((client) => pipeline(Readable.from(chunks), client.query(copyStreams.from(copySql)))),
+      copyFrom: (copySql, chunks) =>
+        withClient((client) => pipeline(Readable.from(chunks), client.query(copyStreams.from(copySql)))),
       queryRows: async <T>(sql: string, params: readonly unknown[] = []) => {
         // These reads are dozens of mid-sized aggregates (feature batches): compiling each with
         // LLVM (jit, on by default since PostgreSQL 12) took longer than it saved (measured on
@@ -99,7 +100,11 @@ export async function openDatabase(target: DatabaseTarget, options: { poolSize?:
  * write spent 0.55 s of its 1.9 s there). Written zeros grow the file geometrically instead.
  */
 export function newPGlite(dataDir?: string, options: PGliteOptions = {}): PGlite {
-  return new PGlite({ ...options, ...(dataDir ? { dataDir } : {}), startParams: [...PGlite.defaultStartParams, "-c", "file_extend_method=write_zeros"] });
+  return new PGlite({
+    ...options,
+    ...(dataDir ? { dataDir } : {}),
+    startParams: [...PGlite.defaultStartParams, "-c", "file_extend_method=write_zeros"],
+  });
 }
 
 /** Wraps an already open PGlite instance (tests clone a migrated template this way). */
@@ -120,7 +125,8 @@ export function wrapPGlite(pglite: PGlite, target: DatabaseTarget = { kind: "pgl
       for await (const chunk of chunks) parts.push(chunk);
       await pglite.query(copySql.replace(/\bFROM\s+STDIN\b/i, "FROM '/dev/blob'"), [], { blob: new Blob(parts) });
     },
-    queryRows: async <T>(sql: string, params: readonly unknown[] = []) => (await pglite.query<T>(sql, params as unknown[])).rows,
+    queryRows: async <T>(sql: string, params: readonly unknown[] = []) =>
+      (await pglite.query<T>(sql, params as unknown[])).rows,
     close: async () => {
       await prisma.$disconnect();
       if (!pglite.closed) await pglite.close();

@@ -13,16 +13,34 @@ describeEachDatabase("binary COPY", (kind) => {
 
   it("stores ints, doubles, NULLs, timestamps, any text and json (given as UTF-8 bytes) exactly as written", async () => {
     const rows = [
-      { n: -2147483648, x: 0.1 + 0.2, at: new Date("2026-01-01T00:00:00.000Z"), label: "Can't lose them", doc: [{ text: 'quote " and \\ backslash\ttab' }] },
+      {
+        n: -2147483648,
+        x: 0.1 + 0.2,
+        at: new Date("2026-01-01T00:00:00.000Z"),
+        label: "Can't lose them",
+        doc: [{ text: 'quote " and \\ backslash\ttab' }],
+      },
       { n: null, x: Number.NaN, at: new Date("1999-12-31T23:59:59.999Z"), label: "ёлка 🎄", doc: [] },
-      { n: 7, x: -1e-300, at: new Date("2000-01-01T00:00:00.001Z"), label: "", doc: { nested: { deep: [1, 2.5, null] } } },
+      {
+        n: 7,
+        x: -1e-300,
+        at: new Date("2000-01-01T00:00:00.001Z"),
+        label: "",
+        doc: { nested: { deep: [1, 2.5, null] } },
+      },
     ];
     // A tiny chunk size makes the writer hand over many chunks and grow for a large row.
     const out = new BinaryCopyWriter(64);
     const chunks: Buffer[] = [];
     for (const r of rows) {
       const doc = JSON.stringify(r.doc);
-      out.row(5, 5 * 4 + 4 + 8 + 8 + maxUtf8Bytes(r.label) + maxUtf8Bytes(doc)).int4(r.n).float8(r.x).timestamp(r.at).text(r.label).bytes(Buffer.from(doc, "utf8"));
+      out
+        .row(5, 5 * 4 + 4 + 8 + 8 + maxUtf8Bytes(r.label) + maxUtf8Bytes(doc))
+        .int4(r.n)
+        .float8(r.x)
+        .timestamp(r.at)
+        .text(r.label)
+        .bytes(Buffer.from(doc, "utf8"));
       if (out.full) chunks.push(out.take());
     }
     chunks.push(out.end());
@@ -33,7 +51,13 @@ describeEachDatabase("binary COPY", (kind) => {
       `SELECT n, x, to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS at, label, doc::text AS doc FROM copy_probe ORDER BY at DESC`,
     );
     expect(stored).toEqual([
-      { n: -2147483648, x: 0.30000000000000004, at: "2026-01-01T00:00:00.000", label: "Can't lose them", doc: JSON.stringify(rows[0]!.doc) },
+      {
+        n: -2147483648,
+        x: 0.30000000000000004,
+        at: "2026-01-01T00:00:00.000",
+        label: "Can't lose them",
+        doc: JSON.stringify(rows[0]!.doc),
+      },
       { n: 7, x: -1e-300, at: "2000-01-01T00:00:00.001", label: "", doc: JSON.stringify(rows[2]!.doc) },
       { n: null, x: null, at: "1999-12-31T23:59:59.999", label: "ёлка 🎄", doc: "[]" },
     ]);
@@ -42,11 +66,22 @@ describeEachDatabase("binary COPY", (kind) => {
   it("writes fields encoded once (BinaryCopyWriter.field) the same as fields written per row", async () => {
     await db.execScript("TRUNCATE copy_probe");
     const at = new Date("2026-03-04T05:06:07.089Z");
-    const fields = { n: BinaryCopyWriter.field((w) => w.int4(42)), none: BinaryCopyWriter.field((w) => w.int4(null)), at: BinaryCopyWriter.field((w) => w.timestamp(at)), label: BinaryCopyWriter.field((w) => w.text("ёлка")) };
+    const fields = {
+      n: BinaryCopyWriter.field((w) => w.int4(42)),
+      none: BinaryCopyWriter.field((w) => w.int4(null)),
+      at: BinaryCopyWriter.field((w) => w.timestamp(at)),
+      label: BinaryCopyWriter.field((w) => w.text("ёлка")),
+    };
     const out = new BinaryCopyWriter(64);
     const chunks: Buffer[] = [];
     for (let i = 0; i < 20; i++) {
-      out.row(5, 200).encoded(i % 2 ? fields.n : fields.none).float8(i).encoded(fields.at).encoded(fields.label).text("[]");
+      out
+        .row(5, 200)
+        .encoded(i % 2 ? fields.n : fields.none)
+        .float8(i)
+        .encoded(fields.at)
+        .encoded(fields.label)
+        .text("[]");
       if (out.full) chunks.push(out.take());
     }
     chunks.push(out.end());
@@ -64,7 +99,9 @@ describeEachDatabase("binary COPY", (kind) => {
     out.row(5, 200).int4(1).float8(1).timestamp(new Date()).text("ok").text("[]");
     out.row(5, 200).int4(2).float8(2).timestamp(new Date()).text("bad").text("{not json");
     const before = await db.queryRows<{ c: number }>(`SELECT count(*)::int AS c FROM copy_probe`);
-    await expect(db.copyFrom(`COPY copy_probe (n, x, at, label, doc) FROM STDIN WITH (FORMAT binary)`, [out.end()])).rejects.toThrow(/json/i);
+    await expect(
+      db.copyFrom(`COPY copy_probe (n, x, at, label, doc) FROM STDIN WITH (FORMAT binary)`, [out.end()]),
+    ).rejects.toThrow(/json/i);
     expect(await db.queryRows<{ c: number }>(`SELECT count(*)::int AS c FROM copy_probe`)).toEqual(before);
   });
 });

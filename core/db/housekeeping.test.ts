@@ -29,6 +29,9 @@ it("forgets handled updates after a week and link tokens a month after they expi
   });
   expect(await runHousekeeping(db, { now })).toEqual({ processedUpdates: 2, linkTokens: 1 });
   expect((await db.prisma.processedUpdate.findMany()).map((u) => u.updateId)).toEqual(["2"]);
-  expect((await db.prisma.linkToken.findMany({ orderBy: { token: "asc" } })).map((t) => t.token)).toEqual(["live", "recent"]);
+  expect((await db.prisma.linkToken.findMany({ orderBy: { token: "asc" } })).map((t) => t.token)).toEqual([
+    "live",
+    "recent",
+  ]);
   expect(await runHousekeeping(db, { now })).toEqual({ processedUpdates: 0, linkTokens: 0 });
 });

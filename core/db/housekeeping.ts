@@ -21,7 +21,9 @@ export async function runHousekeeping(db: Database, options: HousekeepingOptions
   const day = 86_400_000;
   const updatesBefore = new Date(options.now.getTime() - (options.processedUpdatesDays ?? 7) * day);
   const tokensBefore = new Date(options.now.getTime() - (options.linkTokensDays ?? 30) * day);
-  const processedUpdates = await db.prisma.processedUpdate.deleteMany({ where: { processedAt: { lt: updatesBefore } } });
+  const processedUpdates = await db.prisma.processedUpdate.deleteMany({
+    where: { processedAt: { lt: updatesBefore } },
+  });
   const linkTokens = await db.prisma.linkToken.deleteMany({ where: { expiresAt: { lt: tokensBefore } } });
   return { processedUpdates: processedUpdates.count, linkTokens: linkTokens.count };
 }

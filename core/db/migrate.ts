@@ -47,7 +47,9 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 );`;
 
 async function appliedRows(db: Database): Promise<{ migration_name: string; checksum: string }[]> {
-  const exists = await db.prisma.$queryRaw<{ t: string | null }[]>`SELECT to_regclass('public._prisma_migrations')::text AS t`;
+  const exists = await db.prisma.$queryRaw<
+    { t: string | null }[]
+  >`SELECT to_regclass('public._prisma_migrations')::text AS t`;
   if (!exists[0]?.t) return [];
   return db.prisma.$queryRaw`SELECT migration_name, checksum FROM "_prisma_migrations"
     WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY migration_name`;
@@ -84,15 +86,19 @@ export async function applyMigrations(
   for (const m of migrations.filter((x) => status.pending.includes(x.name))) {
     const id = randomUUID();
     const escaped = (s: string) => s.replace(/'/g, "''");
-    await db.execScript(`BEGIN;
+    await db
+      .execScript(
+        `BEGIN;
 ${m.sql}
 ;
 INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, started_at, applied_steps_count)
 VALUES ('${id}', '${m.checksum}', now(), '${escaped(m.name)}', now(), 1);
-COMMIT;`).catch(async (error: unknown) => {
-      await db.execScript("ROLLBACK;").catch(() => undefined);
-      throw new Error(`migration ${m.name} failed: ${error instanceof Error ? error.message : String(error)}`);
-    });
+COMMIT;`,
+      )
+      .catch(async (error: unknown) => {
+        await db.execScript("ROLLBACK;").catch(() => undefined);
+        throw new Error(`migration ${m.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
     done.push(m.name);
     options.onApplied?.(m.name);
   }
@@ -101,10 +107,15 @@ COMMIT;`).catch(async (error: unknown) => {
 
 /** Thrown when a process starts against a database that lacks migrations. */
 export class UnmigratedDatabaseError extends Error {
-  constructor(readonly status: MigrationStatus, where: string) {
+  constructor(
+    readonly status: MigrationStatus,
+    where: string,
+  ) {
     super(
       `The database (${where}) is not up to date: ${status.pending.length} migration(s) pending` +
-        (status.drifted.length ? `, ${status.drifted.length} changed since applied (${status.drifted.join(", ")})` : "") +
+        (status.drifted.length
+          ? `, ${status.drifted.length} changed since applied (${status.drifted.join(", ")})`
+          : "") +
         `. Run: npm run db:migrate   (or: retention db migrate)`,
     );
     this.name = "UnmigratedDatabaseError";

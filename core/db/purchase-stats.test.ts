@@ -44,7 +44,13 @@ describeEachDatabase("customer purchase totals, noted by triggers and settled", 
     await settlePurchaseStats(db);
     return purchaseStatsDrift(db);
   };
-  const purchase = (externalId: string, customer: string, iso: string, amount: number, grossMargin?: number): PurchaseRow => ({
+  const purchase = (
+    externalId: string,
+    customer: string,
+    iso: string,
+    amount: number,
+    grossMargin?: number,
+  ): PurchaseRow => ({
     externalId,
     customerExternalId: customer,
     purchasedAt: new Date(iso),
@@ -60,7 +66,10 @@ describeEachDatabase("customer purchase totals, noted by triggers and settled", 
       purchase("o4", "ps-b", "2025-04-01T12:00:00Z", 5),
     ]);
     // a later statement: one more purchase on a day already counted, one on a new day
-    await upsertPurchases(db.prisma, [purchase("o5", "ps-a", "2025-03-05T20:00:00Z", 0.4), purchase("o6", "ps-a", "2025-02-01T08:00:00Z", 1)]);
+    await upsertPurchases(db.prisma, [
+      purchase("o5", "ps-a", "2025-03-05T20:00:00Z", 0.4),
+      purchase("o6", "ps-a", "2025-02-01T08:00:00Z", 1),
+    ]);
     expect(await statsOf("ps-a")).toEqual({
       purchase_count: 5,
       purchase_days: 3,
@@ -70,7 +79,12 @@ describeEachDatabase("customer purchase totals, noted by triggers and settled", 
       margin: "5.00",
       margin_revenue: "40.40",
     });
-    expect(await statsOf("ps-b")).toMatchObject({ purchase_count: 1, purchase_days: 1, margin: null, margin_revenue: null });
+    expect(await statsOf("ps-b")).toMatchObject({
+      purchase_count: 1,
+      purchase_days: 1,
+      margin: null,
+      margin_revenue: null,
+    });
     expect(await statsOf("ps-c")).toBeUndefined();
     expect(await drift()).toEqual([]);
   });
@@ -97,7 +111,11 @@ describeEachDatabase("customer purchase totals, noted by triggers and settled", 
   it("follow purchases moved to another customer and deleted", async () => {
     const b = await idOf("ps-b");
     await db.prisma.$executeRawUnsafe(`UPDATE purchases SET customer_id = $1 WHERE external_id IN ('o6', 'o7')`, b);
-    expect(await statsOf("ps-a")).toMatchObject({ purchase_count: 4, purchase_days: 3, first_purchase_at: new Date("2025-03-01T09:00:00Z") });
+    expect(await statsOf("ps-a")).toMatchObject({
+      purchase_count: 4,
+      purchase_days: 3,
+      first_purchase_at: new Date("2025-03-01T09:00:00Z"),
+    });
     expect(await statsOf("ps-b")).toMatchObject({ purchase_count: 3, purchase_days: 3, revenue: "7.00" });
     await db.prisma.$executeRawUnsafe(`DELETE FROM purchases WHERE customer_id = $1`, b);
     expect(await statsOf("ps-b")).toBeUndefined(); // no purchases left, no row
@@ -107,19 +125,27 @@ describeEachDatabase("customer purchase totals, noted by triggers and settled", 
   it("note the customers a write touched, and catch up when settled", async () => {
     const a = await idOf("ps-a");
     const before = (await statsOf("ps-a"))!;
-    await upsertPurchases(db.prisma, [purchase("t1", "ps-a", "2025-03-20T10:00:00Z", 2), purchase("t2", "ps-a", "2025-03-20T11:00:00Z", 3)]);
+    await upsertPurchases(db.prisma, [
+      purchase("t1", "ps-a", "2025-03-20T10:00:00Z", 2),
+      purchase("t2", "ps-a", "2025-03-20T11:00:00Z", 3),
+    ]);
     expect(await purchaseStatsDrift(db)).toEqual([a]); // noted, not yet recounted
     expect(await settlePurchaseStats(db)).toBe(1);
     expect(await purchaseStatsDrift(db)).toEqual([]);
     expect(await settlePurchaseStats(db)).toBe(0);
-    expect(await statsOf("ps-a")).toMatchObject({ purchase_count: before.purchase_count + 2, purchase_days: before.purchase_days + 1 });
+    expect(await statsOf("ps-a")).toMatchObject({
+      purchase_count: before.purchase_count + 2,
+      purchase_days: before.purchase_days + 1,
+    });
   });
 
   it("go with a deleted customer and with truncated purchases", async () => {
     await upsertPurchases(db.prisma, [purchase("o8", "ps-c", "2025-05-01T12:00:00Z", 8)]);
     expect(await statsOf("ps-c")).toMatchObject({ purchase_count: 1 });
     await db.prisma.$executeRawUnsafe(`DELETE FROM customers WHERE external_id = 'ps-c'`);
-    expect(await db.queryRows(`SELECT 1 FROM customer_purchase_stats WHERE customer_id NOT IN (SELECT id FROM customers)`)).toEqual([]);
+    expect(
+      await db.queryRows(`SELECT 1 FROM customer_purchase_stats WHERE customer_id NOT IN (SELECT id FROM customers)`),
+    ).toEqual([]);
     expect(await drift()).toEqual([]);
 
     await db.prisma.$executeRawUnsafe(`TRUNCATE purchases CASCADE`);
@@ -129,7 +155,10 @@ describeEachDatabase("customer purchase totals, noted by triggers and settled", 
   it("are recounted in full after a load with the triggers off, and differ until then", async () => {
     await db.execScript(`ALTER TABLE purchases DISABLE TRIGGER customer_purchase_stats_insert`);
     try {
-      await upsertPurchases(db.prisma, [purchase("o9", "ps-a", "2025-06-01T12:00:00Z", 9), purchase("o10", "ps-b", "2025-06-02T12:00:00Z", 10)]);
+      await upsertPurchases(db.prisma, [
+        purchase("o9", "ps-a", "2025-06-01T12:00:00Z", 9),
+        purchase("o10", "ps-b", "2025-06-02T12:00:00Z", 10),
+      ]);
     } finally {
       await db.execScript(`ALTER TABLE purchases ENABLE TRIGGER customer_purchase_stats_insert`);
     }
@@ -178,7 +207,11 @@ it("the migration that adds the totals counts the purchases already stored", asy
       b,
     );
     await applyMigrations(db);
-    expect(await db.queryRows(`SELECT customer_id, purchase_count, purchase_days, revenue::text AS revenue, margin::text AS margin FROM customer_purchase_stats ORDER BY 1`)).toEqual([
+    expect(
+      await db.queryRows(
+        `SELECT customer_id, purchase_count, purchase_days, revenue::text AS revenue, margin::text AS margin FROM customer_purchase_stats ORDER BY 1`,
+      ),
+    ).toEqual([
       { customer_id: a, purchase_count: 2, purchase_days: 1, revenue: "15.00", margin: "3.00" },
       { customer_id: b, purchase_count: 1, purchase_days: 1, revenue: "7.00", margin: null },
     ]);
@@ -192,8 +225,15 @@ it("a settle of many customers refreshes the planner's statistics (PGlite has no
   const db = await createTestDatabase("pglite");
   try {
     const reltuples = async () =>
-      (await db.queryRows<{ t: number }>(`SELECT reltuples::float8 AS t FROM pg_class WHERE relname = 'customer_purchase_stats'`))[0]!.t;
-    const ids = await makeCustomers(db, Array.from({ length: 1_200 }, () => ({})));
+      (
+        await db.queryRows<{ t: number }>(
+          `SELECT reltuples::float8 AS t FROM pg_class WHERE relname = 'customer_purchase_stats'`,
+        )
+      )[0]!.t;
+    const ids = await makeCustomers(
+      db,
+      Array.from({ length: 1_200 }, () => ({})),
+    );
     await db.prisma.$executeRawUnsafe(
       `INSERT INTO purchases (external_id, customer_id, purchased_at, amount) SELECT 'an-' || c, c, '2025-01-01', 1 FROM unnest($1::int[]) c`,
       ids,

@@ -6,9 +6,14 @@ import type { SyntheticRetailer } from "./synthetic";
  * Writes a generated retailer into the store: customers, purchases, linked chats, NPS
  * answers, and complaints with their open tickets.
  */
-export async function loadRetailer(db: Database, data: SyntheticRetailer, onProgress?: (done: number, total: number) => void): Promise<void> {
+export async function loadRetailer(
+  db: Database,
+  data: SyntheticRetailer,
+  onProgress?: (done: number, total: number) => void,
+): Promise<void> {
   const { prisma } = db;
-  for (let i = 0; i < data.customers.length; i += 5000) await upsertCustomers(prisma, data.customers.slice(i, i + 5000));
+  for (let i = 0; i < data.customers.length; i += 5000)
+    await upsertCustomers(prisma, data.customers.slice(i, i + 5000));
   for (let i = 0; i < data.purchases.length; i += 10_000) {
     await upsertPurchases(prisma, data.purchases.slice(i, i + 10_000));
     onProgress?.(Math.min(i + 10_000, data.purchases.length), data.purchases.length);
@@ -48,7 +53,14 @@ export async function loadRetailer(db: Database, data: SyntheticRetailer, onProg
         createdAt: complaint.createdAt,
         messages: { create: { author: "customer", text: complaint.comment ?? "", createdAt: complaint.createdAt } },
         feedback: {
-          create: { customerId, kind: "complaint", comment: complaint.comment, themes: complaint.themes, source: "import", createdAt: complaint.createdAt },
+          create: {
+            customerId,
+            kind: "complaint",
+            comment: complaint.comment,
+            themes: complaint.themes,
+            source: "import",
+            createdAt: complaint.createdAt,
+          },
         },
       },
     });

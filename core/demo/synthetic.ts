@@ -40,8 +40,56 @@ const CITIES = [
 ] as const;
 
 const NAMES = {
-  en: { first: ["Olivia", "Amelia", "Isla", "Ava", "Mia", "Jack", "Harry", "Oliver", "George", "Noah", "Emma", "Liam", "Sophia", "James", "Grace"], last: ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Miller", "Clark", "Walker", "Wright"] },
-  ru: { first: ["Анна", "Мария", "Елена", "Ольга", "Дарья", "Иван", "Алексей", "Дмитрий", "Сергей", "Михаил", "Никита", "Татьяна"], last: ["Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов", "Волков", "Морозов", "Лебедев"] },
+  en: {
+    first: [
+      "Olivia",
+      "Amelia",
+      "Isla",
+      "Ava",
+      "Mia",
+      "Jack",
+      "Harry",
+      "Oliver",
+      "George",
+      "Noah",
+      "Emma",
+      "Liam",
+      "Sophia",
+      "James",
+      "Grace",
+    ],
+    last: [
+      "Smith",
+      "Jones",
+      "Taylor",
+      "Brown",
+      "Williams",
+      "Wilson",
+      "Johnson",
+      "Davies",
+      "Miller",
+      "Clark",
+      "Walker",
+      "Wright",
+    ],
+  },
+  ru: {
+    first: [
+      "Анна",
+      "Мария",
+      "Елена",
+      "Ольга",
+      "Дарья",
+      "Иван",
+      "Алексей",
+      "Дмитрий",
+      "Сергей",
+      "Михаил",
+      "Никита",
+      "Татьяна",
+    ],
+    last: ["Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов", "Волков", "Морозов", "Лебедев"],
+  },
 };
 
 /** Category -> share of revenue that is gross margin. */
@@ -84,7 +132,12 @@ function answeredAt(rnd: Random, joined: number, lastPurchase: number, asOf: num
  * Generates the retailer. Deterministic for a seed. Purchases span the two years before
  * `asOf`; none is later than `asOf`.
  */
-export function generateRetailer(options: { customers: number; seed: number; asOf: Date; linkedShare?: number }): SyntheticRetailer {
+export function generateRetailer(options: {
+  customers: number;
+  seed: number;
+  asOf: Date;
+  linkedShare?: number;
+}): SyntheticRetailer {
   const rnd = new Random(options.seed);
   const asOf = options.asOf.getTime();
   const start = asOf - 730 * DAY;
@@ -96,7 +149,13 @@ export function generateRetailer(options: { customers: number; seed: number; asO
 
   for (let i = 1; i <= options.customers; i++) {
     const externalId = `C${String(i).padStart(6, "0")}`;
-    const archetype = rnd.weighted<Archetype>([["loyal", 25], ["fading", 20], ["lost", 30], ["occasional", 15], ["new", 10]]);
+    const archetype = rnd.weighted<Archetype>([
+      ["loyal", 25],
+      ["fading", 20],
+      ["lost", 30],
+      ["occasional", 15],
+      ["new", 10],
+    ]);
     archetypes.set(externalId, archetype);
     const place = rnd.pick(CITIES);
     const locale = place.locale;
@@ -105,7 +164,11 @@ export function generateRetailer(options: { customers: number; seed: number; asO
     const female = locale === "ru" && /а$|я$/.test(first);
     const name = `${first} ${locale === "ru" && female ? `${last}а` : last}`;
     const joined = archetype === "new" ? asOf - rnd.int(10, 90) * DAY : start + rnd.next() * 400 * DAY;
-    const channel = rnd.weighted([["app", 4], ["web", 4], ["store", 3]] as const);
+    const channel = rnd.weighted([
+      ["app", 4],
+      ["web", 4],
+      ["store", 3],
+    ] as const);
     const favourite = rnd.pick(CATEGORIES);
     // Purchase rate (per day) and its evolution, by archetype.
     const meanGap = { loyal: 18, fading: 25, lost: 30, occasional: 110, new: 20 }[archetype] * (0.6 + rnd.next() * 0.8);
@@ -132,7 +195,7 @@ export function generateRetailer(options: { customers: number; seed: number; asO
         category,
       });
       // Fading customers' gaps stretch out as time goes on.
-      const stretch = t > fadeFrom ? 1 + ((t - fadeFrom) / DAY) / 25 : 1;
+      const stretch = t > fadeFrom ? 1 + (t - fadeFrom) / DAY / 25 : 1;
       t += rnd.exponential(1 / (meanGap * stretch)) * DAY + DAY;
     }
     const tier = total > 1500 ? "gold" : total > 500 ? "silver" : "bronze";
@@ -145,7 +208,13 @@ export function generateRetailer(options: { customers: number; seed: number; asO
       timeZone: place.tz,
       signedUpAt: new Date(joined - rnd.int(0, 30) * DAY),
       marketingConsent: rnd.chance(0.94),
-      attributes: { tier, channel, city: place.city, age: rnd.int(18, 75), loyalty_member: rnd.chance(archetype === "loyal" ? 0.7 : 0.35) },
+      attributes: {
+        tier,
+        channel,
+        city: place.city,
+        age: rnd.int(18, 75),
+        loyalty_member: rnd.chance(archetype === "loyal" ? 0.7 : 0.35),
+      },
     });
     if (rnd.chance(options.linkedShare ?? 0.65)) chats.set(externalId, BigInt(500_000_000 + i));
 

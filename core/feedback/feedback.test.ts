@@ -12,14 +12,31 @@ const NOW = new Date("2026-11-20T12:00:00Z");
 
 describe("keyword themes", () => {
   it("tags English and Russian text", () => {
-    expect(tagThemesByKeywords("Delivery was late and the courier was rude")).toEqual({ themes: ["delivery", "staff"], complaint: false, by: "keywords" });
-    expect(tagThemesByKeywords("Terrible quality, the CD arrived broken. I want a refund!")).toMatchObject({ themes: ["delivery", "quality", "returns"], complaint: true });
-    expect(tagThemesByKeywords("Слишком дорого, и на сайте не работает оформление заказа")).toMatchObject({ themes: ["price", "website"], complaint: true });
+    expect(tagThemesByKeywords("Delivery was late and the courier was rude")).toEqual({
+      themes: ["delivery", "staff"],
+      complaint: false,
+      by: "keywords",
+    });
+    expect(tagThemesByKeywords("Terrible quality, the CD arrived broken. I want a refund!")).toMatchObject({
+      themes: ["delivery", "quality", "returns"],
+      complaint: true,
+    });
+    expect(tagThemesByKeywords("Слишком дорого, и на сайте не работает оформление заказа")).toMatchObject({
+      themes: ["price", "website"],
+      complaint: true,
+    });
     expect(tagThemesByKeywords("Всё отлично, спасибо")).toMatchObject({ themes: [], complaint: false });
   });
 
   it("categorises NPS scores", () => {
-    expect([0, 6, 7, 8, 9, 10].map(npsCategory)).toEqual(["detractor", "detractor", "passive", "passive", "promoter", "promoter"]);
+    expect([0, 6, 7, 8, 9, 10].map(npsCategory)).toEqual([
+      "detractor",
+      "detractor",
+      "passive",
+      "passive",
+      "promoter",
+      "promoter",
+    ]);
   });
 
   it("walks the ten SERVQUAL questions, expectation before perception", () => {
@@ -37,30 +54,57 @@ describeEachDatabase("feedback store", (kind) => {
     db = await createTestDatabase(kind);
   });
   afterAll(async () => db?.close());
-  const customer = () => db.prisma.customer.create({ data: { externalId: `f${++n}`, telegramChatId: BigInt(600_000 + n) } });
+  const customer = () =>
+    db.prisma.customer.create({ data: { externalId: `f${++n}`, telegramChatId: BigInt(600_000 + n) } });
 
   it("takes one NPS score per survey and opens a ticket for a detractor's comment", async () => {
     const c = await customer();
     const first = await recordNpsScore(db, { customerId: c.id, score: 2, surveyId: "outbox:1", now: NOW });
     expect(first).toMatchObject({ ok: true, value: { category: "detractor" } });
-    expect(await recordNpsScore(db, { customerId: c.id, score: 9, surveyId: "outbox:1", now: NOW })).toMatchObject({ ok: false, error: { type: "already_answered" } });
-    expect(await recordNpsScore(db, { customerId: c.id, score: 11, surveyId: "outbox:2", now: NOW })).toMatchObject({ ok: false, error: { type: "invalid_score" } });
+    expect(await recordNpsScore(db, { customerId: c.id, score: 9, surveyId: "outbox:1", now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "already_answered" },
+    });
+    expect(await recordNpsScore(db, { customerId: c.id, score: 11, surveyId: "outbox:2", now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "invalid_score" },
+    });
     if (!first.ok) return;
     const other = await customer();
-    expect(await recordNpsComment(db, { feedbackId: first.value.feedbackId, customerId: other.id, text: "x", now: NOW })).toMatchObject({ ok: false, error: { type: "not_found" } });
-    const comment = await recordNpsComment(db, { feedbackId: first.value.feedbackId, customerId: c.id, text: "Prices went up, too expensive", now: NOW });
+    expect(
+      await recordNpsComment(db, { feedbackId: first.value.feedbackId, customerId: other.id, text: "x", now: NOW }),
+    ).toMatchObject({ ok: false, error: { type: "not_found" } });
+    const comment = await recordNpsComment(db, {
+      feedbackId: first.value.feedbackId,
+      customerId: c.id,
+      text: "Prices went up, too expensive",
+      now: NOW,
+    });
     expect(comment).toMatchObject({ ok: true, value: { themes: ["price"], category: "detractor" } });
     if (!comment.ok) return;
     expect(comment.value.ticket?.reference).toBe(`T-${1000 + comment.value.ticket!.id}`);
-    const event = await db.prisma.staffEvent.findFirstOrThrow({ where: { type: "nps_detractor" }, orderBy: { id: "desc" } });
-    expect(event.payload).toMatchObject({ ticketId: comment.value.ticket!.id, customerId: c.id, score: 2, themes: ["price"] });
-    expect(await recordNpsComment(db, { feedbackId: first.value.feedbackId, customerId: c.id, text: "again", now: NOW })).toMatchObject({ ok: false, error: { type: "already_commented" } });
+    const event = await db.prisma.staffEvent.findFirstOrThrow({
+      where: { type: "nps_detractor" },
+      orderBy: { id: "desc" },
+    });
+    expect(event.payload).toMatchObject({
+      ticketId: comment.value.ticket!.id,
+      customerId: c.id,
+      score: 2,
+      themes: ["price"],
+    });
+    expect(
+      await recordNpsComment(db, { feedbackId: first.value.feedbackId, customerId: c.id, text: "again", now: NOW }),
+    ).toMatchObject({ ok: false, error: { type: "already_commented" } });
   });
 
   it("refuses a stale SERVQUAL step and stores each dimension's gap once", async () => {
     const c = await customer();
     let state = startServqual("s1");
-    expect(await answerServqual(db, c.id, state, { step: 1, value: 5, now: NOW })).toMatchObject({ ok: false, error: { type: "stale" } });
+    expect(await answerServqual(db, c.id, state, { step: 1, value: 5, now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "stale" },
+    });
     const e = await answerServqual(db, c.id, state, { step: 0, value: 7, now: NOW });
     if (!e.ok || !e.value.next) throw new Error("expected next");
     state = e.value.next;
@@ -75,11 +119,28 @@ describeEachDatabase("feedback store", (kind) => {
     const c = await customer();
     const other = await customer();
     const ticket = await openTicket(db, { customerId: c.id, source: "complaint", text: "broken", now: NOW });
-    expect(await recordCsat(db, { ticketId: ticket.id, customerId: c.id, score: 4, now: NOW })).toMatchObject({ ok: false, error: { type: "not_resolved" } });
-    expect(await resolveTicket(db, ticket.id, { channel: silentChannel, now: NOW })).toMatchObject({ ok: true, value: { firstResponseMs: null, csat: "sent" } });
-    expect(await resolveTicket(db, ticket.id, { channel: silentChannel, now: NOW })).toMatchObject({ ok: false, error: { type: "already_resolved" } });
-    expect(await recordCsat(db, { ticketId: ticket.id, customerId: other.id, score: 4, now: NOW })).toMatchObject({ ok: false, error: { type: "not_found" } });
-    expect(await recordCsat(db, { ticketId: ticket.id, customerId: c.id, score: 4, now: NOW })).toMatchObject({ ok: true });
-    expect(await recordCsat(db, { ticketId: ticket.id, customerId: c.id, score: 5, now: NOW })).toMatchObject({ ok: false, error: { type: "already_rated" } });
+    expect(await recordCsat(db, { ticketId: ticket.id, customerId: c.id, score: 4, now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "not_resolved" },
+    });
+    expect(await resolveTicket(db, ticket.id, { channel: silentChannel, now: NOW })).toMatchObject({
+      ok: true,
+      value: { firstResponseMs: null, csat: "sent" },
+    });
+    expect(await resolveTicket(db, ticket.id, { channel: silentChannel, now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "already_resolved" },
+    });
+    expect(await recordCsat(db, { ticketId: ticket.id, customerId: other.id, score: 4, now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "not_found" },
+    });
+    expect(await recordCsat(db, { ticketId: ticket.id, customerId: c.id, score: 4, now: NOW })).toMatchObject({
+      ok: true,
+    });
+    expect(await recordCsat(db, { ticketId: ticket.id, customerId: c.id, score: 5, now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "already_rated" },
+    });
   });
 });

@@ -29,10 +29,20 @@ export async function recordNpsScore(
   input: { customerId: number; score: number; surveyId: string; now: Date; source?: string },
 ): Promise<Result<{ feedbackId: number; category: NpsCategory }, NpsScoreError>> {
   if (!Number.isInteger(input.score) || input.score < 0 || input.score > 10) return err({ type: "invalid_score" });
-  const existing = await db.prisma.feedback.findFirst({ where: { customerId: input.customerId, kind: "nps", surveyId: input.surveyId }, select: { id: true } });
+  const existing = await db.prisma.feedback.findFirst({
+    where: { customerId: input.customerId, kind: "nps", surveyId: input.surveyId },
+    select: { id: true },
+  });
   if (existing) return err({ type: "already_answered" });
   const row = await db.prisma.feedback.create({
-    data: { customerId: input.customerId, kind: "nps", score: input.score, surveyId: input.surveyId, source: input.source ?? "telegram", createdAt: input.now },
+    data: {
+      customerId: input.customerId,
+      kind: "nps",
+      score: input.score,
+      surveyId: input.surveyId,
+      source: input.source ?? "telegram",
+      createdAt: input.now,
+    },
   });
   return ok({ feedbackId: row.id, category: npsCategory(input.score) });
 }
@@ -55,20 +65,39 @@ export async function recordNpsComment(
   options: { chatModel?: ChatModel; prompts?: PromptSource; log?: Logger } = {},
 ): Promise<Result<NpsCommentResult, { type: "not_found" } | { type: "already_commented" }>> {
   const row = await db.prisma.feedback.findUnique({ where: { id: input.feedbackId } });
-  if (!row || row.customerId !== input.customerId || row.kind !== "nps" || row.score === null) return err({ type: "not_found" });
+  if (!row || row.customerId !== input.customerId || row.kind !== "nps" || row.score === null)
+    return err({ type: "not_found" });
   if (row.comment !== null) return err({ type: "already_commented" });
   const tagging = await tagThemes(input.text, options);
   const category = npsCategory(row.score);
   let ticket: OpenedTicket | null = null;
   if (category === "detractor") {
-    ticket = await openTicket(db, { customerId: input.customerId, source: "nps_detractor", text: input.text, authorRef: input.authorRef, now: input.now, raiseEvent: false });
+    ticket = await openTicket(db, {
+      customerId: input.customerId,
+      source: "nps_detractor",
+      text: input.text,
+      authorRef: input.authorRef,
+      now: input.now,
+      raiseEvent: false,
+    });
   }
-  await db.prisma.feedback.update({ where: { id: row.id }, data: { comment: input.text, themes: tagging.themes, ticketId: ticket?.id ?? null } });
+  await db.prisma.feedback.update({
+    where: { id: row.id },
+    data: { comment: input.text, themes: tagging.themes, ticketId: ticket?.id ?? null },
+  });
   if (ticket) {
     await raiseStaffEvent(
       db,
       "nps_detractor",
-      { ticketId: ticket.id, reference: ticket.reference, customerId: input.customerId, score: row.score, themes: tagging.themes, feedbackId: row.id, preview: preview(input.text) },
+      {
+        ticketId: ticket.id,
+        reference: ticket.reference,
+        customerId: input.customerId,
+        score: row.score,
+        themes: tagging.themes,
+        feedbackId: row.id,
+        preview: preview(input.text),
+      },
       input.now,
     );
   }

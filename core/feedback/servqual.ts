@@ -34,7 +34,13 @@ export function startServqual(surveyId: string): ServqualState {
 /** The question for a state's current step. */
 export function servqualQuestion(state: Pick<ServqualState, "step">): ServqualQuestion {
   const dimension = SERVQUAL_DIMENSIONS[Math.floor(state.step / 2)]!;
-  return { step: state.step, number: state.step + 1, total: SERVQUAL_STEPS, dimension, part: state.step % 2 === 0 ? "expect" : "perceive" };
+  return {
+    step: state.step,
+    number: state.step + 1,
+    total: SERVQUAL_STEPS,
+    dimension,
+    part: state.step % 2 === 0 ? "expect" : "perceive",
+  };
 }
 
 export type ServqualAnswerError = { type: "stale" } | { type: "invalid_value" };
@@ -49,17 +55,35 @@ export async function answerServqual(
   customerId: number,
   state: ServqualState,
   answer: { step: number; value: number; now: Date },
-): Promise<Result<{ next: ServqualState | null; saved: { dimension: ServqualDimension; gap: number } | null }, ServqualAnswerError>> {
+): Promise<
+  Result<
+    { next: ServqualState | null; saved: { dimension: ServqualDimension; gap: number } | null },
+    ServqualAnswerError
+  >
+> {
   if (answer.step !== state.step || state.step >= SERVQUAL_STEPS) return err({ type: "stale" });
   if (!Number.isInteger(answer.value) || answer.value < 1 || answer.value > 7) return err({ type: "invalid_value" });
   const question = servqualQuestion(state);
-  if (question.part === "expect") return ok({ next: { ...state, step: state.step + 1, expectation: answer.value }, saved: null });
+  if (question.part === "expect")
+    return ok({ next: { ...state, step: state.step + 1, expectation: answer.value }, saved: null });
   if (state.expectation === null) return err({ type: "stale" });
   const gap = answer.value - state.expectation;
-  const existing = await db.prisma.feedback.findFirst({ where: { customerId, kind: "servqual", surveyId: state.surveyId, dimension: question.dimension }, select: { id: true } });
+  const existing = await db.prisma.feedback.findFirst({
+    where: { customerId, kind: "servqual", surveyId: state.surveyId, dimension: question.dimension },
+    select: { id: true },
+  });
   if (!existing) {
     await db.prisma.feedback.create({
-      data: { customerId, kind: "servqual", dimension: question.dimension, expectation: state.expectation, perception: answer.value, gap, surveyId: state.surveyId, createdAt: answer.now },
+      data: {
+        customerId,
+        kind: "servqual",
+        dimension: question.dimension,
+        expectation: state.expectation,
+        perception: answer.value,
+        gap,
+        surveyId: state.surveyId,
+        createdAt: answer.now,
+      },
     });
   }
   const next = state.step + 1 >= SERVQUAL_STEPS ? null : { ...state, step: state.step + 1, expectation: null };

@@ -16,7 +16,8 @@ describe("parseDate", () => {
     expect(iso("2024-03-01T14:30:00+03:00", "Asia/Tokyo")).toBe("2024-03-01T11:30:00.000Z");
   });
   it("rejects impossible dates and text", () => {
-    for (const bad of ["2025-02-30", "2025-13-45", "2024-03-01 25:00", "hello", "", "2024/03/01"]) expect(iso(bad), bad).toBeNull();
+    for (const bad of ["2025-02-30", "2025-13-45", "2024-03-01 25:00", "hello", "", "2024/03/01"])
+      expect(iso(bad), bad).toBeNull();
   });
   it("uses an explicit luxon format when given", () => {
     expect(iso("01.03.2024", "UTC", "dd.MM.yyyy")).toBe("2024-03-01T00:00:00.000Z");
@@ -26,7 +27,9 @@ describe("parseDate", () => {
 
 describe("columns and attributes", () => {
   it("matches headers ignoring case and punctuation, overrides win", () => {
-    const plan = planColumns(["Customer-ID", "E Mail", "Phone Number", "Shoe size"], CUSTOMER_FIELDS, {}, ["externalId"]);
+    const plan = planColumns(["Customer-ID", "E Mail", "Phone Number", "Shoe size"], CUSTOMER_FIELDS, {}, [
+      "externalId",
+    ]);
     expect(plan.ok && plan.plan.fields).toEqual({ externalId: 0, email: 1, phone: 2 });
     expect(plan.ok && plan.plan.extras).toEqual([{ index: 3, name: "shoe_size" }]);
     const overridden = planColumns(["Customer-ID", "Ref"], CUSTOMER_FIELDS, { Ref: "externalId" }, ["externalId"]);

@@ -6,20 +6,58 @@ import { z } from "zod";
 import type { CustomerRow, PurchaseRow } from "./store";
 
 export const CUSTOMER_FIELDS = {
-  externalId: ["external_id", "customer_id", "customer", "id", "client_id", "customer_no", "customer_number", "user_id"],
+  externalId: [
+    "external_id",
+    "customer_id",
+    "customer",
+    "id",
+    "client_id",
+    "customer_no",
+    "customer_number",
+    "user_id",
+  ],
   name: ["name", "full_name", "customer_name", "fullname"],
   email: ["email", "e_mail", "email_address", "mail"],
   phone: ["phone", "phone_number", "mobile", "telephone", "tel", "msisdn"],
   locale: ["locale", "language", "lang", "language_code"],
   timeZone: ["time_zone", "timezone", "tz"],
-  signedUpAt: ["signed_up_at", "signup_date", "signup", "registered_at", "registration_date", "created_at", "joined", "join_date", "customer_since"],
+  signedUpAt: [
+    "signed_up_at",
+    "signup_date",
+    "signup",
+    "registered_at",
+    "registration_date",
+    "created_at",
+    "joined",
+    "join_date",
+    "customer_since",
+  ],
   marketingConsent: ["marketing_consent", "consent", "opt_in", "optin", "accepts_marketing", "subscribed"],
 } as const;
 
 export const ORDER_FIELDS = {
-  externalId: ["external_id", "order_id", "id", "invoice", "invoice_no", "invoice_id", "transaction_id", "order_number"],
+  externalId: [
+    "external_id",
+    "order_id",
+    "id",
+    "invoice",
+    "invoice_no",
+    "invoice_id",
+    "transaction_id",
+    "order_number",
+  ],
   customer: ["customer_id", "customer", "customer_external_id", "client_id", "user_id", "customer_no"],
-  purchasedAt: ["purchased_at", "date", "order_date", "created_at", "timestamp", "invoice_date", "time", "datetime", "purchase_date"],
+  purchasedAt: [
+    "purchased_at",
+    "date",
+    "order_date",
+    "created_at",
+    "timestamp",
+    "invoice_date",
+    "time",
+    "datetime",
+    "purchase_date",
+  ],
   amount: ["amount", "total", "revenue", "value", "sales", "price", "order_total", "dollars", "sum"],
   grossMargin: ["gross_margin", "margin", "profit", "gross_profit"],
   quantity: ["quantity", "qty", "items", "units", "cds"],
@@ -32,7 +70,11 @@ export type OrderField = keyof typeof ORDER_FIELDS;
 /** Longest accepted cell; longer ones reject the row (a 1 MB "name" is not a name). */
 export const MAX_FIELD_LENGTH = 10_000;
 
-const norm = (s: string) => s.trim().toLowerCase().replace(/[\s\-.]+/g, "_");
+const norm = (s: string) =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/[\s\-.]+/g, "_");
 
 export interface ColumnPlan<F extends string> {
   /** Field -> column index in the header. */
@@ -58,8 +100,10 @@ export function planColumns<F extends string>(
   const fieldNames = Object.keys(aliases) as F[];
   for (const [source, field] of Object.entries(overrides)) {
     const index = normalized.indexOf(norm(source));
-    if (index < 0) problems.push(`--map ${source}=${field}: no column "${source}" in the header (${header.join(", ")})`);
-    else if (!fieldNames.includes(field as F)) problems.push(`--map ${source}=${field}: unknown field "${field}" (fields: ${fieldNames.join(", ")})`);
+    if (index < 0)
+      problems.push(`--map ${source}=${field}: no column "${source}" in the header (${header.join(", ")})`);
+    else if (!fieldNames.includes(field as F))
+      problems.push(`--map ${source}=${field}: unknown field "${field}" (fields: ${fieldNames.join(", ")})`);
     else {
       fields[field as F] = index;
       used.add(index);
@@ -74,8 +118,13 @@ export function planColumns<F extends string>(
     }
   }
   for (const field of required)
-    if (fields[field] === undefined) problems.push(`no column for "${field}": expected one of ${aliases[field].join(", ")} (or --map COLUMN=${field})`);
-  const extras = header.map((name, index) => ({ index, name: norm(name) })).filter((e) => !used.has(e.index) && e.name !== "");
+    if (fields[field] === undefined)
+      problems.push(
+        `no column for "${field}": expected one of ${aliases[field].join(", ")} (or --map COLUMN=${field})`,
+      );
+  const extras = header
+    .map((name, index) => ({ index, name: norm(name) }))
+    .filter((e) => !used.has(e.index) && e.name !== "");
   return problems.length ? { ok: false, problems } : { ok: true, plan: { fields, extras } };
 }
 
@@ -101,12 +150,23 @@ export function parseDate(text: string, zone: string, format?: string): Date | n
     const [y, mo, d, h = "0", mi = "0", sec = "0", ms = "0"] = m.slice(1).map((v) => v ?? undefined) as string[];
     const utc = Date.UTC(+y!, +mo! - 1, +d!, +h, +mi, +sec, +ms.padEnd(3, "0"));
     const check = new Date(utc);
-    if (check.getUTCFullYear() !== +y! || check.getUTCMonth() !== +mo! - 1 || check.getUTCDate() !== +d! || +h > 23 || +mi > 59 || +sec > 59) return null;
+    if (
+      check.getUTCFullYear() !== +y! ||
+      check.getUTCMonth() !== +mo! - 1 ||
+      check.getUTCDate() !== +d! ||
+      +h > 23 ||
+      +mi > 59 ||
+      +sec > 59
+    )
+      return null;
     if (zone === "UTC") return check;
     const key = `${zone}|${s}`;
     let hit = zoneCache.get(key);
     if (hit === undefined) {
-      const local = DateTime.fromObject({ year: +y!, month: +mo!, day: +d!, hour: +h, minute: +mi, second: +sec, millisecond: +ms.padEnd(3, "0") }, { zone });
+      const local = DateTime.fromObject(
+        { year: +y!, month: +mo!, day: +d!, hour: +h, minute: +mi, second: +sec, millisecond: +ms.padEnd(3, "0") },
+        { zone },
+      );
       hit = local.isValid ? local.toJSDate() : null;
       if (zoneCache.size > 100_000) zoneCache.clear();
       zoneCache.set(key, hit);
@@ -129,7 +189,11 @@ const money = z
 const orderSchema = z.object({
   customer: z.string().trim().min(1, "is empty"),
   amount: money,
-  grossMargin: z.string().trim().refine((s) => /^-?\d+(\.\d+)?$/.test(s), "is not a number").optional(),
+  grossMargin: z
+    .string()
+    .trim()
+    .refine((s) => /^-?\d+(\.\d+)?$/.test(s), "is not a number")
+    .optional(),
   quantity: z.string().trim().regex(/^\d+$/, "must be a whole number >= 0").optional(),
   category: z.string().trim().optional(),
 });
@@ -139,7 +203,10 @@ const phone = z
   .string()
   .transform((s) => s.replace(/[\s().-]/g, ""))
   .refine((s) => /^\+?\d{7,15}$/.test(s), "is not a phone number (7-15 digits, optional leading +)");
-const localeSchema = z.string().trim().regex(/^[a-zA-Z]{2,3}([-_][a-zA-Z]{2,4})?$/, "is not a language code such as en or ru-RU");
+const localeSchema = z
+  .string()
+  .trim()
+  .regex(/^[a-zA-Z]{2,3}([-_][a-zA-Z]{2,4})?$/, "is not a language code such as en or ru-RU");
 
 export type RowResult<T> = { ok: true; row: T } | { ok: false; reason: string };
 
@@ -147,7 +214,8 @@ export type RowResult<T> = { ok: true; row: T } | { ok: false; reason: string };
 function checkCells(header: string[], cells: string[]): string | null {
   for (let i = 0; i < cells.length; i++) {
     const cell = cells[i]!;
-    if (cell.length > MAX_FIELD_LENGTH) return `column "${header[i]}" is ${cell.length} characters long (limit ${MAX_FIELD_LENGTH})`;
+    if (cell.length > MAX_FIELD_LENGTH)
+      return `column "${header[i]}" is ${cell.length} characters long (limit ${MAX_FIELD_LENGTH})`;
     if (cell.includes("\uFFFD")) return `column "${header[i]}" is not valid UTF-8`;
   }
   return null;
@@ -183,7 +251,8 @@ export function customerFromCells(
   plan: ColumnPlan<CustomerField>,
   options: { timeZone: string; dateFormat?: string },
 ): RowResult<CustomerRow> {
-  if (cells.length !== header.length) return { ok: false, reason: `expected ${header.length} columns, found ${cells.length}` };
+  if (cells.length !== header.length)
+    return { ok: false, reason: `expected ${header.length} columns, found ${cells.length}` };
   const bad = checkCells(header, cells);
   if (bad) return { ok: false, reason: bad };
   const f = plan.fields;
@@ -245,7 +314,8 @@ export function orderFromCells(
   plan: ColumnPlan<OrderField>,
   options: { timeZone: string; dateFormat?: string; now: Date },
 ): RowResult<OrderDraft> {
-  if (cells.length !== header.length) return { ok: false, reason: `expected ${header.length} columns, found ${cells.length}` };
+  if (cells.length !== header.length)
+    return { ok: false, reason: `expected ${header.length} columns, found ${cells.length}` };
   const bad = checkCells(header, cells);
   if (bad) return { ok: false, reason: bad };
   const f = plan.fields;
@@ -264,7 +334,8 @@ export function orderFromCells(
   if (!when) return { ok: false, reason: "date is empty" };
   const purchasedAt = parseDate(when, options.timeZone, options.dateFormat);
   if (!purchasedAt) return { ok: false, reason: `date "${when.slice(0, 40)}" is not a date` };
-  if (purchasedAt.getTime() > options.now.getTime() + 86_400_000) return { ok: false, reason: `date ${when} is in the future` };
+  if (purchasedAt.getTime() > options.now.getTime() + 86_400_000)
+    return { ok: false, reason: `date ${when} is in the future` };
   const d = parsed.data;
   return {
     ok: true,

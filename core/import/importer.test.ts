@@ -46,7 +46,13 @@ describeEachDatabase("import", (kind) => {
     expect(first.errors).toEqual([]);
     expect(first.written).toEqual({ inserted: 3, updated: 0, unchanged: 0 });
     const ann = await db.prisma.customer.findUniqueOrThrow({ where: { externalId: "c1" } });
-    expect(ann).toMatchObject({ name: "Ann Lee", email: "ann@example.com", phone: "+442079460018", locale: "en", timeZone: "Europe/London" });
+    expect(ann).toMatchObject({
+      name: "Ann Lee",
+      email: "ann@example.com",
+      phone: "+442079460018",
+      locale: "en",
+      timeZone: "Europe/London",
+    });
     expect(ann.signedUpAt?.toISOString()).toBe("2024-03-01T00:00:00.000Z");
     expect(ann.attributes).toEqual({ tier: "gold", visits: 12, vip: true });
     const boris = await db.prisma.customer.findUniqueOrThrow({ where: { externalId: "c2" } });
@@ -64,7 +70,9 @@ describeEachDatabase("import", (kind) => {
     const report = await importFile(db, base("customers", f, { map: { Kundennummer: "externalId", Nom: "name" } }));
     expect(report.written.inserted).toBe(1);
     expect((await db.prisma.customer.findUniqueOrThrow({ where: { externalId: "k1" } })).name).toBe("Zoé");
-    await expect(importFile(db, base("customers", f, { map: { Missing: "externalId" } }))).rejects.toThrow(ImportFileError);
+    await expect(importFile(db, base("customers", f, { map: { Missing: "externalId" } }))).rejects.toThrow(
+      ImportFileError,
+    );
   });
 
   it("reports each bad order row with its line number and imports the rest", async () => {
@@ -83,7 +91,9 @@ describeEachDatabase("import", (kind) => {
     ];
     const text = Buffer.concat([
       Buffer.from(lines.join("\n") + "\n"),
-      Buffer.from("o10,c1,2025-01-12,5.00,t"), Buffer.from([0xff, 0xfe]), Buffer.from("a\n"), // 11 invalid UTF-8
+      Buffer.from("o10,c1,2025-01-12,5.00,t"),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from("a\n"), // 11 invalid UTF-8
       Buffer.from("o1,c1,2025-01-05,19.90,tea\n"), // 12 duplicate order id
     ]);
     const f = file(text);
@@ -108,7 +118,9 @@ describeEachDatabase("import", (kind) => {
   });
 
   it("--strict refuses the whole file and writes nothing", async () => {
-    const f = file("order_id,customer_id,date,amount\ns1,c1,2025-02-01,10\ns2,c1,2025-02-02,abc\ns3,c2,2025-02-03,12\n");
+    const f = file(
+      "order_id,customer_id,date,amount\ns1,c1,2025-02-01,10\ns2,c1,2025-02-02,abc\ns3,c2,2025-02-03,12\n",
+    );
     const before = await db.prisma.purchase.count();
     const report = await importFile(db, base("orders", f, { strict: true }));
     expect(report.refused).toBe(true);
@@ -121,11 +133,17 @@ describeEachDatabase("import", (kind) => {
   });
 
   it("an interrupted import keeps whole batches only, and running it again completes it without duplicates", async () => {
-    const rows = ["order_id,customer_id,date,amount", ...Array.from({ length: 250 }, (_, i) => `b${i},c3,2025-03-01T10:00:00Z,${i}.50`)];
+    const rows = [
+      "order_id,customer_id,date,amount",
+      ...Array.from({ length: 250 }, (_, i) => `b${i},c3,2025-03-01T10:00:00Z,${i}.50`),
+    ];
     const f = file(rows.join("\n"));
     const abort = new AbortController();
     const before = await db.prisma.purchase.count();
-    const report = await importFile(db, base("orders", f, { batchSize: 100, signal: abort.signal, onProgress: () => abort.abort() }));
+    const report = await importFile(
+      db,
+      base("orders", f, { batchSize: 100, signal: abort.signal, onProgress: () => abort.abort() }),
+    );
     expect(report.aborted).toBe(true);
     expect(await db.prisma.purchase.count()).toBe(before + 100);
     const rest = await importFile(db, base("orders", f, { batchSize: 100 }));
@@ -133,50 +151,68 @@ describeEachDatabase("import", (kind) => {
     expect(await db.prisma.purchase.count()).toBe(before + 250);
   });
 
-  it.skipIf(!existsSync(CDNOW_MASTER))("loads CDNOW_master: 23,570 customers and 69,659 purchases; a second import changes no row", async () => {
-    const fresh = await createTestDatabase(kind);
-    try {
-      const first = await importFile(fresh, base("orders", CDNOW_MASTER, { format: "cdnow" }));
-      expect(first.errors).toEqual([]);
-      expect(first.customersCreated).toBe(23_570);
-      expect(first.written.inserted).toBe(69_659);
-      expect(await fresh.prisma.customer.count()).toBe(23_570);
-      const [sum] = await fresh.prisma.$queryRaw<{ n: number; total: string }[]>`SELECT count(*)::int AS n, sum(amount)::text AS total FROM purchases`;
-      expect(sum!.n).toBe(69_659);
-      const second = await importFile(fresh, base("orders", CDNOW_MASTER, { format: "cdnow" }));
-      expect(second.written).toEqual({ inserted: 0, updated: 0, unchanged: 69_659 });
-      expect(second.customersCreated).toBe(0);
-      const [after] = await fresh.prisma.$queryRaw<{ n: number; total: string }[]>`SELECT count(*)::int AS n, sum(amount)::text AS total FROM purchases`;
-      expect(after).toEqual(sum);
-    } finally {
-      await fresh.close();
-    }
-  }, 180_000);
-
-  it.runIf(kind === "postgres")("a process killed mid-import leaves only whole batches", async () => {
-    const fresh = await createTestDatabase("postgres");
-    const url = (fresh.target as { url: string }).url;
-    try {
-      const rows = ["order_id,customer_id,date,amount", ...Array.from({ length: 200_000 }, (_, i) => `k${i},c${i % 50},2025-03-01T10:00:00Z,1.00`)];
-      const f = file(rows.join("\n"));
-      const child = spawn("node", ["jobs/retention.mjs", "import", "orders", f, "--create-customers", "--batch-size", "1000"], {
-        env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: "silent" },
-        stdio: "ignore",
-      });
-      // kill it once some batches are in
-      for (let i = 0; i < 600; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        if ((await fresh.prisma.purchase.count()) >= 3000) break;
+  it.skipIf(!existsSync(CDNOW_MASTER))(
+    "loads CDNOW_master: 23,570 customers and 69,659 purchases; a second import changes no row",
+    async () => {
+      const fresh = await createTestDatabase(kind);
+      try {
+        const first = await importFile(fresh, base("orders", CDNOW_MASTER, { format: "cdnow" }));
+        expect(first.errors).toEqual([]);
+        expect(first.customersCreated).toBe(23_570);
+        expect(first.written.inserted).toBe(69_659);
+        expect(await fresh.prisma.customer.count()).toBe(23_570);
+        const [sum] = await fresh.prisma.$queryRaw<
+          { n: number; total: string }[]
+        >`SELECT count(*)::int AS n, sum(amount)::text AS total FROM purchases`;
+        expect(sum!.n).toBe(69_659);
+        const second = await importFile(fresh, base("orders", CDNOW_MASTER, { format: "cdnow" }));
+        expect(second.written).toEqual({ inserted: 0, updated: 0, unchanged: 69_659 });
+        expect(second.customersCreated).toBe(0);
+        const [after] = await fresh.prisma.$queryRaw<
+          { n: number; total: string }[]
+        >`SELECT count(*)::int AS n, sum(amount)::text AS total FROM purchases`;
+        expect(after).toEqual(sum);
+      } finally {
+        await fresh.close();
       }
-      child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
-      const n = await fresh.prisma.purchase.count();
-      expect(n).toBeGreaterThanOrEqual(3000);
-      expect(n).toBeLessThan(200_000);
-      expect(n % 1000).toBe(0);
-    } finally {
-      await fresh.close();
-    }
-  }, 120_000);
-});
+    },
+    180_000,
+  );
 
+  it.runIf(kind === "postgres")(
+    "a process killed mid-import leaves only whole batches",
+    async () => {
+      const fresh = await createTestDatabase("postgres");
+      const url = (fresh.target as { url: string }).url;
+      try {
+        const rows = [
+          "order_id,customer_id,date,amount",
+          ...Array.from({ length: 200_000 }, (_, i) => `k${i},c${i % 50},2025-03-01T10:00:00Z,1.00`),
+        ];
+        const f = file(rows.join("\n"));
+        const child = spawn(
+          "node",
+          ["jobs/retention.mjs", "import", "orders", f, "--create-customers", "--batch-size", "1000"],
+          {
+            env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: "silent" },
+            stdio: "ignore",
+          },
+        );
+        // kill it once some batches are in
+        for (let i = 0; i < 600; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          if ((await fresh.prisma.purchase.count()) >= 3000) break;
+        }
+        child.kill("SIGKILL");
+        await new Promise((r) => child.once("exit", r));
+        const n = await fresh.prisma.purchase.count();
+        expect(n).toBeGreaterThanOrEqual(3000);
+        expect(n).toBeLessThan(200_000);
+        expect(n % 1000).toBe(0);
+      } finally {
+        await fresh.close();
+      }
+    },
+    120_000,
+  );
+});

@@ -14,7 +14,15 @@ import {
   type OrderField,
 } from "./fields";
 import { openCdnow, openCsv, type RecordSource } from "./sources";
-import { customerIdsByExternalId, ensureCustomers, upsertCustomers, upsertPurchases, type CustomerRow, type PurchaseRow, type UpsertCounts } from "./store";
+import {
+  customerIdsByExternalId,
+  ensureCustomers,
+  upsertCustomers,
+  upsertPurchases,
+  type CustomerRow,
+  type PurchaseRow,
+  type UpsertCounts,
+} from "./store";
 
 export type ImportKind = "customers" | "orders";
 export type ImportFormat = "csv" | "cdnow";
@@ -86,7 +94,8 @@ const TX_OPTIONS = { timeout: 30 * 60_000, maxWait: 60_000 };
 export async function importFile(db: Database, options: ImportOptions): Promise<ImportReport> {
   const started = Date.now();
   const format = options.format ?? "csv";
-  if (format === "cdnow" && options.kind !== "orders") throw new ImportFileError("--format cdnow is an orders file: use `retention import orders --format cdnow FILE`");
+  if (format === "cdnow" && options.kind !== "orders")
+    throw new ImportFileError("--format cdnow is an orders file: use `retention import orders --format cdnow FILE`");
   const report: ImportReport = {
     kind: options.kind,
     file: options.file,
@@ -116,19 +125,30 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
       return report;
     }
     report.rows = 0;
-    await db.prisma.$transaction(async (tx) => {
-      const pass = await runPass(tx, options, format, { write: true }, addError, (counts, created) => add(report, counts, created));
-      report.rows = pass.rows;
-      // Ctrl-C during a strict import: roll the whole file back.
-      if (pass.aborted) throw new AbortedError();
-    }, TX_OPTIONS).catch((error: unknown) => {
-      if (!(error instanceof AbortedError)) throw error;
-      report.aborted = true;
-      report.written = { inserted: 0, updated: 0, unchanged: 0 };
-      report.customersCreated = 0;
-    });
+    await db.prisma
+      .$transaction(async (tx) => {
+        const pass = await runPass(tx, options, format, { write: true }, addError, (counts, created) =>
+          add(report, counts, created),
+        );
+        report.rows = pass.rows;
+        // Ctrl-C during a strict import: roll the whole file back.
+        if (pass.aborted) throw new AbortedError();
+      }, TX_OPTIONS)
+      .catch((error: unknown) => {
+        if (!(error instanceof AbortedError)) throw error;
+        report.aborted = true;
+        report.written = { inserted: 0, updated: 0, unchanged: 0 };
+        report.customersCreated = 0;
+      });
   } else {
-    const pass = await runPass(db.prisma, options, format, { write: true, transactionPerBatch: true }, addError, (counts, created) => add(report, counts, created));
+    const pass = await runPass(
+      db.prisma,
+      options,
+      format,
+      { write: true, transactionPerBatch: true },
+      addError,
+      (counts, created) => add(report, counts, created),
+    );
     report.rows = pass.rows;
     report.aborted = pass.aborted;
   }
@@ -150,7 +170,9 @@ function add(report: ImportReport, counts: UpsertCounts, created: number) {
 
 async function openSource(options: ImportOptions, format: ImportFormat): Promise<RecordSource> {
   try {
-    return format === "cdnow" ? await openCdnow(options.file) : await openCsv(options.file, { delimiter: options.delimiter });
+    return format === "cdnow"
+      ? await openCdnow(options.file)
+      : await openCsv(options.file, { delimiter: options.delimiter });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new ImportFileError(`${options.file}: no such file`);
@@ -177,7 +199,12 @@ async function runPass(
     while (reportedSourceErrors < source.errors.length) addError(source.errors[reportedSourceErrors++]!);
   };
   const progress = () =>
-    options.onProgress?.({ rows, bytes: source.bytesRead(), totalBytes: source.totalBytes, elapsedMs: Date.now() - started });
+    options.onProgress?.({
+      rows,
+      bytes: source.bytesRead(),
+      totalBytes: source.totalBytes,
+      elapsedMs: Date.now() - started,
+    });
 
   // After each full batch: write it, report, and stop if asked to (Ctrl-C) between batches.
   const endBatch = async (flush: () => Promise<void>): Promise<boolean> => {
@@ -188,7 +215,8 @@ async function runPass(
   };
 
   const writeBatch = async (work: (tx: Tx) => Promise<void>) => {
-    if (mode.transactionPerBatch && "$transaction" in client) await (client as PrismaClient).$transaction((tx) => work(tx), TX_OPTIONS);
+    if (mode.transactionPerBatch && "$transaction" in client)
+      await (client as PrismaClient).$transaction((tx) => work(tx), TX_OPTIONS);
     else await work(client);
   };
 
@@ -236,7 +264,10 @@ async function runPass(
           const known = await customerIdsByExternalId(tx, customerIds);
           const good = pending.filter((r) => {
             if (known.has(r.customerExternalId)) return true;
-            addError({ line: r.line, reason: `unknown customer "${r.customerExternalId.slice(0, 60)}" (import customers first, or use --create-customers)` });
+            addError({
+              line: r.line,
+              reason: `unknown customer "${r.customerExternalId.slice(0, 60)}" (import customers first, or use --create-customers)`,
+            });
             return false;
           });
           if (mode.write) onWritten(await upsertPurchases(tx, good), 0);
@@ -259,7 +290,11 @@ async function runPass(
             externalId = `${base}:${n}`;
           }
           const firstLine = seenIds.get(externalId);
-          if (firstLine !== undefined) addError({ line: record.line, reason: `duplicate order id "${externalId.slice(0, 60)}" (first on line ${firstLine})` });
+          if (firstLine !== undefined)
+            addError({
+              line: record.line,
+              reason: `duplicate order id "${externalId.slice(0, 60)}" (first on line ${firstLine})`,
+            });
           else {
             seenIds.set(externalId, record.line);
             batch.push({ ...draft, externalId, line: record.line });
@@ -277,7 +312,10 @@ async function runPass(
   }
 }
 
-function columnsOrThrow<F extends string>(result: { ok: true; plan: ColumnPlan<F> } | { ok: false; problems: string[] }): ColumnPlan<F> {
-  if (!result.ok) throw new ImportFileError(`the columns don't fit:\n${result.problems.map((p) => `  - ${p}`).join("\n")}`);
+function columnsOrThrow<F extends string>(
+  result: { ok: true; plan: ColumnPlan<F> } | { ok: false; problems: string[] },
+): ColumnPlan<F> {
+  if (!result.ok)
+    throw new ImportFileError(`the columns don't fit:\n${result.problems.map((p) => `  - ${p}`).join("\n")}`);
   return result.plan;
 }

@@ -12,7 +12,10 @@ export function normalizePhone(phone: string): string {
 export async function findCustomerByRef(db: Database, ref: string): Promise<{ id: number; externalId: string } | null> {
   const trimmed = ref.trim();
   if (!trimmed) return null;
-  const byExternal = await db.prisma.customer.findUnique({ where: { externalId: trimmed }, select: { id: true, externalId: true, erasedAt: true } });
+  const byExternal = await db.prisma.customer.findUnique({
+    where: { externalId: trimmed },
+    select: { id: true, externalId: true, erasedAt: true },
+  });
   if (byExternal && !byExternal.erasedAt) return { id: byExternal.id, externalId: byExternal.externalId };
   if (trimmed.includes("@")) {
     const rows = await db.prisma.customer.findMany({

@@ -53,7 +53,14 @@ export async function createLinkToken(
   const expiresAt = new Date(options.now.getTime() + options.ttlHours * 3_600_000);
   await db.prisma.linkToken.create({ data: { token, customerId: customer.id, expiresAt, createdAt: options.now } });
   await db.prisma.auditLog.create({
-    data: { actor: options.actor ?? "cli", action: "link.token_created", entityType: "customer", entityId: String(customer.id), details: { expiresAt: expiresAt.toISOString() }, createdAt: options.now },
+    data: {
+      actor: options.actor ?? "cli",
+      action: "link.token_created",
+      entityType: "customer",
+      entityId: String(customer.id),
+      details: { expiresAt: expiresAt.toISOString() },
+      createdAt: options.now,
+    },
   });
   return ok({ token, link: deepLink(options.botUsername, token), customerId: customer.id, expiresAt });
 }
@@ -73,14 +80,20 @@ export async function linkByToken(
   if (!row) return err({ type: "unknown" });
   if (row.usedAt) {
     if (row.usedByChat === chat.chatId) {
-      const customer = await db.prisma.customer.findUnique({ where: { id: row.customerId }, select: { telegramChatId: true } });
+      const customer = await db.prisma.customer.findUnique({
+        where: { id: row.customerId },
+        select: { telegramChatId: true },
+      });
       if (customer?.telegramChatId === chat.chatId) return ok({ customerId: row.customerId, status: "already_linked" });
     }
     return err({ type: "used" });
   }
   if (row.expiresAt.getTime() <= options.now.getTime()) return err({ type: "expired" });
   // Claim the token first: of two chats racing for it, one wins.
-  const claimed = await db.prisma.linkToken.updateMany({ where: { token, usedAt: null }, data: { usedAt: options.now, usedByChat: chat.chatId } });
+  const claimed = await db.prisma.linkToken.updateMany({
+    where: { token, usedAt: null },
+    data: { usedAt: options.now, usedByChat: chat.chatId },
+  });
   if (claimed.count === 0) return err({ type: "used" });
   const status = await attachChat(db, row.customerId, chat, options.now, "token");
   return ok({ customerId: row.customerId, status });
@@ -102,17 +115,33 @@ export async function linkByPhone(
   return ok({ customerId: matches[0]!.id, status });
 }
 
-async function attachChat(db: Database, customerId: number, chat: ChatIdentity, now: Date, method: string): Promise<LinkedChat["status"]> {
+async function attachChat(
+  db: Database,
+  customerId: number,
+  chat: ChatIdentity,
+  now: Date,
+  method: string,
+): Promise<LinkedChat["status"]> {
   const current = await db.prisma.customer.findUnique({ where: { id: customerId }, select: { telegramChatId: true } });
   if (current?.telegramChatId === chat.chatId) return "already_linked";
   // A chat belongs to one customer: unlink it from anyone else first (telegram_chat_id is unique).
-  await db.prisma.customer.updateMany({ where: { telegramChatId: chat.chatId, id: { not: customerId } }, data: { telegramChatId: null, telegramUserId: null } });
+  await db.prisma.customer.updateMany({
+    where: { telegramChatId: chat.chatId, id: { not: customerId } },
+    data: { telegramChatId: null, telegramUserId: null },
+  });
   await db.prisma.customer.update({
     where: { id: customerId },
     data: { telegramChatId: chat.chatId, telegramUserId: chat.userId, telegramLinkedAt: now, unreachableAt: null },
   });
   await db.prisma.auditLog.create({
-    data: { actor: `telegram:${chat.chatId}`, action: "link.chat_linked", entityType: "customer", entityId: String(customerId), details: { method }, createdAt: now },
+    data: {
+      actor: `telegram:${chat.chatId}`,
+      action: "link.chat_linked",
+      entityType: "customer",
+      entityId: String(customerId),
+      details: { method },
+      createdAt: now,
+    },
   });
   return "linked";
 }

@@ -16,7 +16,10 @@ export interface ChatCompletion {
 
 export interface ChatModel {
   readonly name: string;
-  complete(messages: ChatMessage[], options?: { maxTokens?: number; temperature?: number; json?: boolean }): Promise<ChatCompletion>;
+  complete(
+    messages: ChatMessage[],
+    options?: { maxTokens?: number; temperature?: number; json?: boolean },
+  ): Promise<ChatCompletion>;
 }
 
 /**

@@ -66,7 +66,9 @@ export function decodeCallback(data: string | undefined): CallbackAction | null 
       }
       const step = id(a);
       const value = id(b);
-      return step !== null && value !== null && value >= 1 && value <= 7 ? { type: "servqual_answer", step, value } : null;
+      return step !== null && value !== null && value >= 1 && value <= 7
+        ? { type: "servqual_answer", step, value }
+        : null;
     }
     case "cs": {
       const ticketId = id(a);

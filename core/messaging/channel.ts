@@ -3,13 +3,7 @@
 
 /** What an outbound message is for; the renderer picks the wording by kind. */
 export type MessageKind =
-  | "offer"
-  | "survey_nps"
-  | "survey_servqual"
-  | "ticket_ack"
-  | "ticket_reply"
-  | "csat_request"
-  | "notice";
+  "offer" | "survey_nps" | "survey_servqual" | "ticket_ack" | "ticket_reply" | "csat_request" | "notice";
 
 /** One message claimed from the outbox, ready to render and send. */
 export interface OutboundMessage {

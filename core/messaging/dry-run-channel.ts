@@ -20,7 +20,10 @@ export class DryRunChannel implements MessageChannel {
   readonly name = "dry-run";
   readonly sent: DryRunSummary[] = [];
 
-  constructor(private readonly log: Logger, private readonly options: { keep?: boolean } = {}) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly options: { keep?: boolean } = {},
+  ) {}
 
   /** Renders the message; a payload its kind cannot render is a permanent failure. */
   async send(message: OutboundMessage): Promise<SendResult> {
@@ -28,7 +31,11 @@ export class DryRunChannel implements MessageChannel {
     try {
       rendered = await renderMessage(message, { locale: message.locale, log: this.log });
     } catch (error) {
-      return { ok: false, retryable: false, error: `render failed: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}` };
+      return {
+        ok: false,
+        retryable: false,
+        error: `render failed: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}`,
+      };
     }
     const summary: DryRunSummary = {
       outboxId: message.outboxId,

@@ -41,7 +41,8 @@ export function loadTranslator(dir: string = LOCALES_DIR): Translator {
       if (message?.value) {
         const errors: Error[] = [];
         const text = bundle.formatPattern(message.value, vars as Record<string, FluentVariable>, errors);
-        if (errors.length) throw new Error(`locale ${candidate} key ${key}: ${errors.map((e) => e.message).join("; ")}`);
+        if (errors.length)
+          throw new Error(`locale ${candidate} key ${key}: ${errors.map((e) => e.message).join("; ")}`);
         return text;
       }
     }

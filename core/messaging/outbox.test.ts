@@ -26,7 +26,9 @@ async function makeCustomers(db: Database, n: number, chat = true): Promise<numb
 class ScriptedChannel implements MessageChannel {
   readonly name = "scripted";
   sent: OutboundMessage[] = [];
-  constructor(private readonly answer: (m: OutboundMessage) => SendResult = (m) => ({ ok: true, providerId: `p${m.outboxId}` })) {}
+  constructor(
+    private readonly answer: (m: OutboundMessage) => SendResult = (m) => ({ ok: true, providerId: `p${m.outboxId}` }),
+  ) {}
   async send(message: OutboundMessage): Promise<SendResult> {
     this.sent.push(message);
     return this.answer(message);
@@ -44,16 +46,30 @@ describeEachDatabase("outbox", (kind) => {
 
   it("enqueues in bulk and ignores keys already present", async () => {
     const ids = await makeCustomers(db, 3);
-    const rows = ids.map((id) => ({ idempotencyKey: `k:${id}`, customerId: id, kind: "offer" as const, payload: { n: id } }));
+    const rows = ids.map((id) => ({
+      idempotencyKey: `k:${id}`,
+      customerId: id,
+      kind: "offer" as const,
+      payload: { n: id },
+    }));
     expect(await enqueueMessages(db, rows, { now: T0 })).toEqual({ inserted: 3, duplicates: 0 });
-    expect(await enqueueMessages(db, [...rows, { ...rows[0]!, idempotencyKey: "new" }], { now: T0 })).toEqual({ inserted: 1, duplicates: 3 });
+    expect(await enqueueMessages(db, [...rows, { ...rows[0]!, idempotencyKey: "new" }], { now: T0 })).toEqual({
+      inserted: 1,
+      duplicates: 3,
+    });
   });
 
   it("claims due rows once, joins the chat, and never hands one row to two workers", async () => {
     const ids = await makeCustomers(db, 10);
     await enqueueMessages(
       db,
-      ids.map((id, i) => ({ idempotencyKey: `k:${id}`, customerId: id, kind: "offer" as const, payload: {}, notBefore: i < 8 ? T0 : at(3600_000) })),
+      ids.map((id, i) => ({
+        idempotencyKey: `k:${id}`,
+        customerId: id,
+        kind: "offer" as const,
+        payload: {},
+        notBefore: i < 8 ? T0 : at(3600_000),
+      })),
       { now: T0 },
     );
     const [a, b] = await Promise.all([
@@ -71,13 +87,18 @@ describeEachDatabase("outbox", (kind) => {
 
   it("takes over an expired claim, and settles in-doubt sends by kind", async () => {
     const [c1, c2, c3] = await makeCustomers(db, 3);
-    await enqueueMessages(db, [
-      { idempotencyKey: "claimed", customerId: c1!, kind: "offer", payload: {} },
-      { idempotencyKey: "offer-in-flight", customerId: c2!, kind: "offer", payload: {} },
-      { idempotencyKey: "reply-in-flight", customerId: c3!, kind: "ticket_reply", payload: {} },
-    ], { now: T0 });
+    await enqueueMessages(
+      db,
+      [
+        { idempotencyKey: "claimed", customerId: c1!, kind: "offer", payload: {} },
+        { idempotencyKey: "offer-in-flight", customerId: c2!, kind: "offer", payload: {} },
+        { idempotencyKey: "reply-in-flight", customerId: c3!, kind: "ticket_reply", payload: {} },
+      ],
+      { now: T0 },
+    );
     const claimed = await claimDueMessages(db, { limit: 10, workerId: "dead", now: T0, leaseMs: 60_000 });
-    for (const m of claimed.filter((m) => m.idempotencyKey !== "claimed")) expect(await markSending(db, m, { now: T0 })).toBe(true);
+    for (const m of claimed.filter((m) => m.idempotencyKey !== "claimed"))
+      expect(await markSending(db, m, { now: T0 })).toBe(true);
     // before the lease expires nobody else gets them
     expect(await claimDueMessages(db, { limit: 10, workerId: "w2", now: at(30_000), leaseMs: 60_000 })).toHaveLength(0);
     const later = at(61_000);
@@ -93,11 +114,15 @@ describeEachDatabase("outbox", (kind) => {
 
   it("records sent, retry with backoff, give-up, and unreachable with attempts logged", async () => {
     const [c1, c2, c3] = await makeCustomers(db, 3);
-    await enqueueMessages(db, [
-      { idempotencyKey: "ok", customerId: c1!, kind: "offer", payload: {} },
-      { idempotencyKey: "flaky", customerId: c2!, kind: "offer", payload: {} },
-      { idempotencyKey: "blocked", customerId: c3!, kind: "offer", payload: {} },
-    ], { now: T0 });
+    await enqueueMessages(
+      db,
+      [
+        { idempotencyKey: "ok", customerId: c1!, kind: "offer", payload: {} },
+        { idempotencyKey: "flaky", customerId: c2!, kind: "offer", payload: {} },
+        { idempotencyKey: "blocked", customerId: c3!, kind: "offer", payload: {} },
+      ],
+      { now: T0 },
+    );
     let now = T0;
     const results: Record<string, SendResult> = {
       ok: { ok: true, providerId: "42" },
@@ -126,7 +151,9 @@ describeEachDatabase("outbox", (kind) => {
     await enqueueMessages(db, [{ idempotencyKey: "q", customerId: c1!, kind: "offer", payload: {} }], { now: T0 });
     const [m] = await claimDueMessages(db, { limit: 1, workerId: "w", now: T0, leaseMs: 60_000 });
     expect(await deferMessage(db, m!, at(3_600_000))).toBe(true);
-    expect(await claimDueMessages(db, { limit: 1, workerId: "w", now: at(3_599_000), leaseMs: 60_000 })).toHaveLength(0);
+    expect(await claimDueMessages(db, { limit: 1, workerId: "w", now: at(3_599_000), leaseMs: 60_000 })).toHaveLength(
+      0,
+    );
     const [again] = await claimDueMessages(db, { limit: 1, workerId: "w", now: at(3_600_000), leaseMs: 60_000 });
     expect(again!.attempts).toBe(1);
   });
@@ -134,7 +161,12 @@ describeEachDatabase("outbox", (kind) => {
   it("sendNow delivers once and reports duplicates", async () => {
     const [c1] = await makeCustomers(db, 1);
     const channel = new ScriptedChannel();
-    const row = { idempotencyKey: "ticket:1:reply:1", customerId: c1!, kind: "ticket_reply" as const, payload: { ticketId: 1 } };
+    const row = {
+      idempotencyKey: "ticket:1:reply:1",
+      customerId: c1!,
+      kind: "ticket_reply" as const,
+      payload: { ticketId: 1 },
+    };
     expect(await sendNow(db, channel, row, { now: T0 })).toBe("sent");
     expect(await sendNow(db, channel, row, { now: T0 })).toBe("duplicate");
     expect(channel.sent).toHaveLength(1);

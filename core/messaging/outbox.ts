@@ -326,7 +326,11 @@ export async function sendNow(
 ): Promise<SendNowOutcome> {
   // Not due for the dispatcher for a minute: this call sends it; the dispatcher only takes
   // over if this process dies before it could.
-  await enqueueMessages(db, [{ ...row, notBefore: row.notBefore ?? new Date(options.now.getTime() + 60_000) }], options);
+  await enqueueMessages(
+    db,
+    [{ ...row, notBefore: row.notBefore ?? new Date(options.now.getTime() + 60_000) }],
+    options,
+  );
   const workerId = options.workerId ?? `send-now:${process.pid}`;
   const rows = await db.prisma.$queryRaw<ClaimedRow[]>`
     WITH claimed AS (

@@ -7,12 +7,30 @@ import type { MessageKind, OutboundMessage } from "./channel";
 import { LOCALES_DIR, loadTranslator, pickLocale } from "./locales";
 import { renderMessage } from "./render";
 
-const KINDS: MessageKind[] = ["offer", "survey_nps", "survey_servqual", "ticket_ack", "ticket_reply", "csat_request", "notice"];
+const KINDS: MessageKind[] = [
+  "offer",
+  "survey_nps",
+  "survey_servqual",
+  "ticket_ack",
+  "ticket_reply",
+  "csat_request",
+  "notice",
+];
 
 function payloadFor(kind: MessageKind): Record<string, unknown> {
   switch (kind) {
     case "offer":
-      return { offerIssueId: 5, title: "15% off", customerName: "Ivan Ivanov", topCategory: "rock", expiresAt: "2026-12-01T00:00:00Z", reasons: [{ code: "detractor", text: "detractor (NPS 3)", values: { nps: 3 } }, { code: "overdue", text: "no purchase for 94 days", values: { daysSince: 94 } }] };
+      return {
+        offerIssueId: 5,
+        title: "15% off",
+        customerName: "Ivan Ivanov",
+        topCategory: "rock",
+        expiresAt: "2026-12-01T00:00:00Z",
+        reasons: [
+          { code: "detractor", text: "detractor (NPS 3)", values: { nps: 3 } },
+          { code: "overdue", text: "no purchase for 94 days", values: { daysSince: 94 } },
+        ],
+      };
     case "survey_nps":
     case "survey_servqual":
       return {};
@@ -29,7 +47,15 @@ function payloadFor(kind: MessageKind): Record<string, unknown> {
   }
 }
 
-const message = (kind: MessageKind, locale: string): OutboundMessage => ({ outboxId: 31, idempotencyKey: "k", customerId: 1, chatId: 1n, locale, kind, payload: payloadFor(kind) });
+const message = (kind: MessageKind, locale: string): OutboundMessage => ({
+  outboxId: 31,
+  idempotencyKey: "k",
+  customerId: 1,
+  chatId: 1n,
+  locale,
+  kind,
+  payload: payloadFor(kind),
+});
 
 describe("renderMessage", () => {
   for (const locale of ["en", "ru"]) {
@@ -62,12 +88,16 @@ describe("renderMessage", () => {
 
   it("puts the survey's outbox id in the NPS buttons", async () => {
     const rendered = await renderMessage(message("survey_nps", "en"), { locale: "en" });
-    expect(rendered.buttons?.flat().map((b) => decodeCallback(b.data))).toEqual(Array.from({ length: 11 }, (_, score) => ({ type: "nps", outboxId: 31, score })));
+    expect(rendered.buttons?.flat().map((b) => decodeCallback(b.data))).toEqual(
+      Array.from({ length: 11 }, (_, score) => ({ type: "nps", outboxId: 31, score })),
+    );
   });
 
   it("refuses a payload its kind cannot render", async () => {
     await expect(renderMessage({ ...message("offer", "en"), payload: {} }, { locale: "en" })).rejects.toThrow();
-    await expect(renderMessage({ ...message("csat_request", "en"), payload: { reference: "T-1" } }, { locale: "en" })).rejects.toThrow();
+    await expect(
+      renderMessage({ ...message("csat_request", "en"), payload: { reference: "T-1" } }, { locale: "en" }),
+    ).rejects.toThrow();
   });
 });
 
@@ -89,7 +119,23 @@ describe("callback data", () => {
   });
 
   it("rejects forged, malformed and out-of-range data", () => {
-    for (const data of ["", "v1", "v2:of:a:1", "v1:of:x:1", "v1:of:a:-1", "v1:of:a:1:2", "v1:np:1:11", "v1:sq:1:0", "v1:sq:1:8", "v1:cs:1:6", "v1:lg:de", "v1:fg:maybe", "v1:of:a:1e3", "v1:of:a:12345678901", "x".repeat(65)]) {
+    for (const data of [
+      "",
+      "v1",
+      "v2:of:a:1",
+      "v1:of:x:1",
+      "v1:of:a:-1",
+      "v1:of:a:1:2",
+      "v1:np:1:11",
+      "v1:sq:1:0",
+      "v1:sq:1:8",
+      "v1:cs:1:6",
+      "v1:lg:de",
+      "v1:fg:maybe",
+      "v1:of:a:1e3",
+      "v1:of:a:12345678901",
+      "x".repeat(65),
+    ]) {
       expect(decodeCallback(data), data).toBeNull();
     }
   });
@@ -97,7 +143,10 @@ describe("callback data", () => {
 
 describe("locales", () => {
   it("has the same keys in every locale file", () => {
-    const keys = (locale: string) => readFileSync(path.join(LOCALES_DIR, `${locale}.ftl`), "utf8").match(/^[a-z][a-z0-9-]* =/gm)!.sort();
+    const keys = (locale: string) =>
+      readFileSync(path.join(LOCALES_DIR, `${locale}.ftl`), "utf8")
+        .match(/^[a-z][a-z0-9-]* =/gm)!
+        .sort();
     expect(keys("ru")).toEqual(keys("en"));
     const t = loadTranslator();
     expect(t("ru", "help")).toContain("Что я умею");

@@ -45,8 +45,16 @@ export const offerPayloadSchema = z.object({
 });
 export type OfferPayload = z.infer<typeof offerPayloadSchema>;
 
-const ticketPayloadSchema = z.object({ reference: z.string(), text: z.string().optional(), ticketId: z.coerce.number().int().optional() });
-const noticePayloadSchema = z.object({ key: z.string().optional(), text: z.string().optional(), vars: z.record(z.string(), z.union([z.string(), z.number()])).optional() });
+const ticketPayloadSchema = z.object({
+  reference: z.string(),
+  text: z.string().optional(),
+  ticketId: z.coerce.number().int().optional(),
+});
+const noticePayloadSchema = z.object({
+  key: z.string().optional(),
+  text: z.string().optional(),
+  vars: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+});
 
 const LANGUAGE_NAMES: Record<string, string> = { en: "English", ru: "Russian" };
 const MAX_LLM_TEXT = 700;
@@ -72,18 +80,25 @@ export async function renderMessage(message: OutboundMessage, options: RenderOpt
   switch (message.kind) {
     case "offer": {
       const offer = offerPayloadSchema.parse(message.payload);
-      const text = (options.chatModel && (await offerByModel(offer, locale, options))) || offerByTemplate(offer, locale, t);
+      const text =
+        (options.chatModel && (await offerByModel(offer, locale, options))) || offerByTemplate(offer, locale, t);
       const button = (action: "accept" | "decline" | "stop", key: string) => ({
         text: tr(key),
         data: encodeCallback({ type: "offer", action, issueId: offer.offerIssueId }),
       });
       return {
         text,
-        buttons: [[button("accept", "offer-btn-accept")], [button("decline", "offer-btn-decline"), button("stop", "offer-btn-stop")]],
+        buttons: [
+          [button("accept", "offer-btn-accept")],
+          [button("decline", "offer-btn-decline"), button("stop", "offer-btn-stop")],
+        ],
       };
     }
     case "survey_nps": {
-      const score = (n: number) => ({ text: String(n), data: encodeCallback({ type: "nps", outboxId: message.outboxId, score: n }) });
+      const score = (n: number) => ({
+        text: String(n),
+        data: encodeCallback({ type: "nps", outboxId: message.outboxId, score: n }),
+      });
       return {
         text: tr("survey-nps-question"),
         buttons: [[0, 1, 2, 3, 4, 5].map(score), [6, 7, 8, 9, 10].map(score)],
@@ -92,7 +107,14 @@ export async function renderMessage(message: OutboundMessage, options: RenderOpt
     case "survey_servqual":
       return {
         text: tr("survey-servqual-invite"),
-        buttons: [[{ text: tr("survey-servqual-btn-start"), data: encodeCallback({ type: "servqual_start", outboxId: message.outboxId }) }]],
+        buttons: [
+          [
+            {
+              text: tr("survey-servqual-btn-start"),
+              data: encodeCallback({ type: "servqual_start", outboxId: message.outboxId }),
+            },
+          ],
+        ],
       };
     case "ticket_ack": {
       const { reference } = ticketPayloadSchema.parse(message.payload);
@@ -106,7 +128,9 @@ export async function renderMessage(message: OutboundMessage, options: RenderOpt
       const { reference, ticketId } = ticketPayloadSchema.required({ ticketId: true }).parse(message.payload);
       return {
         text: tr("csat-request", { reference }),
-        buttons: [[1, 2, 3, 4, 5].map((n) => ({ text: String(n), data: encodeCallback({ type: "csat", ticketId, score: n }) }))],
+        buttons: [
+          [1, 2, 3, 4, 5].map((n) => ({ text: String(n), data: encodeCallback({ type: "csat", ticketId, score: n }) })),
+        ],
       };
     }
     case "notice": {
@@ -151,12 +175,21 @@ export function offerPromptVars(offer: OfferPayload, locale: string): Record<str
 async function offerByModel(offer: OfferPayload, locale: string, options: RenderOptions): Promise<string | null> {
   const prompt = fillPrompt((options.prompts ?? loadPrompt)("offer"), offerPromptVars(offer, locale));
   try {
-    const completion = await options.chatModel!.complete([{ role: "user", content: prompt }], { maxTokens: 300, temperature: 0.7 });
-    const text = completion.text.trim().replace(/^["«]|["»]$/g, "").trim();
+    const completion = await options.chatModel!.complete([{ role: "user", content: prompt }], {
+      maxTokens: 300,
+      temperature: 0.7,
+    });
+    const text = completion.text
+      .trim()
+      .replace(/^["«]|["»]$/g, "")
+      .trim();
     if (!text || text.length > MAX_LLM_TEXT || /\{\{|https?:\/\//.test(text)) return null;
     return text;
   } catch (error) {
-    options.log?.warn({ err: error instanceof Error ? error.message : String(error), kind: "offer" }, "offer text by model failed, using the template");
+    options.log?.warn(
+      { err: error instanceof Error ? error.message : String(error), kind: "offer" },
+      "offer text by model failed, using the template",
+    );
     return null;
   }
 }

@@ -35,7 +35,12 @@ export async function loadOfferContext(db: Database, customerId: number): Promis
       GROUP BY category ORDER BY count(*) DESC, max(purchased_at) DESC LIMIT 1`,
   ]);
   const reasons = readableReasons(score[0]?.reasons);
-  return { customerName: customer?.name ?? null, segment: score[0]?.segment ?? null, topCategory: category[0]?.category ?? null, reasons };
+  return {
+    customerName: customer?.name ?? null,
+    segment: score[0]?.segment ?? null,
+    topCategory: category[0]?.category ?? null,
+    reasons,
+  };
 }
 
 /**
@@ -48,10 +53,14 @@ export async function enrichOutboundMessage(db: Database, message: OutboundMessa
   // The offer itself (title, expiry) when the payload carries only the issue id.
   const offerIssueId = Number(payload.offerIssueId);
   if (Number.isInteger(offerIssueId) && offerIssueId > 0 && (!payload.title || !payload.expiresAt)) {
-    const issue = await db.prisma.offerIssue.findUnique({ where: { id: offerIssueId }, include: { offer: { select: { title: true } } } });
+    const issue = await db.prisma.offerIssue.findUnique({
+      where: { id: offerIssueId },
+      include: { offer: { select: { title: true } } },
+    });
     if (issue) payload = { title: issue.offer.title, expiresAt: issue.expiresAt.toISOString(), ...payload };
   }
   // The customer's context, unless a batch step (the dispatcher's) added it already.
-  if (message.customerId !== null && !("customerName" in payload)) payload = { ...payload, ...(await loadOfferContext(db, message.customerId)) };
+  if (message.customerId !== null && !("customerName" in payload))
+    payload = { ...payload, ...(await loadOfferContext(db, message.customerId)) };
   return payload === message.payload ? message : { ...message, payload };
 }

@@ -22,10 +22,16 @@ export interface AcceptedOffer {
 const OPEN_STATUSES = ["issued", "sent"];
 
 async function loadIssue(db: Database, issueId: number, customerId: number, now: Date) {
-  const issue = await db.prisma.offerIssue.findUnique({ where: { id: issueId }, include: { offer: { select: { title: true } } } });
+  const issue = await db.prisma.offerIssue.findUnique({
+    where: { id: issueId },
+    include: { offer: { select: { title: true } } },
+  });
   if (!issue) return err<OfferResponseError>({ type: "not_found" });
   if (issue.customerId !== customerId) return err<OfferResponseError>({ type: "not_yours" });
-  if (issue.status === "expired" || (OPEN_STATUSES.includes(issue.status) && issue.expiresAt.getTime() <= now.getTime())) {
+  if (
+    issue.status === "expired" ||
+    (OPEN_STATUSES.includes(issue.status) && issue.expiresAt.getTime() <= now.getTime())
+  ) {
     return err<OfferResponseError>({ type: "expired", expiresAt: issue.expiresAt });
   }
   return ok(issue);
@@ -72,7 +78,11 @@ export async function declineOffer(
 }
 
 /** Checks that an offer issue belongs to the customer (for "stop offers" pressed on it). */
-export async function checkOfferOwner(db: Database, issueId: number, customerId: number): Promise<Result<true, OfferResponseError>> {
+export async function checkOfferOwner(
+  db: Database,
+  issueId: number,
+  customerId: number,
+): Promise<Result<true, OfferResponseError>> {
   const issue = await db.prisma.offerIssue.findUnique({ where: { id: issueId }, select: { customerId: true } });
   if (!issue) return err({ type: "not_found" });
   if (issue.customerId !== customerId) return err({ type: "not_yours" });
@@ -99,7 +109,8 @@ export async function redeemOffer(
   if (input.customerId !== undefined && issue.customerId !== input.customerId) return err({ type: "not_yours" });
   if (issue.status === "redeemed") return err({ type: "already_redeemed" });
   if (issue.status === "declined") return err({ type: "declined" });
-  if (issue.status === "expired" || issue.expiresAt.getTime() <= input.now.getTime()) return err({ type: "expired", expiresAt: issue.expiresAt });
+  if (issue.status === "expired" || issue.expiresAt.getTime() <= input.now.getTime())
+    return err({ type: "expired", expiresAt: issue.expiresAt });
   try {
     const redemption = await db.prisma.redemption.create({
       data: {
@@ -110,17 +121,34 @@ export async function redeemOffer(
         redeemedAt: input.now,
       },
     });
-    await db.prisma.offerIssue.update({ where: { id: issue.id }, data: { status: "redeemed", respondedAt: issue.respondedAt ?? input.now } });
+    await db.prisma.offerIssue.update({
+      where: { id: issue.id },
+      data: { status: "redeemed", respondedAt: issue.respondedAt ?? input.now },
+    });
     await audit(db, issue.customerId, "offer.redeemed", issue.id, input.now, input.actor);
     return ok({ redemptionId: redemption.id, issueId: issue.id, customerId: issue.customerId });
   } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") return err({ type: "already_redeemed" });
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002")
+      return err({ type: "already_redeemed" });
     throw error;
   }
 }
 
-async function audit(db: Database, customerId: number, action: string, issueId: number, now: Date, actor?: string): Promise<void> {
+async function audit(
+  db: Database,
+  customerId: number,
+  action: string,
+  issueId: number,
+  now: Date,
+  actor?: string,
+): Promise<void> {
   await db.prisma.auditLog.create({
-    data: { actor: actor ?? `customer:${customerId}`, action, entityType: "offer_issue", entityId: String(issueId), createdAt: now },
+    data: {
+      actor: actor ?? `customer:${customerId}`,
+      action,
+      entityType: "offer_issue",
+      entityId: String(issueId),
+      createdAt: now,
+    },
   });
 }

@@ -17,14 +17,25 @@ describeEachDatabase("offers, linking and consent", (kind) => {
   let n = 0;
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    await db.prisma.offer.create({ data: { key: "o", title: "10% off", kind: "percent_off", value: new Prisma.Decimal(10), cost: new Prisma.Decimal(3) } });
+    await db.prisma.offer.create({
+      data: {
+        key: "o",
+        title: "10% off",
+        kind: "percent_off",
+        value: new Prisma.Decimal(10),
+        cost: new Prisma.Decimal(3),
+      },
+    });
   });
   afterAll(async () => db?.close());
 
-  const customer = (data: Partial<Prisma.CustomerCreateInput> = {}) => db.prisma.customer.create({ data: { externalId: `c${++n}`, name: "Olga Smirnova", ...data } });
+  const customer = (data: Partial<Prisma.CustomerCreateInput> = {}) =>
+    db.prisma.customer.create({ data: { externalId: `c${++n}`, name: "Olga Smirnova", ...data } });
   const issue = async (customerId: number, expiresAt = new Date(NOW.getTime() + 7 * DAY)) => {
     const offer = await db.prisma.offer.findUniqueOrThrow({ where: { key: "o" } });
-    return db.prisma.offerIssue.create({ data: { code: `CODE${++n}`, customerId, offerId: offer.id, status: "sent", expiresAt } });
+    return db.prisma.offerIssue.create({
+      data: { code: `CODE${++n}`, customerId, offerId: offer.id, status: "sent", expiresAt },
+    });
   };
 
   it("accepts (idempotently), declines, and refuses expired or someone else's offers", async () => {
@@ -33,11 +44,23 @@ describeEachDatabase("offers, linking and consent", (kind) => {
     const mine = await issue(a.id);
     const accepted = await acceptOffer(db, { issueId: mine.id, customerId: a.id, now: NOW });
     expect(accepted).toMatchObject({ ok: true, value: { code: mine.code, repeated: false } });
-    expect(await acceptOffer(db, { issueId: mine.id, customerId: a.id, now: NOW })).toMatchObject({ ok: true, value: { repeated: true } });
-    expect(await declineOffer(db, { issueId: mine.id, customerId: a.id, now: NOW })).toMatchObject({ ok: false, error: { type: "already_responded" } });
-    expect(await acceptOffer(db, { issueId: mine.id, customerId: b.id, now: NOW })).toMatchObject({ ok: false, error: { type: "not_yours" } });
+    expect(await acceptOffer(db, { issueId: mine.id, customerId: a.id, now: NOW })).toMatchObject({
+      ok: true,
+      value: { repeated: true },
+    });
+    expect(await declineOffer(db, { issueId: mine.id, customerId: a.id, now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "already_responded" },
+    });
+    expect(await acceptOffer(db, { issueId: mine.id, customerId: b.id, now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "not_yours" },
+    });
     const old = await issue(a.id, new Date(NOW.getTime() - DAY));
-    expect(await acceptOffer(db, { issueId: old.id, customerId: a.id, now: NOW })).toMatchObject({ ok: false, error: { type: "expired" } });
+    expect(await acceptOffer(db, { issueId: old.id, customerId: a.id, now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "expired" },
+    });
     expect((await db.prisma.offerIssue.findUniqueOrThrow({ where: { id: old.id } })).status).toBe("sent");
   });
 
@@ -45,22 +68,49 @@ describeEachDatabase("offers, linking and consent", (kind) => {
     const a = await customer();
     const b = await customer();
     const mine = await issue(a.id);
-    expect(await redeemOffer(db, { code: mine.code, customerId: b.id, now: NOW })).toMatchObject({ ok: false, error: { type: "not_yours" } });
-    expect(await redeemOffer(db, { code: mine.code.toLowerCase(), amount: 30, now: NOW })).toMatchObject({ ok: true, value: { customerId: a.id } });
-    expect(await redeemOffer(db, { code: mine.code, now: NOW })).toMatchObject({ ok: false, error: { type: "already_redeemed" } });
-    expect(await redeemOffer(db, { code: "NOPE", now: NOW })).toMatchObject({ ok: false, error: { type: "unknown_code" } });
+    expect(await redeemOffer(db, { code: mine.code, customerId: b.id, now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "not_yours" },
+    });
+    expect(await redeemOffer(db, { code: mine.code.toLowerCase(), amount: 30, now: NOW })).toMatchObject({
+      ok: true,
+      value: { customerId: a.id },
+    });
+    expect(await redeemOffer(db, { code: mine.code, now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "already_redeemed" },
+    });
+    expect(await redeemOffer(db, { code: "NOPE", now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "unknown_code" },
+    });
     const late = await issue(a.id, new Date(NOW.getTime() - 1));
-    expect(await redeemOffer(db, { code: late.code, now: NOW })).toMatchObject({ ok: false, error: { type: "expired" } });
+    expect(await redeemOffer(db, { code: late.code, now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "expired" },
+    });
   });
 
   it("links by phone on an exact digit match, and refuses an ambiguous number", async () => {
     const a = await customer({ phone: "+44 20 7946 0958" });
-    expect(await linkByPhone(db, "442079460958", { chatId: 555n, userId: 555n }, { now: NOW })).toEqual({ ok: true, value: { customerId: a.id, status: "linked" } });
-    expect(await linkByPhone(db, "+44 (20) 7946-0958", { chatId: 555n, userId: 555n }, { now: NOW })).toEqual({ ok: true, value: { customerId: a.id, status: "already_linked" } });
-    expect(await linkByPhone(db, "4420794609", { chatId: 556n, userId: 556n }, { now: NOW })).toMatchObject({ ok: false, error: { type: "not_found" } });
+    expect(await linkByPhone(db, "442079460958", { chatId: 555n, userId: 555n }, { now: NOW })).toEqual({
+      ok: true,
+      value: { customerId: a.id, status: "linked" },
+    });
+    expect(await linkByPhone(db, "+44 (20) 7946-0958", { chatId: 555n, userId: 555n }, { now: NOW })).toEqual({
+      ok: true,
+      value: { customerId: a.id, status: "already_linked" },
+    });
+    expect(await linkByPhone(db, "4420794609", { chatId: 556n, userId: 556n }, { now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "not_found" },
+    });
     await customer({ phone: "+1 555 000 1111" });
     await customer({ phone: "15550001111" });
-    expect(await linkByPhone(db, "15550001111", { chatId: 557n, userId: 557n }, { now: NOW })).toMatchObject({ ok: false, error: { type: "ambiguous" } });
+    expect(await linkByPhone(db, "15550001111", { chatId: 557n, userId: 557n }, { now: NOW })).toMatchObject({
+      ok: false,
+      error: { type: "ambiguous" },
+    });
   });
 
   it("opting out skips pending marketing but not replies", async () => {
@@ -78,9 +128,24 @@ describeEachDatabase("offers, linking and consent", (kind) => {
   });
 
   it("exports everything and erases personal data, keeping anonymous aggregates", async () => {
-    const a = await customer({ email: "olga@example.com", phone: "+7 900 000 0000", telegramChatId: 999_001n, attributes: { tier: "gold" } });
-    await db.prisma.purchase.create({ data: { externalId: `p${a.id}`, customerId: a.id, purchasedAt: NOW, amount: new Prisma.Decimal(42), category: "jazz" } });
-    await db.prisma.feedback.create({ data: { customerId: a.id, kind: "nps", score: 4, comment: "Olga here, phone me" } });
+    const a = await customer({
+      email: "olga@example.com",
+      phone: "+7 900 000 0000",
+      telegramChatId: 999_001n,
+      attributes: { tier: "gold" },
+    });
+    await db.prisma.purchase.create({
+      data: {
+        externalId: `p${a.id}`,
+        customerId: a.id,
+        purchasedAt: NOW,
+        amount: new Prisma.Decimal(42),
+        category: "jazz",
+      },
+    });
+    await db.prisma.feedback.create({
+      data: { customerId: a.id, kind: "nps", score: 4, comment: "Olga here, phone me" },
+    });
     await db.prisma.conversation.create({ data: { key: "tg:999001", customerId: a.id, data: { locale: "ru" } } });
     await db.prisma.linkToken.create({ data: { token: `tok${a.id}`, customerId: a.id, expiresAt: NOW } });
     expect((await loadOfferContext(db, a.id)).topCategory).toBe("jazz");
@@ -91,8 +156,17 @@ describeEachDatabase("offers, linking and consent", (kind) => {
     expect(await eraseCustomer(db, a.id, { now: NOW })).toEqual({ ok: true, value: { erased: true } });
     expect(await eraseCustomer(db, a.id, { now: NOW })).toMatchObject({ ok: false, error: { type: "already_erased" } });
     const row = await db.prisma.customer.findUniqueOrThrow({ where: { id: a.id } });
-    expect(row).toMatchObject({ name: null, email: null, phone: null, telegramChatId: null, attributes: {}, marketingConsent: false });
-    expect(await db.prisma.purchase.aggregate({ where: { customerId: a.id }, _sum: { amount: true } })).toMatchObject({ _sum: { amount: new Prisma.Decimal(42) } });
+    expect(row).toMatchObject({
+      name: null,
+      email: null,
+      phone: null,
+      telegramChatId: null,
+      attributes: {},
+      marketingConsent: false,
+    });
+    expect(await db.prisma.purchase.aggregate({ where: { customerId: a.id }, _sum: { amount: true } })).toMatchObject({
+      _sum: { amount: new Prisma.Decimal(42) },
+    });
     expect(await db.prisma.feedback.findFirst({ where: { score: 4, comment: null, customerId: null } })).not.toBeNull();
     expect(await db.prisma.conversation.count({ where: { key: "tg:999001" } })).toBe(0);
     expect(await db.prisma.linkToken.count({ where: { customerId: a.id } })).toBe(0);

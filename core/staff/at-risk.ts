@@ -72,7 +72,10 @@ export async function listAtRisk(db: Database, filter: AtRiskFilter): Promise<At
  * The whole at-risk list for a filter (no limit) as CSV text with a header row, for the file
  * attached to the Slack table.
  */
-export async function atRiskCsv(db: Database, filter: Omit<AtRiskFilter, "limit">): Promise<{ csv: string; rows: number }> {
+export async function atRiskCsv(
+  db: Database,
+  filter: Omit<AtRiskFilter, "limit">,
+): Promise<{ csv: string; rows: number }> {
   const { current } = await latestScoreRuns(db);
   const rows = current ? (await queryAtRisk(db, current.id, filter, null)).map(toRow) : [];
   const csv = stringify(

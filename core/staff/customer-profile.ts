@@ -31,9 +31,23 @@ export interface CustomerProfile extends CustomerIdentity {
     segment: string;
     reasons: ScoreReason[];
   } | null;
-  purchases: { count: number; total: number; firstAt: Date | null; lastAt: Date | null; recent: { at: Date; amount: number; category: string | null }[] };
+  purchases: {
+    count: number;
+    total: number;
+    firstAt: Date | null;
+    lastAt: Date | null;
+    recent: { at: Date; amount: number; category: string | null }[];
+  };
   feedback: { kind: string; score: number | null; comment: string | null; themes: string[]; at: Date }[];
-  tickets: { id: number; reference: string; status: string; subject: string | null; createdAt: Date; resolvedAt: Date | null; csatScore: number | null }[];
+  tickets: {
+    id: number;
+    reference: string;
+    status: string;
+    subject: string | null;
+    createdAt: Date;
+    resolvedAt: Date | null;
+    csatScore: number | null;
+  }[];
   offers: { code: string; title: string; status: string; issuedAt: Date; expiresAt: Date }[];
   consent: { marketing: boolean; optedOutAt: Date | null; telegramLinked: boolean; unreachable: boolean };
 }
@@ -68,7 +82,12 @@ export async function findCustomer(db: Database, query: string): Promise<Result<
   const best = rows[0];
   if (!best) return err({ type: "not_found", query: q });
   const sameRank = rows.filter((r) => r.rank === best.rank);
-  if (sameRank.length > 1) return err({ type: "ambiguous", query: q, matches: sameRank.map((r) => ({ externalId: r.externalId, name: r.name })) });
+  if (sameRank.length > 1)
+    return err({
+      type: "ambiguous",
+      query: q,
+      matches: sameRank.map((r) => ({ externalId: r.externalId, name: r.name })),
+    });
   const { rank: _rank, ...identity } = best;
   return ok(identity);
 }
@@ -77,7 +96,11 @@ export async function findCustomer(db: Database, query: string): Promise<Result<
  * Everything staff need on one customer: current score with reasons, CLV, segment, recent
  * purchases, feedback, tickets, offers and consent. Five small indexed queries.
  */
-export async function customerProfile(db: Database, customerId: number, options: { recent?: number } = {}): Promise<CustomerProfile | null> {
+export async function customerProfile(
+  db: Database,
+  customerId: number,
+  options: { recent?: number } = {},
+): Promise<CustomerProfile | null> {
   const recent = options.recent ?? 5;
   const customer = await db.prisma.customer.findUnique({ where: { id: customerId } });
   if (!customer || customer.erasedAt) return null;
@@ -90,7 +113,12 @@ export async function customerProfile(db: Database, customerId: number, options:
     db.prisma.purchase.findMany({ where: { customerId }, orderBy: { purchasedAt: "desc" }, take: recent }),
     db.prisma.feedback.findMany({ where: { customerId }, orderBy: { createdAt: "desc" }, take: recent }),
     db.prisma.ticket.findMany({ where: { customerId }, orderBy: { createdAt: "desc" }, take: recent }),
-    db.prisma.offerIssue.findMany({ where: { customerId }, orderBy: { issuedAt: "desc" }, take: recent, include: { offer: true } }),
+    db.prisma.offerIssue.findMany({
+      where: { customerId },
+      orderBy: { issuedAt: "desc" },
+      take: recent,
+      include: { offer: true },
+    }),
   ]);
   const stats = purchaseStats[0] ?? { count: 0, total: 0, first_at: null, last_at: null };
   return {
@@ -121,7 +149,13 @@ export async function customerProfile(db: Database, customerId: number, options:
       lastAt: stats.last_at,
       recent: recentPurchases.map((p) => ({ at: p.purchasedAt, amount: Number(p.amount), category: p.category })),
     },
-    feedback: feedback.map((f) => ({ kind: f.kind, score: f.score, comment: f.comment, themes: f.themes, at: f.createdAt })),
+    feedback: feedback.map((f) => ({
+      kind: f.kind,
+      score: f.score,
+      comment: f.comment,
+      themes: f.themes,
+      at: f.createdAt,
+    })),
     tickets: tickets.map((t) => ({
       id: t.id,
       reference: t.reference,
@@ -131,7 +165,13 @@ export async function customerProfile(db: Database, customerId: number, options:
       resolvedAt: t.resolvedAt,
       csatScore: t.csatScore,
     })),
-    offers: offers.map((o) => ({ code: o.code, title: o.offer.title, status: o.status, issuedAt: o.issuedAt, expiresAt: o.expiresAt })),
+    offers: offers.map((o) => ({
+      code: o.code,
+      title: o.offer.title,
+      status: o.status,
+      issuedAt: o.issuedAt,
+      expiresAt: o.expiresAt,
+    })),
     consent: {
       marketing: customer.marketingConsent && customer.optedOutAt === null,
       optedOutAt: customer.optedOutAt,

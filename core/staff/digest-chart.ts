@@ -14,7 +14,11 @@ export function npsChartSpec(weeks: readonly DigestWeek[], title = "NPS by week"
   }));
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: title, subtitle: "NPS = % promoters (9-10) − % detractors (0-6); bars: answers that week", anchor: "start" },
+    title: {
+      text: title,
+      subtitle: "NPS = % promoters (9-10) − % detractors (0-6); bars: answers that week",
+      anchor: "start",
+    },
     width: 640,
     height: 300,
     data: { values },
@@ -22,12 +26,24 @@ export function npsChartSpec(weeks: readonly DigestWeek[], title = "NPS by week"
     layer: [
       {
         mark: { type: "bar", color: "#cfd8e3", opacity: 0.8 },
-        encoding: { y: { field: "answers", type: "quantitative", title: "Answers", axis: { orient: "right", grid: false } } },
+        encoding: {
+          y: { field: "answers", type: "quantitative", title: "Answers", axis: { orient: "right", grid: false } },
+        },
       },
       {
         layer: [
-          { mark: { type: "line", color: "#1f6feb", strokeWidth: 3, point: { filled: true, size: 60, color: "#1f6feb" } } },
-          { mark: { type: "text", dy: -12, fontSize: 11, fontWeight: "bold", color: "#1f2328" }, encoding: { text: { field: "nps", type: "quantitative", format: ".0f" } } },
+          {
+            mark: {
+              type: "line",
+              color: "#1f6feb",
+              strokeWidth: 3,
+              point: { filled: true, size: 60, color: "#1f6feb" },
+            },
+          },
+          {
+            mark: { type: "text", dy: -12, fontSize: 11, fontWeight: "bold", color: "#1f2328" },
+            encoding: { text: { field: "nps", type: "quantitative", format: ".0f" } },
+          },
         ],
         encoding: { y: { field: "nps", type: "quantitative", title: "NPS", scale: { domain: [-100, 100] } } },
       },

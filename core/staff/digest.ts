@@ -30,7 +30,15 @@ export interface WeeklyDigest {
   segments: SegmentOverview;
   npsWeeks: DigestWeek[];
   campaigns: DigestCampaign[];
-  tickets: { open: number; pending: number; openedThisWeek: number; resolvedThisWeek: number; oldestOpenDays: number | null; medianFirstResponseMinutes: number | null; avgCsat: number | null };
+  tickets: {
+    open: number;
+    pending: number;
+    openedThisWeek: number;
+    resolvedThisWeek: number;
+    oldestOpenDays: number | null;
+    medianFirstResponseMinutes: number | null;
+    avgCsat: number | null;
+  };
   /** Slack mrkdwn lines, no personal data. */
   lines: string[];
 }
@@ -44,7 +52,8 @@ export interface DigestOptions {
   weeks?: number;
 }
 
-const pct = (x: number | null | undefined, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? "n/a" : `${(x * 100).toFixed(d)}%`);
+const pct = (x: number | null | undefined, d = 1) =>
+  x === null || x === undefined || !Number.isFinite(x) ? "n/a" : `${(x * 100).toFixed(d)}%`;
 const signed = (x: number) => (x > 0 ? `+${x}` : `${x}`);
 
 /**
@@ -68,7 +77,17 @@ export async function buildWeeklyDigest(db: Database, options: DigestOptions): P
       FROM feedback
       WHERE kind = 'nps' AND score IS NOT NULL AND created_at >= ${sqlTimestamp(seriesFrom)} AND created_at < ${sqlTimestamp(to)}
       GROUP BY 1`,
-    db.prisma.$queryRaw<{ open: number; pending: number; opened: number; resolved: number; oldest: Date | null; median_frt: number | null; avg_csat: number | null }[]>`
+    db.prisma.$queryRaw<
+      {
+        open: number;
+        pending: number;
+        opened: number;
+        resolved: number;
+        oldest: Date | null;
+        median_frt: number | null;
+        avg_csat: number | null;
+      }[]
+    >`
       SELECT count(*) FILTER (WHERE status = 'open')::int AS open,
              count(*) FILTER (WHERE status = 'pending')::int AS pending,
              count(*) FILTER (WHERE created_at >= ${sqlTimestamp(from)} AND created_at < ${sqlTimestamp(to)})::int AS opened,
@@ -79,7 +98,12 @@ export async function buildWeeklyDigest(db: Database, options: DigestOptions): P
              (avg(csat_score) FILTER (WHERE resolved_at >= ${sqlTimestamp(from)} AND resolved_at < ${sqlTimestamp(to)}))::float8 AS avg_csat
       FROM tickets`,
     db.prisma.campaign.findMany({
-      where: { OR: [{ startsAt: { gte: new Date(to.getTime() - 120 * DAY) } }, { startsAt: null, createdAt: { gte: new Date(to.getTime() - 120 * DAY) } }] },
+      where: {
+        OR: [
+          { startsAt: { gte: new Date(to.getTime() - 120 * DAY) } },
+          { startsAt: null, createdAt: { gte: new Date(to.getTime() - 120 * DAY) } },
+        ],
+      },
       orderBy: { id: "desc" },
       take: 3,
       select: { id: true },
@@ -94,7 +118,12 @@ export async function buildWeeklyDigest(db: Database, options: DigestOptions): P
 
   const campaigns: DigestCampaign[] = [];
   for (const c of campaignRows) {
-    const report = await campaignReport(db, c.id, { now: options.now, defaultGrossMargin: options.defaultGrossMargin, bootstrapIterations: 200, seed: 1 });
+    const report = await campaignReport(db, c.id, {
+      now: options.now,
+      defaultGrossMargin: options.defaultGrossMargin,
+      bootstrapIterations: 200,
+      seed: 1,
+    });
     if (!report.ok) continue;
     const o = report.value.overall;
     campaigns.push({
@@ -130,9 +159,15 @@ function digestLines(d: Omit<WeeklyDigest, "lines">, currency: string): string[]
   const h = d.segments.highRisk;
   if (!d.segments.asOf) lines.push("*At risk*: nothing scored yet.");
   else {
-    const delta = h.previous === null ? "" : ` (${signed(h.current - h.previous)} since the run before: ${h.newlyHigh} newly high, ${h.noLongerHigh} recovered)`;
+    const delta =
+      h.previous === null
+        ? ""
+        : ` (${signed(h.current - h.previous)} since the run before: ${h.newlyHigh} newly high, ${h.noLongerHigh} recovered)`;
     lines.push(`*At risk*: ${h.current} customers at high risk${delta}, scored ${day(d.segments.asOf)}.`);
-    const top = [...d.segments.segments].sort((a, b) => b.highRisk - a.highRisk).slice(0, 3).filter((s) => s.highRisk > 0);
+    const top = [...d.segments.segments]
+      .sort((a, b) => b.highRisk - a.highRisk)
+      .slice(0, 3)
+      .filter((s) => s.highRisk > 0);
     if (top.length) lines.push(`   most in ${top.map((s) => `${s.segment} ${s.highRisk}`).join(", ")}`);
     const move = d.segments.moves[0];
     if (move) lines.push(`   biggest move: ${move.from} → ${move.to} (${move.customers})`);
@@ -149,7 +184,9 @@ function digestLines(d: Omit<WeeklyDigest, "lines">, currency: string): string[]
     current.nps === null
       ? `*NPS*: no answers this week${avg === null ? "" : ` (${d.npsWeeks.length}-week NPS ${avg.toFixed(1)})`}.`
       : `*NPS*: ${current.nps.toFixed(1)} this week from ${current.respondents} answers` +
-          (previous?.nps !== null && previous?.nps !== undefined ? ` (${signed(Math.round((current.nps - previous.nps) * 10) / 10)} vs last week)` : "") +
+          (previous?.nps !== null && previous?.nps !== undefined
+            ? ` (${signed(Math.round((current.nps - previous.nps) * 10) / 10)} vs last week)`
+            : "") +
           (avg === null ? "" : `; ${d.npsWeeks.length}-week NPS ${avg.toFixed(1)}`) +
           ".",
   );

@@ -37,7 +37,9 @@ export async function feedbackThemes(
   db: Database,
   options: { from: Date; to: Date; theme?: string; quotes?: number; maxThemes?: number },
 ): Promise<FeedbackThemes> {
-  const themeFilter = options.theme ? Prisma.sql`AND ${options.theme.toLowerCase()} = ANY (SELECT lower(t) FROM unnest(f.themes) t)` : Prisma.empty;
+  const themeFilter = options.theme
+    ? Prisma.sql`AND ${options.theme.toLowerCase()} = ANY (SELECT lower(t) FROM unnest(f.themes) t)`
+    : Prisma.empty;
   const [counts, total, quotes] = await Promise.all([
     db.prisma.$queryRaw<{ theme: string; mentions: number; avg_nps: number | null; complaints: number }[]>`
       SELECT t.theme, count(*)::int AS mentions,
@@ -48,7 +50,17 @@ export async function feedbackThemes(
       GROUP BY t.theme ORDER BY 2 DESC, 1 LIMIT ${options.maxThemes ?? 15}`,
     db.prisma.$queryRaw<{ n: number }[]>`
       SELECT count(*)::int AS n FROM feedback WHERE created_at >= ${sqlTimestamp(options.from)} AND created_at < ${sqlTimestamp(options.to)}`,
-    db.prisma.$queryRaw<{ id: number; customer_id: number | null; kind: string; score: number | null; themes: string[]; comment: string; created_at: Date }[]>`
+    db.prisma.$queryRaw<
+      {
+        id: number;
+        customer_id: number | null;
+        kind: string;
+        score: number | null;
+        themes: string[];
+        comment: string;
+        created_at: Date;
+      }[]
+    >`
       SELECT f.id, f.customer_id, f.kind, f.score, f.themes, f.comment, f.created_at
       FROM feedback f
       WHERE f.created_at >= ${sqlTimestamp(options.from)} AND f.created_at < ${sqlTimestamp(options.to)}
@@ -59,7 +71,12 @@ export async function feedbackThemes(
     from: options.from,
     to: options.to,
     answers: total[0]?.n ?? 0,
-    themes: counts.map((c) => ({ theme: c.theme, mentions: c.mentions, avgNps: c.avg_nps === null ? null : Number(c.avg_nps), complaints: c.complaints })),
+    themes: counts.map((c) => ({
+      theme: c.theme,
+      mentions: c.mentions,
+      avgNps: c.avg_nps === null ? null : Number(c.avg_nps),
+      complaints: c.complaints,
+    })),
     quotes: quotes.map((q) => ({
       feedbackId: q.id,
       customerId: q.customer_id,

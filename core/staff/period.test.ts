@@ -19,6 +19,7 @@ describe("parsePeriod", () => {
     expect(p.ok && [iso(p.value.from), iso(p.value.to)]).toEqual([from, to]);
   });
   it("refuses what it cannot read", () => {
-    for (const bad of ["fortnight", "2026-13", "0d", "2026-10-01..2026-09-01"]) expect(parsePeriod(bad, NOW).ok, bad).toBe(false);
+    for (const bad of ["fortnight", "2026-13", "0d", "2026-10-01..2026-09-01"])
+      expect(parsePeriod(bad, NOW).ok, bad).toBe(false);
   });
 });

@@ -47,12 +47,18 @@ export function parsePeriod(text: string | undefined, now: Date): Result<Period,
     return ok({ from, to: new Date(Date.UTC(Number(m[1]), Number(m[2]), 1)), label: t });
   }
   m = /^(\d{4})$/.exec(t);
-  if (m) return ok({ from: new Date(Date.UTC(Number(m[1]), 0, 1)), to: new Date(Date.UTC(Number(m[1]) + 1, 0, 1)), label: t });
+  if (m)
+    return ok({
+      from: new Date(Date.UTC(Number(m[1]), 0, 1)),
+      to: new Date(Date.UTC(Number(m[1]) + 1, 0, 1)),
+      label: t,
+    });
   m = /^(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})$/.exec(t);
   if (m) {
     const from = new Date(`${m[1]}T00:00:00Z`);
     const to = new Date(`${m[2]}T00:00:00Z`);
-    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || to <= from) return err({ type: "bad_period", text: t });
+    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || to <= from)
+      return err({ type: "bad_period", text: t });
     return ok({ from, to, label: `${m[1]} to ${m[2]}` });
   }
   return err({ type: "bad_period", text: t });

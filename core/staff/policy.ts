@@ -11,11 +11,14 @@ export interface StaffPolicy {
 }
 
 export type StaffDecision =
-  | { allowed: true; via: "channel" | "user" | "usergroup" }
-  | { allowed: false; reason: "not_configured" | "not_staff" };
+  { allowed: true; via: "channel" | "user" | "usergroup" } | { allowed: false; reason: "not_configured" | "not_staff" };
 
 /** Builds the policy from the parsed `config.slack` section. */
-export function staffPolicyFromConfig(slack: { staffChannel?: string; staffUsers: string[]; staffUsergroup?: string }): StaffPolicy {
+export function staffPolicyFromConfig(slack: {
+  staffChannel?: string;
+  staffUsers: string[];
+  staffUsergroup?: string;
+}): StaffPolicy {
   return { channel: slack.staffChannel, users: slack.staffUsers, usergroup: slack.staffUsergroup };
 }
 
@@ -32,7 +35,8 @@ export function decideStaff(
   policy: StaffPolicy,
   who: { userId: string; channelId?: string; usergroupMembers?: readonly string[] },
 ): StaffDecision {
-  if (!policy.channel && policy.users.length === 0 && !policy.usergroup) return { allowed: false, reason: "not_configured" };
+  if (!policy.channel && policy.users.length === 0 && !policy.usergroup)
+    return { allowed: false, reason: "not_configured" };
   if (policy.users.includes(who.userId)) return { allowed: true, via: "user" };
   if (policy.usergroup && who.usergroupMembers?.includes(who.userId)) return { allowed: true, via: "usergroup" };
   if (policy.channel && who.channelId === policy.channel) return { allowed: true, via: "channel" };

@@ -31,12 +31,24 @@ export interface SegmentOverview {
  * customers between segments and into and out of high risk. Three set-based queries.
  * @param highRisk churn probability at which a customer counts as high risk (config RISK_HIGH).
  */
-export async function segmentOverview(db: Database, options: { highRisk: number; maxMoves?: number }): Promise<SegmentOverview> {
+export async function segmentOverview(
+  db: Database,
+  options: { highRisk: number; maxMoves?: number },
+): Promise<SegmentOverview> {
   const { current, previous } = await latestScoreRuns(db);
-  if (!current) return { asOf: null, previousAsOf: null, segments: [], moves: [], highRisk: { current: 0, previous: null, newlyHigh: 0, noLongerHigh: 0 } };
+  if (!current)
+    return {
+      asOf: null,
+      previousAsOf: null,
+      segments: [],
+      moves: [],
+      highRisk: { current: 0, previous: null, newlyHigh: 0, noLongerHigh: 0 },
+    };
   const prevId = previous?.id ?? -1;
   const [sizes, moves, risk] = await Promise.all([
-    db.prisma.$queryRaw<{ segment: string; customers: number; previous: number; high_risk: number; avg_risk: number; total_clv: number }[]>`
+    db.prisma.$queryRaw<
+      { segment: string; customers: number; previous: number; high_risk: number; avg_risk: number; total_clv: number }[]
+    >`
       WITH cur AS (
         SELECT segment, count(*)::int AS customers,
                count(*) FILTER (WHERE churn_probability >= ${options.highRisk})::int AS high_risk,

@@ -17,7 +17,12 @@ describeEachDatabase("staff read-side queries", (kind) => {
   beforeAll(async () => {
     db = await createTestDatabase(kind);
     for (let i = 0; i < 6; i++) {
-      const c = await makeCustomer(db, { externalId: `EXT-${i}`, name: `Person ${i}`, email: `p${i}@Example.com`, phone: `+1 555 010 00${i}${i}` });
+      const c = await makeCustomer(db, {
+        externalId: `EXT-${i}`,
+        name: `Person ${i}`,
+        email: `p${i}@Example.com`,
+        phone: `+1 555 010 00${i}${i}`,
+      });
       ids.push(c.id);
     }
     await makeScoreRun(db, new Date("2026-11-01"), [
@@ -39,10 +44,35 @@ describeEachDatabase("staff read-side queries", (kind) => {
       { at: new Date("2026-06-01"), amount: 40 },
       { at: new Date("2026-08-01"), amount: 60.5 },
     ]);
-    await makeFeedback(db, { customerId: ids[0]!, kind: "nps", score: 3, comment: "Delivery was late, again", themes: ["delivery"], at: new Date("2026-10-10") });
-    await makeFeedback(db, { customerId: ids[1]!, kind: "complaint", comment: "Courier lost my parcel", themes: ["delivery", "support"], at: new Date("2026-10-12") });
-    await makeFeedback(db, { customerId: ids[2]!, kind: "nps", score: 9, themes: ["price"], at: new Date("2026-10-15") });
-    await makeFeedback(db, { customerId: ids[2]!, kind: "nps", score: 9, themes: ["price"], at: new Date("2026-12-15") });
+    await makeFeedback(db, {
+      customerId: ids[0]!,
+      kind: "nps",
+      score: 3,
+      comment: "Delivery was late, again",
+      themes: ["delivery"],
+      at: new Date("2026-10-10"),
+    });
+    await makeFeedback(db, {
+      customerId: ids[1]!,
+      kind: "complaint",
+      comment: "Courier lost my parcel",
+      themes: ["delivery", "support"],
+      at: new Date("2026-10-12"),
+    });
+    await makeFeedback(db, {
+      customerId: ids[2]!,
+      kind: "nps",
+      score: 9,
+      themes: ["price"],
+      at: new Date("2026-10-15"),
+    });
+    await makeFeedback(db, {
+      customerId: ids[2]!,
+      kind: "nps",
+      score: 9,
+      themes: ["price"],
+      at: new Date("2026-12-15"),
+    });
   });
   afterAll(async () => db?.close());
 
@@ -101,18 +131,25 @@ describeEachDatabase("staff read-side queries", (kind) => {
     expect(t.answers).toBe(3);
     expect(t.themes[0]).toEqual({ theme: "delivery", mentions: 2, avgNps: 3, complaints: 1 });
     expect(t.quotes.map((q) => q.comment)).toEqual(["Courier lost my parcel", "Delivery was late, again"]);
-    const support = await feedbackThemes(db, { from: new Date("2026-10-01"), to: new Date("2026-11-01"), theme: "Support" });
+    const support = await feedbackThemes(db, {
+      from: new Date("2026-10-01"),
+      to: new Date("2026-11-01"),
+      theme: "Support",
+    });
     expect(support.quotes).toHaveLength(1);
   });
 
   it("claims staff events once, oldest first, and releases failed ones", async () => {
     const at = new Date("2026-11-20T10:00:00Z");
-    for (const type of ["ticket_opened", "other", "nps_detractor"]) await db.prisma.staffEvent.create({ data: { type, payload: { ticketId: 1 }, createdAt: at } });
+    for (const type of ["ticket_opened", "other", "nps_detractor"])
+      await db.prisma.staffEvent.create({ data: { type, payload: { ticketId: 1 }, createdAt: at } });
     const first = await claimStaffEvents(db, { types: ["ticket_opened", "nps_detractor"], limit: 10, now: at });
     expect(first.map((e) => e.type)).toEqual(["ticket_opened", "nps_detractor"]);
     expect(await claimStaffEvents(db, { types: ["ticket_opened", "nps_detractor"], limit: 10, now: at })).toEqual([]);
     await releaseStaffEvent(db, first[1]!.id);
-    expect((await claimStaffEvents(db, { types: ["nps_detractor"], limit: 10, now: at })).map((e) => e.id)).toEqual([first[1]!.id]);
+    expect((await claimStaffEvents(db, { types: ["nps_detractor"], limit: 10, now: at })).map((e) => e.id)).toEqual([
+      first[1]!.id,
+    ]);
   });
 
   it("builds the weekly digest with the week's NPS as computeMetrics has it", async () => {
@@ -123,7 +160,9 @@ describeEachDatabase("staff read-side queries", (kind) => {
     expect(d.npsWeeks.at(-1)).toMatchObject({ nps: m.nps.nps, respondents: m.nps.respondents });
     expect(m.nps.respondents).toBe(1); // only the 9 of 2026-10-15; the 3 of 2026-10-10 is the week before
     expect(d.npsWeeks.at(-2)).toMatchObject({ detractors: 1, respondents: 1 });
-    expect(d.lines.join("\n")).toContain("*At risk*: 4 customers at high risk (+2 since the run before: 2 newly high, 1 recovered)");
+    expect(d.lines.join("\n")).toContain(
+      "*At risk*: 4 customers at high risk (+2 since the run before: 2 newly high, 1 recovered)",
+    );
   });
 
   it("decides who is staff", () => {
@@ -131,7 +170,10 @@ describeEachDatabase("staff read-side queries", (kind) => {
     expect(decideStaff(policy, { userId: "U1" }).allowed).toBe(true);
     expect(decideStaff(policy, { userId: "U2", channelId: "CSTAFF" }).allowed).toBe(true);
     expect(decideStaff(policy, { userId: "U3", usergroupMembers: ["U3"] }).allowed).toBe(true);
-    expect(decideStaff(policy, { userId: "U4", channelId: "COTHER", usergroupMembers: ["U3"] })).toEqual({ allowed: false, reason: "not_staff" });
+    expect(decideStaff(policy, { userId: "U4", channelId: "COTHER", usergroupMembers: ["U3"] })).toEqual({
+      allowed: false,
+      reason: "not_staff",
+    });
     expect(decideStaff({ users: [] }, { userId: "U1" })).toEqual({ allowed: false, reason: "not_configured" });
   });
 });

@@ -77,16 +77,34 @@ export async function makeScoreRun(db: Database, asOf: Date, scores: ScoreFixtur
 }
 
 /** Inserts purchases for a customer. */
-export async function makePurchases(db: Database, customerId: number, purchases: { at: Date; amount: number; category?: string }[]) {
+export async function makePurchases(
+  db: Database,
+  customerId: number,
+  purchases: { at: Date; amount: number; category?: string }[],
+) {
   await db.prisma.purchase.createMany({
-    data: purchases.map((p) => ({ externalId: `P${next()}`, customerId, purchasedAt: p.at, amount: p.amount, category: p.category ?? null })),
+    data: purchases.map((p) => ({
+      externalId: `P${next()}`,
+      customerId,
+      purchasedAt: p.at,
+      amount: p.amount,
+      category: p.category ?? null,
+    })),
   });
 }
 
 /** Inserts one feedback row. */
 export async function makeFeedback(
   db: Database,
-  row: { customerId: number | null; kind: string; score?: number | null; comment?: string | null; themes?: string[]; at: Date; ticketId?: number },
+  row: {
+    customerId: number | null;
+    kind: string;
+    score?: number | null;
+    comment?: string | null;
+    themes?: string[];
+    at: Date;
+    ticketId?: number;
+  },
 ) {
   return db.prisma.feedback.create({
     data: {

@@ -16,7 +16,10 @@ export interface StaffEventRow {
  * them processed in one statement (SKIP LOCKED, so two app instances never take the same one).
  * Call `releaseStaffEvent` when handling one fails so it is retried.
  */
-export async function claimStaffEvents(db: Database, options: { types: string[]; limit: number; now: Date }): Promise<StaffEventRow[]> {
+export async function claimStaffEvents(
+  db: Database,
+  options: { types: string[]; limit: number; now: Date },
+): Promise<StaffEventRow[]> {
   const rows = await db.prisma.$queryRaw<{ id: number; type: string; payload: unknown; created_at: Date }[]>`
     UPDATE staff_events SET processed_at = ${sqlTimestamp(options.now)}
     WHERE id IN (
@@ -25,7 +28,12 @@ export async function claimStaffEvents(db: Database, options: { types: string[];
       ORDER BY id LIMIT ${options.limit} FOR UPDATE SKIP LOCKED)
     RETURNING id, type, payload, created_at`;
   return rows
-    .map((r) => ({ id: r.id, type: r.type, payload: (r.payload ?? {}) as Record<string, unknown>, createdAt: r.created_at }))
+    .map((r) => ({
+      id: r.id,
+      type: r.type,
+      payload: (r.payload ?? {}) as Record<string, unknown>,
+      createdAt: r.created_at,
+    }))
     .sort((a, b) => a.id - b.id);
 }
 
@@ -77,15 +85,26 @@ export interface TicketCard {
 export async function ticketCard(db: Database, ticketId: number): Promise<TicketCard | null> {
   const ticket = await db.prisma.ticket.findUnique({
     where: { id: ticketId },
-    include: { customer: true, messages: { orderBy: { createdAt: "asc" }, where: { author: "customer" }, take: 1 }, _count: { select: { messages: true } } },
+    include: {
+      customer: true,
+      messages: { orderBy: { createdAt: "asc" }, where: { author: "customer" }, take: 1 },
+      _count: { select: { messages: true } },
+    },
   });
   if (!ticket) return null;
   let customer: TicketCard["customer"] = null;
   if (ticket.customer && !ticket.customer.erasedAt) {
     const { current } = await latestScoreRuns(db);
     const [score, nps] = await Promise.all([
-      current ? db.prisma.score.findUnique({ where: { runId_customerId: { runId: current.id, customerId: ticket.customer.id } } }) : null,
-      db.prisma.feedback.findFirst({ where: { customerId: ticket.customer.id, kind: "nps" }, orderBy: { createdAt: "desc" } }),
+      current
+        ? db.prisma.score.findUnique({
+            where: { runId_customerId: { runId: current.id, customerId: ticket.customer.id } },
+          })
+        : null,
+      db.prisma.feedback.findFirst({
+        where: { customerId: ticket.customer.id, kind: "nps" },
+        orderBy: { createdAt: "desc" },
+      }),
     ]);
     customer = {
       id: ticket.customer.id,
@@ -119,13 +138,20 @@ export async function ticketCard(db: Database, ticketId: number): Promise<Ticket
 }
 
 /** Remembers the Slack message that shows the ticket; its thread is the conversation. */
-export async function recordTicketPost(db: Database, ticketId: number, post: { channel: string; ts: string }): Promise<void> {
+export async function recordTicketPost(
+  db: Database,
+  ticketId: number,
+  post: { channel: string; ts: string },
+): Promise<void> {
   await db.prisma.ticket.update({ where: { id: ticketId }, data: { slackChannel: post.channel, slackTs: post.ts } });
 }
 
 /** The ticket whose Slack message starts this thread, or null. */
 export async function findTicketByThread(db: Database, channel: string, threadTs: string): Promise<number | null> {
-  const t = await db.prisma.ticket.findFirst({ where: { slackChannel: channel, slackTs: threadTs }, select: { id: true } });
+  const t = await db.prisma.ticket.findFirst({
+    where: { slackChannel: channel, slackTs: threadTs },
+    select: { id: true },
+  });
   return t?.id ?? null;
 }
 
@@ -136,7 +162,8 @@ export async function assignTicket(db: Database, ticketId: number, slackUserId: 
 
 /** Sets the first-response time once, at the first reply that reached the customer. */
 export async function markFirstResponse(db: Database, ticketId: number, at: Date): Promise<void> {
-  await db.prisma.$executeRaw`UPDATE tickets SET first_response_at = ${sqlTimestamp(at)} WHERE id = ${ticketId} AND first_response_at IS NULL`;
+  await db.prisma
+    .$executeRaw`UPDATE tickets SET first_response_at = ${sqlTimestamp(at)} WHERE id = ${ticketId} AND first_response_at IS NULL`;
 }
 
 /** "1 h 05 min", "3 min", "2 d 4 h": the time between two instants for the card. */

@@ -7,7 +7,14 @@ import { claimDueMessages, markSending, recordSendResult } from "../messaging/ou
 import { planSurveyWave } from "./survey-wave";
 
 const NOW = new Date("2026-05-04T12:00:00Z");
-const policy: ContactPolicy = { quietHoursStart: 21, quietHoursEnd: 9, offerCapDays: 14, surveyCapDays: 90, declineCooldownDays: 60, businessTimeZone: "UTC" };
+const policy: ContactPolicy = {
+  quietHoursStart: 21,
+  quietHoursEnd: 9,
+  offerCapDays: 14,
+  surveyCapDays: 90,
+  declineCooldownDays: 60,
+  businessTimeZone: "UTC",
+};
 
 describeEachDatabase("survey waves", (kind) => {
   let db: Database;

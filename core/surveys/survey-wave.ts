@@ -51,9 +51,13 @@ export async function planSurveyWave(db: Database, options: SurveyWaveOptions): 
   const [{ n: already } = { n: 0 }] = await db.prisma.$queryRaw<{ n: number }[]>`
     SELECT count(*)::int AS n FROM outbox_messages WHERE idempotency_key LIKE ${`survey:${waveId}:customer:%`}`;
   const limit = Math.max(0, options.sampleSize - already);
-  const zones = await db.prisma.$queryRaw<{ tz: string | null }[]>`SELECT DISTINCT time_zone AS tz FROM customers WHERE telegram_chat_id IS NOT NULL`;
+  const zones = await db.prisma.$queryRaw<
+    { tz: string | null }[]
+  >`SELECT DISTINCT time_zone AS tz FROM customers WHERE telegram_chat_id IS NOT NULL`;
   const zoneNames = zones.map((z) => z.tz ?? "");
-  const zoneStarts = zones.map((z) => nextSendableAt(now, effectiveTimeZone(z.tz, policy.businessTimeZone), policy).toISOString());
+  const zoneStarts = zones.map((z) =>
+    nextSendableAt(now, effectiveTimeZone(z.tz, policy.businessTimeZone), policy).toISOString(),
+  );
   const queued = await db.prisma.$executeRaw`
     WITH zone AS (SELECT * FROM unnest(${zoneNames}::text[], ${zoneStarts}::text[]) AS z(tz, starts)),
     sample AS (

@@ -10,7 +10,12 @@ import type { Database } from "../db/client";
 export type StaffEventType = "ticket_opened" | "nps_detractor" | "ticket_message" | "csat_received";
 
 /** Records an event for staff; the Slack app marks it processed when posted. */
-export async function raiseStaffEvent(db: Database, type: StaffEventType, payload: Record<string, unknown>, now: Date): Promise<number> {
+export async function raiseStaffEvent(
+  db: Database,
+  type: StaffEventType,
+  payload: Record<string, unknown>,
+  now: Date,
+): Promise<number> {
   const row = await db.prisma.staffEvent.create({ data: { type, payload: payload as object, createdAt: now } });
   return row.id;
 }

@@ -27,7 +27,15 @@ export function ticketReference(id: number): string {
  */
 export async function openTicket(
   db: Database,
-  input: { customerId: number; source: TicketSource; text: string; authorRef?: string; priority?: string; now: Date; raiseEvent?: boolean },
+  input: {
+    customerId: number;
+    source: TicketSource;
+    text: string;
+    authorRef?: string;
+    priority?: string;
+    now: Date;
+    raiseEvent?: boolean;
+  },
 ): Promise<OpenedTicket> {
   const subject = preview(input.text).slice(0, 120);
   const priority = input.priority ?? (input.source === "nps_detractor" ? "high" : "normal");
@@ -47,7 +55,12 @@ export async function openTicket(
   const id = row!.id;
   const reference = ticketReference(id);
   if (input.raiseEvent !== false) {
-    await raiseStaffEvent(db, "ticket_opened", { ticketId: id, reference, customerId: input.customerId, source: input.source, preview: preview(input.text) }, input.now);
+    await raiseStaffEvent(
+      db,
+      "ticket_opened",
+      { ticketId: id, reference, customerId: input.customerId, source: input.source, preview: preview(input.text) },
+      input.now,
+    );
   }
   return { id, reference };
 }
@@ -66,14 +79,34 @@ export async function addCustomerMessage(
   db: Database,
   input: { ticketId: number; customerId: number; text: string; authorRef?: string; now: Date },
 ): Promise<Result<OpenedTicket & { messageId: number }, { type: "not_found" } | { type: "resolved" }>> {
-  const ticket = await db.prisma.ticket.findUnique({ where: { id: input.ticketId }, select: { id: true, reference: true, customerId: true, status: true } });
+  const ticket = await db.prisma.ticket.findUnique({
+    where: { id: input.ticketId },
+    select: { id: true, reference: true, customerId: true, status: true },
+  });
   if (!ticket || ticket.customerId !== input.customerId) return err({ type: "not_found" });
   if (ticket.status === "resolved") return err({ type: "resolved" });
   const message = await db.prisma.ticketMessage.create({
-    data: { ticketId: ticket.id, author: "customer", authorRef: input.authorRef ?? null, text: input.text, createdAt: input.now },
+    data: {
+      ticketId: ticket.id,
+      author: "customer",
+      authorRef: input.authorRef ?? null,
+      text: input.text,
+      createdAt: input.now,
+    },
   });
   await db.prisma.ticket.update({ where: { id: ticket.id }, data: { status: "open", updatedAt: input.now } });
-  await raiseStaffEvent(db, "ticket_message", { ticketId: ticket.id, reference: ticket.reference, customerId: input.customerId, messageId: message.id, preview: preview(input.text) }, input.now);
+  await raiseStaffEvent(
+    db,
+    "ticket_message",
+    {
+      ticketId: ticket.id,
+      reference: ticket.reference,
+      customerId: input.customerId,
+      messageId: message.id,
+      preview: preview(input.text),
+    },
+    input.now,
+  );
   return ok({ id: ticket.id, reference: ticket.reference, messageId: message.id });
 }
 
@@ -93,20 +126,40 @@ export async function addStaffReply(
 ): Promise<Result<{ messageId: number; delivery: SendNowOutcome | null }, StaffReplyError>> {
   const text = reply.text.trim();
   if (!text) return err({ type: "empty" });
-  const ticket = await db.prisma.ticket.findUnique({ where: { id: ticketId }, select: { id: true, reference: true, customerId: true, firstResponseAt: true, status: true } });
+  const ticket = await db.prisma.ticket.findUnique({
+    where: { id: ticketId },
+    select: { id: true, reference: true, customerId: true, firstResponseAt: true, status: true },
+  });
   if (!ticket) return err({ type: "not_found" });
   const message = await db.prisma.ticketMessage.create({
-    data: { ticketId, author: "staff", authorRef: reply.staffId, text, internal: reply.internal, slackTs: reply.slackTs ?? null, createdAt: options.now },
+    data: {
+      ticketId,
+      author: "staff",
+      authorRef: reply.staffId,
+      text,
+      internal: reply.internal,
+      slackTs: reply.slackTs ?? null,
+      createdAt: options.now,
+    },
   });
   if (reply.internal) return ok({ messageId: message.id, delivery: null });
   await db.prisma.ticket.update({
     where: { id: ticketId },
-    data: { firstResponseAt: ticket.firstResponseAt ?? options.now, status: ticket.status === "resolved" ? "resolved" : "pending", updatedAt: options.now },
+    data: {
+      firstResponseAt: ticket.firstResponseAt ?? options.now,
+      status: ticket.status === "resolved" ? "resolved" : "pending",
+      updatedAt: options.now,
+    },
   });
   const delivery = await sendNow(
     db,
     options.channel,
-    { idempotencyKey: `ticket:${ticketId}:reply:${message.id}`, customerId: ticket.customerId, kind: "ticket_reply", payload: { ticketId, reference: ticket.reference, text } },
+    {
+      idempotencyKey: `ticket:${ticketId}:reply:${message.id}`,
+      customerId: ticket.customerId,
+      kind: "ticket_reply",
+      payload: { ticketId, reference: ticket.reference, text },
+    },
     { now: options.now, defaultLocale: options.defaultLocale },
   );
   return ok({ messageId: message.id, delivery });
@@ -121,18 +174,42 @@ export async function resolveTicket(
   db: Database,
   ticketId: number,
   options: { channel: MessageChannel; now: Date; staffId?: string; defaultLocale?: string },
-): Promise<Result<{ firstResponseMs: number | null; csat: SendNowOutcome | null }, { type: "not_found" } | { type: "already_resolved" }>> {
-  const ticket = await db.prisma.ticket.findUnique({ where: { id: ticketId }, select: { id: true, reference: true, customerId: true, status: true, createdAt: true, firstResponseAt: true } });
+): Promise<
+  Result<
+    { firstResponseMs: number | null; csat: SendNowOutcome | null },
+    { type: "not_found" } | { type: "already_resolved" }
+  >
+> {
+  const ticket = await db.prisma.ticket.findUnique({
+    where: { id: ticketId },
+    select: { id: true, reference: true, customerId: true, status: true, createdAt: true, firstResponseAt: true },
+  });
   if (!ticket) return err({ type: "not_found" });
-  const updated = await db.prisma.ticket.updateMany({ where: { id: ticketId, status: { not: "resolved" } }, data: { status: "resolved", resolvedAt: options.now, updatedAt: options.now } });
+  const updated = await db.prisma.ticket.updateMany({
+    where: { id: ticketId, status: { not: "resolved" } },
+    data: { status: "resolved", resolvedAt: options.now, updatedAt: options.now },
+  });
   if (updated.count === 0) return err({ type: "already_resolved" });
-  await db.prisma.auditLog.create({ data: { actor: options.staffId ? `slack:${options.staffId}` : "system", action: "ticket.resolved", entityType: "ticket", entityId: String(ticketId), createdAt: options.now } });
+  await db.prisma.auditLog.create({
+    data: {
+      actor: options.staffId ? `slack:${options.staffId}` : "system",
+      action: "ticket.resolved",
+      entityType: "ticket",
+      entityId: String(ticketId),
+      createdAt: options.now,
+    },
+  });
   const firstResponseMs = ticket.firstResponseAt ? ticket.firstResponseAt.getTime() - ticket.createdAt.getTime() : null;
   const csat = ticket.customerId
     ? await sendNow(
         db,
         options.channel,
-        { idempotencyKey: `ticket:${ticketId}:csat`, customerId: ticket.customerId, kind: "csat_request", payload: { ticketId, reference: ticket.reference } },
+        {
+          idempotencyKey: `ticket:${ticketId}:csat`,
+          customerId: ticket.customerId,
+          kind: "csat_request",
+          payload: { ticketId, reference: ticket.reference },
+        },
         { now: options.now, defaultLocale: options.defaultLocale },
       )
     : null;

@@ -28,7 +28,10 @@ export function formatScoreSummary(summary: ScoreRunSummary): string[] {
   ];
   for (const segment of SEGMENTS) {
     const n = summary.segments[segment] ?? 0;
-    if (n > 0) lines.push(`  ${segment.padEnd(20)} ${String(n).padStart(9)}  ${pct(n / Math.max(1, summary.customers)).padStart(6)}`);
+    if (n > 0)
+      lines.push(
+        `  ${segment.padEnd(20)} ${String(n).padStart(9)}  ${pct(n / Math.max(1, summary.customers)).padStart(6)}`,
+      );
   }
   return lines;
 }
@@ -60,12 +63,21 @@ export function registerAnalyticsCommands(program: Command): void {
       const ctx = await buildContext();
       try {
         const asOf = opts.asOf ? parseDate(opts.asOf, "--as-of") : ctx.now();
-        const result = await trainChurnModel(ctx.db, { asOf, horizonDays: ctx.config.analytics.churnHorizonDays, log: ctx.log, now: ctx.now });
+        const result = await trainChurnModel(ctx.db, {
+          asOf,
+          horizonDays: ctx.config.analytics.churnHorizonDays,
+          log: ctx.log,
+          now: ctx.now,
+        });
         if (!result.ok) throw new UserError(`not trained: ${result.error.message}`);
         const { modelId, metrics, trainingMs, cutoff } = result.value;
         if (opts.json) return void console.log(JSON.stringify({ modelId, cutoff, trainingMs, ...metrics }));
-        console.log(`model ${modelId} trained in ${(trainingMs / 1000).toFixed(1)} s on history before ${cutoff.toISOString().slice(0, 10)}`);
-        console.log(`  held-out AUC ${metrics.auc.toFixed(3)} on ${metrics.heldOut} customers (BG/NBD alone ${metrics.bgnbdAuc.toFixed(3)}), log-loss ${metrics.logLoss.toFixed(3)}`);
+        console.log(
+          `model ${modelId} trained in ${(trainingMs / 1000).toFixed(1)} s on history before ${cutoff.toISOString().slice(0, 10)}`,
+        );
+        console.log(
+          `  held-out AUC ${metrics.auc.toFixed(3)} on ${metrics.heldOut} customers (BG/NBD alone ${metrics.bgnbdAuc.toFixed(3)}), log-loss ${metrics.logLoss.toFixed(3)}`,
+        );
         console.log(`  ${metrics.trainRows} training rows, churn rate ${pct(metrics.churnRate)}`);
       } finally {
         await ctx.close();
@@ -117,13 +129,19 @@ export function registerAnalyticsCommands(program: Command): void {
     .option("--segment <name>", `only customers in this segment of the current scoring run (${SEGMENTS.join(", ")})`)
     .option("--json", "print the metrics as JSON")
     .action(async (opts: { from?: string; to?: string; segment?: string; json?: boolean }) => {
-      if (opts.segment && !(SEGMENTS as readonly string[]).includes(opts.segment)) throw new UserError(`--segment: unknown segment "${opts.segment}" (one of: ${SEGMENTS.join(", ")})`);
+      if (opts.segment && !(SEGMENTS as readonly string[]).includes(opts.segment))
+        throw new UserError(`--segment: unknown segment "${opts.segment}" (one of: ${SEGMENTS.join(", ")})`);
       const ctx = await buildContext();
       try {
         const to = opts.to ? parseDate(opts.to, "--to") : ctx.now();
         const from = opts.from ? parseDate(opts.from, "--from") : new Date(to.getTime() - 90 * DAY_MS);
         if (from >= to) throw new UserError("--from must be before --to");
-        const metrics = await computeMetrics(ctx.db, { from, to, segment: opts.segment, defaultGrossMargin: ctx.config.analytics.defaultGrossMargin });
+        const metrics = await computeMetrics(ctx.db, {
+          from,
+          to,
+          segment: opts.segment,
+          defaultGrossMargin: ctx.config.analytics.defaultGrossMargin,
+        });
         if (opts.json) console.log(JSON.stringify(metrics));
         else for (const line of formatMetrics(metrics)) console.log(line);
       } finally {

@@ -12,7 +12,11 @@ export function registerDbCommands(program: Command): void {
       const ctx = await buildContext({ checkMigrations: false });
       try {
         const applied = await applyMigrations(ctx.db, { onApplied: (name) => console.log(`applied ${name}`) });
-        console.log(applied.length ? `${applied.length} migration(s) applied to ${ctx.db.describe()}` : `${ctx.db.describe()} is up to date`);
+        console.log(
+          applied.length
+            ? `${applied.length} migration(s) applied to ${ctx.db.describe()}`
+            : `${ctx.db.describe()} is up to date`,
+        );
       } finally {
         await ctx.close();
       }
@@ -24,7 +28,9 @@ export function registerDbCommands(program: Command): void {
       try {
         const status = await migrationStatus(ctx.db);
         console.log(`database: ${ctx.db.describe()}`);
-        console.log(`applied: ${status.applied.length}  pending: ${status.pending.length}  changed: ${status.drifted.length}`);
+        console.log(
+          `applied: ${status.applied.length}  pending: ${status.pending.length}  changed: ${status.drifted.length}`,
+        );
         for (const name of status.pending) console.log(`  pending ${name}`);
         for (const name of status.drifted) console.log(`  changed ${name}`);
         if (status.pending.length || status.drifted.length) process.exitCode = 1;
@@ -39,9 +45,12 @@ export function registerDbCommands(program: Command): void {
       const ctx = await buildContext();
       try {
         const settled = await settlePurchaseStats(ctx.db);
-        if (settled) console.log(`recounted the totals of ${settled} customer(s) whose purchases changed since the last recount`);
+        if (settled)
+          console.log(`recounted the totals of ${settled} customer(s) whose purchases changed since the last recount`);
         const differing = await purchaseStatsDrift(ctx.db);
-        console.log(`purchase totals: ${differing.length ? `${differing.length} customer(s) differ from their purchases` : "all match the purchases"}`);
+        console.log(
+          `purchase totals: ${differing.length ? `${differing.length} customer(s) differ from their purchases` : "all match the purchases"}`,
+        );
         if (differing.length && options.fix) {
           await rebuildPurchaseStats(ctx.db);
           console.log(`recounted; ${(await purchaseStatsDrift(ctx.db)).length} differ now`);
@@ -65,8 +74,7 @@ export function registerDbCommands(program: Command): void {
  * database, which the WebAssembly engines can't provide.
  */
 function registerNewMigrationCommand(db: Command): void {
-  db
-    .command("new-migration <name>")
+  db.command("new-migration <name>")
     .description("Write a migration from the change to prisma/schema.prisma since the last commit")
     .action(async (name: string) => {
       const { execFileSync } = await import("node:child_process");
@@ -78,10 +86,20 @@ function registerNewMigrationCommand(db: Command): void {
       writeFileSync(before, execFileSync("git", ["show", "HEAD:prisma/schema.prisma"], { encoding: "utf8" }));
       const sql = execFileSync(
         "npx",
-        ["prisma", "migrate", "diff", "--from-schema-datamodel", before, "--to-schema-datamodel", "prisma/schema.prisma", "--script"],
+        [
+          "prisma",
+          "migrate",
+          "diff",
+          "--from-schema-datamodel",
+          before,
+          "--to-schema-datamodel",
+          "prisma/schema.prisma",
+          "--script",
+        ],
         { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
       );
-      if (!sql.trim() || /^-- This is an empty migration/.test(sql.trim())) throw new UserError("schema.prisma has not changed since HEAD: no migration written");
+      if (!sql.trim() || /^-- This is an empty migration/.test(sql.trim()))
+        throw new UserError("schema.prisma has not changed since HEAD: no migration written");
       const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
       const dir = path.join("prisma", "migrations", `${stamp}_${name}`);
       mkdirSync(dir, { recursive: true });

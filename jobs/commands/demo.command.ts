@@ -34,7 +34,9 @@ export function registerDemoCommand(program: Command): void {
         await applyMigrations(db);
         const customers = opts.customers ?? config.demo.customers;
         const seed = opts.seed ?? config.demo.seed;
-        print(`Retention demo: ${customers.toLocaleString("en")} synthetic customers (seed ${seed}) in ${db.describe()}`);
+        print(
+          `Retention demo: ${customers.toLocaleString("en")} synthetic customers (seed ${seed}) in ${db.describe()}`,
+        );
         const data = generateRetailer({ customers, seed, asOf: DEMO_AS_OF });
         await loadRetailer(db, data);
         print(`generated and stored in ${((Date.now() - started) / 1000).toFixed(1)} s`);

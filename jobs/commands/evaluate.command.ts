@@ -18,7 +18,10 @@ function printCdnow(r: CdnowEvaluation): void {
     `holdout purchases: predicted ${r.holdoutPurchases.predicted.toFixed(0)}, actual ${r.holdoutPurchases.actual}`,
     "calibration (deciles of predicted churn probability):",
     "  bin  predicted  observed  customers",
-    ...r.calibration.map((b) => `  ${String(b.bin).padStart(3)}  ${fixed(b.meanPredicted, 3).padStart(9)}  ${fixed(b.observedRate, 3).padStart(8)}  ${String(b.count).padStart(9)}`),
+    ...r.calibration.map(
+      (b) =>
+        `  ${String(b.bin).padStart(3)}  ${fixed(b.meanPredicted, 3).padStart(9)}  ${fixed(b.observedRate, 3).padStart(8)}  ${String(b.count).padStart(9)}`,
+    ),
     `features: ${r.features.join(", ")}`,
   ];
   console.log(lines.join("\n"));
@@ -41,7 +44,9 @@ function requireFile(file: string): void {
 
 /** Registers `evaluate cdnow` and `evaluate labeled`; neither opens a database. */
 export function registerEvaluateCommands(program: Command): void {
-  const evaluate = program.command("evaluate").description("Measure the churn and value models on a file (no database needed)");
+  const evaluate = program
+    .command("evaluate")
+    .description("Measure the churn and value models on a file (no database needed)");
   evaluate
     .command("cdnow <file>")
     .description(

@@ -15,7 +15,12 @@ export function registerImportCommands(program: Command): void {
     const cmd = imp
       .command(`${kind} <file>`)
       .description(description)
-      .option("--map <source=field>", "map a column to a field (repeatable), e.g. --map Kundennummer=externalId", collectMap, {})
+      .option(
+        "--map <source=field>",
+        "map a column to a field (repeatable), e.g. --map Kundennummer=externalId",
+        collectMap,
+        {},
+      )
       .option("--strict", "reject the whole file if any row is bad; write nothing", false)
       .option("--delimiter <char>", "CSV delimiter", ",")
       .option("--date-format <luxon>", "date format when not ISO/YYYYMMDD, e.g. dd.MM.yyyy")
@@ -30,7 +35,9 @@ export function registerImportCommands(program: Command): void {
       const abort = new AbortController();
       const onSigint = () => {
         if (abort.signal.aborted) process.exit(130);
-        process.stderr.write("\nstopping after the current batch (Ctrl-C again to quit at once; the open batch rolls back)\n");
+        process.stderr.write(
+          "\nstopping after the current batch (Ctrl-C again to quit at once; the open batch rolls back)\n",
+        );
         abort.abort();
       };
       process.on("SIGINT", onSigint);
@@ -55,9 +62,23 @@ export function registerImportCommands(program: Command): void {
           },
         });
         progress.bar?.stop();
-        ctx.log.debug({ kind, file, rows: report.rows, rejected: report.rejected, ...report.written }, "import finished");
+        ctx.log.debug(
+          { kind, file, rows: report.rows, rejected: report.rejected, ...report.written },
+          "import finished",
+        );
         await ctx.db.prisma.auditLog.create({
-          data: { actor: "cli", action: `import.${kind}`, details: { file, rows: report.rows, rejected: report.rejected, written: { ...report.written }, refused: report.refused, aborted: report.aborted } },
+          data: {
+            actor: "cli",
+            action: `import.${kind}`,
+            details: {
+              file,
+              rows: report.rows,
+              rejected: report.rejected,
+              written: { ...report.written },
+              refused: report.refused,
+              aborted: report.aborted,
+            },
+          },
         });
         if (opts.json) console.log(JSON.stringify(report, null, 2));
         else printReport(report);
@@ -79,13 +100,20 @@ export function registerImportCommands(program: Command): void {
 
 function printReport(r: ImportReport): void {
   const seconds = r.durationMs / 1000;
-  console.log(`${r.kind} from ${r.file}: ${r.rows.toLocaleString("en")} rows read in ${seconds.toFixed(1)} s (${Math.round(r.rows / Math.max(seconds, 0.001)).toLocaleString("en")} rows/s)`);
+  console.log(
+    `${r.kind} from ${r.file}: ${r.rows.toLocaleString("en")} rows read in ${seconds.toFixed(1)} s (${Math.round(r.rows / Math.max(seconds, 0.001)).toLocaleString("en")} rows/s)`,
+  );
   if (r.refused) console.log(`  REFUSED (--strict): ${r.rejected} bad row(s); nothing was written`);
   else {
-    console.log(`  inserted ${r.written.inserted}, updated ${r.written.updated}, unchanged ${r.written.unchanged}, rejected ${r.rejected}`);
+    console.log(
+      `  inserted ${r.written.inserted}, updated ${r.written.updated}, unchanged ${r.written.unchanged}, rejected ${r.rejected}`,
+    );
     if (r.customersCreated) console.log(`  customers created: ${r.customersCreated}`);
   }
-  if (r.aborted) console.log("  interrupted: every finished batch is saved, the open one rolled back; run again to continue (nothing is imported twice)");
+  if (r.aborted)
+    console.log(
+      "  interrupted: every finished batch is saved, the open one rolled back; run again to continue (nothing is imported twice)",
+    );
   for (const e of r.errors.slice(0, 50)) console.log(`  line ${e.line}: ${e.reason}`);
   if (r.rejected > 50) console.log(`  ... and ${r.rejected - 50} more (use --json for up to 1000)`);
 }

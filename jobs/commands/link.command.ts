@@ -14,14 +14,26 @@ export function registerLinkCommands(program: Command): void {
       const ctx = await buildContext();
       try {
         const username = ctx.config.telegram.username;
-        if (!username) throw new UserError("TELEGRAM_BOT_USERNAME is not set: the link needs the bot's username (e.g. my_shop_bot).");
-        const ttlHours = options.ttlHours === undefined ? ctx.config.telegram.linkTokenTtlHours : Number(options.ttlHours);
-        if (!Number.isInteger(ttlHours) || ttlHours < 1 || ttlHours > 24 * 90) throw new UserError("--ttl-hours must be a whole number of hours between 1 and 2160");
-        const result = await createLinkToken(ctx.db, customerRef, { now: ctx.now(), ttlHours, botUsername: username, actor: "cli" });
+        if (!username)
+          throw new UserError(
+            "TELEGRAM_BOT_USERNAME is not set: the link needs the bot's username (e.g. my_shop_bot).",
+          );
+        const ttlHours =
+          options.ttlHours === undefined ? ctx.config.telegram.linkTokenTtlHours : Number(options.ttlHours);
+        if (!Number.isInteger(ttlHours) || ttlHours < 1 || ttlHours > 24 * 90)
+          throw new UserError("--ttl-hours must be a whole number of hours between 1 and 2160");
+        const result = await createLinkToken(ctx.db, customerRef, {
+          now: ctx.now(),
+          ttlHours,
+          botUsername: username,
+          actor: "cli",
+        });
         if (!result.ok) {
           switch (result.error.type) {
             case "customer_not_found":
-              throw new UserError(`No customer matches "${customerRef}" (tried external id, e-mail and phone; an ambiguous e-mail or phone matches nobody).`);
+              throw new UserError(
+                `No customer matches "${customerRef}" (tried external id, e-mail and phone; an ambiguous e-mail or phone matches nobody).`,
+              );
             case "customer_erased":
               throw new UserError("This customer's data was erased on request; they cannot be linked.");
             default:
@@ -29,7 +41,9 @@ export function registerLinkCommands(program: Command): void {
           }
         }
         console.log(result.value.link);
-        console.error(`customer ${result.value.customerId}, valid until ${result.value.expiresAt.toISOString()}, one use`);
+        console.error(
+          `customer ${result.value.customerId}, valid until ${result.value.expiresAt.toISOString()}, one use`,
+        );
       } finally {
         await ctx.close();
       }

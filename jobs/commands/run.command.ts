@@ -13,7 +13,11 @@ import { newWorkerId } from "../dispatch.job";
 import { JOB_NAMES, loadJobs, type JobName } from "../job-registry";
 import { runJobSlot } from "../scheduler";
 
-const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
+const list = (v: string) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 const number = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new UserError(`${name}: "${v}" is not a number`);
@@ -59,13 +63,15 @@ export function registerRunCommands(program: Command): void {
     .description(`Run one job now: ${JOB_NAMES.join(" | ")}`)
     .option("--as-of <date>", "the clock the job uses (default: now)")
     .action(async (name: string, opts: { asOf?: string }) => {
-      if (!(JOB_NAMES as readonly string[]).includes(name)) throw new UserError(`unknown job "${name}": one of ${JOB_NAMES.join(", ")}`);
+      if (!(JOB_NAMES as readonly string[]).includes(name))
+        throw new UserError(`unknown job "${name}": one of ${JOB_NAMES.join(", ")}`);
       const jobs = await loadJobs();
       const job = jobs.get(name as JobName);
       if (!job) throw new UserError(`job "${name}" is not available in this build`);
       await withContext(opts.asOf, async (ctx) => {
         const outcome = await runJobSlot(ctx, job, `manual:${new Date().toISOString()}`, { holder: newWorkerId() });
-        if (outcome.type === "busy") throw new UserError(`job "${name}" is already running (its lease is held); try again later`);
+        if (outcome.type === "busy")
+          throw new UserError(`job "${name}" is already running (its lease is held); try again later`);
         if (outcome.type === "failed") throw new UserError(`job "${name}" failed: ${outcome.error}`, 1);
         if (outcome.type === "ran") process.stdout.write(`${JSON.stringify(outcome.stats, null, 2)}\n`);
       });
@@ -123,13 +129,20 @@ export function registerRunCommands(program: Command): void {
     .option("--as-of <date>", "the clock (default: now)")
     .action(async (id: string, opts: { asOf?: string }) => {
       await withContext(opts.asOf, async (ctx) => {
-        const planned = await planCampaign(ctx.db, Number(id), { now: ctx.now(), policy: contactPolicyFromConfig(ctx.config) });
+        const planned = await planCampaign(ctx.db, Number(id), {
+          now: ctx.now(),
+          policy: contactPolicyFromConfig(ctx.config),
+        });
         if (!planned.ok) throw new UserError(explain(planned.error));
         const p = planned.value;
         process.stdout.write(
           `campaign ${p.campaignId}: +${p.treatment} treatment, +${p.control} control, ${p.offersIssued} offers issued, ` +
             `${p.messagesQueued} messages queued, committed cost ${p.committedCost.toFixed(2)} (${p.durationMs} ms)\n` +
-            `excluded: ${Object.entries(p.excluded).map(([k, n]) => `${k} ${n}`).join(", ") || "none"}\n`,
+            `excluded: ${
+              Object.entries(p.excluded)
+                .map(([k, n]) => `${k} ${n}`)
+                .join(", ") || "none"
+            }\n`,
         );
       });
     });
@@ -140,9 +153,16 @@ export function registerRunCommands(program: Command): void {
     .option("--json", "print JSON")
     .action(async (id: string, opts: { asOf?: string; json?: boolean }) => {
       await withContext(opts.asOf, async (ctx) => {
-        const report = await campaignReport(ctx.db, Number(id), { now: ctx.now(), defaultGrossMargin: ctx.config.analytics.defaultGrossMargin });
+        const report = await campaignReport(ctx.db, Number(id), {
+          now: ctx.now(),
+          defaultGrossMargin: ctx.config.analytics.defaultGrossMargin,
+        });
         if (!report.ok) throw new UserError(explain(report.error));
-        process.stdout.write(opts.json ? `${JSON.stringify(report.value, null, 2)}\n` : `${formatCampaignReport(report.value).join("\n")}\n`);
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify(report.value, null, 2)}\n`
+            : `${formatCampaignReport(report.value).join("\n")}\n`,
+        );
       });
     });
   campaign
@@ -151,7 +171,9 @@ export function registerRunCommands(program: Command): void {
     .action(async () => {
       await withContext(undefined, async (ctx) => {
         for (const c of await listCampaigns(ctx.db)) {
-          process.stdout.write(`${String(c.id).padStart(4)}  ${c.status.padEnd(8)} ${c.name}  offers ${c.offerKeys.join(",")}  control ${(c.controlShare * 100).toFixed(0)}%  window ${c.windowDays}d${c.plannedAt ? `  planned ${c.plannedAt.toISOString()}` : ""}\n`);
+          process.stdout.write(
+            `${String(c.id).padStart(4)}  ${c.status.padEnd(8)} ${c.name}  offers ${c.offerKeys.join(",")}  control ${(c.controlShare * 100).toFixed(0)}%  window ${c.windowDays}d${c.plannedAt ? `  planned ${c.plannedAt.toISOString()}` : ""}\n`,
+          );
         }
       });
     });
@@ -163,22 +185,39 @@ export function registerRunCommands(program: Command): void {
     .requiredOption("--kind <kind>", "percent_off | amount_off | free_shipping | gift | points")
     .requiredOption("--value <n>", "percent or amount", number("--value"))
     .requiredOption("--cost <n>", "expected cost to the business if redeemed", number("--cost"))
-    .option("--save-probability <p>", "prior probability it saves an at-risk customer (default 0.1)", number("--save-probability"), 0.1)
+    .option(
+      "--save-probability <p>",
+      "prior probability it saves an at-risk customer (default 0.1)",
+      number("--save-probability"),
+      0.1,
+    )
     .option("--valid-days <n>", "days the code stays valid (default 14)", number("--valid-days"))
-    .action(async (o: { key: string; title: string; kind: string; value: number; cost: number; saveProbability: number; validDays?: number }) => {
-      await withContext(undefined, async (ctx) => {
-        const saved = await upsertOffer(ctx.db, { ...o, kind: o.kind as "percent_off" });
-        if (!saved.ok) throw new UserError(`invalid offer:\n  ${saved.error.problems.join("\n  ")}`);
-        process.stdout.write(`offer ${saved.value.key} saved\n`);
-      });
-    });
+    .action(
+      async (o: {
+        key: string;
+        title: string;
+        kind: string;
+        value: number;
+        cost: number;
+        saveProbability: number;
+        validDays?: number;
+      }) => {
+        await withContext(undefined, async (ctx) => {
+          const saved = await upsertOffer(ctx.db, { ...o, kind: o.kind as "percent_off" });
+          if (!saved.ok) throw new UserError(`invalid offer:\n  ${saved.error.problems.join("\n  ")}`);
+          process.stdout.write(`offer ${saved.value.key} saved\n`);
+        });
+      },
+    );
   campaign
     .command("offers")
     .description("The offer catalogue")
     .action(async () => {
       await withContext(undefined, async (ctx) => {
         for (const o of await listOffers(ctx.db)) {
-          process.stdout.write(`${o.key.padEnd(20)} ${o.active ? "active  " : "inactive"} cost ${o.cost.toFixed(2)}  P(save) ${o.saveProbability}  ${o.title}\n`);
+          process.stdout.write(
+            `${o.key.padEnd(20)} ${o.active ? "active  " : "inactive"} cost ${o.cost.toFixed(2)}  P(save) ${o.saveProbability}  ${o.title}\n`,
+          );
         }
       });
     });

@@ -27,7 +27,9 @@ export function registerStartCommand(program: Command): void {
       } else log.warn("TELEGRAM_BOT_TOKEN not set: Telegram bot off, messages are rendered to the log (dry run)");
 
       if (config.slack.botToken) {
-        const assistant = config.llm.apiKey ? createLangchainAssistant({ config, db, now: () => new Date() }) : undefined;
+        const assistant = config.llm.apiKey
+          ? createLangchainAssistant({ config, db, now: () => new Date() })
+          : undefined;
         const slack = await startSlackApp(buildSlackApp({ config, db, log, assistant, telegramChannel: staffReplies }));
         stops.push(() => slack.stop());
       } else log.warn("SLACK_BOT_TOKEN not set: Slack app off");
@@ -45,7 +47,8 @@ export function registerStartCommand(program: Command): void {
         process.once("SIGINT", () => stop("SIGINT"));
         process.once("SIGTERM", () => stop("SIGTERM"));
       });
-      for (const stop of stops.reverse()) await stop().catch((error: unknown) => log.error({ err: error }, "stop failed"));
+      for (const stop of stops.reverse())
+        await stop().catch((error: unknown) => log.error({ err: error }, "stop failed"));
       await ctx.close();
     });
 }

@@ -22,7 +22,12 @@ export async function riskHistogramPng(bins: readonly Bin[], title: string): Pro
     title,
     width: 520,
     height: 260,
-    data: { values: bins.map((b) => ({ range: `${(b.bin / 10).toFixed(1)}-${((b.bin + 1) / 10).toFixed(1)}`, customers: b.n })) },
+    data: {
+      values: bins.map((b) => ({
+        range: `${(b.bin / 10).toFixed(1)}-${((b.bin + 1) / 10).toFixed(1)}`,
+        customers: b.n,
+      })),
+    },
     mark: { type: "bar", color: "#c0392b" },
     encoding: {
       x: { field: "range", type: "ordinal", title: "churn probability", sort: null },
@@ -40,10 +45,17 @@ export const analyticsStep: DemoStep = {
   title: "Churn risk, segments and retention metrics",
   async run(ctx) {
     const { db, asOf, print, config } = ctx;
-    const trained = await trainChurnModel(db, { asOf, horizonDays: config.analytics.churnHorizonDays, log: ctx.log, now: ctx.now });
+    const trained = await trainChurnModel(db, {
+      asOf,
+      horizonDays: config.analytics.churnHorizonDays,
+      log: ctx.log,
+      now: ctx.now,
+    });
     if (trained.ok) {
       const m = trained.value.metrics;
-      print(`churn model: held-out AUC ${m.auc.toFixed(3)} on ${m.heldOut} customers (BG/NBD alone ${m.bgnbdAuc.toFixed(3)}), trained in ${(trained.value.trainingMs / 1000).toFixed(1)} s, ${config.analytics.churnHorizonDays}-day churn rate ${(100 * m.churnRate).toFixed(1)}%`);
+      print(
+        `churn model: held-out AUC ${m.auc.toFixed(3)} on ${m.heldOut} customers (BG/NBD alone ${m.bgnbdAuc.toFixed(3)}), trained in ${(trained.value.trainingMs / 1000).toFixed(1)} s, ${config.analytics.churnHorizonDays}-day churn rate ${(100 * m.churnRate).toFixed(1)}%`,
+      );
     } else print(`churn model not trained: ${trained.error.message}`);
 
     const summary = await scoreAll(db, { asOf, config: config.analytics, log: ctx.log, now: ctx.now });
@@ -57,7 +69,10 @@ export const analyticsStep: DemoStep = {
     const full: Bin[] = Array.from({ length: 10 }, (_, bin) => ({ bin, n: bins.find((b) => b.bin === bin)?.n ?? 0 }));
     const max = Math.max(1, ...full.map((b) => b.n));
     print("risk distribution (churn probability):");
-    for (const b of full) print(`  ${(b.bin / 10).toFixed(1)}-${((b.bin + 1) / 10).toFixed(1)} ${"#".repeat(Math.round((40 * b.n) / max)).padEnd(40)} ${b.n}`);
+    for (const b of full)
+      print(
+        `  ${(b.bin / 10).toFixed(1)}-${((b.bin + 1) / 10).toFixed(1)} ${"#".repeat(Math.round((40 * b.n) / max)).padEnd(40)} ${b.n}`,
+      );
 
     const segments = await db.prisma.$queryRawUnsafe<{ segment: string; n: number; churn: number; clv: number }[]>(
       `SELECT segment, count(*)::int AS n, avg(churn_probability)::float8 AS churn, avg(clv)::float8 AS clv FROM scores WHERE run_id = $1 GROUP BY segment`,
@@ -66,10 +81,17 @@ export const analyticsStep: DemoStep = {
     print(`${"segment".padEnd(20)} ${"customers".padStart(9)} ${"avg risk".padStart(9)} ${"avg CLV".padStart(9)}`);
     for (const name of SEGMENTS) {
       const s = segments.find((x) => x.segment === name);
-      if (s) print(`${name.padEnd(20)} ${String(s.n).padStart(9)} ${s.churn.toFixed(2).padStart(9)} ${s.clv.toFixed(2).padStart(9)}`);
+      if (s)
+        print(
+          `${name.padEnd(20)} ${String(s.n).padStart(9)} ${s.churn.toFixed(2).padStart(9)} ${s.clv.toFixed(2).padStart(9)}`,
+        );
     }
 
-    const metrics = await computeMetrics(db, { from: new Date(asOf.getTime() - 90 * 86_400_000), to: asOf, defaultGrossMargin: config.analytics.defaultGrossMargin });
+    const metrics = await computeMetrics(db, {
+      from: new Date(asOf.getTime() - 90 * 86_400_000),
+      to: asOf,
+      defaultGrossMargin: config.analytics.defaultGrossMargin,
+    });
     print("last 90 days:");
     for (const line of formatMetrics(metrics, "")) print(line);
 

@@ -88,7 +88,13 @@ export async function simulateCampaignOutcomes(db: Database, options: Simulation
  * the share of 95% intervals for the retention lift that contain the true uplift: the check
  * that one lucky or unlucky run cannot give.
  */
-export function liftCoverage(population: SimulationResult["population"], uplift: number, trueUplift: number, replications: number, seed: number): number {
+export function liftCoverage(
+  population: SimulationResult["population"],
+  uplift: number,
+  trueUplift: number,
+  replications: number,
+  seed: number,
+): number {
   const rng = new Random(seed);
   const controlShare = population.filter((c) => !c.treated).length / Math.max(1, population.length);
   let covered = 0;

@@ -5,7 +5,15 @@ export const datasetStep: DemoStep = {
   title: "The synthetic retailer",
   async run(ctx) {
     const [row] = await ctx.db.prisma.$queryRaw<
-      { customers: number; purchases: number; revenue: number; linked: number; opted_out: number; first: Date; last: Date }[]
+      {
+        customers: number;
+        purchases: number;
+        revenue: number;
+        linked: number;
+        opted_out: number;
+        first: Date;
+        last: Date;
+      }[]
     >`SELECT (SELECT count(*)::int FROM customers) AS customers,
              count(*)::int AS purchases, coalesce(sum(amount), 0)::float8 AS revenue,
              (SELECT count(*)::int FROM customers WHERE telegram_chat_id IS NOT NULL) AS linked,
@@ -17,7 +25,9 @@ export const datasetStep: DemoStep = {
     const tickets = await ctx.db.prisma.ticket.count({ where: { status: "open" } });
     if (!row) return;
     const day = (d: Date) => d.toISOString().slice(0, 10);
-    ctx.print(`customers ${row.customers.toLocaleString("en")}, purchases ${row.purchases.toLocaleString("en")} (${day(row.first)} .. ${day(row.last)}), revenue ${Math.round(row.revenue).toLocaleString("en")} ${ctx.config.business.currency}`);
+    ctx.print(
+      `customers ${row.customers.toLocaleString("en")}, purchases ${row.purchases.toLocaleString("en")} (${day(row.first)} .. ${day(row.last)}), revenue ${Math.round(row.revenue).toLocaleString("en")} ${ctx.config.business.currency}`,
+    );
     ctx.print(`linked to Telegram ${row.linked}, opted out of marketing ${row.opted_out}`);
     ctx.print(`feedback: ${feedback.map((f) => `${f.kind} ${f.n}`).join(", ")}; open tickets ${tickets}`);
   },

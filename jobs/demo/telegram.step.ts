@@ -18,7 +18,9 @@ export const telegramStep: DemoStep = {
   title: "Telegram messages (dry run)",
   async run(ctx) {
     // The most at-risk customers, in each language, written to in their own language.
-    const atRisk = await ctx.db.prisma.$queryRaw<{ id: number; churn: number | null; segment: string | null; locale: string }[]>`
+    const atRisk = await ctx.db.prisma.$queryRaw<
+      { id: number; churn: number | null; segment: string | null; locale: string }[]
+    >`
       WITH latest AS (SELECT id FROM score_runs ORDER BY id DESC LIMIT 1),
       ranked AS (
         SELECT c.id, s.churn_probability AS churn, s.segment, coalesce(c.locale, ${ctx.config.business.locale}) AS locale,
@@ -36,7 +38,9 @@ export const telegramStep: DemoStep = {
     const title = offer?.title ?? "15% off your next order";
     const expiresAt = new Date(ctx.asOf.getTime() + (offer?.validDays ?? 14) * 86_400_000).toISOString();
     const chatModel = chatModelFromConfig(ctx.config);
-    ctx.print(`${ctx.config.telegram.token ? "a token is set, but the demo sends nothing" : "no TELEGRAM_BOT_TOKEN"}; offer text by ${chatModel ? chatModel.name : "template (no OPENAI_API_KEY)"}`);
+    ctx.print(
+      `${ctx.config.telegram.token ? "a token is set, but the demo sends nothing" : "no TELEGRAM_BOT_TOKEN"}; offer text by ${chatModel ? chatModel.name : "template (no OPENAI_API_KEY)"}`,
+    );
     for (const customer of atRisk) {
       const locale = customer.locale;
       const base: OutboundMessage = {
@@ -49,13 +53,43 @@ export const telegramStep: DemoStep = {
         payload: { offerIssueId: 0, title, expiresAt },
       };
       const message = await enrichOutboundMessage(ctx.db, base);
-      const risk = customer.churn === null ? "not scored" : `churn risk ${(customer.churn * 100).toFixed(0)}%, ${customer.segment}`;
-      show(ctx.print, `offer to customer ${customer.id} (${risk}), ${locale}`, await renderMessage(message, { locale, chatModel, log: ctx.log }));
+      const risk =
+        customer.churn === null
+          ? "not scored"
+          : `churn risk ${(customer.churn * 100).toFixed(0)}%, ${customer.segment}`;
+      show(
+        ctx.print,
+        `offer to customer ${customer.id} (${risk}), ${locale}`,
+        await renderMessage(message, { locale, chatModel, log: ctx.log }),
+      );
     }
     for (const locale of ["en", "ru"]) {
-      const survey: OutboundMessage = { outboxId: 0, idempotencyKey: "demo:nps", customerId: atRisk[0]!.id, chatId: null, locale, kind: "survey_nps", payload: {} };
+      const survey: OutboundMessage = {
+        outboxId: 0,
+        idempotencyKey: "demo:nps",
+        customerId: atRisk[0]!.id,
+        chatId: null,
+        locale,
+        kind: "survey_nps",
+        payload: {},
+      };
       show(ctx.print, `NPS question, ${locale}`, await renderMessage(survey, { locale }));
     }
-    show(ctx.print, "service-quality survey invitation, ru", await renderMessage({ outboxId: 0, idempotencyKey: "demo:sq", customerId: null, chatId: null, locale: "ru", kind: "survey_servqual", payload: {} }, { locale: "ru" }));
+    show(
+      ctx.print,
+      "service-quality survey invitation, ru",
+      await renderMessage(
+        {
+          outboxId: 0,
+          idempotencyKey: "demo:sq",
+          customerId: null,
+          chatId: null,
+          locale: "ru",
+          kind: "survey_servqual",
+          payload: {},
+        },
+        { locale: "ru" },
+      ),
+    );
   },
 };

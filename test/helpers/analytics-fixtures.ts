@@ -67,7 +67,10 @@ export async function makeFeedback(
  * A small store with regular buyers, lapsed ones and one-off buyers, generated in SQL.
  * Regulars buy every ~`gap` days up to asOf; lapsed ones stopped 150-400 days before asOf.
  */
-export async function makeGeneratedStore(db: Database, options: { customers: number; asOf: Date; seed?: number }): Promise<void> {
+export async function makeGeneratedStore(
+  db: Database,
+  options: { customers: number; asOf: Date; seed?: number },
+): Promise<void> {
   await db.prisma.$executeRawUnsafe(`SELECT setseed($1)`, ((options.seed ?? 7) % 1000) / 1000);
   await db.prisma.$executeRawUnsafe(
     `INSERT INTO customers (external_id, signed_up_at, attributes, updated_at)

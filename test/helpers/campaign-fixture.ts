@@ -10,7 +10,14 @@ import { planCampaign } from "../../core/campaigns/plan";
 import { insertScoredCustomers, upsertOffers } from "../../core/campaigns/test-fixtures";
 import type { Database } from "../../core/db/client";
 
-export const NO_QUIET_HOURS: ContactPolicy = { quietHoursStart: 0, quietHoursEnd: 0, offerCapDays: 14, surveyCapDays: 90, declineCooldownDays: 60, businessTimeZone: "UTC" };
+export const NO_QUIET_HOURS: ContactPolicy = {
+  quietHoursStart: 0,
+  quietHoursEnd: 0,
+  offerCapDays: 14,
+  surveyCapDays: 90,
+  declineCooldownDays: 60,
+  businessTimeZone: "UTC",
+};
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -47,7 +54,14 @@ export function messagesPerChat(server: TelegramServer, token: string): Map<numb
  */
 export async function plannedCampaign(
   db: Database,
-  options: { customers: number; now: Date; optedOutEvery?: number; unlinkedEvery?: number; controlShare?: number; prefix?: string },
+  options: {
+    customers: number;
+    now: Date;
+    optedOutEvery?: number;
+    unlinkedEvery?: number;
+    controlShare?: number;
+    prefix?: string;
+  },
 ): Promise<{ campaignId: number; ids: number[] }> {
   const prefix = options.prefix ?? "k";
   const people = Array.from({ length: options.customers }, (_, i) => ({
@@ -59,7 +73,11 @@ export async function plannedCampaign(
   }));
   const { ids } = await insertScoredCustomers(db, people, options.now);
   await upsertOffers(db, [{ key: "save-10", cost: 5, saveProbability: 0.2 }]);
-  const created = await createCampaign(db, { name: "crash", offerKeys: ["save-10"], controlShare: options.controlShare ?? 0.1, seed: "crash-seed" }, { now: options.now });
+  const created = await createCampaign(
+    db,
+    { name: "crash", offerKeys: ["save-10"], controlShare: options.controlShare ?? 0.1, seed: "crash-seed" },
+    { now: options.now },
+  );
   if (!created.ok) throw new Error(JSON.stringify(created.error));
   const planned = await planCampaign(db, created.value.id, { now: options.now, policy: NO_QUIET_HOURS });
   if (!planned.ok) throw new Error(JSON.stringify(planned.error));

@@ -86,7 +86,13 @@ function messageText(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content))
     return content
-      .map((c) => (typeof c === "string" ? c : typeof c === "object" && c && "text" in c ? String((c as { text: unknown }).text) : ""))
+      .map((c) =>
+        typeof c === "string"
+          ? c
+          : typeof c === "object" && c && "text" in c
+            ? String((c as { text: unknown }).text)
+            : "",
+      )
       .join("");
   return "";
 }

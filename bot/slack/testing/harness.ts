@@ -21,7 +21,10 @@ export interface SlackHarness {
   config: Config;
   url: string;
   /** Sends `/retention <text>` and waits for the answer posted to the response_url. */
-  command(text: string, who?: { user?: string; channel?: string }): Promise<{ status: number; ms: number; reply: Record<string, unknown> }>;
+  command(
+    text: string,
+    who?: { user?: string; channel?: string },
+  ): Promise<{ status: number; ms: number; reply: Record<string, unknown> }>;
   /** Sends an Events API callback (signed JSON). */
   event(event: Record<string, unknown>, eventId?: string): Promise<{ status: number }>;
   /** Sends an interactive payload (button press, modal submit). */
@@ -52,7 +55,14 @@ export async function startSlackHarness(options: {
     LOG_LEVEL: "silent",
     ...options.env,
   });
-  const parts = buildSlackApp({ config, db: options.db, log: options.log ?? silentLogger, assistant: typeof options.assistant === "function" ? options.assistant(config) : options.assistant, telegramChannel: options.telegramChannel, now: options.now });
+  const parts = buildSlackApp({
+    config,
+    db: options.db,
+    log: options.log ?? silentLogger,
+    assistant: typeof options.assistant === "function" ? options.assistant(config) : options.assistant,
+    telegramChannel: options.telegramChannel,
+    now: options.now,
+  });
   const server = (await parts.app.start(0)) as Server;
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
 
@@ -83,7 +93,15 @@ export async function startSlackHarness(options: {
       return { status: res.status, ms: res.ms, reply: calls[before]!.body };
     },
     async event(event, eventId = `Ev${++seq}`) {
-      const body = JSON.stringify({ token: "legacy", team_id: "T0001", api_app_id: "A0001", type: "event_callback", event_id: eventId, event_time: Math.floor(Date.now() / 1000), event });
+      const body = JSON.stringify({
+        token: "legacy",
+        team_id: "T0001",
+        api_app_id: "A0001",
+        type: "event_callback",
+        event_id: eventId,
+        event_time: Math.floor(Date.now() / 1000),
+        event,
+      });
       const res = await postSigned(url, SIGNING_SECRET, body);
       return { status: res.status };
     },
@@ -100,18 +118,36 @@ export async function startSlackHarness(options: {
 }
 
 /** A button press on a ticket card. */
-export function buttonPress(actionId: string, value: string, who: { user?: string; channel?: string; messageTs?: string } = {}) {
+export function buttonPress(
+  actionId: string,
+  value: string,
+  who: { user?: string; channel?: string; messageTs?: string } = {},
+) {
   return {
     type: "block_actions",
     team: { id: "T0001", domain: "test" },
     user: { id: who.user ?? STAFF_USER, username: "staff", team_id: "T0001" },
     api_app_id: "A0001",
     token: "legacy",
-    container: { type: "message", message_ts: who.messageTs ?? "1.0", channel_id: who.channel ?? TICKETS_CHANNEL, is_ephemeral: false },
+    container: {
+      type: "message",
+      message_ts: who.messageTs ?? "1.0",
+      channel_id: who.channel ?? TICKETS_CHANNEL,
+      is_ephemeral: false,
+    },
     trigger_id: `trigger.${actionId}.${value}`,
     channel: { id: who.channel ?? TICKETS_CHANNEL, name: "tickets" },
     message: { type: "message", ts: who.messageTs ?? "1.0", text: "" },
     response_url: "http://127.0.0.1:9/unused",
-    actions: [{ type: "button", action_id: actionId, block_id: `ticket:${value}`, value, text: { type: "plain_text", text: actionId }, action_ts: "1.1" }],
+    actions: [
+      {
+        type: "button",
+        action_id: actionId,
+        block_id: `ticket:${value}`,
+        value,
+        text: { type: "plain_text", text: actionId },
+        action_ts: "1.1",
+      },
+    ],
   };
 }

@@ -10,7 +10,10 @@ export interface ChatRequest {
   tools?: { function: { name: string } }[];
 }
 
-export type ScriptStep = (request: ChatRequest) => { toolCalls?: { name: string; args: Record<string, unknown> }[]; content?: string };
+export type ScriptStep = (request: ChatRequest) => {
+  toolCalls?: { name: string; args: Record<string, unknown> }[];
+  content?: string;
+};
 
 export interface LlmStandIn {
   /** For OPENAI_BASE_URL. */
@@ -25,7 +28,9 @@ export interface LlmStandIn {
 /** The JSON returned by the newest tool message for `tool` in a request. */
 export function lastToolResult(request: ChatRequest, tool: string): unknown {
   const callIds = new Map<string, string>();
-  for (const m of request.messages) for (const c of (m.tool_calls ?? []) as { id: string; function: { name: string } }[]) callIds.set(c.id, c.function.name);
+  for (const m of request.messages)
+    for (const c of (m.tool_calls ?? []) as { id: string; function: { name: string } }[])
+      callIds.set(c.id, c.function.name);
   const results = request.messages.filter((m) => m.role === "tool" && callIds.get(m.tool_call_id ?? "") === tool);
   const last = results.at(-1);
   if (!last) throw new Error(`no ${tool} result in the request`);
@@ -52,7 +57,11 @@ export async function startLlmStandIn(): Promise<LlmStandIn> {
       const step = steps.shift();
       const out = step ? step(request) : { content: "(script exhausted)" };
       const id = `chatcmpl-${++seq}`;
-      const toolCalls = out.toolCalls?.map((c, i) => ({ id: `call_${seq}_${i}`, type: "function", function: { name: c.name, arguments: JSON.stringify(c.args) } }));
+      const toolCalls = out.toolCalls?.map((c, i) => ({
+        id: `call_${seq}_${i}`,
+        type: "function",
+        function: { name: c.name, arguments: JSON.stringify(c.args) },
+      }));
       res.writeHead(200, { "content-type": "application/json" });
       res.end(
         JSON.stringify({
@@ -63,7 +72,11 @@ export async function startLlmStandIn(): Promise<LlmStandIn> {
           choices: [
             {
               index: 0,
-              message: { role: "assistant", content: out.content ?? null, ...(toolCalls?.length ? { tool_calls: toolCalls } : {}) },
+              message: {
+                role: "assistant",
+                content: out.content ?? null,
+                ...(toolCalls?.length ? { tool_calls: toolCalls } : {}),
+              },
               finish_reason: toolCalls?.length ? "tool_calls" : "stop",
             },
           ],

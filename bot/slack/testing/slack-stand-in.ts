@@ -93,7 +93,15 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
       record({ method, body });
       switch (method) {
         case "auth.test":
-          return reply({ ok: true, url: "https://example.slack.com/", team: "Test", user: "retention", team_id: "T0001", user_id: "UBOT", bot_id: "BBOT" });
+          return reply({
+            ok: true,
+            url: "https://example.slack.com/",
+            team: "Test",
+            user: "retention",
+            team_id: "T0001",
+            user_id: "UBOT",
+            bot_id: "BBOT",
+          });
         case "chat.postMessage":
           return reply({ ok: true, channel: body.channel, ts: `${++ts}.000100`, message: { text: body.text } });
         case "chat.update":
@@ -105,7 +113,10 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
           return reply({ ok: true, upload_url: `${base}upload/${fileId}`, file_id: fileId });
         }
         case "files.completeUploadExternal":
-          return reply({ ok: true, files: (body.files as { id: string }[] | undefined)?.map((f) => ({ id: f.id })) ?? [] });
+          return reply({
+            ok: true,
+            files: (body.files as { id: string }[] | undefined)?.map((f) => ({ id: f.id })) ?? [],
+          });
         case "conversations.open":
           return reply({ ok: true, channel: { id: `D${String(body.users)}` } });
         case "usergroups.users.list":
@@ -133,7 +144,13 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
     callsOf,
     waitFor: (method, count = 1, timeoutMs = 10_000) =>
       new Promise((resolve, reject) => {
-        const deadline = setTimeout(() => reject(new Error(`timed out waiting for ${count} × ${method}; saw ${calls.map((c) => c.method).join(", ")}`)), timeoutMs);
+        const deadline = setTimeout(
+          () =>
+            reject(
+              new Error(`timed out waiting for ${count} × ${method}; saw ${calls.map((c) => c.method).join(", ")}`),
+            ),
+          timeoutMs,
+        );
         const check = () => {
           const found = callsOf(method);
           if (found.length >= count) {

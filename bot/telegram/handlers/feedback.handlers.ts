@@ -13,8 +13,13 @@ export const feedbackHandlers = new Composer<BotContext>();
 export async function askServqual(ctx: BotContext, state: ServqualState): Promise<void> {
   const q = servqualQuestion(state);
   const keyboard = new InlineKeyboard();
-  for (let v = 1; v <= 7; v++) keyboard.text(String(v), encodeCallback({ type: "servqual_answer", step: q.step, value: v }));
-  const text = [ctx.tr("servqual-progress", { step: q.number, total: q.total }), ctx.tr(`servqual-${q.part}-${q.dimension}`), ctx.tr("servqual-scale")].join("\n\n");
+  for (let v = 1; v <= 7; v++)
+    keyboard.text(String(v), encodeCallback({ type: "servqual_answer", step: q.step, value: v }));
+  const text = [
+    ctx.tr("servqual-progress", { step: q.number, total: q.total }),
+    ctx.tr(`servqual-${q.part}-${q.dimension}`),
+    ctx.tr("servqual-scale"),
+  ].join("\n\n");
   await ctx.reply(text, { reply_markup: keyboard });
 }
 
@@ -39,7 +44,10 @@ feedbackHandlers.command("survey", async (ctx) => {
 
 /** Checks that an outbox message was sent to this customer and is of this kind. */
 async function ownsOutboxMessage(ctx: BotContext, outboxId: number, kind: string): Promise<boolean> {
-  const row = await ctx.deps.db.prisma.outboxMessage.findUnique({ where: { id: outboxId }, select: { customerId: true, kind: true } });
+  const row = await ctx.deps.db.prisma.outboxMessage.findUnique({
+    where: { id: outboxId },
+    select: { customerId: true, kind: true },
+  });
   return Boolean(row && ctx.customer && row.customerId === ctx.customer.id && row.kind === kind);
 }
 
@@ -51,8 +59,14 @@ export async function handleFeedbackCallback(
   const now = ctx.deps.now();
   switch (action.type) {
     case "nps": {
-      if (!(await ownsOutboxMessage(ctx, action.outboxId, "survey_nps"))) return answerCallback(ctx, "callback-invalid");
-      const result = await recordNpsScore(ctx.deps.db, { customerId: ctx.customer.id, score: action.score, surveyId: `outbox:${action.outboxId}`, now });
+      if (!(await ownsOutboxMessage(ctx, action.outboxId, "survey_nps")))
+        return answerCallback(ctx, "callback-invalid");
+      const result = await recordNpsScore(ctx.deps.db, {
+        customerId: ctx.customer.id,
+        score: action.score,
+        surveyId: `outbox:${action.outboxId}`,
+        now,
+      });
       if (!result.ok) return answerCallback(ctx, "callback-stale");
       ctx.session.flow = { type: "nps_comment", feedbackId: result.value.feedbackId };
       await answerCallback(ctx);
@@ -61,14 +75,19 @@ export async function handleFeedbackCallback(
       return;
     }
     case "servqual_start": {
-      if (!(await ownsOutboxMessage(ctx, action.outboxId, "survey_servqual"))) return answerCallback(ctx, "callback-invalid");
+      if (!(await ownsOutboxMessage(ctx, action.outboxId, "survey_servqual")))
+        return answerCallback(ctx, "callback-invalid");
       await dropKeyboard(ctx);
       return startSurvey(ctx, `outbox:${action.outboxId}`);
     }
     case "servqual_answer": {
       const flow = ctx.session.flow;
       if (flow?.type !== "servqual") return answerCallback(ctx, "callback-stale");
-      const result = await answerServqual(ctx.deps.db, ctx.customer.id, flow.state, { step: action.step, value: action.value, now });
+      const result = await answerServqual(ctx.deps.db, ctx.customer.id, flow.state, {
+        step: action.step,
+        value: action.value,
+        now,
+      });
       if (!result.ok) return answerCallback(ctx, "callback-stale");
       await answerCallback(ctx);
       await dropKeyboard(ctx);
@@ -82,8 +101,14 @@ export async function handleFeedbackCallback(
       return;
     }
     case "csat": {
-      const result = await recordCsat(ctx.deps.db, { ticketId: action.ticketId, customerId: ctx.customer.id, score: action.score, now });
-      if (!result.ok) return answerCallback(ctx, result.error.type === "not_found" ? "callback-invalid" : "callback-stale");
+      const result = await recordCsat(ctx.deps.db, {
+        ticketId: action.ticketId,
+        customerId: ctx.customer.id,
+        score: action.score,
+        now,
+      });
+      if (!result.ok)
+        return answerCallback(ctx, result.error.type === "not_found" ? "callback-invalid" : "callback-stale");
       await answerCallback(ctx);
       await dropKeyboard(ctx);
       await ctx.reply(ctx.tr("csat-thanks"));

@@ -10,7 +10,10 @@ export const linkHandlers = new Composer<BotContext>();
 
 /** A newly linked customer without a stored language gets the chat's, so offers and surveys use it. */
 async function rememberLocale(ctx: BotContext, customerId: number): Promise<void> {
-  await ctx.deps.db.prisma.customer.updateMany({ where: { id: customerId, locale: null }, data: { locale: ctx.locale } });
+  await ctx.deps.db.prisma.customer.updateMany({
+    where: { id: customerId, locale: null },
+    data: { locale: ctx.locale },
+  });
 }
 
 linkHandlers.command("start", async (ctx) => {
@@ -21,7 +24,9 @@ linkHandlers.command("start", async (ctx) => {
     if (result.ok) {
       ctx.session.flow = undefined;
       await rememberLocale(ctx, result.value.customerId);
-      await ctx.reply(ctx.tr(result.value.status === "linked" ? "link-ok" : "link-already"), { reply_markup: { remove_keyboard: true } });
+      await ctx.reply(ctx.tr(result.value.status === "linked" ? "link-ok" : "link-already"), {
+        reply_markup: { remove_keyboard: true },
+      });
       return;
     }
     switch (result.error.type) {
@@ -30,7 +35,9 @@ linkHandlers.command("start", async (ctx) => {
       case "expired":
         return void (await ctx.reply(ctx.tr("link-expired")));
       case "unknown":
-        return void (await ctx.reply(ctx.tr("link-unknown"), { reply_markup: ctx.customer ? undefined : sharePhoneKeyboard(ctx) }));
+        return void (await ctx.reply(ctx.tr("link-unknown"), {
+          reply_markup: ctx.customer ? undefined : sharePhoneKeyboard(ctx),
+        }));
       default:
         return assertUnreachable(result.error);
     }
@@ -42,7 +49,12 @@ linkHandlers.command("start", async (ctx) => {
   if (!ctx.customer.marketingConsent) {
     ctx.session.flow = { type: "confirm_optin" };
     await ctx.reply(ctx.tr("optin-confirm"), {
-      reply_markup: yesNo(ctx.tr("optin-btn-yes"), encodeCallback({ type: "optin", confirm: true }), ctx.tr("optin-btn-no"), encodeCallback({ type: "optin", confirm: false })),
+      reply_markup: yesNo(
+        ctx.tr("optin-btn-yes"),
+        encodeCallback({ type: "optin", confirm: true }),
+        ctx.tr("optin-btn-no"),
+        encodeCallback({ type: "optin", confirm: false }),
+      ),
     });
     return;
   }
@@ -55,10 +67,17 @@ linkHandlers.on("message:contact", async (ctx) => {
     await ctx.reply(ctx.tr("phone-not-own"), { reply_markup: sharePhoneKeyboard(ctx) });
     return;
   }
-  const result = await linkByPhone(ctx.deps.db, contact.phone_number, { chatId: BigInt(ctx.chat.id), userId: BigInt(ctx.from.id) }, { now: ctx.deps.now() });
+  const result = await linkByPhone(
+    ctx.deps.db,
+    contact.phone_number,
+    { chatId: BigInt(ctx.chat.id), userId: BigInt(ctx.from.id) },
+    { now: ctx.deps.now() },
+  );
   if (result.ok) {
     await rememberLocale(ctx, result.value.customerId);
-    await ctx.reply(ctx.tr(result.value.status === "linked" ? "phone-linked" : "link-already"), { reply_markup: { remove_keyboard: true } });
+    await ctx.reply(ctx.tr(result.value.status === "linked" ? "phone-linked" : "link-already"), {
+      reply_markup: { remove_keyboard: true },
+    });
   } else await ctx.reply(ctx.tr("phone-not-found"), { reply_markup: { remove_keyboard: true } });
 });
 

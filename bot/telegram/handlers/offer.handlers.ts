@@ -2,7 +2,12 @@
 import { optOut } from "../../../core/consent/consent";
 import type { CallbackAction } from "../../../core/messaging/callback-data";
 import { formatDate } from "../../../core/messaging/render";
-import { acceptOffer, checkOfferOwner, declineOffer, type OfferResponseError } from "../../../core/offers/offer-responses";
+import {
+  acceptOffer,
+  checkOfferOwner,
+  declineOffer,
+  type OfferResponseError,
+} from "../../../core/offers/offer-responses";
 import { assertUnreachable } from "../../../core/result";
 import type { BotContext } from "../bot-context";
 import { answerCallback, dropKeyboard, replyUnlinked } from "./replies";
@@ -22,7 +27,10 @@ function errorKey(error: OfferResponseError): string {
   }
 }
 
-export async function handleOfferCallback(ctx: BotContext, action: Extract<CallbackAction, { type: "offer" }>): Promise<void> {
+export async function handleOfferCallback(
+  ctx: BotContext,
+  action: Extract<CallbackAction, { type: "offer" }>,
+): Promise<void> {
   if (!ctx.customer) return replyUnlinked(ctx);
   const input = { issueId: action.issueId, customerId: ctx.customer.id, now: ctx.deps.now() };
   switch (action.action) {
@@ -30,7 +38,9 @@ export async function handleOfferCallback(ctx: BotContext, action: Extract<Callb
       const result = await acceptOffer(ctx.deps.db, input);
       if (!result.ok) return answerCallback(ctx, errorKey(result.error));
       await answerCallback(ctx);
-      await ctx.reply(ctx.tr("offer-accepted", { code: result.value.code, date: formatDate(result.value.expiresAt, ctx.locale) }));
+      await ctx.reply(
+        ctx.tr("offer-accepted", { code: result.value.code, date: formatDate(result.value.expiresAt, ctx.locale) }),
+      );
       return;
     }
     case "decline": {
@@ -44,7 +54,11 @@ export async function handleOfferCallback(ctx: BotContext, action: Extract<Callb
     case "stop": {
       const owner = await checkOfferOwner(ctx.deps.db, action.issueId, ctx.customer.id);
       if (!owner.ok) return answerCallback(ctx, errorKey(owner.error));
-      await optOut(ctx.deps.db, ctx.customer.id, { now: input.now, actor: `telegram:${ctx.chat!.id}`, reason: "offer button" });
+      await optOut(ctx.deps.db, ctx.customer.id, {
+        now: input.now,
+        actor: `telegram:${ctx.chat!.id}`,
+        reason: "offer button",
+      });
       await answerCallback(ctx);
       await dropKeyboard(ctx);
       await ctx.reply(ctx.tr("optout-done"));

@@ -29,7 +29,11 @@ export function yesNo(yesText: string, yesData: string, noText: string, noData: 
 }
 
 /** Answers a button press with a short notice (always answer, so the client stops spinning). */
-export async function answerCallback(ctx: BotContext, key?: string, vars?: Record<string, string | number>): Promise<void> {
+export async function answerCallback(
+  ctx: BotContext,
+  key?: string,
+  vars?: Record<string, string | number>,
+): Promise<void> {
   if (!ctx.callbackQuery) return;
   await ctx.answerCallbackQuery(key ? { text: ctx.tr(key, vars) } : {});
 }

@@ -19,11 +19,27 @@ complaintCommand.command("complaint", async (ctx) => {
 
 export const textHandlers = new Composer<BotContext>();
 
-const GREETING = /^(hi|hello|hey|good (morning|afternoon|evening)|привет|здравствуй(те)?|добрый (день|вечер)|доброе утро)[\s!.,)]*$/iu;
+const GREETING =
+  /^(hi|hello|hey|good (morning|afternoon|evening)|привет|здравствуй(те)?|добрый (день|вечер)|доброе утро)[\s!.,)]*$/iu;
 
-textHandlers.on(["message:sticker", "message:photo", "message:voice", "message:video", "message:video_note", "message:audio", "message:document", "message:animation", "message:location", "message:poll", "message:dice"], async (ctx) => {
-  await ctx.reply(ctx.tr("unsupported-media"));
-});
+textHandlers.on(
+  [
+    "message:sticker",
+    "message:photo",
+    "message:voice",
+    "message:video",
+    "message:video_note",
+    "message:audio",
+    "message:document",
+    "message:animation",
+    "message:location",
+    "message:poll",
+    "message:dice",
+  ],
+  async (ctx) => {
+    await ctx.reply(ctx.tr("unsupported-media"));
+  },
+);
 
 textHandlers.on("message:text", async (ctx) => {
   const text = ctx.message.text;
@@ -42,7 +58,11 @@ textHandlers.on("message:text", async (ctx) => {
   const flow = ctx.session.flow;
   if (flow?.type === "nps_comment") {
     ctx.session.flow = undefined;
-    const result = await recordNpsComment(deps.db, { feedbackId: flow.feedbackId, customerId: ctx.customer.id, text, now, authorRef }, { chatModel: deps.chatModel, log: deps.log });
+    const result = await recordNpsComment(
+      deps.db,
+      { feedbackId: flow.feedbackId, customerId: ctx.customer.id, text, now, authorRef },
+      { chatModel: deps.chatModel, log: deps.log },
+    );
     if (result.ok) {
       await ctx.reply(ctx.tr("nps-thanks"));
       if (result.value.ticket) await ctx.reply(ctx.tr("nps-ticket", { reference: result.value.ticket.reference }));
@@ -55,13 +75,25 @@ textHandlers.on("message:text", async (ctx) => {
   }
   if (flow?.type === "complaint") {
     ctx.session.flow = undefined;
-    const ticket = await openTicket(deps.db, { customerId: ctx.customer.id, source: "complaint", text, authorRef, now });
+    const ticket = await openTicket(deps.db, {
+      customerId: ctx.customer.id,
+      source: "complaint",
+      text,
+      authorRef,
+      now,
+    });
     await ctx.reply(ctx.tr("ticket-ack", { reference: ticket.reference }));
     return;
   }
   const open = await findOpenTicket(deps.db, ctx.customer.id);
   if (open) {
-    const added = await addCustomerMessage(deps.db, { ticketId: open.id, customerId: ctx.customer.id, text, authorRef, now });
+    const added = await addCustomerMessage(deps.db, {
+      ticketId: open.id,
+      customerId: ctx.customer.id,
+      text,
+      authorRef,
+      now,
+    });
     if (added.ok) {
       await ctx.reply(ctx.tr("complaint-added", { reference: added.value.reference }));
       return;
@@ -72,6 +104,12 @@ textHandlers.on("message:text", async (ctx) => {
     return;
   }
   const tagging = await tagThemes(text, { chatModel: deps.chatModel, log: deps.log });
-  const ticket = await openTicket(deps.db, { customerId: ctx.customer.id, source: tagging.complaint ? "complaint" : "message", text, authorRef, now });
+  const ticket = await openTicket(deps.db, {
+    customerId: ctx.customer.id,
+    source: tagging.complaint ? "complaint" : "message",
+    text,
+    authorRef,
+    now,
+  });
   await ctx.reply(ctx.tr("ticket-ack", { reference: ticket.reference }));
 });

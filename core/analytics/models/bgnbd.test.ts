@@ -3,7 +3,14 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cdnowCalibration, readCdnow } from "../cdnow";
 import { seededRandom } from "./evaluation";
-import { bgnbdExpectedPurchases, bgnbdPAlive, bgnbdUnconditionalExpected, fitBgNbd, type BgNbdParams, type RfmSummary } from "./bgnbd";
+import {
+  bgnbdExpectedPurchases,
+  bgnbdPAlive,
+  bgnbdUnconditionalExpected,
+  fitBgNbd,
+  type BgNbdParams,
+  type RfmSummary,
+} from "./bgnbd";
 import { hyp2f1, lnGamma } from "./special";
 
 const sampleFile = path.resolve(import.meta.dirname, "../../../../shared/data/CDNOW_sample.txt");
@@ -92,13 +99,16 @@ describe("BG/NBD", () => {
     expect(params.a / (params.a + params.b)).toBeLessThan(0.27);
   });
 
-  it.skipIf(!existsSync(sampleFile))(`reproduces Fader, Hardie & Lee (2005) on CDNOW_sample within 1% (needs ${sampleFile})`, async () => {
-    const customers = cdnowCalibration(await readCdnow(sampleFile));
-    expect(customers).toHaveLength(2357);
-    expect(customers.filter((c) => c.x > 0)).toHaveLength(946);
-    const { params } = fitBgNbd(customers);
-    for (const key of ["r", "alpha", "a", "b"] as const) {
-      expect(Math.abs(params[key] / published[key] - 1), key).toBeLessThan(0.01);
-    }
-  });
+  it.skipIf(!existsSync(sampleFile))(
+    `reproduces Fader, Hardie & Lee (2005) on CDNOW_sample within 1% (needs ${sampleFile})`,
+    async () => {
+      const customers = cdnowCalibration(await readCdnow(sampleFile));
+      expect(customers).toHaveLength(2357);
+      expect(customers.filter((c) => c.x > 0)).toHaveLength(946);
+      const { params } = fitBgNbd(customers);
+      for (const key of ["r", "alpha", "a", "b"] as const) {
+        expect(Math.abs(params[key] / published[key] - 1), key).toBeLessThan(0.01);
+      }
+    },
+  );
 });

@@ -64,7 +64,12 @@ function groupSummaries(data: readonly RfmSummary[]): GroupedSummaries {
       counts[at]!++;
     }
   }
-  return { x: Float64Array.from(xs), tx: Float64Array.from(txs), T: Float64Array.from(Ts), count: Float64Array.from(counts) };
+  return {
+    x: Float64Array.from(xs),
+    tx: Float64Array.from(txs),
+    T: Float64Array.from(Ts),
+    count: Float64Array.from(counts),
+  };
 }
 
 function logLikelihood(p: BgNbdParams, g: GroupedSummaries): number {

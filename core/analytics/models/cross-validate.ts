@@ -38,11 +38,20 @@ export function crossValidateLogistic(options: {
     const test: number[] = [];
     folds.forEach((f, i) => (f === fold ? test : train).push(i));
     const row = options.rowsFor(train);
-    const model = trainLogistic(train.map(row), train.map((i) => labels[i]!), { ...options.training, features });
+    const model = trainLogistic(
+      train.map(row),
+      train.map((i) => labels[i]!),
+      { ...options.training, features },
+    );
     trainingMs += model.trainingMs;
     const probs = predictLogistic(model, test.map(row));
     test.forEach((i, j) => (outOfFold[i] = probs[j]!));
-    aucFolds.push(auc(probs, test.map((i) => labels[i]!)));
+    aucFolds.push(
+      auc(
+        probs,
+        test.map((i) => labels[i]!),
+      ),
+    );
   }
   return {
     auc: aucFolds.reduce((s, v) => s + v, 0) / aucFolds.length,

@@ -10,7 +10,7 @@ export function auc(scores: readonly number[], labels: readonly number[]): numbe
   const order = scores.map((_, i) => i).sort((i, j) => scores[i]! - scores[j]!);
   let rankSumPositives = 0;
   let positives = 0;
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start;
     while (end + 1 < order.length && scores[order[end + 1]!] === scores[order[start]!]) end++;
     const averageRank = (start + end) / 2 + 1;
@@ -92,7 +92,12 @@ export function calibrationTable(probs: readonly number[], labels: readonly numb
       observed += labels[order[k]!]!;
     }
     const count = to - from;
-    table.push({ bin: b + 1, meanPredicted: count ? predicted / count : 0, observedRate: count ? observed / count : 0, count });
+    table.push({
+      bin: b + 1,
+      meanPredicted: count ? predicted / count : 0,
+      observedRate: count ? observed / count : 0,
+      count,
+    });
   }
   return table;
 }

@@ -34,9 +34,13 @@ describe("Gamma-Gamma", () => {
     expect(() => fitGammaGamma([{ x: 0, m: 10 }])).toThrow(/no repeat buyers/);
   });
 
-  it.skipIf(!existsSync(sampleFile))(`reproduces Fader & Hardie's p, q, γ on CDNOW_sample within 1% (needs ${sampleFile})`, async () => {
-    const repeat = cdnowCalibration(await readCdnow(sampleFile)).filter((c) => c.x > 0);
-    const { params } = fitGammaGamma(repeat.map((c) => ({ x: c.x, m: c.meanRepeatSpend })));
-    for (const key of ["p", "q", "gamma"] as const) expect(Math.abs(params[key] / gg[key] - 1), key).toBeLessThan(0.01);
-  });
+  it.skipIf(!existsSync(sampleFile))(
+    `reproduces Fader & Hardie's p, q, γ on CDNOW_sample within 1% (needs ${sampleFile})`,
+    async () => {
+      const repeat = cdnowCalibration(await readCdnow(sampleFile)).filter((c) => c.x > 0);
+      const { params } = fitGammaGamma(repeat.map((c) => ({ x: c.x, m: c.meanRepeatSpend })));
+      for (const key of ["p", "q", "gamma"] as const)
+        expect(Math.abs(params[key] / gg[key] - 1), key).toBeLessThan(0.01);
+    },
+  );
 });

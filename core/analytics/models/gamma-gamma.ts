@@ -32,7 +32,13 @@ function logLikelihood(params: GammaGammaParams, data: readonly SpendSummary[]):
   for (const { x, m } of data) {
     const px = p * x;
     total +=
-      lnGamma(px + q) - lnGamma(px) - lnGammaQ + qLnGamma + (px - 1) * Math.log(m) + px * Math.log(x) - (px + q) * Math.log(gamma + m * x);
+      lnGamma(px + q) -
+      lnGamma(px) -
+      lnGammaQ +
+      qLnGamma +
+      (px - 1) * Math.log(m) +
+      px * Math.log(x) -
+      (px + q) * Math.log(gamma + m * x);
   }
   return total;
 }
@@ -51,10 +57,17 @@ export function fitGammaGamma(records: readonly SpendSummary[]): GammaGammaFit {
   const data = records.filter((d) => d.x >= 1 && d.m > 0 && Number.isFinite(d.m));
   if (data.length === 0) throw new RangeError("fitGammaGamma: no repeat buyers with positive spend");
   const n = data.length;
-  const fromLog = (v: number[]): GammaGammaParams => ({ p: Math.exp(v[0]!), q: Math.exp(v[1]!), gamma: Math.exp(v[2]!) });
+  const fromLog = (v: number[]): GammaGammaParams => ({
+    p: Math.exp(v[0]!),
+    q: Math.exp(v[1]!),
+    gamma: Math.exp(v[2]!),
+  });
   const meanSpend = data.reduce((s, d) => s + d.m, 0) / n;
   const start = [Math.log(2), Math.log(2), Math.log(meanSpend)];
-  const result = minimize((v) => -logLikelihood(fromLog(v), data) / n, start, { tolerance: 1e-13, maxEvaluations: 20_000 });
+  const result = minimize((v) => -logLikelihood(fromLog(v), data) / n, start, {
+    tolerance: 1e-13,
+    maxEvaluations: 20_000,
+  });
   return { params: fromLog(result.x), logLikelihood: -result.value * n, iterations: result.iterations };
 }
 

@@ -24,7 +24,8 @@ describe("logistic regression on ml-logistic-regression", () => {
 
   it("recovers the coefficients of the generating model", () => {
     const raw = model.weights.slice(1).map((w, j) => w / model.sd[j]!);
-    const intercept = model.weights[0]! - model.weights.slice(1).reduce((s, w, j) => s + (w * model.mean[j]!) / model.sd[j]!, 0);
+    const intercept =
+      model.weights[0]! - model.weights.slice(1).reduce((s, w, j) => s + (w * model.mean[j]!) / model.sd[j]!, 0);
     expect(raw[0]).toBeCloseTo(1.5, 0);
     expect(raw[1]).toBeCloseTo(-1.0, 0);
     expect(raw[2]).toBeCloseTo(0.2, 1);
@@ -51,7 +52,9 @@ describe("logistic regression on ml-logistic-regression", () => {
     const norm = (w: number[]): number => Math.hypot(...w.slice(1));
     expect(norm(shrunk.weights)).toBeLessThan(norm(free.weights));
     // a and b are correlated: their opposite-signed weights are pulled together most.
-    expect(Math.abs(shrunk.weights[1]! + shrunk.weights[2]!)).toBeLessThan(Math.abs(free.weights[1]! + free.weights[2]!) + 1e-9);
+    expect(Math.abs(shrunk.weights[1]! + shrunk.weights[2]!)).toBeLessThan(
+      Math.abs(free.weights[1]! + free.weights[2]!) + 1e-9,
+    );
     expect(shrunk.steps).toBeLessThanOrEqual(1600);
     expect(() => trainLogistic(small.X, small.y, { priorScale: -1 })).toThrow(/priorScale/);
   });

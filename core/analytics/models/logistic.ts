@@ -67,7 +67,11 @@ export interface LogisticOptions {
  * Trains P(y = 1 | x). `X` is rows × features, `y` holds 0/1. Throws on empty or ragged input,
  * on non-finite values, or when `y` has one class only.
  */
-export function trainLogistic(X: readonly (readonly number[])[], y: readonly number[], options: LogisticOptions = {}): LogisticModel {
+export function trainLogistic(
+  X: readonly (readonly number[])[],
+  y: readonly number[],
+  options: LogisticOptions = {},
+): LogisticModel {
   const started = performance.now();
   const n = X.length;
   const p = X[0]?.length ?? 0;
@@ -76,7 +80,8 @@ export function trainLogistic(X: readonly (readonly number[])[], y: readonly num
   for (let i = 0; i < n; i++) {
     const row = X[i]!;
     if (row.length !== p) throw new RangeError(`trainLogistic: row ${i} has ${row.length} values, expected ${p}`);
-    for (const v of row) if (!Number.isFinite(v)) throw new RangeError(`trainLogistic: row ${i} has a non-finite value`);
+    for (const v of row)
+      if (!Number.isFinite(v)) throw new RangeError(`trainLogistic: row ${i} has a non-finite value`);
     if (y[i] !== 0 && y[i] !== 1) throw new RangeError(`trainLogistic: label ${i} is not 0 or 1`);
     positives += y[i]!;
   }
@@ -139,7 +144,8 @@ export function predictLogistic(model: LogisticModel, X: readonly (readonly numb
 /** The model's logit for one row. */
 export function linearScore(model: LogisticModel, row: readonly number[]): number {
   let z = model.weights[0]!;
-  for (let j = 0; j < model.mean.length; j++) z += model.weights[j + 1]! * (((row[j] ?? 0) - model.mean[j]!) / model.sd[j]!);
+  for (let j = 0; j < model.mean.length; j++)
+    z += model.weights[j + 1]! * (((row[j] ?? 0) - model.mean[j]!) / model.sd[j]!);
   return z;
 }
 

@@ -31,7 +31,7 @@ export function hyp2f1(a: number, b: number, c: number, z: number, maxTerms = 10
   let term = 1;
   let sum = 1;
   for (let k = 0; k < maxTerms; k++) {
-    term *= ((a + k) * (b + k)) / ((c + k) * (k + 1)) * z;
+    term *= (((a + k) * (b + k)) / ((c + k) * (k + 1))) * z;
     sum += term;
     if (Math.abs(term) <= 1e-15 * Math.abs(sum) && k > 2) return sum;
   }
