@@ -1,7 +1,7 @@
 // The composition root shared by every entry point: parse configuration once, build the
 // logger and open the database. Building is separate from starting anything.
 import { ConfigError, loadConfig, type Config } from "../core/config/config";
-import { openDatabase, resolveDatabaseTarget, type Database } from "../core/db/client";
+import { EmbeddedDatabaseError, openDatabase, resolveDatabaseTarget, type Database } from "../core/db/client";
 import { assertMigrated, UnmigratedDatabaseError } from "../core/db/migrate";
 import { createLogger, type Logger } from "../core/log";
 
@@ -40,11 +40,28 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
  * false, which only `db migrate`/`db status` use).
  */
 export async function buildContext(
-  options: { config?: Config; checkMigrations?: boolean; now?: () => Date } = {},
+  options: {
+    config?: Config;
+    checkMigrations?: boolean;
+    now?: () => Date;
+    /** The long-running process: wait for a short command holding the embedded folder, then own it. */
+    waitForOwner?: boolean;
+  } = {},
 ): Promise<AppContext> {
   const config = options.config ?? configFromEnv();
   const log = createLogger(config.log.level);
-  const db = await openDatabase(resolveDatabaseTarget(config.database.url, config.database.dataDir));
+  let db: Database;
+  try {
+    db = await openDatabase(resolveDatabaseTarget(config.database.url, config.database.dataDir), {
+      command: commandName(process.argv),
+      waitForOwner: options.waitForOwner,
+      onWait: (holder) =>
+        log.warn({ holder }, "the embedded database is in use by a command; waiting for it to finish"),
+    });
+  } catch (error) {
+    if (error instanceof EmbeddedDatabaseError) throw new UserError(error.message);
+    throw error;
+  }
   if (options.checkMigrations !== false) {
     try {
       await assertMigrated(db);
@@ -55,4 +72,14 @@ export async function buildContext(
     }
   }
   return { config, db, log, now: options.now ?? (() => new Date()), close: () => db.close() };
+}
+
+/** "retention import orders" from the process arguments: the command words only, never ids or paths. */
+export function commandName(argv: string[]): string {
+  const words: string[] = [];
+  for (const arg of argv.slice(2, 4)) {
+    if (!/^[a-z][a-z-]*$/.test(arg)) break;
+    words.push(arg);
+  }
+  return ["retention", ...words].join(" ");
 }

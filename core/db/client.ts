@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import type net from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -10,6 +10,22 @@ import copyStreams from "pg-copy-streams";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../../generated/prisma/client";
 import { maskUrl } from "../config/config";
+import {
+  checkEmbeddedFolder,
+  describeOwner,
+  EmbeddedDatabaseError,
+  embeddedSocketPath,
+  openFailedMessage,
+  ownerSocketFactory,
+  readEmbeddedOwner,
+  removeEmbeddedOwner,
+  tryTakeEmbedded,
+  writeEmbeddedOwner,
+  type EmbeddedOwner,
+} from "./embedded";
+import { lockedPGlite, serveEmbedded, SessionLock } from "./embedded-server";
+
+export { EmbeddedDatabaseError } from "./embedded";
 
 export type { PrismaClient } from "../../generated/prisma/client";
 export { Prisma } from "../../generated/prisma/client";
@@ -24,7 +40,10 @@ export interface Database {
   target: DatabaseTarget;
   /** Human-readable location, with any password masked. */
   describe(): string;
-  /** Runs a multi-statement SQL script with the driver's simple-query protocol (migrations). */
+  /**
+   * Runs a multi-statement SQL script with the driver's simple-query protocol (migrations), on
+   * one connection. A script that fails leaves no transaction open behind it.
+   */
   execScript(sql: string): Promise<void>;
   /**
    * Bulk-loads rows: `copySql` is `COPY table (columns) FROM STDIN [WITH (FORMAT binary)]`;
@@ -47,49 +66,175 @@ export function resolveDatabaseTarget(databaseUrl: string | undefined, dataDir: 
   return { kind: "pglite", dataDir: path.resolve(dataDir, "pglite") };
 }
 
+export interface OpenDatabaseOptions {
+  poolSize?: number;
+  /** How this process is named to others in messages about the embedded folder (e.g. "retention start"). */
+  command?: string;
+  /**
+   * For the long-running process: when a short command holds the embedded folder, wait for it
+   * to finish and then own the folder, instead of connecting through it. Another
+   * `retention start` holding it is an error at once.
+   */
+  waitForOwner?: boolean;
+  /** Called while waiting for the folder, about every 10 s, with the holder's description. */
+  onWait?: (holder: string) => void;
+}
+
 /**
- * Opens the store. PGlite folders are created on first use; a server must exist already.
+ * Opens the store. A server must exist already. A PGlite folder is created on first use; if
+ * another process has it open, this process connects through that process (see embedded.ts).
  * The client is not connected until its first query.
+ * @throws EmbeddedDatabaseError when the folder cannot be opened or reached; the message says why and what to do.
  */
-export async function openDatabase(target: DatabaseTarget, options: { poolSize?: number } = {}): Promise<Database> {
+export async function openDatabase(target: DatabaseTarget, options: OpenDatabaseOptions = {}): Promise<Database> {
   if (target.kind === "postgres") {
-    const adapter = new PrismaPg({ connectionString: target.url, max: options.poolSize ?? 10 });
-    const prisma = new PrismaClient({ adapter });
-    let pool: pg.Pool | null = null;
-    // Migrations and COPY each get a connection of their own, outside both pools.
-    const withClient = async (work: (client: pg.Client) => Promise<unknown>) => {
-      const client = new pg.Client({ connectionString: target.url });
-      await client.connect();
-      try {
-        await work(client);
-      } finally {
-        await client.end();
-      }
-    };
-    return {
-      prisma,
-      target,
-      describe: () => `PostgreSQL ${maskUrl(target.url)}`,
-      execScript: (sql) => withClient((client) => client.query(sql)),
-      copyFrom: (copySql, chunks) =>
-        withClient((client) => pipeline(Readable.from(chunks), client.query(copyStreams.from(copySql)))),
-      queryRows: async <T>(sql: string, params: readonly unknown[] = []) => {
-        // These reads are dozens of mid-sized aggregates (feature batches): compiling each with
-        // LLVM (jit, on by default since PostgreSQL 12) took longer than it saved (measured on
-        // 200,000 customers in four batches: 2.7 s with jit, 1.9 s without).
-        pool ??= new pg.Pool({ connectionString: target.url, max: 2, options: "-c jit=off" });
-        return (await pool.query(sql, params as unknown[])).rows as T[];
-      },
-      close: async () => {
-        await pool?.end();
-        await prisma.$disconnect();
-      },
-    };
+    return serverDatabase(target, () => `PostgreSQL ${maskUrl(target.url)}`, target.url, {}, options.poolSize);
   }
-  if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
-  const pglite = newPGlite(target.dataDir ?? undefined);
-  await pglite.waitReady;
-  return wrapPGlite(pglite, target);
+  if (!target.dataDir) {
+    const pglite = newPGlite();
+    await pglite.waitReady;
+    return wrapPGlite(pglite, target);
+  }
+  return openEmbeddedFolder(target.dataDir, target, options);
+}
+
+/** A database reached over the PostgreSQL protocol: a server, or the owner of an embedded folder. */
+function serverDatabase(
+  target: DatabaseTarget,
+  describe: () => string,
+  url: string,
+  extra: pg.ClientConfig,
+  poolSize = 10,
+): Database {
+  const adapter = new PrismaPg({ connectionString: url, max: poolSize, ...extra });
+  const prisma = new PrismaClient({ adapter });
+  let pool: pg.Pool | null = null;
+  // Migrations and COPY each get a connection of their own, outside both pools.
+  const withClient = async (work: (client: pg.Client) => Promise<unknown>) => {
+    const client = new pg.Client({ connectionString: url, ...extra });
+    await client.connect();
+    try {
+      await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    prisma,
+    target,
+    describe,
+    execScript: (sql) => withClient((client) => client.query(sql)),
+    copyFrom: (copySql, chunks) =>
+      withClient((client) => pipeline(Readable.from(chunks), client.query(copyStreams.from(copySql)))),
+    queryRows: async <T>(sql: string, params: readonly unknown[] = []) => {
+      // These reads are dozens of mid-sized aggregates (feature batches): compiling each with
+      // LLVM (jit, on by default since PostgreSQL 12) took longer than it saved (measured on
+      // 200,000 customers in four batches: 2.7 s with jit, 1.9 s without).
+      pool ??= new pg.Pool({ connectionString: url, max: 2, options: "-c jit=off", ...extra });
+      return (await pool.query(sql, params as unknown[])).rows as T[];
+    },
+    close: async () => {
+      await pool?.end();
+      await prisma.$disconnect();
+    },
+  };
+}
+
+async function openEmbeddedFolder(
+  dataDir: string,
+  target: DatabaseTarget,
+  options: OpenDatabaseOptions,
+): Promise<Database> {
+  const command = options.command ?? "retention";
+  let waitingSince = 0;
+  for (;;) {
+    const server = await tryTakeEmbedded(dataDir);
+    if (server) return ownEmbeddedFolder(server, dataDir, target, command);
+    const owner = readEmbeddedOwner(dataDir);
+    if (options.waitForOwner) {
+      if (owner?.command === command)
+        throw new EmbeddedDatabaseError(
+          `${dataDir} is already served by ${describeOwner(owner)}. Stop it first, or give this one another DATA_DIR.`,
+        );
+      if (Date.now() - waitingSince >= 10_000) {
+        options.onWait?.(describeOwner(owner));
+        waitingSince = Date.now();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      continue;
+    }
+    return connectToOwner(dataDir, target, owner, options.poolSize);
+  }
+}
+
+async function ownEmbeddedFolder(
+  server: net.Server,
+  dataDir: string,
+  target: DatabaseTarget,
+  command: string,
+): Promise<Database> {
+  const lock = new SessionLock();
+  let opening: Promise<PGlite>;
+  try {
+    checkEmbeddedFolder(dataDir);
+    writeEmbeddedOwner(dataDir, { pid: process.pid, command, startedAt: new Date().toISOString() });
+    opening = (async () => {
+      const pglite = newPGlite(dataDir);
+      try {
+        await pglite.waitReady;
+      } catch (error) {
+        throw new EmbeddedDatabaseError(openFailedMessage(dataDir, error));
+      }
+      return pglite;
+    })();
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  const closeSessions = serveEmbedded(server, opening, lock);
+  let pglite: PGlite;
+  try {
+    pglite = await opening;
+  } catch (error) {
+    server.close();
+    await closeSessions();
+    removeEmbeddedOwner(dataDir);
+    throw error;
+  }
+  const db = wrapPGlite(pglite, target, lock);
+  return {
+    ...db,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeSessions();
+      await db.close();
+      removeEmbeddedOwner(dataDir);
+    },
+  };
+}
+
+async function connectToOwner(
+  dataDir: string,
+  target: DatabaseTarget,
+  owner: EmbeddedOwner | null,
+  poolSize?: number,
+): Promise<Database> {
+  const extra: pg.ClientConfig = {
+    stream: ownerSocketFactory(embeddedSocketPath(dataDir)),
+    connectionTimeoutMillis: 15_000,
+  };
+  const url = "postgres://postgres@localhost/postgres";
+  const db = serverDatabase(target, () => `PGlite ${dataDir} (through ${describeOwner(owner)})`, url, extra, poolSize);
+  try {
+    await db.queryRows("SELECT 1");
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw new EmbeddedDatabaseError(
+      `${dataDir} is held by ${describeOwner(owner)}, which did not answer (${error instanceof Error ? error.message : String(error)}). ` +
+        "Wait for it to finish or stop it, then run this again.",
+    );
+  }
+  return db;
 }
 
 /**
@@ -108,7 +253,14 @@ export function newPGlite(dataDir?: string, options: PGliteOptions = {}): PGlite
 }
 
 /** Wraps an already open PGlite instance (tests clone a migrated template this way). */
-export function wrapPGlite(pglite: PGlite, target: DatabaseTarget = { kind: "pglite", dataDir: null }): Database {
+export function wrapPGlite(
+  raw: PGlite,
+  target: DatabaseTarget = { kind: "pglite", dataDir: null },
+  lock: SessionLock = new SessionLock(),
+): Database {
+  // Every use of the session takes its lock: Prisma's transactions, our own scripts and bulk
+  // loads, and (for an owned folder) other processes' connections.
+  const pglite = lockedPGlite(raw, lock);
   // pglite-prisma-adapter declares an older @prisma/driver-adapter-utils; the runtime contract
   // is the same (tests run every query through it), only the type identities differ.
   const adapter = new PrismaPGlite(pglite) as unknown as SqlDriverAdapterFactory;
@@ -117,9 +269,16 @@ export function wrapPGlite(pglite: PGlite, target: DatabaseTarget = { kind: "pgl
     prisma,
     target,
     describe: () => (target.kind === "pglite" && target.dataDir ? `PGlite ${target.dataDir}` : "PGlite (in memory)"),
-    execScript: async (sql) => {
-      await pglite.exec(sql);
-    },
+    execScript: (sql) =>
+      lock.run(async () => {
+        try {
+          await raw.exec(sql);
+        } catch (error) {
+          // The session is shared: a script that failed inside BEGIN must not leave it aborted.
+          if (raw.isInTransaction()) await raw.exec("ROLLBACK");
+          throw error;
+        }
+      }),
     copyFrom: async (copySql, chunks) => {
       const parts: (string | Uint8Array)[] = [];
       for await (const chunk of chunks) parts.push(chunk);
@@ -129,7 +288,7 @@ export function wrapPGlite(pglite: PGlite, target: DatabaseTarget = { kind: "pgl
       (await pglite.query<T>(sql, params as unknown[])).rows,
     close: async () => {
       await prisma.$disconnect();
-      if (!pglite.closed) await pglite.close();
+      if (!raw.closed) await raw.close();
     },
   };
 }

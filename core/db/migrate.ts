@@ -70,35 +70,50 @@ export async function migrationStatus(db: Database, migrations = readMigrations(
   };
 }
 
+// Any fixed key: every migrating process takes it, so two never apply migrations at once.
+const MIGRATION_LOCK_KEY = 727_274_001;
+const ALREADY_APPLIED = "retention: migration already applied";
+
 /**
- * Applies every pending migration, each in its own transaction, and records it in
- * `_prisma_migrations`. A failing migration is rolled back and the error thrown; those
- * before it stay applied.
+ * Applies every pending migration, each in one script on one connection: it takes the migration
+ * advisory lock, checks the migration is still pending (another process may have applied it
+ * while this one waited), runs it and records it in `_prisma_migrations`, all in one
+ * transaction. A failing migration is rolled back with everything it did and the error thrown;
+ * those before it stay applied.
  */
 export async function applyMigrations(
   db: Database,
   options: { migrations?: Migration[]; onApplied?: (name: string) => void } = {},
 ): Promise<string[]> {
   const migrations = options.migrations ?? readMigrations();
-  await db.execScript(BOOKKEEPING);
+  await db.execScript(
+    `SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY});${BOOKKEEPING}SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY});`,
+  );
   const status = await migrationStatus(db, migrations);
   const done: string[] = [];
   for (const m of migrations.filter((x) => status.pending.includes(x.name))) {
     const id = randomUUID();
-    const escaped = (s: string) => s.replace(/'/g, "''");
-    await db
-      .execScript(
+    const name = m.name.replace(/'/g, "''");
+    try {
+      await db.execScript(
         `BEGIN;
+SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});
+DO $check$ BEGIN
+  IF EXISTS (SELECT 1 FROM "_prisma_migrations" WHERE migration_name = '${name}' AND finished_at IS NOT NULL AND rolled_back_at IS NULL)
+  THEN RAISE EXCEPTION '${ALREADY_APPLIED}';
+  END IF;
+END $check$;
 ${m.sql}
 ;
 INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, started_at, applied_steps_count)
-VALUES ('${id}', '${m.checksum}', now(), '${escaped(m.name)}', now(), 1);
+VALUES ('${id}', '${m.checksum}', now(), '${name}', now(), 1);
 COMMIT;`,
-      )
-      .catch(async (error: unknown) => {
-        await db.execScript("ROLLBACK;").catch(() => undefined);
-        throw new Error(`migration ${m.name} failed: ${error instanceof Error ? error.message : String(error)}`);
-      });
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message.includes(ALREADY_APPLIED)) continue;
+      throw new Error(`migration ${m.name} failed: ${message}`);
+    }
     done.push(m.name);
     options.onApplied?.(m.name);
   }

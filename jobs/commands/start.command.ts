@@ -15,7 +15,7 @@ export function registerStartCommand(program: Command): void {
     .command("start")
     .description("Run the Telegram bot, the Slack app and the scheduler (each when configured) until stopped")
     .action(async () => {
-      const ctx = await buildContext();
+      const ctx = await buildContext({ waitForOwner: true });
       const { config, db, log } = ctx;
       const stops: (() => Promise<void>)[] = [];
       let staffReplies: MessageChannel | undefined;
