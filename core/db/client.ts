@@ -167,6 +167,9 @@ async function openEmbeddedFolder(
   }
 }
 
+/** How long an owner that is done waits for other processes still working through it. */
+const CLIENT_GRACE_MS = 60_000;
+
 async function ownEmbeddedFolder(
   server: net.Server,
   dataDir: string,
@@ -205,10 +208,12 @@ async function ownEmbeddedFolder(
   return {
     ...db,
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await closeSessions();
+      // Other processes' commands get to finish first; the lock (the listening socket) goes last,
+      // so no process can open the folder while this engine still has it open.
+      await closeSessions(CLIENT_GRACE_MS);
       await db.close();
       removeEmbeddedOwner(dataDir);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
@@ -221,7 +226,7 @@ async function connectToOwner(
 ): Promise<Database> {
   const extra: pg.ClientConfig = {
     stream: ownerSocketFactory(embeddedSocketPath(dataDir)),
-    connectionTimeoutMillis: 15_000,
+    connectionTimeoutMillis: 60_000,
   };
   const url = "postgres://postgres@localhost/postgres";
   const db = serverDatabase(target, () => `PGlite ${dataDir} (through ${describeOwner(owner)})`, url, extra, poolSize);

@@ -96,22 +96,35 @@ export interface EmbeddedServerOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Serves `pglite` (once open) on `server` (already listening or about to). Returns a function closing every session. */
+/**
+ * Serves `pglite` (once open) on `server` (already listening or about to). Returns a function
+ * that stops taking connections and ends the open sessions: it waits up to `graceMs` for clients
+ * to finish and disconnect, then closes the rest (rolling back what they hold). The caller closes
+ * PGlite after that and only then the server, because the listening socket is the folder's lock.
+ */
 export function serveEmbedded(
   server: net.Server,
   pglite: Promise<PGlite>,
   lock: SessionLock,
   options: EmbeddedServerOptions = {},
-): () => Promise<void> {
+): (graceMs?: number) => Promise<void> {
   const sessions = new Set<WireSession>();
+  let closing = false;
   // Connections may arrive while the folder is still opening: they wait for it.
   pglite.catch(() => undefined);
   server.on("connection", (socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
     const session = new WireSession(socket, pglite, lock, options);
     sessions.add(session);
     socket.once("close", () => sessions.delete(session));
   });
-  return async () => {
+  return async (graceMs = 0) => {
+    closing = true;
+    const deadline = Date.now() + graceMs;
+    while (sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await Promise.all([...sessions].map((s) => s.close()));
   };
 }
