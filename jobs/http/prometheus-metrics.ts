@@ -16,7 +16,8 @@ export interface PrometheusMetrics {
   scrape(): Promise<string>;
 }
 
-export function createPrometheusMetrics(options: { db: Database; log: Logger }): PrometheusMetrics {
+/** Metrics on a fresh registry; with `db`, each scrape also reads the outbox counts. */
+export function createPrometheusMetrics(options: { db?: Database; log: Logger }): PrometheusMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "retention_" });
   const registers = [registry];
@@ -80,6 +81,7 @@ export function createPrometheusMetrics(options: { db: Database; log: Logger }):
   async function refreshOutbox(): Promise<void> {
     outboxMessages.reset();
     outboxDepth.reset();
+    if (!options.db) return;
     try {
       const counts = await readOutboxCounts(options.db);
       const depth = new Map<string, number>(QUEUED_STATUSES.map((s) => [s, 0]));
