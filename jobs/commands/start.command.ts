@@ -65,7 +65,8 @@ export function registerStartCommand(program: Command): void {
         process.once("SIGINT", () => stop("SIGINT"));
         process.once("SIGTERM", () => stop("SIGTERM"));
       });
-      for (const part of Object.keys(parts.snapshot())) parts.set(part, "stopping");
+      for (const [part, status] of Object.entries(parts.snapshot()))
+        if (status.state !== "off") parts.set(part, "stopping");
       for (const stop of stops.reverse())
         await stop().catch((error: unknown) => log.error({ err: error }, "stop failed"));
       await ctx.close();
