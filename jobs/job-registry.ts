@@ -5,6 +5,7 @@ import type { AppContext } from "./context";
 import { digestJob } from "./digest.job";
 import { dispatchJob } from "./dispatch.job";
 import { housekeepingJob } from "./housekeeping.job";
+import type { Lease } from "./job-lease";
 import { scoreJob } from "./score.job";
 import { surveyJob } from "./survey.job";
 import { trainJob } from "./train.job";
@@ -20,7 +21,22 @@ export interface JobDefinition {
    * no lease is taken and a crashed run never blocks the next; each slot still runs once.
    */
   exclusive?: boolean;
-  run(ctx: AppContext): Promise<Record<string, unknown>>;
+  /**
+   * Runs once. Under the scheduler (`run` given), `ctx.db` refuses every query once the run's lease is lost; a long job should also
+   * watch `run.signal` and stop at once when it fires.
+   */
+  run(ctx: AppContext, run?: JobRun): Promise<Record<string, unknown>>;
+}
+
+/** What a job gets to know about its own run. */
+export interface JobRun {
+  /** Fires when the run must stop: its lease was lost and another instance may run the job now. */
+  signal: AbortSignal;
+  /**
+   * The lease the run holds (null for a non-exclusive job). To fence a transaction's writes, call
+   * `holdsLease(tx, lease)` first inside it and write nothing when it answers false.
+   */
+  lease: Lease | null;
 }
 
 /** The jobs available in this build. */

@@ -69,6 +69,9 @@ export const envSchema = z.object({
   CRON_DIGEST: cron.default("0 9 * * 1"),
   CRON_HOUSEKEEPING: cron.default("30 2 * * *"),
   SCHEDULER_ENABLED: bool.default(true),
+  // operations: GET /healthz and GET /metrics (off when HTTP_PORT is unset)
+  HTTP_PORT: int(1, 65535).optional(),
+  HTTP_HOST: z.string().trim().min(1).default("127.0.0.1"),
   // analytics
   CHURN_HORIZON_DAYS: int(7, 730).default(90),
   CLV_HORIZON_DAYS: int(30, 3650).default(365),
@@ -161,6 +164,8 @@ export interface Config {
     surveyWaveSize: number;
   };
   demo: { customers: number; seed: number };
+  /** The health and metrics endpoint; `httpPort` undefined: not served. */
+  ops: { httpPort: number | undefined; httpHost: string };
 }
 
 /** Raised with every problem at once, one line each, so the operator fixes them in one go. */
@@ -269,6 +274,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       surveyWaveSize: env.SURVEY_WAVE_SIZE,
     },
     demo: { customers: env.DEMO_CUSTOMERS, seed: env.DEMO_SEED },
+    ops: { httpPort: env.HTTP_PORT, httpHost: env.HTTP_HOST },
   };
 }
 

@@ -73,6 +73,7 @@ export function registerRunCommands(program: Command): void {
         if (outcome.type === "busy")
           throw new UserError(`job "${name}" is already running (its lease is held); try again later`);
         if (outcome.type === "failed") throw new UserError(`job "${name}" failed: ${outcome.error}`, 1);
+        if (outcome.type === "lost") throw new UserError(`job "${name}" was stopped: ${outcome.error}`, 1);
         if (outcome.type === "ran") process.stdout.write(`${JSON.stringify(outcome.stats, null, 2)}\n`);
       });
     });
