@@ -31,8 +31,12 @@ function printLabeled(file: string, r: LabeledEvaluation): void {
   const lines = [
     `labeled evaluation of ${file}`,
     `rows ${r.rows}, positives ("${r.positiveLabel}") ${r.positives} (${((100 * r.positives) / r.rows).toFixed(1)}%)`,
-    `out-of-sample AUC ${fixed(r.auc)} (mean of folds ${r.aucFolds.map((a) => fixed(a, 3)).join(", ")}; pooled ${fixed(r.aucPooled)}), trained in ${r.trainingMs} ms`,
-    `features (${r.features.length}): ${r.features.join(", ")}`,
+    `chosen model: ${r.chosen}, out-of-sample AUC ${fixed(r.auc)} (mean of folds ${r.aucFolds.map((a) => fixed(a, 3)).join(", ")}; pooled ${fixed(r.aucPooled)})`,
+    ...Object.entries(r.models).map(
+      ([name, m]) =>
+        `  ${name.padEnd(9)} AUC ${fixed(m.auc)} (pooled ${fixed(m.aucPooled)}), trained in ${m.trainingMs} ms`,
+    ),
+    `features (${r.features.length}, encoders fitted inside each training fold): ${r.features.join(", ")}`,
     ...(r.skipped.length ? [`skipped: ${r.skipped.map((s) => `${s.column} (${s.reason})`).join(", ")}`] : []),
   ];
   console.log(lines.join("\n"));
@@ -63,7 +67,10 @@ export function registerEvaluateCommands(program: Command): void {
     });
   evaluate
     .command("labeled <file>")
-    .description("Any CSV with a churn label: trains the churn model on the other columns, 5-fold cross-validated AUC")
+    .description(
+      "Any CSV with a churn label: trains each churn model candidate on the other columns (id-like columns dropped), " +
+        "5-fold cross-validated AUC and the chosen model",
+    )
     .requiredOption("--id <column>", "customer id column (not used as a feature)")
     .requiredOption("--label <column>", "churn label column (1/0, yes/no, true/false, churned/active...)")
     .option("--json", "print one JSON object")
