@@ -168,3 +168,80 @@ export function bgnbdUnconditionalExpected(p: BgNbdParams, t: number): number {
   const ratio = Math.pow(alpha / (alpha + t), r);
   return ((a + b - 1) / (a - 1)) * (1 - ratio * hyp2f1(r, b, a + b - 1, t / (alpha + t)));
 }
+
+/** How a BG/NBD fit was made, and whether maximum likelihood degenerated. */
+export interface BgNbdDiagnosis {
+  /** "mle": maximum likelihood; "map": maximum a posteriori with weak priors (see {@link fitBgNbdGuarded}). */
+  method: "mle" | "map";
+  /** Maximum likelihood ran to the edge (no dropout, or P(alive) the same for everyone). */
+  degenerate: boolean;
+  /** Why the fit was called degenerate, in words; null when it was not. */
+  reason: string | null;
+  /** Spread (max − min) of P(alive) over the repeat buyers under the fit used. */
+  pAliveSpread: number;
+}
+
+/** Weak priors on log a and log b: a mean dropout probability near 1/4 per purchase, wide. */
+const LOG_A_PRIOR = { mean: 0, sd: 1.5 };
+const LOG_B_PRIOR = { mean: Math.log(3), sd: 1.5 };
+
+function pAliveSpread(p: BgNbdParams, g: GroupedSummaries): number {
+  let lo = 1;
+  let hi = 0;
+  for (let i = 0; i < g.x.length; i++) {
+    if (g.x[i]! === 0) continue;
+    const v = bgnbdPAlive(p, g.x[i]!, g.tx[i]!, g.T[i]!);
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return hi >= lo ? hi - lo : 0;
+}
+
+/** Why a maximum likelihood fit is degenerate, or null. */
+function degeneracy(p: BgNbdParams, spread: number): string | null {
+  const dropout = p.a / (p.a + p.b);
+  if (p.a < 1e-3 || p.b > 1e4 || dropout < 1e-4)
+    return `no dropout: a ${p.a.toPrecision(3)}, b ${p.b.toPrecision(3)} (mean dropout per purchase ${dropout.toExponential(1)}) at the optimiser's edge`;
+  if (spread < 0.02) return `P(alive) nearly constant across repeat buyers (spread ${spread.toFixed(4)})`;
+  return null;
+}
+
+/**
+ * Fits BG/NBD by maximum likelihood, and when that fit is degenerate (a → 0 or b → ∞: nobody
+ * ever drops out, so P(alive) is 1 for everyone and ranks nothing) refits by maximum a
+ * posteriori with weak log-normal priors on a and b, as PyMC-Marketing puts priors on them.
+ * The diagnosis says which fit is returned and why.
+ */
+export function fitBgNbdGuarded(
+  data: readonly RfmSummary[],
+  options: BgNbdFitOptions = {},
+): BgNbdFit & { diagnosis: BgNbdDiagnosis } {
+  const mle = fitBgNbd(data, options);
+  const grouped = groupSummaries(data);
+  const mleSpread = pAliveSpread(mle.params, grouped);
+  const reason = degeneracy(mle.params, mleSpread);
+  const hasRepeatBuyers = grouped.x.some((x) => x > 0);
+  if (!reason || !hasRepeatBuyers)
+    return { ...mle, diagnosis: { method: "mle", degenerate: false, reason: null, pAliveSpread: mleSpread } };
+  const n = data.length;
+  const logPrior = (v: number[]) =>
+    -(((v[2]! - LOG_A_PRIOR.mean) / LOG_A_PRIOR.sd) ** 2) / 2 - ((v[3]! - LOG_B_PRIOR.mean) / LOG_B_PRIOR.sd) ** 2 / 2;
+  const fromLog = (v: number[]): BgNbdParams => ({
+    r: Math.exp(v[0]!),
+    alpha: Math.exp(v[1]!),
+    a: Math.exp(v[2]!),
+    b: Math.exp(v[3]!),
+  });
+  const start = [Math.log(mle.params.r), Math.log(mle.params.alpha), LOG_A_PRIOR.mean, LOG_B_PRIOR.mean];
+  const result = minimize((v) => -(logLikelihood(fromLog(v), grouped) + logPrior(v)) / n, start, {
+    maxEvaluations: options.maxEvaluations ?? 20_000,
+    tolerance: 1e-12,
+  });
+  const params = fromLog(result.x);
+  return {
+    params,
+    logLikelihood: logLikelihood(params, grouped),
+    iterations: mle.iterations + result.iterations,
+    diagnosis: { method: "map", degenerate: true, reason, pAliveSpread: pAliveSpread(params, grouped) },
+  };
+}
