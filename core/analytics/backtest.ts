@@ -22,6 +22,7 @@ import { auc, calibrationTable, logLoss, seededRandom, type CalibrationBin } fro
 import { gainsCurve, liftByDecile, type GainsPoint, type LiftDecile } from "./models/ranking";
 
 const DAY_MS = 86_400_000;
+const startOfDay = (d: Date) => Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
 
 /** Customers as of a moment, with their label over the following horizon. */
 export interface LabelledCustomers {
@@ -144,7 +145,8 @@ export interface BacktestWindow {
   /** Deciles of the chosen model's calibrated probability (calibrated on this window). */
   calibration: CalibrationBin[];
   lift: LiftDecile[];
-  gains: GainsPoint[];
+  /** Cumulative gains of the chosen model and of the baselines (share of churners reached). */
+  gains: Record<string, GainsPoint[]>;
 }
 
 export interface BacktestDetail {
@@ -165,19 +167,27 @@ export type BacktestError = { type: "not_enough_data"; message: string };
  */
 export async function backtestAt(
   db: Database,
-  options: { cutoff: Date; horizonDays: number; seed?: number; maxTrainRows?: number },
+  options: {
+    cutoff: Date;
+    horizonDays: number;
+    seed?: number;
+    maxTrainRows?: number;
+    /** The end of known history (default: the day after the last purchase). */
+    historyEnd?: Date;
+  },
 ): Promise<{ ok: true; value: BacktestDetail } | { ok: false; error: BacktestError }> {
   const { cutoff, horizonDays } = options;
   const day = (d: Date) => d.toISOString().slice(0, 10);
   const span = await purchaseSpan(db);
   if (!span) return { ok: false, error: { type: "not_enough_data", message: "no purchases in the store" } };
   const horizonEnd = new Date(cutoff.getTime() + horizonDays * DAY_MS);
-  if (horizonEnd.getTime() > span.last.getTime() + DAY_MS)
+  const historyEnd = options.historyEnd ?? new Date(startOfDay(span.last) + DAY_MS);
+  if (horizonEnd.getTime() > historyEnd.getTime())
     return {
       ok: false,
       error: {
         type: "not_enough_data",
-        message: `the ${horizonDays}-day horizon after ${day(cutoff)} ends ${day(horizonEnd)}, after the last purchase (${day(span.last)}): pick an earlier --cutoff or a shorter --horizon`,
+        message: `the ${horizonDays}-day horizon after ${day(cutoff)} ends ${day(horizonEnd)}, after the known history (last purchase ${day(span.last)}): pick an earlier --cutoff or a shorter --horizon`,
       },
     };
   const trainAt = new Date(cutoff.getTime() - horizonDays * DAY_MS);
@@ -229,6 +239,9 @@ export async function backtestAt(
   const calibration = fitPlatt(logOdds[chosen], labels);
   const calibrated = logOdds[chosen].map((z) => sigmoid(calibration.a * z + calibration.b));
   const latentAtCutoff = judged.rows.map((r) => latentQuantities(atCutoff.bgnbd, r, horizonDays));
+  const recency = judged.rows.map((r) => r.recencyDays ?? r.tenureDays);
+  const bgnbdScore = latentAtCutoff.map((q) => -q.expectedPurchases);
+  const paliveScore = latentAtCutoff.map((q) => 1 - q.pAlive);
   const window: BacktestWindow = {
     cutoff: day(cutoff),
     horizonDays,
@@ -261,7 +274,12 @@ export async function backtestAt(
     bgnbd: atCutoff.diagnosis,
     calibration: calibrationTable(calibrated, labels, 10),
     lift: liftByDecile(calibrated, labels),
-    gains: gainsCurve(calibrated, labels),
+    gains: {
+      [chosen]: gainsCurve(calibrated, labels),
+      recency: gainsCurve(recency, labels),
+      bgnbd: gainsCurve(bgnbdScore, labels),
+      palive: gainsCurve(paliveScore, labels),
+    },
   };
   return { ok: true, value: { window, logOdds, labels, judged, calibration } };
 }
@@ -280,6 +298,24 @@ export function storedModelAuc(params: ChurnModelParams, judged: LabelledCustome
     judged.rows.map((r) => applyChurnModel(params, r).churnProbability),
     judged.labels,
   );
+}
+
+/**
+ * `retention evaluate backtest`: one out-of-time backtest at `cutoff` (default: the latest
+ * whose horizon is over, i.e. the last purchase day minus the horizon).
+ */
+export async function evaluateBacktest(
+  db: Database,
+  options: { cutoff?: Date; horizonDays: number; seed?: number; maxTrainRows?: number },
+): Promise<{ ok: true; value: BacktestWindow } | { ok: false; error: BacktestError }> {
+  let cutoff = options.cutoff;
+  if (!cutoff) {
+    const span = await purchaseSpan(db);
+    if (!span) return { ok: false, error: { type: "not_enough_data", message: "no purchases in the store" } };
+    cutoff = new Date(startOfDay(span.last) + DAY_MS - options.horizonDays * DAY_MS);
+  }
+  const result = await backtestAt(db, { ...options, cutoff });
+  return result.ok ? { ok: true, value: result.value.window } : result;
 }
 
 /**
