@@ -37,7 +37,7 @@ export function gainsChartSpec(w: BacktestWindow): TopLevelSpec {
     encoding: {
       x: { field: "contacted", type: "quantitative", title: "Customers contacted, riskiest first (%)" },
       y: { field: "captured", type: "quantitative", title: "Churners reached (%)" },
-      color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom-right" } },
+      color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom-right", labelLimit: 320 } },
       strokeDash: {
         condition: { test: "datum.series === 'random'", value: [4, 4] },
         value: [1, 0],
