@@ -104,7 +104,7 @@ async function bench(label: string, db: Database, customers: number): Promise<vo
   );
   if (trained.value.ok)
     console.log(
-      `  held-out AUC ${trained.value.value.metrics.auc.toFixed(3)}, ${trained.value.value.metrics.trainRows} training rows`,
+      `  ${trained.value.value.metrics.chosen}, out-of-time AUC ${trained.value.value.metrics.auc?.toFixed(3) ?? "n/a"}, ${trained.value.value.metrics.trainRows} training rows`,
     );
   await db.queryRows(SCAN); // warm the cache the same way for both
   // Each measured `repeat` times, interleaved, and the medians compared: single runs on this

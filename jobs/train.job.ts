@@ -18,9 +18,12 @@ export const trainJob = {
       ctx.log.warn({ reason: result.error.message }, "churn model not trained");
       return { trained: false, reason: result.error.message };
     }
-    const { modelId, metrics, trainingMs, cutoff } = result.value;
+    const { modelId, metrics, trainingMs, cutoff, activated } = result.value;
     return {
       trained: true,
+      activated,
+      chosen: metrics.chosen,
+      bgnbd: metrics.bgnbd.method,
       modelId,
       auc: metrics.auc,
       heldOut: metrics.heldOut,

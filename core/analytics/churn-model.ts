@@ -1,8 +1,18 @@
-// The stored churn model (one `trained_models` row of kind "logistic") and the arithmetic that
-// applies it to one customer: BG/NBD and Gamma-Gamma quantities, the logistic probability,
-// and the contributions reasons are built from. Shared by training and scoring.
-import { bgnbdExpectedIfAlive, bgnbdPAlive, fitBgNbd, type BgNbdParams } from "./models/bgnbd";
+// The stored churn model (one `trained_models` row of kind "logistic", whichever candidate it
+// holds) and the arithmetic that applies it to one customer: BG/NBD and Gamma-Gamma quantities,
+// the model's (calibrated) probability, and the contributions reasons are built from. Shared by
+// training, backtests and scoring.
+import {
+  bgnbdExpectedIfAlive,
+  bgnbdPAlive,
+  fitBgNbdGuarded,
+  type BgNbdDiagnosis,
+  type BgNbdParams,
+} from "./models/bgnbd";
 import { fitGammaGamma, ggExpectedSpend, type GammaGammaParams } from "./models/gamma-gamma";
+import { applyPlatt, type PlattCalibration } from "./models/calibration";
+import type { FittedModel, ModelKind } from "./models/candidates";
+import { gbtContributions, type GbtModel } from "./models/gbt";
 import { contributions, type LogisticModel } from "./models/logistic";
 import { seededRandom } from "./models/evaluation";
 import type { AttributeFeature, CustomerFeatures } from "./features";
@@ -10,10 +20,18 @@ import { featureVector, type LatentQuantities } from "./feature-vector";
 
 export const CHURN_MODEL_VERSION = "churn-logistic-v1";
 
-/** `trained_models.params` of a churn model. BG/NBD times are in days. */
+/**
+ * `trained_models.params` of a churn model. BG/NBD times are in days. Models stored before the
+ * tree candidate existed hold `logistic` only (no `model`): they read as logistic.
+ */
 export interface ChurnModelParams {
   version: typeof CHURN_MODEL_VERSION;
-  logistic: LogisticModel;
+  /** Which candidate this is; absent = "logistic". */
+  model?: ModelKind;
+  logistic?: LogisticModel;
+  gbt?: GbtModel;
+  /** Platt scaling of the log-odds, fitted out of time; absent = none. */
+  calibration?: PlattCalibration | null;
   bgnbd: BgNbdParams;
   gammaGamma: GammaGammaParams | null;
   attributeSpec: AttributeFeature[];
@@ -39,20 +57,24 @@ function sample<T>(rows: readonly T[], max: number, seed: number): T[] {
   return out;
 }
 
-/** Fits BG/NBD and Gamma-Gamma on the buyers among `rows` (a reproducible sample of them). */
+/**
+ * Fits BG/NBD (guarded against a degenerate maximum likelihood fit, see `diagnosis`) and
+ * Gamma-Gamma on the buyers among `rows` (a reproducible sample of them).
+ */
 export function fitLatentModels(
   rows: readonly CustomerFeatures[],
   seed = 1,
-): { bgnbd: BgNbdParams; gammaGamma: GammaGammaParams | null } {
+): { bgnbd: BgNbdParams; gammaGamma: GammaGammaParams | null; diagnosis: BgNbdDiagnosis } {
   const buyers = sample(
     rows.filter((r) => r.recencyDays !== null),
     LATENT_FIT_SAMPLE,
     seed,
   );
   if (buyers.length === 0) throw new RangeError("no customer with a purchase to fit BG/NBD on");
-  const bgnbd = fitBgNbd(
+  const fit = fitBgNbdGuarded(
     buyers.map((r) => ({ x: r.x, tx: Math.round(r.tx), T: Math.max(Math.round(r.T), Math.round(r.tx)) })),
-  ).params;
+  );
+  const bgnbd = fit.params;
   let gammaGamma: GammaGammaParams | null = null;
   try {
     const gg = fitGammaGamma(buyers.map((r) => ({ x: r.x, m: spendPerTransaction(r) })));
@@ -60,7 +82,7 @@ export function fitLatentModels(
   } catch {
     gammaGamma = null; // no repeat buyers yet: spend falls back to the customer's own mean
   }
-  return { bgnbd, gammaGamma };
+  return { bgnbd, gammaGamma, diagnosis: fit.diagnosis };
 }
 
 /** Mean spend per purchase day (same-day purchases merged, as BG/NBD counts them). */
@@ -84,7 +106,12 @@ export function expectedSpend(gg: GammaGammaParams | null, f: CustomerFeatures):
   return Number.isFinite(value) ? value : m;
 }
 
-const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+/** The candidate a stored model holds. */
+export function storedModel(params: ChurnModelParams): FittedModel {
+  if (params.model === "gbt" && params.gbt) return { kind: "gbt", gbt: params.gbt };
+  if (params.logistic) return { kind: "logistic", logistic: params.logistic };
+  throw new RangeError("stored churn model holds neither a logistic nor a tree model");
+}
 
 /**
  * The churn probability of one customer under a stored model, with each column's contribution
@@ -96,8 +123,16 @@ export function applyChurnModel(
 ): { churnProbability: number; latent: LatentQuantities; contributions: number[] } {
   const latent = latentQuantities(params.bgnbd, f, params.horizonDays);
   const row = featureVector(f, latent);
-  const parts = contributions(params.logistic, row);
-  let z = params.logistic.weights[0]!;
+  let parts: number[];
+  let z: number;
+  if (params.model === "gbt" && params.gbt) {
+    parts = new Array<number>(row.length);
+    z = gbtContributions(params.gbt, row, parts);
+  } else {
+    parts = contributions(params.logistic!, row);
+    z = params.logistic!.weights[0]!;
+  }
   for (const part of parts) z += part;
-  return { churnProbability: sigmoid(z), latent, contributions: parts };
+  // Calibration rescales the log-odds by a > 0: contributions keep their order, so reasons use them as they are.
+  return { churnProbability: applyPlatt(params.calibration, z), latent, contributions: parts };
 }

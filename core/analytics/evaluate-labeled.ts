@@ -1,21 +1,28 @@
-// Evaluation on any customer table with a known churn label: column types are inferred, the
-// supervised model is trained on every other column, and scored by 5-fold cross-validation.
+// Evaluation on any customer table with a known churn label: column types are inferred, every
+// candidate churn model is trained on the other columns and scored by 5-fold cross-validation;
+// the product's choice among them is reported. Encoders (imputation, log decisions, level
+// selection) are fitted inside each training fold, so the held-out fold never shapes them.
 import { createReadStream } from "node:fs";
 import { parse } from "csv-parse";
-import { crossValidateLogistic } from "./models/cross-validate";
+import { chooseModel, MODEL_KINDS, type ModelKind } from "./models/candidates";
+import { crossValidate, type CrossValidation } from "./models/cross-validate";
 
 export interface LabeledEvaluation {
   rows: number;
+  /** The candidate the product would use here (best AUC; ties to the simpler model). */
+  chosen: ModelKind;
   positives: number;
   /** The label value counted as positive (churned). */
   positiveLabel: string;
-  /** Out-of-sample AUC: mean of the folds' AUCs. */
+  /** Out-of-sample AUC of the chosen model: mean of the folds' AUCs. */
   auc: number;
   /** AUC of all out-of-fold predictions pooled into one ranking. */
   aucPooled: number;
   aucFolds: number[];
   trainingMs: number;
-  /** Model inputs after encoding (one-hot levels, missing indicators, log transforms). */
+  /** Every candidate's cross-validated figures, on the same folds. */
+  models: Record<ModelKind, { auc: number; aucPooled: number; aucFolds: number[]; trainingMs: number }>;
+  /** Model inputs after encoding on all rows (each fold fits its own encoders the same way). */
   features: string[];
   /** Columns left out, with why. */
   skipped: { column: string; reason: string }[];
@@ -122,18 +129,48 @@ export function positiveLabelOf(counts: ReadonlyMap<string, number>): string {
 }
 
 /**
- * Reads `csvFile` (header row; streamed with csv-parse), encodes every column but `id` and
- * `label`, and evaluates the logistic churn model by k-fold cross-validation. Rows with a blank
- * label are left out. Throws when a named column is missing or the label has not exactly two values.
+ * Why a column identifies rows rather than describing them, or null: whole numbers (or text)
+ * that are different on every row, such as a customer number or a row counter (RowNumber).
  */
-export async function evaluateLabeled(csvFile: string, options: LabeledOptions): Promise<LabeledEvaluation> {
-  const parser = createReadStream(csvFile).pipe(parse({ bom: true, skip_empty_lines: true, relax_column_count: true }));
+export function idLikeReason(values: readonly string[]): string | null {
+  if (values.length < 10) return null;
+  const seen = new Set<string>();
+  let wholeNumbers = true;
+  let counter = true;
+  let previous = NaN;
+  for (const raw of values) {
+    const v = raw.trim();
+    if (isBlank(v) || seen.has(v)) return null;
+    seen.add(v);
+    const n = Number(v);
+    if (!Number.isInteger(n)) wholeNumbers = false;
+    if (!(n === previous + 1) && !Number.isNaN(previous)) counter = false;
+    previous = n;
+  }
+  if (counter && wholeNumbers) return "a row counter";
+  if (wholeNumbers) return "whole numbers unique per row (an identifier)";
+  if (values.every((v) => !Number.isFinite(Number(v.trim())))) return "text unique per row (an identifier)";
+  return null;
+}
+
+interface CsvTable {
+  header: string[];
+  columns: string[][];
+  /** The file line each record starts on. */
+  lines: number[];
+}
+
+async function readTable(csvFile: string, required: readonly string[]): Promise<CsvTable> {
+  const parser = createReadStream(csvFile).pipe(
+    parse({ bom: true, skip_empty_lines: true, relax_column_count: true, info: true }),
+  );
   let header: string[] | undefined;
   const columns: string[][] = [];
-  for await (const record of parser as AsyncIterable<string[]>) {
+  const lines: number[] = [];
+  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
     if (!header) {
       header = record.map((h) => h.trim());
-      for (const name of [options.id, options.label]) {
+      for (const name of required) {
         if (!header.includes(name))
           throw new RangeError(`${csvFile}: no column "${name}" (columns: ${header.join(", ")})`);
       }
@@ -141,50 +178,111 @@ export async function evaluateLabeled(csvFile: string, options: LabeledOptions):
       continue;
     }
     header.forEach((_, j) => columns[j]!.push(record[j] ?? ""));
+    lines.push(info.lines);
   }
   if (!header) throw new RangeError(`${csvFile}: empty file`);
+  return { header, columns, lines };
+}
+
+/** Encoders fitted on `rows` for the given columns; columns they would leave out are skipped. */
+function fitEncoders(
+  columns: readonly (readonly string[])[],
+  candidates: readonly { column: string; j: number }[],
+  rows: readonly number[],
+): { encoders: { j: number; encoder: ColumnEncoder }[]; skipped: { column: string; reason: string }[] } {
+  const encoders: { j: number; encoder: ColumnEncoder }[] = [];
+  const skipped: { column: string; reason: string }[] = [];
+  for (const { column, j } of candidates) {
+    const encoder = inferEncoder(
+      column,
+      rows.map((i) => columns[j]![i]!),
+    );
+    if ("skip" in encoder) skipped.push({ column, reason: encoder.skip });
+    else encoders.push({ j, encoder });
+  }
+  return { encoders, skipped };
+}
+
+/**
+ * Reads `csvFile` (header row; streamed with csv-parse), drops the id, the label and id-like
+ * columns, and evaluates every churn model candidate by k-fold cross-validation with encoders
+ * fitted inside each training fold. Rows with a blank label are left out. Throws a RangeError
+ * naming the problem when a named column is missing, or when the label has not exactly two
+ * values (naming the first line holding a third value).
+ */
+export async function evaluateLabeled(csvFile: string, options: LabeledOptions): Promise<LabeledEvaluation> {
+  const { header, columns, lines } = await readTable(csvFile, [options.id, options.label]);
   const labelColumn = columns[header.indexOf(options.label)]!;
-  const keep = labelColumn.map((v, i) => (isBlank(v) ? -1 : i)).filter((i) => i >= 0);
+  const keep: number[] = [];
   const labelCounts = new Map<string, number>();
-  for (const i of keep) labelCounts.set(labelColumn[i]!.trim(), (labelCounts.get(labelColumn[i]!.trim()) ?? 0) + 1);
+  for (let i = 0; i < labelColumn.length; i++) {
+    const v = labelColumn[i]!;
+    if (isBlank(v)) continue;
+    const value = v.trim();
+    if (!labelCounts.has(value) && labelCounts.size === 2) {
+      const known = [...labelCounts.keys()].map((k) => `"${k}"`).join(" and ");
+      throw new RangeError(
+        `${csvFile}: line ${lines[i]}: label "${options.label}" has a third value "${value}" after ${known}; ` +
+          "a churn label takes exactly two values: fix or blank that cell (rows with a blank label are left out)",
+      );
+    }
+    labelCounts.set(value, (labelCounts.get(value) ?? 0) + 1);
+    keep.push(i);
+  }
   if (labelCounts.size !== 2)
-    throw new RangeError(`${csvFile}: label "${options.label}" has ${labelCounts.size} distinct values, expected 2`);
+    throw new RangeError(
+      `${csvFile}: label "${options.label}" has ${labelCounts.size} distinct value(s), expected 2 (churned and stayed)`,
+    );
   const positiveLabel = positiveLabelOf(labelCounts);
   const labels: number[] = keep.map((i) => (labelColumn[i]!.trim() === positiveLabel ? 1 : 0));
 
-  const encoders: ColumnEncoder[] = [];
-  const encodedColumns: number[] = [];
   const skipped: { column: string; reason: string }[] = [];
+  const usable: { column: string; j: number }[] = [];
   header.forEach((column, j) => {
     if (column === options.id || column === options.label) return;
-    const values = keep.map((i) => columns[j]![i]!);
-    const encoder = inferEncoder(column, values);
-    if ("skip" in encoder) skipped.push({ column, reason: encoder.skip });
-    else {
-      encoders.push(encoder);
-      encodedColumns.push(j);
-    }
+    const reason = idLikeReason(keep.map((i) => columns[j]![i]!));
+    if (reason) skipped.push({ column, reason });
+    else usable.push({ column, j });
   });
-  const features = encoders.flatMap((e) => e.names);
+  const all = fitEncoders(columns, usable, keep);
+  skipped.push(...all.skipped);
+  const features = all.encoders.flatMap((e) => e.encoder.names);
   if (features.length === 0) throw new RangeError(`${csvFile}: no usable columns besides id and label`);
-  const X = keep.map((i) => encoders.flatMap((e, k) => e.encode(columns[encodedColumns[k]!]![i]!)));
 
+  // Fold-local encoders: positions are indices into `keep`.
+  const rowsFor = (train: readonly number[]) => {
+    const fitted = fitEncoders(
+      columns,
+      usable,
+      train.map((t) => keep[t]!),
+    );
+    return {
+      features: fitted.encoders.flatMap((e) => e.encoder.names),
+      row: (t: number) => fitted.encoders.flatMap(({ j, encoder }) => encoder.encode(columns[j]![keep[t]!]!)),
+    };
+  };
   const k = options.folds ?? 5;
-  const cv = crossValidateLogistic({
-    labels,
-    features,
-    folds: k,
-    seed: options.seed ?? 1,
-    rowsFor: () => (i) => X[i]!,
-  });
+  const seed = options.seed ?? 1;
+  const results = {} as Record<ModelKind, CrossValidation>;
+  for (const kind of MODEL_KINDS) results[kind] = crossValidate({ kind, labels, folds: k, seed, rowsFor });
+  const chosen = chooseModel(Object.fromEntries(MODEL_KINDS.map((kind) => [kind, results[kind].auc])));
+  const cv = results[chosen];
+  const models = Object.fromEntries(
+    MODEL_KINDS.map((kind) => {
+      const r = results[kind];
+      return [kind, { auc: r.auc, aucPooled: r.aucPooled, aucFolds: r.aucFolds, trainingMs: r.trainingMs }];
+    }),
+  ) as LabeledEvaluation["models"];
   return {
-    rows: X.length,
+    rows: keep.length,
+    chosen,
     positives: labels.reduce((s, v) => s + v, 0),
     positiveLabel,
     auc: cv.auc,
     aucPooled: cv.aucPooled,
     aucFolds: cv.aucFolds,
-    trainingMs: cv.trainingMs,
+    trainingMs: MODEL_KINDS.reduce((s, kind) => s + results[kind].trainingMs, 0),
+    models,
     features,
     skipped,
   };

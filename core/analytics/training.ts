@@ -1,41 +1,66 @@
-// Trains the supervised churn model on a past cut-off: features as of `asOf - horizonDays`,
-// label 1 = no purchase in the following `horizonDays`. Evaluated on held-out customers, stored
-// in `trained_models` (with the BG/NBD and Gamma-Gamma fits it uses) and made the active model.
+// Trains the churn model. The candidates (logistic regression, gradient-boosted trees) are
+// backtested out of time at several past cut-offs (backtest.ts); the best by mean AUC (ties to
+// the simpler) is refitted on the latest labelled history (features as of `asOf - horizonDays`,
+// label 1 = no purchase in the following `horizonDays`), calibrated on the latest backtest's
+// out-of-time predictions, stored with its backtest figures, and made active only if it beats
+// the active model on the same backtest (or when forced).
 import type { Logger } from "pino";
 import type { Database } from "../db/client";
 import { err, ok, type Result } from "../result";
-import { CHURN_MODEL_VERSION, fitLatentModels, latentQuantities, type ChurnModelParams } from "./churn-model";
-import { computeFeatures, discoverAttributes } from "./features";
-import { featureNames, featureVector } from "./feature-vector";
-import { auc, calibrationTable, logLoss, seededRandom } from "./models/evaluation";
-import { predictLogistic, trainLogistic } from "./models/logistic";
+import {
+  backtestAt,
+  backtestCutoffs,
+  fitCandidates,
+  labelledCustomersAt,
+  paramsFor,
+  purchaseSpan,
+  storedModelAuc,
+  type BacktestDetail,
+  type BacktestWindow,
+} from "./backtest";
+import { CHURN_MODEL_VERSION, storedModel, type ChurnModelParams } from "./churn-model";
+import type { AttributeFeature } from "./features";
+import type { BgNbdDiagnosis } from "./models/bgnbd";
+import { fitPlatt } from "./models/calibration";
+import { chooseModel, MODEL_KINDS, type ModelKind } from "./models/candidates";
+import { calibrationTable, type CalibrationBin } from "./models/evaluation";
 
 export interface TrainOptions {
-  /** The last moment of known history; the cut-off is `asOf - horizonDays`. */
+  /** The last moment of known history; the final model's cut-off is `asOf - horizonDays`. */
   asOf: Date;
   horizonDays: number;
   log: Logger;
   now: () => Date;
-  /** Share of customers held out for the AUC. Default 0.2. */
-  holdoutShare?: number;
-  /** At most this many customers train the regression (a reproducible sample). Default 10,000. */
+  /** At most this many customers train each model (a reproducible sample). Default 10,000. */
   maxTrainRows?: number;
-  /** Gradient steps of the longest training run (the trainer doubles up to it). Default 400. */
-  maxSteps?: number;
+  /** Activate the new model even if the active one does better on the backtest. */
+  force?: boolean;
   seed?: number;
 }
 
 export interface ChurnModelMetrics {
-  auc: number;
+  /** The chosen candidate's mean out-of-time AUC over the backtest windows (null without one). */
+  auc: number | null;
+  /** Customers judged in the latest backtest window. */
   heldOut: number;
+  /** Customers the final model was trained on. */
   trainRows: number;
   positives: number;
-  /** Churn rate among all labelled customers. */
+  /** Churn rate among the final model's training customers. */
   churnRate: number;
-  logLoss: number;
-  /** AUC of BG/NBD alone (minus expected purchases) on the same held-out customers. */
-  bgnbdAuc: number;
-  calibration: { bin: number; meanPredicted: number; observedRate: number; count: number }[];
+  /** AUC of BG/NBD expected purchases alone in the latest backtest window (null without one). */
+  bgnbdAuc: number | null;
+  /** Latest backtest window, deciles of the calibrated probability. */
+  calibration: CalibrationBin[];
+  chosen: ModelKind;
+  /** Every candidate's mean out-of-time AUC. */
+  models: Partial<Record<ModelKind, { auc: number }>>;
+  backtest: BacktestWindow[];
+  /** How BG/NBD was fitted for the model's P(alive) and expected purchases. */
+  bgnbd: BgNbdDiagnosis;
+  /** The comparison with the model that was active, and whether this one was activated. */
+  activation: { activated: boolean; previousModelId: number | null; previousAuc: number | null; why: string };
+  notes: string[];
 }
 
 export interface TrainedChurnModel {
@@ -45,17 +70,18 @@ export interface TrainedChurnModel {
   metrics: ChurnModelMetrics;
   trainingMs: number;
   cutoff: Date;
+  activated: boolean;
 }
 
 export type TrainError = { type: "not_enough_data"; message: string };
 
 const DAY_MS = 86_400_000;
+const mean = (values: readonly number[]) => values.reduce((s, v) => s + v, 0) / values.length;
 
 /**
- * Builds the training set at the cut-off, fits BG/NBD + Gamma-Gamma there (their P(alive) and
- * expected purchases become features), trains the logistic regression on the customers not
- * held out, and stores everything as the new active model (previous ones deactivated, kept).
- * Returns `not_enough_data` when the history cannot give both labels.
+ * Backtests the candidates, fits the chosen one on the latest labelled history with BG/NBD and
+ * Gamma-Gamma, and stores it (previous models are kept). Returns `not_enough_data` when the
+ * history cannot give both labels at the final cut-off.
  */
 export async function trainChurnModel(
   db: Database,
@@ -63,100 +89,114 @@ export async function trainChurnModel(
 ): Promise<Result<TrainedChurnModel, TrainError>> {
   const started = performance.now();
   const { asOf, horizonDays, log } = options;
+  const seed = options.seed ?? 1;
+  const maxTrainRows = options.maxTrainRows ?? 10_000;
   const cutoff = new Date(asOf.getTime() - horizonDays * DAY_MS);
-  const attributeSpec = await discoverAttributes(db);
-  const { rows: all } = await computeFeatures(db, { asOf: cutoff, attributeSpec });
-  const rows = all.filter((r) => r.recencyDays !== null || r.tenureDays > 0);
-  if (rows.length < 20)
-    return err({
-      type: "not_enough_data",
-      message: `only ${rows.length} customers before the cut-off ${cutoff.toISOString().slice(0, 10)}`,
-    });
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  const notes: string[] = [];
+  // Customer attributes are stored as of today only: at a past cut-off they would tell the
+  // model things the customer had not yet said, so they stay out of training.
+  const attributeSpec: AttributeFeature[] = [];
+  notes.push("customer attributes are kept as of today only, so they are left out of models trained at a past cut-off");
 
-  const buyersAfter = await db.prisma.$queryRawUnsafe<{ customer_id: number }[]>(
-    `SELECT DISTINCT customer_id FROM purchases WHERE purchased_at >= $1::timestamp AND purchased_at < $2::timestamp`,
-    cutoff.toISOString(),
-    asOf.toISOString(),
-  );
-  const bought = new Set(buyersAfter.map((r) => r.customer_id));
-  const labels = rows.map((r) => (bought.has(r.customerId) ? 0 : 1));
-  const positives = labels.reduce<number>((s, v) => s + v, 0);
-  if (positives === 0 || positives === rows.length)
-    return err({
-      type: "not_enough_data",
-      message: `every customer has the same label (${positives} of ${rows.length} churned) between the cut-off and ${asOf.toISOString().slice(0, 10)}`,
-    });
+  const span = await purchaseSpan(db);
+  if (!span) return err({ type: "not_enough_data", message: "no purchases in the store" });
 
-  let latent;
-  try {
-    latent = fitLatentModels(rows, options.seed ?? 1);
-  } catch (error) {
-    return err({ type: "not_enough_data", message: (error as Error).message });
+  const windows: BacktestDetail[] = [];
+  for (const at of backtestCutoffs(asOf, horizonDays, span.first)) {
+    const result = await backtestAt(db, { cutoff: at, horizonDays, seed, maxTrainRows, historyEnd: asOf });
+    if (result.ok) windows.push(result.value);
+    else notes.push(`no backtest at ${day(at)}: ${result.error.message}`);
   }
-  const names = featureNames(attributeSpec);
-  const quantities = rows.map((r) => latentQuantities(latent.bgnbd, r, horizonDays));
-  const X = rows.map((r, i) => featureVector(r, quantities[i]!));
+  const meanAuc: Partial<Record<ModelKind, { auc: number }>> = {};
+  for (const kind of MODEL_KINDS)
+    if (windows.length) meanAuc[kind] = { auc: mean(windows.map((w) => w.window.models[kind].auc)) };
+  const chosen: ModelKind = windows.length
+    ? chooseModel(Object.fromEntries(MODEL_KINDS.map((k) => [k, meanAuc[k]!.auc])))
+    : "logistic";
+  if (!windows.length)
+    notes.push(
+      `the history (${day(span.first)} .. ${day(span.last)}) is shorter than two ${horizonDays}-day horizons: no out-of-time backtest, the simpler model is used uncalibrated`,
+    );
 
-  // Hold out customers: stratified by label so both classes are in the test set.
-  const random = seededRandom(options.seed ?? 1);
-  const holdoutShare = options.holdoutShare ?? 0.2;
-  const isHeldOut = labels.map(() => random() < holdoutShare);
-  const heldOut = isHeldOut.map((h, i) => (h ? i : -1)).filter((i) => i >= 0);
-  const trainIdx = sampleIndices(
-    isHeldOut.map((h, i) => (h ? -1 : i)).filter((i) => i >= 0),
-    options.maxTrainRows ?? 10_000,
-    options.seed ?? 1,
-  );
-  const heldLabels = heldOut.map((i) => labels[i]!);
-  const trainLabels = trainIdx.map((i) => labels[i]!);
-  if (new Set(heldLabels).size < 2 || new Set(trainLabels).size < 2)
-    return err({ type: "not_enough_data", message: "too few customers of one label to hold some out" });
+  const training = await labelledCustomersAt(db, cutoff, horizonDays, attributeSpec);
+  const positives = training.labels.reduce((s, v) => s + v, 0);
+  if (training.rows.length < 20)
+    return err({
+      type: "not_enough_data",
+      message: `only ${training.rows.length} customers before the cut-off ${day(cutoff)}`,
+    });
+  if (positives === 0 || positives === training.rows.length)
+    return err({
+      type: "not_enough_data",
+      message: `every customer has the same label (${positives} of ${training.rows.length} churned) between the cut-off and ${day(asOf)}`,
+    });
+  let fit;
+  try {
+    fit = fitCandidates(training, { horizonDays, attributeSpec, seed, maxTrainRows });
+  } catch (error) {
+    if (error instanceof RangeError) return err({ type: "not_enough_data", message: error.message });
+    throw error;
+  }
+  const latest = windows[0];
+  const params = paramsFor(fit, chosen, horizonDays, attributeSpec);
+  params.calibration = latest ? fitPlatt(latest.logOdds[chosen], latest.labels) : null;
 
-  const model = trainLogistic(
-    trainIdx.map((i) => X[i]!),
-    trainLabels,
-    // ml-logistic-regression costs rows x features per step: a sample and a step cap keep
-    // training within seconds; on separable data more steps only sharpen the probabilities.
-    { features: names, maxSteps: options.maxSteps ?? 400 },
-  );
-  const heldProbs = predictLogistic(
-    model,
-    heldOut.map((i) => X[i]!),
-  );
+  // The comparison: the active model on the latest backtest's customers, unless it was trained
+  // on labels from that window (then its own recipe, refitted in the backtest, stands for it).
+  const active = await activeChurnModel(db);
+  let previousAuc: number | null = null;
+  let why: string;
+  const newAuc = latest ? latest.window.models[chosen].auc : null;
+  if (!active) why = "no model was active";
+  else if (!latest || newAuc === null) why = "no backtest to compare on: the new model replaces the active one";
+  else {
+    const activeRow = await db.prisma.trainedModel.findUnique({ where: { id: active.id }, select: { trainTo: true } });
+    const sawWindow =
+      !activeRow?.trainTo || activeRow.trainTo.getTime() + horizonDays * DAY_MS > latest.judged.at.getTime();
+    const activeKind = storedModel(active.params).kind;
+    previousAuc = sawWindow ? latest.window.models[activeKind].auc : storedModelAuc(active.params, latest.judged);
+    why = sawWindow
+      ? `the active model (${activeKind}) saw labels of the latest backtest window, so its recipe refitted there stands for it`
+      : "the active model scored on the latest backtest window";
+  }
+  const activated = options.force === true || previousAuc === null || (newAuc ?? 0) >= previousAuc;
+  if (options.force && previousAuc !== null && (newAuc ?? 0) < previousAuc) why += "; activated anyway (--force)";
+
+  const calibrationTableOf = latest
+    ? (() => {
+        const c = params.calibration!;
+        const probs = latest.logOdds[chosen].map((z) => 1 / (1 + Math.exp(-(c.a * z + c.b))));
+        return { probs, labels: latest.labels };
+      })()
+    : null;
   const metrics: ChurnModelMetrics = {
-    auc: auc(heldProbs, heldLabels),
-    heldOut: heldOut.length,
-    trainRows: trainIdx.length,
+    auc: meanAuc[chosen]?.auc ?? null,
+    heldOut: latest?.window.customers ?? 0,
+    trainRows: fit.trainRows,
     positives,
-    churnRate: positives / rows.length,
-    logLoss: logLoss(heldProbs, heldLabels),
-    bgnbdAuc: auc(
-      heldOut.map((i) => -quantities[i]!.expectedPurchases),
-      heldLabels,
-    ),
-    calibration: calibrationTable(heldProbs, heldLabels, 10),
-  };
-  const params: ChurnModelParams = {
-    version: CHURN_MODEL_VERSION,
-    logistic: model,
-    ...latent,
-    attributeSpec,
-    horizonDays,
+    churnRate: positives / training.rows.length,
+    bgnbdAuc: latest?.window.baselines.bgnbd.auc ?? null,
+    calibration: calibrationTableOf ? calibrationTable(calibrationTableOf.probs, calibrationTableOf.labels, 10) : [],
+    chosen,
+    models: meanAuc,
+    backtest: windows.map((w) => w.window),
+    bgnbd: fit.latent.diagnosis,
+    activation: { activated, previousModelId: active?.id ?? null, previousAuc, why },
+    notes,
   };
   const trainingMs = Math.round(performance.now() - started);
-  const firstPurchase = await db.prisma.$queryRawUnsafe<{ first: Date | null }[]>(
-    `SELECT min(purchased_at) AS first FROM purchases WHERE purchased_at < $1::timestamp`,
-    cutoff.toISOString(),
-  );
-  const trainFrom = firstPurchase[0]?.first ?? null;
   const createdAt = options.now();
+  const names = fit.features;
+  const model = storedModel(params);
 
   const modelId = await db.prisma.$transaction(async (tx) => {
-    await tx.trainedModel.updateMany({
-      where: { active: true, kind: { in: ["logistic", "bgnbd", "gamma_gamma"] } },
-      data: { active: false },
-    });
-    const common = { trainFrom, trainTo: cutoff, horizonDays, active: true, createdAt };
+    if (activated)
+      await tx.trainedModel.updateMany({
+        where: { active: true, kind: { in: ["logistic", "bgnbd", "gamma_gamma"] } },
+        data: { active: false },
+      });
+    const common = { trainFrom: span.first, trainTo: cutoff, horizonDays, active: activated, createdAt };
     const stored = await tx.trainedModel.create({
       data: {
         ...common,
@@ -164,7 +204,7 @@ export async function trainChurnModel(
         version: CHURN_MODEL_VERSION,
         params: JSON.parse(JSON.stringify(params)),
         features: names,
-        normalization: { mean: model.mean, sd: model.sd },
+        normalization: model.kind === "logistic" ? { mean: model.logistic.mean, sd: model.logistic.sd } : {},
         metrics: JSON.parse(JSON.stringify(metrics)),
         trainingMs,
       },
@@ -173,19 +213,19 @@ export async function trainChurnModel(
       data: {
         ...common,
         kind: "bgnbd",
-        version: "bgnbd-days-v1",
-        params: { ...latent.bgnbd, timeUnit: "day" },
-        metrics: { customers: rows.length },
+        version: fit.latent.bgnbd.variant === "mbg" ? "mbgnbd-days-v1" : "bgnbd-days-v1",
+        params: { ...fit.latent.bgnbd, timeUnit: "day" },
+        metrics: JSON.parse(JSON.stringify({ customers: training.rows.length, diagnosis: fit.latent.diagnosis })),
       },
     });
-    if (latent.gammaGamma)
+    if (fit.latent.gammaGamma)
       await tx.trainedModel.create({
         data: {
           ...common,
           kind: "gamma_gamma",
           version: "gamma-gamma-v1",
-          params: { ...latent.gammaGamma },
-          metrics: { customers: rows.length },
+          params: { ...fit.latent.gammaGamma },
+          metrics: { customers: training.rows.length },
         },
       });
     return stored.id;
@@ -193,26 +233,16 @@ export async function trainChurnModel(
   log.info(
     {
       modelId,
+      chosen,
       auc: metrics.auc,
-      heldOut: metrics.heldOut,
-      trainRows: metrics.trainRows,
+      windows: windows.length,
+      activated,
+      bgnbd: fit.latent.diagnosis.method,
       trainingMs,
-      steps: model.steps,
     },
     "churn model trained",
   );
-  return ok({ modelId, params, features: names, metrics, trainingMs, cutoff });
-}
-
-function sampleIndices(indices: number[], max: number, seed: number): number[] {
-  if (indices.length <= max) return indices;
-  const random = seededRandom(seed + 17);
-  const copy = indices.slice();
-  for (let i = 0; i < max; i++) {
-    const j = i + Math.floor(random() * (copy.length - i));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy.slice(0, max).sort((a, b) => a - b);
+  return ok({ modelId, params, features: names, metrics, trainingMs, cutoff, activated });
 }
 
 /** The active churn model, or null before the first training. */
@@ -225,7 +255,7 @@ export async function activeChurnModel(
   });
   if (!row) return null;
   const params = row.params as unknown as ChurnModelParams;
-  if (params?.version !== CHURN_MODEL_VERSION) return null;
+  if (params?.version !== CHURN_MODEL_VERSION || !(params.logistic || params.gbt)) return null;
   return {
     id: row.id,
     params,

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { computeMetrics, type RetentionMetrics } from "../../core/analytics/metrics";
 import { scoreAll, type ScoreRunSummary } from "../../core/analytics/scoring";
 import { SEGMENTS } from "../../core/analytics/segments";
-import { trainChurnModel } from "../../core/analytics/training";
+import { trainChurnModel, type TrainedChurnModel } from "../../core/analytics/training";
 import { buildContext, UserError } from "../context";
 import { createProgress } from "../progress";
 
@@ -53,13 +53,43 @@ export function formatMetrics(m: RetentionMetrics, currency = ""): string[] {
   ];
 }
 
+/** The readable outcome of `train`: backtest per window, the choice, BG/NBD, activation. */
+export function formatTrainResult(t: TrainedChurnModel): string[] {
+  const m = t.metrics;
+  const auc = (v: number | null | undefined) => (v === null || v === undefined ? "n/a" : v.toFixed(3));
+  const lines = [
+    `model ${t.modelId} (${m.chosen}) trained in ${(t.trainingMs / 1000).toFixed(1)} s on history before ${t.cutoff.toISOString().slice(0, 10)}: ${m.trainRows} customers, churn rate ${pct(m.churnRate)}`,
+    `  out-of-time backtest, mean AUC: ${Object.entries(m.models)
+      .map(([k, v]) => `${k} ${auc(v?.auc)}`)
+      .join(", ")} -> ${m.chosen}`,
+    ...m.backtest.map(
+      (w) =>
+        `    cut-off ${w.cutoff} (+${w.horizonDays} d, ${w.customers} customers, churn ${pct(w.churnRate)}): ${Object.entries(
+          w.models,
+        )
+          .map(([k, v]) => `${k} ${auc(v.auc)}`)
+          .join(
+            ", ",
+          )}; recency ${auc(w.baselines.recency.auc)}, BG/NBD ${auc(w.baselines.bgnbd.auc)}, 1-P(alive) ${auc(w.baselines.palive.auc)}`,
+    ),
+    `  BG/NBD: ${m.bgnbd.method}${m.bgnbd.degenerate ? ` (maximum likelihood degenerated: ${m.bgnbd.reason})` : ""}`,
+    `  ${t.activated ? "activated" : "NOT activated"}: ${m.activation.why}${m.activation.previousAuc !== null ? ` (previous AUC ${auc(m.activation.previousAuc)})` : ""}`,
+    ...m.notes.map((n) => `  note: ${n}`),
+  ];
+  return lines;
+}
+
 export function registerAnalyticsCommands(program: Command): void {
   program
     .command("train")
-    .description("Train the churn model on a past cut-off (as-of minus the churn horizon) and make it active")
+    .description(
+      "Backtest the churn model candidates out of time, fit the best on the latest history (as-of minus the churn " +
+        "horizon), calibrate it, and make it active if it beats the active model on the same backtest",
+    )
     .option("--as-of <date>", "the end of known history (default: now)")
+    .option("--force", "activate the new model even if the active one does better on the backtest")
     .option("--json", "print the result as JSON")
-    .action(async (opts: { asOf?: string; json?: boolean }) => {
+    .action(async (opts: { asOf?: string; json?: boolean; force?: boolean }) => {
       const ctx = await buildContext();
       try {
         const asOf = opts.asOf ? parseDate(opts.asOf, "--as-of") : ctx.now();
@@ -68,17 +98,12 @@ export function registerAnalyticsCommands(program: Command): void {
           horizonDays: ctx.config.analytics.churnHorizonDays,
           log: ctx.log,
           now: ctx.now,
+          force: opts.force === true,
         });
         if (!result.ok) throw new UserError(`not trained: ${result.error.message}`);
-        const { modelId, metrics, trainingMs, cutoff } = result.value;
-        if (opts.json) return void console.log(JSON.stringify({ modelId, cutoff, trainingMs, ...metrics }));
-        console.log(
-          `model ${modelId} trained in ${(trainingMs / 1000).toFixed(1)} s on history before ${cutoff.toISOString().slice(0, 10)}`,
-        );
-        console.log(
-          `  held-out AUC ${metrics.auc.toFixed(3)} on ${metrics.heldOut} customers (BG/NBD alone ${metrics.bgnbdAuc.toFixed(3)}), log-loss ${metrics.logLoss.toFixed(3)}`,
-        );
-        console.log(`  ${metrics.trainRows} training rows, churn rate ${pct(metrics.churnRate)}`);
+        const { modelId, metrics, trainingMs, cutoff, activated } = result.value;
+        if (opts.json) return void console.log(JSON.stringify({ modelId, cutoff, trainingMs, activated, ...metrics }));
+        console.log(formatTrainResult(result.value).join("\n"));
       } finally {
         await ctx.close();
       }

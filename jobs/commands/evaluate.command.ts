@@ -3,7 +3,12 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { evaluateCdnow, type CdnowEvaluation } from "../../core/analytics/evaluate-cdnow";
 import { evaluateLabeled, type LabeledEvaluation } from "../../core/analytics/evaluate-labeled";
-import { UserError } from "../context";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { evaluateBacktest, type BacktestWindow } from "../../core/analytics/backtest";
+import { renderGainsPng } from "../../core/analytics/gains-chart";
+import { buildContext, UserError } from "../context";
+import { parseDate } from "./analytics.command";
 
 const fixed = (v: number, digits = 4): string => v.toFixed(digits);
 
@@ -31,9 +36,36 @@ function printLabeled(file: string, r: LabeledEvaluation): void {
   const lines = [
     `labeled evaluation of ${file}`,
     `rows ${r.rows}, positives ("${r.positiveLabel}") ${r.positives} (${((100 * r.positives) / r.rows).toFixed(1)}%)`,
-    `out-of-sample AUC ${fixed(r.auc)} (mean of folds ${r.aucFolds.map((a) => fixed(a, 3)).join(", ")}; pooled ${fixed(r.aucPooled)}), trained in ${r.trainingMs} ms`,
-    `features (${r.features.length}): ${r.features.join(", ")}`,
+    `chosen model: ${r.chosen}, out-of-sample AUC ${fixed(r.auc)} (mean of folds ${r.aucFolds.map((a) => fixed(a, 3)).join(", ")}; pooled ${fixed(r.aucPooled)})`,
+    ...Object.entries(r.models).map(
+      ([name, m]) =>
+        `  ${name.padEnd(9)} AUC ${fixed(m.auc)} (pooled ${fixed(m.aucPooled)}), trained in ${m.trainingMs} ms`,
+    ),
+    `features (${r.features.length}, encoders fitted inside each training fold): ${r.features.join(", ")}`,
     ...(r.skipped.length ? [`skipped: ${r.skipped.map((s) => `${s.column} (${s.reason})`).join(", ")}`] : []),
+  ];
+  console.log(lines.join("\n"));
+}
+
+function printBacktest(w: BacktestWindow, png: string | null): void {
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const lines = [
+    `out-of-time backtest: trained on customers as of the cut-off minus ${w.horizonDays} days, judged on ${w.customers} customers as of ${w.cutoff} over the next ${w.horizonDays} days (churn rate ${pct(w.churnRate)})`,
+    `chosen model: ${w.chosen}, AUC ${fixed(w.auc)}`,
+    ...Object.entries(w.models).map(([k, m]) => `  ${k.padEnd(12)} AUC ${fixed(m.auc)}  log-loss ${fixed(m.logLoss)}`),
+    "baselines:",
+    `  recency      AUC ${fixed(w.baselines.recency.auc)}`,
+    `  BG/NBD       AUC ${fixed(w.baselines.bgnbd.auc)}  (expected purchases)`,
+    `  1-P(alive)   AUC ${fixed(w.baselines.palive.auc)}`,
+    `BG/NBD at the cut-off: ${w.bgnbd.method}${w.bgnbd.degenerate ? ` (maximum likelihood degenerated: ${w.bgnbd.reason})` : ""}`,
+    "calibration (deciles of the chosen model's calibrated probability):",
+    "  bin  predicted  observed  customers",
+    ...w.calibration.map(
+      (b) =>
+        `  ${String(b.bin).padStart(3)}  ${fixed(b.meanPredicted, 3).padStart(9)}  ${fixed(b.observedRate, 3).padStart(8)}  ${String(b.count).padStart(9)}`,
+    ),
+    "lift by decile (riskiest first): " + w.lift.map((d) => d.lift.toFixed(2)).join(" "),
+    ...(png ? [`gains chart: ${png}`] : []),
   ];
   console.log(lines.join("\n"));
 }
@@ -42,11 +74,46 @@ function requireFile(file: string): void {
   if (!existsSync(file)) throw new UserError(`no such file: ${file}`);
 }
 
-/** Registers `evaluate cdnow` and `evaluate labeled`; neither opens a database. */
+/** Registers `evaluate cdnow` and `evaluate labeled` (files, no database) and `evaluate backtest` (the store). */
 export function registerEvaluateCommands(program: Command): void {
   const evaluate = program
     .command("evaluate")
-    .description("Measure the churn and value models on a file (no database needed)");
+    .description("Measure the churn and value models on a file, or out of time on the store's own history");
+  evaluate
+    .command("backtest")
+    .description(
+      "Out-of-time backtest on the store: candidates trained as of the cut-off minus the horizon, judged on the " +
+        "horizon after the cut-off, beside recency, BG/NBD and 1 - P(alive); calibration, lift and a gains chart PNG",
+    )
+    .option("--cutoff <date>", "the judging cut-off (default: the last purchase day minus the horizon)")
+    .option("--horizon <days>", "days after the cut-off a churner does not buy in (default: CHURN_HORIZON_DAYS)")
+    .option("--png <file>", "where to write the gains chart (default: backtest-gains-<cutoff>.png here)")
+    .option("--no-png", "do not write the gains chart")
+    .option("--json", "print one JSON object")
+    .action(async (opts: { cutoff?: string; horizon?: string; png?: string | boolean; json?: boolean }) => {
+      const horizon = opts.horizon === undefined ? undefined : Number(opts.horizon);
+      if (horizon !== undefined && !(Number.isInteger(horizon) && horizon > 0))
+        throw new UserError(`--horizon: "${opts.horizon}" is not a whole number of days above 0`);
+      const cutoff = opts.cutoff ? parseDate(opts.cutoff, "--cutoff") : undefined;
+      const ctx = await buildContext();
+      try {
+        const result = await evaluateBacktest(ctx.db, {
+          cutoff,
+          horizonDays: horizon ?? ctx.config.analytics.churnHorizonDays,
+        });
+        if (!result.ok) throw new UserError(`no backtest: ${result.error.message}`);
+        const w = result.value;
+        let png: string | null = null;
+        if (opts.png !== false) {
+          png = path.resolve(typeof opts.png === "string" ? opts.png : `backtest-gains-${w.cutoff}.png`);
+          await writeFile(png, await renderGainsPng(w));
+        }
+        if (opts.json) console.log(JSON.stringify({ ...w, png }));
+        else printBacktest(w, png);
+      } finally {
+        await ctx.close();
+      }
+    });
   evaluate
     .command("cdnow <file>")
     .description(
@@ -63,7 +130,10 @@ export function registerEvaluateCommands(program: Command): void {
     });
   evaluate
     .command("labeled <file>")
-    .description("Any CSV with a churn label: trains the churn model on the other columns, 5-fold cross-validated AUC")
+    .description(
+      "Any CSV with a churn label: trains each churn model candidate on the other columns (id-like columns dropped), " +
+        "5-fold cross-validated AUC and the chosen model",
+    )
     .requiredOption("--id <column>", "customer id column (not used as a feature)")
     .requiredOption("--label <column>", "churn label column (1/0, yes/no, true/false, churned/active...)")
     .option("--json", "print one JSON object")

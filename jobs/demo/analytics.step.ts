@@ -54,7 +54,7 @@ export const analyticsStep: DemoStep = {
     if (trained.ok) {
       const m = trained.value.metrics;
       print(
-        `churn model: held-out AUC ${m.auc.toFixed(3)} on ${m.heldOut} customers (BG/NBD alone ${m.bgnbdAuc.toFixed(3)}), trained in ${(trained.value.trainingMs / 1000).toFixed(1)} s, ${config.analytics.churnHorizonDays}-day churn rate ${(100 * m.churnRate).toFixed(1)}%`,
+        `churn model (${m.chosen}): out-of-time AUC ${m.auc?.toFixed(3) ?? "n/a"} on ${m.heldOut} customers (BG/NBD alone ${m.bgnbdAuc?.toFixed(3) ?? "n/a"}), trained in ${(trained.value.trainingMs / 1000).toFixed(1)} s, ${config.analytics.churnHorizonDays}-day churn rate ${(100 * m.churnRate).toFixed(1)}%`,
       );
     } else print(`churn model not trained: ${trained.error.message}`);
 

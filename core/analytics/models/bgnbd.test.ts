@@ -2,12 +2,13 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cdnowCalibration, readCdnow } from "../cdnow";
-import { seededRandom } from "./evaluation";
+import { auc, seededRandom } from "./evaluation";
 import {
   bgnbdExpectedPurchases,
   bgnbdPAlive,
   bgnbdUnconditionalExpected,
   fitBgNbd,
+  fitBgNbdGuarded,
   type BgNbdParams,
   type RfmSummary,
 } from "./bgnbd";
@@ -111,4 +112,60 @@ describe("BG/NBD", () => {
       }
     },
   );
+});
+
+describe("a degenerate maximum likelihood fit", () => {
+  /**
+   * A year of a shop whose customers never leave (the churn in the next 90 days is only slow
+   * buyers not coming back yet): BG/NBD's maximum likelihood runs to a → 0, b → ∞.
+   */
+  function neverLeaving(n: number, seed: number): { data: RfmSummary[]; churned: number[] } {
+    const random = seededRandom(seed);
+    const data: RfmSummary[] = [];
+    const churned: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const rate = (-Math.log(1 - random()) * (random() < 0.5 ? 1 : 0.3)) / 25;
+      const first = random() * 300;
+      const days: number[] = [];
+      for (let t = first; ;) {
+        t += -Math.log(1 - random()) / rate;
+        if (t > 455) break;
+        days.push(Math.floor(t));
+      }
+      const calibration = days.filter((d) => d < 365);
+      data.push({
+        x: new Set(calibration).size,
+        tx: calibration.length ? calibration[calibration.length - 1]! - Math.floor(first) : 0,
+        T: 365 - Math.floor(first),
+      });
+      churned.push(days.some((d) => d >= 365) ? 0 : 1);
+    }
+    return { data, churned };
+  }
+
+  it("is detected, said, and replaced by a fit whose 1 - P(alive) still ranks churners", () => {
+    const { data, churned } = neverLeaving(1500, 3);
+    const mle = fitBgNbd(data).params;
+    const mleAuc = auc(
+      data.map((d) => 1 - bgnbdPAlive(mle, d.x, d.tx, d.T)),
+      churned,
+    );
+    expect(mleAuc).toBeLessThan(0.5); // the silent failure this guards against
+    const guarded = fitBgNbdGuarded(data);
+    expect(guarded.diagnosis.degenerate).toBe(true);
+    expect(guarded.diagnosis.method).not.toBe("mle");
+    expect(guarded.diagnosis.reason).toMatch(/no dropout/);
+    expect(guarded.params.variant).toBe("mbg");
+    const guardedAuc = auc(
+      data.map((d) => 1 - bgnbdPAlive(guarded.params, d.x, d.tx, d.T)),
+      churned,
+    );
+    expect(guardedAuc).toBeGreaterThan(0.6);
+  }, 240_000);
+
+  it("leaves a healthy fit alone", () => {
+    const guarded = fitBgNbdGuarded(simulate(published, 2000, 39, 4));
+    expect(guarded.diagnosis).toMatchObject({ method: "mle", degenerate: false, reason: null });
+    expect(guarded.params.variant).toBeUndefined();
+  });
 });

@@ -19,6 +19,12 @@ export interface BgNbdParams {
   alpha: number;
   a: number;
   b: number;
+  /**
+   * "mbg": the modified BG/NBD (Batislam, Denizel & Filiztekin 2007), where a customer may also
+   * drop out right after the first purchase, so one who never came back is not certainly alive.
+   * Absent: the original BG/NBD.
+   */
+  variant?: "mbg";
 }
 
 export interface BgNbdFitOptions {
@@ -73,6 +79,7 @@ function groupSummaries(data: readonly RfmSummary[]): GroupedSummaries {
 }
 
 function logLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
+  if (p.variant === "mbg") return mbgLogLikelihood(p, g);
   const { r, alpha, a, b } = p;
   const lnGammaR = lnGamma(r);
   const lnBetaAB = lnBeta(a, b);
@@ -97,6 +104,25 @@ function logLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
   return total;
 }
 
+/** MBG/NBD: the dropout chance applies after every purchase, the first included. */
+function mbgLogLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
+  const { r, alpha, a, b } = p;
+  const lnGammaR = lnGamma(r);
+  const lnBetaAB = lnBeta(a, b);
+  let total = 0;
+  for (let i = 0; i < g.x.length; i++) {
+    const x = g.x[i]!;
+    const tx = g.tx[i]!;
+    const T = g.T[i]!;
+    const common = lnGamma(r + x) - lnGammaR + r * Math.log(alpha) + lnBeta(a, b + x + 1) - lnBetaAB;
+    const stillAlive = -(r + x) * Math.log(alpha + T);
+    const deadOdds = Math.log(a) - Math.log(b + x) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx));
+    const log1pExp = deadOdds > 0 ? deadOdds + Math.log1p(Math.exp(-deadOdds)) : Math.log1p(Math.exp(deadOdds));
+    total += g.count[i]! * (common + stillAlive + log1pExp);
+  }
+  return total;
+}
+
 /** Total BG/NBD log-likelihood of `data` under `params`. */
 export function bgnbdLogLikelihood(params: BgNbdParams, data: readonly RfmSummary[]): number {
   return logLikelihood(params, groupSummaries(data));
@@ -106,24 +132,31 @@ export function bgnbdLogLikelihood(params: BgNbdParams, data: readonly RfmSummar
  * Fits BG/NBD by maximum likelihood: Nelder-Mead over the logs of (r, α, a, b), so every
  * candidate is positive. Throws when `data` is empty or holds an impossible summary.
  */
-export function fitBgNbd(data: readonly RfmSummary[], options: BgNbdFitOptions = {}): BgNbdFit {
+export function fitBgNbd(
+  data: readonly RfmSummary[],
+  options: BgNbdFitOptions & { variant?: "mbg"; logPrior?: (logParams: number[]) => number } = {},
+): BgNbdFit {
   if (data.length === 0) throw new RangeError("fitBgNbd: no customers");
   const grouped = groupSummaries(data);
   const n = data.length;
+  const variant = options.variant ? { variant: options.variant } : {};
+  const logPrior = options.logPrior ?? (() => 0);
   const fromLog = (v: number[]): BgNbdParams => ({
     r: Math.exp(v[0]!),
     alpha: Math.exp(v[1]!),
     a: Math.exp(v[2]!),
     b: Math.exp(v[3]!),
+    ...variant,
   });
   const s = options.start ?? { r: 1, alpha: 1, a: 1, b: 1 };
   const start = [Math.log(s.r), Math.log(s.alpha), Math.log(s.a), Math.log(s.b)];
   // Minimise the mean negative log-likelihood so the tolerance does not depend on n.
-  const result = minimize((v) => -logLikelihood(fromLog(v), grouped) / n, start, {
+  const result = minimize((v) => -(logLikelihood(fromLog(v), grouped) + logPrior(v)) / n, start, {
     maxEvaluations: options.maxEvaluations ?? 20_000,
     tolerance: 1e-12,
   });
-  return { params: fromLog(result.x), logLikelihood: -result.value * n, iterations: result.iterations };
+  const params = fromLog(result.x);
+  return { params, logLikelihood: logLikelihood(params, grouped), iterations: result.iterations };
 }
 
 /** ln of (a / (b + x − 1)) · ((α + T) / (α + tx))^(r + x): the odds that the customer is gone. */
@@ -136,6 +169,11 @@ function lnDeadOdds(p: BgNbdParams, x: number, tx: number, T: number): number {
  * only drop out right after a purchase), otherwise 1 / (1 + dead odds).
  */
 export function bgnbdPAlive(p: BgNbdParams, x: number, tx: number, T: number): number {
+  if (p.variant === "mbg")
+    return (
+      1 /
+      (1 + Math.exp(Math.log(p.a) - Math.log(p.b + x) + (p.r + x) * (Math.log(p.alpha + T) - Math.log(p.alpha + tx))))
+    );
   if (x === 0) return 1;
   return 1 / (1 + Math.exp(lnDeadOdds(p, x, tx, T)));
 }
@@ -158,6 +196,7 @@ export function bgnbdExpectedIfAlive(p: BgNbdParams, t: number, x: number, T: nu
   const { r, alpha, a, b } = p;
   const z = t / (alpha + T + t);
   const ratio = Math.exp((r + x) * (Math.log(alpha + T) - Math.log(alpha + T + t)));
+  if (p.variant === "mbg") return ((a + b + x) / (a - 1)) * (1 - ratio * hyp2f1(r + x, b + x + 1, a + b + x, z));
   return ((a + b + x - 1) / (a - 1)) * (1 - ratio * hyp2f1(r + x, b + x, a + b + x - 1, z));
 }
 
@@ -167,4 +206,81 @@ export function bgnbdUnconditionalExpected(p: BgNbdParams, t: number): number {
   const { r, alpha, a, b } = p;
   const ratio = Math.pow(alpha / (alpha + t), r);
   return ((a + b - 1) / (a - 1)) * (1 - ratio * hyp2f1(r, b, a + b - 1, t / (alpha + t)));
+}
+
+/** How a BG/NBD fit was made, and whether maximum likelihood degenerated. */
+export interface BgNbdDiagnosis {
+  /**
+   * "mle": BG/NBD by maximum likelihood; "mbgnbd": the modified BG/NBD by maximum likelihood,
+   * used when BG/NBD degenerates; "mbgnbd-map": the modified BG/NBD with weak priors on a and b,
+   * when it degenerates too (see {@link fitBgNbdGuarded}).
+   */
+  method: "mle" | "mbgnbd" | "mbgnbd-map";
+  /** Maximum likelihood ran to the edge (no dropout, or P(alive) the same for everyone). */
+  degenerate: boolean;
+  /** Why the fit was called degenerate, in words; null when it was not. */
+  reason: string | null;
+  /** Spread (max − min) of P(alive) over the repeat buyers under the fit used. */
+  pAliveSpread: number;
+}
+
+/** Weak priors on log a and log b: a mean dropout probability near 1/4 per purchase, wide. */
+const LOG_A_PRIOR = { mean: 0, sd: 1.5 };
+const LOG_B_PRIOR = { mean: Math.log(3), sd: 1.5 };
+
+function pAliveSpread(p: BgNbdParams, g: GroupedSummaries): number {
+  let lo = 1;
+  let hi = 0;
+  for (let i = 0; i < g.x.length; i++) {
+    if (g.x[i]! === 0) continue;
+    const v = bgnbdPAlive(p, g.x[i]!, g.tx[i]!, g.T[i]!);
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return hi >= lo ? hi - lo : 0;
+}
+
+/** Why a maximum likelihood fit is degenerate, or null. */
+function degeneracy(p: BgNbdParams, spread: number): string | null {
+  const dropout = p.a / (p.a + p.b);
+  if (p.a < 1e-3 || p.b > 1e4 || dropout < 1e-4)
+    return `no dropout: a ${p.a.toPrecision(3)}, b ${p.b.toPrecision(3)} (mean dropout per purchase ${dropout.toExponential(1)}) at the optimiser's edge`;
+  if (spread < 0.02) return `P(alive) nearly constant across repeat buyers (spread ${spread.toFixed(4)})`;
+  return null;
+}
+
+/**
+ * Fits BG/NBD by maximum likelihood, and when that fit is degenerate (a → 0 or b → ∞: nobody
+ * ever drops out, so P(alive) is 1 for everyone and ranks nothing) fits the modified BG/NBD
+ * instead, whose customers may leave right after their first purchase; if that degenerates too,
+ * it adds weak log-normal priors on a and b (maximum a posteriori, as PyMC-Marketing puts
+ * priors on them). The diagnosis says which fit is returned and why.
+ */
+export function fitBgNbdGuarded(
+  data: readonly RfmSummary[],
+  options: BgNbdFitOptions = {},
+): BgNbdFit & { diagnosis: BgNbdDiagnosis } {
+  const mle = fitBgNbd(data, options);
+  const grouped = groupSummaries(data);
+  const mleSpread = pAliveSpread(mle.params, grouped);
+  const reason = degeneracy(mle.params, mleSpread);
+  const hasRepeatBuyers = grouped.x.some((x) => x > 0);
+  if (!reason || !hasRepeatBuyers)
+    return { ...mle, diagnosis: { method: "mle", degenerate: false, reason: null, pAliveSpread: mleSpread } };
+  const start = { r: mle.params.r, alpha: mle.params.alpha, a: 1, b: 3 };
+  // The refits start near the answer and stop sooner: a degenerate ridge is flat, and running
+  // Nelder-Mead along it to the full budget buys nothing.
+  const refit = { ...options, start, maxEvaluations: Math.min(options.maxEvaluations ?? 20_000, 4_000) };
+  const mbg = fitBgNbd(data, { ...refit, variant: "mbg" });
+  const mbgSpread = pAliveSpread(mbg.params, grouped);
+  if (!degeneracy(mbg.params, mbgSpread))
+    return { ...mbg, diagnosis: { method: "mbgnbd", degenerate: true, reason, pAliveSpread: mbgSpread } };
+  const logPrior = (v: number[]) =>
+    -(((v[2]! - LOG_A_PRIOR.mean) / LOG_A_PRIOR.sd) ** 2) / 2 - ((v[3]! - LOG_B_PRIOR.mean) / LOG_B_PRIOR.sd) ** 2 / 2;
+  const map = fitBgNbd(data, { ...refit, variant: "mbg", logPrior });
+  return {
+    ...map,
+    iterations: mle.iterations + mbg.iterations + map.iterations,
+    diagnosis: { method: "mbgnbd-map", degenerate: true, reason, pAliveSpread: pAliveSpread(map.params, grouped) },
+  };
 }

@@ -1,7 +1,8 @@
-// k-fold cross-validation of the logistic churn model: the protocol both evaluation commands
+// k-fold cross-validation of the churn model candidates: the protocol both evaluation commands
 // report (`retention evaluate cdnow` and `retention evaluate labeled`).
+import { fitCandidate, predictModel, trainingMsOf, type CandidateOptions, type ModelKind } from "./candidates";
 import { auc, kFoldIndices } from "./evaluation";
-import { predictLogistic, trainLogistic, type LogisticOptions } from "./logistic";
+import type { LogisticOptions } from "./logistic";
 
 export interface CrossValidation {
   /** Mean of the fold AUCs (scikit-learn's `cross_val_score` convention). */
@@ -15,20 +16,25 @@ export interface CrossValidation {
 }
 
 /**
- * Trains on k-1 folds and predicts the held-out fold, k times, over seeded stratified folds.
- * `rowsFor(train)` returns the feature row of customer i for a model trained on `train`, so
- * features fitted on data (BG/NBD, say) can be fitted on the training folds only.
+ * The rows of one fold: `rowsFor(train)` is called once per fold with the training indices and
+ * returns the encoder for every customer, so anything fitted on data (encoders, BG/NBD) is
+ * fitted on the training folds only.
  */
-export function crossValidateLogistic(options: {
+export type FoldRows = (train: readonly number[]) => { features: string[]; row: (i: number) => number[] };
+
+/**
+ * Trains one candidate on k-1 folds and predicts the held-out fold, k times, over seeded
+ * stratified folds.
+ */
+export function crossValidate(options: {
+  kind: ModelKind;
   labels: readonly number[];
-  features: string[];
   folds: number;
   seed: number;
-  /** Training options of every fold's model (the feature names are added). */
-  training?: LogisticOptions;
-  rowsFor: (train: readonly number[]) => (i: number) => number[];
+  training?: CandidateOptions;
+  rowsFor: FoldRows;
 }): CrossValidation {
-  const { labels, features, folds: k } = options;
+  const { labels, folds: k } = options;
   const folds = kFoldIndices(labels.length, k, options.seed, labels);
   const outOfFold = new Array<number>(labels.length).fill(0);
   const aucFolds: number[] = [];
@@ -37,14 +43,15 @@ export function crossValidateLogistic(options: {
     const train: number[] = [];
     const test: number[] = [];
     folds.forEach((f, i) => (f === fold ? test : train).push(i));
-    const row = options.rowsFor(train);
-    const model = trainLogistic(
+    const { features, row } = options.rowsFor(train);
+    const model = fitCandidate(
+      options.kind,
       train.map(row),
       train.map((i) => labels[i]!),
-      { ...options.training, features },
+      { seed: options.seed, ...options.training, features },
     );
-    trainingMs += model.trainingMs;
-    const probs = predictLogistic(model, test.map(row));
+    trainingMs += trainingMsOf(model);
+    const probs = predictModel(model, test.map(row));
     test.forEach((i, j) => (outOfFold[i] = probs[j]!));
     aucFolds.push(
       auc(
@@ -60,4 +67,23 @@ export function crossValidateLogistic(options: {
     outOfFold,
     trainingMs,
   };
+}
+
+/** {@link crossValidate} of the logistic model with fixed feature names. */
+export function crossValidateLogistic(options: {
+  labels: readonly number[];
+  features: string[];
+  folds: number;
+  seed: number;
+  training?: LogisticOptions;
+  rowsFor: (train: readonly number[]) => (i: number) => number[];
+}): CrossValidation {
+  return crossValidate({
+    kind: "logistic",
+    labels: options.labels,
+    folds: options.folds,
+    seed: options.seed,
+    training: { logistic: options.training },
+    rowsFor: (train) => ({ features: options.features, row: options.rowsFor(train) }),
+  });
 }

@@ -1,0 +1,343 @@
+// Out-of-time backtests on the store's own history. For a cut-off C and horizon H, every
+// candidate is trained on the customers as they were at C - H, labelled by whether they bought
+// in [C - H, C), then judged on the customers as they were at C, labelled by [C, C + H): no
+// label or purchase after C shapes a model, only the judging. Baselines (recency alone, BG/NBD
+// expected purchases, 1 - P(alive), BG/NBD refitted on the history up to C) are judged on the
+// same customers.
+import type { Database } from "../db/client";
+import { applyChurnModel, fitLatentModels, latentQuantities, type ChurnModelParams } from "./churn-model";
+import { computeFeatures, type AttributeFeature, type CustomerFeatures } from "./features";
+import { featureNames, featureVector } from "./feature-vector";
+import type { BgNbdDiagnosis } from "./models/bgnbd";
+import { fitPlatt, type PlattCalibration } from "./models/calibration";
+import {
+  chooseModel,
+  fitCandidate,
+  modelLogOdds,
+  MODEL_KINDS,
+  type FittedModel,
+  type ModelKind,
+} from "./models/candidates";
+import { auc, calibrationTable, logLoss, seededRandom, type CalibrationBin } from "./models/evaluation";
+import { gainsCurve, liftByDecile, type GainsPoint, type LiftDecile } from "./models/ranking";
+
+const DAY_MS = 86_400_000;
+const startOfDay = (d: Date) => Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+
+/** Customers as of a moment, with their label over the following horizon. */
+export interface LabelledCustomers {
+  at: Date;
+  rows: CustomerFeatures[];
+  /** 1 = no purchase in [at, at + horizon). */
+  labels: number[];
+}
+
+/**
+ * Features as of `at` and the label over `[at, at + horizonDays)`. Customers who had neither
+ * bought nor signed up by `at` are left out. Only purchases before `at + horizonDays` are read.
+ */
+export async function labelledCustomersAt(
+  db: Database,
+  at: Date,
+  horizonDays: number,
+  attributeSpec: AttributeFeature[] = [],
+): Promise<LabelledCustomers> {
+  const { rows: all } = await computeFeatures(db, { asOf: at, attributeSpec });
+  const rows = all.filter((r) => r.recencyDays !== null || r.tenureDays > 0);
+  const end = new Date(at.getTime() + horizonDays * DAY_MS);
+  const buyers = await db.prisma.$queryRawUnsafe<{ customer_id: number }[]>(
+    `SELECT DISTINCT customer_id FROM purchases WHERE purchased_at >= $1::timestamp AND purchased_at < $2::timestamp`,
+    at.toISOString(),
+    end.toISOString(),
+  );
+  const bought = new Set(buyers.map((r) => r.customer_id));
+  return { at, rows, labels: rows.map((r) => (bought.has(r.customerId) ? 0 : 1)) };
+}
+
+/** The first and last purchase in the store, or null without purchases. */
+export async function purchaseSpan(db: Database): Promise<{ first: Date; last: Date } | null> {
+  const rows = await db.prisma.$queryRawUnsafe<{ first: Date | null; last: Date | null }[]>(
+    `SELECT min(purchased_at) AS first, max(purchased_at) AS last FROM purchases`,
+  );
+  const r = rows[0];
+  return r?.first && r.last ? { first: new Date(r.first), last: new Date(r.last) } : null;
+}
+
+export interface CandidateFit {
+  /** The BG/NBD and Gamma-Gamma fits the model's latent features come from. */
+  latent: ReturnType<typeof fitLatentModels>;
+  models: Record<ModelKind, FittedModel>;
+  features: string[];
+  trainRows: number;
+}
+
+/**
+ * Fits BG/NBD (+ Gamma-Gamma) and every candidate on labelled customers (a reproducible sample
+ * of at most `maxTrainRows`). Throws a RangeError when the data cannot train them (one label,
+ * no buyer).
+ */
+export function fitCandidates(
+  set: LabelledCustomers,
+  options: { horizonDays: number; attributeSpec: AttributeFeature[]; seed: number; maxTrainRows: number },
+): CandidateFit {
+  const latent = fitLatentModels(set.rows, options.seed);
+  const idx = sampleIndices(set.rows.length, options.maxTrainRows, options.seed);
+  const X = idx.map((i) =>
+    featureVector(set.rows[i]!, latentQuantities(latent.bgnbd, set.rows[i]!, options.horizonDays)),
+  );
+  const y = idx.map((i) => set.labels[i]!);
+  const positives = y.reduce((s, v) => s + v, 0);
+  if (positives === 0 || positives === y.length)
+    throw new RangeError(
+      `every customer at ${set.at.toISOString().slice(0, 10)} has the same label (${positives} of ${y.length} churned)`,
+    );
+  const features = featureNames(options.attributeSpec);
+  const models = {} as Record<ModelKind, FittedModel>;
+  for (const kind of MODEL_KINDS) models[kind] = fitCandidate(kind, X, y, { features, seed: options.seed });
+  return { latent, models, features, trainRows: idx.length };
+}
+
+function sampleIndices(n: number, max: number, seed: number): number[] {
+  const all = Array.from({ length: n }, (_, i) => i);
+  if (n <= max) return all;
+  const random = seededRandom(seed + 17);
+  for (let i = 0; i < max; i++) {
+    const j = i + Math.floor(random() * (n - i));
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return all.slice(0, max).sort((a, b) => a - b);
+}
+
+/** Stored-model parameters for a fitted candidate (no calibration yet). */
+export function paramsFor(
+  fit: CandidateFit,
+  kind: ModelKind,
+  horizonDays: number,
+  attributeSpec: AttributeFeature[],
+): ChurnModelParams {
+  const model = fit.models[kind];
+  return {
+    version: "churn-logistic-v1",
+    model: kind,
+    ...(model.kind === "logistic" ? { logistic: model.logistic } : { gbt: model.gbt }),
+    calibration: null,
+    bgnbd: fit.latent.bgnbd,
+    gammaGamma: fit.latent.gammaGamma,
+    attributeSpec,
+    horizonDays,
+  };
+}
+
+export interface BacktestWindow {
+  cutoff: string;
+  horizonDays: number;
+  /** Customers judged (as of the cut-off). */
+  customers: number;
+  churnRate: number;
+  trainRows: number;
+  chosen: ModelKind;
+  /** The chosen candidate's out-of-time AUC. */
+  auc: number;
+  models: Record<ModelKind, { auc: number; logLoss: number }>;
+  baselines: { recency: { auc: number }; bgnbd: { auc: number }; palive: { auc: number } };
+  /** How BG/NBD was fitted on the history up to the cut-off. */
+  bgnbd: BgNbdDiagnosis;
+  /** Deciles of the chosen model's calibrated probability (calibrated on this window). */
+  calibration: CalibrationBin[];
+  lift: LiftDecile[];
+  /** Cumulative gains of the chosen model and of the baselines (share of churners reached). */
+  gains: Record<string, GainsPoint[]>;
+}
+
+export interface BacktestDetail {
+  window: BacktestWindow;
+  /** Each candidate's log-odds for the judged customers (same order as `labels`). */
+  logOdds: Record<ModelKind, number[]>;
+  labels: number[];
+  judged: LabelledCustomers;
+  /** Platt scaling of the chosen candidate fitted on this window's out-of-time log-odds. */
+  calibration: PlattCalibration;
+}
+
+export type BacktestError = { type: "not_enough_data"; message: string };
+
+/**
+ * One out-of-time backtest at `cutoff`. Returns `not_enough_data` (a value) when the history
+ * cannot give both labels at either end or the horizon after the cut-off is not yet over.
+ */
+export async function backtestAt(
+  db: Database,
+  options: {
+    cutoff: Date;
+    horizonDays: number;
+    seed?: number;
+    maxTrainRows?: number;
+    /** The end of known history (default: the day after the last purchase). */
+    historyEnd?: Date;
+  },
+): Promise<{ ok: true; value: BacktestDetail } | { ok: false; error: BacktestError }> {
+  const { cutoff, horizonDays } = options;
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  const span = await purchaseSpan(db);
+  if (!span) return { ok: false, error: { type: "not_enough_data", message: "no purchases in the store" } };
+  const horizonEnd = new Date(cutoff.getTime() + horizonDays * DAY_MS);
+  const historyEnd = options.historyEnd ?? new Date(startOfDay(span.last) + DAY_MS);
+  if (horizonEnd.getTime() > historyEnd.getTime())
+    return {
+      ok: false,
+      error: {
+        type: "not_enough_data",
+        message: `the ${horizonDays}-day horizon after ${day(cutoff)} ends ${day(horizonEnd)}, after the known history (last purchase ${day(span.last)}): pick an earlier --cutoff or a shorter --horizon`,
+      },
+    };
+  const trainAt = new Date(cutoff.getTime() - horizonDays * DAY_MS);
+  if (trainAt.getTime() <= span.first.getTime())
+    return {
+      ok: false,
+      error: {
+        type: "not_enough_data",
+        message: `training at ${day(trainAt)} (cut-off minus the horizon) comes before the first purchase (${day(span.first)}): pick a later --cutoff or a shorter --horizon`,
+      },
+    };
+  // Customer attributes are stored as of today only: a model trained at a past cut-off would
+  // learn from values the customer did not have then, so backtests leave them out.
+  const attributeSpec: AttributeFeature[] = [];
+  const seed = options.seed ?? 1;
+  const training = await labelledCustomersAt(db, trainAt, horizonDays, attributeSpec);
+  const judged = await labelledCustomersAt(db, cutoff, horizonDays, attributeSpec);
+  const positives = judged.labels.reduce((s, v) => s + v, 0);
+  if (judged.rows.length < 20 || positives === 0 || positives === judged.rows.length)
+    return {
+      ok: false,
+      error: {
+        type: "not_enough_data",
+        message: `${judged.rows.length} customers at ${day(cutoff)}, ${positives} of them without a purchase in the horizon: both labels are needed`,
+      },
+    };
+  let fit: CandidateFit;
+  let atCutoff: ReturnType<typeof fitLatentModels>;
+  try {
+    fit = fitCandidates(training, { horizonDays, attributeSpec, seed, maxTrainRows: options.maxTrainRows ?? 10_000 });
+    atCutoff = fitLatentModels(judged.rows, seed);
+  } catch (error) {
+    if (error instanceof RangeError) return { ok: false, error: { type: "not_enough_data", message: error.message } };
+    throw error;
+  }
+  const labels = judged.labels;
+  const X = judged.rows.map((r) => featureVector(r, latentQuantities(fit.latent.bgnbd, r, horizonDays)));
+  const logOdds = {} as Record<ModelKind, number[]>;
+  const models = {} as BacktestWindow["models"];
+  const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+  for (const kind of MODEL_KINDS) {
+    logOdds[kind] = X.map((row) => modelLogOdds(fit.models[kind], row));
+    models[kind] = {
+      auc: auc(logOdds[kind], labels),
+      logLoss: logLoss(logOdds[kind].map(sigmoid), labels),
+    };
+  }
+  const chosen = chooseModel(Object.fromEntries(MODEL_KINDS.map((k) => [k, models[k].auc])));
+  const calibration = fitPlatt(logOdds[chosen], labels);
+  const calibrated = logOdds[chosen].map((z) => sigmoid(calibration.a * z + calibration.b));
+  const latentAtCutoff = judged.rows.map((r) => latentQuantities(atCutoff.bgnbd, r, horizonDays));
+  const recency = judged.rows.map((r) => r.recencyDays ?? r.tenureDays);
+  const bgnbdScore = latentAtCutoff.map((q) => -q.expectedPurchases);
+  const paliveScore = latentAtCutoff.map((q) => 1 - q.pAlive);
+  const window: BacktestWindow = {
+    cutoff: day(cutoff),
+    horizonDays,
+    customers: judged.rows.length,
+    churnRate: positives / judged.rows.length,
+    trainRows: fit.trainRows,
+    chosen,
+    auc: models[chosen].auc,
+    models,
+    baselines: {
+      recency: {
+        auc: auc(
+          judged.rows.map((r) => r.recencyDays ?? r.tenureDays),
+          labels,
+        ),
+      },
+      bgnbd: {
+        auc: auc(
+          latentAtCutoff.map((q) => -q.expectedPurchases),
+          labels,
+        ),
+      },
+      palive: {
+        auc: auc(
+          latentAtCutoff.map((q) => 1 - q.pAlive),
+          labels,
+        ),
+      },
+    },
+    bgnbd: atCutoff.diagnosis,
+    calibration: calibrationTable(calibrated, labels, 10),
+    lift: liftByDecile(calibrated, labels),
+    gains: {
+      [chosen]: gainsCurve(calibrated, labels),
+      recency: gainsCurve(recency, labels),
+      bgnbd: gainsCurve(bgnbdScore, labels),
+      palive: gainsCurve(paliveScore, labels),
+    },
+  };
+  return { ok: true, value: { window, logOdds, labels, judged, calibration } };
+}
+
+/** AUC of a stored model on a backtest's judged customers (its own BG/NBD and attributes). */
+export function storedModelAuc(params: ChurnModelParams, judged: LabelledCustomers): number {
+  if (params.attributeSpec.length > 0) {
+    // The judged customers carry no attribute values: an attribute model sees them as zeros.
+    const zeros = new Array<number>(params.attributeSpec.length).fill(0);
+    return auc(
+      judged.rows.map((r) => applyChurnModel(params, { ...r, attributes: zeros }).churnProbability),
+      judged.labels,
+    );
+  }
+  return auc(
+    judged.rows.map((r) => applyChurnModel(params, r).churnProbability),
+    judged.labels,
+  );
+}
+
+/**
+ * `retention evaluate backtest`: one out-of-time backtest at `cutoff` (default: the latest
+ * whose horizon is over, i.e. the last purchase day minus the horizon).
+ */
+export async function evaluateBacktest(
+  db: Database,
+  options: { cutoff?: Date; horizonDays: number; seed?: number; maxTrainRows?: number },
+): Promise<{ ok: true; value: BacktestWindow } | { ok: false; error: BacktestError }> {
+  let cutoff = options.cutoff;
+  if (!cutoff) {
+    const span = await purchaseSpan(db);
+    if (!span) return { ok: false, error: { type: "not_enough_data", message: "no purchases in the store" } };
+    cutoff = new Date(startOfDay(span.last) + DAY_MS - options.horizonDays * DAY_MS);
+  }
+  const result = await backtestAt(db, { ...options, cutoff });
+  return result.ok ? { ok: true, value: result.value.window } : result;
+}
+
+/**
+ * The backtest cut-offs for history ending at `asOf`: the latest one (`asOf - horizon`), the
+ * same season a year earlier, and one horizon earlier still, each kept only when its training
+ * point (cut-off minus the horizon) falls after the first purchase.
+ */
+export function backtestCutoffs(asOf: Date, horizonDays: number, firstPurchase: Date): Date[] {
+  const latest = new Date(asOf.getTime() - horizonDays * DAY_MS);
+  const candidates = [
+    latest,
+    new Date(Date.UTC(latest.getUTCFullYear() - 1, latest.getUTCMonth(), latest.getUTCDate())),
+    new Date(latest.getTime() - horizonDays * DAY_MS),
+  ];
+  const out: Date[] = [];
+  for (const c of candidates) {
+    const trainAt = c.getTime() - horizonDays * DAY_MS;
+    if (
+      trainAt > firstPurchase.getTime() + 30 * DAY_MS &&
+      !out.some((d) => Math.abs(d.getTime() - c.getTime()) < 30 * DAY_MS)
+    )
+      out.push(c);
+  }
+  return out;
+}
