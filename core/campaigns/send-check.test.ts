@@ -14,6 +14,7 @@ const policy: ContactPolicy = {
   quietHoursEnd: 9,
   offerCapDays: 14,
   surveyCapDays: 90,
+  spacingHours: 24,
   declineCooldownDays: 60,
   businessTimeZone: "UTC",
 };
