@@ -7,7 +7,7 @@ import type { Database } from "../db/client";
 import { claimDueMessages, markSending, recordSendResult } from "../messaging/outbox";
 import { planSurveyWave } from "../surveys/survey-wave";
 import { createCampaign } from "./campaign";
-import type { ContactPolicy } from "./contact-policy";
+import { lockMarketingQueue, type ContactPolicy } from "./contact-policy";
 import { planCampaign } from "./plan";
 import { checkBatchBeforeSend } from "./send-check";
 import { insertScoredCustomers, upsertOffers } from "./test-fixtures";
@@ -90,6 +90,45 @@ describeEachDatabase("one contact policy for campaigns, survey waves and sending
     expect(queued.length).toBeGreaterThan(30);
     for (const [, rows] of byCustomer(queued)) expect(rows).toHaveLength(1);
   });
+
+  // PGlite is one engine with one session: two planners there cannot overlap at all.
+  it.skipIf(kind === "pglite")(
+    "a survey wave waits for a planner holding the marketing queue and counts what it queued",
+    async () => {
+      const { ids } = await customers(3);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let signalLocked!: () => void;
+      const locked = new Promise<void>((resolve) => (signalLocked = resolve));
+      // a planner in progress: it holds the queue and queues an offer it has not committed yet
+      const planner = db.prisma.$transaction(
+        async (tx) => {
+          await lockMarketingQueue(tx);
+          signalLocked();
+          await held;
+          await tx.$executeRaw`
+            INSERT INTO outbox_messages (idempotency_key, customer_id, kind, status, payload, not_before, created_at)
+            VALUES ('held-offer', ${ids[0]}, 'offer', 'pending', '{}', now(), now())`;
+        },
+        { timeout: 600_000, maxWait: 60_000 },
+      );
+      await locked;
+      const wave = planSurveyWave(db, { now: NOW, policy, sampleSize: 3 });
+      // wait (for a condition, not a time) until the wave is blocked on the queue's lock
+      for (let polls = 0; ; polls++) {
+        const [waiting] = await db.prisma.$queryRaw<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`;
+        if (waiting!.n > 0) break;
+        if (polls > 3000) throw new Error("the survey wave never waited for the planner's lock");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      release();
+      await planner;
+      expect(await wave).toMatchObject({ eligible: 2, queued: 2 });
+      const first = await db.prisma.outboxMessage.findMany({ where: { customerId: ids[0]! } });
+      expect(first.map((m) => m.kind)).toEqual(["offer"]);
+    },
+  );
 
   it("queued but unsent messages count against the caps and the spacing", async () => {
     await customers(20);
