@@ -99,6 +99,7 @@ export function testConfig(server: TelegramServer, extra: Record<string, string>
     QUIET_HOURS_END: "0",
     OFFER_CAP_DAYS: "0",
     DECLINE_COOLDOWN_DAYS: "0",
+    MARKETING_SPACING_HOURS: "0",
     ...extra,
   });
 }
