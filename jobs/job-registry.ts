@@ -7,10 +7,19 @@ import { dispatchJob } from "./dispatch.job";
 import { housekeepingJob } from "./housekeeping.job";
 import type { Lease } from "./job-lease";
 import { scoreJob } from "./score.job";
-import { surveyJob } from "./survey.job";
+import { servqualSurveyJob, surveyJob } from "./survey.job";
 import { trainJob } from "./train.job";
 
-export const JOB_NAMES = ["score", "train", "campaign", "dispatch", "survey", "digest", "housekeeping"] as const;
+export const JOB_NAMES = [
+  "score",
+  "train",
+  "campaign",
+  "dispatch",
+  "survey",
+  "survey-servqual",
+  "digest",
+  "housekeeping",
+] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 export interface JobDefinition {
@@ -47,6 +56,7 @@ export async function loadJobs(): Promise<Map<JobName, JobDefinition>> {
     ["campaign", campaignJob],
     ["dispatch", dispatchJob],
     ["survey", surveyJob],
+    ["survey-servqual", servqualSurveyJob],
     ["digest", digestJob],
     ["housekeeping", housekeepingJob],
   ]);

@@ -24,6 +24,7 @@ export async function makeCustomer(
     locale: string | null;
     chatId: bigint | null;
     categories: string[];
+    marketingConsent: boolean;
   }> = {},
 ): Promise<{ id: number; externalId: string }> {
   seq++;
@@ -37,6 +38,8 @@ export async function makeCustomer(
       locale: overrides.locale ?? null,
       telegramChatId: overrides.chatId ?? null,
       telegramUserId: overrides.chatId ?? null,
+      // consent is opt-in; these customers have agreed to offers unless a test says otherwise
+      marketingConsent: overrides.marketingConsent ?? true,
       attributes: { tier: "gold" },
     },
   });
@@ -96,6 +99,7 @@ export function testConfig(server: TelegramServer, extra: Record<string, string>
     QUIET_HOURS_END: "0",
     OFFER_CAP_DAYS: "0",
     DECLINE_COOLDOWN_DAYS: "0",
+    MARKETING_SPACING_HOURS: "0",
     ...extra,
   });
 }

@@ -1,45 +1,25 @@
-import { describe, expect, it } from "vitest";
-import {
-  decideContact,
-  effectiveTimeZone,
-  quietHoursEndAt,
-  type ContactPolicy,
-  type ContactState,
-} from "./contact-policy";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
+import { Prisma, type Database } from "../db/client";
+import type { MessageKind } from "../messaging/channel";
+import { contactRefusalSql, effectiveTimeZone, quietHoursEndAt, type ContactPolicy } from "./contact-policy";
+import { insertScoredCustomers, upsertOffers } from "./test-fixtures";
 
 const policy: ContactPolicy = {
   quietHoursStart: 21,
   quietHoursEnd: 9,
   offerCapDays: 14,
   surveyCapDays: 90,
+  spacingHours: 24,
   declineCooldownDays: 60,
   businessTimeZone: "Europe/Berlin",
 };
-
-const base: ContactState = {
-  linked: true,
-  marketingConsent: true,
-  optedOutAt: null,
-  unreachableAt: null,
-  erasedAt: null,
-  timeZone: "UTC",
-  lastOfferSentAt: null,
-  lastSurveySentAt: null,
-  lastDeclinedAt: null,
-};
-const days = (n: number) => n * 86_400_000;
 
 describe("quiet hours in the customer's own time zone", () => {
   it("defers a New York evening to 9:00 New York time and lets Tokyo's morning through", () => {
     const now = new Date("2026-01-15T02:00:00Z"); // 21:00 in New York (EST), 11:00 in Tokyo
     expect(quietHoursEndAt(now, "America/New_York", policy)?.toISOString()).toBe("2026-01-15T14:00:00.000Z");
     expect(quietHoursEndAt(now, "Asia/Tokyo", policy)).toBeNull();
-    expect(decideContact("offer", { ...base, timeZone: "Asia/Tokyo" }, policy, now)).toEqual({ type: "send" });
-    expect(decideContact("offer", { ...base, timeZone: "America/New_York" }, policy, now)).toEqual({
-      type: "defer",
-      until: new Date("2026-01-15T14:00:00Z"),
-      reason: "quiet_hours",
-    });
   });
 
   it("before 9:00 waits for the same morning; 9:00 sharp is allowed; 20:59 is allowed", () => {
@@ -83,67 +63,146 @@ describe("quiet hours in the customer's own time zone", () => {
     expect(effectiveTimeZone(null, "Europe/Berlin")).toBe("Europe/Berlin");
     expect(effectiveTimeZone("Mars/Olympus", "Europe/Berlin")).toBe("Europe/Berlin");
     const now = new Date("2026-01-15T20:30:00Z"); // 21:30 in Berlin, 20:30 UTC
-    expect(decideContact("offer", { ...base, timeZone: null }, policy, now).type).toBe("defer");
-    expect(decideContact("offer", { ...base, timeZone: "UTC" }, policy, now).type).toBe("send");
+    expect(quietHoursEndAt(now, effectiveTimeZone(null, "Europe/Berlin"), policy)).not.toBeNull();
+    expect(quietHoursEndAt(now, effectiveTimeZone("UTC", "Europe/Berlin"), policy)).toBeNull();
   });
 });
 
-describe("consent, caps and reachability", () => {
-  const now = new Date("2026-06-10T12:00:00Z");
-
-  it("never sends marketing to opted-out customers, but still sends ticket replies", () => {
-    const out = { ...base, marketingConsent: false };
-    expect(decideContact("offer", out, policy, now)).toEqual({ type: "skip", reason: "opted_out" });
-    expect(decideContact("survey_nps", { ...base, optedOutAt: new Date("2026-01-01") }, policy, now)).toEqual({
-      type: "skip",
-      reason: "opted_out",
+describeEachDatabase(
+  "the contact policy's rules, as the planner, survey waves and the send-time check apply them",
+  (kind) => {
+    const now = new Date("2026-06-10T12:00:00Z");
+    const hours = (n: number) => new Date(now.getTime() - n * 3_600_000);
+    let db: Database;
+    let n = 0;
+    beforeEach(async () => {
+      db = await createTestDatabase(kind);
     });
-    expect(decideContact("ticket_reply", out, policy, now)).toEqual({ type: "send" });
-  });
-
-  it("skips unlinked, unreachable, erased and unknown customers for every kind", () => {
-    expect(decideContact("ticket_reply", { ...base, linked: false }, policy, now)).toEqual({
-      type: "skip",
-      reason: "not_linked",
+    afterEach(async () => {
+      await db.close();
     });
-    expect(decideContact("offer", { ...base, unreachableAt: now }, policy, now)).toEqual({
-      type: "skip",
-      reason: "unreachable",
-    });
-    expect(decideContact("notice", { ...base, erasedAt: now }, policy, now)).toEqual({
-      type: "skip",
-      reason: "erased",
-    });
-    expect(decideContact("offer", null, policy, now)).toEqual({ type: "skip", reason: "no_customer" });
-  });
 
-  it("applies the offer cap up to the exact boundary", () => {
-    const justInside = { ...base, lastOfferSentAt: new Date(now.getTime() - days(14) + 1) };
-    const boundary = { ...base, lastOfferSentAt: new Date(now.getTime() - days(14)) };
-    expect(decideContact("offer", justInside, policy, now)).toEqual({ type: "skip", reason: "offer_cap" });
-    expect(decideContact("offer", boundary, policy, now)).toEqual({ type: "send" });
-    // an offer does not count against the survey cap
-    expect(decideContact("survey_nps", justInside, policy, now)).toEqual({ type: "send" });
-  });
+    const customer = async (overrides: { linked?: boolean; consent?: boolean } = {}) => {
+      const { ids } = await insertScoredCustomers(
+        db,
+        [{ externalId: `cp${++n}`, churnProbability: 0.9, clv: 100, ...overrides }],
+        now,
+      );
+      return ids[0]!;
+    };
+    const message = (customerId: number, kind: MessageKind, status: string, sentAt: Date | null = null) =>
+      db.prisma.outboxMessage.create({
+        data: { idempotencyKey: `m${++n}`, customerId, kind, status, sentAt, notBefore: sentAt ?? now },
+      });
+    const refusal = async (customerId: number | null, kind: MessageKind, p: ContactPolicy = policy) => {
+      const sql = contactRefusalSql(p, now, { customer: "c", kind });
+      const [row] = await db.prisma.$queryRaw<{ reason: string | null }[]>(
+        Prisma.sql`SELECT ${sql} AS reason FROM (SELECT ${customerId}::int AS id) x LEFT JOIN customers c ON c.id = x.id`,
+      );
+      return row!.reason;
+    };
 
-  it("applies the survey cap and the decline cooldown", () => {
-    expect(
-      decideContact("survey_nps", { ...base, lastSurveySentAt: new Date(now.getTime() - days(89)) }, policy, now),
-    ).toEqual({ type: "skip", reason: "survey_cap" });
-    expect(
-      decideContact("survey_nps", { ...base, lastSurveySentAt: new Date(now.getTime() - days(91)) }, policy, now),
-    ).toEqual({ type: "send" });
-    expect(
-      decideContact("offer", { ...base, lastDeclinedAt: new Date(now.getTime() - days(59)) }, policy, now),
-    ).toEqual({ type: "skip", reason: "decline_cooldown" });
-    expect(
-      decideContact("offer", { ...base, lastDeclinedAt: new Date(now.getTime() - days(61)) }, policy, now),
-    ).toEqual({ type: "send" });
-  });
-
-  it("a cap of 0 days disables the cap", () => {
-    expect(decideContact("offer", { ...base, lastOfferSentAt: now }, { ...policy, offerCapDays: 0 }, now)).toEqual({
-      type: "send",
+    it("marketing needs opt-in consent and no opt-out; answers to the customer still go", async () => {
+      const noConsent = await customer({ consent: false });
+      expect(await refusal(noConsent, "offer")).toBe("no_consent");
+      expect(await refusal(noConsent, "survey_servqual")).toBe("no_consent");
+      expect(await refusal(noConsent, "ticket_reply")).toBeNull();
+      const optedOut = await customer();
+      await db.prisma.customer.update({ where: { id: optedOut }, data: { optedOutAt: hours(1) } });
+      expect(await refusal(optedOut, "survey_nps")).toBe("opted_out");
+      expect(await refusal(optedOut, "ticket_reply")).toBeNull();
+      expect(await refusal(await customer(), "offer")).toBeNull();
     });
-  });
-});
+
+    it("refuses unlinked, unreachable, erased and unknown customers for every kind", async () => {
+      expect(await refusal(await customer({ linked: false }), "ticket_reply")).toBe("not_linked");
+      const unreachable = await customer();
+      await db.prisma.customer.update({ where: { id: unreachable }, data: { unreachableAt: now } });
+      expect(await refusal(unreachable, "offer")).toBe("unreachable");
+      const erased = await customer();
+      await db.prisma.customer.update({ where: { id: erased }, data: { erasedAt: now } });
+      expect(await refusal(erased, "notice")).toBe("erased");
+      expect(await refusal(null, "offer")).toBe("no_customer");
+    });
+
+    it("applies the offer cap up to the exact boundary; an offer is not a survey", async () => {
+      const justInside = await customer();
+      await message(justInside, "offer", "sent", new Date(hours(14 * 24).getTime() + 1));
+      const boundary = await customer();
+      await message(boundary, "offer", "sent", hours(14 * 24));
+      expect(await refusal(justInside, "offer")).toBe("offer_cap");
+      expect(await refusal(boundary, "offer")).toBeNull();
+      expect(await refusal(justInside, "survey_nps")).toBeNull();
+      expect(await refusal(justInside, "offer", { ...policy, offerCapDays: 0 })).toBeNull();
+    });
+
+    it("counts queued, claimed, in-flight and in-doubt messages against the caps, not failed or skipped ones", async () => {
+      for (const status of ["pending", "claimed", "sending"]) {
+        const c = await customer();
+        await message(c, "offer", status);
+        expect(await refusal(c, "offer")).toBe("offer_cap");
+        expect(await refusal(c, "survey_nps")).toBe("spacing");
+      }
+      const inDoubt = await customer();
+      await db.prisma.outboxMessage.create({
+        data: {
+          idempotencyKey: `m${++n}`,
+          customerId: inDoubt,
+          kind: "survey_nps",
+          status: "failed",
+          lastError: "in_doubt",
+          notBefore: hours(2),
+        },
+      });
+      expect(await refusal(inDoubt, "survey_servqual")).toBe("survey_cap");
+      const settled = await customer();
+      await message(settled, "offer", "skipped");
+      await message(settled, "survey_nps", "failed");
+      expect(await refusal(settled, "offer")).toBeNull();
+      expect(await refusal(settled, "survey_nps")).toBeNull();
+    });
+
+    it("keeps the spacing between any two marketing messages, whatever their kinds", async () => {
+      const c = await customer();
+      await message(c, "survey_nps", "sent", hours(23));
+      expect(await refusal(c, "offer")).toBe("spacing");
+      expect(await refusal(c, "offer", { ...policy, spacingHours: 0 })).toBeNull();
+      const later = await customer();
+      await message(later, "survey_nps", "sent", hours(25));
+      expect(await refusal(later, "offer")).toBeNull();
+      // a transactional message is no marketing contact
+      const replied = await customer();
+      await message(replied, "ticket_reply", "sent", hours(1));
+      expect(await refusal(replied, "offer")).toBeNull();
+    });
+
+    it("applies the survey cap and the decline cooldown", async () => {
+      const surveyed = await customer();
+      await message(surveyed, "survey_servqual", "sent", hours(89 * 24));
+      expect(await refusal(surveyed, "survey_nps")).toBe("survey_cap");
+      const longAgo = await customer();
+      await message(longAgo, "survey_nps", "sent", hours(91 * 24));
+      expect(await refusal(longAgo, "survey_nps")).toBeNull();
+
+      await upsertOffers(db, [{ key: "o", cost: 1, saveProbability: 0.1 }]);
+      const offer = await db.prisma.offer.findUniqueOrThrow({ where: { key: "o" } });
+      const decline = async (customerId: number, daysAgo: number) =>
+        db.prisma.offerIssue.create({
+          data: {
+            code: `C${++n}`,
+            customerId,
+            offerId: offer.id,
+            status: "declined",
+            respondedAt: hours(daysAgo * 24),
+            expiresAt: now,
+          },
+        });
+      const recent = await customer();
+      await decline(recent, 59);
+      const old = await customer();
+      await decline(old, 61);
+      expect(await refusal(recent, "offer")).toBe("decline_cooldown");
+      expect(await refusal(old, "offer")).toBeNull();
+    });
+  },
+);

@@ -12,6 +12,7 @@ const policy: ContactPolicy = {
   quietHoursEnd: 9,
   offerCapDays: 14,
   surveyCapDays: 90,
+  spacingHours: 24,
   declineCooldownDays: 60,
   businessTimeZone: "UTC",
 };
@@ -77,7 +78,7 @@ describeEachDatabase("campaign planning", (kind) => {
         expect(row).toBeUndefined(); // outside targeting: not part of the campaign at all
         continue;
       }
-      if (!p.consent) reasons.opted_out = (reasons.opted_out ?? 0) + 1;
+      if (!p.consent) reasons.no_consent = (reasons.no_consent ?? 0) + 1;
       else if (!p.linked) reasons.not_linked = (reasons.not_linked ?? 0) + 1;
       else if (bestOffer(p.churnProbability, p.clv).ev <= 0)
         reasons.no_positive_offer = (reasons.no_positive_offer ?? 0) + 1;

@@ -1,6 +1,7 @@
 // Planning a campaign, set-based so that a million customers take seconds, not hours:
 //  1. eligible customers from the current scores (newest finished score run) and the targeting;
-//  2. contact policy at plan time (consent, reachability, linked chat, caps, decline cooldown):
+//  2. the contact policy at plan time (`contactRefusalSql`: consent, reachability, linked chat,
+//     caps and spacing counting every queued marketing message, decline cooldown):
 //     those who fail it stay outside the experiment, counted by reason in the summary but not
 //     stored, so a customer who becomes eligible later (links the chat, budget raised, new
 //     scores) can join on a re-plan;
@@ -19,7 +20,13 @@ import { Prisma, type Database } from "../db/client";
 import { sqlTimestamp } from "../messaging/outbox";
 import { err, ok, type Result } from "../result";
 import { getCampaign, type CampaignError } from "./campaign";
-import { effectiveTimeZone, nextSendableAt, type ContactPolicy } from "./contact-policy";
+import {
+  contactRefusalSql,
+  effectiveTimeZone,
+  lockMarketingQueue,
+  nextSendableAt,
+  type ContactPolicy,
+} from "./contact-policy";
 
 export interface PlanSummary {
   campaignId: number;
@@ -54,7 +61,8 @@ const hashSql = (seed: string, customerIdColumn: Prisma.Sql) =>
 
 /**
  * Plans (or re-plans) a campaign. Safe to run concurrently: a transaction-scoped advisory
- * lock on the campaign serialises planners. See the file comment for the steps.
+ * lock (`lockMarketingQueue`) serialises planners and survey waves, so two of them never both
+ * find one customer under the caps. See the file comment for the steps.
  * @returns counts, or `not_found`, `finished`, or `no_scores` (nothing scored yet).
  */
 export async function planCampaign(
@@ -89,18 +97,12 @@ export async function planCampaign(
       Prisma.sql`NOT EXISTS (SELECT 1 FROM offer_issues i WHERE i.customer_id = s.customer_id AND i.issued_at > ${day(t.minDaysSinceLastOffer)})`,
     );
   }
-  const offerCap =
-    policy.offerCapDays > 0
-      ? Prisma.sql`EXISTS (SELECT 1 FROM outbox_messages m WHERE m.customer_id = c.id AND m.kind = 'offer' AND m.status = 'sent' AND m.sent_at > ${day(policy.offerCapDays)})`
-      : Prisma.sql`false`;
-  const cooldown =
-    policy.declineCooldownDays > 0
-      ? Prisma.sql`EXISTS (SELECT 1 FROM offer_issues i WHERE i.customer_id = c.id AND i.status = 'declined' AND i.responded_at > ${day(policy.declineCooldownDays)})`
-      : Prisma.sql`false`;
+  const refusal = contactRefusalSql(policy, now, { customer: "c", kind: "offer" });
 
   return db.prisma.$transaction(
     async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('campaign-plan'), ${campaignId}::int)`;
+      // Serialises every planner and survey wave: the contact policy below sees what the others queued.
+      await lockMarketingQueue(tx);
       const [spent] = await tx.$queryRaw<{ cost: number | null }[]>`
         SELECT sum(o.cost)::float8 AS cost FROM campaign_assignments a JOIN offers o ON o.id = a.offer_id
         WHERE a.campaign_id = ${campaignId} AND a."group" = 'treatment'`;
@@ -121,13 +123,7 @@ export async function planCampaign(
           SELECT id, cost::float8 AS cost, save_probability FROM offers WHERE key = ANY(${campaign.offerKeys}::text[]) AND active
         ), cand AS (
           SELECT s.customer_id, s.churn_probability, s.risk_band, coalesce(s.clv, 0) AS clv, c.time_zone,
-            CASE
-              WHEN c.erased_at IS NOT NULL OR NOT c.marketing_consent OR c.opted_out_at IS NOT NULL THEN 'opted_out'
-              WHEN c.unreachable_at IS NOT NULL THEN 'unreachable'
-              WHEN c.telegram_chat_id IS NULL THEN 'not_linked'
-              WHEN ${offerCap} THEN 'offer_cap'
-              WHEN ${cooldown} THEN 'decline_cooldown'
-            END AS reason
+            ${refusal} AS reason
           FROM scores s JOIN customers c ON c.id = s.customer_id
           WHERE ${Prisma.join(filters, " AND ")}
             AND NOT EXISTS (SELECT 1 FROM campaign_assignments a WHERE a.campaign_id = ${campaignId} AND a.customer_id = s.customer_id)

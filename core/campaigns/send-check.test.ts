@@ -14,6 +14,7 @@ const policy: ContactPolicy = {
   quietHoursEnd: 9,
   offerCapDays: 14,
   surveyCapDays: 90,
+  spacingHours: 24,
   declineCooldownDays: 60,
   businessTimeZone: "UTC",
 };
@@ -108,5 +109,66 @@ describeEachDatabase("contact policy at send time", (kind) => {
     const checked = await checkBatchBeforeSend(db, batch, policy, NOW);
     expect(checked.toSend).toHaveLength(1);
     expect(checked.skipped).toEqual({ offer_cap: 1 });
+  });
+
+  it("refuses a marketing message that would break the spacing, whatever kind came before", async () => {
+    const { ids } = await insertScoredCustomers(
+      db,
+      [
+        { externalId: "surveyed", churnProbability: 0.9, clv: 100, timeZone: "Asia/Tokyo" },
+        { externalId: "in-flight", churnProbability: 0.9, clv: 100, timeZone: "Asia/Tokyo" },
+      ],
+      NOW,
+    );
+    const [surveyed, inFlight] = ids as [number, number];
+    // an NPS question reached "surveyed" 23 hours ago; another dispatcher is sending a survey to "in-flight"
+    await db.prisma.outboxMessage.createMany({
+      data: [
+        {
+          idempotencyKey: "nps:surveyed",
+          customerId: surveyed,
+          kind: "survey_nps",
+          status: "sent",
+          sentAt: new Date(NOW.getTime() - 23 * 3_600_000),
+        },
+        {
+          idempotencyKey: "nps:in-flight",
+          customerId: inFlight,
+          kind: "survey_nps",
+          status: "sending",
+          lockedAt: NOW,
+          lockedBy: "other",
+        },
+      ],
+    });
+    // offers queued around the planner (as a second path might), and a ticket reply
+    await enqueueMessages(
+      db,
+      [
+        { idempotencyKey: "offer:surveyed", customerId: surveyed, kind: "offer", payload: {} },
+        { idempotencyKey: "offer:in-flight", customerId: inFlight, kind: "offer", payload: {} },
+        { idempotencyKey: "reply:surveyed", customerId: surveyed, kind: "ticket_reply", payload: {} },
+      ],
+      { now: NOW },
+    );
+    const batch = await claimDueMessages(db, { limit: 10, workerId: "w", now: NOW, leaseMs: 60_000 });
+    const checked = await checkBatchBeforeSend(db, batch, policy, NOW);
+    expect(checked.toSend.map((m) => m.idempotencyKey)).toEqual(["reply:surveyed"]);
+    expect(checked.skipped).toEqual({ spacing: 2 });
+    const offers = await db.prisma.outboxMessage.findMany({ where: { kind: "offer" } });
+    expect(offers.map((o) => [o.status, o.skipReason])).toEqual([
+      ["skipped", "spacing"],
+      ["skipped", "spacing"],
+    ]);
+
+    // 25 hours after the survey the spacing has passed: an offer goes
+    const later = new Date(NOW.getTime() + 2 * 3_600_000);
+    await enqueueMessages(
+      db,
+      [{ idempotencyKey: "offer:surveyed:2", customerId: surveyed, kind: "offer", payload: {} }],
+      { now: later },
+    );
+    const [next] = await claimDueMessages(db, { limit: 10, workerId: "w", now: later, leaseMs: 60_000 });
+    expect((await checkBatchBeforeSend(db, [next!], policy, later)).toSend).toHaveLength(1);
   });
 });

@@ -1,49 +1,17 @@
-// The contact policy applied again to a claimed batch just before sending: consent, caps and
-// reachability are read fresh for the batch's customers in one query, and each message is
+// The contact policy applied again to a claimed batch just before sending: consent, caps,
+// spacing and reachability change between planning and sending, so the batch is decided afresh
+// in one query by the same rule the planner used (`contactRefusalSql`), and each message is
 // sent, deferred to the end of quiet hours, or skipped with its reason.
-import type { Database } from "../db/client";
+import { Prisma, type Database } from "../db/client";
 import { deferMessage, skipMessage, type ClaimedMessage } from "../messaging/outbox";
-import { decideContact, isMarketing, type ContactPolicy, type ContactState, type SkipReason } from "./contact-policy";
-
-interface StateRow {
-  id: number;
-  linked: boolean;
-  marketing_consent: boolean;
-  opted_out_at: Date | null;
-  unreachable_at: Date | null;
-  erased_at: Date | null;
-  time_zone: string | null;
-  last_offer: Date | null;
-  last_survey: Date | null;
-  last_declined: Date | null;
-}
-
-/** Reads the contact state of many customers in one statement. */
-export async function loadContactStates(db: Database, customerIds: number[]): Promise<Map<number, ContactState>> {
-  if (customerIds.length === 0) return new Map();
-  const rows = await db.prisma.$queryRaw<StateRow[]>`
-    SELECT c.id, c.telegram_chat_id IS NOT NULL AS linked, c.marketing_consent, c.opted_out_at, c.unreachable_at, c.erased_at, c.time_zone,
-      (SELECT max(m.sent_at) FROM outbox_messages m WHERE m.customer_id = c.id AND m.kind = 'offer' AND m.status = 'sent') AS last_offer,
-      (SELECT max(m.sent_at) FROM outbox_messages m WHERE m.customer_id = c.id AND m.kind IN ('survey_nps', 'survey_servqual') AND m.status = 'sent') AS last_survey,
-      (SELECT max(i.responded_at) FROM offer_issues i WHERE i.customer_id = c.id AND i.status = 'declined') AS last_declined
-    FROM customers c WHERE c.id = ANY(${[...new Set(customerIds)]}::int[])`;
-  return new Map(
-    rows.map((r) => [
-      r.id,
-      {
-        linked: r.linked,
-        marketingConsent: r.marketing_consent,
-        optedOutAt: r.opted_out_at,
-        unreachableAt: r.unreachable_at,
-        erasedAt: r.erased_at,
-        timeZone: r.time_zone,
-        lastOfferSentAt: r.last_offer,
-        lastSurveySentAt: r.last_survey,
-        lastDeclinedAt: r.last_declined,
-      },
-    ]),
-  );
-}
+import {
+  contactRefusalSql,
+  effectiveTimeZone,
+  isMarketing,
+  quietHoursEndAt,
+  type ContactPolicy,
+  type SkipReason,
+} from "./contact-policy";
 
 export interface SendCheckResult {
   toSend: ClaimedMessage[];
@@ -54,7 +22,8 @@ export interface SendCheckResult {
 /**
  * Applies the contact policy to a claimed batch at send time. Skipped messages are settled as
  * `skipped` with the reason; quiet-hours ones go back to `pending` until quiet hours end.
- * Within one batch a second offer (or survey) to the same customer counts against the cap.
+ * Two marketing messages to one customer in a batch (or in two dispatchers' batches) never
+ * both pass: the one queued later counts the earlier against the caps and the spacing.
  */
 export async function checkBatchBeforeSend(
   db: Database,
@@ -62,29 +31,32 @@ export async function checkBatchBeforeSend(
   policy: ContactPolicy,
   now: Date,
 ): Promise<SendCheckResult> {
-  const states = await loadContactStates(
-    db,
-    batch.flatMap((m) => (m.customerId === null ? [] : [m.customerId])),
-  );
   const result: SendCheckResult = { toSend: [], deferred: 0, skipped: {} };
+  if (batch.length === 0) return result;
+  const refusal = contactRefusalSql(policy, now, {
+    customer: "c",
+    kind: Prisma.sql`msg.kind`,
+    messageId: Prisma.sql`msg.id`,
+  });
+  const rows = await db.prisma.$queryRaw<{ id: number; reason: SkipReason | null; time_zone: string | null }[]>`
+    SELECT msg.id, ${refusal} AS reason, c.time_zone
+    FROM outbox_messages msg LEFT JOIN customers c ON c.id = msg.customer_id
+    WHERE msg.id = ANY(${batch.map((m) => m.outboxId)}::int[])`;
+  const decided = new Map(rows.map((r) => [r.id, r]));
   for (const message of batch) {
-    const state = message.customerId === null ? null : (states.get(message.customerId) ?? null);
-    const decision = decideContact(message.kind, state, policy, now);
-    switch (decision.type) {
-      case "send":
-        result.toSend.push(message);
-        if (state && isMarketing(message.kind)) {
-          if (message.kind === "offer") state.lastOfferSentAt = now;
-          else state.lastSurveySentAt = now;
-        }
-        break;
-      case "defer":
-        if (await deferMessage(db, message, decision.until)) result.deferred++;
-        break;
-      case "skip":
-        if (await skipMessage(db, message, decision.reason))
-          result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
-        break;
+    const row = decided.get(message.outboxId);
+    const reason: SkipReason | null = row ? row.reason : "no_customer";
+    if (reason) {
+      if (await skipMessage(db, message, reason)) result.skipped[reason] = (result.skipped[reason] ?? 0) + 1;
+      continue;
+    }
+    const until = isMarketing(message.kind)
+      ? quietHoursEndAt(now, effectiveTimeZone(row?.time_zone, policy.businessTimeZone), policy)
+      : null;
+    if (until) {
+      if (await deferMessage(db, message, until)) result.deferred++;
+    } else {
+      result.toSend.push(message);
     }
   }
   return result;

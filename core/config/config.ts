@@ -65,7 +65,8 @@ export const envSchema = z.object({
   CRON_TRAIN: cron.default("0 4 * * 0"),
   CRON_CAMPAIGN: cron.default("0 8 * * *"),
   CRON_DISPATCH: cron.default("* * * * *"),
-  CRON_SURVEY: cron.default("0 11 * * 2"),
+  CRON_SURVEY_NPS: cron.default("0 11 * * 2"),
+  CRON_SURVEY_SERVQUAL: cron.default("0 11 1 * *"),
   CRON_DIGEST: cron.default("0 9 * * 1"),
   CRON_HOUSEKEEPING: cron.default("30 2 * * *"),
   SCHEDULER_ENABLED: bool.default(true),
@@ -86,6 +87,7 @@ export const envSchema = z.object({
   OFFER_CAP_DAYS: int(0, 365).default(14),
   SURVEY_CAP_DAYS: int(0, 3650).default(90),
   DECLINE_COOLDOWN_DAYS: int(0, 3650).default(60),
+  MARKETING_SPACING_HOURS: int(0, 8760).default(24),
   SURVEY_WAVE_SIZE: int(0, 1_000_000).default(500),
   // demo
   DEMO_CUSTOMERS: int(100, 200_000).default(3000),
@@ -141,7 +143,8 @@ export interface Config {
       train: string;
       campaign: string;
       dispatch: string;
-      survey: string;
+      surveyNps: string;
+      surveyServqual: string;
       digest: string;
       housekeeping: string;
     };
@@ -161,6 +164,7 @@ export interface Config {
     offerCapDays: number;
     surveyCapDays: number;
     declineCooldownDays: number;
+    spacingHours: number;
     surveyWaveSize: number;
   };
   demo: { customers: number; seed: number };
@@ -251,7 +255,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
         train: env.CRON_TRAIN,
         campaign: env.CRON_CAMPAIGN,
         dispatch: env.CRON_DISPATCH,
-        survey: env.CRON_SURVEY,
+        surveyNps: env.CRON_SURVEY_NPS,
+        surveyServqual: env.CRON_SURVEY_SERVQUAL,
         digest: env.CRON_DIGEST,
         housekeeping: env.CRON_HOUSEKEEPING,
       },
@@ -271,6 +276,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       offerCapDays: env.OFFER_CAP_DAYS,
       surveyCapDays: env.SURVEY_CAP_DAYS,
       declineCooldownDays: env.DECLINE_COOLDOWN_DAYS,
+      spacingHours: env.MARKETING_SPACING_HOURS,
       surveyWaveSize: env.SURVEY_WAVE_SIZE,
     },
     demo: { customers: env.DEMO_CUSTOMERS, seed: env.DEMO_SEED },

@@ -24,6 +24,10 @@ export async function loadRetailer(
     FROM unnest(${chatIds.map(([id]) => id)}::text[], ${chatIds.map(([, chat]) => chat.toString())}::bigint[]) AS t(external_id, chat)
     WHERE c.external_id = t.external_id`;
   await prisma.$executeRaw`UPDATE customers SET opted_out_at = ${data.asOf} WHERE NOT marketing_consent AND opted_out_at IS NULL`;
+  // Consent is opt-in: the synthetic customers who agreed did so when they signed up to the demo shop.
+  await prisma.$executeRaw`
+    UPDATE customers SET consent_at = coalesce(signed_up_at, ${data.asOf}), consent_source = 'demo'
+    WHERE marketing_consent AND consent_at IS NULL`;
 
   const ids = new Map(
     (await prisma.customer.findMany({ select: { id: true, externalId: true } })).map((c) => [c.externalId, c.id]),

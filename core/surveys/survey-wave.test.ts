@@ -12,6 +12,7 @@ const policy: ContactPolicy = {
   quietHoursEnd: 9,
   offerCapDays: 14,
   surveyCapDays: 90,
+  spacingHours: 24,
   declineCooldownDays: 60,
   businessTimeZone: "UTC",
 };
@@ -35,7 +36,7 @@ describeEachDatabase("survey waves", (kind) => {
     }));
     const { ids } = await insertScoredCustomers(db, people, NOW);
     const first = await planSurveyWave(db, { now: NOW, policy, waveId: "w1", sampleSize: 30 });
-    expect(first).toEqual({ waveId: "w1", eligible: 70, queued: 30 });
+    expect(first).toEqual({ kind: "nps", waveId: "w1", eligible: 70, queued: 30 });
     const rows = await db.prisma.outboxMessage.findMany({ where: { kind: "survey_nps" } });
     for (const r of rows) {
       const p = people[ids.indexOf(r.customerId!)]!;
@@ -53,7 +54,7 @@ describeEachDatabase("survey waves", (kind) => {
     }
     const later = new Date(NOW.getTime() + 30 * 86_400_000);
     const second = await planSurveyWave(db, { now: later, policy, waveId: "w2", sampleSize: 100 });
-    expect(second).toEqual({ waveId: "w2", eligible: 40, queued: 40 });
+    expect(second).toEqual({ kind: "nps", waveId: "w2", eligible: 40, queued: 40 });
     const w2 = await db.prisma.outboxMessage.findMany({ where: { idempotencyKey: { startsWith: "survey:w2:" } } });
     const surveyed = new Set(rows.map((r) => r.customerId));
     expect(w2.some((r) => surveyed.has(r.customerId))).toBe(false);

@@ -9,9 +9,11 @@ import { planCampaign, type PlanError } from "../../core/campaigns/plan";
 import { campaignReport, formatCampaignReport } from "../../core/campaigns/report";
 import { assertUnreachable } from "../../core/result";
 import { buildContext, UserError, type AppContext } from "../context";
+import { SURVEY_WAVE_KINDS, type SurveyWaveKind } from "../../core/surveys/survey-wave";
 import { newWorkerId } from "../dispatch.job";
 import { JOB_NAMES, loadJobs, type JobName } from "../job-registry";
 import { runJobSlot } from "../scheduler";
+import { SURVEY_JOB_BY_KIND } from "../survey.job";
 
 const list = (v: string) =>
   v
@@ -62,7 +64,15 @@ export function registerRunCommands(program: Command): void {
     .command("run <job>")
     .description(`Run one job now: ${JOB_NAMES.join(" | ")}`)
     .option("--as-of <date>", "the clock the job uses (default: now)")
-    .action(async (name: string, opts: { asOf?: string }) => {
+    .option("--kind <kind>", `survey only: which survey to invite to, ${SURVEY_WAVE_KINDS.join(" | ")} (default nps)`)
+    .action(async (requested: string, opts: { asOf?: string; kind?: string }) => {
+      let name = requested;
+      if (opts.kind !== undefined) {
+        if (requested !== "survey") throw new UserError(`--kind applies to \`run survey\` only, not "${requested}"`);
+        if (!(SURVEY_WAVE_KINDS as readonly string[]).includes(opts.kind))
+          throw new UserError(`--kind: "${opts.kind}" is not a survey; one of ${SURVEY_WAVE_KINDS.join(", ")}`);
+        name = SURVEY_JOB_BY_KIND[opts.kind as SurveyWaveKind];
+      }
       if (!(JOB_NAMES as readonly string[]).includes(name))
         throw new UserError(`unknown job "${name}": one of ${JOB_NAMES.join(", ")}`);
       const jobs = await loadJobs();

@@ -16,7 +16,9 @@ it("prints rendered offers for the most at-risk customers in their own language 
   const ids: number[] = [];
   for (const [i, name] of ["Maria Lopez", "Ivan Petrov", "Li Wei", "Safe Customer"].entries()) {
     // Ivan reads Russian; the others have no stored language (the default, English)
-    const c = await db.prisma.customer.create({ data: { externalId: `d${i}`, name, locale: i === 1 ? "ru" : null } });
+    const c = await db.prisma.customer.create({
+      data: { externalId: `d${i}`, name, locale: i === 1 ? "ru" : null, marketingConsent: true },
+    });
     ids.push(c.id);
     await db.prisma.purchase.create({
       data: {

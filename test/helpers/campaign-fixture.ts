@@ -15,6 +15,7 @@ export const NO_QUIET_HOURS: ContactPolicy = {
   quietHoursEnd: 0,
   offerCapDays: 14,
   surveyCapDays: 90,
+  spacingHours: 24,
   declineCooldownDays: 60,
   businessTimeZone: "UTC",
 };
