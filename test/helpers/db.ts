@@ -3,9 +3,9 @@
 // run. PostgreSQL: a new database created from the migrated template on the server the global
 // setup started.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { describe, inject } from "vitest";
-import { newPGlite, openDatabase, wrapPGlite, type Database } from "../../core/db/client";
+import { newPGlite, openDatabase, resolveDatabaseTarget, wrapPGlite, type Database } from "../../core/db/client";
 
 export type DatabaseKind = "pglite" | "postgres";
 
@@ -69,4 +69,18 @@ export function describeEachDatabase(name: string, body: (kind: DatabaseKind) =>
   const unavailable = inject("pgUnavailable");
   if (unavailable) describe.skip(`${name} [postgres: skipped, ${unavailable}]`, () => body("postgres"));
   else describe(`${name} [postgres]`, () => body("postgres"));
+}
+
+/**
+ * Gives `DATA_DIR` an embedded database that is a copy of the migrated template, where a
+ * `retention` process with that `DATA_DIR` (and no `DATABASE_URL`) will open it, so a CLI test
+ * need not run initdb and every migration in a child process first.
+ */
+export async function createMigratedDataDir(dataDir: string): Promise<void> {
+  const target = resolveDatabaseTarget(undefined, dataDir);
+  if (target.kind !== "pglite" || !target.dataDir) throw new Error(`not an embedded database: ${dataDir}`);
+  mkdirSync(target.dataDir, { recursive: true });
+  const pglite = newPGlite(target.dataDir, { loadDataDir: pgliteTemplate() });
+  await pglite.waitReady;
+  await pglite.close();
 }
