@@ -30,7 +30,7 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
       event_ts: eventTs,
     });
     expect(res.status).toBe(200);
-    const posts = await h.slack.waitFor("chat.postMessage", before + 1, 20_000);
+    const posts = await h.slack.waitFor("chat.postMessage", before + 1);
     return { post: posts[before]!.body, eventTs };
   }
 
