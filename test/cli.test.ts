@@ -1,5 +1,4 @@
 // The `retention` command as a user runs it: a real process, real environment variables.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,18 +6,8 @@ import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { openDatabase, resolveDatabaseTarget } from "../core/db/client";
 import { buildProgram } from "../jobs/cli";
-
-const ROOT = path.resolve(import.meta.dirname, "..");
-
-function retention(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync("node", ["jobs/retention.mjs", ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, LOG_LEVEL: "silent", DATABASE_URL: "", ...env },
-    timeout: 60_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { createMigratedDataDir } from "./helpers/db";
+import { runRetention as retention } from "./helpers/retention-cli";
 
 function allCommands(command: Command, prefix: string[] = []): string[][] {
   return command.commands.flatMap((c) => {
@@ -28,7 +17,7 @@ function allCommands(command: Command, prefix: string[] = []): string[][] {
 }
 
 describe("retention CLI", () => {
-  it("every command has a description and --help", () => {
+  it("every command has a description and --help", async () => {
     const program = buildProgram();
     const commands = allCommands(program);
     expect(commands.map((c) => c.join(" "))).toEqual(
@@ -40,26 +29,26 @@ describe("retention CLI", () => {
       expect(cmd.description(), name.join(" ")).not.toBe("");
       expect(cmd.helpInformation()).toMatch(/Usage: retention/);
     }
-    const help = retention(["import", "orders", "--help"]);
+    const help = await retention(["import", "orders", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--strict/);
     expect(help.stdout).toMatch(/--format <format>/);
   });
 
-  it("refuses an unmigrated database and names the command to run; after it, imports", () => {
+  it("refuses an unmigrated database and names the command to run; after it, imports", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "cli-test-"));
     const csv = path.join(dataDir, "customers.csv");
     writeFileSync(csv, "id,name\nx1,Xena\n");
-    const refused = retention(["import", "customers", csv], { DATA_DIR: dataDir });
+    const refused = await retention(["import", "customers", csv], { DATA_DIR: dataDir });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/pending.*Run: npm run db:migrate/s);
     expect(refused.stderr).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack trace
 
-    expect(retention(["db", "migrate"], { DATA_DIR: dataDir }).code).toBe(0);
-    const imported = retention(["import", "customers", csv], { DATA_DIR: dataDir });
+    expect((await retention(["db", "migrate"], { DATA_DIR: dataDir })).code).toBe(0);
+    const imported = await retention(["import", "customers", csv], { DATA_DIR: dataDir });
     expect(imported.code).toBe(0);
     expect(imported.stdout).toMatch(/inserted 1, updated 0, unchanged 0, rejected 0/);
-    const missing = retention(["import", "customers", path.join(dataDir, "nope.csv")], { DATA_DIR: dataDir });
+    const missing = await retention(["import", "customers", path.join(dataDir, "nope.csv")], { DATA_DIR: dataDir });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.csv: no such file/);
   });
@@ -71,9 +60,10 @@ describe("retention CLI", () => {
       orders,
       "order_id,customer_id,date,amount\no1,k1,2025-01-01,10\no2,k1,2025-01-01,5\no3,k2,2025-02-01,7\n",
     );
-    expect(retention(["db", "migrate"], { DATA_DIR: dataDir }).code).toBe(0);
-    expect(retention(["import", "orders", orders, "--create-customers"], { DATA_DIR: dataDir }).code).toBe(0);
-    expect(retention(["db", "check-totals"], { DATA_DIR: dataDir })).toMatchObject({
+    await createMigratedDataDir(dataDir);
+    expect((await retention(["db", "migrate"], { DATA_DIR: dataDir })).code).toBe(0);
+    expect((await retention(["import", "orders", orders, "--create-customers"], { DATA_DIR: dataDir })).code).toBe(0);
+    expect(await retention(["db", "check-totals"], { DATA_DIR: dataDir })).toMatchObject({
       code: 0,
       stdout: expect.stringMatching(/all match/),
     });
@@ -81,19 +71,19 @@ describe("retention CLI", () => {
     const db = await openDatabase(resolveDatabaseTarget(undefined, dataDir));
     await db.execScript(`UPDATE customer_purchase_stats SET revenue = 0`); // as if written around the triggers
     await db.close();
-    expect(retention(["db", "check-totals"], { DATA_DIR: dataDir })).toMatchObject({
+    expect(await retention(["db", "check-totals"], { DATA_DIR: dataDir })).toMatchObject({
       code: 1,
       stdout: expect.stringMatching(/2 customer\(s\) differ/),
     });
-    expect(retention(["db", "check-totals", "--fix"], { DATA_DIR: dataDir })).toMatchObject({
+    expect(await retention(["db", "check-totals", "--fix"], { DATA_DIR: dataDir })).toMatchObject({
       code: 0,
       stdout: expect.stringMatching(/recounted; 0 differ now/),
     });
-    expect(retention(["db", "check-totals"], { DATA_DIR: dataDir }).code).toBe(0);
+    expect((await retention(["db", "check-totals"], { DATA_DIR: dataDir })).code).toBe(0);
   });
 
-  it("stops on bad configuration with one line per problem and no secret in the output", () => {
-    const result = retention(["config"], {
+  it("stops on bad configuration with one line per problem and no secret in the output", async () => {
+    const result = await retention(["config"], {
       RISK_HIGH: "7",
       CRON_SCORE: "often",
       SLACK_BOT_TOKEN: "xoxb-very-secret",

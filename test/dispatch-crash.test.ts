@@ -27,7 +27,7 @@ describe.skipIf(!!unavailable)(
       await db?.close();
     });
 
-    it("resumes after SIGKILL without duplicates or silent losses", { timeout: 180_000 }, async () => {
+    it("resumes after SIGKILL without duplicates or silent losses", async () => {
       if (db.target.kind !== "postgres") throw new Error("needs PostgreSQL");
       const now = new Date();
       const { campaignId } = await plannedCampaign(db, { customers: 6200, now, optedOutEvery: 20, unlinkedEvery: 20 });
@@ -56,12 +56,10 @@ describe.skipIf(!!unavailable)(
       const first = spawnRetention(["run", "dispatch"], env);
       let stderr = "";
       first.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-      const deadline = Date.now() + 60_000;
+      // However slow the machine, wait for the messages, not for a time.
       while (sentSoFar() < 1500) {
         if (first.exitCode !== null)
           throw new Error(`dispatcher exited before the kill (code ${first.exitCode}): ${stderr.slice(0, 2000)}`);
-        if (Date.now() > deadline)
-          throw new Error(`dispatcher too slow: ${sentSoFar()} sent. ${stderr.slice(0, 2000)}`);
         await new Promise((r) => setTimeout(r, 10));
       }
       first.kill("SIGKILL");

@@ -1,6 +1,10 @@
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
-import { openDatabase } from "../core/db/client";
+import { newPGlite, openDatabase, wrapPGlite } from "../core/db/client";
 import { applyMigrations } from "../core/db/migrate";
 import { postgresUnavailableReason, startPostgres, type PostgresServer } from "./postgres-server";
 
@@ -11,41 +15,84 @@ declare module "vitest" {
     pgUnavailable: string;
     /** `prisma migrate diff --from-empty --to-schema-datamodel`: the schema as one SQL script. */
     schemaSql: string;
+    /** A tarball (`dumpDataDir("none")`) of a migrated PGlite data folder; test databases load copies of it. */
+    pgliteTemplatePath: string;
   }
 }
 
 export const TEMPLATE_DB = "retention_template";
-let server: PostgresServer | null = null;
 
 // Run once for the whole suite: the Prisma CLI takes seconds to start.
-function schemaScript(): string {
-  return execFileSync(
+async function schemaScript(): Promise<string> {
+  const { stdout } = await promisify(execFile)(
     "npx",
     ["prisma", "migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"],
-    {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    },
+    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
   );
+  return stdout;
+}
+
+// PGlite's initdb alone costs several CPU-seconds; done once here instead of in every test file
+// (each file runs in a fresh module graph), and the migrations applied once with it.
+async function pgliteTemplate(dir: string): Promise<string> {
+  const pglite = newPGlite();
+  await pglite.waitReady;
+  try {
+    await applyMigrations(wrapPGlite(pglite));
+    const file = path.join(dir, "pglite-template.tar");
+    writeFileSync(file, new Uint8Array(await (await pglite.dumpDataDir("none")).arrayBuffer()));
+    return file;
+  } finally {
+    await pglite.close();
+  }
+}
+
+async function postgresTemplate(): Promise<PostgresServer> {
+  const server = await startPostgres();
+  try {
+    const admin = await openDatabase({ kind: "postgres", url: server.url() });
+    await admin.prisma.$executeRawUnsafe(`CREATE DATABASE ${TEMPLATE_DB}`);
+    await admin.close();
+    const template = await openDatabase({ kind: "postgres", url: server.url(TEMPLATE_DB) });
+    await applyMigrations(template);
+    await template.close();
+    return server;
+  } catch (error) {
+    server.stop();
+    throw error;
+  }
 }
 
 export default async function setup(project: TestProject) {
-  project.provide("schemaSql", schemaScript());
+  const dir = mkdtempSync(path.join(os.tmpdir(), "retention-tests-"));
   const reason = process.env.SKIP_POSTGRES ? "SKIP_POSTGRES is set" : postgresUnavailableReason();
-  if (reason) {
-    console.warn(`[tests] PostgreSQL server tests skipped: ${reason}`);
-    project.provide("pgServerUrl", "");
-    project.provide("pgUnavailable", reason);
-    return;
+  if (reason) console.warn(`[tests] PostgreSQL server tests skipped: ${reason}`);
+  // The three are independent: the Prisma CLI and initdb mostly wait on other processes.
+  const results = await Promise.allSettled([
+    schemaScript(),
+    pgliteTemplate(dir),
+    reason ? Promise.resolve(null) : postgresTemplate(),
+  ] as const);
+  const [schemaSql, templatePath, server] = results.map((r) => (r.status === "fulfilled" ? r.value : null)) as [
+    string | null,
+    string | null,
+    PostgresServer | null,
+  ];
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) {
+    server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw failed.reason;
   }
-  server = await startPostgres();
-  const admin = await openDatabase({ kind: "postgres", url: server.url() });
-  await admin.prisma.$executeRawUnsafe(`CREATE DATABASE ${TEMPLATE_DB}`);
-  await admin.close();
-  const template = await openDatabase({ kind: "postgres", url: server.url(TEMPLATE_DB) });
-  await applyMigrations(template);
-  await template.close();
-  project.provide("pgServerUrl", server.url(""));
-  project.provide("pgUnavailable", "");
-  return () => server?.stop();
+  project.provide("schemaSql", schemaSql!);
+  project.provide("pgliteTemplatePath", templatePath!);
+  project.provide("pgServerUrl", server ? server.url("") : "");
+  project.provide("pgUnavailable", reason ?? "");
+  return () => {
+    try {
+      server?.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
 }

@@ -3,6 +3,7 @@
 // Resolve asks for CSAT, and the Slack post follows every step.
 import type TelegramServer from "telegram-test-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../../test/helpers/wait";
 import type { Database } from "../../core/db/client";
 import { createTestDatabase } from "../../test/helpers/db";
 import { raiseStaffEvent } from "../../core/tickets/staff-events";
@@ -36,13 +37,6 @@ describe("complaint desk: Telegram -> Slack thread -> Telegram [pglite]", () => 
       event_ts: `${1_800_000_000 + evt}.000100`,
     });
   const lastUpdate = () => JSON.stringify(h.slack.callsOf("chat.update").at(-1)?.body.blocks ?? []);
-  async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 8000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
 
   beforeAll(async () => {
     db = await createTestDatabase("pglite");

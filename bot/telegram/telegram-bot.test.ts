@@ -2,6 +2,7 @@
 // TELEGRAM_API_ROOT while the emulator's client plays the customer. PGlite, one database per file.
 import type TelegramServer from "telegram-test-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../../test/helpers/wait";
 import { silentLogger } from "../../core/log";
 import { createLinkToken } from "../../core/linking/linking";
 import { decodeCallback } from "../../core/messaging/callback-data";
@@ -159,9 +160,7 @@ describe("offers", () => {
     await user.press("v2:anything", 1);
     await user.press("v1:np:1:11", 1);
     await user.press("v1:sq:3:5", 1);
-    const deadline = Date.now() + 5000;
-    while (callbackAnswers(server).length < before + 5 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+    await until(() => callbackAnswers(server).length >= before + 5, "five callback answers");
     const texts = callbackAnswers(server)
       .slice(before)
       .map((a) => a.text);

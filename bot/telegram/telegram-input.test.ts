@@ -3,6 +3,7 @@
 import type { Update } from "grammy/types";
 import type TelegramServer from "telegram-test-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../../test/helpers/wait";
 import type { Database } from "../../core/db/client";
 import { Writable } from "node:stream";
 import { createLogger, silentLogger } from "../../core/log";
@@ -179,9 +180,7 @@ describe("operation", () => {
       data: { key: `tg:${user.chatId}`, customerId: customer.id, data: { flow: { type: "servqual", state: null } } },
     });
     await user.text("secret personal words");
-    const deadline = Date.now() + 5000;
-    while (!lines.some((l) => l.includes("telegram update failed")) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+    await until(() => lines.some((l) => l.includes("telegram update failed")), "the failure logged");
     const failure = lines.find((l) => l.includes("telegram update failed"))!;
     expect(failure).toBeDefined();
     expect(failure).not.toContain("secret personal words");

@@ -4,6 +4,7 @@
 import type { IncomingMessage } from "node:http";
 import net from "node:net";
 import TelegramServer from "telegram-test-api";
+import { HANG_GUARD_MS } from "../../test/helpers/hang-guard";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -111,7 +112,7 @@ export async function waitForMessages(
   token: string,
   chatId: number,
   count: number,
-  timeoutMs = 5000,
+  timeoutMs = HANG_GUARD_MS,
 ): Promise<BotMessage[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

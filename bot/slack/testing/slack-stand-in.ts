@@ -3,6 +3,7 @@
 import { createHmac } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { HANG_GUARD_MS } from "../../../test/helpers/hang-guard";
 
 export interface RecordedCall {
   method: string;
@@ -142,7 +143,7 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
       state.usergroupMembers = v;
     },
     callsOf,
-    waitFor: (method, count = 1, timeoutMs = 10_000) =>
+    waitFor: (method, count = 1, timeoutMs = HANG_GUARD_MS) =>
       new Promise((resolve, reject) => {
         const deadline = setTimeout(
           () =>
