@@ -1,13 +1,14 @@
 // `retention start` (`npm start`): the long-running process. Starts the Telegram bot, the Slack
 // app and the scheduler, each only when it can run (credentials present, SCHEDULER_ENABLED).
-// Without a Telegram token the dispatcher renders messages to the log (dry run).
+// Without a Telegram token the dispatcher renders messages to the log (dry run). The external
+// clients (Telegram with its one limiter, Slack, the chat model) come from the process runtime.
 import type { Command } from "commander";
 import { createLangchainAssistant } from "../../bot/slack/assistant/langchain-assistant";
 import { buildSlackApp, startSlackApp } from "../../bot/slack/app";
 import { startTelegramBot } from "../../bot/telegram/bot";
-import type { MessageChannel } from "../../core/messaging/channel";
 import { buildContext } from "../context";
 import { loadJobs } from "../job-registry";
+import { runtimeFor } from "../runtime";
 import { startScheduler } from "../scheduler";
 
 export function registerStartCommand(program: Command): void {
@@ -17,12 +18,19 @@ export function registerStartCommand(program: Command): void {
     .action(async () => {
       const ctx = await buildContext();
       const { config, db, log } = ctx;
-      const stops: (() => Promise<void>)[] = [];
-      let staffReplies: MessageChannel | undefined;
+      const runtime = runtimeFor(ctx);
+      const stops: (() => Promise<void>)[] = [() => runtime.stop()];
+      // Offers, staff replies and CSAT requests: one channel over the one Telegram limiter.
+      const staffReplies = runtime.channel(db);
 
-      if (config.telegram.token) {
-        const bot = await startTelegramBot({ config, db, log });
-        staffReplies = bot.channel;
+      if (runtime.telegram) {
+        const bot = await startTelegramBot({
+          config,
+          db,
+          log,
+          telegram: runtime.telegram,
+          chatModel: runtime.chatModel,
+        });
         stops.push(() => bot.stop());
       } else log.warn("TELEGRAM_BOT_TOKEN not set: Telegram bot off, messages are rendered to the log (dry run)");
 
