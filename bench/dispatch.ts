@@ -2,7 +2,8 @@
 //   npm run bench:dispatch                          all three parts
 //   npm run bench:dispatch -- --messages 600 --rate 30 --burst 3000 --plan 1000000 --plan-budget 0
 // 1. Throughput against the Telegram emulator (telegram-test-api) at the configured rate
-//    (default 30 msg/s, as DISPATCH_RATE_PER_SECOND): achieved / configured (target >= 0.95) and
+//    (default 30 msg/s, as TELEGRAM_RATE_PER_SECOND, the process's one Telegram limiter):
+//    achieved / configured (target >= 0.95) and
 //    429 answers seen (the emulator never rate-limits, so 0 there says nothing about Telegram).
 // 2. Headroom: the same dispatcher with the rate set to 1000/s, to show the per-message cost.
 // 3. Planning a campaign over 1,000,000 scored customers (generated with generate_series).
@@ -57,7 +58,7 @@ async function dispatchRun(
     const config = loadConfig({
       TELEGRAM_BOT_TOKEN: TOKEN,
       TELEGRAM_API_ROOT: emulator.config.apiURL,
-      DISPATCH_RATE_PER_SECOND: String(ratePerSecond),
+      TELEGRAM_RATE_PER_SECOND: String(ratePerSecond),
       QUIET_HOURS_START: "0",
       QUIET_HOURS_END: "0",
     });

@@ -7,8 +7,12 @@
 // update was lost or handled twice (exactly two replies per chat, one processed_updates row per
 // update, one ticket per customer). Telegram's own limits (30 msg/s overall) are off by default
 // because they would measure the throttle, not the bot; --real-limits turns them on.
+// The same load is also answered by a bare grammY echo bot (no database, no middleware) on the
+// same emulator in the same run, and for each database one line compares the two:
+//   RATIO handled/echo <database> = 0.NN    (updates/s of the product's bot / the echo bot's)
 import type TelegramServer from "telegram-test-api";
 import { run } from "@grammyjs/runner";
+import { Bot } from "grammy";
 import { buildTelegramBot } from "../bot/telegram/bot";
 import { emulatorUser, startEmulator } from "../bot/telegram/test-harness";
 import { loadConfig } from "../core/config/config";
@@ -27,7 +31,9 @@ const customers = Number(arg("customers", "1000"));
 const which = arg("db", "both");
 const realLimits = args.includes("--real-limits");
 const TOKEN = "4242:bench";
+const ECHO_TOKEN = "4343:bench-echo";
 const FIRST_CHAT = 500_000;
+const ECHO_FIRST_CHAT = 800_000;
 
 function pool(size: number): <T>(task: () => Promise<T>) => Promise<T> {
   let active = 0;
@@ -59,7 +65,99 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function runOnce(label: string, db: Database): Promise<boolean> {
+interface LoadResult {
+  elapsedMs: number;
+  latencies: number[];
+  /** Chats whose reply count differs from their update count. */
+  wrongReplies: number;
+  replies: number;
+  updateIds: string[];
+}
+
+/** Every customer sends /help and a free-text message to `token`'s bot; waits for all replies. */
+async function driveLoad(server: TelegramServer, token: string, firstChat: number): Promise<LoadResult> {
+  const ofToken = () => server.storage.botMessages.filter((m) => m.botToken === token);
+  const users = Array.from({ length: customers }, (_, i) => emulatorUser(server, token, firstChat + i + 1));
+  const started = Date.now();
+  // All customers are active at once; the emulator's HTTP server resets connections beyond a
+  // few hundred simultaneous posts, so at most 100 client posts are in flight (retried on reset).
+  const limit = pool(100);
+  await Promise.all(
+    users.map(async (user) => {
+      await limit(() => retry(() => user.command("/help")));
+      await limit(() => retry(() => user.text(`My order ${user.chatId} arrived damaged, please help`)));
+    }),
+  );
+  const expected = customers * 2;
+  const deadline = Date.now() + 600_000;
+  let lastReport = Date.now();
+  let lastCount = 0;
+  let lastProgress = Date.now();
+  while (ofToken().length < expected && Date.now() < deadline && Date.now() - lastProgress < 30_000) {
+    const count = ofToken().length;
+    if (count !== lastCount) {
+      lastCount = count;
+      lastProgress = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    if (Date.now() - lastReport > 5000) {
+      lastReport = Date.now();
+      process.stderr.write(
+        `  ... ${count}/${expected} replies after ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+      );
+    }
+  }
+  // The last reply's arrival ends the run (not the polling loop's next tick).
+  const replies = ofToken();
+  const last = Math.max(...replies.map((m) => m.time));
+  const elapsedMs = Math.max(1, last - started);
+  await new Promise((r) => setTimeout(r, 500)); // anything extra (a duplicate reply) would arrive now
+
+  // Pair each chat's updates with its replies in order (updates of one chat are handled in sequence).
+  const byChat = new Map<number, { sent: number[]; replies: number[] }>();
+  const updates = server.storage.userMessages.filter((u) => u.botToken === token);
+  for (const u of updates) {
+    const chatId = Number((u as { message: { chat: { id: number } } }).message.chat.id);
+    const entry = byChat.get(chatId) ?? { sent: [], replies: [] };
+    entry.sent.push(u.time);
+    byChat.set(chatId, entry);
+  }
+  for (const m of ofToken())
+    byChat.get(Number((m.message as { chat_id: number | string }).chat_id))?.replies.push(m.time);
+  const latencies: number[] = [];
+  let wrongReplies = 0;
+  for (const { sent, replies: got } of byChat.values()) {
+    if (got.length !== sent.length) wrongReplies++;
+    sent.sort((a, b) => a - b);
+    got.sort((a, b) => a - b);
+    for (let i = 0; i < Math.min(sent.length, got.length); i++) latencies.push(got[i]! - sent[i]!);
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    elapsedMs,
+    latencies,
+    wrongReplies,
+    replies: ofToken().length,
+    updateIds: updates.map((u) => String(u.updateId)),
+  };
+}
+
+/** The same load answered by a bare grammY echo bot: no database, no middleware. */
+async function echoLoad(server: TelegramServer): Promise<LoadResult> {
+  const echo = new Bot(ECHO_TOKEN, { client: { apiRoot: server.config.apiURL } });
+  echo.on("message:text", (ctx) => ctx.reply(ctx.message.text));
+  await echo.init();
+  const runner = run(echo, { runner: { fetch: { allowed_updates: ["message", "callback_query"] } } });
+  try {
+    return await driveLoad(server, ECHO_TOKEN, ECHO_FIRST_CHAT);
+  } finally {
+    await runner.stop();
+  }
+}
+
+const rate = (r: LoadResult) => (customers * 2 * 1000) / r.elapsedMs;
+
+async function runOnce(label: string, database: "pglite" | "postgres", db: Database): Promise<boolean> {
   await db.prisma.$executeRaw`
     INSERT INTO customers (external_id, name, telegram_chat_id, telegram_user_id, updated_at)
     SELECT 'bench-' || g, 'Customer ' || g, ${FIRST_CHAT} + g, ${FIRST_CHAT} + g, now()
@@ -80,94 +178,52 @@ async function runOnce(label: string, db: Database): Promise<boolean> {
       },
     }),
   );
-  const { bot } = buildTelegramBot({ config, db, log, throttle: realLimits ? undefined : false });
-  await bot.init();
-  const runner = run(bot, { runner: { fetch: { allowed_updates: ["message", "callback_query"] } } });
   try {
-    const users = Array.from({ length: customers }, (_, i) => emulatorUser(server, TOKEN, FIRST_CHAT + i + 1));
-    const started = Date.now();
-    // All customers are active at once; the emulator's HTTP server resets connections beyond a
-    // few hundred simultaneous posts, so at most 100 client posts are in flight (retried on reset).
-    const limit = pool(100);
-    await Promise.all(
-      users.map(async (user) => {
-        await limit(() => retry(() => user.command("/help")));
-        await limit(() => retry(() => user.text(`My order ${user.chatId} arrived damaged, please help`)));
-      }),
-    );
+    const echo = await echoLoad(server);
+    const { bot } = buildTelegramBot({
+      config,
+      db,
+      log,
+      limits: realLimits ? undefined : { perSecond: 0, perChatPerSecond: 0 },
+    });
+    await bot.init();
+    const runner = run(bot, { runner: { fetch: { allowed_updates: ["message", "callback_query"] } } });
+    let handled: LoadResult;
+    try {
+      handled = await driveLoad(server, TOKEN, FIRST_CHAT);
+    } finally {
+      await runner.stop();
+    }
     const expected = customers * 2;
-    const deadline = Date.now() + 600_000;
-    let lastReport = Date.now();
-    let lastCount = 0;
-    let lastProgress = Date.now();
-    while (
-      server.storage.botMessages.length < expected &&
-      Date.now() < deadline &&
-      Date.now() - lastProgress < 30_000
-    ) {
-      if (server.storage.botMessages.length !== lastCount) {
-        lastCount = server.storage.botMessages.length;
-        lastProgress = Date.now();
-      }
-      await new Promise((r) => setTimeout(r, 50));
-      if (Date.now() - lastReport > 5000) {
-        lastReport = Date.now();
-        process.stderr.write(
-          `  ... ${server.storage.botMessages.length}/${expected} replies after ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
-        );
-      }
-    }
-    await new Promise((r) => setTimeout(r, 500)); // anything extra (a duplicate reply) would arrive now
-    const elapsed = Date.now() - started;
-
-    // Pair each chat's updates with its replies in order (updates of one chat are handled in sequence).
-    const byChat = new Map<number, { sent: number[]; replies: number[] }>();
-    for (const u of server.storage.userMessages) {
-      const chatId = Number((u as { message: { chat: { id: number } } }).message.chat.id);
-      const entry = byChat.get(chatId) ?? { sent: [], replies: [] };
-      entry.sent.push(u.time);
-      byChat.set(chatId, entry);
-    }
-    for (const m of server.storage.botMessages)
-      byChat.get(Number((m.message as { chat_id: number | string }).chat_id))?.replies.push(m.time);
-    const latencies: number[] = [];
-    let wrongReplies = 0;
-    for (const { sent, replies } of byChat.values()) {
-      if (replies.length !== sent.length) wrongReplies++;
-      sent.sort((a, b) => a - b);
-      replies.sort((a, b) => a - b);
-      for (let i = 0; i < Math.min(sent.length, replies.length); i++) latencies.push(replies[i]! - sent[i]!);
-    }
-    latencies.sort((a, b) => a - b);
-    const updateIds = server.storage.userMessages.map((u) => String(u.updateId));
     const processed = await db.prisma.processedUpdate.count({
-      where: { source: "telegram", updateId: { in: updateIds } },
+      where: { source: "telegram", updateId: { in: handled.updateIds } },
     });
     const tickets = await db.prisma.ticket.count();
     const ticketMessages = await db.prisma.ticketMessage.count();
     const ok =
-      wrongReplies === 0 &&
+      handled.wrongReplies === 0 &&
       processed === expected &&
       tickets === customers &&
       ticketMessages === customers &&
-      server.storage.botMessages.length === expected;
+      handled.replies === expected &&
+      echo.replies === expected;
+    const lat = (r: LoadResult) =>
+      `p50 ${percentile(r.latencies, 50)} ms   p95 ${percentile(r.latencies, 95)} ms   max ${r.latencies[r.latencies.length - 1]} ms`;
     console.log(
       `\n${label}: ${customers} customers, ${expected} updates at once, Telegram limits ${realLimits ? "on (30/s)" : "off"}`,
     );
+    console.log(`  handled latency (update -> reply)  ${lat(handled)}`);
+    console.log(`  handled: all in ${(handled.elapsedMs / 1000).toFixed(1)} s (${rate(handled).toFixed(0)} updates/s)`);
+    console.log(`  echo bot (no database) latency  ${lat(echo)}`);
+    console.log(`  echo: all in ${(echo.elapsedMs / 1000).toFixed(1)} s (${rate(echo).toFixed(0)} updates/s)`);
     console.log(
-      `  latency (update -> reply)  p50 ${percentile(latencies, 50)} ms   p95 ${percentile(latencies, 95)} ms   max ${latencies[latencies.length - 1]} ms`,
-    );
-    console.log(
-      `  all handled in ${(elapsed / 1000).toFixed(1)} s (${((expected * 1000) / elapsed).toFixed(0)} updates/s)`,
-    );
-    console.log(
-      `  replies ${server.storage.botMessages.length}/${expected}, chats with a wrong reply count ${wrongReplies}, processed_updates ${processed}/${expected}, tickets ${tickets}/${customers}, ticket messages ${ticketMessages}/${customers}`,
+      `  replies ${handled.replies}/${expected}, chats with a wrong reply count ${handled.wrongReplies}, processed_updates ${processed}/${expected}, tickets ${tickets}/${customers}, ticket messages ${ticketMessages}/${customers}, echo replies ${echo.replies}/${expected}`,
     );
     if (errors.length) console.log(`  handler errors logged: ${errors.length}, first: ${errors[0]!.slice(0, 300)}`);
     console.log(`  ${ok ? "OK: no update lost, none handled twice" : "FAILED: updates lost or handled twice"}`);
+    console.log(`RATIO handled/echo ${database} = ${(rate(handled) / rate(echo)).toFixed(2)}`);
     return ok;
   } finally {
-    await runner.stop();
     await server.stop();
   }
 }
@@ -178,7 +234,7 @@ if (which === "pglite" || which === "both") {
   await pg.waitReady;
   const db = wrapPGlite(pg);
   await applyMigrations(db);
-  allOk = (await runOnce("PGlite (embedded)", db)) && allOk;
+  allOk = (await runOnce("PGlite (embedded)", "pglite", db)) && allOk;
   await db.close();
 }
 if (which === "postgres" || which === "both") {
@@ -189,7 +245,7 @@ if (which === "postgres" || which === "both") {
     await admin.close();
     const db = await openDatabase({ kind: "postgres", url: server.url("bench_telegram") }, { poolSize: 10 });
     await applyMigrations(db);
-    allOk = (await runOnce("PostgreSQL 15 server (pool 10)", db)) && allOk;
+    allOk = (await runOnce("PostgreSQL 15 server (pool 10)", "postgres", db)) && allOk;
     await db.close();
   } finally {
     server.stop();

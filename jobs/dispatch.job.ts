@@ -1,28 +1,27 @@
-// The dispatcher: claims due outbox rows, applies the contact policy again, sends through the
-// channel at the configured rate (bottleneck), and records every result. Several dispatchers
-// (processes or hosts) can run at once: claims use FOR UPDATE SKIP LOCKED, and a crashed
-// dispatcher's claims are taken over when their lease expires.
+// The dispatcher: claims due outbox rows, applies the contact policy again, and delivers each
+// through the one delivery path (`deliverClaimed`: render, mark in flight, send within a deadline,
+// record). The pace is the process's Telegram limiter's (shared with the bot's replies); the
+// dispatcher only bounds how many messages it has in hand. Several dispatchers (processes or
+// hosts) can run at once: claims use FOR UPDATE SKIP LOCKED, each renews its own leases while it
+// works, and a crashed dispatcher's claims are taken over when their lease expires.
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import Bottleneck from "bottleneck";
-import { createTelegramChannel } from "../bot/telegram/telegram-channel";
 import { contactPolicyFromConfig } from "../core/campaigns/contact-policy";
 import { withOfferContext } from "../core/campaigns/offer-context-batch";
 import { checkBatchBeforeSend } from "../core/campaigns/send-check";
-import type { MessageChannel, SendResult } from "../core/messaging/channel";
-import { DryRunChannel } from "../core/messaging/dry-run-channel";
+import type { MessageChannel } from "../core/messaging/channel";
 import {
   claimDueMessages,
-  markSending,
-  recordSendResult,
+  deliverClaimed,
+  renewClaims,
   type ClaimedMessage,
   type RecordOutcome,
 } from "../core/messaging/outbox";
-import { enrichOutboundMessage } from "../core/offers/offer-context";
 import type { Config } from "../core/config/config";
 import type { AppContext } from "./context";
+import { runtimeFor } from "./runtime";
 
-/** The scheduled job: drains what is due now through the configured channel. */
+/** The scheduled job: drains what is due now through the process's channel. */
 export const dispatchJob = {
   name: "dispatch",
   exclusive: false,
@@ -33,8 +32,8 @@ export const dispatchJob = {
 };
 
 export interface DispatchOptions {
-  /** Messages per second; default `config.contact.dispatchRatePerSecond`. */
-  ratePerSecond?: number;
+  /** Messages rendered and sent at once; default `config.contact.dispatchConcurrency`. */
+  concurrency?: number;
   batchSize?: number;
   /** Stop after this many claimed messages (tests, benchmarks). */
   maxMessages?: number;
@@ -43,7 +42,7 @@ export interface DispatchOptions {
   pollMs?: number;
   signal?: AbortSignal;
   workerId?: string;
-  /** Claim lease; default long enough for one batch at the rate, at least 10 s. */
+  /** Claim lease; default `config.contact.dispatchLeaseMs`. Each send is bounded at half of it. */
   leaseMs?: number;
 }
 
@@ -61,19 +60,9 @@ export interface DispatchStats {
   elapsedMs: number;
 }
 
-/** The channel the dispatcher sends through: Telegram with a token, otherwise the dry run. */
+/** The channel the dispatcher sends through: the process runtime's (Telegram, or the dry run). */
 export function buildDispatchChannel(ctx: AppContext): MessageChannel {
-  const { token, apiRoot } = ctx.config.telegram;
-  if (!token) return new DryRunChannel(ctx.log);
-  // The dispatcher paces itself (bottleneck at DISPATCH_RATE_PER_SECOND); a second throttler
-  // inside the Api would only slow it below the configured rate.
-  return createTelegramChannel({
-    token,
-    apiRoot,
-    throttle: false,
-    enrich: (m) => enrichOutboundMessage(ctx.db, m),
-    log: ctx.log,
-  });
+  return runtimeFor(ctx).channel(ctx.db);
 }
 
 /** A dispatcher identity unique per process: host, pid and a random suffix. */
@@ -88,19 +77,11 @@ export async function runDispatch(
   options: DispatchOptions = {},
 ): Promise<DispatchStats> {
   const started = Date.now();
-  const rate = options.ratePerSecond ?? ctx.config.contact.dispatchRatePerSecond;
+  const concurrency = options.concurrency ?? ctx.config.contact.dispatchConcurrency;
   const batchSize = options.batchSize ?? ctx.config.contact.dispatchBatchSize;
-  const leaseMs = options.leaseMs ?? Math.max(10_000, Math.ceil((2 * batchSize * 1000) / rate) + 5_000);
+  const leaseMs = options.leaseMs ?? ctx.config.contact.dispatchLeaseMs;
   const workerId = options.workerId ?? newWorkerId();
   const policy = contactPolicyFromConfig(ctx.config);
-  // Start times spaced 1/rate apart; enough concurrency that calls taking up to half a second
-  // (database + Telegram) still reach the rate.
-  const limiter = new Bottleneck({ minTime: 1000 / rate, maxConcurrent: Math.max(4, Math.ceil(rate / 2)) });
-  const inflight = new Set<Promise<void>>();
-  const waiting = () => {
-    const c = limiter.counts();
-    return (c.RECEIVED ?? 0) + (c.QUEUED ?? 0);
-  };
   const stats: DispatchStats = {
     workerId,
     claimed: 0,
@@ -119,34 +100,51 @@ export async function runDispatch(
     else stats[outcome]++;
   };
 
-  const deliver = async (message: ClaimedMessage) => {
-    if (!(await markSending(ctx.db, message, { now: ctx.now() }))) {
-      stats.lostLease++;
-      return;
+  // Messages claimed and not yet settled; `active` of them are being rendered or sent.
+  const queue: ClaimedMessage[] = [];
+  const inflight = new Set<Promise<void>>();
+  let failure: unknown;
+  const pump = () => {
+    while (inflight.size < concurrency && queue.length > 0 && failure === undefined) {
+      const message = queue.shift()!;
+      const work: Promise<void> = deliverClaimed(ctx.db, channel, message, {
+        clock: ctx.now,
+        sendBudgetMs: Math.floor(leaseMs / 2),
+        log: ctx.log,
+        onResult: (result) => {
+          if (!result.ok && result.error.startsWith("429")) stats.rateLimited++;
+        },
+      })
+        .then(count)
+        // A thrown error (the database is gone) stops the loop and fails the job, after the
+        // messages already in flight have settled.
+        .catch((error: unknown) => {
+          failure ??= error;
+        })
+        .finally(() => {
+          inflight.delete(work);
+          pump();
+        });
+      inflight.add(work);
     }
-    const t = Date.now();
-    let result: SendResult;
-    try {
-      result = await channel.send(message);
-    } catch (error) {
-      // A render bug or an unexpected exception: permanent for this message, keep going.
-      ctx.log.error({ err: error, outboxId: message.outboxId }, "send threw");
-      result = {
-        ok: false,
-        retryable: false,
-        error: error instanceof Error ? error.message.slice(0, 300) : String(error),
-      };
-    }
-    if (!result.ok && result.error.startsWith("429")) stats.rateLimited++;
-    count(await recordSendResult(ctx.db, message, result, { now: ctx.now(), latencyMs: Date.now() - t }));
   };
+  // Our claims stay ours while we work through them: renewed at a third of the lease.
+  const heartbeat = setInterval(
+    () => {
+      renewClaims(ctx.db, workerId, { now: ctx.now() }).catch((error: unknown) =>
+        ctx.log.warn({ err: error instanceof Error ? error.message : String(error) }, "lease renewal failed"),
+      );
+    },
+    Math.max(1000, Math.floor(leaseMs / 3)),
+  );
+  heartbeat.unref();
 
   try {
-    let failure: unknown;
     while (!options.signal?.aborted && failure === undefined) {
       // Claim the next batch while the current one is still being sent (no gap in the pace),
-      // but never hold more than about one and a half batches, so claims stay within the lease.
-      while (waiting() > batchSize / 2) await sleep(10);
+      // but hold at most about one and a half batches.
+      while (queue.length > batchSize / 2 && failure === undefined) await Promise.race(inflight);
+      if (failure !== undefined) break;
       const limit =
         options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - stats.claimed);
       if (limit <= 0) break;
@@ -159,7 +157,7 @@ export async function runDispatch(
       });
       if (batch.length === 0) {
         if (inflight.size > 0) {
-          await Promise.all([...inflight]);
+          await Promise.race(inflight);
           continue;
         }
         if (options.untilEmpty !== false) break;
@@ -171,23 +169,16 @@ export async function runDispatch(
       stats.deferred += checked.deferred;
       for (const [reason, n] of Object.entries(checked.skipped))
         stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n;
-      const toSend = await withOfferContext(ctx.db, checked.toSend);
-      for (const m of toSend) {
-        // A thrown error (the database is gone) stops the loop and fails the job, after the
-        // messages already in flight have settled.
-        const work: Promise<void> = limiter
-          .schedule(() => deliver(m))
-          .catch((error: unknown) => {
-            failure ??= error;
-          })
-          .finally(() => inflight.delete(work));
-        inflight.add(work);
-      }
+      queue.push(...(await withOfferContext(ctx.db, checked.toSend)));
+      pump();
     }
-    await Promise.all([...inflight]);
+    // Aborted or failed: what is claimed but not started stays claimed and is taken over after
+    // the lease. Otherwise everything claimed is delivered first.
+    if (options.signal?.aborted || failure !== undefined) queue.length = 0;
+    while (inflight.size > 0) await Promise.all([...inflight]);
     if (failure !== undefined) throw failure;
   } finally {
-    await limiter.stop({ dropWaitingJobs: false }).catch(() => undefined);
+    clearInterval(heartbeat);
   }
   stats.elapsedMs = Date.now() - started;
   if (stats.claimed > 0) ctx.log.info({ ...stats }, "dispatch finished");
@@ -197,14 +188,14 @@ export async function runDispatch(
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -21,7 +21,7 @@ import { answerCallback } from "./handlers/replies";
 import { complaintCommand, textHandlers } from "./handlers/text.handlers";
 import { identify, onceOnly, privateChatsOnly } from "./middleware";
 import { PrismaSessionStorage } from "./session-storage";
-import { installTransformers, type TelegramApiOptions } from "./telegram-api";
+import { createTelegramClient, TELEGRAM_LIMITS, type TelegramClient, type TelegramLimits } from "./telegram-api";
 import { createTelegramChannel, type TelegramChannel } from "./telegram-channel";
 
 export interface TelegramBotOptions {
@@ -31,14 +31,21 @@ export interface TelegramBotOptions {
   chatModel?: ChatModel;
   now?: () => Date;
   translate?: Translator;
-  /** Override Telegram's limits (benchmarks against the emulator); default the real limits. */
-  throttle?: TelegramApiOptions["throttle"];
+  /**
+   * The process's Telegram client (jobs/runtime.ts): the bot's calls then share its one limiter
+   * with the dispatcher and staff replies. Without it the bot builds its own with `limits`.
+   */
+  telegram?: TelegramClient;
+  /** Limits for a client built here (tests, benchmarks); default Telegram's. */
+  limits?: TelegramLimits;
 }
 
 export interface TelegramBot {
   bot: Bot<BotContext>;
-  /** A `MessageChannel` over the same throttled `Api`, for the dispatcher and staff replies. */
+  /** A `MessageChannel` over the same limiter, for the dispatcher and staff replies. */
   channel: TelegramChannel;
+  /** The client whose limiter the bot's calls go through. */
+  telegram: TelegramClient;
 }
 
 /**
@@ -56,8 +63,16 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
     now: options.now ?? (() => new Date()),
     translate: options.translate ?? defaultTranslator(),
   };
-  const bot = new Bot<BotContext>(config.telegram.token, { client: { apiRoot: config.telegram.apiRoot } });
-  installTransformers(bot.api, { throttle: options.throttle, retryNetworkErrors: true });
+  const telegram =
+    options.telegram ??
+    createTelegramClient({
+      token: config.telegram.token,
+      apiRoot: config.telegram.apiRoot,
+      limits: options.limits ?? TELEGRAM_LIMITS,
+    });
+  const bot = new Bot<BotContext>(config.telegram.token, { client: { apiRoot: telegram.apiRoot } });
+  // grammY copies the bot's transformers onto the Api of every update: replies share the limiter.
+  telegram.install(bot.api);
 
   bot.use(privateChatsOnly);
   bot.use(sequentialize((ctx) => ctx.chat?.id.toString()));
@@ -109,16 +124,16 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
     log.error({ updateId: error.ctx.update.update_id, err: cause }, "telegram update failed");
   });
 
-  // Staff replies and CSAT requests (transactional) go through the bot's Api: retried on network
-  // errors, as the outbox allows for those kinds.
+  // Staff replies and CSAT requests go through the same limiter as the bot's replies.
   const channel = createTelegramChannel({
-    api: bot.api,
+    api: telegram.api,
     chatModel: options.chatModel,
+    modelTimeoutMs: config.llm.offerTimeoutMs,
     translate: deps.translate,
     enrich: (m) => enrichOutboundMessage(db, m),
     log,
   });
-  return { bot, channel };
+  return { bot, channel, telegram };
 }
 
 export interface RunningTelegramBot extends TelegramBot {

@@ -123,7 +123,7 @@ describe("offers", () => {
       })),
       { now: NOW },
     );
-    const stats = await runDispatch(appContext(), running.channel, { ratePerSecond: 100 });
+    const stats = await runDispatch(appContext(), running.channel, {});
     expect(stats.sent).toBe(3);
     const offers = await waitForMessages(server, TEST_TOKEN, user.chatId, 3);
     expect(offers[0]!.text).toContain("Anna");
@@ -193,7 +193,7 @@ describe("offers", () => {
       ],
       { now: NOW },
     );
-    const stats = await runDispatch(appContext(), running.channel, { ratePerSecond: 100 });
+    const stats = await runDispatch(appContext(), running.channel, {});
     expect(stats.sent).toBe(0);
     expect(stats.skipped).toMatchObject({ opted_out: 1 });
     await new Promise((r) => setTimeout(r, 200));

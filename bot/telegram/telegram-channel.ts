@@ -1,22 +1,33 @@
-// The Telegram `MessageChannel`: renders an outbound message and sends it with grammY's `Api`.
-// Telegram's answers are mapped to what the dispatcher needs to decide: blocked or unknown chats
-// are unreachable (stop trying), 429 / 5xx / network failures are retryable, the rest permanent.
+// The Telegram `MessageChannel`: renders an outbound message (before the outbox marks it in
+// flight) and sends it through the process's one Telegram client, so it shares the limiter with
+// the bot's replies. Telegram's answers are mapped to what the outbox needs to decide: blocked or
+// unknown chats are unreachable (stop trying), 429 / 5xx / a call that never left are retryable,
+// a call cut off on the wire is in doubt, the rest permanent.
 import { GrammyError, HttpError, type Api } from "grammy";
 import type { ChatModel } from "../../core/llm/chat-model";
 import type { PromptSource } from "../../core/llm/prompts";
 import type { Logger } from "../../core/log";
-import type { MessageChannel, OutboundMessage, SendResult } from "../../core/messaging/channel";
+import type {
+  MessageChannel,
+  OutboundMessage,
+  RenderedMessage,
+  SendOptions,
+  SendResult,
+} from "../../core/messaging/channel";
 import type { Translator } from "../../core/messaging/locales";
-import { renderMessage, type RenderedMessage } from "../../core/messaging/render";
-import { createTelegramApi, type TelegramApiOptions } from "./telegram-api";
+import { renderMessage } from "../../core/messaging/render";
+import { createTelegramClient, NotSentError, type TelegramLimits } from "./telegram-api";
 
 export interface TelegramChannelOptions {
-  /** An `Api` already set up (the bot's); otherwise one is built from `token` and `apiRoot`. */
+  /** The process's `Api` (from jobs/runtime.ts, or the bot's); otherwise one is built from `token` and `apiRoot`. */
   api?: Api;
   token?: string;
   apiRoot?: string;
-  throttle?: TelegramApiOptions["throttle"];
+  /** Limits for an `Api` built here (tests only); default Telegram's. */
+  limits?: TelegramLimits;
   chatModel?: ChatModel;
+  /** How long an offer's text by the model is awaited before the template is used. */
+  modelTimeoutMs?: number;
   prompts?: PromptSource;
   translate?: Translator;
   /** Adds context to a message before rendering (e.g. core/offers `enrichOutboundMessage`). */
@@ -24,8 +35,28 @@ export interface TelegramChannelOptions {
   log?: Logger;
 }
 
+// A connection that was never made carried nothing: safe to send again.
+const NEVER_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+function errorCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    e = (e as { error?: unknown; cause?: unknown }).error ?? (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** Maps a failed Bot API call to a `SendResult`. */
 export function sendFailure(error: unknown): Extract<SendResult, { ok: false }> {
+  if (error instanceof NotSentError)
+    return {
+      ok: false,
+      retryable: true,
+      notSent: true,
+      retryAfterMs: error.retryAfterMs ?? 1000,
+      error: `not sent: ${error.message}`,
+    };
   if (error instanceof GrammyError) {
     const description = error.description.toLowerCase();
     if (error.error_code === 429) {
@@ -48,7 +79,11 @@ export function sendFailure(error: unknown): Extract<SendResult, { ok: false }> 
       return { ok: false, retryable: true, error: `${error.error_code}: ${error.description}` };
     return { ok: false, retryable: false, error: `${error.error_code}: ${error.description}` };
   }
-  if (error instanceof HttpError) return { ok: false, retryable: true, error: `network: ${error.message}` };
+  if (error instanceof HttpError) {
+    const code = errorCode(error);
+    if (code && NEVER_CONNECTED.has(code)) return { ok: false, retryable: true, error: `network: ${code}` };
+    return { ok: false, retryable: true, inDoubt: true, error: `network: ${error.message.slice(0, 200)}` };
+  }
   throw error;
 }
 
@@ -66,25 +101,37 @@ export class TelegramChannel implements MessageChannel {
   constructor(private readonly options: TelegramChannelOptions) {
     if (options.api) this.api = options.api;
     else if (options.token && options.apiRoot)
-      this.api = createTelegramApi({ token: options.token, apiRoot: options.apiRoot, throttle: options.throttle });
+      this.api = createTelegramClient({ token: options.token, apiRoot: options.apiRoot, limits: options.limits }).api;
     else throw new Error("TelegramChannel needs an api, or a token and an apiRoot");
   }
 
-  async send(input: OutboundMessage): Promise<SendResult> {
-    if (input.chatId === null)
-      return { ok: false, retryable: false, unreachable: true, error: "no linked Telegram chat" };
+  async render(input: OutboundMessage): Promise<RenderedMessage> {
     const message = this.options.enrich ? await this.options.enrich(input) : input;
-    const rendered = await renderMessage(message, {
+    return renderMessage(message, {
       locale: message.locale,
       chatModel: this.options.chatModel,
+      modelTimeoutMs: this.options.modelTimeoutMs,
       prompts: this.options.prompts,
       translate: this.options.translate,
       log: this.options.log,
     });
+  }
+
+  async send(
+    message: OutboundMessage & { rendered?: RenderedMessage },
+    options: SendOptions = {},
+  ): Promise<SendResult> {
+    if (message.chatId === null)
+      return { ok: false, retryable: false, unreachable: true, error: "no linked Telegram chat" };
+    const rendered = message.rendered ?? (await this.render(message));
     try {
-      const sent = await this.api.sendMessage(Number(message.chatId), rendered.text, {
-        reply_markup: inlineKeyboard(rendered),
-      });
+      const sent = await this.api.sendMessage(
+        Number(message.chatId),
+        rendered.text,
+        { reply_markup: inlineKeyboard(rendered) },
+        // grammY types its signal with the abort-controller shim; Node's is what it uses.
+        options.signal as Parameters<Api["sendMessage"]>[3],
+      );
       return { ok: true, providerId: String(sent.message_id) };
     } catch (error) {
       const failure = sendFailure(error);

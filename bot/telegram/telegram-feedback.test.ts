@@ -36,7 +36,7 @@ async function send(customerId: number, kind: "survey_nps" | "survey_servqual", 
   const stats = await runDispatch(
     { config: testConfig(server), db, log: silentLogger, now: () => NOW, close: async () => undefined },
     running.channel,
-    { ratePerSecond: 100 },
+    {},
   );
   expect(stats.sent).toBe(1);
 }

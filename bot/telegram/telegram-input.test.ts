@@ -129,7 +129,7 @@ describe("operation", () => {
       db,
       log: silentLogger,
       now: () => NOW,
-      throttle: false,
+      limits: { perSecond: 0, perChatPerSecond: 0 },
     });
     await bot.init();
     const update: Update = {
@@ -205,7 +205,13 @@ describe("operation", () => {
       TELEGRAM_WEBHOOK_SECRET: "s3cret-value",
       TELEGRAM_WEBHOOK_PORT: String(port),
     });
-    const started = await startTelegramBot({ config, db, log: silentLogger, now: () => NOW, throttle: false });
+    const started = await startTelegramBot({
+      config,
+      db,
+      log: silentLogger,
+      now: () => NOW,
+      limits: { perSecond: 0, perChatPerSecond: 0 },
+    });
     try {
       const update = (id: number) =>
         JSON.stringify({

@@ -122,7 +122,7 @@ export async function runTestBot(
     now: options.now,
     chatModel: options.chatModel,
     // The emulator answers instantly; Telegram's real per-chat limit (1/s) would only make the tests slow.
-    throttle: { out: { maxConcurrent: 1, minTime: 0 } },
+    limits: { perSecond: 30, perChatPerSecond: 0 },
   });
   await built.bot.init();
   const runner = run(built.bot, {

@@ -43,6 +43,8 @@ export const envSchema = z.object({
   TELEGRAM_WEBHOOK_SECRET: optionalString,
   TELEGRAM_WEBHOOK_PORT: int(1, 65535).default(8080),
   LINK_TOKEN_TTL_HOURS: int(1, 24 * 90).default(72),
+  TELEGRAM_RATE_PER_SECOND: num(0.1, 10_000).default(30),
+  TELEGRAM_CHAT_RATE_PER_SECOND: num(0.01, 1000).default(1),
   // slack
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
@@ -59,6 +61,7 @@ export const envSchema = z.object({
   OPENAI_BASE_URL: url.optional(),
   OPENAI_MODEL: z.string().default("gpt-4o-mini"),
   LLM_TIMEOUT_MS: int(1000, 600_000).default(30_000),
+  LLM_OFFER_TIMEOUT_MS: int(100, 600_000).default(8000),
   // schedules
   SCHEDULE_TIME_ZONE: timeZone.default("UTC"),
   CRON_SCORE: cron.default("0 3 * * *"),
@@ -80,8 +83,9 @@ export const envSchema = z.object({
   RISK_HIGH: num(0, 1).default(0.7),
   RISK_MEDIUM: num(0, 1).default(0.4),
   // contact policy and delivery
-  DISPATCH_RATE_PER_SECOND: num(0.1, 1000).default(30),
   DISPATCH_BATCH_SIZE: int(1, 10_000).default(200),
+  DISPATCH_CONCURRENCY: int(1, 1000).default(32),
+  DISPATCH_LEASE_SECONDS: int(4, 3600).default(30),
   QUIET_HOURS_START: int(0, 23).default(21),
   QUIET_HOURS_END: int(0, 23).default(9),
   OFFER_CAP_DAYS: int(0, 365).default(14),
@@ -121,6 +125,9 @@ export interface Config {
     webhookSecret: string | undefined;
     webhookPort: number;
     linkTokenTtlHours: number;
+    /** One limiter per token for every outgoing call: overall and per chat. */
+    ratePerSecond: number;
+    chatRatePerSecond: number;
   };
   slack: {
     botToken: string | undefined;
@@ -134,7 +141,14 @@ export interface Config {
     ticketsChannel: string | undefined;
     digestChannel: string | undefined;
   };
-  llm: { apiKey: string | undefined; baseUrl: string | undefined; model: string; timeoutMs: number };
+  llm: {
+    apiKey: string | undefined;
+    baseUrl: string | undefined;
+    model: string;
+    timeoutMs: number;
+    /** An offer's text by the model is awaited this long, then the template goes. */
+    offerTimeoutMs: number;
+  };
   schedule: {
     timeZone: string;
     enabled: boolean;
@@ -157,8 +171,11 @@ export interface Config {
     riskMedium: number;
   };
   contact: {
-    dispatchRatePerSecond: number;
     dispatchBatchSize: number;
+    /** Messages one dispatcher renders and sends at once (pacing is the Telegram limiter's). */
+    dispatchConcurrency: number;
+    /** How long a claim lasts unless renewed; every send is bounded at half of it. */
+    dispatchLeaseMs: number;
     quietHoursStart: number;
     quietHoursEnd: number;
     offerCapDays: number;
@@ -225,6 +242,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       webhookSecret: env.TELEGRAM_WEBHOOK_SECRET,
       webhookPort: env.TELEGRAM_WEBHOOK_PORT,
       linkTokenTtlHours: env.LINK_TOKEN_TTL_HOURS,
+      ratePerSecond: env.TELEGRAM_RATE_PER_SECOND,
+      chatRatePerSecond: env.TELEGRAM_CHAT_RATE_PER_SECOND,
     },
     slack: {
       botToken: env.SLACK_BOT_TOKEN,
@@ -246,6 +265,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       baseUrl: env.OPENAI_BASE_URL,
       model: env.OPENAI_MODEL,
       timeoutMs: env.LLM_TIMEOUT_MS,
+      offerTimeoutMs: env.LLM_OFFER_TIMEOUT_MS,
     },
     schedule: {
       timeZone: env.SCHEDULE_TIME_ZONE,
@@ -269,8 +289,9 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       riskMedium: env.RISK_MEDIUM,
     },
     contact: {
-      dispatchRatePerSecond: env.DISPATCH_RATE_PER_SECOND,
       dispatchBatchSize: env.DISPATCH_BATCH_SIZE,
+      dispatchConcurrency: env.DISPATCH_CONCURRENCY,
+      dispatchLeaseMs: env.DISPATCH_LEASE_SECONDS * 1000,
       quietHoursStart: env.QUIET_HOURS_START,
       quietHoursEnd: env.QUIET_HOURS_END,
       offerCapDays: env.OFFER_CAP_DAYS,

@@ -27,10 +27,42 @@ export type SendResult =
       retryAfterMs?: number;
       /** Permanent for this customer: blocked the bot, chat not found. */
       unreachable?: boolean;
+      /**
+       * The provider may or may not have the message (the connection broke or the deadline hit
+       * mid-call). The outbox decides what that means for the message's kind (`settleInDoubt`).
+       */
+      inDoubt?: boolean;
+      /** The provider never got it (it gave up waiting in our limiter): retried soon, no attempt spent. */
+      notSent?: boolean;
       error: string;
     };
 
+export interface RenderedButton {
+  text: string;
+  data: string;
+}
+
+/** The words and buttons a customer sees. */
+export interface RenderedMessage {
+  text: string;
+  buttons?: RenderedButton[][];
+}
+
+export interface SendOptions {
+  /**
+   * Aborts when the caller's time is up (the outbox bounds every send below its claim lease).
+   * A channel gives up waiting at once; a call already on the wire ends `inDoubt`.
+   */
+  signal?: AbortSignal;
+}
+
 export interface MessageChannel {
   readonly name: string;
-  send(message: OutboundMessage): Promise<SendResult>;
+  /**
+   * Writes the message (LLM copy included) before anything is marked in flight. The outbox calls
+   * it first and hands the result to `send` as `rendered`; a channel without it renders nothing.
+   * @throws when the payload cannot be rendered (the message fails for good, unsent).
+   */
+  render?(message: OutboundMessage): Promise<RenderedMessage>;
+  send(message: OutboundMessage & { rendered?: RenderedMessage }, options?: SendOptions): Promise<SendResult>;
 }

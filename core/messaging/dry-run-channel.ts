@@ -3,7 +3,7 @@
 // The summary carries ids, kind, length and button labels, never the text itself (it may hold
 // a name) nor an offer's code.
 import type { Logger } from "../log";
-import type { MessageChannel, OutboundMessage, SendResult } from "./channel";
+import type { MessageChannel, OutboundMessage, RenderedMessage, SendResult } from "./channel";
 import { renderMessage } from "./render";
 
 export interface DryRunSummary {
@@ -25,11 +25,16 @@ export class DryRunChannel implements MessageChannel {
     private readonly options: { keep?: boolean } = {},
   ) {}
 
-  /** Renders the message; a payload its kind cannot render is a permanent failure. */
-  async send(message: OutboundMessage): Promise<SendResult> {
+  /** The template text, as the Telegram channel would write it without a model. */
+  render(message: OutboundMessage): Promise<RenderedMessage> {
+    return renderMessage(message, { locale: message.locale, log: this.log });
+  }
+
+  /** Logs the rendered message; a payload its kind cannot render is a permanent failure. */
+  async send(message: OutboundMessage & { rendered?: RenderedMessage }): Promise<SendResult> {
     let rendered;
     try {
-      rendered = await renderMessage(message, { locale: message.locale, log: this.log });
+      rendered = message.rendered ?? (await this.render(message));
     } catch (error) {
       return {
         ok: false,

@@ -8,6 +8,7 @@ import {
   enqueueMessages,
   markSending,
   recordSendResult,
+  renewClaims,
   sendNow,
   settleInDoubt,
 } from "./outbox";
@@ -110,6 +111,59 @@ describeEachDatabase("outbox", (kind) => {
     const stale = claimed.find((m) => m.idempotencyKey === "claimed")!;
     expect(await markSending(db, stale, { now: later })).toBe(false);
     expect(await settleInDoubt(db, { now: later, leaseMs: 60_000 })).toEqual({ abandoned: 0, requeued: 0 });
+  });
+
+  it("never settles the claiming worker's own in-flight rows, and renewed leases keep others off", async () => {
+    const [c1, c2] = await makeCustomers(db, 2);
+    await enqueueMessages(
+      db,
+      [
+        { idempotencyKey: "own-offer", customerId: c1!, kind: "offer", payload: {} },
+        { idempotencyKey: "own-reply", customerId: c2!, kind: "ticket_reply", payload: {} },
+      ],
+      { now: T0 },
+    );
+    const mine = await claimDueMessages(db, { limit: 10, workerId: "live", now: T0, leaseMs: 10_000 });
+    for (const m of mine) expect(await markSending(db, m, { now: T0 })).toBe(true);
+    // The same worker claims again long after its lease: its own rows in flight stay untouched.
+    await claimDueMessages(db, { limit: 10, workerId: "live", now: at(30_000), leaseMs: 10_000 });
+    const own = await db.prisma.outboxMessage.findMany({ where: { idempotencyKey: { startsWith: "own-" } } });
+    expect(own.map((r) => r.status)).toEqual(["sending", "sending"]);
+    // Renewed, nobody else settles them either; the result then lands as sent.
+    expect(await renewClaims(db, "live", { now: at(30_000) })).toBe(2);
+    await claimDueMessages(db, { limit: 10, workerId: "other", now: at(35_000), leaseMs: 10_000 });
+    for (const m of mine)
+      expect(await recordSendResult(db, m, { ok: true, providerId: "1" }, { now: at(36_000) })).toBe("sent");
+  });
+
+  it("abandons an in-doubt offer and re-sends an in-doubt reply; a message never sent costs no attempt", async () => {
+    const [c1, c2, c3] = await makeCustomers(db, 3);
+    await enqueueMessages(
+      db,
+      [
+        { idempotencyKey: "doubt-offer", customerId: c1!, kind: "offer", payload: {} },
+        { idempotencyKey: "doubt-reply", customerId: c2!, kind: "ticket_reply", payload: {} },
+        { idempotencyKey: "not-sent", customerId: c3!, kind: "offer", payload: {} },
+      ],
+      { now: T0 },
+    );
+    const claimed = await claimDueMessages(db, { limit: 10, workerId: "w", now: T0, leaseMs: 10_000 });
+    const byKey = new Map(claimed.map((m) => [m.idempotencyKey, m]));
+    for (const m of claimed) await markSending(db, m, { now: T0 });
+    const cut: SendResult = { ok: false, retryable: true, inDoubt: true, error: "network: reset" };
+    expect(await recordSendResult(db, byKey.get("doubt-offer")!, cut, { now: at(1000) })).toBe("failed");
+    expect(await recordSendResult(db, byKey.get("doubt-reply")!, cut, { now: at(1000) })).toBe("retry");
+    const waited: SendResult = { ok: false, retryable: true, notSent: true, retryAfterMs: 2000, error: "not sent" };
+    expect(await recordSendResult(db, byKey.get("not-sent")!, waited, { now: at(1000) })).toBe("retry");
+    const rows = new Map(
+      (await db.prisma.outboxMessage.findMany({ where: { idempotencyKey: { in: [...byKey.keys()] } } })).map((r) => [
+        r.idempotencyKey,
+        r,
+      ]),
+    );
+    expect(rows.get("doubt-offer")).toMatchObject({ status: "failed", lastError: "in_doubt" });
+    expect(rows.get("doubt-reply")).toMatchObject({ status: "pending" });
+    expect(rows.get("not-sent")).toMatchObject({ status: "pending", attempts: 0, notBefore: at(3000) });
   });
 
   it("records sent, retry with backoff, give-up, and unreachable with attempts logged", async () => {

@@ -5,11 +5,16 @@
 // Row states: pending -> claimed (in a dispatcher's batch) -> sending (the provider call is
 // in flight) -> sent | pending (retry later) | failed | unreachable | skipped.
 // A crash while `claimed` is harmless: the row is claimed again after the lease. A crash while
-// `sending` leaves the message in doubt (the provider may or may not have it): marketing kinds
-// are then never re-sent (a missed offer is better than a duplicate), transactional kinds are
-// re-sent (a duplicate reply is better than a lost one).
+// `sending`, or a provider call cut off on the wire, leaves the message in doubt (the provider
+// may or may not have it): `IN_DOUBT` decides, by kind, in one place.
+//
+// Every message takes one path, `deliverClaimed`: render (LLM copy included) while the row is
+// only `claimed`, then mark it `sending`, then one provider call bounded by a deadline well
+// inside the lease, then record the result. A worker renews its own leases while it works
+// (`renewClaims`) and never settles its own rows as in doubt.
 import { Prisma, type Database } from "../db/client";
-import type { MessageChannel, MessageKind, OutboundMessage, SendResult } from "./channel";
+import type { Logger } from "../log";
+import type { MessageChannel, MessageKind, OutboundMessage, RenderedMessage, SendResult } from "./channel";
 
 /** A message to put in the outbox. */
 export interface OutboxRow {
@@ -26,6 +31,17 @@ export interface OutboxRow {
 
 /** Kinds that are marketing: consent, caps and quiet hours apply; never re-sent when in doubt. */
 export const MARKETING_KINDS: readonly MessageKind[] = ["offer", "survey_nps", "survey_servqual"];
+
+/**
+ * What happens to a message that may or may not have reached the customer: marketing is never
+ * re-sent (a missed offer is better than a duplicate), transactional kinds are re-sent (a
+ * duplicate reply is better than a lost one). The only place that decides it.
+ */
+export function inDoubtAction(kind: MessageKind): "abandon" | "resend" {
+  return MARKETING_KINDS.includes(kind) ? "abandon" : "resend";
+}
+
+const IN_DOUBT = "in_doubt";
 
 /** A message claimed by one dispatcher, with what the send-time contact policy needs. */
 export interface ClaimedMessage extends OutboundMessage {
@@ -186,24 +202,37 @@ export async function claimDueMessages(
 }
 
 /**
- * Settles messages whose dispatcher stopped while the provider call was in flight (status
- * `sending`, lease expired): marketing kinds become `failed` with `last_error = 'in_doubt'`
- * (never sent twice), other kinds go back to `pending` (sent at least once).
+ * Settles messages whose worker stopped while the provider call was in flight (status
+ * `sending`, lease expired and not renewed) as {@link inDoubtAction} says: abandoned ones become
+ * `failed` with `last_error = 'in_doubt'`, re-sent ones go back to `pending`. Rows of `workerId`
+ * (the caller's own, still in its hands) are never touched.
  * @returns how many rows were settled each way.
  */
 export async function settleInDoubt(
   db: Database,
-  options: OutboxOptions & { leaseMs: number },
+  options: OutboxOptions & { leaseMs: number; workerId?: string },
 ): Promise<{ abandoned: number; requeued: number }> {
   const cutoff = sqlTimestamp(new Date(options.now.getTime() - options.leaseMs));
-  const marketing = [...MARKETING_KINDS];
+  const abandonKinds = MARKETING_KINDS.filter((k) => inDoubtAction(k) === "abandon");
+  const stale = Prisma.sql`status = 'sending' AND locked_at < ${cutoff} AND locked_by IS DISTINCT FROM ${options.workerId ?? null}::text`;
   const abandoned = await db.prisma.$executeRaw`
-    UPDATE outbox_messages SET status = 'failed', last_error = 'in_doubt', locked_at = NULL, locked_by = NULL
-    WHERE status = 'sending' AND locked_at < ${cutoff} AND kind = ANY(${marketing}::text[])`;
+    UPDATE outbox_messages SET status = 'failed', last_error = ${IN_DOUBT}, locked_at = NULL, locked_by = NULL
+    WHERE ${stale} AND kind = ANY(${abandonKinds}::text[])`;
   const requeued = await db.prisma.$executeRaw`
-    UPDATE outbox_messages SET status = 'pending', last_error = 'in_doubt', locked_at = NULL, locked_by = NULL
-    WHERE status = 'sending' AND locked_at < ${cutoff} AND NOT (kind = ANY(${marketing}::text[]))`;
+    UPDATE outbox_messages SET status = 'pending', last_error = ${IN_DOUBT}, locked_at = NULL, locked_by = NULL
+    WHERE ${stale} AND NOT (kind = ANY(${abandonKinds}::text[]))`;
   return { abandoned, requeued };
+}
+
+/**
+ * Renews the lease of every row `workerId` holds (`claimed` or `sending`), so a long batch or a
+ * slow provider never lets another worker take over, nor settle, a live worker's messages.
+ * @returns how many rows were renewed.
+ */
+export async function renewClaims(db: Database, workerId: string, options: OutboxOptions): Promise<number> {
+  return db.prisma.$executeRaw`
+    UPDATE outbox_messages SET locked_at = ${sqlTimestamp(options.now)}
+    WHERE locked_by = ${workerId} AND status IN ('claimed', 'sending')`;
 }
 
 /**
@@ -270,6 +299,25 @@ export async function recordSendResult(
         WHERE id = (SELECT customer_id FROM upd) AND unreachable_at IS NULL
       )
       ${logAttempt(false, result.error, false)}`;
+  } else if (result.notSent) {
+    // Never left our process: back in line soon, and the claim does not count as an attempt.
+    outcome = "retry";
+    count = await db.prisma.$executeRaw`
+      WITH upd AS (
+        UPDATE outbox_messages SET status = 'pending', last_error = ${result.error},
+          not_before = ${sqlTimestamp(new Date(options.now.getTime() + (result.retryAfterMs ?? 1000)))},
+          attempts = GREATEST(attempts - 1, 0), locked_at = NULL, locked_by = NULL
+        WHERE ${owned} RETURNING id
+      )
+      ${logAttempt(false, result.error, true)}`;
+  } else if (result.inDoubt && inDoubtAction(message.kind) === "abandon") {
+    outcome = "failed";
+    count = await db.prisma.$executeRaw`
+      WITH upd AS (
+        UPDATE outbox_messages SET status = 'failed', last_error = ${IN_DOUBT}, locked_at = NULL, locked_by = NULL
+        WHERE ${owned} RETURNING id
+      )
+      ${logAttempt(false, result.error, false)}`;
   } else if (result.retryable && message.attempts < (options.maxAttempts ?? 5)) {
     outcome = "retry";
     const delay = result.retryAfterMs ?? backoffMs(message.attempts, options.baseBackoffMs, options.maxBackoffMs);
@@ -309,20 +357,72 @@ export async function deferMessage(db: Database, message: ClaimedMessage, notBef
   return n === 1;
 }
 
+export interface DeliverOptions extends Omit<RecordOptions, "now"> {
+  /** The clock, read when the row is marked in flight and when the result is recorded. */
+  clock: () => Date;
+  /** The provider call's whole time, retries and waits included; keep it well below the lease. */
+  sendBudgetMs: number;
+  log?: Logger;
+  /** Sees the channel's answer (for counters). */
+  onResult?: (result: SendResult) => void;
+}
+
+/**
+ * Delivers one claimed message: renders it while it is only `claimed` (a slow model costs no
+ * doubt), marks it `sending`, calls the channel with a deadline of `sendBudgetMs`, and records
+ * the result. A message that cannot be rendered fails unsent. A channel that throws leaves the
+ * message in doubt. The one delivery path for every outbound message.
+ * @returns the recorded outcome, or `lost_lease` when another worker holds the row now.
+ */
+export async function deliverClaimed(
+  db: Database,
+  channel: MessageChannel,
+  message: ClaimedMessage,
+  options: DeliverOptions,
+): Promise<RecordOutcome> {
+  let rendered: RenderedMessage | undefined;
+  let renderError: string | undefined;
+  try {
+    rendered = channel.render && message.chatId !== null ? await channel.render(message) : undefined;
+  } catch (error) {
+    renderError = `render failed: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}`;
+    options.log?.error({ outboxId: message.outboxId, kind: message.kind, err: renderError }, "message not rendered");
+  }
+  if (!(await markSending(db, message, { now: options.clock() }))) return "lost_lease";
+  const started = Date.now();
+  let result: SendResult;
+  if (renderError !== undefined) result = { ok: false, retryable: false, error: renderError };
+  else {
+    try {
+      result = await channel.send({ ...message, rendered }, { signal: AbortSignal.timeout(options.sendBudgetMs) });
+    } catch (error) {
+      options.log?.error({ outboxId: message.outboxId, kind: message.kind }, "channel send threw");
+      result = {
+        ok: false,
+        retryable: true,
+        inDoubt: true,
+        error: error instanceof Error ? error.message.slice(0, 300) : String(error),
+      };
+    }
+  }
+  options.onResult?.(result);
+  return recordSendResult(db, message, result, { ...options, now: options.clock(), latencyMs: Date.now() - started });
+}
+
 /** What `sendNow` did: the recorded outcome, or `duplicate` when the key was already handled. */
 export type SendNowOutcome = RecordOutcome | "duplicate";
 
 /**
- * Enqueues one transactional message (ticket reply, CSAT request) and delivers it at once,
- * without waiting for the dispatcher. Idempotent: a key already sent, or being sent by
- * someone else, returns `duplicate`; a key left pending by an earlier failed call is sent.
- * A retryable failure leaves the row to the dispatcher (after the backoff), so it still goes.
+ * Enqueues one transactional message (ticket reply, CSAT request) and delivers it at once
+ * through {@link deliverClaimed}, without waiting for the dispatcher. Idempotent: a key already
+ * sent, or being sent by someone else, returns `duplicate`; a key left pending by an earlier
+ * failed call is sent. A retryable failure leaves the row to the dispatcher (after the backoff).
  */
 export async function sendNow(
   db: Database,
   channel: MessageChannel,
   row: OutboxRow,
-  options: RecordOptions & { workerId?: string; defaultLocale?: string },
+  options: RecordOptions & { workerId?: string; defaultLocale?: string; sendBudgetMs?: number; log?: Logger },
 ): Promise<SendNowOutcome> {
   // Not due for the dispatcher for a minute: this call sends it; the dispatcher only takes
   // over if this process dies before it could.
@@ -335,7 +435,7 @@ export async function sendNow(
   const rows = await db.prisma.$queryRaw<ClaimedRow[]>`
     WITH claimed AS (
       UPDATE outbox_messages o
-      SET status = 'sending', locked_at = ${sqlTimestamp(options.now)}, locked_by = ${workerId}, attempts = o.attempts + 1
+      SET status = 'claimed', locked_at = ${sqlTimestamp(options.now)}, locked_by = ${workerId}, attempts = o.attempts + 1
       WHERE o.idempotency_key = ${row.idempotencyKey} AND o.status = 'pending'
       RETURNING o.id, o.idempotency_key, o.customer_id, o.campaign_id, o.kind, o.payload, o.attempts, o.locked_by, o.not_before
     )
@@ -344,12 +444,14 @@ export async function sendNow(
     FROM claimed LEFT JOIN customers c ON c.id = claimed.customer_id`;
   if (rows.length === 0) return "duplicate";
   const message = toClaimed(rows[0]!, options.defaultLocale ?? "en");
-  const started = Date.now();
-  let result: SendResult;
-  try {
-    result = await channel.send(message);
-  } catch (error) {
-    result = { ok: false, retryable: true, error: error instanceof Error ? error.message : String(error) };
-  }
-  return recordSendResult(db, message, result, { ...options, latencyMs: Date.now() - started });
+  const fixed = options.now;
+  const { now: _now, ...rest } = options;
+  return deliverClaimed(db, channel, message, {
+    ...rest,
+    clock: () => fixed,
+    sendBudgetMs: options.sendBudgetMs ?? DEFAULT_SEND_BUDGET_MS,
+  });
 }
+
+/** A send's deadline when the caller names none: well inside the dispatcher's default lease. */
+export const DEFAULT_SEND_BUDGET_MS = 10_000;

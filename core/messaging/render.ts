@@ -8,22 +8,16 @@ import { fillPrompt, loadPrompt, type PromptSource } from "../llm/prompts";
 import type { Logger } from "../log";
 import { assertUnreachable } from "../result";
 import { encodeCallback } from "./callback-data";
-import type { OutboundMessage } from "./channel";
+import type { OutboundMessage, RenderedMessage } from "./channel";
 import { defaultTranslator, pickLocale, type Translator } from "./locales";
 
-export interface RenderedButton {
-  text: string;
-  data: string;
-}
-
-export interface RenderedMessage {
-  text: string;
-  buttons?: RenderedButton[][];
-}
+export type { RenderedButton, RenderedMessage } from "./channel";
 
 export interface RenderOptions {
   locale: string;
   chatModel?: ChatModel;
+  /** The model's answer is awaited this long at most, then the template is used (default 10 s). */
+  modelTimeoutMs?: number;
   prompts?: PromptSource;
   translate?: Translator;
   log?: Logger;
@@ -174,11 +168,16 @@ export function offerPromptVars(offer: OfferPayload, locale: string): Record<str
 
 async function offerByModel(offer: OfferPayload, locale: string, options: RenderOptions): Promise<string | null> {
   const prompt = fillPrompt((options.prompts ?? loadPrompt)("offer"), offerPromptVars(offer, locale));
+  const timeoutMs = options.modelTimeoutMs ?? 10_000;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const completion = await options.chatModel!.complete([{ role: "user", content: prompt }], {
-      maxTokens: 300,
-      temperature: 0.7,
-    });
+    // A slow model must not hold the message (nor its outbox claim): the template goes instead.
+    const completion = await Promise.race([
+      options.chatModel!.complete([{ role: "user", content: prompt }], { maxTokens: 300, temperature: 0.7 }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
     const text = completion.text
       .trim()
       .replace(/^["«]|["»]$/g, "")
@@ -191,5 +190,7 @@ async function offerByModel(offer: OfferPayload, locale: string, options: Render
       "offer text by model failed, using the template",
     );
     return null;
+  } finally {
+    clearTimeout(timer);
   }
 }

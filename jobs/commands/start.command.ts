@@ -1,14 +1,18 @@
 // `retention start` (`npm start`): the long-running process. Starts the Telegram bot, the Slack
-// app and the scheduler, each only when it can run (credentials present, SCHEDULER_ENABLED).
+// app and the scheduler, each only when it can run (credentials present, SCHEDULER_ENABLED), and
+// with HTTP_PORT the health, metrics and order-feed endpoints. External clients (the Telegram
+// client with its one limiter, the Slack client, the chat model) are built once, in the runtime.
 // Without a Telegram token the dispatcher renders messages to the log (dry run).
 import type { Command } from "commander";
 import { createLangchainAssistant } from "../../bot/slack/assistant/langchain-assistant";
 import { buildSlackApp, startSlackApp } from "../../bot/slack/app";
 import { startTelegramBot } from "../../bot/telegram/bot";
-import type { MessageChannel } from "../../core/messaging/channel";
+import { staffDeskStatus } from "../../core/staff/desk-status";
 import { buildContext } from "../context";
 import { startOps } from "../http/ops";
+import { createIngestRoutes } from "../ingest/routes";
 import { loadJobs } from "../job-registry";
+import { runtimeFor } from "../runtime";
 import { startScheduler } from "../scheduler";
 
 export function registerStartCommand(program: Command): void {
@@ -19,14 +23,28 @@ export function registerStartCommand(program: Command): void {
       const ctx = await buildContext({ waitForOwner: true });
       const { config, db, log } = ctx;
       // Health and metrics first, so /healthz answers (503, "starting") while the parts start.
-      const { parts, metrics, close: closeOps } = await startOps(ctx);
+      const ingest = createIngestRoutes({
+        db,
+        apiKeys: config.ingest.apiKeys,
+        timeZone: config.business.timeZone,
+        now: ctx.now,
+      });
+      const { parts, metrics, close: closeOps } = await startOps(ctx, { routes: [ingest] });
       for (const part of ["bot", "slack", "scheduler", "dispatcher"]) parts.set(part, "starting");
-      const stops: (() => Promise<void>)[] = [closeOps];
-      let staffReplies: MessageChannel | undefined;
+      const runtime = runtimeFor(ctx, { metrics });
+      const stops: (() => Promise<void>)[] = [closeOps, () => runtime.stop()];
+      // Offers, staff replies and CSAT requests: one channel over the one Telegram limiter.
+      const staffReplies = runtime.channel(db);
 
-      if (config.telegram.token) {
-        const bot = await startTelegramBot({ config, db, log });
-        staffReplies = bot.channel;
+      if (runtime.telegram) {
+        const bot = await startTelegramBot({
+          config,
+          db,
+          log,
+          telegram: runtime.telegram,
+          chatModel: runtime.chatModel,
+          metrics,
+        });
         stops.push(() => bot.stop());
         parts.set("bot", "running");
       } else {
@@ -41,6 +59,16 @@ export function registerStartCommand(program: Command): void {
         const slack = await startSlackApp(buildSlackApp({ config, db, log, assistant, telegramChannel: staffReplies }));
         stops.push(() => slack.stop());
         parts.set("slack", "running");
+        // Staff alerts that cannot reach Slack show in /healthz as well as in /retention status.
+        const watchDesk = setInterval(() => {
+          staffDeskStatus(db)
+            .then((desk) =>
+              parts.set("slack", desk.ok ? "running" : "failed", desk.ok ? undefined : (desk.lastError ?? "staff alerts are not reaching Slack")),
+            )
+            .catch(() => undefined);
+        }, 15_000);
+        watchDesk.unref();
+        stops.push(async () => clearInterval(watchDesk));
       } else {
         log.warn("SLACK_BOT_TOKEN not set: Slack app off");
         parts.set("slack", "off", "SLACK_BOT_TOKEN not set");
@@ -50,7 +78,7 @@ export function registerStartCommand(program: Command): void {
         const scheduler = startScheduler(ctx, { jobs: await loadJobs(), metrics });
         stops.push(() => scheduler.stop());
         parts.set("scheduler", "running");
-        parts.set("dispatcher", "running", config.telegram.token ? undefined : "dry run: messages rendered to the log");
+        parts.set("dispatcher", "running", runtime.telegram ? undefined : "dry run: messages rendered to the log");
       } else {
         log.warn("SCHEDULER_ENABLED=false: no scheduled jobs in this process");
         parts.set("scheduler", "off", "SCHEDULER_ENABLED=false");

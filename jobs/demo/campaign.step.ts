@@ -104,7 +104,7 @@ export const campaignStep: DemoStep = {
     const sent = { sent: 0, deferred: 0, skipped: 0 };
     for (const hours of [10, 20, 34]) {
       const at = new Date(ctx.asOf.getTime() + hours * HOUR);
-      const stats = await runDispatch({ ...ctx, now: () => at }, channel, { ratePerSecond: 1000, batchSize: 500 });
+      const stats = await runDispatch({ ...ctx, now: () => at }, channel, { batchSize: 500 });
       sent.sent += stats.sent;
       sent.deferred += stats.deferred;
       sent.skipped += Object.values(stats.skipped).reduce((s, n) => s + n, 0);

@@ -1,0 +1,133 @@
+// A small Bot API stand-in for delivery tests, on loopback: it records every sendMessage with the
+// time it arrived, answers the calls a scripted `rateLimit` picks with 429 and a `retry_after`,
+// and serves queued updates to getUpdates (so a real grammY bot can poll it). Only what the
+// delivery path uses is implemented; any other method answers `true`.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedSend {
+  /** When the request reached the stand-in (ms since the epoch). */
+  at: number;
+  chatId: number;
+  text: string;
+  /** false when it was answered with 429 (Telegram kept nothing). */
+  accepted: boolean;
+}
+
+export interface BotApiStandIn {
+  /** For TELEGRAM_API_ROOT. */
+  apiRoot: string;
+  sends: RecordedSend[];
+  /** Accepted messages only: what customers really received. */
+  delivered(): RecordedSend[];
+  /** Updates served to the next getUpdates calls. */
+  pushUpdates(updates: object[]): void;
+  /**
+   * Picks the calls answered with 429: gets the chat and how many sendMessage calls to it came
+   * before this one; returns `retry_after` seconds, or undefined to accept the message.
+   */
+  rateLimit: (chatId: number, earlierCalls: number) => number | undefined;
+  close(): Promise<void>;
+}
+
+export async function startBotApiStandIn(): Promise<BotApiStandIn> {
+  const sends: RecordedSend[] = [];
+  const callsPerChat = new Map<number, number>();
+  let updates: { update_id: number }[] = [];
+  let waiters: (() => void)[] = [];
+  let messageId = 0;
+  const standIn: BotApiStandIn = {
+    apiRoot: "",
+    sends,
+    delivered: () => sends.filter((s) => s.accepted),
+    pushUpdates(more) {
+      updates.push(...(more as { update_id: number }[]));
+      for (const wake of waiters) wake();
+      waiters = [];
+    },
+    rateLimit: () => undefined,
+    close: () =>
+      new Promise((resolve) => {
+        for (const wake of waiters) wake();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  const answer = (res: http.ServerResponse, status: number, body: object) => {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  };
+  const server = http.createServer((req, res) => {
+    const at = Date.now();
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const method = req.url?.split("/").pop() ?? "";
+      const raw = Buffer.concat(chunks).toString("utf8");
+      const payload = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
+      switch (method) {
+        case "getMe":
+          return answer(res, 200, {
+            ok: true,
+            result: { id: 1, is_bot: true, first_name: "Stand-in", username: "stand_in_bot" },
+          });
+        case "getUpdates": {
+          const offset = Number(payload.offset ?? 0);
+          updates = updates.filter((u) => u.update_id >= offset);
+          if (updates.length > 0) return answer(res, 200, { ok: true, result: updates.slice(0, 100) });
+          // Long polling, kept short so the bot stops quickly.
+          const timer = setTimeout(() => wake(), 200);
+          const wake = () => {
+            clearTimeout(timer);
+            waiters = waiters.filter((w) => w !== wake);
+            const fresh = updates.filter((u) => u.update_id >= offset);
+            if (!res.writableEnded) answer(res, 200, { ok: true, result: fresh.slice(0, 100) });
+          };
+          waiters.push(wake);
+          return;
+        }
+        case "sendMessage": {
+          const chatId = Number(payload.chat_id);
+          const earlier = callsPerChat.get(chatId) ?? 0;
+          callsPerChat.set(chatId, earlier + 1);
+          const retryAfter = standIn.rateLimit(chatId, earlier);
+          const text = String(payload.text ?? "");
+          sends.push({ at, chatId, text, accepted: retryAfter === undefined });
+          if (retryAfter !== undefined)
+            return answer(res, 429, {
+              ok: false,
+              error_code: 429,
+              description: `Too Many Requests: retry after ${retryAfter}`,
+              parameters: { retry_after: retryAfter },
+            });
+          return answer(res, 200, {
+            ok: true,
+            result: {
+              message_id: ++messageId,
+              date: Math.floor(at / 1000),
+              chat: { id: chatId, type: "private" },
+              text,
+            },
+          });
+        }
+        default:
+          return answer(res, 200, { ok: true, result: true });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  standIn.apiRoot = `http://127.0.0.1:${port}`;
+  return standIn;
+}
+
+/** The most messages that reached the stand-in within any one second (a sliding window). */
+export function busiestSecond(sends: RecordedSend[]): number {
+  const times = sends.map((s) => s.at).sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; j < times.length; j++) {
+    while (times[j]! - times[i]! >= 1000) i++;
+    most = Math.max(most, j - i + 1);
+  }
+  return most;
+}

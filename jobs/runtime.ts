@@ -1,0 +1,94 @@
+// The per-process composition root for external clients: the Telegram client (its `Api` and the
+// one limiter of its token), the Slack `WebClient` and the chat model are built here once, from
+// configuration, and handed to the bot, the Slack app, the jobs and the dispatcher. Building
+// contacts nothing; `retention start` and every `retention run ...` build it the same way.
+import { WebClient } from "@slack/web-api";
+import { chatModelFromConfig } from "../bot/llm/openai-chat";
+import { createTelegramClient, type TelegramClient, type TelegramLimits } from "../bot/telegram/telegram-api";
+import { createTelegramChannel } from "../bot/telegram/telegram-channel";
+import type { Config } from "../core/config/config";
+import type { Database } from "../core/db/client";
+import type { ChatModel } from "../core/llm/chat-model";
+import type { Logger } from "../core/log";
+import type { MessageChannel } from "../core/messaging/channel";
+import { DryRunChannel } from "../core/messaging/dry-run-channel";
+import { enrichOutboundMessage } from "../core/offers/offer-context";
+
+export interface Runtime {
+  /** The Telegram client of `TELEGRAM_BOT_TOKEN`, or undefined without a token. */
+  telegram: TelegramClient | undefined;
+  /** The Slack Web API client of `SLACK_BOT_TOKEN`, or undefined without a token. */
+  slack: WebClient | undefined;
+  /** The OpenAI-compatible chat model, or undefined without `OPENAI_API_KEY`. */
+  chatModel: ChatModel | undefined;
+  /**
+   * The channel every outbound message of `db` goes through: Telegram over the shared client
+   * (offers written by the chat model when there is one), or the dry run without a token.
+   */
+  channel(db: Database): MessageChannel;
+  /** Releases the limiter's timers. */
+  stop(): Promise<void>;
+}
+
+export interface RuntimeOverrides {
+  /** Telegram's limits; default from TELEGRAM_RATE_PER_SECOND / TELEGRAM_CHAT_RATE_PER_SECOND. */
+  telegramLimits?: TelegramLimits;
+  chatModel?: ChatModel;
+}
+
+/** Telegram's limits as configured. */
+export function telegramLimitsFromConfig(config: Config): TelegramLimits {
+  return { perSecond: config.telegram.ratePerSecond, perChatPerSecond: config.telegram.chatRatePerSecond };
+}
+
+/** Builds the external clients from configuration without contacting anything. */
+export function buildRuntime(config: Config, log: Logger, overrides: RuntimeOverrides = {}): Runtime {
+  const { token, apiRoot } = config.telegram;
+  const telegram = token
+    ? createTelegramClient({ token, apiRoot, limits: overrides.telegramLimits ?? telegramLimitsFromConfig(config) })
+    : undefined;
+  const { botToken, apiUrl } = config.slack;
+  const slack = botToken
+    ? new WebClient(botToken, apiUrl ? { slackApiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/` } : {})
+    : undefined;
+  const chatModel = overrides.chatModel ?? chatModelFromConfig(config);
+  const channels = new WeakMap<Database, MessageChannel>();
+  return {
+    telegram,
+    slack,
+    chatModel,
+    channel(db) {
+      let channel = channels.get(db);
+      if (!channel) {
+        channel = telegram
+          ? createTelegramChannel({
+              api: telegram.api,
+              chatModel,
+              modelTimeoutMs: config.llm.offerTimeoutMs,
+              enrich: (m) => enrichOutboundMessage(db, m),
+              log,
+            })
+          : new DryRunChannel(log);
+        channels.set(db, channel);
+      }
+      return channel;
+    },
+    stop: async () => {
+      await telegram?.limiter.stop();
+    },
+  };
+}
+
+// One runtime per parsed configuration: a process parses its configuration once, so every part
+// of it that asks (the scheduler's jobs, the bot, a CLI command) gets the same clients.
+const runtimes = new WeakMap<Config, Runtime>();
+
+/** The process's runtime for `ctx.config`, built on first use. */
+export function runtimeFor(ctx: { config: Config; log: Logger }, overrides?: RuntimeOverrides): Runtime {
+  let runtime = runtimes.get(ctx.config);
+  if (!runtime) {
+    runtime = buildRuntime(ctx.config, ctx.log, overrides);
+    runtimes.set(ctx.config, runtime);
+  }
+  return runtime;
+}
