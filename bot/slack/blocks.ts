@@ -17,6 +17,7 @@ export const HELP_TEXT = [
   "• `metrics [30d | 12w | this-month | last-month | 2026-10 | 2026 | 2026-09-01..2026-10-01] [--segment Champions]`: NPS, churn rate, activity rate, LTV, AOV, repeat rate",
   "• `campaign [id]`: lift against control with a confidence interval, and ROI (no id: the list)",
   "• `link <customer>`: a Telegram deep link that connects the customer's chat",
+  "• `status`: whether new tickets reach Slack, and how many staff alerts are waiting",
   "Or mention me / write to me directly with a question, e.g. _how many Champions are at high risk this month?_",
 ].join("\n");
 

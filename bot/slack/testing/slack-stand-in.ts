@@ -17,6 +17,11 @@ export interface SlackStandIn {
   calls: RecordedCall[];
   uploads: { fileId: string; content: Buffer }[];
   usergroupMembers: string[];
+  /**
+   * Makes `method` answer `{ok: false, error}` (for calls `when` accepts) until the returned
+   * function is called. The failing calls are recorded too.
+   */
+  fail(method: string, error: string, when?: (body: Record<string, unknown>) => boolean): () => void;
   callsOf(method: string): RecordedCall[];
   /** Resolves when `count` calls of `method` have been recorded (or rejects after `timeoutMs`). */
   waitFor(method: string, count?: number, timeoutMs?: number): Promise<RecordedCall[]>;
@@ -57,6 +62,7 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
   let fileSeq = 0;
   let base = "";
   const state = { usergroupMembers: [] as string[] };
+  const failures: { method: string; error: string; when?: (body: Record<string, unknown>) => boolean }[] = [];
 
   const record = (call: RecordedCall) => {
     calls.push(call);
@@ -91,6 +97,8 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
       }
       const method = url.pathname.replace(/^\/api\//, "");
       record({ method, body });
+      const failure = failures.find((f) => f.method === method && (!f.when || f.when(body)));
+      if (failure) return reply({ ok: false, error: failure.error });
       switch (method) {
         case "auth.test":
           return reply({
@@ -140,6 +148,14 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
     },
     set usergroupMembers(v: string[]) {
       state.usergroupMembers = v;
+    },
+    fail(method, error, when) {
+      const entry = { method, error, when };
+      failures.push(entry);
+      return () => {
+        const i = failures.indexOf(entry);
+        if (i >= 0) failures.splice(i, 1);
+      };
     },
     callsOf,
     waitFor: (method, count = 1, timeoutMs = 10_000) =>
