@@ -73,6 +73,24 @@ describe("staff desk when Slack refuses the tickets channel [pglite]", () => {
     expect(await staffDeskStatus(db)).toMatchObject({ ok: true, pending: 0, problems: [] });
   });
 
+  it("shows a complaint's <!channel> and disguised links on the card as harmless text", async () => {
+    const customer = await makeCustomer(db, { externalId: "CX-3", name: "Eve <!here>" });
+    const { reference } = await openTicket(db, {
+      customerId: customer.id,
+      source: "complaint",
+      text: "<!channel> <@U1> URGENT: log in at <https://evil.example/login|shop.test> & www.evil.example",
+      now: clock,
+    });
+    advance(60_000);
+    await h.parts.desk.pollOnce();
+    const card = ticketPosts().find((c) => String(c.body.text).includes(reference))!;
+    const shown = JSON.stringify(card.body);
+    for (const dangerous of ["<!channel>", "<!here>", "<@U1>", "<https://evil", "evil.example"])
+      expect(shown).not.toContain(dangerous);
+    expect(shown).toContain("&lt;!channel&gt;");
+    expect(shown).toContain("evil[.]example");
+  });
+
   it("with no staff channel, a revoked token alerts the configured admins directly", async () => {
     const h2 = await startSlackHarness({ db, now, env: { SLACK_STAFF_CHANNEL: "", SLACK_STAFF_USERS: "UADMIN1" } });
     try {
