@@ -91,6 +91,41 @@ describe("staff desk when Slack refuses the tickets channel [pglite]", () => {
     expect(shown).toContain("evil[.]example");
   });
 
+  it("refuses a reply longer than Telegram allows before sending, naming the limit; the ticket stays unanswered", async () => {
+    const customer = await makeCustomer(db, { externalId: "CX-4" });
+    const { id, reference } = await openTicket(db, {
+      customerId: customer.id,
+      source: "complaint",
+      text: "Where is it?",
+      now: clock,
+    });
+    advance(60_000);
+    await h.parts.desk.pollOnce();
+    const card = ticketPosts().find((c) => String(c.body.text).includes(reference))!;
+    const threadTs = (await db.prisma.ticket.findUniqueOrThrow({ where: { id } })).slackTs!;
+    expect(threadTs).toBeTruthy();
+    expect(card).toBeDefined();
+    const before = h.slack.callsOf("chat.postMessage").length;
+    await h.event({
+      type: "message",
+      channel: TICKETS_CHANNEL,
+      channel_type: "channel",
+      user: STAFF_USER,
+      text: "x".repeat(5000),
+      ts: "1800000001.000100",
+      thread_ts: threadTs,
+      event_ts: "1800000001.000100",
+    });
+    const answer = (await h.slack.waitFor("chat.postMessage", before + 1))[before]!.body;
+    expect(answer.thread_ts).toBe(threadTs);
+    expect(String(answer.text)).toContain("5,000 characters");
+    expect(String(answer.text)).toContain("at most 4,096");
+    const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { id } });
+    expect(ticket.firstResponseAt).toBeNull();
+    expect(await db.prisma.ticketMessage.count({ where: { ticketId: id, author: "staff" } })).toBe(0);
+    expect(await db.prisma.outboxMessage.count({ where: { idempotencyKey: { startsWith: `ticket:${id}:` } } })).toBe(0);
+  });
+
   it("with no staff channel, a revoked token alerts the configured admins directly", async () => {
     const h2 = await startSlackHarness({ db, now, env: { SLACK_STAFF_CHANNEL: "", SLACK_STAFF_USERS: "UADMIN1" } });
     try {

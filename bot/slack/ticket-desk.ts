@@ -4,7 +4,8 @@
 // first response.
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { ErrorCode, type WebClient } from "@slack/web-api";
-import { addStaffReply, resolveTicket } from "../../core/tickets/tickets";
+import { assertUnreachable } from "../../core/result";
+import { addStaffReply, resolveTicket, type StaffReplyError } from "../../core/tickets/tickets";
 import { clearDeskProblem, markDeskProblemAlerted, recordDeskProblem } from "../../core/staff/desk-status";
 import {
   assignTicket,
@@ -85,6 +86,20 @@ export function slackToPlain(text: string): string {
     .replace(/&gt;/g, ">")
     .replace(/&amp;/g, "&")
     .trim();
+}
+
+/** Why a staff reply was not taken, in words staff can act on. */
+export function replyErrorText(e: StaffReplyError): string {
+  switch (e.type) {
+    case "empty":
+      return "the reply is empty";
+    case "not_found":
+      return "the ticket no longer exists";
+    case "too_long":
+      return `the reply is ${e.length.toLocaleString("en-US")} characters and Telegram allows at most ${e.limit.toLocaleString("en-US")} in one message; shorten it or send it as several replies`;
+    default:
+      return assertUnreachable(e);
+  }
 }
 
 export class SlackTicketDesk {
@@ -301,8 +316,11 @@ export class SlackTicketDesk {
       { channel: this.deps.telegramChannel, now: this.deps.now(), defaultLocale: this.deps.config.business.locale },
     );
     if (!result.ok) {
-      const why = result.error.type === "empty" ? "the reply is empty" : "the ticket no longer exists";
-      await this.client.chat.postMessage({ channel: r.channel, thread_ts: r.threadTs, text: `Not sent: ${why}.` });
+      await this.client.chat.postMessage({
+        channel: r.channel,
+        thread_ts: r.threadTs,
+        text: `Not sent: ${replyErrorText(result.error)}.`,
+      });
       return;
     }
     const delivery = result.value.delivery;
@@ -320,11 +338,11 @@ export class SlackTicketDesk {
           ? "the customer has no reachable Telegram chat"
           : delivery === "retry"
             ? "Telegram did not answer; it will be retried"
-            : "delivery failed";
+            : `Telegram refused it${result.value.deliveryError ? ` (${esc(result.value.deliveryError.slice(0, 300))})` : ""}`;
       await this.client.chat.postMessage({
         channel: r.channel,
         thread_ts: r.threadTs,
-        text: `:warning: Reply saved but not delivered: ${why}.`,
+        text: `:warning: Reply saved but not delivered: ${why}. The ticket still counts as unanswered.`,
       });
     } else if (r.slackTs) {
       await this.client.reactions
