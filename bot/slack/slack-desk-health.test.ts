@@ -7,7 +7,16 @@ import { staffDeskStatus } from "../../core/staff/desk-status";
 import { makeCustomer } from "../../core/staff/test-fixtures";
 import { openTicket } from "../../core/tickets/tickets";
 import { createTestDatabase } from "../../test/helpers/db";
-import { STAFF_CHANNEL, STAFF_USER, startSlackHarness, TICKETS_CHANNEL, type SlackHarness } from "./testing/harness";
+import { STAFF_ONLY_TEXT } from "./staff-guard";
+import { postSigned } from "./testing/slack-stand-in";
+import {
+  SIGNING_SECRET,
+  STAFF_CHANNEL,
+  STAFF_USER,
+  startSlackHarness,
+  TICKETS_CHANNEL,
+  type SlackHarness,
+} from "./testing/harness";
 
 let clock = new Date("2026-11-20T12:00:00Z");
 const now = () => clock;
@@ -124,6 +133,36 @@ describe("staff desk when Slack refuses the tickets channel [pglite]", () => {
     expect(ticket.firstResponseAt).toBeNull();
     expect(await db.prisma.ticketMessage.count({ where: { ticketId: id, author: "staff" } })).toBe(0);
     expect(await db.prisma.outboxMessage.count({ where: { idempotencyKey: { startsWith: `ticket:${id}:` } } })).toBe(0);
+  });
+
+  it("refuses a request stamped more than 5 minutes in the future, accepts a small clock skew", async () => {
+    const body = new URLSearchParams({
+      command: "/retention",
+      text: "help",
+      user_id: STAFF_USER,
+      channel_id: "DDM1",
+      response_url: h.slack.responseUrl("future"),
+    }).toString();
+    const at = (offsetS: number) =>
+      postSigned(h.url, SIGNING_SECRET, body, {
+        contentType: "application/x-www-form-urlencoded",
+        timestamp: Math.floor(Date.now() / 1000) + offsetS,
+      });
+    const before = h.slack.callsOf("response_url").length;
+    expect((await at(10 * 60)).status).toBe(401);
+    expect((await at(60)).status).toBe(200);
+    // Only the accepted one is answered.
+    const answers = (await h.slack.waitFor("response_url", before + 1)).slice(before);
+    expect(answers).toHaveLength(1);
+  });
+
+  it("treats members of the staff channel as staff in a direct message too", async () => {
+    h.slack.channelMembers = ["UMEMBER"];
+    const member = await h.command("help", { user: "UMEMBER", channel: "DMEMBER" });
+    expect(JSON.stringify(member.reply)).not.toContain(STAFF_ONLY_TEXT);
+    expect(JSON.stringify(member.reply)).toContain("/retention");
+    const outsider = await h.command("help", { user: "UOUTSIDER", channel: "DOUT" });
+    expect(outsider.reply.text).toBe(STAFF_ONLY_TEXT);
   });
 
   it("with no staff channel, a revoked token alerts the configured admins directly", async () => {

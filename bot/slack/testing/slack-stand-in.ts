@@ -17,6 +17,8 @@ export interface SlackStandIn {
   calls: RecordedCall[];
   uploads: { fileId: string; content: Buffer }[];
   usergroupMembers: string[];
+  /** Members `conversations.members` reports for any channel. */
+  channelMembers: string[];
   /**
    * Makes `method` answer `{ok: false, error}` (for calls `when` accepts) until the returned
    * function is called. The failing calls are recorded too.
@@ -61,7 +63,7 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
   let ts = 1_700_000_000;
   let fileSeq = 0;
   let base = "";
-  const state = { usergroupMembers: [] as string[] };
+  const state = { usergroupMembers: [] as string[], channelMembers: [] as string[] };
   const failures: { method: string; error: string; when?: (body: Record<string, unknown>) => boolean }[] = [];
 
   const record = (call: RecordedCall) => {
@@ -127,6 +129,8 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
           });
         case "conversations.open":
           return reply({ ok: true, channel: { id: `D${String(body.users)}` } });
+        case "conversations.members":
+          return reply({ ok: true, members: state.channelMembers, response_metadata: { next_cursor: "" } });
         case "usergroups.users.list":
           return reply({ ok: true, users: state.usergroupMembers });
         default:
@@ -148,6 +152,12 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
     },
     set usergroupMembers(v: string[]) {
       state.usergroupMembers = v;
+    },
+    get channelMembers() {
+      return state.channelMembers;
+    },
+    set channelMembers(v: string[]) {
+      state.channelMembers = v;
     },
     fail(method, error, when) {
       const entry = { method, error, when };
