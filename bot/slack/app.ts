@@ -3,7 +3,7 @@
 // `startSlackApp` opens the HTTP port or the Socket Mode connection and starts the desk's poll.
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { App } from "@slack/bolt";
+import { App, HTTPReceiver } from "@slack/bolt";
 import type { GenericMessageEvent } from "@slack/types";
 import { unavailableAssistant, loggedAssistant, type Assistant } from "../../core/assistant/assistant";
 import type { Config } from "../../core/config/config";
@@ -46,10 +46,17 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
   if (mode === "http" && !slack.signingSecret)
     throw new Error("SLACK_SIGNING_SECRET (HTTP events) or SLACK_APP_TOKEN (Socket Mode) is required");
   const apiUrl = slack.apiUrl ? (slack.apiUrl.endsWith("/") ? slack.apiUrl : `${slack.apiUrl}/`) : undefined;
+  const logger = boltLogger(log);
+  const receiver =
+    mode === "http"
+      ? refuseFutureRequests(
+          new HTTPReceiver({ signingSecret: slack.signingSecret!, logger, processBeforeResponse: false }),
+        )
+      : undefined;
   const app = new App({
     token: slack.botToken,
-    ...(mode === "socket" ? { socketMode: true, appToken: slack.appToken } : { signingSecret: slack.signingSecret }),
-    logger: boltLogger(log),
+    ...(mode === "socket" ? { socketMode: true, appToken: slack.appToken } : { receiver }),
+    logger,
     processBeforeResponse: false,
     ...(apiUrl ? { clientOptions: { slackApiUrl: apiUrl } } : {}),
   });
@@ -114,6 +121,28 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
     log.error({ err: error.message, code: (error as { code?: string }).code }, "slack handler failed");
   });
   return { app, desk, deps, mode };
+}
+
+/** Slack's replay window: requests signed further than this from now, either way, are refused. */
+export const REQUEST_MAX_SKEW_SECONDS = 5 * 60;
+
+/**
+ * Bolt refuses requests signed more than 5 minutes ago but not ones stamped in the future (a
+ * replay kept for later); this answers those 401 before Bolt sees them.
+ */
+function refuseFutureRequests(receiver: HTTPReceiver): HTTPReceiver {
+  const inner = receiver.requestListener;
+  receiver.requestListener = (req, res) => {
+    const stamp = Number(req.headers["x-slack-request-timestamp"]);
+    if (Number.isFinite(stamp) && stamp - Date.now() / 1000 > REQUEST_MAX_SKEW_SECONDS) {
+      res.writeHead(401, { "content-type": "text/plain" });
+      res.end("x-slack-request-timestamp is in the future");
+      req.resume();
+      return;
+    }
+    return inner(req, res);
+  };
+  return receiver;
 }
 
 export interface RunningSlackApp {

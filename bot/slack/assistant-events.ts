@@ -4,7 +4,9 @@ import type { WebClient } from "@slack/web-api";
 import type { KnownBlock } from "@slack/types";
 import type { AssistantAnswer } from "../../core/assistant/assistant";
 import { claimSlackEvent } from "../../core/staff/ticket-desk";
+import { scrubContacts } from "../../core/assistant/pii";
 import { context, HELP_TEXT, section } from "./blocks";
+import { esc } from "./safe-text";
 import type { SlackDeps } from "./deps";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 
@@ -31,8 +33,21 @@ export function questionText(text: string): string {
     .trim();
 }
 
-function answerBlocks(answer: AssistantAnswer): KnownBlock[] {
-  const chunks = answer.answer.match(/[\s\S]{1,2900}(\n|$)|[\s\S]{1,2900}/g) ?? [answer.answer];
+/**
+ * Where an answer is posted decides what it may hold: a direct message and the staff channels
+ * (SLACK_STAFF_CHANNEL, SLACK_TICKETS_CHANNEL) are private; any other channel is not.
+ */
+export function isPrivatePlace(deps: Pick<SlackDeps, "config">, q: Pick<Question, "channel" | "isDirect">): boolean {
+  const { staffChannel, ticketsChannel } = deps.config.slack;
+  return q.isDirect || q.channel.startsWith("D") || q.channel === staffChannel || q.channel === ticketsChannel;
+}
+
+/** Said in a non-private channel when the answer holds personal data. */
+export const SENT_PRIVATELY_TEXT =
+  "The answer contains customers' personal data, so I sent it to you in a direct message with the app.";
+
+function answerBlocks(answer: AssistantAnswer, text: string): KnownBlock[] {
+  const chunks = text.match(/[\s\S]{1,2900}(\n|$)|[\s\S]{1,2900}/g) ?? [text];
   const tools = [...new Set(answer.toolCalls.map((c) => c.tool))];
   const footer = [
     tools.length ? `Tools: ${tools.map((t) => `\`${t}\``).join(", ")}` : "No tools called",
@@ -59,13 +74,29 @@ export async function answerQuestion(deps: SlackDeps, client: WebClient, q: Ques
     return;
   }
   const answer = await deps.assistant.ask(question, { user: q.user, channel: q.channel });
-  const long = answer.answer.length > LONG_ANSWER_CHARS;
+  // The model's words are untrusted like customers' (it may quote a complaint): escaped always.
+  const text = esc(answer.answer, deps.config.slack.linkHosts);
+  const personal = (answer.disclosed?.length ?? 0) > 0 || scrubContacts(answer.answer) !== answer.answer;
+  if (personal && !isPrivatePlace(deps, q)) {
+    // The full answer goes to the asker alone; the channel learns only where it went.
+    await client.chat.postMessage({
+      channel: q.user,
+      text: text.slice(0, 39_000),
+      blocks: answerBlocks(answer, text),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+    await client.chat.postMessage({ channel: q.channel, thread_ts: q.threadTs ?? q.ts, text: SENT_PRIVATELY_TEXT });
+    return;
+  }
+  const long = text.length > LONG_ANSWER_CHARS;
   const threadTs = q.threadTs ?? (long ? q.ts : undefined);
   await client.chat.postMessage({
     channel: q.channel,
     ...(threadTs ? { thread_ts: threadTs } : {}),
-    text: answer.answer.slice(0, 39_000),
-    blocks: answerBlocks(answer),
+    text: text.slice(0, 39_000),
+    blocks: answerBlocks(answer, text),
     unfurl_links: false,
+    unfurl_media: false,
   });
 }

@@ -6,6 +6,7 @@ import type { AtRiskList } from "../../core/staff/at-risk";
 import type { CustomerProfile } from "../../core/staff/customer-profile";
 import type { SegmentOverview } from "../../core/staff/segments";
 import { formatDuration, type TicketCard } from "../../core/staff/ticket-desk";
+import { esc } from "./safe-text";
 
 const TEXT_LIMIT = 2900; // Slack's section text limit is 3000
 
@@ -17,6 +18,7 @@ export const HELP_TEXT = [
   "• `metrics [30d | 12w | this-month | last-month | 2026-10 | 2026 | 2026-09-01..2026-10-01] [--segment Champions]`: NPS, churn rate, activity rate, LTV, AOV, repeat rate",
   "• `campaign [id]`: lift against control with a confidence interval, and ROI (no id: the list)",
   "• `link <customer>`: a Telegram deep link that connects the customer's chat",
+  "• `status`: whether new tickets reach Slack, and how many staff alerts are waiting",
   "Or mention me / write to me directly with a question, e.g. _how many Champions are at high risk this month?_",
 ].join("\n");
 
@@ -39,8 +41,8 @@ export const money = (v: number | null | undefined, currency: string) =>
   v === null || v === undefined ? "n/a" : `${currency} ${v.toLocaleString("en-US", { maximumFractionDigits: 0 })}`;
 const day = (d: Date | null | undefined) => (d ? d.toISOString().slice(0, 10) : "n/a");
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
-/** Slack mrkdwn escaping for text we did not write (names, customers' words). */
-export const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+/** Slack mrkdwn escaping for text we did not write (names, customers' words): see safe-text.ts. */
+export { esc };
 
 /** Fixed-width table inside code blocks, split so no block passes Slack's text limit. */
 export function codeTable(head: string[], rows: string[][]): KnownBlock[] {
@@ -76,7 +78,7 @@ export function atRiskBlocks(
   const rows = list.rows
     .slice(0, shown)
     .map((r) => [
-      cut(r.name ?? r.externalId, 22),
+      esc(cut(r.name ?? r.externalId, 22)),
       pct(r.churnProbability),
       cut(r.reasons.map((x) => x.text).join("; ") || "-", 44),
       money(r.clv, currency),
@@ -247,7 +249,7 @@ export function ticketBlocks(t: TicketCard, currency: string, now: Date): KnownB
 }
 
 export function ticketSummaryText(t: TicketCard): string {
-  return `${t.reference} (${t.status})${t.customer ? ` from ${t.customer.name ?? t.customer.externalId}` : ""}`;
+  return `${t.reference} (${t.status})${t.customer ? ` from ${esc(t.customer.name ?? t.customer.externalId)}` : ""}`;
 }
 
 const num = (v: number | null | undefined, digits = 1) =>

@@ -6,6 +6,7 @@ export type RetentionCommand =
   | { name: "at-risk"; segment?: string; minRisk?: number; limit: number; orderBy: "risk" | "clv" }
   | { name: "customer"; query: string }
   | { name: "segments" }
+  | { name: "status" }
   | { name: "metrics"; period?: string; segment?: string }
   | { name: "campaign"; id?: number }
   | { name: "link"; query: string };
@@ -66,6 +67,8 @@ export function parseRetentionCommand(text: string): ParseResult {
     }
     case "segments":
       return { ok: true, command: { name: "segments" } };
+    case "status":
+      return { ok: true, command: { name: "status" } };
     case "metrics": {
       const bad = unknown(["segment"]);
       if (bad)

@@ -10,6 +10,7 @@ import { createLinkToken } from "../../core/linking/linking";
 import { assertUnreachable } from "../../core/result";
 import { atRiskCsv, listAtRisk } from "../../core/staff/at-risk";
 import { customerProfile, findCustomer, type LookupError } from "../../core/staff/customer-profile";
+import { staffDeskStatus, type StaffDeskStatus } from "../../core/staff/desk-status";
 import { parsePeriod } from "../../core/staff/period";
 import { segmentOverview } from "../../core/staff/segments";
 import {
@@ -226,7 +227,35 @@ export async function runCommand(cmd: RetentionCommand, deps: SlackDeps, userId:
         ],
       };
     }
+    case "status":
+      return statusReply(await staffDeskStatus(db), config.slack.ticketsChannel);
     default:
       return assertUnreachable(cmd);
   }
+}
+
+/** `/retention status`: whether staff alerts reach Slack, and how many are waiting. */
+export function statusReply(status: StaffDeskStatus, ticketsChannel: string | undefined): CommandReply {
+  const lines: string[] = [];
+  if (!ticketsChannel) lines.push(":warning: SLACK_TICKETS_CHANNEL is not set: tickets are not posted to Slack.");
+  for (const p of status.problems)
+    lines.push(
+      `:rotating_light: Tickets cannot be posted: *${p.reason}* since ${p.since.toISOString().slice(0, 16).replace("T", " ")} UTC` +
+        (p.alertedTo
+          ? ` (alert sent to ${p.alertedTo.startsWith("C") ? `<#${p.alertedTo}>` : `<@${p.alertedTo}>`})`
+          : " (no one could be alerted)"),
+    );
+  lines.push(
+    status.pending === 0
+      ? ":white_check_mark: No staff alerts waiting."
+      : `${status.pending} staff alert(s) waiting since ${status.oldestPendingAt?.toISOString().slice(0, 16).replace("T", " ")} UTC` +
+          (status.failing
+            ? `, ${status.failing} failed at least once (last error: ${esc(status.lastError ?? "unknown")})`
+            : ""),
+  );
+  const text = `${status.ok ? "Staff desk OK" : "Staff desk needs attention"}\n${lines.join("\n")}`;
+  return {
+    text,
+    blocks: [header(status.ok ? "Staff desk: OK" : "Staff desk: needs attention"), section(lines.join("\n"))],
+  };
 }

@@ -4,6 +4,7 @@ import { computeMetrics } from "../../core/analytics/metrics";
 import type { Database } from "../../core/db/client";
 import { makeCustomer, makeCustomers, makeFeedback, makeScoreRun } from "../../core/staff/test-fixtures";
 import { createLangchainAssistant } from "./assistant/langchain-assistant";
+import { SENT_PRIVATELY_TEXT } from "./assistant-events";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 import { lastToolResult, startLlmStandIn, type LlmStandIn } from "./testing/llm-stand-in";
 import { STAFF_CHANNEL, STAFF_USER, startSlackHarness, type SlackHarness } from "./testing/harness";
@@ -266,6 +267,54 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
     expect(String(post.text)).toBe(
       `${c!.name} (${c!.phone}) has churn probability ${Math.round(score.churnProbability * 10_000) / 10_000} [customer_profile].`,
     );
+  });
+
+  it("in a public channel posts no e-mail, phone or full name: the full answer goes to a direct message", async () => {
+    llm.script([
+      () => ({ toolCalls: [{ name: "customer_profile", args: { customer: "CUST-7" } }] }),
+      (req) => {
+        const p = lastToolResult(req, "customer_profile") as { name: string; email: string; phone: string };
+        return { content: `${p.name} (e-mail ${p.email}, phone ${p.phone}): churn high [customer_profile].` };
+      },
+    ]);
+    const before = h.slack.callsOf("chat.postMessage").length;
+    const eventTs = `${++ts}.000001`;
+    await h.event({
+      type: "app_mention",
+      user: STAFF_USER,
+      text: "<@UBOT> why is CUST-7 at risk?",
+      ts: eventTs,
+      channel: "CPUBLIC",
+      event_ts: eventTs,
+    });
+    const posts = (await h.slack.waitFor("chat.postMessage", before + 2, 20_000)).slice(before);
+    const c = await db.prisma.customer.findUniqueOrThrow({ where: { externalId: "CUST-7" } });
+    const inChannel = posts.filter((p) => p.body.channel === "CPUBLIC");
+    expect(inChannel).toHaveLength(1);
+    expect(inChannel[0]!.body).toMatchObject({ text: SENT_PRIVATELY_TEXT, thread_ts: eventTs });
+    const shown = JSON.stringify(inChannel[0]!.body);
+    for (const secret of [c.email!, c.phone!, c.name!, c.phone!.replace(/\D/g, "").slice(-6)])
+      expect(shown).not.toContain(secret);
+    const dm = posts.find((p) => p.body.channel === STAFF_USER)!;
+    expect(String(dm.body.text)).toContain(c.name!);
+    expect(String(dm.body.text)).toContain(c.email!);
+  });
+
+  it("posts the model's answer escaped: a quoted <!channel> or disguised link cannot ping or lure", async () => {
+    llm.script([
+      () => ({
+        content:
+          "The complaint says: <!channel> <!here> <@U999> refund now at <https://evil.example/login|shop.test> or [help](https://evil.example/x) & www.evil.example",
+      }),
+    ]);
+    const { post } = await mention("what does the newest complaint say?");
+    const text = String(post.text);
+    const all = JSON.stringify(post);
+    for (const dangerous of ["<!channel>", "<!here>", "<@U999>", "<https://evil", "https://evil", "evil.example"])
+      expect(all).not.toContain(dangerous);
+    expect(text).toContain("&lt;!channel&gt;");
+    expect(text).toContain("evil[.]example/login");
+    expect(text).toContain("&amp;");
   });
 
   it("refuses a non-staff user without calling the model", async () => {

@@ -16,6 +16,26 @@ export function createStaffGuard(options: {
   const { policy, client, log } = options;
   const cacheMs = options.cacheMs ?? 5 * 60_000;
   let members: { users: string[]; at: number } | null = null;
+  let channelMembers: { users: string[]; at: number } | null = null;
+
+  async function staffChannelMembers(): Promise<string[]> {
+    if (!policy.channel) return [];
+    if (channelMembers && Date.now() - channelMembers.at < cacheMs) return channelMembers.users;
+    try {
+      const users: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const res = await client.conversations.members({ channel: policy.channel, limit: 1000, cursor });
+        users.push(...(res.members ?? []));
+        cursor = res.response_metadata?.next_cursor || undefined;
+      } while (cursor);
+      channelMembers = { users, at: Date.now() };
+    } catch (error) {
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, "conversations.members failed");
+      return channelMembers?.users ?? [];
+    }
+    return channelMembers.users;
+  }
 
   async function usergroupMembers(): Promise<string[]> {
     if (!policy.usergroup) return [];
@@ -34,8 +54,9 @@ export function createStaffGuard(options: {
   return {
     async check(userId, channelId) {
       const quick = decideStaff(policy, { userId, channelId });
-      if (quick.allowed || !policy.usergroup) return quick;
-      return decideStaff(policy, { userId, channelId, usergroupMembers: await usergroupMembers() });
+      if (quick.allowed || (!policy.usergroup && !policy.channel)) return quick;
+      const [usergroup, channel] = await Promise.all([usergroupMembers(), staffChannelMembers()]);
+      return decideStaff(policy, { userId, channelId, usergroupMembers: usergroup, channelMembers: channel });
     },
   };
 }

@@ -3,15 +3,19 @@
 // them internal); Resolve asks for CSAT; the post is updated with status, assignee and time to
 // first response.
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
-import type { WebClient } from "@slack/web-api";
-import { addStaffReply, resolveTicket } from "../../core/tickets/tickets";
+import { ErrorCode, type WebClient } from "@slack/web-api";
+import { assertUnreachable } from "../../core/result";
+import { addStaffReply, resolveTicket, type StaffReplyError } from "../../core/tickets/tickets";
+import { clearDeskProblem, markDeskProblemAlerted, recordDeskProblem } from "../../core/staff/desk-status";
 import {
   assignTicket,
   claimSlackEvent,
   claimStaffEvents,
+  completeStaffEvent,
+  failStaffEvent,
   findTicketByThread,
   recordTicketPost,
-  releaseStaffEvent,
+  STAFF_ALERT_TYPES,
   ticketCard,
   type StaffEventRow,
 } from "../../core/staff/ticket-desk";
@@ -19,7 +23,57 @@ import { esc, ticketBlocks, ticketSummaryText } from "./blocks";
 import type { SlackDeps } from "./deps";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 
-export const TICKET_EVENT_TYPES = ["ticket_opened", "nps_detractor", "ticket_message", "csat_received"];
+export const TICKET_EVENT_TYPES = STAFF_ALERT_TYPES;
+/** The desk problem raised when the tickets channel cannot be posted to. */
+export const TICKETS_CHANNEL_PROBLEM = "tickets_channel";
+
+/** Slack errors that no retry fixes until a person acts: these raise the one alert. */
+const BLOCKING_ERRORS = new Set([
+  "not_in_channel",
+  "channel_not_found",
+  "is_archived",
+  "invalid_auth",
+  "not_authed",
+  "token_revoked",
+  "token_expired",
+  "account_inactive",
+  "missing_scope",
+  "restricted_action",
+]);
+
+/** The Web API's error code (`not_in_channel`...) of a failed call, or null for other failures. */
+export function slackErrorCode(error: unknown): string | null {
+  const e = error as { code?: string; data?: { error?: unknown } } | null;
+  if (e?.code === ErrorCode.PlatformError && typeof e.data?.error === "string") return e.data.error;
+  return null;
+}
+
+/** What staff are told when tickets cannot be posted, with what to do about it. */
+export function deskProblemText(reason: string, channel: string): string {
+  const where = `<#${channel}>`;
+  const what = (() => {
+    switch (reason) {
+      case "not_in_channel":
+        return `the app is not a member of ${where}. Invite it there (\`/invite @retention\` in the channel)`;
+      case "channel_not_found":
+        return `Slack does not know the channel SLACK_TICKETS_CHANNEL=${channel} (or the app cannot see it). Check the id`;
+      case "is_archived":
+        return `${where} is archived. Unarchive it or set SLACK_TICKETS_CHANNEL to another channel`;
+      case "invalid_auth":
+      case "not_authed":
+      case "token_revoked":
+      case "token_expired":
+      case "account_inactive":
+        return `the bot token was refused (${reason}). Reinstall the app and update SLACK_BOT_TOKEN`;
+      default:
+        return `Slack refused the post (${reason})`;
+    }
+  })();
+  return (
+    `:rotating_light: New tickets cannot be posted: ${what}. ` +
+    "Customers' tickets are kept and retried with a growing delay; `/retention status` shows how many are waiting."
+  );
+}
 const NOTE = /^\s*note:\s*/i;
 
 /** Slack mrkdwn as plain text for the customer: entities decoded, links and mentions readable. */
@@ -32,6 +86,20 @@ export function slackToPlain(text: string): string {
     .replace(/&gt;/g, ">")
     .replace(/&amp;/g, "&")
     .trim();
+}
+
+/** Why a staff reply was not taken, in words staff can act on. */
+export function replyErrorText(e: StaffReplyError): string {
+  switch (e.type) {
+    case "empty":
+      return "the reply is empty";
+    case "not_found":
+      return "the ticket no longer exists";
+    case "too_long":
+      return `the reply is ${e.length.toLocaleString("en-US")} characters and Telegram allows at most ${e.limit.toLocaleString("en-US")} in one message; shorten it or send it as several replies`;
+    default:
+      return assertUnreachable(e);
+  }
 }
 
 export class SlackTicketDesk {
@@ -47,26 +115,82 @@ export class SlackTicketDesk {
     return this.deps.config.slack.ticketsChannel;
   }
 
-  /** Posts every unprocessed ticket event once. Returns counts; a failed event is retried next poll. */
+  /**
+   * Posts the staff events that are due, each under a lease and marked done only after Slack
+   * took it. A failure backs the event off; a failure no retry fixes (the app is not in the
+   * channel, a revoked token) also raises one alert and stops this round.
+   */
   async pollOnce(limit = 20): Promise<{ handled: number; failed: number }> {
     if (!this.channel) return { handled: 0, failed: 0 };
-    const events = await claimStaffEvents(this.deps.db, { types: TICKET_EVENT_TYPES, limit, now: this.deps.now() });
+    const events = await claimStaffEvents(this.deps.db, {
+      types: TICKET_EVENT_TYPES,
+      limit,
+      now: this.deps.now(),
+      leaseMs: this.deps.config.slack.eventLeaseMs,
+    });
     let handled = 0;
     let failed = 0;
-    for (const event of events) {
+    for (const [i, event] of events.entries()) {
+      if (this.deps.config.faultKillAt === "staff-event-claimed") process.kill(process.pid, "SIGKILL");
       try {
         await this.handleEvent(event);
-        handled++;
       } catch (error) {
         failed++;
-        this.deps.log.error(
-          { err: error instanceof Error ? error.message : String(error), eventId: event.id, type: event.type },
-          "ticket event not posted",
-        );
-        await releaseStaffEvent(this.deps.db, event.id);
+        const code = slackErrorCode(error);
+        const message = code ?? (error instanceof Error ? error.message : String(error));
+        this.deps.log.error({ err: message, eventId: event.id, type: event.type }, "ticket event not posted");
+        await failStaffEvent(this.deps.db, event.id, { now: this.deps.now(), error: message });
+        if (code && BLOCKING_ERRORS.has(code)) {
+          // The rest would fail the same way: give them back to back off together.
+          for (const rest of events.slice(i + 1))
+            await failStaffEvent(this.deps.db, rest.id, { now: this.deps.now(), error: message });
+          failed += events.length - i - 1;
+          await this.raiseProblem(code);
+          break;
+        }
+        continue;
       }
+      await completeStaffEvent(this.deps.db, event.id, this.deps.now());
+      handled++;
+      if (handled === 1) await this.clearProblem();
     }
     return { handled, failed };
+  }
+
+  /** Tells staff once that tickets cannot be posted: the staff channel, else each admin directly. */
+  private async raiseProblem(reason: string): Promise<void> {
+    const now = this.deps.now();
+    const { alertDue } = await recordDeskProblem(this.deps.db, TICKETS_CHANNEL_PROBLEM, reason, now);
+    if (!alertDue) return;
+    const text = deskProblemText(reason, this.channel!);
+    const { staffChannel, staffUsers } = this.deps.config.slack;
+    const targets = [
+      ...(staffChannel && staffChannel !== this.channel ? [staffChannel] : []),
+      ...staffUsers, // posting to a user id lands in the app's direct message with them
+    ];
+    for (const target of targets) {
+      try {
+        await this.client.chat.postMessage({ channel: target, text });
+        await markDeskProblemAlerted(this.deps.db, TICKETS_CHANNEL_PROBLEM, target, now);
+        this.deps.log.warn({ reason, alerted: target }, "tickets cannot be posted; staff alerted");
+        if (target === staffChannel) return;
+      } catch (error) {
+        this.deps.log.warn({ err: slackErrorCode(error) ?? String(error), target }, "desk alert not posted");
+      }
+    }
+    this.deps.log.error({ reason }, "tickets cannot be posted and no staff could be alerted");
+  }
+
+  /** After a successful post: the problem is over; say so where it was announced. */
+  private async clearProblem(): Promise<void> {
+    const problem = await clearDeskProblem(this.deps.db, TICKETS_CHANNEL_PROBLEM);
+    if (!problem?.alertedTo) return;
+    await this.client.chat
+      .postMessage({
+        channel: problem.alertedTo,
+        text: `:white_check_mark: Tickets reach <#${this.channel!}> again (blocked since ${problem.since.toISOString().slice(0, 16).replace("T", " ")} UTC by ${problem.reason}); the waiting ones are being posted.`,
+      })
+      .catch((error: unknown) => this.deps.log.warn({ err: String(error) }, "desk recovery note not posted"));
   }
 
   /** Polls every `intervalMs` until `stop()`. */
@@ -192,8 +316,11 @@ export class SlackTicketDesk {
       { channel: this.deps.telegramChannel, now: this.deps.now(), defaultLocale: this.deps.config.business.locale },
     );
     if (!result.ok) {
-      const why = result.error.type === "empty" ? "the reply is empty" : "the ticket no longer exists";
-      await this.client.chat.postMessage({ channel: r.channel, thread_ts: r.threadTs, text: `Not sent: ${why}.` });
+      await this.client.chat.postMessage({
+        channel: r.channel,
+        thread_ts: r.threadTs,
+        text: `Not sent: ${replyErrorText(result.error)}.`,
+      });
       return;
     }
     const delivery = result.value.delivery;
@@ -211,11 +338,11 @@ export class SlackTicketDesk {
           ? "the customer has no reachable Telegram chat"
           : delivery === "retry"
             ? "Telegram did not answer; it will be retried"
-            : "delivery failed";
+            : `Telegram refused it${result.value.deliveryError ? ` (${esc(result.value.deliveryError.slice(0, 300))})` : ""}`;
       await this.client.chat.postMessage({
         channel: r.channel,
         thread_ts: r.threadTs,
-        text: `:warning: Reply saved but not delivered: ${why}.`,
+        text: `:warning: Reply saved but not delivered: ${why}. The ticket still counts as unanswered.`,
       });
     } else if (r.slackTs) {
       await this.client.reactions

@@ -11,6 +11,7 @@ import {
   type Assistant,
 } from "./assistant";
 import { maskName, questionNamesCustomer, scrubContacts } from "./pii";
+import { profileForModel } from "./staff-tools";
 import { defineTool, Toolbox, toJsonSafe } from "./toolbox";
 
 describe("PII policy", () => {
@@ -23,10 +24,78 @@ describe("PII policy", () => {
   it("recognises a question that names the customer", () => {
     const c = { externalId: "C-17", name: "Anna Petrova", email: "anna@shop.test", phone: "+44 7700 900123" };
     expect(questionNamesCustomer("why is C-17 at risk?", c)).toBe(true);
-    expect(questionNamesCustomer("what about anna petrova", c)).toBe(true);
     expect(questionNamesCustomer("customer 447700900123?", c)).toBe(true);
+    expect(questionNamesCustomer("what about ANNA@shop.test?", c)).toBe(true);
     expect(questionNamesCustomer("why is C-170 at risk?", c)).toBe(false);
+    expect(questionNamesCustomer("why is C-17-B at risk?", c)).toBe(false);
     expect(questionNamesCustomer("list all phone numbers", c)).toBe(false);
+    // A name never unmasks: names are shared and short ones are common words.
+    expect(questionNamesCustomer("what about anna petrova", c)).toBe(false);
+    expect(questionNamesCustomer("who wrote from xanna@shop.test?", c)).toBe(false);
+  });
+  it("counts a numeric or short id only after a cue word, never as a quantity", () => {
+    const numeric = { externalId: "42", email: null, phone: null };
+    expect(questionNamesCustomer("how many customers bought in the last 42 days?", numeric)).toBe(false);
+    expect(questionNamesCustomer("top 42 at-risk customers", numeric)).toBe(false);
+    expect(questionNamesCustomer("churn of customer 42?", numeric)).toBe(true);
+    expect(questionNamesCustomer("why is #42 at risk", numeric)).toBe(true);
+    expect(questionNamesCustomer("клиент 42 уйдёт?", numeric)).toBe(true);
+    expect(questionNamesCustomer("customer 420?", numeric)).toBe(false);
+    const short = { externalId: "A7", email: null, phone: null };
+    expect(questionNamesCustomer("is the A7 plan popular?", short)).toBe(false);
+    expect(questionNamesCustomer("profile of client A7", short)).toBe(true);
+    const long = { externalId: "100234", email: null, phone: null };
+    expect(questionNamesCustomer("revenue above 100234 dollars", long)).toBe(false);
+    expect(questionNamesCustomer("customer id: 100234", long)).toBe(true);
+  });
+  it("masks a profile the question does not identify: initials, no contacts, allowed attributes, days", () => {
+    const profile = {
+      id: 1,
+      externalId: "C-17",
+      name: "Anna Petrova",
+      email: "anna@shop.test",
+      phone: "+44 7700 900123",
+      locale: "en",
+      signedUpAt: new Date("2025-01-02T03:04:05Z"),
+      attributes: { tier: "gold", age: 41, city: "Leeds" },
+      score: null,
+      purchases: {
+        count: 1,
+        total: 20,
+        firstAt: new Date("2026-01-02T10:11:12Z"),
+        lastAt: new Date("2026-01-02T10:11:12Z"),
+        recent: [{ at: new Date("2026-01-02T10:11:12Z"), amount: 20, category: null }],
+      },
+      feedback: [
+        {
+          kind: "complaint",
+          score: null,
+          comment: "call me at +44 7700 900123",
+          themes: [],
+          at: new Date("2026-02-03T04:05:06Z"),
+        },
+      ],
+      tickets: [],
+      offers: [],
+      consent: { marketing: true, optedOutAt: null, telegramLinked: false, unreachable: false },
+    };
+    const disclosed = new Set<string>();
+    const masked = JSON.stringify(
+      profileForModel(profile, { question: "who is at risk?", allowedAttributes: ["Tier"], disclosed }),
+    );
+    for (const secret of ["Anna", "Petrova", "anna@shop.test", "900123", "Leeds", "41", "10:11"])
+      expect(masked).not.toContain(secret);
+    expect(masked).toContain('"name":"A. P."');
+    expect(masked).toContain('"tier":"gold"');
+    expect(masked).toContain('"lastAt":"2026-01-02"');
+    expect(disclosed.size).toBe(0);
+    const named = JSON.stringify(
+      profileForModel(profile, { question: "why is C-17 at risk?", allowedAttributes: [], disclosed }),
+    );
+    expect(named).toContain("Anna Petrova");
+    expect(named).toContain("anna@shop.test");
+    expect(named).not.toContain("Leeds"); // attributes only from the allow list, named or not
+    expect([...disclosed]).toEqual(["C-17"]);
   });
 });
 

@@ -14,6 +14,11 @@ export interface AssistantAnswer {
   model?: string;
   /** Set when the model failed and `answer` is an apology. */
   error?: string;
+  /**
+   * External ids of customers whose personal data the model was shown for this answer: the
+   * answer may repeat it, so it belongs only in a direct message or a staff channel.
+   */
+  disclosed?: string[];
 }
 
 export interface AskContext {

@@ -6,7 +6,7 @@ import { listAtRisk } from "../staff/at-risk";
 import { customerProfile, findCustomer, type CustomerProfile } from "../staff/customer-profile";
 import { feedbackThemes } from "../staff/feedback-themes";
 import { segmentOverview } from "../staff/segments";
-import { maskName, questionNamesCustomer, scrubContacts } from "./pii";
+import { allowedAttributes, datesToDays, maskName, questionNamesCustomer, scrubContacts } from "./pii";
 import { defineTool, isoDate, parseIsoDate, type ToolContext } from "./toolbox";
 
 const DAY = 86_400_000;
@@ -59,23 +59,30 @@ export const atRiskTool = defineTool({
         riskBand: r.riskBand,
         clv: r.clv,
         segment: r.segment,
-        lastPurchase: r.lastPurchaseAt,
+        lastPurchase: datesToDays(r.lastPurchaseAt),
         reasons: r.reasons.map((x) => x.text),
       })),
     };
   },
 });
 
-/** The profile as the model may see it: personal data only when the question names the customer. */
-export function profileForModel(profile: CustomerProfile, ctx: Pick<ToolContext, "question">) {
+/**
+ * The profile as the model may see it. Masked unless the question identifies the customer (full
+ * external id, e-mail or phone): name to initials, no contacts, times to the day, customers'
+ * words scrubbed of contacts. Attributes only from the allow list, named or not.
+ */
+export function profileForModel(
+  profile: CustomerProfile,
+  ctx: Pick<ToolContext, "question" | "allowedAttributes" | "disclosed">,
+) {
   const named = questionNamesCustomer(ctx.question, profile);
-  return {
+  if (named) ctx.disclosed?.add(profile.externalId);
+  const shown = {
     customer: profile.externalId,
     personalDataShown: named,
     name: named ? profile.name : maskName(profile.name),
-    email: named ? profile.email : profile.email ? "[hidden]" : null,
-    phone: named ? profile.phone : profile.phone ? "[hidden]" : null,
-    attributes: profile.attributes,
+    ...(named ? { email: profile.email, phone: profile.phone } : {}),
+    attributes: allowedAttributes(profile.attributes, ctx.allowedAttributes ?? []),
     score: profile.score,
     purchases: profile.purchases,
     feedback: profile.feedback.map((f) => ({ ...f, comment: customerText(f.comment, named) })),
@@ -83,6 +90,7 @@ export function profileForModel(profile: CustomerProfile, ctx: Pick<ToolContext,
     offers: profile.offers,
     consent: profile.consent,
   };
+  return named ? shown : datesToDays(shown);
 }
 
 const customerInput = z.object({
@@ -129,7 +137,8 @@ export const explainScoreTool = defineTool({
       JOIN trained_models m ON m.id = s.model_id
       WHERE s.customer_id = ${result.id} ORDER BY s.run_id DESC LIMIT 1`;
     const named = questionNamesCustomer(ctx.question, result);
-    return {
+    if (named) ctx.disclosed?.add(result.externalId);
+    const shown = {
       customer: result.externalId,
       name: named ? result.name : maskName(result.name),
       score: result.score,
@@ -138,6 +147,7 @@ export const explainScoreTool = defineTool({
       lastPurchase: result.purchases.lastAt,
       purchases: result.purchases.count,
     };
+    return named ? shown : datesToDays(shown);
   },
 });
 
@@ -161,7 +171,7 @@ export const feedbackThemesTool = defineTool({
         kind: q.kind,
         score: q.score,
         themes: q.themes,
-        at: q.at,
+        at: datesToDays(q.at),
         comment: customerText(q.comment, false),
       })),
     };

@@ -11,6 +11,13 @@ export interface ToolContext {
   riskMedium: number;
   /** Margin share for purchases without a recorded margin (config.analytics.defaultGrossMargin). */
   defaultGrossMargin: number;
+  /** Customer attributes the model may see (ASSISTANT_ATTRIBUTES); others are left out. */
+  allowedAttributes?: readonly string[];
+  /**
+   * Filled by the tools: external ids of customers whose personal data (name, contacts) the
+   * model was shown. The answer then holds personal data and is posted only in private places.
+   */
+  disclosed?: Set<string>;
 }
 
 /** One typed, read-only tool. `input` is validated with `schema` before `run` sees it. */

@@ -56,6 +56,10 @@ export const envSchema = z.object({
   SLACK_STAFF_USERGROUP: optionalString,
   SLACK_TICKETS_CHANNEL: optionalString,
   SLACK_DIGEST_CHANNEL: optionalString,
+  SLACK_EVENT_LEASE_SECONDS: int(1, 3600).default(60),
+  SLACK_LINK_HOSTS: optionalString,
+  ASSISTANT_ATTRIBUTES: optionalString,
+  FAULT_KILL_AT: optionalString,
   // llm
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: url.optional(),
@@ -140,7 +144,15 @@ export interface Config {
     staffUsergroup: string | undefined;
     ticketsChannel: string | undefined;
     digestChannel: string | undefined;
+    /** How long the desk holds a claimed staff event before another poster may take it. */
+    eventLeaseMs: number;
+    /** Hosts links in customer or model text may point to; other links are defanged. */
+    linkHosts: string[];
   };
+  /** Customer attributes the assistant's model may see (all others are left out). */
+  assistant: { attributes: string[] };
+  /** Crash tests only: the named point where the process kills itself (SIGKILL). */
+  faultKillAt: string | undefined;
   llm: {
     apiKey: string | undefined;
     baseUrl: string | undefined;
@@ -259,7 +271,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       staffUsergroup: env.SLACK_STAFF_USERGROUP,
       ticketsChannel: env.SLACK_TICKETS_CHANNEL,
       digestChannel: env.SLACK_DIGEST_CHANNEL,
+      eventLeaseMs: env.SLACK_EVENT_LEASE_SECONDS * 1000,
+      linkHosts: list(env.SLACK_LINK_HOSTS).map((h) => h.toLowerCase()),
     },
+    assistant: { attributes: list(env.ASSISTANT_ATTRIBUTES) },
+    faultKillAt: env.FAULT_KILL_AT,
     llm: {
       apiKey: env.OPENAI_API_KEY,
       baseUrl: env.OPENAI_BASE_URL,
@@ -303,6 +319,15 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     demo: { customers: env.DEMO_CUSTOMERS, seed: env.DEMO_SEED },
     ops: { httpPort: env.HTTP_PORT, httpHost: env.HTTP_HOST },
   };
+}
+
+function list(value: string | undefined): string[] {
+  return (
+    value
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean) ?? []
+  );
 }
 
 function isSecret(name: string): boolean {

@@ -2,7 +2,7 @@
 // fetched by the adapter (it owns the Slack client) and handed in.
 
 export interface StaffPolicy {
-  /** Anyone acting in this channel counts as staff. */
+  /** This channel's members are staff anywhere, direct messages included (and so is anyone acting in it). */
   channel?: string;
   /** These user ids are staff anywhere (including direct messages). */
   users: string[];
@@ -22,9 +22,9 @@ export function staffPolicyFromConfig(slack: {
   return { channel: slack.staffChannel, users: slack.staffUsers, usergroup: slack.staffUsergroup };
 }
 
-/** True when the policy needs the user group's member list to decide. */
+/** True when the policy needs a member list (user group or staff channel) to decide. */
 export function needsUsergroupMembers(policy: StaffPolicy): boolean {
-  return Boolean(policy.usergroup);
+  return Boolean(policy.usergroup || policy.channel);
 }
 
 /**
@@ -33,12 +33,19 @@ export function needsUsergroupMembers(policy: StaffPolicy): boolean {
  */
 export function decideStaff(
   policy: StaffPolicy,
-  who: { userId: string; channelId?: string; usergroupMembers?: readonly string[] },
+  who: {
+    userId: string;
+    channelId?: string;
+    usergroupMembers?: readonly string[];
+    /** The staff channel's members, fetched by the adapter. */
+    channelMembers?: readonly string[];
+  },
 ): StaffDecision {
   if (!policy.channel && policy.users.length === 0 && !policy.usergroup)
     return { allowed: false, reason: "not_configured" };
   if (policy.users.includes(who.userId)) return { allowed: true, via: "user" };
   if (policy.usergroup && who.usergroupMembers?.includes(who.userId)) return { allowed: true, via: "usergroup" };
-  if (policy.channel && who.channelId === policy.channel) return { allowed: true, via: "channel" };
+  if (policy.channel && (who.channelId === policy.channel || who.channelMembers?.includes(who.userId)))
+    return { allowed: true, via: "channel" };
   return { allowed: false, reason: "not_staff" };
 }

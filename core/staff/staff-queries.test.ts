@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
 import { computeMetrics } from "../analytics/metrics";
 import { buildWeeklyDigest } from "./digest";
-import { claimStaffEvents, releaseStaffEvent } from "./ticket-desk";
+import { claimStaffEvents, completeStaffEvent, failStaffEvent } from "./ticket-desk";
 import type { Database } from "../db/client";
 import { atRiskCsv, listAtRisk } from "./at-risk";
 import { customerProfile, findCustomer } from "./customer-profile";
@@ -139,16 +139,31 @@ describeEachDatabase("staff read-side queries", (kind) => {
     expect(support.quotes).toHaveLength(1);
   });
 
-  it("claims staff events once, oldest first, and releases failed ones", async () => {
+  it("claims staff events under a lease, keeps them until done, and backs off failed ones", async () => {
     const at = new Date("2026-11-20T10:00:00Z");
+    const later = (ms: number) => new Date(at.getTime() + ms);
     for (const type of ["ticket_opened", "other", "nps_detractor"])
       await db.prisma.staffEvent.create({ data: { type, payload: { ticketId: 1 }, createdAt: at } });
-    const first = await claimStaffEvents(db, { types: ["ticket_opened", "nps_detractor"], limit: 10, now: at });
+    const types = ["ticket_opened", "nps_detractor"];
+    const first = await claimStaffEvents(db, { types, limit: 10, now: at, leaseMs: 60_000 });
     expect(first.map((e) => e.type)).toEqual(["ticket_opened", "nps_detractor"]);
-    expect(await claimStaffEvents(db, { types: ["ticket_opened", "nps_detractor"], limit: 10, now: at })).toEqual([]);
-    await releaseStaffEvent(db, first[1]!.id);
-    expect((await claimStaffEvents(db, { types: ["nps_detractor"], limit: 10, now: at })).map((e) => e.id)).toEqual([
+    // Held by the first poster: nobody else takes them during the lease.
+    expect(await claimStaffEvents(db, { types, limit: 10, now: later(59_000) })).toEqual([]);
+    await completeStaffEvent(db, first[0]!.id, later(1_000));
+    // The poster died holding the second: after the lease another poster takes it.
+    const retaken = await claimStaffEvents(db, { types, limit: 10, now: later(61_000), leaseMs: 60_000 });
+    expect(retaken.map((e) => e.id)).toEqual([first[1]!.id]);
+    // A failed post backs off (second attempt: 10 s) instead of being retried at once.
+    const retryAt = await failStaffEvent(db, first[1]!.id, { now: later(62_000), error: "not_in_channel" });
+    expect(retryAt).toEqual(later(72_000));
+    expect(await claimStaffEvents(db, { types, limit: 10, now: later(71_000) })).toEqual([]);
+    expect((await claimStaffEvents(db, { types, limit: 10, now: later(72_000) })).map((e) => e.id)).toEqual([
       first[1]!.id,
+    ]);
+    const rows = await db.prisma.staffEvent.findMany({ where: { type: { in: types } }, orderBy: { id: "asc" } });
+    expect(rows.map((r) => [r.processedAt !== null, r.attempts])).toEqual([
+      [true, 1],
+      [false, 3],
     ]);
   });
 

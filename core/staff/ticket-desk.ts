@@ -11,20 +11,35 @@ export interface StaffEventRow {
   createdAt: Date;
 }
 
+/** The staff events the Slack desk posts (see core/tickets/staff-events.ts). */
+export const STAFF_ALERT_TYPES = ["ticket_opened", "nps_detractor", "ticket_message", "csat_received"];
+
+/** How long a poster holds a claimed staff event before another poster may take it. */
+export const STAFF_EVENT_LEASE_MS = 60_000;
+
+/** The wait before a failed staff event is tried again: 5 s, 10 s, 20 s ... at most 15 minutes. */
+export function staffEventRetryDelayMs(attempts: number): number {
+  return Math.min(5_000 * 2 ** Math.max(0, attempts - 1), 15 * 60_000);
+}
+
 /**
- * Claims up to `limit` unprocessed staff events of the given types, oldest first, by marking
- * them processed in one statement (SKIP LOCKED, so two app instances never take the same one).
- * Call `releaseStaffEvent` when handling one fails so it is retried.
+ * Claims up to `limit` staff events of the given types that are not done, not held by another
+ * poster and not backing off, oldest first, for `leaseMs` (SKIP LOCKED, so two app instances
+ * never take the same one). An event stays undone until `completeStaffEvent`: a poster that dies
+ * after claiming loses nothing, the next poster takes the event once the lease has passed.
  */
 export async function claimStaffEvents(
   db: Database,
-  options: { types: string[]; limit: number; now: Date },
+  options: { types: string[]; limit: number; now: Date; leaseMs?: number },
 ): Promise<StaffEventRow[]> {
+  const until = new Date(options.now.getTime() + (options.leaseMs ?? STAFF_EVENT_LEASE_MS));
   const rows = await db.prisma.$queryRaw<{ id: number; type: string; payload: unknown; created_at: Date }[]>`
-    UPDATE staff_events SET processed_at = ${sqlTimestamp(options.now)}
+    UPDATE staff_events SET claimed_until = ${sqlTimestamp(until)}, attempts = attempts + 1
     WHERE id IN (
       SELECT id FROM staff_events
       WHERE processed_at IS NULL AND type = ANY(${options.types}::text[])
+        AND (claimed_until IS NULL OR claimed_until <= ${sqlTimestamp(options.now)})
+        AND (next_attempt_at IS NULL OR next_attempt_at <= ${sqlTimestamp(options.now)})
       ORDER BY id LIMIT ${options.limit} FOR UPDATE SKIP LOCKED)
     RETURNING id, type, payload, created_at`;
   return rows
@@ -37,9 +52,30 @@ export async function claimStaffEvents(
     .sort((a, b) => a.id - b.id);
 }
 
-/** Puts a claimed event back so the next poll retries it. */
-export async function releaseStaffEvent(db: Database, eventId: number): Promise<void> {
-  await db.prisma.staffEvent.update({ where: { id: eventId }, data: { processedAt: null } });
+/** Marks a claimed event done: call only after its post reached Slack. */
+export async function completeStaffEvent(db: Database, eventId: number, now: Date): Promise<void> {
+  await db.prisma.$executeRaw`
+    UPDATE staff_events SET processed_at = ${sqlTimestamp(now)}, claimed_until = NULL, last_error = NULL
+    WHERE id = ${eventId}`;
+}
+
+/**
+ * Gives a claimed event back after a failed post; it is tried again after a backoff that grows
+ * with its attempts. Returns when that will be.
+ */
+export async function failStaffEvent(
+  db: Database,
+  eventId: number,
+  options: { now: Date; error: string },
+): Promise<Date> {
+  const rows = await db.prisma.$queryRaw<{ attempts: number }[]>`
+    SELECT attempts FROM staff_events WHERE id = ${eventId}`;
+  const retryAt = new Date(options.now.getTime() + staffEventRetryDelayMs(rows[0]?.attempts ?? 1));
+  await db.prisma.$executeRaw`
+    UPDATE staff_events SET claimed_until = NULL, next_attempt_at = ${sqlTimestamp(retryAt)},
+      last_error = ${options.error.slice(0, 500)}
+    WHERE id = ${eventId}`;
+  return retryAt;
 }
 
 /**

@@ -110,7 +110,11 @@ export async function addCustomerMessage(
   return ok({ id: ticket.id, reference: ticket.reference, messageId: message.id });
 }
 
-export type StaffReplyError = { type: "not_found" } | { type: "empty" };
+export type StaffReplyError =
+  { type: "not_found" } | { type: "empty" } | { type: "too_long"; length: number; limit: number };
+
+/** The most characters one message to a customer may hold (Telegram's limit for a text message). */
+export const CUSTOMER_MESSAGE_MAX_CHARS = 4096;
 
 /**
  * Records a staff reply. Internal notes stay in the ticket; a public reply sets the first
@@ -123,9 +127,14 @@ export async function addStaffReply(
   ticketId: number,
   reply: { text: string; staffId: string; internal: boolean; slackTs?: string },
   options: { channel: MessageChannel; now: Date; defaultLocale?: string },
-): Promise<Result<{ messageId: number; delivery: SendNowOutcome | null }, StaffReplyError>> {
+): Promise<
+  Result<{ messageId: number; delivery: SendNowOutcome | null; deliveryError: string | null }, StaffReplyError>
+> {
   const text = reply.text.trim();
   if (!text) return err({ type: "empty" });
+  // Refused before anything is stored or sent: the channel would reject it anyway.
+  if (!reply.internal && [...text].length > CUSTOMER_MESSAGE_MAX_CHARS)
+    return err({ type: "too_long", length: [...text].length, limit: CUSTOMER_MESSAGE_MAX_CHARS });
   const ticket = await db.prisma.ticket.findUnique({
     where: { id: ticketId },
     select: { id: true, reference: true, customerId: true, firstResponseAt: true, status: true },
@@ -142,27 +151,33 @@ export async function addStaffReply(
       createdAt: options.now,
     },
   });
-  if (reply.internal) return ok({ messageId: message.id, delivery: null });
-  await db.prisma.ticket.update({
-    where: { id: ticketId },
-    data: {
-      firstResponseAt: ticket.firstResponseAt ?? options.now,
-      status: ticket.status === "resolved" ? "resolved" : "pending",
-      updatedAt: options.now,
-    },
-  });
+  if (reply.internal) return ok({ messageId: message.id, delivery: null, deliveryError: null });
+  const idempotencyKey = `ticket:${ticketId}:reply:${message.id}`;
   const delivery = await sendNow(
     db,
     options.channel,
     {
-      idempotencyKey: `ticket:${ticketId}:reply:${message.id}`,
+      idempotencyKey,
       customerId: ticket.customerId,
       kind: "ticket_reply",
       payload: { ticketId, reference: ticket.reference, text },
     },
     { now: options.now, defaultLocale: options.defaultLocale },
   );
-  return ok({ messageId: message.id, delivery });
+  // A ticket counts as answered only once a reply reached the customer.
+  if (delivery === "sent" || delivery === "duplicate") {
+    await db.prisma.ticket.update({
+      where: { id: ticketId },
+      data: {
+        firstResponseAt: ticket.firstResponseAt ?? options.now,
+        status: ticket.status === "resolved" ? "resolved" : "pending",
+        updatedAt: options.now,
+      },
+    });
+    return ok({ messageId: message.id, delivery, deliveryError: null });
+  }
+  const row = await db.prisma.outboxMessage.findUnique({ where: { idempotencyKey }, select: { lastError: true } });
+  return ok({ messageId: message.id, delivery, deliveryError: row?.lastError ?? null });
 }
 
 /**

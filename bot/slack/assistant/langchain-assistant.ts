@@ -32,10 +32,13 @@ export function createLangchainAssistant(options: LangchainAssistantOptions): As
     ask: async (question) => {
       const started = Date.now();
       const now = options.now();
+      const disclosed = new Set<string>();
       const toolbox = new Toolbox(tools, {
         db,
         now,
         question,
+        allowedAttributes: config.assistant.attributes,
+        disclosed,
         riskHigh: config.analytics.riskHigh,
         riskMedium: config.analytics.riskMedium,
         defaultGrossMargin: config.analytics.defaultGrossMargin,
@@ -77,6 +80,7 @@ export function createLangchainAssistant(options: LangchainAssistantOptions): As
         tokens: { prompt, completion },
         latencyMs: Date.now() - started,
         model: config.llm.model,
+        disclosed: [...disclosed],
       };
     },
   };

@@ -18,6 +18,13 @@ export interface SlackStandIn {
   calls: RecordedCall[];
   uploads: { fileId: string; content: Buffer }[];
   usergroupMembers: string[];
+  /** Members `conversations.members` reports for any channel. */
+  channelMembers: string[];
+  /**
+   * Makes `method` answer `{ok: false, error}` (for calls `when` accepts) until the returned
+   * function is called. The failing calls are recorded too.
+   */
+  fail(method: string, error: string, when?: (body: Record<string, unknown>) => boolean): () => void;
   callsOf(method: string): RecordedCall[];
   /** Resolves when `count` calls of `method` have been recorded (or rejects after `timeoutMs`). */
   waitFor(method: string, count?: number, timeoutMs?: number): Promise<RecordedCall[]>;
@@ -57,7 +64,8 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
   let ts = 1_700_000_000;
   let fileSeq = 0;
   let base = "";
-  const state = { usergroupMembers: [] as string[] };
+  const state = { usergroupMembers: [] as string[], channelMembers: [] as string[] };
+  const failures: { method: string; error: string; when?: (body: Record<string, unknown>) => boolean }[] = [];
 
   const record = (call: RecordedCall) => {
     calls.push(call);
@@ -92,6 +100,8 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
       }
       const method = url.pathname.replace(/^\/api\//, "");
       record({ method, body });
+      const failure = failures.find((f) => f.method === method && (!f.when || f.when(body)));
+      if (failure) return reply({ ok: false, error: failure.error });
       switch (method) {
         case "auth.test":
           return reply({
@@ -120,6 +130,8 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
           });
         case "conversations.open":
           return reply({ ok: true, channel: { id: `D${String(body.users)}` } });
+        case "conversations.members":
+          return reply({ ok: true, members: state.channelMembers, response_metadata: { next_cursor: "" } });
         case "usergroups.users.list":
           return reply({ ok: true, users: state.usergroupMembers });
         default:
@@ -141,6 +153,20 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
     },
     set usergroupMembers(v: string[]) {
       state.usergroupMembers = v;
+    },
+    get channelMembers() {
+      return state.channelMembers;
+    },
+    set channelMembers(v: string[]) {
+      state.channelMembers = v;
+    },
+    fail(method, error, when) {
+      const entry = { method, error, when };
+      failures.push(entry);
+      return () => {
+        const i = failures.indexOf(entry);
+        if (i >= 0) failures.splice(i, 1);
+      };
     },
     callsOf,
     waitFor: (method, count = 1, timeoutMs = HANG_GUARD_MS) =>
