@@ -6,6 +6,7 @@ import { SEGMENTS } from "../../core/analytics/segments";
 import { trainChurnModel } from "../../core/analytics/training";
 import { buildContext, UserError } from "../context";
 import { createProgress } from "../progress";
+import { warnIfStale } from "./stale-history";
 
 const DAY_MS = 86_400_000;
 
@@ -64,6 +65,7 @@ export function registerAnalyticsCommands(program: Command): void {
       const ctx = await buildContext();
       try {
         const asOf = opts.asOf ? parseDate(opts.asOf, "--as-of") : ctx.now();
+        if (!opts.asOf) await warnIfStale(ctx, "train");
         const result = await trainChurnModel(ctx.db, {
           asOf,
           horizonDays: ctx.config.analytics.churnHorizonDays,
@@ -98,6 +100,7 @@ export function registerAnalyticsCommands(program: Command): void {
       let lastReport = phaseStarted;
       try {
         const asOf = opts.asOf ? parseDate(opts.asOf, "--as-of") : ctx.now();
+        if (!opts.asOf) await warnIfStale(ctx, "score");
         const summary = await scoreAll(ctx.db, {
           asOf,
           config: ctx.config.analytics,
