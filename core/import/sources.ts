@@ -1,6 +1,6 @@
 // Record sources for imports: CDNOW's whitespace-separated text (CSV files are read whole by
-// decode.ts, which detects their encoding and delimiter). Each yields cells with the file line number they came from, and counts bytes read
-// for progress.
+// decode.ts, which detects their encoding and delimiter). Yields cells with the file line number
+// they came from, and counts bytes read for progress.
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
