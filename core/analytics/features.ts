@@ -202,8 +202,28 @@ export type PurchaseSource = "purchases" | "stats";
 
 // One set-based query for the customers with lo < id <= hi.
 // Customers count from sign-up or their first purchase before as_of; erased ones are left out.
+// Money is net: refunds before as_of are subtracted from the spend windows and, reading the
+// purchases themselves, from the total (the stored totals' revenue is net already).
 const FEATURES_SQL = (attrs: string, source: PurchaseSource) => `
-WITH p AS (${source === "stats" ? STATS_AGGREGATE : PURCHASES_AGGREGATE}
+WITH gross AS (${source === "stats" ? STATS_AGGREGATE : PURCHASES_AGGREGATE}
+),
+rf AS (
+  SELECT customer_id,
+         sum(amount) AS total,
+         sum(amount) FILTER (WHERE refunded_at >= $1::timestamp - interval '90 days') AS spend_90,
+         sum(amount) FILTER (WHERE refunded_at >= $1::timestamp - interval '180 days'
+                               AND refunded_at < $1::timestamp - interval '90 days') AS spend_prev_90
+    FROM refunds
+   WHERE customer_id > $2 AND customer_id <= $3 AND refunded_at < $1::timestamp
+   GROUP BY customer_id
+),
+p AS (
+  SELECT g.customer_id, g.purchase_count, g.purchase_days, g.first_seconds, g.last_seconds,
+         ${source === "stats" ? "g.total" : "g.total - coalesce(rf.total, 0)"} AS total,
+         g.spend_90 - coalesce(rf.spend_90, 0) AS spend_90,
+         g.spend_prev_90 - coalesce(rf.spend_prev_90, 0) AS spend_prev_90,
+         g.margin, g.margin_base
+    FROM gross g LEFT JOIN rf ON rf.customer_id = g.customer_id
 ),
 fb AS (
   SELECT customer_id,

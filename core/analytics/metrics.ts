@@ -118,7 +118,12 @@ export interface RetentionMetrics {
   repeatBuyers: number;
   repeatPurchaseRate: number | null;
   purchases: number;
+  /** Net revenue of the members in the period: gross purchases minus refunds. */
   revenue: number;
+  grossRevenue: number;
+  refunds: number;
+  /** Net sales without a customer in the period (whole store only; 0 for a segment). */
+  unattributedRevenue: number;
   aov: number | null;
   purchaseFrequency: number | null;
   grossMargin: number;
@@ -136,6 +141,8 @@ interface MetricsRow {
   repeat_buyers: number;
   purchases: number;
   revenue: number | null;
+  refunds: number | null;
+  unattributed: number | null;
   margin: number | null;
   margin_base: number | null;
   promoters: number;
@@ -187,6 +194,13 @@ export async function computeMetrics(db: Database, options: MetricsOptions): Pro
             count(*) FILTER (WHERE per.n_period > 1)::int AS repeat_buyers,
             coalesce(sum(per.n_period), 0)::int AS purchases,
             coalesce(sum(per.revenue), 0)::float8 AS revenue,
+            (SELECT coalesce(sum(r.amount), 0) FROM refunds r JOIN pop ON pop.id = r.customer_id
+              WHERE r.refunded_at >= $1::timestamp AND r.refunded_at < $2::timestamp)::float8 AS refunds,
+            CASE WHEN $4::text IS NULL THEN
+              (SELECT coalesce(sum(a.amount), 0) FROM anonymous_sales a WHERE a.sold_at >= $1::timestamp AND a.sold_at < $2::timestamp)
+              - (SELECT coalesce(sum(r.amount), 0) FROM refunds r
+                  WHERE r.customer_id IS NULL AND r.refunded_at >= $1::timestamp AND r.refunded_at < $2::timestamp)
+            ELSE 0 END::float8 AS unattributed,
             sum(per.margin)::float8 AS margin,
             sum(per.margin_base)::float8 AS margin_base,
             (SELECT promoters FROM nps) AS promoters, (SELECT passives FROM nps) AS passives, (SELECT detractors FROM nps) AS detractors
@@ -201,7 +215,9 @@ export async function computeMetrics(db: Database, options: MetricsOptions): Pro
   const grossMargin =
     r.margin !== null && r.margin_base ? r.margin / r.margin_base : (options.defaultGrossMargin ?? 0.3);
   const churn = churnRate(r.lost, r.at_start);
-  const aov = averageOrderValue(r.revenue ?? 0, r.purchases);
+  // Money is net: refunds in the period come off its revenue (and so off AOV and LTV).
+  const netRevenue = (r.revenue ?? 0) - (r.refunds ?? 0);
+  const aov = averageOrderValue(netRevenue, r.purchases);
   const frequency = purchaseFrequency(r.purchases, r.buyers);
   const lifetime = expectedLifetime(churn, options.lifetimeCapPeriods ?? 20);
   return {
@@ -219,7 +235,10 @@ export async function computeMetrics(db: Database, options: MetricsOptions): Pro
     repeatBuyers: r.repeat_buyers,
     repeatPurchaseRate: repeatPurchaseRate(r.repeat_buyers, r.buyers),
     purchases: r.purchases,
-    revenue: r.revenue ?? 0,
+    revenue: netRevenue,
+    grossRevenue: r.revenue ?? 0,
+    refunds: r.refunds ?? 0,
+    unattributedRevenue: r.unattributed ?? 0,
     aov,
     purchaseFrequency: frequency,
     grossMargin,

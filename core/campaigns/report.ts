@@ -148,7 +148,9 @@ export async function campaignReport(
 
   const rows = await db.prisma.$queryRaw<CustomerRow[]>`
     SELECT a."group", coalesce(a.risk_band, 'unknown') AS band,
-      coalesce(p.n, 0) > 0 AS retained, coalesce(p.revenue, 0)::float8 AS revenue, coalesce(p.margin, 0)::float8 AS margin,
+      coalesce(p.n, 0) > 0 AS retained,
+      (coalesce(p.revenue, 0) - coalesce(rf.refunded, 0))::float8 AS revenue,
+      (coalesce(p.margin, 0) - coalesce(rf.refunded, 0) * ${options.defaultGrossMargin}::float8)::float8 AS margin,
       EXISTS (SELECT 1 FROM outbox_messages m WHERE m.campaign_id = a.campaign_id AND m.customer_id = a.customer_id AND m.status = 'sent') AS delivered
     FROM campaign_assignments a
     LEFT JOIN LATERAL (
@@ -157,6 +159,12 @@ export async function campaignReport(
       WHERE pu.customer_id = a.customer_id
         AND pu.purchased_at >= (${fromIso}::timestamptz AT TIME ZONE 'UTC') AND pu.purchased_at < (${toIso}::timestamptz AT TIME ZONE 'UTC')
     ) p ON true
+    -- money is net: refunds in the window come off the revenue (and their margin off the margin)
+    LEFT JOIN LATERAL (
+      SELECT sum(r.amount) AS refunded FROM refunds r
+      WHERE r.customer_id = a.customer_id
+        AND r.refunded_at >= (${fromIso}::timestamptz AT TIME ZONE 'UTC') AND r.refunded_at < (${toIso}::timestamptz AT TIME ZONE 'UTC')
+    ) rf ON true
     WHERE a.campaign_id = ${campaignId} AND a."group" IN ('treatment', 'control')`;
   const redeemed = await db.prisma.$queryRaw<{ band: string; n: number; cost: number }[]>`
     SELECT coalesce(a.risk_band, 'unknown') AS band, count(*)::int AS n, coalesce(sum(o.cost), 0)::float8 AS cost

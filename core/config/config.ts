@@ -62,6 +62,8 @@ export const envSchema = z.object({
   FAULT_KILL_AT: optionalString,
   // llm
   OPENAI_API_KEY: optionalString,
+  // live feed (POST /v1/orders, /v1/customers, /v1/refunds): comma-separated API keys; unset = off
+  INGEST_API_KEYS: optionalString,
   OPENAI_BASE_URL: url.optional(),
   OPENAI_MODEL: z.string().default("gpt-4o-mini"),
   LLM_TIMEOUT_MS: int(1000, 600_000).default(30_000),
@@ -112,6 +114,7 @@ export const SECRET_VARIABLES = [
   "SLACK_SIGNING_SECRET",
   "SLACK_APP_TOKEN",
   "OPENAI_API_KEY",
+  "INGEST_API_KEYS",
 ] as const satisfies readonly (keyof Env)[];
 
 /** The parsed configuration the rest of the product receives. */
@@ -120,6 +123,8 @@ export interface Config {
   database: { url: string | undefined; dataDir: string };
   log: { level: Env["LOG_LEVEL"] };
   business: { timeZone: string; locale: "en" | "ru"; currency: string };
+  /** The live feed's API keys; empty when the feed is off. */
+  ingest: { apiKeys: string[] };
   telegram: {
     token: string | undefined;
     username: string | undefined;
@@ -245,6 +250,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR },
     log: { level: env.LOG_LEVEL },
     business: { timeZone: env.BUSINESS_TIME_ZONE, locale: env.DEFAULT_LOCALE, currency: env.CURRENCY },
+    ingest: {
+      apiKeys: (env.INGEST_API_KEYS ?? "")
+        .split(",")
+        .map((k) => k.trim())
+        .filter((k) => k !== ""),
+    },
     telegram: {
       token: env.TELEGRAM_BOT_TOKEN,
       username: env.TELEGRAM_BOT_USERNAME,

@@ -27,7 +27,7 @@ export async function rebuildPurchaseStats(db: Database): Promise<number> {
 }
 
 /**
- * The customers whose stored totals differ from a recount of their purchases. Settle first:
+ * The customers whose stored totals differ from a recount of their purchases (revenue net of refunds). Settle first:
  * customers noted but not yet recounted differ until then.
  */
 export async function purchaseStatsDrift(db: Database): Promise<number[]> {
@@ -35,9 +35,10 @@ export async function purchaseStatsDrift(db: Database): Promise<number[]> {
     `SELECT coalesce(r.customer_id, s.customer_id) AS customer_id
        FROM (SELECT customer_id, count(*)::int AS purchase_count, count(DISTINCT purchased_at::date)::int AS purchase_days,
                     min(purchased_at) AS first_purchase_at, max(purchased_at) AS last_purchase_at,
-                    sum(amount)::numeric(18, 2) AS revenue, sum(gross_margin)::numeric(18, 2) AS margin,
+                    (sum(amount) - coalesce((SELECT sum(f.amount) FROM refunds f WHERE f.customer_id = p.customer_id), 0))::numeric(18, 2) AS revenue,
+                    sum(gross_margin)::numeric(18, 2) AS margin,
                     (sum(amount) FILTER (WHERE gross_margin IS NOT NULL))::numeric(18, 2) AS margin_revenue
-               FROM purchases
+               FROM purchases p
               GROUP BY customer_id) r
        FULL JOIN customer_purchase_stats s ON s.customer_id = r.customer_id
       WHERE (r.purchase_count, r.purchase_days, r.first_purchase_at, r.last_purchase_at, r.revenue, r.margin, r.margin_revenue)

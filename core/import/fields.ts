@@ -1,9 +1,10 @@
 // Column mapping and per-row validation for imported files. A header is matched to our
-// fields by name (case, spaces, dashes and underscores ignored) through a list of common
+// fields by name (case, spaces, dashes, underscores and dots ignored) through a list of common
 // aliases; `--map source=field` overrides win. Unknown customer columns become attributes.
 import { DateTime } from "luxon";
 import { z } from "zod";
 import type { CustomerRow, PurchaseRow } from "./store";
+import { headerKey, normalizeId } from "./values";
 
 export const CUSTOMER_FIELDS = {
   externalId: [
@@ -14,13 +15,18 @@ export const CUSTOMER_FIELDS = {
     "client_id",
     "customer_no",
     "customer_number",
+    "customer_user_id",
     "user_id",
+    "код_клиента",
+    "код_контрагента",
+    "код",
+    "id_клиента",
   ],
-  name: ["name", "full_name", "customer_name", "fullname"],
-  email: ["email", "e_mail", "email_address", "mail"],
-  phone: ["phone", "phone_number", "mobile", "telephone", "tel", "msisdn"],
-  locale: ["locale", "language", "lang", "language_code"],
-  timeZone: ["time_zone", "timezone", "tz"],
+  name: ["name", "full_name", "customer_name", "fullname", "billing_name", "имя", "фио", "наименование", "контрагент"],
+  email: ["email", "e_mail", "email_address", "mail", "billing_email", "customer_email", "электронная_почта", "почта"],
+  phone: ["phone", "phone_number", "mobile", "telephone", "tel", "msisdn", "billing_phone", "телефон"],
+  locale: ["locale", "language", "lang", "language_code", "язык"],
+  timeZone: ["time_zone", "timezone", "tz", "часовой_пояс"],
   signedUpAt: [
     "signed_up_at",
     "signup_date",
@@ -31,37 +37,136 @@ export const CUSTOMER_FIELDS = {
     "joined",
     "join_date",
     "customer_since",
+    "дата_регистрации",
   ],
-  marketingConsent: ["marketing_consent", "consent", "opt_in", "optin", "accepts_marketing", "subscribed"],
+  marketingConsent: [
+    "marketing_consent",
+    "consent",
+    "opt_in",
+    "optin",
+    "accepts_marketing",
+    "accepts_email_marketing",
+    "subscribed",
+    "согласие_на_рассылку",
+    "согласие",
+  ],
 } as const;
 
+/**
+ * Order and order-line columns, each with its names in order of preference. Covers the UCI
+ * Online Retail layout, Shopify's and WooCommerce's order exports and Russian 1C / Bitrix headers.
+ */
 export const ORDER_FIELDS = {
   externalId: [
     "external_id",
     "order_id",
-    "id",
-    "invoice",
-    "invoice_no",
-    "invoice_id",
-    "transaction_id",
     "order_number",
+    "order_no",
+    "invoice_no",
+    "invoice",
+    "invoice_id",
+    "invoice_number",
+    "transaction_id",
+    "номер_заказа",
+    "номер_документа",
+    "номер",
+    "заказ",
+    "name", // Shopify: "#1001"
+    "id",
   ],
-  customer: ["customer_id", "customer", "customer_external_id", "client_id", "user_id", "customer_no"],
+  customer: [
+    "customer_id",
+    "customer",
+    "customer_external_id",
+    "client_id",
+    "customer_user_id",
+    "user_id",
+    "customer_no",
+    "customer_number",
+    "код_клиента",
+    "код_контрагента",
+    "id_клиента",
+    "покупатель_код",
+  ],
+  customerEmail: [
+    "email",
+    "customer_email",
+    "billing_email",
+    "billing_email_address",
+    "e_mail",
+    "электронная_почта",
+    "почта",
+  ],
+  customerName: ["контрагент", "покупатель", "клиент", "customer_name", "billing_name"],
   purchasedAt: [
     "purchased_at",
-    "date",
     "order_date",
-    "created_at",
-    "timestamp",
     "invoice_date",
-    "time",
+    "date",
+    "created_at",
+    "paid_at",
+    "timestamp",
     "datetime",
+    "time",
     "purchase_date",
+    "дата",
+    "дата_заказа",
+    "дата_документа",
+    "период",
   ],
-  amount: ["amount", "total", "revenue", "value", "sales", "price", "order_total", "dollars", "sum"],
-  grossMargin: ["gross_margin", "margin", "profit", "gross_profit"],
-  quantity: ["quantity", "qty", "items", "units", "cds"],
-  category: ["category", "product_category", "department", "product_type"],
+  quantity: [
+    "quantity",
+    "qty",
+    "lineitem_quantity",
+    "quantity_(-_refund)",
+    "items",
+    "units",
+    "cds",
+    "количество",
+    "кол_во",
+  ],
+  unitPrice: ["unit_price", "price", "lineitem_price", "item_cost", "item_price", "цена", "цена_за_единицу"],
+  amount: [
+    "amount",
+    "line_total",
+    "item_total",
+    "total",
+    "order_total",
+    "order_total_amount",
+    "sum",
+    "sales",
+    "revenue",
+    "value",
+    "dollars",
+    "сумма",
+    "сумма_документа",
+    "итого",
+  ],
+  refundedAmount: [
+    "refunded_amount",
+    "refund_amount",
+    "order_refund_amount",
+    "amount_refunded",
+    "refunded",
+    "сумма_возврата",
+  ],
+  status: ["status", "order_status", "financial_status", "статус", "состояние"],
+  cancelledAt: ["cancelled_at", "canceled_at", "cancellation_date", "дата_отмены"],
+  product: [
+    "stock_code",
+    "sku",
+    "lineitem_sku",
+    "product_id",
+    "item_id",
+    "артикул",
+    "номенклатура",
+    "товар",
+    "lineitem_name",
+    "item_name",
+    "product",
+  ],
+  grossMargin: ["gross_margin", "margin", "profit", "gross_profit", "маржа", "валовая_прибыль"],
+  category: ["category", "product_category", "department", "product_type", "категория", "группа_товаров", "группа"],
 } as const;
 
 export type CustomerField = keyof typeof CUSTOMER_FIELDS;
@@ -94,12 +199,12 @@ export function planColumns<F extends string>(
   required: F[],
 ): { ok: true; plan: ColumnPlan<F> } | { ok: false; problems: string[] } {
   const problems: string[] = [];
-  const normalized = header.map(norm);
+  const keys = header.map(headerKey);
   const fields: Partial<Record<F, number>> = {};
   const used = new Set<number>();
   const fieldNames = Object.keys(aliases) as F[];
   for (const [source, field] of Object.entries(overrides)) {
-    const index = normalized.indexOf(norm(source));
+    const index = keys.indexOf(headerKey(source));
     if (index < 0)
       problems.push(`--map ${source}=${field}: no column "${source}" in the header (${header.join(", ")})`);
     else if (!fieldNames.includes(field as F))
@@ -109,12 +214,16 @@ export function planColumns<F extends string>(
       used.add(index);
     }
   }
+  // Each field takes its most preferred name present, fields in their listed order.
   for (const field of fieldNames) {
     if (fields[field] !== undefined) continue;
-    const index = normalized.findIndex((h, i) => !used.has(i) && (aliases[field] as readonly string[]).includes(h));
-    if (index >= 0) {
-      fields[field] = index;
-      used.add(index);
+    for (const alias of aliases[field] as readonly string[]) {
+      const index = keys.findIndex((k, i) => !used.has(i) && k === headerKey(alias));
+      if (index >= 0) {
+        fields[field] = index;
+        used.add(index);
+        break;
+      }
     }
   }
   for (const field of required)
@@ -256,8 +365,9 @@ export function customerFromCells(
   const bad = checkCells(header, cells);
   if (bad) return { ok: false, reason: bad };
   const f = plan.fields;
-  const externalId = cell(cells, f.externalId);
-  if (!externalId) return { ok: false, reason: "customer id is empty" };
+  const rawId = cell(cells, f.externalId);
+  if (!rawId) return { ok: false, reason: "customer id is empty" };
+  const externalId = normalizeId(rawId);
   const row: CustomerRow = { externalId, attributes: {} };
   const name = cell(cells, f.name);
   if (f.name !== undefined) row.name = name ?? null;

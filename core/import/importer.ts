@@ -13,16 +13,21 @@ import {
   type CustomerField,
   type OrderField,
 } from "./fields";
-import { openCdnow, openCsv, type RecordSource } from "./sources";
+import { readTable, TableError, type Table } from "./decode";
+import { OrdersFileError, prepareOrders, type OrderShape } from "./orders";
+import { openCdnow, type RecordSource } from "./sources";
 import {
   customerIdsByExternalId,
   ensureCustomers,
+  upsertAnonymousSales,
   upsertCustomers,
   upsertPurchases,
+  upsertRefunds,
   type CustomerRow,
   type PurchaseRow,
   type UpsertCounts,
 } from "./store";
+import { normalizeId } from "./values";
 
 export type ImportKind = "customers" | "orders";
 export type ImportFormat = "csv" | "cdnow";
@@ -44,6 +49,14 @@ export interface ImportOptions {
   createCustomers?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: ImportProgress) => void;
+  /** The file's encoding; detected when left out. */
+  encoding?: string;
+  /** Orders: force one row per product (`lines`) or per order (`orders`). */
+  shape?: OrderShape;
+  /** Read, check and summarise; write nothing. */
+  dryRun?: boolean;
+  /** The share of rows that may be rejected before the import counts as failed (default 0.05). */
+  maxRejectedShare?: number;
 }
 
 export interface ImportProgress {
@@ -71,6 +84,52 @@ export interface ImportReport {
   refused: boolean;
   aborted: boolean;
   durationMs: number;
+  /** How the file was read: encoding, delimiter and (orders) shape, columns and date format. */
+  detected: DetectedLayout;
+  /** Every rejection reason with its count and first line, most frequent first. */
+  rejectionsByReason: { reason: string; count: number; firstLine: number }[];
+  /** Orders: refunds and anonymous sales written. */
+  refundsWritten: UpsertCounts;
+  anonymousWritten: UpsertCounts;
+  /** Orders: what the file holds, in money (decimal strings) and counts. */
+  totals: OrderTotals | null;
+  /** The file's customers that may receive marketing (consent given, not opted out). */
+  marketableCustomers: number | null;
+  /** Customers in the file (distinct). */
+  customersInFile: number;
+  /** The first rows as they are (or, in a dry run, would be) stored. */
+  preview: Record<string, unknown>[];
+  dryRun: boolean;
+  /** More than `maxRejectedShare` of the rows were rejected: the import failed. */
+  tooManyRejected: boolean;
+  /** What to try when rows were rejected: the option that would help. */
+  hints: string[];
+}
+
+export interface DetectedLayout {
+  encoding?: string;
+  delimiter?: string;
+  shape?: OrderShape;
+  shapeReason?: string;
+  mapping?: Record<string, string>;
+  dateFormat?: string;
+  dateReason?: string;
+  decimalMark?: string;
+}
+
+export interface OrderTotals {
+  orders: number;
+  customers: number;
+  gross: string;
+  refunds: string;
+  refundCount: number;
+  refundsLinkedToOrder: number;
+  net: string;
+  anonymousSales: number;
+  anonymousGross: string;
+  anonymousRefunds: string;
+  /** Net revenue of the whole file, attributed or not. */
+  totalNet: string;
 }
 
 export const MAX_REPORTED_ERRORS = 1000;
@@ -107,27 +166,70 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
     refused: false,
     aborted: false,
     durationMs: 0,
+    detected: {},
+    rejectionsByReason: [],
+    refundsWritten: { inserted: 0, updated: 0, unchanged: 0 },
+    anonymousWritten: { inserted: 0, updated: 0, unchanged: 0 },
+    totals: null,
+    marketableCustomers: null,
+    customersInFile: 0,
+    preview: [],
+    dryRun: options.dryRun === true,
+    tooManyRejected: false,
+    hints: [],
   };
+  const reasons = new Map<string, { reason: string; count: number; firstLine: number }>();
   const addError = (e: RowError) => {
     report.rejected++;
     if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push(e);
+    const key = reasonKind(e.reason);
+    const seen = reasons.get(key);
+    if (seen) {
+      seen.count++;
+      seen.firstLine = Math.min(seen.firstLine, e.line);
+    } else reasons.set(key, { reason: key, count: 1, firstLine: e.line });
   };
+  const finish = () => {
+    report.errors.sort((a, b) => a.line - b.line);
+    report.rejectionsByReason = [...reasons.values()].sort((a, b) => b.count - a.count || a.firstLine - b.firstLine);
+    const share = options.maxRejectedShare ?? 0.05;
+    report.tooManyRejected = report.rows > 0 && report.rejected / report.rows > share;
+    report.hints = hintsFor(report, options);
+    report.durationMs = Date.now() - started;
+    return report;
+  };
+
+  let table: Table | null = null;
+  if (format === "csv") {
+    try {
+      table = await readTable(options.file, { encoding: options.encoding, delimiter: options.delimiter });
+    } catch (error) {
+      if (error instanceof TableError) throw new ImportFileError(error.message);
+      throw error;
+    }
+    report.detected.encoding = `${table.encoding} (${table.encodingSource === "given" ? "given" : table.encodingSource === "bom" ? "byte order mark" : "detected"})`;
+    report.detected.delimiter = table.delimiter === "\t" ? "tab" : table.delimiter;
+    if (options.kind === "orders") {
+      await importOrders(db, table, options, report, addError);
+      return finish();
+    }
+    refuseTransactionalCustomers(table, options.map ?? {});
+  }
+  const source = table;
 
   if (options.strict) {
     // Pass 1 reads everything and writes nothing.
-    const check = await runPass(db.prisma, options, format, { write: false }, addError, () => undefined);
+    const check = await runPass(db.prisma, options, format, source, { write: false }, addError, () => undefined);
     report.rows = check.rows;
     if (report.rejected > 0 || check.aborted) {
       report.refused = report.rejected > 0;
       report.aborted = check.aborted;
-      report.errors.sort((a, b) => a.line - b.line);
-      report.durationMs = Date.now() - started;
-      return report;
+      return finish();
     }
     report.rows = 0;
     await db.prisma
       .$transaction(async (tx) => {
-        const pass = await runPass(tx, options, format, { write: true }, addError, (counts, created) =>
+        const pass = await runPass(tx, options, format, source, { write: true }, addError, (counts, created) =>
           add(report, counts, created),
         );
         report.rows = pass.rows;
@@ -145,7 +247,8 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
       db.prisma,
       options,
       format,
-      { write: true, transactionPerBatch: true },
+      source,
+      { write: !options.dryRun, transactionPerBatch: true },
       addError,
       (counts, created) => add(report, counts, created),
     );
@@ -154,9 +257,8 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
   }
   // The purchase totals scoring reads: recount the customers this file's purchases changed.
   if (options.kind === "orders" && !report.refused) await settlePurchaseStats(db);
-  report.errors.sort((a, b) => a.line - b.line);
-  report.durationMs = Date.now() - started;
-  return report;
+  if (options.kind === "customers" && table) await countMarketable(db, table, options.map ?? {}, report);
+  return finish();
 }
 
 class AbortedError extends Error {}
@@ -168,11 +270,22 @@ function add(report: ImportReport, counts: UpsertCounts, created: number) {
   report.customersCreated += created;
 }
 
-async function openSource(options: ImportOptions, format: ImportFormat): Promise<RecordSource> {
+async function openSource(options: ImportOptions, format: ImportFormat, table: Table | null): Promise<RecordSource> {
+  if (table) {
+    const t = table;
+    return {
+      header: t.header,
+      records: (async function* () {
+        yield* t.records;
+      })(),
+      errors: [...t.errors],
+      bytesRead: () => t.totalBytes,
+      totalBytes: t.totalBytes,
+      close: () => undefined,
+    };
+  }
   try {
-    return format === "cdnow"
-      ? await openCdnow(options.file)
-      : await openCsv(options.file, { delimiter: options.delimiter });
+    return await openCdnow(options.file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new ImportFileError(`${options.file}: no such file`);
@@ -186,11 +299,12 @@ async function runPass(
   client: Tx,
   options: ImportOptions,
   format: ImportFormat,
+  table: Table | null,
   mode: { write: boolean; transactionPerBatch?: boolean },
   addError: (e: RowError) => void,
   onWritten: (counts: UpsertCounts, customersCreated: number) => void,
 ): Promise<{ rows: number; aborted: boolean }> {
-  const source = await openSource(options, format);
+  const source = await openSource(options, format, table);
   const started = Date.now();
   const batchSize = options.batchSize ?? 5000;
   let rows = 0;
@@ -318,4 +432,272 @@ function columnsOrThrow<F extends string>(
   if (!result.ok)
     throw new ImportFileError(`the columns don't fit:\n${result.problems.map((p) => `  - ${p}`).join("\n")}`);
   return result.plan;
+}
+
+/** Orders from a CSV: grouped and checked in memory, then written set-based in batches. */
+async function importOrders(
+  db: Database,
+  table: Table,
+  options: ImportOptions,
+  report: ImportReport,
+  addError: (e: RowError) => void,
+): Promise<void> {
+  let prepared;
+  try {
+    prepared = prepareOrders(table, {
+      map: options.map,
+      dateFormat: options.dateFormat,
+      shape: options.shape,
+      timeZone: options.timeZone,
+      now: options.now,
+    });
+  } catch (error) {
+    if (error instanceof OrdersFileError) throw new ImportFileError(error.message);
+    throw error;
+  }
+  report.rows = prepared.rows;
+  for (const e of table.errors) addError(e);
+  for (const e of prepared.errors) addError(e);
+  report.detected = {
+    ...report.detected,
+    shape: prepared.shape,
+    shapeReason: prepared.shapeReason,
+    mapping: prepared.mapping as Record<string, string>,
+    dateFormat: prepared.dateLayout.format,
+    dateReason: prepared.dateLayout.reason,
+    decimalMark: prepared.decimalMark === "," ? "decimal comma" : "decimal point",
+  };
+  let { purchases, refunds } = prepared;
+  const { anonymousSales } = prepared;
+  const customerIds = [
+    ...new Set([
+      ...purchases.map((p) => p.customerExternalId),
+      ...refunds.flatMap((r) => (r.customerExternalId === null ? [] : [r.customerExternalId])),
+    ]),
+  ];
+  if (!options.createCustomers) {
+    const known = await customerIdsByExternalId(db.prisma, customerIds);
+    const keep = (customer: string | null, fileLines: number[]) => {
+      if (customer === null || known.has(customer)) return true;
+      for (const line of fileLines)
+        addError({
+          line,
+          reason: `unknown customer "${customer.slice(0, 60)}" (import customers first, or use --create-customers)`,
+        });
+      return false;
+    };
+    purchases = purchases.filter((p) => keep(p.customerExternalId, p.fileLines));
+    refunds = refunds.filter((r) => keep(r.customerExternalId, r.fileLines));
+  }
+  report.totals = orderTotals(purchases, refunds, anonymousSales);
+  report.customersInFile = report.totals.customers;
+  report.preview = [
+    ...purchases.slice(0, 5).map((p) => ({
+      kind: "purchase",
+      order: p.externalId,
+      customer: p.customerExternalId,
+      at: p.purchasedAt.toISOString(),
+      amount: p.amount,
+      lines: p.lines,
+      quantity: p.quantity,
+    })),
+    ...refunds.slice(0, 3).map((r) => ({
+      kind: "refund",
+      refund: r.externalId,
+      customer: r.customerExternalId,
+      order: r.orderExternalId,
+      at: r.refundedAt.toISOString(),
+      amount: r.amount,
+    })),
+    ...anonymousSales.slice(0, 2).map((a) => ({
+      kind: "anonymous sale",
+      order: a.externalId,
+      at: a.soldAt.toISOString(),
+      amount: a.amount,
+      lines: a.lines,
+    })),
+  ];
+  if (options.strict && report.rejected > 0) {
+    report.refused = true;
+    return;
+  }
+  if (options.dryRun) return;
+
+  const batchSize = options.batchSize ?? 5000;
+  const strictTx = options.strict === true;
+  const all = async (tx: Tx) => {
+    const steps: { rows: number; write: (tx: Tx, from: number, to: number) => Promise<void> }[] = [
+      {
+        rows: purchases.length,
+        write: async (t, from, to) => {
+          const batch = purchases.slice(from, to);
+          if (options.createCustomers)
+            report.customersCreated += await ensureCustomers(t, [...new Set(batch.map((p) => p.customerExternalId))]);
+          addCounts(report.written, await upsertPurchases(t, batch));
+        },
+      },
+      {
+        rows: refunds.length,
+        write: async (t, from, to) => {
+          const batch = refunds.slice(from, to);
+          if (options.createCustomers)
+            report.customersCreated += await ensureCustomers(t, [
+              ...new Set(batch.flatMap((r) => (r.customerExternalId === null ? [] : [r.customerExternalId]))),
+            ]);
+          addCounts(report.refundsWritten, await upsertRefunds(t, batch));
+        },
+      },
+      {
+        rows: anonymousSales.length,
+        write: async (t, from, to) =>
+          addCounts(report.anonymousWritten, await upsertAnonymousSales(t, anonymousSales.slice(from, to))),
+      },
+    ];
+    const totalRows = purchases.length + refunds.length + anonymousSales.length;
+    let done = 0;
+    const started = Date.now();
+    for (const step of steps)
+      for (let from = 0; from < step.rows; from += batchSize) {
+        const to = Math.min(from + batchSize, step.rows);
+        if (strictTx) await step.write(tx, from, to);
+        else await (tx as PrismaClient).$transaction((t) => step.write(t, from, to), TX_OPTIONS);
+        done += to - from;
+        options.onProgress?.({
+          rows: Math.round((done / Math.max(totalRows, 1)) * report.rows),
+          bytes: Math.round((done / Math.max(totalRows, 1)) * table.totalBytes),
+          totalBytes: table.totalBytes,
+          elapsedMs: Date.now() - started,
+        });
+        if (options.signal?.aborted) {
+          if (strictTx) throw new AbortedError();
+          report.aborted = true;
+          return;
+        }
+      }
+  };
+  if (strictTx)
+    await db.prisma
+      .$transaction((tx) => all(tx), TX_OPTIONS)
+      .catch((error: unknown) => {
+        if (!(error instanceof AbortedError)) throw error;
+        report.aborted = true;
+        report.written = { inserted: 0, updated: 0, unchanged: 0 };
+        report.refundsWritten = { inserted: 0, updated: 0, unchanged: 0 };
+        report.anonymousWritten = { inserted: 0, updated: 0, unchanged: 0 };
+        report.customersCreated = 0;
+      });
+  else await all(db.prisma);
+  await settlePurchaseStats(db);
+  report.marketableCustomers = await marketableAmong(db, customerIds);
+}
+
+function addCounts(into: UpsertCounts, counts: UpsertCounts) {
+  into.inserted += counts.inserted;
+  into.updated += counts.updated;
+  into.unchanged += counts.unchanged;
+}
+
+const cents = (amount: string | number) => Math.round(Number(amount) * 100);
+const fromCents = (c: number) => (c / 100).toFixed(2);
+
+function orderTotals(
+  purchases: { customerExternalId: string; amount: string | number }[],
+  refunds: { customerExternalId: string | null; orderExternalId: string | null; amount: string | number }[],
+  anonymous: { amount: string | number }[],
+): OrderTotals {
+  const gross = purchases.reduce((s, p) => s + cents(p.amount), 0);
+  const customerRefunds = refunds.filter((r) => r.customerExternalId !== null);
+  const refunded = customerRefunds.reduce((s, r) => s + cents(r.amount), 0);
+  const anonymousGross = anonymous.reduce((s, a) => s + cents(a.amount), 0);
+  const anonymousRefunds = refunds
+    .filter((r) => r.customerExternalId === null)
+    .reduce((s, r) => s + cents(r.amount), 0);
+  return {
+    orders: purchases.length,
+    customers: new Set([
+      ...purchases.map((p) => p.customerExternalId),
+      ...customerRefunds.map((r) => r.customerExternalId!),
+    ]).size,
+    gross: fromCents(gross),
+    refunds: fromCents(refunded),
+    refundCount: customerRefunds.length,
+    refundsLinkedToOrder: refunds.filter((r) => r.orderExternalId !== null).length,
+    net: fromCents(gross - refunded),
+    anonymousSales: anonymous.length,
+    anonymousGross: fromCents(anonymousGross),
+    anonymousRefunds: fromCents(anonymousRefunds),
+    totalNet: fromCents(gross - refunded + anonymousGross - anonymousRefunds),
+  };
+}
+
+async function marketableAmong(db: Database, externalIds: string[]): Promise<number> {
+  if (externalIds.length === 0) return 0;
+  const [row] = await db.prisma.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM customers
+     WHERE external_id = ANY(${externalIds}::text[]) AND marketing_consent AND opted_out_at IS NULL AND erased_at IS NULL`;
+  return row?.n ?? 0;
+}
+
+function customerIdColumn(table: Table, map: Record<string, string>): number | undefined {
+  const planned = planColumns<CustomerField>(table.header, CUSTOMER_FIELDS, map, []);
+  return planned.ok ? planned.plan.fields.externalId : undefined;
+}
+
+async function countMarketable(db: Database, table: Table, map: Record<string, string>, report: ImportReport) {
+  const index = customerIdColumn(table, map);
+  if (index === undefined) return;
+  const ids = [...new Set(table.records.map((r) => normalizeId(r.cells[index] ?? "")).filter((id) => id !== ""))];
+  report.customersInFile = ids.length;
+  if (!report.refused && !report.dryRun) report.marketableCustomers = await marketableAmong(db, ids);
+}
+
+/**
+ * A customer file holds each customer once. An id on several rows means a transactional file
+ * (orders or order lines), whose columns would otherwise overwrite each customer's attributes
+ * row after row: refuse it and say how to import it.
+ */
+function refuseTransactionalCustomers(table: Table, map: Record<string, string>): void {
+  const index = customerIdColumn(table, map);
+  if (index === undefined) return;
+  const first = new Map<string, number>();
+  for (const record of table.records) {
+    const id = normalizeId(record.cells[index] ?? "");
+    if (id === "") continue;
+    const seen = first.get(id);
+    if (seen !== undefined)
+      throw new ImportFileError(
+        `customer id "${id.slice(0, 60)}" is on line ${seen} and again on line ${record.line}: this looks like a transactional file (one row per order or product), not a customer list. Import it with \`retention import orders ${table.header.length ? "FILE" : ""} --create-customers\`, or remove the repeated rows.`,
+      );
+    first.set(id, record.line);
+  }
+}
+
+/** A rejection reason without its values, so that rows rejected for the same reason count together. */
+function reasonKind(reason: string): string {
+  return reason.replace(/"[^"]*"/g, "…").replace(/\d+([./:]\d+)*/g, "N");
+}
+
+/** The options that would help with the rejections seen. */
+function hintsFor(report: ImportReport, options: ImportOptions): string[] {
+  const hints: string[] = [];
+  const has = (re: RegExp) => report.rejectionsByReason.some((r) => re.test(r.reason));
+  if (has(/is not a date/))
+    hints.push(
+      `some dates don't read as ${report.detected.dateFormat ?? "the inferred layout"}: give their layout with --date-format (luxon tokens, e.g. dd.MM.yyyy HH:mm)`,
+    );
+  if (has(/unknown customer/)) hints.push("orders name customers the store doesn't have: add --create-customers");
+  if (has(/expected N columns/))
+    hints.push(
+      `rows have a different number of columns than the header: check --delimiter (read with "${report.detected.delimiter ?? ","}")`,
+    );
+  if (has(/not valid UTF-N|unreadable CSV/))
+    hints.push("the file's encoding or quoting is off: give --encoding (e.g. windows-1251, latin1)");
+  if (has(/is not a number/))
+    hints.push("a column read as a number isn't one: check the mapping above and fix it with --map COLUMN=field");
+  if (has(/duplicate order id/)) hints.push("order ids repeat: the file has one row per product; use --lines");
+  if (report.tooManyRejected)
+    hints.push(
+      `more than ${Math.round((options.maxRejectedShare ?? 0.05) * 100)}% of the rows were rejected; --max-rejected raises the limit`,
+    );
+  return hints;
 }

@@ -1,11 +1,10 @@
-// Record sources for imports: CSV (csv-parse, streamed) and CDNOW's whitespace-separated
-// text. Each yields cells with the file line number they came from, and counts bytes read
-// for progress.
+// Record sources for imports: CDNOW's whitespace-separated text (CSV files are read whole by
+// decode.ts, which detects their encoding and delimiter). Yields cells with the file line number
+// they came from, and counts bytes read for progress.
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { Transform } from "node:stream";
-import { parse } from "csv-parse";
 
 export interface SourceRecord {
   line: number;
@@ -35,51 +34,6 @@ function countingStream(onBytes: (n: number) => void): Transform {
       done(null, chunk);
     },
   });
-}
-
-/** Opens a CSV file with a header row. Throws when the file is missing or has no header. */
-export async function openCsv(file: string, options: { delimiter?: string } = {}): Promise<RecordSource> {
-  const totalBytes = (await stat(file)).size;
-  let bytes = 0;
-  const errors: SourceError[] = [];
-  const input = createReadStream(file);
-  const parser = parse({
-    bom: true,
-    delimiter: options.delimiter ?? ",",
-    relax_column_count: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    info: true,
-    // guards against a runaway unclosed quote swallowing the file; single cells over
-    // MAX_FIELD_LENGTH are rejected per row later
-    max_record_size: 16 * 1024 * 1024,
-  });
-  parser.on("skip", (error: Error & { lines?: number }) => {
-    errors.push({ line: error.lines ?? 0, reason: `unreadable CSV: ${error.message.replace(/^Invalid \w+: /, "")}` });
-  });
-  input.pipe(countingStream((n) => (bytes += n))).pipe(parser);
-  const iterator = parser[Symbol.asyncIterator]() as AsyncIterator<{ record: string[]; info: { lines: number } }>;
-  const first = await iterator.next();
-  if (first.done) {
-    input.destroy();
-    throw new Error(`${file} is empty: a header row is expected`);
-  }
-  const header = first.value.record.map((h) => h.trim());
-  async function* records(): AsyncIterable<SourceRecord> {
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield { line: next.value.info.lines, cells: next.value.record };
-    }
-  }
-  return {
-    header,
-    records: records(),
-    errors,
-    bytesRead: () => bytes,
-    totalBytes,
-    close: () => input.destroy(),
-  };
 }
 
 /**

@@ -6,6 +6,7 @@ import { SEGMENTS } from "../../core/analytics/segments";
 import { trainChurnModel, type TrainedChurnModel } from "../../core/analytics/training";
 import { buildContext, UserError } from "../context";
 import { createProgress } from "../progress";
+import { warnIfStale } from "./stale-history";
 
 const DAY_MS = 86_400_000;
 
@@ -45,7 +46,8 @@ export function formatMetrics(m: RetentionMetrics, currency = ""): string[] {
     `  churn rate            ${pct(m.churnRate)}  (${m.lost} lost of ${m.customersAtStart} active at start)`,
     `  activity rate         ${pct(m.activityRate)}  (${m.active90} active in 90 days)`,
     `  repeat-purchase rate  ${pct(m.repeatPurchaseRate)}  (${m.repeatBuyers} of ${m.buyers} buyers)`,
-    `  average order value   ${money(m.aov)}  (${m.purchases} purchases, revenue ${money(m.revenue)})`,
+    `  revenue               net ${money(m.revenue)} = gross ${money(m.grossRevenue)} - refunds ${money(m.refunds)}${m.segment ? "" : `; not attributed to a customer ${money(m.unattributedRevenue)}`}`,
+    `  average order value   ${money(m.aov)}  (${m.purchases} purchases, net revenue)`,
     `  purchase frequency    ${num(m.purchaseFrequency)} per buyer per period`,
     `  gross margin          ${pct(m.grossMargin)}`,
     `  LTV                   ${money(m.ltv)}  (lifetime ${num(m.expectedLifetimePeriods, 1)} periods)`,
@@ -93,6 +95,7 @@ export function registerAnalyticsCommands(program: Command): void {
       const ctx = await buildContext();
       try {
         const asOf = opts.asOf ? parseDate(opts.asOf, "--as-of") : ctx.now();
+        if (!opts.asOf) await warnIfStale(ctx, "train");
         const result = await trainChurnModel(ctx.db, {
           asOf,
           horizonDays: ctx.config.analytics.churnHorizonDays,
@@ -122,6 +125,7 @@ export function registerAnalyticsCommands(program: Command): void {
       let lastReport = phaseStarted;
       try {
         const asOf = opts.asOf ? parseDate(opts.asOf, "--as-of") : ctx.now();
+        if (!opts.asOf) await warnIfStale(ctx, "score");
         const summary = await scoreAll(ctx.db, {
           asOf,
           config: ctx.config.analytics,

@@ -1,0 +1,137 @@
+// Turning an export's bytes into rows: the encoding (UTF-8 with or without BOM, Windows-1251,
+// Latin-1...) detected with chardet or given, decoded with iconv-lite; the delimiter sniffed from
+// the header; any line end (\n, \r\n, old Mac \r). Each row keeps its line number in the file.
+import { readFile, stat } from "node:fs/promises";
+import chardet from "chardet";
+import { parse } from "csv-parse/sync";
+import iconv from "iconv-lite";
+
+export interface TableRecord {
+  line: number;
+  cells: string[];
+}
+
+export interface Table {
+  header: string[];
+  records: TableRecord[];
+  /** Lines the CSV reader itself could not split (an unclosed quote...). */
+  errors: { line: number; reason: string }[];
+  /** The encoding used and whether it was detected or given. */
+  encoding: string;
+  encodingSource: "given" | "detected" | "bom";
+  delimiter: string;
+  totalBytes: number;
+}
+
+/** Thrown when a file can't be read as a table at all. */
+export class TableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TableError";
+  }
+}
+
+/**
+ * Picks the encoding: a BOM wins, then valid UTF-8, then chardet's guess among the single-byte
+ * encodings exports use (Windows-1251 for Cyrillic, Latin-1 / Windows-1252 otherwise).
+ */
+export function detectEncoding(bytes: Buffer): { encoding: string; source: "bom" | "detected" } {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { encoding: "utf-8", source: "bom" };
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return { encoding: "utf-16le", source: "bom" };
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return { encoding: "utf-16be", source: "bom" };
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return { encoding: "utf-8", source: "detected" };
+  } catch {
+    // not UTF-8: ask chardet
+  }
+  // chardet's statistics are unreliable on the few hundred bytes of a small export (it calls short
+  // Russian text Arabic), so Cyrillic is told by words: read as Windows-1251, Russian gives whole
+  // Cyrillic words, while Latin-1 text gives Latin words with a stray Cyrillic letter ("Zoй").
+  const asCyrillic = iconv.decode(bytes.subarray(0, 1 << 20), "windows-1251");
+  let cyrillicWords = 0;
+  let mixedWords = 0;
+  for (const word of asCyrillic.match(/\p{L}+/gu) ?? []) {
+    const cyrillic = /[\u0400-\u04ff]/.test(word);
+    if (cyrillic && /[A-Za-z]/.test(word)) mixedWords++;
+    else if (cyrillic && word.length > 1) cyrillicWords++;
+  }
+  if (cyrillicWords > mixedWords) return { encoding: "windows-1251", source: "detected" };
+  const latin = chardet
+    .analyse(bytes.subarray(0, 1 << 20))
+    .find((g) => /^(windows-125[02]|ISO-8859-(1|2|15))$/i.test(g.name) && iconv.encodingExists(g.name));
+  const name = latin?.name.toLowerCase() ?? "windows-1252";
+  // Latin-1 as exports mean it: Windows-1252 is its superset (it adds €, quotes and dashes)
+  return { encoding: name === "iso-8859-1" ? "windows-1252" : name, source: "detected" };
+}
+
+/** The delimiter used most on the header line, outside quotes. */
+export function sniffDelimiter(text: string): string {
+  const end = text.search(/[\r\n]/);
+  const head = (end < 0 ? text : text.slice(0, end)).replace(/"[^"]*"/g, "");
+  let best = ",";
+  let most = 0;
+  for (const d of [",", ";", "\t", "|"]) {
+    const n = head.split(d).length - 1;
+    if (n > most) {
+      most = n;
+      best = d;
+    }
+  }
+  return best;
+}
+
+/** Reads a whole CSV file with a header row. Throws TableError when it can't. */
+export async function readTable(file: string, options: { encoding?: string; delimiter?: string } = {}): Promise<Table> {
+  let bytes: Buffer;
+  try {
+    if ((await stat(file)).isDirectory()) throw new TableError(`${file} is a folder, not a file`);
+    bytes = await readFile(file);
+  } catch (error) {
+    if (error instanceof TableError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new TableError(`${file}: no such file`);
+    throw new TableError(`${file}: ${(error as Error).message}`);
+  }
+  let encoding: string;
+  let encodingSource: Table["encodingSource"];
+  if (options.encoding) {
+    if (!iconv.encodingExists(options.encoding))
+      throw new TableError(
+        `--encoding ${options.encoding}: unknown encoding (e.g. utf-8, windows-1251, latin1, windows-1252)`,
+      );
+    encoding = options.encoding;
+    encodingSource = "given";
+  } else ({ encoding, source: encodingSource } = detectEncoding(bytes));
+  const text = iconv.decode(bytes, encoding, { stripBOM: true });
+  if (text.trim() === "") throw new TableError(`${file} is empty: a header row is expected`);
+  const delimiter = options.delimiter ?? sniffDelimiter(text);
+  const errors: Table["errors"] = [];
+  const rows = parse(text, {
+    delimiter,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    info: true,
+    on_skip: (error) => {
+      if (!error) return undefined;
+      errors.push({
+        line: Number(error.lines ?? 0),
+        reason: `unreadable CSV: ${error.message.replace(/^Invalid \w+: /, "")}`,
+      });
+      return undefined;
+    },
+  }) as unknown as { record: string[]; info: { lines: number } }[];
+  const [first, ...rest] = rows;
+  if (!first) throw new TableError(`${file} is empty: a header row is expected`);
+  return {
+    header: first.record.map((h) => h.trim()),
+    records: rest.map((r) => ({ line: r.info.lines, cells: r.record })),
+    errors,
+    encoding,
+    encodingSource,
+    delimiter,
+    totalBytes: bytes.length,
+  };
+}

@@ -1,0 +1,259 @@
+// Reading the values real exports carry: money with decimal commas, thousands separators and
+// currency signs; ids a spreadsheet turned into "17850.0"; and dates whose layout (day-first or
+// month-first, two-digit years, times) is inferred from the whole column, not guessed per row.
+import { DateTime } from "luxon";
+
+/** A header or alias reduced to letters and digits: "Customer ID", "customer_id", "Customer-Id." all match. */
+export const headerKey = (s: string): string =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_\-.'"()/#№]+/g, "");
+
+/** "17850.0" -> "17850" (a numeric id that went through a spreadsheet); other ids are trimmed. */
+export function normalizeId(text: string): string {
+  const s = text.trim();
+  const m = /^(\d+)\.0+$/.exec(s);
+  return m ? m[1]! : s;
+}
+
+/** Which character separates decimals in a file's numbers. */
+export type DecimalMark = "." | ",";
+
+/**
+ * Decides the decimal mark from a column's values: a comma followed by one, two or four-plus
+ * digits at the end ("2,55") is a decimal comma; a dot so placed ("2.55") a decimal dot. Three
+ * digits after the only separator ("1,250") say nothing, and the dot wins a tie.
+ */
+export function inferDecimalMark(values: Iterable<string>): DecimalMark {
+  let comma = 0;
+  let dot = 0;
+  for (const raw of values) {
+    const s = raw.replace(/[^\d.,]/g, "");
+    const m = /([.,])(\d+)$/.exec(s);
+    if (!m) continue;
+    const both = s.includes(".") && s.includes(",");
+    if (!both && m[2]!.length === 3) continue;
+    if (m[1] === ",") comma++;
+    else dot++;
+  }
+  return comma > dot ? "," : ".";
+}
+
+/**
+ * A number from an export cell: currency signs and codes, spaces and thousands separators are
+ * dropped; "(12.50)" and a trailing minus are negative. Returns null when no number is there.
+ */
+export function parseNumber(text: string, mark: DecimalMark): number | null {
+  let s = text.trim();
+  if (s === "") return null;
+  let negative = false;
+  if (/^\(.*\)$/.test(s)) {
+    negative = true;
+    s = s.slice(1, -1);
+  }
+  // currency signs and codes (£, $, €, ₽, руб., RUB, USD...), spaces of any kind, apostrophes
+  s = s.replace(/[\s\u00a0\u202f'’]/g, "").replace(/[^\d.,+-]/g, "");
+  if (s.endsWith("-")) {
+    negative = !negative;
+    s = s.slice(0, -1);
+  }
+  if (s.startsWith("-")) {
+    negative = !negative;
+    s = s.slice(1);
+  } else if (s.startsWith("+")) s = s.slice(1);
+  if (s.includes(".") && s.includes(",")) {
+    // both: the last one is the decimal mark
+    s = s.lastIndexOf(",") > s.lastIndexOf(".") ? s.replace(/\./g, "").replace(",", ".") : s.replace(/,/g, "");
+  } else if (mark === ",") s = s.replace(/\.(?=\d{3}(\D|$))/g, "").replace(",", ".");
+  else s = s.replace(/,(?=\d{3}(\D|$))/g, "");
+  if (!/^\d+(\.\d+)?$/.test(s) && !/^\.\d+$/.test(s)) return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? (negative ? -n : n) : null;
+}
+
+/** How a date column is read, and why, for the import summary. */
+export interface DateLayout {
+  kind: "iso" | "dmy" | "mdy" | "ymd" | "format";
+  /** A luxon-style description, e.g. "M/d/yy H:mm", usable as --date-format. */
+  format: string;
+  reason: string;
+}
+
+export type DateLayoutResult = { ok: true; layout: DateLayout } | { ok: false; problem: string };
+
+// 1/12/10, 01.12.2010 14:30, 12-01-2010 8:26:00 PM
+const NUMERIC = /^(\d{1,2})([./-])(\d{1,2})\2(\d{2}|\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$/;
+// 2010/12/01, 2010.12.01 (ISO with dashes is handled by the ISO reader)
+const YMD = /^(\d{4})([./])(\d{1,2})\2(\d{1,2})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
+const ISO_LIKE = /^\d{4}-?\d{2}-?\d{2}/;
+
+/**
+ * Infers how a column of dates is written. Day-first or month-first is settled by a first or
+ * second part over 12; when no value has one, by the order of the rows: an export runs through
+ * time, so the reading whose successive dates lie closer together (days rather than months) is
+ * the one meant, if it is at least four times closer. Otherwise the file is ambiguous and the
+ * problem names the two --date-format values to choose from.
+ */
+export function inferDateLayout(values: string[]): DateLayoutResult {
+  const sample = values.map((v) => v.trim()).filter((v) => v !== "");
+  if (sample.length === 0) return { ok: true, layout: { kind: "iso", format: "ISO 8601", reason: "no dates" } };
+  const numeric = sample.map((v) => NUMERIC.exec(v));
+  const numericCount = numeric.filter(Boolean).length;
+  if (numericCount === 0) {
+    if (sample.some((v) => YMD.test(v))) {
+      const m = YMD.exec(sample.find((v) => YMD.test(v))!)!;
+      return {
+        ok: true,
+        layout: { kind: "ymd", format: `yyyy${m[2]}M${m[2]}d${m[5] ? " H:mm" : ""}`, reason: "year first" },
+      };
+    }
+    const iso = sample.filter((v) => ISO_LIKE.test(v)).length;
+    return { ok: true, layout: { kind: "iso", format: "ISO 8601 (yyyy-MM-dd)", reason: `${iso} ISO dates` } };
+  }
+  const first = numeric.find(Boolean)!;
+  const sep = first[2]!;
+  const yearDigits = first[4]!.length;
+  const time = first[5] !== undefined ? (first[8] ? " h:mm a" : first[7] !== undefined ? " H:mm:ss" : " H:mm") : "";
+  const y = yearDigits === 2 ? "yy" : "yyyy";
+  const dmyFormat = `d${sep}M${sep}${y}${time}`;
+  const mdyFormat = `M${sep}d${sep}${y}${time}`;
+  let aOver12 = 0;
+  let bOver12 = 0;
+  for (const m of numeric) {
+    if (!m) continue;
+    if (+m[1]! > 12) aOver12++;
+    if (+m[3]! > 12) bOver12++;
+  }
+  if (aOver12 && bOver12)
+    return {
+      ok: false,
+      problem: `the dates mix day-first and month-first values (e.g. "${sample[0]}"): give --date-format ${dmyFormat} or --date-format ${mdyFormat}`,
+    };
+  if (aOver12)
+    return { ok: true, layout: { kind: "dmy", format: dmyFormat, reason: "day first: a first part is over 12" } };
+  if (bOver12)
+    return { ok: true, layout: { kind: "mdy", format: mdyFormat, reason: "month first: a second part is over 12" } };
+  // No part over 12: read the sequence both ways.
+  const spread = (dayFirst: boolean) => {
+    let total = 0;
+    let previous: number | null = null;
+    let distinct = 0;
+    for (const m of numeric) {
+      if (!m) continue;
+      const a = +m[1]!;
+      const b = +m[3]!;
+      const year = +m[4]!;
+      const t = Date.UTC(year, (dayFirst ? b : a) - 1, dayFirst ? a : b);
+      if (previous !== null && t !== previous) {
+        total += Math.abs(t - previous);
+        distinct++;
+      }
+      previous = t;
+    }
+    return { total, distinct };
+  };
+  const dmy = spread(true);
+  const mdy = spread(false);
+  if (dmy.distinct >= 2 && mdy.total * 4 <= dmy.total)
+    return {
+      ok: true,
+      layout: {
+        kind: "mdy",
+        format: mdyFormat,
+        reason: "month first: no part is over 12, but read month-first the rows run day by day",
+      },
+    };
+  if (mdy.distinct >= 2 && dmy.total * 4 <= mdy.total)
+    return {
+      ok: true,
+      layout: {
+        kind: "dmy",
+        format: dmyFormat,
+        reason: "day first: no part is over 12, but read day-first the rows run day by day",
+      },
+    };
+  if (sep === ".")
+    return {
+      ok: true,
+      layout: { kind: "dmy", format: dmyFormat, reason: "day first: dates with dots are written day first" },
+    };
+  return {
+    ok: false,
+    problem: `the dates could be day-first or month-first (no part is over 12, e.g. "${sample[0]}"): give --date-format ${dmyFormat} or --date-format ${mdyFormat}`,
+  };
+}
+
+const zoned = new Map<string, Date | null>();
+
+/** Reads one date as the layout says; times without an offset are in `zone`. Null when it isn't one. */
+export function readDate(text: string, layout: DateLayout, zone: string, now: Date): Date | null {
+  const s = text.trim();
+  if (layout.kind === "format") {
+    const d = DateTime.fromFormat(s, layout.format, { zone });
+    return d.isValid ? d.toJSDate() : null;
+  }
+  const key = `${layout.kind}|${zone}|${s}`;
+  const hit = zoned.get(key);
+  if (hit !== undefined) return hit;
+  let result: Date | null = null;
+  const m = NUMERIC.exec(s);
+  const ymd = YMD.exec(s);
+  if (m && (layout.kind === "dmy" || layout.kind === "mdy")) {
+    const a = +m[1]!;
+    const b = +m[3]!;
+    const day = layout.kind === "dmy" ? a : b;
+    const month = layout.kind === "dmy" ? b : a;
+    let year = +m[4]!;
+    if (m[4]!.length === 2) {
+      // two-digit years: this century unless that is more than a year ahead
+      const century = Math.floor(now.getUTCFullYear() / 100) * 100;
+      year += year + century > now.getUTCFullYear() + 1 ? century - 100 : century;
+    }
+    let hour = m[5] === undefined ? 0 : +m[5];
+    if (m[8]) {
+      if (hour < 1 || hour > 12) return null;
+      hour = (hour % 12) + (m[8].toLowerCase() === "pm" ? 12 : 0);
+    }
+    result = fromParts(year, month, day, hour, m[6] === undefined ? 0 : +m[6], m[7] === undefined ? 0 : +m[7], zone);
+  } else if (ymd) {
+    result = fromParts(
+      +ymd[1]!,
+      +ymd[3]!,
+      +ymd[4]!,
+      ymd[5] === undefined ? 0 : +ymd[5],
+      ymd[6] === undefined ? 0 : +ymd[6],
+      ymd[7] === undefined ? 0 : +ymd[7],
+      zone,
+    );
+  } else result = readIso(s, zone);
+  if (zoned.size > 200_000) zoned.clear();
+  zoned.set(key, result);
+  return result;
+}
+
+function fromParts(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  zone: string,
+) {
+  const d = DateTime.fromObject({ year, month, day, hour, minute, second }, { zone });
+  return d.isValid ? d.toJSDate() : null;
+}
+
+// ISO 8601, SQL style, YYYYMMDD, and Shopify's "2024-01-15 10:23:45 -0500".
+function readIso(s: string, zone: string): Date | null {
+  const compact = /^(\d{4})(\d{2})(\d{2})$/.exec(s);
+  if (compact) return fromParts(+compact[1]!, +compact[2]!, +compact[3]!, 0, 0, 0, zone);
+  const offset = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*([+-]\d{2}):?(\d{2})$/.exec(s);
+  if (offset) {
+    const d = DateTime.fromISO(`${offset[1]}T${offset[2]}${offset[3]}:${offset[4]}`, { zone });
+    return d.isValid ? d.toJSDate() : null;
+  }
+  for (const d of [DateTime.fromISO(s, { zone }), DateTime.fromSQL(s, { zone })]) if (d.isValid) return d.toJSDate();
+  return null;
+}
