@@ -12,6 +12,9 @@ import type { ChatModel } from "../core/llm/chat-model";
 import type { Logger } from "../core/log";
 import type { MessageChannel } from "../core/messaging/channel";
 import { DryRunChannel } from "../core/messaging/dry-run-channel";
+import { instrumentChatModel } from "../core/ops/instrumented-chat-model";
+import type { Metrics } from "../core/ops/metrics";
+import { countRateLimits } from "../bot/telegram/metrics";
 import { enrichOutboundMessage } from "../core/offers/offer-context";
 
 export interface Runtime {
@@ -34,6 +37,8 @@ export interface RuntimeOverrides {
   /** Telegram's limits; default from TELEGRAM_RATE_PER_SECOND / TELEGRAM_CHAT_RATE_PER_SECOND. */
   telegramLimits?: TelegramLimits;
   chatModel?: ChatModel;
+  /** Where Telegram's 429s and the model's calls are counted (`retention start` with HTTP_PORT). */
+  metrics?: Metrics;
 }
 
 /** Telegram's limits as configured. */
@@ -45,13 +50,19 @@ export function telegramLimitsFromConfig(config: Config): TelegramLimits {
 export function buildRuntime(config: Config, log: Logger, overrides: RuntimeOverrides = {}): Runtime {
   const { token, apiRoot } = config.telegram;
   const telegram = token
-    ? createTelegramClient({ token, apiRoot, limits: overrides.telegramLimits ?? telegramLimitsFromConfig(config) })
+    ? createTelegramClient({
+        token,
+        apiRoot,
+        limits: overrides.telegramLimits ?? telegramLimitsFromConfig(config),
+        inner: overrides.metrics ? [countRateLimits(overrides.metrics)] : [],
+      })
     : undefined;
   const { botToken, apiUrl } = config.slack;
   const slack = botToken
     ? new WebClient(botToken, apiUrl ? { slackApiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/` } : {})
     : undefined;
-  const chatModel = overrides.chatModel ?? chatModelFromConfig(config);
+  const model = overrides.chatModel ?? chatModelFromConfig(config);
+  const chatModel = model && overrides.metrics ? instrumentChatModel(model, overrides.metrics) : model;
   const channels = new WeakMap<Database, MessageChannel>();
   return {
     telegram,

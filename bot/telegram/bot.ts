@@ -8,6 +8,8 @@ import type { Config } from "../../core/config/config";
 import type { Database } from "../../core/db/client";
 import type { ChatModel } from "../../core/llm/chat-model";
 import type { Logger } from "../../core/log";
+import type { Metrics } from "../../core/ops/metrics";
+import { countUpdates } from "./metrics";
 import { decodeCallback } from "../../core/messaging/callback-data";
 import { defaultTranslator, type Translator } from "../../core/messaging/locales";
 import { enrichOutboundMessage } from "../../core/offers/offer-context";
@@ -36,6 +38,8 @@ export interface TelegramBotOptions {
    * with the dispatcher and staff replies. Without it the bot builds its own with `limits`.
    */
   telegram?: TelegramClient;
+  /** Counts handled updates (`retention start` with HTTP_PORT). */
+  metrics?: Metrics;
   /** Limits for a client built here (tests, benchmarks); default Telegram's. */
   limits?: TelegramLimits;
 }
@@ -74,6 +78,7 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
   // grammY copies the bot's transformers onto the Api of every update: replies share the limiter.
   telegram.install(bot.api);
 
+  if (options.metrics) bot.use(countUpdates(options.metrics));
   bot.use(privateChatsOnly);
   bot.use(sequentialize((ctx) => ctx.chat?.id.toString()));
   bot.use(onceOnly(deps));

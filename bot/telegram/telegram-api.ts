@@ -240,9 +240,16 @@ export interface TelegramClient {
 }
 
 /** Builds the one client of a token; build it once per process (see jobs/runtime.ts). */
-export function createTelegramClient(options: { token: string; apiRoot: string; limits?: TelegramLimits }) {
+export function createTelegramClient(options: {
+  token: string;
+  apiRoot: string;
+  limits?: TelegramLimits;
+  /** Transformers that see every attempt, 429s included (installed before, so inside, the limiter). */
+  inner?: Transformer[];
+}) {
   const limiter = new TelegramLimiter(options.limits ?? TELEGRAM_LIMITS);
   const install = (api: Api) => {
+    for (const transformer of options.inner ?? []) api.config.use(transformer);
     api.config.use(limiter.transformer);
     return api;
   };

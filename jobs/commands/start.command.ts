@@ -63,7 +63,11 @@ export function registerStartCommand(program: Command): void {
         const watchDesk = setInterval(() => {
           staffDeskStatus(db)
             .then((desk) =>
-              parts.set("slack", desk.ok ? "running" : "failed", desk.ok ? undefined : (desk.lastError ?? "staff alerts are not reaching Slack")),
+              parts.set(
+                "slack",
+                desk.ok ? "running" : "failed",
+                desk.ok ? undefined : (desk.lastError ?? "staff alerts are not reaching Slack"),
+              ),
             )
             .catch(() => undefined);
         }, 15_000);
