@@ -1,4 +1,6 @@
+import { isSupportedCountry } from "libphonenumber-js";
 import { z } from "zod";
+import type { PhoneRegion } from "../linking/phone";
 
 // Every environment variable the product reads, parsed once at start-up. Core code receives
 // the parsed `Config`, never `process.env`. Keep `.env.example` in step with this file
@@ -43,6 +45,14 @@ export const envSchema = z.object({
   TELEGRAM_WEBHOOK_SECRET: optionalString,
   TELEGRAM_WEBHOOK_PORT: int(1, 65535).default(8080),
   LINK_TOKEN_TTL_HOURS: int(1, 24 * 90).default(72),
+  // the customer's conversation
+  CONVERSATION_TIMEOUT_MINUTES: int(1, 24 * 60 * 30).default(60),
+  SUPPORT_RESPONSE_HOURS: int(1, 24 * 30).default(24),
+  PHONE_DEFAULT_REGION: z
+    .string()
+    .regex(/^[A-Z]{2}$/, "a two-letter country code such as RU or GB")
+    .refine((v) => isSupportedCountry(v), "a country libphonenumber-js knows")
+    .optional(),
   // slack
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
@@ -117,6 +127,9 @@ export interface Config {
     webhookPort: number;
     linkTokenTtlHours: number;
   };
+  conversation: { timeoutMinutes: number; supportResponseHours: number };
+  /** Phone numbers without a country code are read in this region (ISO 3166 alpha-2). */
+  linking: { phoneRegion: PhoneRegion | undefined };
   slack: {
     botToken: string | undefined;
     signingSecret: string | undefined;
@@ -217,6 +230,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       webhookPort: env.TELEGRAM_WEBHOOK_PORT,
       linkTokenTtlHours: env.LINK_TOKEN_TTL_HOURS,
     },
+    conversation: {
+      timeoutMinutes: env.CONVERSATION_TIMEOUT_MINUTES,
+      supportResponseHours: env.SUPPORT_RESPONSE_HOURS,
+    },
+    linking: { phoneRegion: env.PHONE_DEFAULT_REGION as PhoneRegion | undefined },
     slack: {
       botToken: env.SLACK_BOT_TOKEN,
       signingSecret: env.SLACK_SIGNING_SECRET,

@@ -8,6 +8,12 @@ import { err, ok, type Result } from "../result";
 
 export type ConsentError = { type: "not_found" } | { type: "erased" };
 
+function auditRow(db: Database, actor: string, action: string, customerId: number, now: Date, details: object = {}) {
+  return db.prisma.auditLog.create({
+    data: { actor, action, entityType: "customer", entityId: String(customerId), details, createdAt: now },
+  });
+}
+
 async function audit(
   db: Database,
   actor: string,
@@ -16,9 +22,7 @@ async function audit(
   now: Date,
   details: object = {},
 ): Promise<void> {
-  await db.prisma.auditLog.create({
-    data: { actor, action, entityType: "customer", entityId: String(customerId), details, createdAt: now },
-  });
+  await auditRow(db, actor, action, customerId, now, details);
 }
 
 /**
@@ -37,23 +41,29 @@ export async function optOut(
   if (!customer) return err({ type: "not_found" });
   if (customer.erasedAt) return err({ type: "erased" });
   if (!customer.marketingConsent) return ok({ changed: false });
-  await db.prisma.customer.update({
-    where: { id: customerId },
-    data: { marketingConsent: false, optedOutAt: options.now },
-  });
-  await db.prisma.outboxMessage.updateMany({
-    where: { customerId, status: "pending", kind: { in: ["offer", "survey_nps", "survey_servqual"] } },
-    data: { status: "skipped", skipReason: "opted_out" },
-  });
-  await audit(db, options.actor, "consent.opt_out", customerId, options.now, { reason: options.reason ?? "customer" });
-  return ok({ changed: true });
+  // One transaction: consent off, queued marketing skipped and the audit row, or none of them.
+  const [changed] = await db.prisma.$transaction([
+    db.prisma.customer.updateMany({
+      where: { id: customerId, marketingConsent: true },
+      data: { marketingConsent: false, optedOutAt: options.now },
+    }),
+    db.prisma.outboxMessage.updateMany({
+      where: { customerId, status: "pending", kind: { in: ["offer", "survey_nps", "survey_servqual"] } },
+      data: { status: "skipped", skipReason: "opted_out" },
+    }),
+    auditRow(db, options.actor, "consent.opt_out", customerId, options.now, { reason: options.reason ?? "customer" }),
+  ]);
+  return ok({ changed: changed.count > 0 });
 }
 
-/** Opts a customer back in (after they confirmed). */
+/**
+ * Opts a customer in (they said yes: to the question asked when their chat was linked, or to
+ * /start after /stop). `source` says where they agreed; it is kept in the audit row.
+ */
 export async function optIn(
   db: Database,
   customerId: number,
-  options: { now: Date; actor: string },
+  options: { now: Date; actor: string; source?: string },
 ): Promise<Result<{ changed: boolean }, ConsentError>> {
   const customer = await db.prisma.customer.findUnique({
     where: { id: customerId },
@@ -62,8 +72,10 @@ export async function optIn(
   if (!customer) return err({ type: "not_found" });
   if (customer.erasedAt) return err({ type: "erased" });
   if (customer.marketingConsent) return ok({ changed: false });
-  await db.prisma.customer.update({ where: { id: customerId }, data: { marketingConsent: true, optedOutAt: null } });
-  await audit(db, options.actor, "consent.opt_in", customerId, options.now);
+  await db.prisma.$transaction([
+    db.prisma.customer.update({ where: { id: customerId }, data: { marketingConsent: true, optedOutAt: null } }),
+    auditRow(db, options.actor, "consent.opt_in", customerId, options.now, { source: options.source ?? "telegram" }),
+  ]);
   return ok({ changed: true });
 }
 
