@@ -242,6 +242,7 @@ describe("data rights", () => {
     expect(anonymous.map((f) => f.comment)).toContain(null);
     expect(await db.prisma.conversation.count({ where: { key: `tg:${user.chatId}` } })).toBe(0);
     expect(await db.prisma.auditLog.count({ where: { action: "gdpr.erase", entityId: String(customer.id) } })).toBe(1);
+    expect(await db.prisma.auditLog.count({ where: { actor: `telegram:${user.chatId}` } })).toBe(0);
 
     // The chat is now a stranger's.
     await user.command("/mydata");

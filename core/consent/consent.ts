@@ -3,7 +3,7 @@
 // document of everything we hold about a person; erasure removes personal data and keeps only
 // anonymous aggregates. Every change leaves an `audit_log` row.
 import { readReasons } from "../analytics/reasons";
-import type { Database } from "../db/client";
+import { Prisma, type Database } from "../db/client";
 import { err, ok, type Result } from "../result";
 
 export type ConsentError = { type: "not_found" } | { type: "erased" };
@@ -235,8 +235,21 @@ export async function eraseCustomer(
     db.prisma.feedback.updateMany({ where: { customerId }, data: { customerId: null, comment: null } }),
     db.prisma.ticketMessage.updateMany({
       where: { ticket: { customerId }, author: "customer" },
-      data: { text: "[erased]", authorRef: null },
+      data: { text: "[erased]", authorRef: null, attachments: Prisma.DbNull },
     }),
+    // Staff alerts keep the ticket they point to, not what the customer wrote or who they are.
+    db.prisma.$executeRaw`
+      UPDATE staff_events SET payload = payload - 'preview' - 'customerId'
+      WHERE payload ? 'customerId' AND payload->>'customerId' = ${String(customerId)}`,
+    // The audit trail keeps what happened, not the chat it happened in.
+    ...(customer.telegramChatId === null
+      ? []
+      : [
+          db.prisma.auditLog.updateMany({
+            where: { actor: `telegram:${customer.telegramChatId}` },
+            data: { actor: "telegram:erased" },
+          }),
+        ]),
     db.prisma.ticket.updateMany({ where: { customerId }, data: { customerId: null, subject: null } }),
     db.prisma.outboxMessage.updateMany({
       where: { customerId, status: "pending" },
@@ -245,7 +258,9 @@ export async function eraseCustomer(
     db.prisma.outboxMessage.updateMany({ where: { customerId }, data: { payload: {} } }),
     db.prisma.auditLog.create({
       data: {
-        actor: options.actor ?? "system",
+        // An erasure the customer asked for from their chat must not record that chat's id.
+        actor:
+          options.actor === `telegram:${customer.telegramChatId}` ? "telegram:erased" : (options.actor ?? "system"),
         action: "gdpr.erase",
         entityType: "customer",
         entityId: String(customerId),
