@@ -9,6 +9,7 @@ import { registerAnalyticsCommands } from "./commands/analytics.command";
 import { registerRunCommands } from "./commands/run.command";
 import { registerStartCommand } from "./commands/start.command";
 import { registerLinkCommands } from "./commands/link.command";
+import { registerTicketsCommands } from "./commands/tickets.command";
 import { registerEvaluateCommands } from "./commands/evaluate.command";
 
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerStartCommand(program);
   registerLinkCommands(program);
+  registerTicketsCommands(program);
   registerEvaluateCommands(program);
   return program;
 }

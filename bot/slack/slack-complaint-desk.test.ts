@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "../../test/helpers/wait";
 import type { Database } from "../../core/db/client";
 import { createTestDatabase } from "../../test/helpers/db";
-import { raiseStaffEvent } from "../../core/tickets/staff-events";
 import { openTicket } from "../../core/tickets/tickets";
 import { buttons, emulatorUser, startEmulator, waitForMessages } from "../telegram/test-harness";
 import { makeCustomer, runTestBot, TEST_TOKEN, type RunningTestBot } from "../telegram/test-fixtures";
@@ -144,20 +143,16 @@ describe("complaint desk: Telegram -> Slack thread -> Telegram [pglite]", () => 
   it("posts a detractor's NPS answer as a ticket with the score on the card", async () => {
     const user = emulatorUser(server, TEST_TOKEN, 9300);
     const c = await makeCustomer(db, { externalId: "CX-99", name: "Boris Detractor", chatId: BigInt(user.chatId) });
-    await db.prisma.feedback.create({ data: { customerId: c.id, kind: "nps", score: 2, createdAt: clock } });
+    const nps = await db.prisma.feedback.create({
+      data: { customerId: c.id, kind: "nps", score: 2, createdAt: clock },
+    });
     const opened = await openTicket(db, {
       customerId: c.id,
       source: "nps_detractor",
       text: "Prices went up and delivery is slow",
       now: clock,
-      raiseEvent: false,
+      detractor: { score: 2, feedbackId: nps.id },
     });
-    await raiseStaffEvent(
-      db,
-      "nps_detractor",
-      { ticketId: opened.id, reference: opened.reference, customerId: c.id, score: 2 },
-      clock,
-    );
     expect(await h.parts.desk.pollOnce()).toEqual({ handled: 1, failed: 0 });
     const post = h.slack.callsOf("chat.postMessage").at(-1)!;
     const card = JSON.stringify(post.body.blocks);

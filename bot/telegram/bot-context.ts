@@ -1,21 +1,14 @@
 import type { Context, SessionFlavor } from "grammy";
 import type { Config } from "../../core/config/config";
+import type { ConversationDeps } from "../../core/conversation/conversation";
+import type { ConversationState } from "../../core/conversation/state";
 import type { Database } from "../../core/db/client";
-import type { ServqualState } from "../../core/feedback/servqual";
 import type { ChatModel } from "../../core/llm/chat-model";
 import type { Logger } from "../../core/log";
 import type { Locale, Translator } from "../../core/messaging/locales";
 
-/** What the bot remembers per chat between updates (stored in `conversations`). */
-export interface SessionData {
-  locale?: Locale;
-  flow?:
-    | { type: "nps_comment"; feedbackId: number }
-    | { type: "servqual"; state: ServqualState }
-    | { type: "complaint" }
-    | { type: "confirm_forget" }
-    | { type: "confirm_optin" };
-}
+/** What the bot remembers per chat between updates (stored in `conversations`): core's state. */
+export type SessionData = ConversationState;
 
 export interface BotDeps {
   config: Config;
@@ -24,6 +17,17 @@ export interface BotDeps {
   chatModel?: ChatModel;
   now: () => Date;
   translate: Translator;
+}
+
+/** The conversation core's dependencies, from the bot's. */
+export function conversationDeps(deps: BotDeps): ConversationDeps {
+  return {
+    db: deps.db,
+    log: deps.log,
+    chatModel: deps.chatModel,
+    timeoutMinutes: deps.config.conversation.timeoutMinutes,
+    supportResponseHours: deps.config.conversation.supportResponseHours,
+  };
 }
 
 export interface LinkedCustomer {

@@ -5,13 +5,14 @@ import http from "node:http";
 import { run, sequentialize, type RunnerHandle } from "@grammyjs/runner";
 import { Bot, session, webhookCallback, type BotError } from "grammy";
 import type { Config } from "../../core/config/config";
+import { ConversationStore, setReachable } from "../../core/conversation/chats";
 import type { Database } from "../../core/db/client";
 import type { ChatModel } from "../../core/llm/chat-model";
 import type { Logger } from "../../core/log";
 import type { Metrics } from "../../core/ops/metrics";
 import { countUpdates } from "./metrics";
 import { decodeCallback } from "../../core/messaging/callback-data";
-import { defaultTranslator, type Translator } from "../../core/messaging/locales";
+import { defaultTranslator, SUPPORTED_LOCALES, type Locale, type Translator } from "../../core/messaging/locales";
 import { enrichOutboundMessage } from "../../core/offers/offer-context";
 import { chatModelFromConfig } from "../llm/openai-chat";
 import type { BotContext, BotDeps, SessionData } from "./bot-context";
@@ -21,8 +22,7 @@ import { linkHandlers } from "./handlers/link.handlers";
 import { handleOfferCallback } from "./handlers/offer.handlers";
 import { answerCallback } from "./handlers/replies";
 import { complaintCommand, textHandlers } from "./handlers/text.handlers";
-import { identify, onceOnly, privateChatsOnly } from "./middleware";
-import { PrismaSessionStorage } from "./session-storage";
+import { caseInsensitiveCommands, identify, onceOnly, privateChatsOnly } from "./middleware";
 import { createTelegramClient, TELEGRAM_LIMITS, type TelegramClient, type TelegramLimits } from "./telegram-api";
 import { createTelegramChannel, type TelegramChannel } from "./telegram-channel";
 
@@ -80,12 +80,13 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
 
   if (options.metrics) bot.use(countUpdates(options.metrics));
   bot.use(privateChatsOnly);
+  bot.use(caseInsensitiveCommands);
   bot.use(sequentialize((ctx) => ctx.chat?.id.toString()));
   bot.use(onceOnly(deps));
   bot.use(
     session<SessionData, BotContext>({
       initial: () => ({}),
-      storage: new PrismaSessionStorage<SessionData>(db),
+      storage: new ConversationStore(db),
       getSessionKey: (ctx) => (ctx.chat ? `tg:${ctx.chat.id}` : undefined),
     }),
   );
@@ -94,10 +95,7 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
   bot.on("my_chat_member", async (ctx) => {
     if (!ctx.customer) return;
     const status = ctx.myChatMember.new_chat_member.status;
-    await db.prisma.customer.update({
-      where: { id: ctx.customer.id },
-      data: { unreachableAt: status === "kicked" ? deps.now() : null },
-    });
+    await setReachable(db, ctx.customer.id, status === "kicked", deps.now());
   });
   bot.use(linkHandlers);
   bot.use(consentHandlers);
@@ -112,6 +110,7 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
       case "nps":
       case "servqual_start":
       case "servqual_answer":
+      case "servqual_exit":
       case "csat":
         return handleFeedbackCallback(ctx, action);
       case "forget":
@@ -147,6 +146,29 @@ export interface RunningTelegramBot extends TelegramBot {
 
 const ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"] as const;
 
+/** The commands in the client's menu, described in each language (`menu-<command>` in the locale files). */
+export const MENU_COMMANDS = ["start", "help", "complaint", "survey", "language", "stop", "mydata", "forget"] as const;
+
+/**
+ * Sets the command menu for each supported language, and the default language's for everyone else.
+ * A failure is logged, never fatal: the bot works without a menu.
+ */
+export async function setCommandMenu(
+  api: Bot<BotContext>["api"],
+  translate: Translator,
+  defaultLocale: Locale,
+  log: Logger,
+): Promise<void> {
+  const commands = (locale: Locale) =>
+    MENU_COMMANDS.map((command) => ({ command, description: translate(locale, `menu-${command}`) }));
+  try {
+    await api.setMyCommands(commands(defaultLocale));
+    for (const locale of SUPPORTED_LOCALES) await api.setMyCommands(commands(locale), { language_code: locale });
+  } catch (error) {
+    log.warn({ err: error instanceof Error ? error.message : String(error) }, "could not set the command menu");
+  }
+}
+
 /**
  * Starts the bot: long polling with the runner, or a webhook server (TELEGRAM_MODE). Without an
  * explicit `chatModel`, the OpenAI-compatible model is used when OPENAI_API_KEY is set.
@@ -156,6 +178,7 @@ export async function startTelegramBot(options: TelegramBotOptions): Promise<Run
   const { bot } = built;
   const { config, log } = options;
   await bot.init();
+  await setCommandMenu(bot.api, options.translate ?? defaultTranslator(), config.business.locale, log);
   if (config.telegram.mode === "webhook") {
     const secretToken = config.telegram.webhookSecret!;
     const handle = webhookCallback(bot, "http", { secretToken });

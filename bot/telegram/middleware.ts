@@ -1,8 +1,10 @@
 // The bot's guards, in order: private chats only (groups are ignored on purpose, nothing
-// written), each update handled once (`processed_updates`), then who the customer is and which
-// language to speak.
+// written), commands matched without regard to case, each update handled at least once and
+// finished at most once (`processed_updates`), then who the customer is and which language to
+// speak, and any command leaving the conversation's flow in progress.
 import type { MiddlewareFn } from "grammy";
-import { Prisma } from "../../core/db/client";
+import { findChatCustomer, isUpdateHandled, markUpdateHandled, setReachable } from "../../core/conversation/chats";
+import { onCommand } from "../../core/conversation/conversation";
 import { pickLocale } from "../../core/messaging/locales";
 import type { BotContext, BotDeps } from "./bot-context";
 
@@ -12,28 +14,39 @@ export const privateChatsOnly: MiddlewareFn<BotContext> = async (ctx, next) => {
   await next();
 };
 
+/** The command at the start of a message, if any: its length in the text. */
+function leadingCommandLength(ctx: BotContext): number {
+  const entity = ctx.message?.entities?.find((e) => e.type === "bot_command" && e.offset === 0);
+  return entity?.length ?? 0;
+}
+
+/** `/START` and `/Help` are `/start` and `/help`: the command word is lower-cased before routing. */
+export const caseInsensitiveCommands: MiddlewareFn<BotContext> = async (ctx, next) => {
+  const length = leadingCommandLength(ctx);
+  const message = ctx.message;
+  if (length && message?.text) {
+    const command = message.text.slice(0, length);
+    if (command !== command.toLowerCase())
+      (message as { text: string }).text = command.toLowerCase() + message.text.slice(length);
+  }
+  await next();
+};
+
 /**
- * Processes each update once: the update id is inserted before handling (ON CONFLICT DO
- * NOTHING); a redelivered update finds it there and is dropped. If handling throws, the row is
- * removed so a redelivery can try again.
+ * At-least-once handling that never finishes an update twice: an update whose marker exists is
+ * dropped. The marker is written by the write that handles the update, in the same statement
+ * (tickets, ticket messages), or after handling for updates that only read or reply; a crash
+ * before either leaves no marker, so the redelivered update does the work.
  */
 export function onceOnly(deps: BotDeps): MiddlewareFn<BotContext> {
   return async (ctx, next) => {
     const updateId = String(ctx.update.update_id);
-    const inserted = await deps.db.prisma.$executeRaw`
-      INSERT INTO processed_updates (source, update_id, processed_at) VALUES ('telegram', ${updateId}, now())
-      ON CONFLICT DO NOTHING`;
-    if (inserted === 0) {
+    if (await isUpdateHandled(deps.db, "telegram", updateId)) {
       deps.log.debug({ updateId }, "duplicate update dropped");
       return;
     }
-    try {
-      await next();
-    } catch (error) {
-      await deps.db.prisma
-        .$executeRaw`DELETE FROM processed_updates WHERE source = 'telegram' AND update_id = ${updateId}`;
-      throw error;
-    }
+    await next();
+    await markUpdateHandled(deps.db, "telegram", updateId);
   };
 }
 
@@ -41,27 +54,16 @@ export function onceOnly(deps: BotDeps): MiddlewareFn<BotContext> {
 export function identify(deps: BotDeps): MiddlewareFn<BotContext> {
   return async (ctx, next) => {
     ctx.deps = deps;
-    const chatId = ctx.chat ? BigInt(ctx.chat.id) : null;
-    ctx.customer =
-      chatId === null
-        ? null
-        : await deps.db.prisma.customer.findFirst({
-            where: { telegramChatId: chatId, erasedAt: null },
-            select: { id: true, name: true, locale: true, marketingConsent: true, unreachableAt: true },
-          });
+    ctx.customer = ctx.chat ? await findChatCustomer(deps.db, BigInt(ctx.chat.id)) : null;
     ctx.locale = pickLocale(
       ctx.session?.locale ?? ctx.customer?.locale ?? ctx.from?.language_code,
       deps.config.business.locale,
     );
     ctx.tr = (key, vars) => deps.translate(ctx.locale, key, vars);
     // Writing again after a block means the customer unblocked the bot.
-    if (ctx.customer?.unreachableAt) {
-      await deps.db.prisma.customer.update({ where: { id: ctx.customer.id }, data: { unreachableAt: null } });
-    }
+    if (ctx.customer?.unreachableAt && !ctx.myChatMember)
+      await setReachable(deps.db, ctx.customer.id, false, deps.now());
+    if (leadingCommandLength(ctx) && ctx.session) ctx.session = onCommand(ctx.session);
     await next();
   };
-}
-
-export function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
 }

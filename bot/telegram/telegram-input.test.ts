@@ -48,7 +48,7 @@ beforeAll(async () => {
 afterAll(() => stopBotOnEmulator({ db, server, running }));
 
 describe("bad input", () => {
-  it("answers stickers, photos and voice with a polite note and writes nothing", async () => {
+  it("answers a sticker with a polite note, and a bare photo or voice outside a request with a next step, writing nothing", async () => {
     const { user } = await linked();
     const before = await written();
     await user.text("", {
@@ -65,16 +65,19 @@ describe("bad input", () => {
     await user.text("", { photo: [{ file_id: "p1", file_unique_id: "p1", width: 90, height: 90 }] });
     await user.text("", { voice: { file_id: "v1", file_unique_id: "v1", duration: 3 } });
     const replies = await waitForMessages(server, TEST_TOKEN, user.chatId, 3);
-    expect(replies.map((r) => r.text)).toEqual(
-      Array(3).fill("I can only read text messages. Please write to me in words."),
-    );
+    expect(replies.map((r) => r.text)).toEqual([
+      "I can only read text messages. Please write to me in words.",
+      ...Array(2).fill(
+        "Thank you for the file. If something went wrong, tell me about it in words (or send the photo again with a caption), and a person from our team will look at it.",
+      ),
+    ]);
     expect(await written()).toEqual(before);
   });
 
-  it("refuses a 4,096-character text and an unknown command without writing", async () => {
+  it("refuses a text over Telegram's 4,096 characters and an unknown command without writing", async () => {
     const { user } = await linked();
     const before = await written();
-    await user.text("Ж".repeat(4096));
+    await user.text("Ж".repeat(4097));
     await user.command("/teleport");
     const replies = await waitForMessages(server, TEST_TOKEN, user.chatId, 2);
     expect(replies[0]!.text).toContain("too long");
@@ -177,7 +180,11 @@ describe("operation", () => {
     const { user, customer } = await linked();
     // A corrupt conversation state makes the handler throw.
     await db.prisma.conversation.create({
-      data: { key: `tg:${user.chatId}`, customerId: customer.id, data: { flow: { type: "servqual", state: null } } },
+      data: {
+        key: `tg:${user.chatId}`,
+        customerId: customer.id,
+        data: { flow: { type: "nps_comment", feedbackId: "not-a-number" }, flowAt: NOW.toISOString() },
+      },
     });
     await user.text("secret personal words");
     await until(() => lines.some((l) => l.includes("telegram update failed")), "the failure logged");

@@ -1,4 +1,6 @@
+import { isSupportedCountry } from "libphonenumber-js";
 import { z } from "zod";
+import type { PhoneRegion } from "../linking/phone";
 
 // Every environment variable the product reads, parsed once at start-up. Core code receives
 // the parsed `Config`, never `process.env`. Keep `.env.example` in step with this file
@@ -45,6 +47,14 @@ export const envSchema = z.object({
   LINK_TOKEN_TTL_HOURS: int(1, 24 * 90).default(72),
   TELEGRAM_RATE_PER_SECOND: num(0.1, 10_000).default(30),
   TELEGRAM_CHAT_RATE_PER_SECOND: num(0.01, 1000).default(1),
+  // the customer's conversation
+  CONVERSATION_TIMEOUT_MINUTES: int(1, 24 * 60 * 30).default(60),
+  SUPPORT_RESPONSE_HOURS: int(1, 24 * 30).default(24),
+  PHONE_DEFAULT_REGION: z
+    .string()
+    .regex(/^[A-Z]{2}$/, "a two-letter country code such as RU or GB")
+    .refine((v) => isSupportedCountry(v), "a country libphonenumber-js knows")
+    .optional(),
   // slack
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
@@ -138,6 +148,9 @@ export interface Config {
     ratePerSecond: number;
     chatRatePerSecond: number;
   };
+  conversation: { timeoutMinutes: number; supportResponseHours: number };
+  /** Phone numbers without a country code are read in this region (ISO 3166 alpha-2). */
+  linking: { phoneRegion: PhoneRegion | undefined };
   slack: {
     botToken: string | undefined;
     signingSecret: string | undefined;
@@ -268,6 +281,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       ratePerSecond: env.TELEGRAM_RATE_PER_SECOND,
       chatRatePerSecond: env.TELEGRAM_CHAT_RATE_PER_SECOND,
     },
+    conversation: {
+      timeoutMinutes: env.CONVERSATION_TIMEOUT_MINUTES,
+      supportResponseHours: env.SUPPORT_RESPONSE_HOURS,
+    },
+    linking: { phoneRegion: env.PHONE_DEFAULT_REGION as PhoneRegion | undefined },
     slack: {
       botToken: env.SLACK_BOT_TOKEN,
       signingSecret: env.SLACK_SIGNING_SECRET,

@@ -3,10 +3,16 @@
 // document of everything we hold about a person; erasure removes personal data and keeps only
 // anonymous aggregates. Every change leaves an `audit_log` row.
 import { readReasons } from "../analytics/reasons";
-import type { Database } from "../db/client";
+import { Prisma, type Database } from "../db/client";
 import { err, ok, type Result } from "../result";
 
 export type ConsentError = { type: "not_found" } | { type: "erased" };
+
+function auditRow(db: Database, actor: string, action: string, customerId: number, now: Date, details: object = {}) {
+  return db.prisma.auditLog.create({
+    data: { actor, action, entityType: "customer", entityId: String(customerId), details, createdAt: now },
+  });
+}
 
 async function audit(
   db: Database,
@@ -16,9 +22,7 @@ async function audit(
   now: Date,
   details: object = {},
 ): Promise<void> {
-  await db.prisma.auditLog.create({
-    data: { actor, action, entityType: "customer", entityId: String(customerId), details, createdAt: now },
-  });
+  await auditRow(db, actor, action, customerId, now, details);
 }
 
 /**
@@ -37,23 +41,29 @@ export async function optOut(
   if (!customer) return err({ type: "not_found" });
   if (customer.erasedAt) return err({ type: "erased" });
   if (!customer.marketingConsent) return ok({ changed: false });
-  await db.prisma.customer.update({
-    where: { id: customerId },
-    data: { marketingConsent: false, optedOutAt: options.now },
-  });
-  await db.prisma.outboxMessage.updateMany({
-    where: { customerId, status: "pending", kind: { in: ["offer", "survey_nps", "survey_servqual"] } },
-    data: { status: "skipped", skipReason: "opted_out" },
-  });
-  await audit(db, options.actor, "consent.opt_out", customerId, options.now, { reason: options.reason ?? "customer" });
-  return ok({ changed: true });
+  // One transaction: consent off, queued marketing skipped and the audit row, or none of them.
+  const [changed] = await db.prisma.$transaction([
+    db.prisma.customer.updateMany({
+      where: { id: customerId, marketingConsent: true },
+      data: { marketingConsent: false, optedOutAt: options.now },
+    }),
+    db.prisma.outboxMessage.updateMany({
+      where: { customerId, status: "pending", kind: { in: ["offer", "survey_nps", "survey_servqual"] } },
+      data: { status: "skipped", skipReason: "opted_out" },
+    }),
+    auditRow(db, options.actor, "consent.opt_out", customerId, options.now, { reason: options.reason ?? "customer" }),
+  ]);
+  return ok({ changed: changed.count > 0 });
 }
 
-/** Opts a customer back in (after they confirmed). */
+/**
+ * Opts a customer in (they said yes: to the question asked when their chat was linked, or to
+ * /start after /stop). `source` says where they agreed; it is kept in the audit row.
+ */
 export async function optIn(
   db: Database,
   customerId: number,
-  options: { now: Date; actor: string },
+  options: { now: Date; actor: string; source?: string },
 ): Promise<Result<{ changed: boolean }, ConsentError>> {
   const customer = await db.prisma.customer.findUnique({
     where: { id: customerId },
@@ -62,8 +72,10 @@ export async function optIn(
   if (!customer) return err({ type: "not_found" });
   if (customer.erasedAt) return err({ type: "erased" });
   if (customer.marketingConsent) return ok({ changed: false });
-  await db.prisma.customer.update({ where: { id: customerId }, data: { marketingConsent: true, optedOutAt: null } });
-  await audit(db, options.actor, "consent.opt_in", customerId, options.now);
+  await db.prisma.$transaction([
+    db.prisma.customer.update({ where: { id: customerId }, data: { marketingConsent: true, optedOutAt: null } }),
+    auditRow(db, options.actor, "consent.opt_in", customerId, options.now, { source: options.source ?? "telegram" }),
+  ]);
   return ok({ changed: true });
 }
 
@@ -223,8 +235,21 @@ export async function eraseCustomer(
     db.prisma.feedback.updateMany({ where: { customerId }, data: { customerId: null, comment: null } }),
     db.prisma.ticketMessage.updateMany({
       where: { ticket: { customerId }, author: "customer" },
-      data: { text: "[erased]", authorRef: null },
+      data: { text: "[erased]", authorRef: null, attachments: Prisma.DbNull },
     }),
+    // Staff alerts keep the ticket they point to, not what the customer wrote or who they are.
+    db.prisma.$executeRaw`
+      UPDATE staff_events SET payload = payload - 'preview' - 'customerId'
+      WHERE payload ? 'customerId' AND payload->>'customerId' = ${String(customerId)}`,
+    // The audit trail keeps what happened, not the chat it happened in.
+    ...(customer.telegramChatId === null
+      ? []
+      : [
+          db.prisma.auditLog.updateMany({
+            where: { actor: `telegram:${customer.telegramChatId}` },
+            data: { actor: "telegram:erased" },
+          }),
+        ]),
     db.prisma.ticket.updateMany({ where: { customerId }, data: { customerId: null, subject: null } }),
     db.prisma.outboxMessage.updateMany({
       where: { customerId, status: "pending" },
@@ -233,7 +258,9 @@ export async function eraseCustomer(
     db.prisma.outboxMessage.updateMany({ where: { customerId }, data: { payload: {} } }),
     db.prisma.auditLog.create({
       data: {
-        actor: options.actor ?? "system",
+        // An erasure the customer asked for from their chat must not record that chat's id.
+        actor:
+          options.actor === `telegram:${customer.telegramChatId}` ? "telegram:erased" : (options.actor ?? "system"),
         action: "gdpr.erase",
         entityType: "customer",
         entityId: String(customerId),

@@ -57,10 +57,15 @@ describeEachDatabase("feedback store", (kind) => {
   const customer = () =>
     db.prisma.customer.create({ data: { externalId: `f${++n}`, telegramChatId: BigInt(600_000 + n) } });
 
-  it("takes one NPS score per survey and opens a ticket for a detractor's comment", async () => {
+  it("takes one NPS score per survey, alerts staff on a detractor's score, and joins the comment", async () => {
     const c = await customer();
     const first = await recordNpsScore(db, { customerId: c.id, score: 2, surveyId: "outbox:1", now: NOW });
     expect(first).toMatchObject({ ok: true, value: { category: "detractor" } });
+    const alerted = await db.prisma.staffEvent.findFirstOrThrow({
+      where: { type: "nps_detractor" },
+      orderBy: { id: "desc" },
+    });
+    expect(alerted.payload).toMatchObject({ customerId: c.id, score: 2, ticketId: first.ok && first.value.ticket?.id });
     expect(await recordNpsScore(db, { customerId: c.id, score: 9, surveyId: "outbox:1", now: NOW })).toMatchObject({
       ok: false,
       error: { type: "already_answered" },
@@ -83,15 +88,15 @@ describeEachDatabase("feedback store", (kind) => {
     expect(comment).toMatchObject({ ok: true, value: { themes: ["price"], category: "detractor" } });
     if (!comment.ok) return;
     expect(comment.value.ticket?.reference).toBe(`T-${1000 + comment.value.ticket!.id}`);
+    expect(comment.value.ticket?.id).toBe(first.value.ticket?.id);
     const event = await db.prisma.staffEvent.findFirstOrThrow({
-      where: { type: "nps_detractor" },
+      where: { type: "ticket_message" },
       orderBy: { id: "desc" },
     });
     expect(event.payload).toMatchObject({
       ticketId: comment.value.ticket!.id,
       customerId: c.id,
-      score: 2,
-      themes: ["price"],
+      preview: "Prices went up, too expensive",
     });
     expect(
       await recordNpsComment(db, { feedbackId: first.value.feedbackId, customerId: c.id, text: "again", now: NOW }),

@@ -1,13 +1,12 @@
 // NPS in conversation: the score (0-10), then a follow-up question chosen by category, then the
-// free-text answer, stored and tagged with themes. A detractor's answer opens a ticket and raises
-// an `nps_detractor` staff event for the Slack app.
+// free-text answer, stored and tagged with themes. A detractor's score opens a ticket and raises
+// an `nps_detractor` staff event at once; the comment, if it comes, joins that ticket.
 import type { Database } from "../db/client";
 import type { ChatModel } from "../llm/chat-model";
 import type { PromptSource } from "../llm/prompts";
 import type { Logger } from "../log";
 import { err, ok, type Result } from "../result";
-import { openTicket, type OpenedTicket } from "../tickets/tickets";
-import { preview, raiseStaffEvent } from "../tickets/staff-events";
+import { addCustomerMessage, openTicket, type OpenedTicket } from "../tickets/tickets";
 import { tagThemes, type Theme } from "./themes";
 
 export type NpsCategory = "detractor" | "passive" | "promoter";
@@ -21,19 +20,25 @@ export function npsCategory(score: number): NpsCategory {
 export type NpsScoreError = { type: "invalid_score" } | { type: "already_answered" };
 
 /**
- * Stores an NPS score for one survey (`surveyId`, e.g. `outbox:123`). A second answer to the
- * same survey is `already_answered` (a double tap, or a stale button).
+ * Stores an NPS score for one survey (`surveyId`, e.g. `outbox:123`). A detractor (0-6) reaches
+ * staff at once: a ticket with an `nps_detractor` event, whether or not a comment follows. A second
+ * answer to the same survey is `already_answered` (a double tap, or a stale button); when a crash
+ * came between the score and its ticket, that second delivery opens the missing ticket.
  */
 export async function recordNpsScore(
   db: Database,
   input: { customerId: number; score: number; surveyId: string; now: Date; source?: string },
-): Promise<Result<{ feedbackId: number; category: NpsCategory }, NpsScoreError>> {
+): Promise<Result<{ feedbackId: number; category: NpsCategory; ticket: OpenedTicket | null }, NpsScoreError>> {
   if (!Number.isInteger(input.score) || input.score < 0 || input.score > 10) return err({ type: "invalid_score" });
   const existing = await db.prisma.feedback.findFirst({
     where: { customerId: input.customerId, kind: "nps", surveyId: input.surveyId },
-    select: { id: true },
+    select: { id: true, score: true, ticketId: true },
   });
-  if (existing) return err({ type: "already_answered" });
+  if (existing) {
+    if (existing.score !== null && npsCategory(existing.score) === "detractor" && existing.ticketId === null)
+      await openDetractorTicket(db, input.customerId, existing.id, existing.score, input.now);
+    return err({ type: "already_answered" });
+  }
   const row = await db.prisma.feedback.create({
     data: {
       customerId: input.customerId,
@@ -44,20 +49,40 @@ export async function recordNpsScore(
       createdAt: input.now,
     },
   });
-  return ok({ feedbackId: row.id, category: npsCategory(input.score) });
+  const category = npsCategory(input.score);
+  const ticket =
+    category === "detractor" ? await openDetractorTicket(db, input.customerId, row.id, input.score, input.now) : null;
+  return ok({ feedbackId: row.id, category, ticket });
+}
+
+async function openDetractorTicket(
+  db: Database,
+  customerId: number,
+  feedbackId: number,
+  score: number,
+  now: Date,
+): Promise<OpenedTicket> {
+  const ticket = await openTicket(db, {
+    customerId,
+    source: "nps_detractor",
+    text: `NPS ${score}/10`,
+    detractor: { score, feedbackId },
+    now,
+  });
+  await db.prisma.feedback.update({ where: { id: feedbackId }, data: { ticketId: ticket.id } });
+  return ticket;
 }
 
 export interface NpsCommentResult {
   themes: Theme[];
   category: NpsCategory;
-  /** Opened for detractors. */
+  /** The detractor's ticket the comment joined. */
   ticket: OpenedTicket | null;
 }
 
 /**
- * Stores the follow-up answer on the NPS row and tags it. For a detractor, opens a ticket
- * (source `nps_detractor`) and raises `nps_detractor` {ticketId, reference, customerId, score,
- * themes, feedbackId, preview}.
+ * Stores the follow-up answer on the NPS row and tags it. A detractor's comment joins the ticket
+ * opened with the score (a new one when that was resolved meanwhile), and staff are told.
  */
 export async function recordNpsComment(
   db: Database,
@@ -72,34 +97,30 @@ export async function recordNpsComment(
   const category = npsCategory(row.score);
   let ticket: OpenedTicket | null = null;
   if (category === "detractor") {
-    ticket = await openTicket(db, {
-      customerId: input.customerId,
-      source: "nps_detractor",
-      text: input.text,
-      authorRef: input.authorRef,
-      now: input.now,
-      raiseEvent: false,
-    });
+    const joined = row.ticketId
+      ? await addCustomerMessage(db, {
+          ticketId: row.ticketId,
+          customerId: input.customerId,
+          text: input.text,
+          authorRef: input.authorRef,
+          now: input.now,
+        })
+      : null;
+    ticket = joined?.ok
+      ? { id: joined.value.id, reference: joined.value.reference }
+      : await openTicket(db, {
+          customerId: input.customerId,
+          source: "nps_detractor",
+          text: input.text,
+          authorRef: input.authorRef,
+          themes: tagging.themes,
+          detractor: { score: row.score, feedbackId: row.id },
+          now: input.now,
+        });
   }
   await db.prisma.feedback.update({
     where: { id: row.id },
-    data: { comment: input.text, themes: tagging.themes, ticketId: ticket?.id ?? null },
+    data: { comment: input.text, themes: tagging.themes, ticketId: ticket?.id ?? row.ticketId },
   });
-  if (ticket) {
-    await raiseStaffEvent(
-      db,
-      "nps_detractor",
-      {
-        ticketId: ticket.id,
-        reference: ticket.reference,
-        customerId: input.customerId,
-        score: row.score,
-        themes: tagging.themes,
-        feedbackId: row.id,
-        preview: preview(input.text),
-      },
-      input.now,
-    );
-  }
   return ok({ themes: tagging.themes, category, ticket });
 }

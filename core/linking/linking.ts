@@ -4,7 +4,8 @@
 import { randomBytes } from "node:crypto";
 import type { Database } from "../db/client";
 import { err, ok, type Result } from "../result";
-import { findByPhoneDigits, findCustomerByRef, normalizePhone } from "./customer-ref";
+import { findCustomerByRef } from "./customer-ref";
+import { parsePhone, type PhoneRegion } from "./phone";
 
 export interface ChatIdentity {
   chatId: bigint;
@@ -99,16 +100,25 @@ export async function linkByToken(
   return ok({ customerId: row.customerId, status });
 }
 
-/** Links the chat to the one customer whose phone has exactly these digits. */
+/**
+ * Links the chat to the one customer whose phone is this number. Both sides are compared in E.164,
+ * stored numbers read in `defaultRegion` when they have no country code ("8 (912) 000-11-22").
+ */
 export async function linkByPhone(
   db: Database,
   phone: string,
   chat: ChatIdentity,
-  options: { now: Date },
+  options: { now: Date; defaultRegion?: PhoneRegion },
 ): Promise<Result<LinkedChat, LinkByPhoneError>> {
-  const digits = normalizePhone(phone);
-  if (digits.length < 6) return err({ type: "not_found" });
-  const matches = await findByPhoneDigits(db, digits);
+  const shared = parsePhone(phone, options.defaultRegion);
+  if (!shared) return err({ type: "not_found" });
+  // Candidates by the national number's digits at the end, then each stored number parsed.
+  const candidates = await db.prisma.$queryRaw<{ id: number; phone: string }[]>`
+    SELECT id, phone FROM customers
+    WHERE erased_at IS NULL AND phone IS NOT NULL
+      AND right(regexp_replace(phone, '\\D', '', 'g'), ${shared.national.length}) = ${shared.national}
+    LIMIT 20`;
+  const matches = candidates.filter((c) => parsePhone(c.phone, options.defaultRegion)?.e164 === shared.e164);
   if (matches.length === 0) return err({ type: "not_found" });
   if (matches.length > 1) return err({ type: "ambiguous" });
   const status = await attachChat(db, matches[0]!.id, chat, options.now, "phone");

@@ -8,6 +8,7 @@ export type CallbackAction =
   | { type: "nps"; outboxId: number; score: number }
   | { type: "servqual_start"; outboxId: number }
   | { type: "servqual_answer"; step: number; value: number }
+  | { type: "servqual_exit"; exit: "skip" | "stop"; step: number }
   | { type: "csat"; ticketId: number; score: number }
   | { type: "forget"; confirm: boolean }
   | { type: "optin"; confirm: boolean }
@@ -28,6 +29,8 @@ export function encodeCallback(action: CallbackAction): string {
         return `sq:go:${action.outboxId}`;
       case "servqual_answer":
         return `sq:${action.step}:${action.value}`;
+      case "servqual_exit":
+        return `sq:${action.exit === "skip" ? "sk" : "st"}:${action.step}`;
       case "csat":
         return `cs:${action.ticketId}:${action.score}`;
       case "forget":
@@ -63,6 +66,10 @@ export function decodeCallback(data: string | undefined): CallbackAction | null 
       if (a === "go") {
         const outboxId = id(b);
         return outboxId !== null ? { type: "servqual_start", outboxId } : null;
+      }
+      if (a === "sk" || a === "st") {
+        const step = id(b);
+        return step !== null ? { type: "servqual_exit", exit: a === "sk" ? "skip" : "stop", step } : null;
       }
       const step = id(a);
       const value = id(b);

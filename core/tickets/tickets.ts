@@ -3,11 +3,11 @@
 // reach the customer); a public reply is delivered to the customer's chat at once through the
 // outbox. Resolving asks the customer for a CSAT rating. Channel-agnostic: the caller passes
 // the `MessageChannel`.
-import type { Database } from "../db/client";
+import { Prisma, type Database } from "../db/client";
 import type { MessageChannel } from "../messaging/channel";
 import { sendNow, sqlTimestamp, type SendNowOutcome } from "../messaging/outbox";
 import { err, ok, type Result } from "../result";
-import { preview, raiseStaffEvent } from "./staff-events";
+import { preview } from "./staff-events";
 
 export type TicketSource = "complaint" | "nps_detractor" | "message";
 
@@ -16,53 +16,111 @@ export interface OpenedTicket {
   reference: string;
 }
 
+/** Media a customer sent with (or instead of) a text: Telegram's file reference and its kind. */
+export interface Attachment {
+  kind: "photo" | "document" | "voice" | "video" | "video_note" | "audio";
+  fileId: string;
+}
+
 /** The reference shown to customers for a ticket id. */
 export function ticketReference(id: number): string {
   return `T-${1000 + id}`;
 }
 
 /**
- * Opens a ticket with the customer's first message. Raises a `ticket_opened` staff event unless
- * `raiseEvent` is false (the NPS flow raises its own `nps_detractor` event instead).
+ * The marker of the inbound update a write handles (`processed_updates`), inserted in the same
+ * statement as the write: a redelivered update finds it and writes nothing again, and a crash
+ * before the statement leaves no marker, so the redelivery does the work.
+ */
+export interface UpdateMarker {
+  source: string;
+  updateId: string;
+}
+
+function markerCte(marker: UpdateMarker | undefined): Prisma.Sql {
+  return marker
+    ? Prisma.sql`marker AS (
+        INSERT INTO processed_updates (source, update_id, processed_at) VALUES (${marker.source}, ${marker.updateId}, now())
+        ON CONFLICT DO NOTHING RETURNING 1 AS ok)`
+    : Prisma.sql`marker AS (SELECT 1 AS ok)`;
+}
+
+/** What a customer's message adds to a ticket: the text (a caption, or empty for bare media) and media. */
+function messageText(text: string, attachments: Attachment[] | undefined): string {
+  if (text.trim() || !attachments?.length) return text;
+  return attachments.map((a) => `[${a.kind}]`).join(" ");
+}
+
+export interface OpenTicketInput {
+  customerId: number;
+  source: TicketSource;
+  text: string;
+  attachments?: Attachment[];
+  authorRef?: string;
+  priority?: string;
+  themes?: string[];
+  /** A detractor's ticket: the staff event is `nps_detractor` with these details. */
+  detractor?: { score: number; feedbackId: number };
+  marker?: UpdateMarker;
+  now: Date;
+}
+
+/**
+ * Opens a ticket with the customer's first message and, in the same statement, its staff event
+ * (`ticket_opened`, or `nps_detractor` with `detractor` details) and, for a complaint, a feedback
+ * row of kind `complaint` with its themes: a crash can never leave a ticket staff are not told of.
+ * @returns null when `marker` shows the update was already handled.
  */
 export async function openTicket(
   db: Database,
-  input: {
-    customerId: number;
-    source: TicketSource;
-    text: string;
-    authorRef?: string;
-    priority?: string;
-    now: Date;
-    raiseEvent?: boolean;
-  },
-): Promise<OpenedTicket> {
-  const subject = preview(input.text).slice(0, 120);
+  input: OpenTicketInput & { marker: UpdateMarker },
+): Promise<OpenedTicket | null>;
+export async function openTicket(db: Database, input: OpenTicketInput & { marker?: undefined }): Promise<OpenedTicket>;
+export async function openTicket(db: Database, input: OpenTicketInput): Promise<OpenedTicket | null> {
+  const text = messageText(input.text, input.attachments);
+  const subject = preview(text).slice(0, 120) || null;
   const priority = input.priority ?? (input.source === "nps_detractor" ? "high" : "normal");
   const at = sqlTimestamp(input.now);
-  // One statement (no transaction): under load an interactive transaction would hold the
-  // embedded database's only connection while other chats wait.
-  const [row] = await db.prisma.$queryRaw<{ id: number }[]>`
-    WITH next AS (SELECT nextval(pg_get_serial_sequence('tickets', 'id'))::int AS id),
+  const attachments = input.attachments?.length ? JSON.stringify(input.attachments) : null;
+  const themes = input.themes ?? [];
+  const eventType = input.detractor ? "nps_detractor" : "ticket_opened";
+  const details = input.detractor
+    ? { score: input.detractor.score, themes, feedbackId: input.detractor.feedbackId }
+    : { source: input.source };
+  const complaint = input.source === "complaint";
+  // One statement (no interactive transaction): under load an interactive transaction would hold
+  // the embedded database's only connection while other chats wait.
+  const rows = await db.prisma.$queryRaw<{ id: number }[]>`
+    WITH ${markerCte(input.marker)},
+    next AS (SELECT nextval(pg_get_serial_sequence('tickets', 'id'))::int AS id FROM marker),
     ticket AS (
       INSERT INTO tickets (id, reference, customer_id, source, subject, priority, created_at, updated_at)
       SELECT id, 'T-' || (1000 + id), ${input.customerId}, ${input.source}, ${subject}, ${priority}, ${at}, ${at} FROM next
+      RETURNING id, reference
+    ),
+    message AS (
+      INSERT INTO ticket_messages (ticket_id, author, author_ref, text, attachments, created_at)
+      SELECT id, 'customer', ${input.authorRef ?? null}, ${text}, ${attachments}::jsonb, ${at} FROM ticket
+      RETURNING id
+    ),
+    event AS (
+      INSERT INTO staff_events (type, payload, created_at)
+      SELECT ${eventType}, jsonb_build_object('ticketId', id, 'reference', reference, 'customerId', ${input.customerId}::int,
+        'preview', ${preview(text)}::text) || ${JSON.stringify(details)}::jsonb, ${at}
+      FROM ticket
+      RETURNING id
+    ),
+    complaint AS (
+      INSERT INTO feedback (customer_id, kind, comment, themes, ticket_id, source, created_at)
+      SELECT ${input.customerId}, 'complaint', ${text}, ${themes}::text[], id, 'telegram', ${at}
+      FROM ticket WHERE ${complaint}
       RETURNING id
     )
-    INSERT INTO ticket_messages (ticket_id, author, author_ref, text, created_at)
-    SELECT id, 'customer', ${input.authorRef ?? null}, ${input.text}, ${at} FROM ticket
-    RETURNING ticket_id AS id`;
-  const id = row!.id;
-  const reference = ticketReference(id);
-  if (input.raiseEvent !== false) {
-    await raiseStaffEvent(
-      db,
-      "ticket_opened",
-      { ticketId: id, reference, customerId: input.customerId, source: input.source, preview: preview(input.text) },
-      input.now,
-    );
-  }
-  return { id, reference };
+    SELECT id FROM ticket`;
+  const row = rows[0];
+  if (row) return { id: row.id, reference: ticketReference(row.id) };
+  if (input.marker) return null;
+  throw new Error("ticket insert returned no row");
 }
 
 /** The customer's newest ticket that is not resolved, if any. */
@@ -74,40 +132,56 @@ export async function findOpenTicket(db: Database, customerId: number): Promise<
   });
 }
 
-/** Adds the customer's further message to their ticket and tells staff (`ticket_message`). */
+export type AddMessageError = { type: "not_found" } | { type: "resolved" } | { type: "duplicate" };
+
+/**
+ * Adds the customer's further message (text, media or both) to their ticket and, in the same
+ * statement, tells staff (`ticket_message`) and reopens a pending ticket.
+ */
 export async function addCustomerMessage(
   db: Database,
-  input: { ticketId: number; customerId: number; text: string; authorRef?: string; now: Date },
-): Promise<Result<OpenedTicket & { messageId: number }, { type: "not_found" } | { type: "resolved" }>> {
+  input: {
+    ticketId: number;
+    customerId: number;
+    text: string;
+    attachments?: Attachment[];
+    authorRef?: string;
+    marker?: UpdateMarker;
+    now: Date;
+  },
+): Promise<Result<OpenedTicket & { messageId: number }, AddMessageError>> {
   const ticket = await db.prisma.ticket.findUnique({
     where: { id: input.ticketId },
     select: { id: true, reference: true, customerId: true, status: true },
   });
   if (!ticket || ticket.customerId !== input.customerId) return err({ type: "not_found" });
   if (ticket.status === "resolved") return err({ type: "resolved" });
-  const message = await db.prisma.ticketMessage.create({
-    data: {
-      ticketId: ticket.id,
-      author: "customer",
-      authorRef: input.authorRef ?? null,
-      text: input.text,
-      createdAt: input.now,
-    },
-  });
-  await db.prisma.ticket.update({ where: { id: ticket.id }, data: { status: "open", updatedAt: input.now } });
-  await raiseStaffEvent(
-    db,
-    "ticket_message",
-    {
-      ticketId: ticket.id,
-      reference: ticket.reference,
-      customerId: input.customerId,
-      messageId: message.id,
-      preview: preview(input.text),
-    },
-    input.now,
-  );
-  return ok({ id: ticket.id, reference: ticket.reference, messageId: message.id });
+  const text = messageText(input.text, input.attachments);
+  const at = sqlTimestamp(input.now);
+  const attachments = input.attachments?.length ? JSON.stringify(input.attachments) : null;
+  const rows = await db.prisma.$queryRaw<{ id: number }[]>`
+    WITH ${markerCte(input.marker)},
+    message AS (
+      INSERT INTO ticket_messages (ticket_id, author, author_ref, text, attachments, created_at)
+      SELECT ${ticket.id}, 'customer', ${input.authorRef ?? null}, ${text}, ${attachments}::jsonb, ${at} FROM marker
+      RETURNING id
+    ),
+    reopened AS (
+      UPDATE tickets SET status = 'open', updated_at = ${at} WHERE id = ${ticket.id} AND EXISTS (SELECT 1 FROM message)
+      RETURNING id
+    ),
+    event AS (
+      INSERT INTO staff_events (type, payload, created_at)
+      SELECT 'ticket_message', jsonb_build_object('ticketId', ${ticket.id}::int, 'reference', ${ticket.reference}::text,
+        'customerId', ${input.customerId}::int, 'messageId', id, 'preview', ${preview(text)}::text,
+        'attachments', ${input.attachments?.length ?? 0}::int), ${at}
+      FROM message
+      RETURNING id
+    )
+    SELECT id FROM message`;
+  const row = rows[0];
+  if (!row) return err({ type: "duplicate" });
+  return ok({ id: ticket.id, reference: ticket.reference, messageId: row.id });
 }
 
 export type StaffReplyError =
@@ -188,7 +262,7 @@ export async function addStaffReply(
 export async function resolveTicket(
   db: Database,
   ticketId: number,
-  options: { channel: MessageChannel; now: Date; staffId?: string; defaultLocale?: string },
+  options: { channel: MessageChannel; now: Date; staffId?: string; actor?: string; defaultLocale?: string },
 ): Promise<
   Result<
     { firstResponseMs: number | null; csat: SendNowOutcome | null },
@@ -207,7 +281,7 @@ export async function resolveTicket(
   if (updated.count === 0) return err({ type: "already_resolved" });
   await db.prisma.auditLog.create({
     data: {
-      actor: options.staffId ? `slack:${options.staffId}` : "system",
+      actor: options.actor ?? (options.staffId ? `slack:${options.staffId}` : "system"),
       action: "ticket.resolved",
       entityType: "ticket",
       entityId: String(ticketId),

@@ -1,5 +1,7 @@
 // /stop, opting back in (confirmed), /mydata, /forget (confirmed), /language.
 import { Composer, InlineKeyboard, InputFile } from "grammy";
+import { setCustomerLocale } from "../../../core/conversation/chats";
+import { awaitConfirmation, confirmationPending, onCommand } from "../../../core/conversation/conversation";
 import { eraseCustomer, exportCustomerData, optIn, optOut } from "../../../core/consent/consent";
 import { encodeCallback, type CallbackAction } from "../../../core/messaging/callback-data";
 import type { BotContext } from "../bot-context";
@@ -14,7 +16,6 @@ consentHandlers.command("stop", async (ctx) => {
     actor: `telegram:${ctx.chat.id}`,
     reason: "/stop",
   });
-  if (ctx.session.flow?.type === "servqual") ctx.session.flow = undefined;
   await ctx.reply(ctx.tr(result.ok && !result.value.changed ? "optout-already" : "optout-done"));
 });
 
@@ -31,7 +32,7 @@ consentHandlers.command("mydata", async (ctx) => {
 
 consentHandlers.command("forget", async (ctx) => {
   if (!ctx.customer) return replyUnlinked(ctx);
-  ctx.session.flow = { type: "confirm_forget" };
+  ctx.session = awaitConfirmation(ctx.session, "confirm_forget", ctx.deps.now());
   await ctx.reply(ctx.tr("forget-confirm"), {
     reply_markup: yesNo(
       ctx.tr("forget-btn-yes"),
@@ -58,8 +59,7 @@ export async function handleConsentCallback(
   if (action.type === "language") {
     ctx.session.locale = action.locale;
     ctx.locale = action.locale;
-    if (ctx.customer)
-      await ctx.deps.db.prisma.customer.update({ where: { id: ctx.customer.id }, data: { locale: action.locale } });
+    if (ctx.customer) await setCustomerLocale(ctx.deps.db, ctx.customer.id, action.locale);
     await answerCallback(ctx);
     await dropKeyboard(ctx);
     await ctx.reply(ctx.tr("language-set"));
@@ -67,13 +67,15 @@ export async function handleConsentCallback(
   }
   if (!ctx.customer) return replyUnlinked(ctx);
   const expected = action.type === "forget" ? "confirm_forget" : "confirm_optin";
-  if (ctx.session.flow?.type !== expected) return answerCallback(ctx, "callback-stale");
-  ctx.session.flow = undefined;
+  const now = ctx.deps.now();
+  if (!confirmationPending(ctx.session, expected, now, ctx.deps.config.conversation.timeoutMinutes))
+    return answerCallback(ctx, "callback-stale");
+  ctx.session = onCommand(ctx.session);
   await answerCallback(ctx);
   await dropKeyboard(ctx);
-  const now = ctx.deps.now();
   if (action.type === "optin") {
-    if (action.confirm) await optIn(ctx.deps.db, ctx.customer.id, { now, actor: `telegram:${ctx.chat!.id}` });
+    if (action.confirm)
+      await optIn(ctx.deps.db, ctx.customer.id, { now, actor: `telegram:${ctx.chat!.id}`, source: "telegram" });
     await ctx.reply(ctx.tr(action.confirm ? "optin-done" : "optin-cancel"));
     return;
   }

@@ -1,5 +1,7 @@
 // /start (with a deep-link token, or to opt back in), the shared contact, /help.
 import { Composer } from "grammy";
+import { findChatCustomer, rememberLocale } from "../../../core/conversation/chats";
+import { awaitConfirmation } from "../../../core/conversation/conversation";
 import { linkByPhone, linkByToken } from "../../../core/linking/linking";
 import { assertUnreachable } from "../../../core/result";
 import { encodeCallback } from "../../../core/messaging/callback-data";
@@ -8,12 +10,24 @@ import { sharePhoneKeyboard, yesNo } from "./replies";
 
 export const linkHandlers = new Composer<BotContext>();
 
-/** A newly linked customer without a stored language gets the chat's, so offers and surveys use it. */
-async function rememberLocale(ctx: BotContext, customerId: number): Promise<void> {
-  await ctx.deps.db.prisma.customer.updateMany({
-    where: { id: customerId, locale: null },
-    data: { locale: ctx.locale },
+/** Asks for consent to personal offers (Yes / No); the answer is recorded with its time and source. */
+async function askConsent(ctx: BotContext): Promise<void> {
+  ctx.session = awaitConfirmation(ctx.session, "confirm_optin", ctx.deps.now());
+  await ctx.reply(ctx.tr("consent-ask"), {
+    reply_markup: yesNo(
+      ctx.tr("optin-btn-yes"),
+      encodeCallback({ type: "optin", confirm: true }),
+      ctx.tr("optin-btn-no"),
+      encodeCallback({ type: "optin", confirm: false }),
+    ),
   });
+}
+
+/** After a new link: remember the chat's language, and ask once for consent if there is none. */
+async function afterLink(ctx: BotContext, customerId: number): Promise<void> {
+  await rememberLocale(ctx.deps.db, customerId, ctx.locale);
+  const customer = await findChatCustomer(ctx.deps.db, BigInt(ctx.chat!.id));
+  if (customer && !customer.marketingConsent) await askConsent(ctx);
 }
 
 linkHandlers.command("start", async (ctx) => {
@@ -22,18 +36,21 @@ linkHandlers.command("start", async (ctx) => {
   if (payload) {
     const result = await linkByToken(ctx.deps.db, payload, chat, { now: ctx.deps.now() });
     if (result.ok) {
-      ctx.session.flow = undefined;
-      await rememberLocale(ctx, result.value.customerId);
       await ctx.reply(ctx.tr(result.value.status === "linked" ? "link-ok" : "link-already"), {
         reply_markup: { remove_keyboard: true },
       });
+      if (result.value.status === "linked") await afterLink(ctx, result.value.customerId);
       return;
     }
     switch (result.error.type) {
       case "used":
-        return void (await ctx.reply(ctx.tr("link-used")));
+        return void (await ctx.reply(ctx.tr("link-used"), {
+          reply_markup: ctx.customer ? undefined : sharePhoneKeyboard(ctx),
+        }));
       case "expired":
-        return void (await ctx.reply(ctx.tr("link-expired")));
+        return void (await ctx.reply(ctx.tr("link-expired"), {
+          reply_markup: ctx.customer ? undefined : sharePhoneKeyboard(ctx),
+        }));
       case "unknown":
         return void (await ctx.reply(ctx.tr("link-unknown"), {
           reply_markup: ctx.customer ? undefined : sharePhoneKeyboard(ctx),
@@ -47,7 +64,7 @@ linkHandlers.command("start", async (ctx) => {
     return;
   }
   if (!ctx.customer.marketingConsent) {
-    ctx.session.flow = { type: "confirm_optin" };
+    ctx.session = awaitConfirmation(ctx.session, "confirm_optin", ctx.deps.now());
     await ctx.reply(ctx.tr("optin-confirm"), {
       reply_markup: yesNo(
         ctx.tr("optin-btn-yes"),
@@ -71,13 +88,13 @@ linkHandlers.on("message:contact", async (ctx) => {
     ctx.deps.db,
     contact.phone_number,
     { chatId: BigInt(ctx.chat.id), userId: BigInt(ctx.from.id) },
-    { now: ctx.deps.now() },
+    { now: ctx.deps.now(), defaultRegion: ctx.deps.config.linking.phoneRegion },
   );
   if (result.ok) {
-    await rememberLocale(ctx, result.value.customerId);
     await ctx.reply(ctx.tr(result.value.status === "linked" ? "phone-linked" : "link-already"), {
       reply_markup: { remove_keyboard: true },
     });
+    if (result.value.status === "linked") await afterLink(ctx, result.value.customerId);
   } else await ctx.reply(ctx.tr("phone-not-found"), { reply_markup: { remove_keyboard: true } });
 });
 

@@ -1,11 +1,11 @@
-// Small helpers the handlers share: keyboards and the "who are you" answer for unlinked chats.
+// Small helpers the handlers share: turning core's channel-neutral replies into Telegram messages,
+// keyboards, and the "who are you" answer for unlinked chats.
 import { InlineKeyboard, Keyboard } from "grammy";
+import type { Reply } from "../../../core/conversation/state";
+import { encodeCallback } from "../../../core/messaging/callback-data";
 import type { RenderedMessage } from "../../../core/messaging/render";
 import type { BotContext } from "../bot-context";
 import { inlineKeyboard } from "../telegram-channel";
-
-/** The longest text we take as feedback or a complaint; Telegram itself allows 4,096. */
-export const MAX_TEXT = 2000;
 
 export function sharePhoneKeyboard(ctx: BotContext): Keyboard {
   return new Keyboard().requestContact(ctx.tr("btn-share-phone")).resized().oneTime();
@@ -22,6 +22,31 @@ export async function replyUnlinked(ctx: BotContext): Promise<void> {
 
 export async function replyRendered(ctx: BotContext, rendered: RenderedMessage): Promise<void> {
   await ctx.reply(rendered.text, { reply_markup: inlineKeyboard(rendered) });
+}
+
+/** Sends core's replies in the chat's language, with their buttons. */
+export async function sendReplies(ctx: BotContext, replies: Reply[]): Promise<void> {
+  for (const reply of replies) {
+    const text = reply.lines.map((line) => ctx.tr(line.key, line.vars)).join("\n\n");
+    if (reply.requestPhone && !ctx.callbackQuery) {
+      await ctx.reply(text, { reply_markup: sharePhoneKeyboard(ctx) });
+      continue;
+    }
+    if (reply.buttons?.length) {
+      const keyboard = new InlineKeyboard();
+      for (const row of reply.buttons) {
+        for (const button of row)
+          keyboard.text(
+            typeof button.label === "string" ? button.label : ctx.tr(button.label.key, button.label.vars),
+            encodeCallback(button.action),
+          );
+        keyboard.row();
+      }
+      await ctx.reply(text, { reply_markup: keyboard });
+      continue;
+    }
+    await ctx.reply(text, reply.removeKeyboard ? { reply_markup: { remove_keyboard: true } } : {});
+  }
 }
 
 export function yesNo(yesText: string, yesData: string, noText: string, noData: string): InlineKeyboard {

@@ -1,41 +1,59 @@
-// Free text and everything that is not a command or a button: the NPS follow-up answer, a
-// complaint, a message joining an open ticket, and bad input (media, very long texts, unknown
-// commands). Media and over-long texts get an answer and write nothing.
+// Free text and media: each becomes one call to the conversation core (`handleCustomerMessage`),
+// and its replies become messages. /complaint enters the complaint flow. Media the conversation
+// cannot use (stickers, locations, polls...) get a short answer and write nothing.
 import { Composer } from "grammy";
-import { recordNpsComment } from "../../../core/feedback/nps";
-import { tagThemes } from "../../../core/feedback/themes";
-import { addCustomerMessage, findOpenTicket, openTicket } from "../../../core/tickets/tickets";
+import type { Message } from "grammy/types";
+import { handleCustomerMessage, startComplaint } from "../../../core/conversation/conversation";
+import type { Attachment } from "../../../core/tickets/tickets";
 import type { BotContext } from "../bot-context";
-import { askServqual } from "./feedback.handlers";
-import { MAX_TEXT, replyUnlinked } from "./replies";
+import { conversationDeps } from "../bot-context";
+import { sendReplies } from "./replies";
 
 export const complaintCommand = new Composer<BotContext>();
 
 complaintCommand.command("complaint", async (ctx) => {
-  if (!ctx.customer) return replyUnlinked(ctx);
-  ctx.session.flow = { type: "complaint" };
-  await ctx.reply(ctx.tr("complaint-prompt"));
+  const result = startComplaint(ctx.customer, ctx.session, ctx.deps.now());
+  ctx.session = result.state;
+  await sendReplies(ctx, result.replies);
 });
 
 export const textHandlers = new Composer<BotContext>();
 
-const GREETING =
-  /^(hi|hello|hey|good (morning|afternoon|evening)|привет|здравствуй(те)?|добрый (день|вечер)|доброе утро)[\s!.,)]*$/iu;
+/** Telegram's file references for the media a message carries (the largest photo size). */
+function attachmentsOf(message: Message): Attachment[] {
+  const found: Attachment[] = [];
+  if (message.photo?.length) found.push({ kind: "photo", fileId: message.photo[message.photo.length - 1]!.file_id });
+  if (message.document) found.push({ kind: "document", fileId: message.document.file_id });
+  if (message.voice) found.push({ kind: "voice", fileId: message.voice.file_id });
+  if (message.video) found.push({ kind: "video", fileId: message.video.file_id });
+  if (message.video_note) found.push({ kind: "video_note", fileId: message.video_note.file_id });
+  if (message.audio) found.push({ kind: "audio", fileId: message.audio.file_id });
+  return found;
+}
+
+async function converse(ctx: BotContext, text: string, attachments: Attachment[]): Promise<void> {
+  const result = await handleCustomerMessage(conversationDeps(ctx.deps), {
+    customer: ctx.customer,
+    message: {
+      text,
+      attachments,
+      authorRef: ctx.from ? String(ctx.from.id) : undefined,
+      marker: { source: "telegram", updateId: String(ctx.update.update_id) },
+    },
+    state: ctx.session,
+    now: ctx.deps.now(),
+  });
+  ctx.session = result.state;
+  await sendReplies(ctx, result.replies);
+}
 
 textHandlers.on(
-  [
-    "message:sticker",
-    "message:photo",
-    "message:voice",
-    "message:video",
-    "message:video_note",
-    "message:audio",
-    "message:document",
-    "message:animation",
-    "message:location",
-    "message:poll",
-    "message:dice",
-  ],
+  ["message:photo", "message:document", "message:voice", "message:video", "message:video_note", "message:audio"],
+  async (ctx) => converse(ctx, ctx.message.caption ?? "", attachmentsOf(ctx.message)),
+);
+
+textHandlers.on(
+  ["message:sticker", "message:animation", "message:location", "message:poll", "message:dice"],
   async (ctx) => {
     await ctx.reply(ctx.tr("unsupported-media"));
   },
@@ -47,69 +65,5 @@ textHandlers.on("message:text", async (ctx) => {
     await ctx.reply(ctx.tr("unknown-command"));
     return;
   }
-  if (!ctx.customer) return replyUnlinked(ctx);
-  if (text.length > MAX_TEXT) {
-    await ctx.reply(ctx.tr("too-long", { max: MAX_TEXT }));
-    return;
-  }
-  const deps = ctx.deps;
-  const now = deps.now();
-  const authorRef = String(ctx.from.id);
-  const flow = ctx.session.flow;
-  if (flow?.type === "nps_comment") {
-    ctx.session.flow = undefined;
-    const result = await recordNpsComment(
-      deps.db,
-      { feedbackId: flow.feedbackId, customerId: ctx.customer.id, text, now, authorRef },
-      { chatModel: deps.chatModel, log: deps.log },
-    );
-    if (result.ok) {
-      await ctx.reply(ctx.tr("nps-thanks"));
-      if (result.value.ticket) await ctx.reply(ctx.tr("nps-ticket", { reference: result.value.ticket.reference }));
-      return;
-    }
-  }
-  if (flow?.type === "servqual") {
-    await askServqual(ctx, flow.state);
-    return;
-  }
-  if (flow?.type === "complaint") {
-    ctx.session.flow = undefined;
-    const ticket = await openTicket(deps.db, {
-      customerId: ctx.customer.id,
-      source: "complaint",
-      text,
-      authorRef,
-      now,
-    });
-    await ctx.reply(ctx.tr("ticket-ack", { reference: ticket.reference }));
-    return;
-  }
-  const open = await findOpenTicket(deps.db, ctx.customer.id);
-  if (open) {
-    const added = await addCustomerMessage(deps.db, {
-      ticketId: open.id,
-      customerId: ctx.customer.id,
-      text,
-      authorRef,
-      now,
-    });
-    if (added.ok) {
-      await ctx.reply(ctx.tr("complaint-added", { reference: added.value.reference }));
-      return;
-    }
-  }
-  if (GREETING.test(text.trim())) {
-    await ctx.reply(ctx.tr("greeting"));
-    return;
-  }
-  const tagging = await tagThemes(text, { chatModel: deps.chatModel, log: deps.log });
-  const ticket = await openTicket(deps.db, {
-    customerId: ctx.customer.id,
-    source: tagging.complaint ? "complaint" : "message",
-    text,
-    authorRef,
-    now,
-  });
-  await ctx.reply(ctx.tr("ticket-ack", { reference: ticket.reference }));
+  await converse(ctx, text, []);
 });

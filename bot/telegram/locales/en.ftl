@@ -83,7 +83,10 @@ nps-followup-detractor = We're sorry to hear that. What went wrong? Please tell 
 nps-followup-passive = Thank you! What would make it a 10 for you?
 nps-followup-promoter = Thank you, that makes our day! What do you like most about us?
 nps-thanks = Thank you for your feedback!
-nps-ticket = We've passed this to our team as { $reference }; a person will get back to you here.
+nps-ticket = We've passed this to our team as { $reference }; a person will get back to you here within { $hours } { $hours ->
+        [one] hour
+       *[other] hours
+    }.
 
 ## SERVQUAL
 servqual-progress = Question { $step } of { $total }
@@ -111,3 +114,27 @@ unsupported-media = I can only read text messages. Please write to me in words.
 too-long = That message is too long for me. Please keep it under { $max } characters.
 unknown-command = I don't know that command. /help shows what I can do.
 greeting = Hello! /help shows what I can do.
+
+## The conversation (core/conversation)
+request-ack = Thank you. Your request is logged as { $reference }; a person from our team will answer here within { $hours } { $hours ->
+        [one] hour
+       *[other] hours
+    }.
+smalltalk-greeting = Hello! How can I help? /help shows what I can do.
+smalltalk-thanks = You're welcome! Write any time.
+smalltalk-emoji = 🙂
+media-outside = Thank you for the file. If something went wrong, tell me about it in words (or send the photo again with a caption), and a person from our team will look at it.
+servqual-btn-skip = Skip
+servqual-btn-stop = Stop survey
+servqual-stopped = The survey is stopped; thank you for the answers so far. /survey starts it again.
+consent-ask = One question: would you like to receive personal offers and short surveys from us here? You can change your mind at any time with /stop or /start.
+
+## Command menu (setMyCommands at start-up)
+menu-start = Connect your account, or turn offers back on
+menu-help = What I can do
+menu-complaint = Tell us about a problem
+menu-survey = A short survey about our service
+menu-language = Change the language
+menu-stop = No more offers or surveys
+menu-mydata = A copy of the data we hold about you
+menu-forget = Delete your personal data

@@ -1,0 +1,389 @@
+// The customer's conversation, channel-neutral: a message (text, media or both) or a button press
+// comes in with the chat's stored state; replies (locale keys) and the new state go out. Flows
+// (NPS comment, SERVQUAL, complaint, confirmations) are states with an expiry and explicit exits:
+// any command (the channel calls `leaveFlow`), the survey's Skip / Stop buttons, and a text that
+// is plainly not an answer leave the flow, and the text is then handled as a normal message.
+// Normal messages: small talk gets a short answer and no ticket; a request opens or joins the
+// customer's ticket (staff are told in the same statement), and a burst is acknowledged once.
+import type { Database } from "../db/client";
+import { recordNpsComment, recordNpsScore } from "../feedback/nps";
+import {
+  answerServqual,
+  servqualQuestion,
+  startServqual,
+  SERVQUAL_STEPS,
+  type ServqualState,
+} from "../feedback/servqual";
+import { tagThemes } from "../feedback/themes";
+import type { ChatModel } from "../llm/chat-model";
+import type { Logger } from "../log";
+import {
+  addCustomerMessage,
+  findOpenTicket,
+  openTicket,
+  type Attachment,
+  type OpenedTicket,
+  type UpdateMarker,
+} from "../tickets/tickets";
+import { classifyIntent, isQuestion } from "./intents";
+import {
+  activeFlow,
+  enterFlow,
+  leaveFlow,
+  say,
+  type ConversationState,
+  type Flow,
+  type Reply,
+  type ReplyButton,
+} from "./state";
+
+/** The longest text we take; Telegram's own limit for a message. */
+export const MAX_TEXT = 4096;
+/** Messages to staff closer together than this are one burst, acknowledged once. */
+export const BURST_WINDOW_MS = 60_000;
+
+export interface ConversationDeps {
+  db: Database;
+  log: Logger;
+  chatModel?: ChatModel;
+  /** CONVERSATION_TIMEOUT_MINUTES */
+  timeoutMinutes: number;
+  /** SUPPORT_RESPONSE_HOURS: the response time the acknowledgement promises. */
+  supportResponseHours: number;
+}
+
+export interface ConversationCustomer {
+  id: number;
+  marketingConsent: boolean;
+}
+
+export interface CustomerMessage {
+  /** The text, or a media's caption; empty for bare media. */
+  text: string;
+  attachments?: Attachment[];
+  /** Who wrote it on the channel (a Telegram user id), kept with the ticket message. */
+  authorRef?: string;
+  /** The inbound update this message came in, marked handled in the same statement as its write. */
+  marker?: UpdateMarker;
+}
+
+export interface ConversationResult {
+  replies: Reply[];
+  state: ConversationState;
+}
+
+/** A button's outcome: a short notice on the button itself (or none), replies, the new state. */
+export interface ButtonResult extends ConversationResult {
+  /** Locale key of a notice shown on the button (stale, invalid...). */
+  notice?: string;
+  /** The message the button was on has been answered: remove its buttons. */
+  answered: boolean;
+}
+
+const unlinked = (): Reply => say("unlinked", undefined, { requestPhone: true });
+
+/**
+ * Handles one message from a customer.
+ * @throws when the database fails (the channel lets the update be redelivered).
+ */
+export async function handleCustomerMessage(
+  deps: ConversationDeps,
+  input: { customer: ConversationCustomer | null; message: CustomerMessage; state: ConversationState; now: Date },
+): Promise<ConversationResult> {
+  const { customer, message, now } = input;
+  if (!customer) return { replies: [unlinked()], state: input.state };
+  if (message.text.length > MAX_TEXT) return { replies: [say("too-long", { max: MAX_TEXT })], state: input.state };
+  const flow = activeFlow(input.state, now, deps.timeoutMinutes);
+  const state = flow ? input.state : leaveFlow(input.state);
+  if (flow) {
+    const inFlow = await continueFlow(deps, customer, flow, message, state, now);
+    if (inFlow) return inFlow;
+  }
+  return handleNormalMessage(deps, customer, message, leaveFlow(state), now);
+}
+
+/** A flow's answer, or null when the message is plainly not one (the flow is left). */
+async function continueFlow(
+  deps: ConversationDeps,
+  customer: ConversationCustomer,
+  flow: Flow,
+  message: CustomerMessage,
+  state: ConversationState,
+  now: Date,
+): Promise<ConversationResult | null> {
+  const text = message.text.trim();
+  const hasMedia = Boolean(message.attachments?.length);
+  switch (flow.type) {
+    case "nps_comment": {
+      if (hasMedia || !text || classifyIntent(text) !== "request" || isQuestion(text)) return null;
+      const result = await recordNpsComment(
+        deps.db,
+        { feedbackId: flow.feedbackId, customerId: customer.id, text, now, authorRef: message.authorRef },
+        { chatModel: deps.chatModel, log: deps.log },
+      );
+      if (!result.ok) return null;
+      const replies = [say("nps-thanks")];
+      if (result.value.ticket) replies.push(ticketPromise(deps, "nps-ticket", result.value.ticket));
+      return { replies, state: { ...leaveFlow(state), lastRequestAt: now.toISOString() } };
+    }
+    case "servqual": {
+      // The answers are buttons; a bare digit in range is taken as one, anything else leaves.
+      if (hasMedia || !/^[1-7]$/.test(text)) return null;
+      return answerSurvey(deps, customer, state, flow.state, flow.state.step, Number(text), now);
+    }
+    case "complaint": {
+      if (!text && !hasMedia) return null;
+      const opened = await openRequest(deps, customer, message, now, true);
+      if (!opened) return { replies: [], state };
+      return {
+        replies: [ticketPromise(deps, "request-ack", opened)],
+        state: { ...leaveFlow(state), lastRequestAt: now.toISOString() },
+      };
+    }
+    case "confirm_forget":
+    case "confirm_optin":
+      return null;
+  }
+}
+
+async function handleNormalMessage(
+  deps: ConversationDeps,
+  customer: ConversationCustomer,
+  message: CustomerMessage,
+  state: ConversationState,
+  now: Date,
+): Promise<ConversationResult> {
+  const text = message.text.trim();
+  const hasMedia = Boolean(message.attachments?.length);
+  if (!hasMedia) {
+    const intent = classifyIntent(text);
+    if (intent !== "request") return { replies: [say(`smalltalk-${intent}`)], state };
+  }
+  const lastRequest = state.lastRequestAt ? Date.parse(state.lastRequestAt) : NaN;
+  const inBurst = Number.isFinite(lastRequest) && now.getTime() - lastRequest < BURST_WINDOW_MS;
+  const next = { ...state, lastRequestAt: now.toISOString() };
+  const open = await findOpenTicket(deps.db, customer.id);
+  if (open) {
+    const added = await addCustomerMessage(deps.db, {
+      ticketId: open.id,
+      customerId: customer.id,
+      text: message.text,
+      attachments: message.attachments,
+      authorRef: message.authorRef,
+      marker: message.marker,
+      now,
+    });
+    if (added.ok)
+      return { replies: inBurst ? [] : [say("complaint-added", { reference: open.reference })], state: next };
+    if (added.error.type === "duplicate") return { replies: [], state };
+  }
+  // A photo alone, with nothing open to join, says nothing a person could act on yet.
+  if (!text) return { replies: [say("media-outside")], state };
+  const opened = await openRequest(deps, customer, message, now, false);
+  if (!opened) return { replies: [], state };
+  return { replies: [ticketPromise(deps, "request-ack", opened)], state: next };
+}
+
+/** Opens a ticket for a request; a complaint (by flow, or by its words) also writes feedback. */
+async function openRequest(
+  deps: ConversationDeps,
+  customer: ConversationCustomer,
+  message: CustomerMessage,
+  now: Date,
+  isComplaint: boolean,
+): Promise<OpenedTicket | null> {
+  const tagging = message.text.trim()
+    ? await tagThemes(message.text, { chatModel: deps.chatModel, log: deps.log })
+    : { themes: [], complaint: false };
+  const input = {
+    customerId: customer.id,
+    source: isComplaint || tagging.complaint ? ("complaint" as const) : ("message" as const),
+    text: message.text,
+    attachments: message.attachments,
+    authorRef: message.authorRef,
+    themes: tagging.themes,
+    now,
+  };
+  return message.marker ? openTicket(deps.db, { ...input, marker: message.marker }) : openTicket(deps.db, input);
+}
+
+function ticketPromise(deps: ConversationDeps, key: string, ticket: OpenedTicket): Reply {
+  return say(key, { reference: ticket.reference, hours: deps.supportResponseHours });
+}
+
+// ── Commands and buttons ─────────────────────────────────────────────────────
+
+/** Any command leaves the flow in progress (the command is then handled on its own). */
+export function onCommand(state: ConversationState): ConversationState {
+  return leaveFlow(state);
+}
+
+/** `/complaint`: the next message is the complaint. */
+export function startComplaint(
+  customer: ConversationCustomer | null,
+  state: ConversationState,
+  now: Date,
+): ConversationResult {
+  if (!customer) return { replies: [unlinked()], state };
+  return {
+    replies: [say("complaint-prompt")],
+    state: enterFlow(state, { type: "complaint" }, now),
+  };
+}
+
+/** Enters a confirmation flow (erasure, opting back in) so its buttons are accepted. */
+export function awaitConfirmation(
+  state: ConversationState,
+  type: "confirm_forget" | "confirm_optin",
+  now: Date,
+): ConversationState {
+  return enterFlow(state, { type }, now);
+}
+
+/** Whether a confirmation button matches the flow in progress (an old button is stale). */
+export function confirmationPending(
+  state: ConversationState,
+  type: "confirm_forget" | "confirm_optin",
+  now: Date,
+  timeoutMinutes: number,
+): boolean {
+  return activeFlow(state, now, timeoutMinutes)?.type === type;
+}
+
+/** Whether an outbox message was sent to this customer and is of this kind (buttons carry its id). */
+export async function ownsOutboxMessage(
+  db: Database,
+  outboxId: number,
+  customerId: number,
+  kind: string,
+): Promise<boolean> {
+  const row = await db.prisma.outboxMessage.findUnique({
+    where: { id: outboxId },
+    select: { customerId: true, kind: true },
+  });
+  return Boolean(row && row.customerId === customerId && row.kind === kind);
+}
+
+/**
+ * An NPS score button. The outbox message must be this customer's NPS question. A detractor's
+ * ticket and staff alert are written at once; the follow-up question asks for a comment.
+ */
+export async function pressNpsScore(
+  deps: ConversationDeps,
+  input: {
+    customer: ConversationCustomer | null;
+    outboxId: number;
+    score: number;
+    state: ConversationState;
+    now: Date;
+  },
+): Promise<ButtonResult> {
+  const { customer, state, now } = input;
+  if (!customer) return { replies: [unlinked()], state, answered: false };
+  if (!(await ownsOutboxMessage(deps.db, input.outboxId, customer.id, "survey_nps")))
+    return { replies: [], state, notice: "callback-invalid", answered: false };
+  const result = await recordNpsScore(deps.db, {
+    customerId: customer.id,
+    score: input.score,
+    surveyId: `outbox:${input.outboxId}`,
+    now,
+  });
+  if (!result.ok) return { replies: [], state, notice: "callback-stale", answered: true };
+  return {
+    replies: [say(`nps-followup-${result.value.category}`)],
+    state: enterFlow(state, { type: "nps_comment", feedbackId: result.value.feedbackId }, now),
+    answered: true,
+  };
+}
+
+/** Starts the SERVQUAL survey (its invitation's button, or /survey); resumes one in progress. */
+export function startSurvey(
+  deps: Pick<ConversationDeps, "timeoutMinutes">,
+  input: { customer: ConversationCustomer | null; surveyId: string; state: ConversationState; now: Date },
+): ButtonResult {
+  const { customer, state, now } = input;
+  if (!customer) return { replies: [unlinked()], state, answered: false };
+  if (!customer.marketingConsent) return { replies: [say("servqual-not-now")], state, answered: true };
+  const flow = activeFlow(state, now, deps.timeoutMinutes);
+  const survey = flow?.type === "servqual" ? flow.state : startServqual(input.surveyId);
+  return {
+    replies: [servqualQuestionReply(survey)],
+    state: enterFlow(state, { type: "servqual", state: survey }, now),
+    answered: true,
+  };
+}
+
+/** A SERVQUAL answer button (1-7) for question `step`; an old button is stale. */
+export async function pressServqualAnswer(
+  deps: ConversationDeps,
+  input: { customer: ConversationCustomer | null; step: number; value: number; state: ConversationState; now: Date },
+): Promise<ButtonResult> {
+  const { customer, state, now } = input;
+  if (!customer) return { replies: [unlinked()], state, answered: false };
+  const flow = activeFlow(state, now, deps.timeoutMinutes);
+  if (flow?.type !== "servqual") return { replies: [], state, notice: "callback-stale", answered: true };
+  const result = await answerSurvey(deps, customer, state, flow.state, input.step, input.value, now);
+  if (!result) return { replies: [], state, notice: "callback-stale", answered: false };
+  return { ...result, answered: true };
+}
+
+/** Skip (this question) or Stop (the survey) buttons. */
+export function pressServqualExit(
+  deps: Pick<ConversationDeps, "timeoutMinutes">,
+  input: { exit: "skip" | "stop"; step: number; state: ConversationState; now: Date },
+): ButtonResult {
+  const { state, now } = input;
+  const flow = activeFlow(state, now, deps.timeoutMinutes);
+  if (flow?.type !== "servqual" || flow.state.step !== input.step)
+    return { replies: [], state, notice: "callback-stale", answered: true };
+  if (input.exit === "stop") return { replies: [say("servqual-stopped")], state: leaveFlow(state), answered: true };
+  // Skipping either half of a dimension skips the dimension: a gap needs both answers.
+  const nextStep = flow.state.step - (flow.state.step % 2) + 2;
+  if (nextStep >= SERVQUAL_STEPS) return { replies: [say("servqual-done")], state: leaveFlow(state), answered: true };
+  const next: ServqualState = { ...flow.state, step: nextStep, expectation: null };
+  return {
+    replies: [servqualQuestionReply(next)],
+    state: enterFlow(state, { type: "servqual", state: next }, now),
+    answered: true,
+  };
+}
+
+async function answerSurvey(
+  deps: ConversationDeps,
+  customer: ConversationCustomer,
+  state: ConversationState,
+  survey: ServqualState,
+  step: number,
+  value: number,
+  now: Date,
+): Promise<ConversationResult | null> {
+  const result = await answerServqual(deps.db, customer.id, survey, { step, value, now });
+  if (!result.ok) return null;
+  if (!result.value.next) return { replies: [say("servqual-done")], state: leaveFlow(state) };
+  return {
+    replies: [servqualQuestionReply(result.value.next)],
+    state: enterFlow(state, { type: "servqual", state: result.value.next }, now),
+  };
+}
+
+/** The current SERVQUAL question with its 1-7 buttons and Skip / Stop. */
+export function servqualQuestionReply(survey: ServqualState): Reply {
+  const q = servqualQuestion(survey);
+  const scale: ReplyButton[] = [];
+  for (let v = 1; v <= 7; v++)
+    scale.push({ label: String(v), action: { type: "servqual_answer", step: q.step, value: v } });
+  return {
+    lines: [
+      { key: "servqual-progress", vars: { step: q.number, total: q.total } },
+      { key: `servqual-${q.part}-${q.dimension}` },
+      { key: "servqual-scale" },
+    ],
+    buttons: [
+      scale,
+      [
+        { label: { key: "servqual-btn-skip" }, action: { type: "servqual_exit", exit: "skip", step: q.step } },
+        { label: { key: "servqual-btn-stop" }, action: { type: "servqual_exit", exit: "stop", step: q.step } },
+      ],
+    ],
+  };
+}

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "ticket_messages" ADD COLUMN     "attachments" JSONB;
+
