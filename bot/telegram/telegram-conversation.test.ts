@@ -57,7 +57,6 @@ async function sendNps(customerId: number, key: string): Promise<void> {
   const stats = await runDispatch(
     { config: testConfig(server), db, log: silentLogger, now: () => clock, close: async () => undefined },
     running.channel,
-    { ratePerSecond: 100 },
   );
   expect(stats.sent).toBe(1);
 }

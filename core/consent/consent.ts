@@ -2,6 +2,7 @@
 // `marketing_consent`); answers to the customer's own questions continue. Export gives a JSON
 // document of everything we hold about a person; erasure removes personal data and keeps only
 // anonymous aggregates. Every change leaves an `audit_log` row.
+import { MARKETING_KINDS } from "../messaging/outbox";
 import { readReasons } from "../analytics/reasons";
 import { Prisma, type Database } from "../db/client";
 import { err, ok, type Result } from "../result";
@@ -48,7 +49,7 @@ export async function optOut(
       data: { marketingConsent: false, optedOutAt: options.now },
     }),
     db.prisma.outboxMessage.updateMany({
-      where: { customerId, status: "pending", kind: { in: ["offer", "survey_nps", "survey_servqual"] } },
+      where: { customerId, status: "pending", kind: { in: [...MARKETING_KINDS] } },
       data: { status: "skipped", skipReason: "opted_out" },
     }),
     auditRow(db, options.actor, "consent.opt_out", customerId, options.now, { reason: options.reason ?? "customer" }),
@@ -73,7 +74,15 @@ export async function optIn(
   if (customer.erasedAt) return err({ type: "erased" });
   if (customer.marketingConsent) return ok({ changed: false });
   await db.prisma.$transaction([
-    db.prisma.customer.update({ where: { id: customerId }, data: { marketingConsent: true, optedOutAt: null } }),
+    db.prisma.customer.update({
+      where: { id: customerId },
+      data: {
+        marketingConsent: true,
+        optedOutAt: null,
+        consentAt: options.now,
+        consentSource: options.source ?? "telegram",
+      },
+    }),
     auditRow(db, options.actor, "consent.opt_in", customerId, options.now, { source: options.source ?? "telegram" }),
   ]);
   return ok({ changed: true });

@@ -107,6 +107,10 @@ export function registerTicketsCommands(program: Command): void {
               throw new UserError("The reply is empty: write the text after the ticket reference.");
             case "not_found":
               throw new UserError(`No ticket "${ref}".`);
+            case "too_long":
+              throw new UserError(
+                `The reply has ${result.error.length} characters; Telegram takes at most ${result.error.limit} in one message. Shorten it or send it in parts.`,
+              );
             default:
               return assertUnreachable(result.error);
           }
