@@ -6,7 +6,7 @@
 // same customers.
 import type { Database } from "../db/client";
 import { applyChurnModel, fitLatentModels, latentQuantities, type ChurnModelParams } from "./churn-model";
-import { computeFeatures, type AttributeFeature, type CustomerFeatures } from "./features";
+import { computeFeatures, sampleCustomerIds, type AttributeFeature, type CustomerFeatures } from "./features";
 import { featureNames, featureVector } from "./feature-vector";
 import type { BgNbdDiagnosis } from "./models/bgnbd";
 import { fitPlatt, type PlattCalibration } from "./models/calibration";
@@ -30,6 +30,8 @@ export interface LabelledCustomers {
   rows: CustomerFeatures[];
   /** 1 = no purchase in [at, at + horizon). */
   labels: number[];
+  /** True when the customers are a sample drawn in SQL rather than all of them. */
+  sampled: boolean;
 }
 
 /**
@@ -41,8 +43,10 @@ export async function labelledCustomersAt(
   at: Date,
   horizonDays: number,
   attributeSpec: AttributeFeature[] = [],
+  sample?: { max: number; seed: number },
 ): Promise<LabelledCustomers> {
-  const { rows: all } = await computeFeatures(db, { asOf: at, attributeSpec });
+  const ids = sample ? await sampleCustomerIds(db, { asOf: at, max: sample.max, seed: sample.seed }) : null;
+  const { rows: all } = await computeFeatures(db, { asOf: at, attributeSpec, ...(ids ? { customerIds: ids } : {}) });
   const rows = all.filter((r) => r.recencyDays !== null || r.tenureDays > 0);
   const end = new Date(at.getTime() + horizonDays * DAY_MS);
   const buyers = await db.prisma.$queryRawUnsafe<{ customer_id: number }[]>(
@@ -51,7 +55,54 @@ export async function labelledCustomersAt(
     end.toISOString(),
   );
   const bought = new Set(buyers.map((r) => r.customer_id));
-  return { at, rows, labels: rows.map((r) => (bought.has(r.customerId) ? 0 : 1)) };
+  return { at, rows, labels: rows.map((r) => (bought.has(r.customerId) ? 0 : 1)), sampled: ids !== null };
+}
+
+/**
+ * What one `train` run reads and fits more than once, kept by cut-off: the backtest windows and
+ * the final fit share cut-offs (a window's judging point is the next window's training point, the
+ * latest window's judging point is the final model's training point), so each cut-off's features
+ * are read once and BG/NBD is fitted once per set of customers. A request for a sample is served
+ * by the whole set when that is already read (the candidates then sample it in memory).
+ */
+export class BacktestCache {
+  private readonly sets = new Map<string, Promise<LabelledCustomers>>();
+  private readonly latent = new WeakMap<LabelledCustomers, Map<number, ReturnType<typeof fitLatentModels>>>();
+  /** Feature reads and BG/NBD fits actually done (for tests and the log). */
+  readonly counts = { reads: 0, latentFits: 0 };
+
+  constructor(
+    private readonly db: Database,
+    private readonly horizonDays: number,
+    private readonly attributeSpec: AttributeFeature[],
+  ) {}
+
+  /** Every customer at `at` (`sample` null) or a sample of at most `sample.max` drawn in SQL. */
+  async labelled(at: Date, sample: { max: number; seed: number } | null): Promise<LabelledCustomers> {
+    const full = this.sets.get(`${at.getTime()}`);
+    if (full) return full;
+    const key = sample ? `${at.getTime()}:${sample.max}:${sample.seed}` : `${at.getTime()}`;
+    let set = this.sets.get(key);
+    if (!set) {
+      this.counts.reads++;
+      set = labelledCustomersAt(this.db, at, this.horizonDays, this.attributeSpec, sample ?? undefined);
+      this.sets.set(key, set);
+    }
+    return set;
+  }
+
+  /** BG/NBD (+ Gamma-Gamma) fitted on a set's customers, once per set and seed. */
+  latentFor(set: LabelledCustomers, seed: number): ReturnType<typeof fitLatentModels> {
+    let bySeed = this.latent.get(set);
+    if (!bySeed) this.latent.set(set, (bySeed = new Map()));
+    let fit = bySeed.get(seed);
+    if (!fit) {
+      this.counts.latentFits++;
+      fit = fitLatentModels(set.rows, seed);
+      bySeed.set(seed, fit);
+    }
+    return fit;
+  }
 }
 
 /** The first and last purchase in the store, or null without purchases. */
@@ -79,8 +130,9 @@ export interface CandidateFit {
 export function fitCandidates(
   set: LabelledCustomers,
   options: { horizonDays: number; attributeSpec: AttributeFeature[]; seed: number; maxTrainRows: number },
+  cache?: BacktestCache,
 ): CandidateFit {
-  const latent = fitLatentModels(set.rows, options.seed);
+  const latent = cache ? cache.latentFor(set, options.seed) : fitLatentModels(set.rows, options.seed);
   const idx = sampleIndices(set.rows.length, options.maxTrainRows, options.seed);
   const X = idx.map((i) =>
     featureVector(set.rows[i]!, latentQuantities(latent.bgnbd, set.rows[i]!, options.horizonDays)),
@@ -174,6 +226,8 @@ export async function backtestAt(
     maxTrainRows?: number;
     /** The end of known history (default: the day after the last purchase). */
     historyEnd?: Date;
+    /** Shares feature reads and BG/NBD fits with other windows of the same run. */
+    cache?: BacktestCache;
   },
 ): Promise<{ ok: true; value: BacktestDetail } | { ok: false; error: BacktestError }> {
   const { cutoff, horizonDays } = options;
@@ -203,8 +257,12 @@ export async function backtestAt(
   // learn from values the customer did not have then, so backtests leave them out.
   const attributeSpec: AttributeFeature[] = [];
   const seed = options.seed ?? 1;
-  const training = await labelledCustomersAt(db, trainAt, horizonDays, attributeSpec);
-  const judged = await labelledCustomersAt(db, cutoff, horizonDays, attributeSpec);
+  const maxTrainRows = options.maxTrainRows ?? 10_000;
+  const cache = options.cache ?? new BacktestCache(db, horizonDays, attributeSpec);
+  // Judged: every customer at the cut-off. Training: a sample drawn in SQL (or the whole set
+  // when another window already read it).
+  const judged = await cache.labelled(cutoff, null);
+  const training = await cache.labelled(trainAt, { max: maxTrainRows, seed });
   const positives = judged.labels.reduce((s, v) => s + v, 0);
   if (judged.rows.length < 20 || positives === 0 || positives === judged.rows.length)
     return {
@@ -217,8 +275,8 @@ export async function backtestAt(
   let fit: CandidateFit;
   let atCutoff: ReturnType<typeof fitLatentModels>;
   try {
-    fit = fitCandidates(training, { horizonDays, attributeSpec, seed, maxTrainRows: options.maxTrainRows ?? 10_000 });
-    atCutoff = fitLatentModels(judged.rows, seed);
+    fit = fitCandidates(training, { horizonDays, attributeSpec, seed, maxTrainRows }, cache);
+    atCutoff = cache.latentFor(judged, seed);
   } catch (error) {
     if (error instanceof RangeError) return { ok: false, error: { type: "not_enough_data", message: error.message } };
     throw error;

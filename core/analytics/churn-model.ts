@@ -120,19 +120,22 @@ export function storedModel(params: ChurnModelParams): FittedModel {
 export function applyChurnModel(
   params: ChurnModelParams,
   f: CustomerFeatures,
-): { churnProbability: number; latent: LatentQuantities; contributions: number[] } {
+  /** Reused for a tree model's contributions (scoring passes one buffer for every customer). */
+  buffer?: Float64Array,
+): { churnProbability: number; latent: LatentQuantities; contributions: ArrayLike<number> } {
   const latent = latentQuantities(params.bgnbd, f, params.horizonDays);
   const row = featureVector(f, latent);
-  let parts: number[];
+  let parts: ArrayLike<number>;
   let z: number;
   if (params.model === "gbt" && params.gbt) {
-    parts = new Array<number>(row.length);
-    z = gbtContributions(params.gbt, row, parts);
+    const out = buffer && buffer.length === row.length ? buffer : new Float64Array(row.length);
+    z = gbtContributions(params.gbt, row, out);
+    parts = out;
   } else {
     parts = contributions(params.logistic!, row);
     z = params.logistic!.weights[0]!;
   }
-  for (const part of parts) z += part;
+  for (let j = 0; j < parts.length; j++) z += parts[j]!;
   // Calibration rescales the log-odds by a > 0: contributions keep their order, so reasons use them as they are.
   return { churnProbability: applyPlatt(params.calibration, z), latent, contributions: parts };
 }

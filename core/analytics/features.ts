@@ -57,6 +57,8 @@ export interface FeatureOptions {
   batchSize?: number;
   /** Where the purchase aggregates come from; by default the cheapest valid one ({@link purchaseSource}). */
   source?: PurchaseSource;
+  /** Only these customers (a sample drawn in SQL, see {@link sampleCustomerIds}); all when omitted. */
+  customerIds?: readonly number[];
 }
 
 /**
@@ -204,7 +206,7 @@ export type PurchaseSource = "purchases" | "stats";
 // Customers count from sign-up or their first purchase before as_of; erased ones are left out.
 // Money is net: refunds before as_of are subtracted from the spend windows and, reading the
 // purchases themselves, from the total (the stored totals' revenue is net already).
-const FEATURES_SQL = (attrs: string, source: PurchaseSource) => `
+const FEATURES_SQL = (attrs: string, source: PurchaseSource, idsParam: string | null) => `
 WITH gross AS (${source === "stats" ? STATS_AGGREGATE : PURCHASES_AGGREGATE}
 ),
 rf AS (
@@ -249,7 +251,12 @@ SELECT concat_ws(',', ${packedSql}, ${attrs}) AS r
   LEFT JOIN fb ON fb.customer_id = c.id
   LEFT JOIN o ON o.customer_id = c.id
  WHERE c.id > $2 AND c.id <= $3 AND c.erased_at IS NULL
-   AND (p.customer_id IS NOT NULL OR c.signed_up_at < $1::timestamp)
+   AND (p.customer_id IS NOT NULL OR c.signed_up_at < $1::timestamp)${
+     idsParam
+       ? `
+   AND c.id = ANY(${idsParam}::int[])`
+       : ""
+   }
  ORDER BY c.id`;
 
 // Powers of ten a decimal's digits are divided by; all exact doubles.
@@ -370,7 +377,8 @@ export async function* packedFeatureBatches(
   const source = options.source ?? (await purchaseSource(db, options.asOf));
   // The totals must have caught up with the purchases before they are read.
   if (source === "stats") await settlePurchaseStats(db);
-  const sql = FEATURES_SQL(attrs.sql, source);
+  const ids = options.customerIds ? [...options.customerIds] : null;
+  const sql = FEATURES_SQL(attrs.sql, source, ids ? `$${4 + attrs.params.length}` : null);
   const asOf = options.asOf.toISOString();
   // Every batch's upper id first (one index-only pass), so later batches' queries can be sent
   // while the caller is still busy with an earlier one.
@@ -382,7 +390,9 @@ export async function* packedFeatureBatches(
   const his = [...new Set(bounds.map((b) => b.hi))];
   const query = (k: number) => {
     // Straight through the driver: Prisma's row conversion costs more than the query itself here.
-    const result = db.queryRows<{ r: string }>(sql, [asOf, k === 0 ? 0 : his[k - 1]!, his[k]!, ...attrs.params]);
+    const params: unknown[] = [asOf, k === 0 ? 0 : his[k - 1]!, his[k]!, ...attrs.params];
+    if (ids) params.push(ids);
+    const result = db.queryRows<{ r: string }>(sql, params);
     result.catch(() => undefined); // a caller that stops early must not leave an unhandled rejection
     return result;
   };
@@ -428,6 +438,33 @@ export async function purchaseSource(db: Database, asOf: Date): Promise<Purchase
     [asOf.toISOString()],
   );
   return rows[0]?.later ? "purchases" : "stats";
+}
+
+/**
+ * A reproducible sample of at most `max` customers who count as of `asOf` (not erased; signed up
+ * or bought before it), drawn in SQL so that training never loads every customer. Returns null
+ * when there are no more than `max` of them (use them all). The order is a hash of the id and the
+ * seed, so the same seed draws the same customers.
+ */
+export async function sampleCustomerIds(
+  db: Database,
+  options: { asOf: Date; max: number; seed: number },
+): Promise<number[] | null> {
+  const max = Math.max(1, Math.floor(options.max));
+  const rows = await db.queryRows<{ id: number }>(
+    `SELECT c.id FROM customers c
+      WHERE c.erased_at IS NULL
+        AND (c.signed_up_at < $1::timestamp
+             OR EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = c.id AND p.purchased_at < $1::timestamp))
+      ORDER BY md5(c.id::text || ':' || $2::text), c.id
+      LIMIT $3`,
+    [options.asOf.toISOString(), String(options.seed), max + 1],
+  );
+  if (rows.length <= max) return null;
+  return rows
+    .slice(0, max)
+    .map((r) => Number(r.id))
+    .sort((a, b) => a - b);
 }
 
 /** Counts the customers `featureBatches` would visit at most (for progress bars). */

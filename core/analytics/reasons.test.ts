@@ -65,7 +65,7 @@ describe("reasons", () => {
       { feature: "nps_detractor", contribution: 1 },
       { feature: "complaints_90", contribution: 1 },
       { feature: "log_recency", contribution: 1 },
-      { feature: "log_monetary_mean", contribution: 0.1 },
+      { feature: "log_monetary_mean", contribution: 0.6 },
     ]);
     expect(reasons.map((r) => r.code)).toEqual(["small_orders"]);
   });
@@ -102,14 +102,14 @@ describe("reasons", () => {
   it("stores reasons as [code, weight, ...values] and words them the same when read back", () => {
     const f = features({ npsLatest: 3 });
     const names = ["log_recency", "complaints_90", "spend_trend", "attr:tier=bronze", "attr:age"];
-    const contributions = [0.9, 0.6, 0.3, 0.2, 0.1];
+    const contributions = [0.9, 0.6, 0.4, 0.3, 0.25];
     const stored = rankReasons(f, names, contributions, ["attr:tier=bronze", "attr:age"], 5);
     expect(stored).toEqual([
       ["overdue", 0.9, 94, 21],
       ["complaints", 0.6, 2, 3],
-      ["spending_down", 0.3, 60, 40, 100],
-      ["attribute", 0.2, "tier", "bronze"],
-      ["attribute", 0.1, "age", 0],
+      ["spending_down", 0.4, 60, 40, 100],
+      ["attribute", 0.3, "tier", "bronze"],
+      ["attribute", 0.25, "age", 0],
     ]);
     const viaJson = readReasons(JSON.parse(JSON.stringify(stored)));
     expect(viaJson).toEqual(
@@ -141,5 +141,50 @@ describe("reasons", () => {
     ]);
     expect(reasons.map((r) => r.text)).toEqual(["no purchase for 94 days", "two complaints on record"]);
     expect(readReasons("not an array")).toEqual([]);
+  });
+
+  it("never shows a reason under the minimum weight or share, not even as the only one", () => {
+    const f = features();
+    // 0.04 is under the 0.05 floor: no reason at all rather than a weak one.
+    expect(rankReasons(f, ["complaints_90"], [0.04])).toEqual([]);
+    // 0.08 clears 0.05 but not a tenth of the customer's 1.58 in all.
+    const stored = rankReasons(f, ["log_recency", "complaints_90", "nps_detractor"], [1.0, 0.5, 0.08]);
+    expect(stored.map((r) => r[0])).toEqual(["overdue", "complaints"]);
+    expect(stored.every((r) => r[1] >= 0.05)).toBe(true);
+  });
+
+  it("says 'usually every N' only from at least three gaps between purchase days", () => {
+    const contributions = [{ feature: "log_recency", contribution: 1 }];
+    // Two purchase days: one gap, no rhythm to speak of.
+    expect(topReasons(features({ x: 1, meanGapDays: 1, recencyDays: 94 }), contributions)[0]!.text).toBe(
+      "no purchase for 94 days",
+    );
+    expect(topReasons(features({ x: 2, meanGapDays: 10 }), contributions)[0]!.values).toEqual({ daysSince: 94 });
+    expect(topReasons(features({ x: 3, meanGapDays: 10 }), contributions)[0]!.text).toBe(
+      "no purchase for 94 days; usually every 10",
+    );
+  });
+
+  it("words reasons from their codes in the reader's language", () => {
+    const stored = [
+      ["overdue", 0.9, 94, 21],
+      ["complaints", 0.6, 2, 3],
+      ["few_purchases", 0.3, 1],
+      ["small_orders", 0.2, 12.5],
+    ];
+    expect(readReasons(stored, "ru").map((r) => r.text)).toEqual([
+      "нет покупок 94 дня; обычно раз в 21 день",
+      "2 жалобы за последние 90 дней",
+      "пока только одна покупка",
+      "небольшие заказы (в среднем 12.50)",
+    ]);
+    expect(readReasons(stored, "en").map((r) => r.text)).toEqual([
+      "no purchase for 94 days; usually every 21",
+      "two complaints in the last 90 days",
+      "only one purchase so far",
+      "small orders (average 12.50)",
+    ]);
+    // An unsupported language falls back to English.
+    expect(readReasons(stored, "de")[0]!.text).toBe("no purchase for 94 days; usually every 21");
   });
 });

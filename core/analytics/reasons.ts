@@ -1,7 +1,15 @@
 // Plain-language reasons for a churn score, built from the model's largest contributions.
-// Each reason carries a stable `code` and its numbers, so other channels (Telegram in Russian,
-// Slack) can word it themselves; `text` is the English default.
+// Each reason carries a stable `code` and its numbers; its words come from the locale files
+// (`reason-*` keys in bot/telegram/locales/<locale>.ftl) in the reader's language, English by default.
+import { loadTranslator, type Translator } from "../messaging/locales";
 import type { CustomerFeatures } from "./features";
+
+/** A reason whose summed contribution (log-odds) is below this is never shown. */
+export const MIN_REASON_WEIGHT = 0.05;
+/** Nor one below this share of the customer's summed positive contributions. */
+export const MIN_REASON_SHARE = 0.1;
+/** "usually every N days" needs at least this many gaps between purchase days. */
+export const MIN_GAPS_FOR_USUAL = 3;
 
 export type ReasonCode =
   | "overdue"
@@ -30,9 +38,6 @@ export interface Contribution {
   contribution: number;
 }
 
-const WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
-const count = (n: number) => (n >= 0 && n < WORDS.length && Number.isInteger(n) ? WORDS[n]! : String(n));
-const plural = (n: number, one: string, many: string) => `${count(n)} ${n === 1 ? one : many}`;
 const days = (d: number) => Math.max(0, Math.round(d));
 
 /** Which reason a model column speaks to (attribute columns are "attr:<key>[=<level>]"). */
@@ -104,7 +109,8 @@ function reasonValues(code: ReasonCode, f: CustomerFeatures, feature?: string, a
     case "overdue": {
       if (f.recencyDays === null) return null;
       const since = days(f.recencyDays);
-      if (f.meanGapDays !== null && f.meanGapDays > 0) {
+      // A usual rhythm only from at least three gaps between purchase days (x = days - 1).
+      if (f.meanGapDays !== null && f.meanGapDays > 0 && f.x >= MIN_GAPS_FOR_USUAL) {
         const usual = Math.max(1, days(f.meanGapDays));
         return since <= usual ? null : [since, usual];
       }
@@ -140,43 +146,39 @@ function reasonValues(code: ReasonCode, f: CustomerFeatures, feature?: string, a
   }
 }
 
-/** The English sentence for a reason's code and values (as stored). */
-export function reasonText(code: ReasonCode, values: readonly (number | string)[]): string {
-  const n = (i: number) => Number(values[i]);
+let translator: Translator | null = null;
+const translate: Translator = (locale, key, vars) => (translator ??= loadTranslator())(locale, key, vars);
+
+/** A reason's sentence from its code and values (as stored), in `locale` (English by default). */
+export function reasonText(code: ReasonCode, values: readonly (number | string)[], locale = "en"): string {
+  const vars: Record<string, number | string> = {};
+  VALUE_NAMES[code].forEach((name, i) => {
+    if (values[i] !== undefined) vars[name] = values[i]!;
+  });
   switch (code) {
     case "overdue":
-      return values.length > 1 ? `no purchase for ${n(0)} days; usually every ${n(1)}` : `no purchase for ${n(0)} days`;
-    case "no_purchase_yet":
-      return `no purchase since joining ${n(0)} days ago`;
-    case "few_purchases":
-      return n(0) === 1 ? "only one purchase so far" : `only ${count(n(0))} purchases so far`;
-    case "spending_down":
-      return `spending down ${n(0)}% on the previous quarter`;
+      return translate(locale, values.length > 1 ? "reason-overdue-usual" : "reason-overdue", vars);
     case "small_orders":
-      return `small orders (average ${n(0).toFixed(2)})`;
-    case "detractor":
-      return `detractor (NPS ${n(0)})`;
-    case "low_csat":
-      return `low satisfaction rating (CSAT ${n(0)} of 5)`;
+      return translate(locale, "reason-small-orders", { averageOrder: Number(values[0]).toFixed(2) });
     case "complaints":
-      return n(0) > 0
-        ? `${plural(n(0), "complaint", "complaints")} in the last 90 days`
-        : `${plural(n(1), "complaint", "complaints")} on record`;
-    case "declined_offers":
-      return `declined ${plural(n(0), "offer", "offers")}`;
-    case "new_customer":
-      return `customer for only ${n(0)} days`;
+      return translate(locale, Number(values[0]) > 0 ? "reason-complaints-recent" : "reason-complaints-total", vars);
     case "attribute":
-      return typeof values[1] === "string" ? `${values[0]} is ${values[1]}` : `${values[0]} ${values[1]}`;
+      return translate(
+        locale,
+        typeof values[1] === "string" ? "reason-attribute-level" : "reason-attribute-number",
+        vars,
+      );
+    default:
+      return translate(locale, `reason-${code.replace(/_/g, "-")}`, vars);
   }
 }
 
 /** The full reason (with its text and named values) for a stored one. */
-export function expandReason([code, weight, ...values]: StoredReason): Reason {
+export function expandReason([code, weight, ...values]: StoredReason, locale = "en"): Reason {
   const names = VALUE_NAMES[code];
   const named: Record<string, number | string> = {};
   values.forEach((v, i) => (named[names[i] ?? `v${i}`] = v));
-  return { code, text: reasonText(code, values), weight, values: named };
+  return { code, text: reasonText(code, values, locale), weight, values: named };
 }
 
 const REASON_CODES = new Set<string>(Object.keys(VALUE_NAMES));
@@ -194,7 +196,7 @@ export interface ReadReason {
  * (`[code, weight, ...values]`) get their text worded here; objects with a `text` (rows written
  * before reasons were stored compactly, test fixtures) pass through. Anything else is dropped.
  */
-export function readReasons(raw: unknown): ReadReason[] {
+export function readReasons(raw: unknown, locale = "en"): ReadReason[] {
   if (!Array.isArray(raw)) return [];
   const out: ReadReason[] = [];
   for (const r of raw) {
@@ -204,7 +206,7 @@ export function readReasons(raw: unknown): ReadReason[] {
         typeof r[1] === "number" &&
         r.slice(2).every((v) => typeof v === "number" || typeof v === "string")
       )
-        out.push(expandReason(r as StoredReason));
+        out.push(expandReason(r as StoredReason, locale));
     } else if (r && typeof r === "object" && typeof (r as { text?: unknown }).text === "string") {
       const { code, text, weight, values } = r as { code?: unknown; text: string; weight?: unknown; values?: unknown };
       out.push({
@@ -229,8 +231,9 @@ export function topReasons(
   contributions: readonly Contribution[],
   attributeNames: readonly string[] = [],
   max = 3,
+  locale = "en",
 ): Reason[] {
-  return storedTopReasons(f, contributions, attributeNames, max).map(expandReason);
+  return storedTopReasons(f, contributions, attributeNames, max).map((r) => expandReason(r, locale));
 }
 
 /** {@link topReasons} as stored reasons (no sentences). */
@@ -292,6 +295,12 @@ export function rankReasons(
       slots++;
     }
   }
+  // Only reasons that carry real weight: at least MIN_REASON_WEIGHT and MIN_REASON_SHARE of the
+  // customer's summed positive contributions (a weak one is never shown, not even alone).
+  let total = 0;
+  for (let k = 0; k < slots; k++) total += slotWeights[k]!;
+  const floor = Math.max(MIN_REASON_WEIGHT, MIN_REASON_SHARE * total);
+  for (let k = 0; k < slots; k++) if (slotWeights[k]! < floor) slotWeights[k] = 0;
   const reasons: StoredReason[] = [];
   // The largest remaining weight each time: a few picks among a dozen slots needs no sort.
   while (reasons.length < max) {

@@ -175,13 +175,15 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const bg = params?.bgnbd ?? fallback?.bgnbd ?? null;
   const gg = params?.gammaGamma ?? fallback?.gammaGamma ?? null;
   const riskBands: Record<RiskBand, number> = { low: 0, medium: 0, high: 0 };
+  // One contributions buffer for every customer: rankReasons reads it before the next customer.
+  const contributionBuffer = new Float64Array(names.length);
   const score = (f: CustomerFeatures) => {
     let churn: number;
     let pAlive = Number.NaN;
     let expectedPurchases = 0;
     let reasons;
     if (params) {
-      const applied = applyChurnModel(params, f);
+      const applied = applyChurnModel(params, f, contributionBuffer);
       churn = applied.churnProbability;
       pAlive = applied.latent.pAlive;
       expectedPurchases = f.recencyDays === null ? 0 : applied.latent.expectedPurchases;

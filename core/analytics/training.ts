@@ -8,10 +8,10 @@ import type { Logger } from "pino";
 import type { Database } from "../db/client";
 import { err, ok, type Result } from "../result";
 import {
+  BacktestCache,
   backtestAt,
   backtestCutoffs,
   fitCandidates,
-  labelledCustomersAt,
   paramsFor,
   purchaseSpan,
   storedModelAuc,
@@ -102,12 +102,18 @@ export async function trainChurnModel(
   const span = await purchaseSpan(db);
   if (!span) return err({ type: "not_enough_data", message: "no purchases in the store" });
 
-  const windows: BacktestDetail[] = [];
-  for (const at of backtestCutoffs(asOf, horizonDays, span.first)) {
-    const result = await backtestAt(db, { cutoff: at, horizonDays, seed, maxTrainRows, historyEnd: asOf });
-    if (result.ok) windows.push(result.value);
+  // Oldest window first: its judging point is the next window's training point, and the latest
+  // window's judging point is the final model's, so the cache reads each cut-off once.
+  const cache = new BacktestCache(db, horizonDays, attributeSpec);
+  const cutoffs = backtestCutoffs(asOf, horizonDays, span.first);
+  const byCutoff = new Map<number, BacktestDetail>();
+  for (const at of [...cutoffs].sort((a, b) => a.getTime() - b.getTime())) {
+    const result = await backtestAt(db, { cutoff: at, horizonDays, seed, maxTrainRows, historyEnd: asOf, cache });
+    if (result.ok) byCutoff.set(at.getTime(), result.value);
     else notes.push(`no backtest at ${day(at)}: ${result.error.message}`);
   }
+  // Latest first, as before (windows[0] is the latest window).
+  const windows = cutoffs.flatMap((at) => byCutoff.get(at.getTime()) ?? []);
   const meanAuc: Partial<Record<ModelKind, { auc: number }>> = {};
   for (const kind of MODEL_KINDS)
     if (windows.length) meanAuc[kind] = { auc: mean(windows.map((w) => w.window.models[kind].auc)) };
@@ -119,8 +125,12 @@ export async function trainChurnModel(
       `the history (${day(span.first)} .. ${day(span.last)}) is shorter than two ${horizonDays}-day horizons: no out-of-time backtest, the simpler model is used uncalibrated`,
     );
 
-  const training = await labelledCustomersAt(db, cutoff, horizonDays, attributeSpec);
+  const training = await cache.labelled(cutoff, { max: maxTrainRows, seed });
   const positives = training.labels.reduce((s, v) => s + v, 0);
+  if (training.sampled)
+    notes.push(
+      `the final model trained on a sample of ${training.rows.length} customers drawn in SQL (at most ${maxTrainRows})`,
+    );
   if (training.rows.length < 20)
     return err({
       type: "not_enough_data",
@@ -133,7 +143,7 @@ export async function trainChurnModel(
     });
   let fit;
   try {
-    fit = fitCandidates(training, { horizonDays, attributeSpec, seed, maxTrainRows });
+    fit = fitCandidates(training, { horizonDays, attributeSpec, seed, maxTrainRows }, cache);
   } catch (error) {
     if (error instanceof RangeError) return err({ type: "not_enough_data", message: error.message });
     throw error;
@@ -238,6 +248,8 @@ export async function trainChurnModel(
       windows: windows.length,
       activated,
       bgnbd: fit.latent.diagnosis.method,
+      featureReads: cache.counts.reads,
+      bgnbdFits: cache.counts.latentFits,
       trainingMs,
     },
     "churn model trained",

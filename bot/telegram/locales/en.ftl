@@ -138,3 +138,39 @@ menu-language = Change the language
 menu-stop = No more offers or surveys
 menu-mydata = A copy of the data we hold about you
 menu-forget = Delete your personal data
+
+## Churn reasons (worded from their codes by core/analytics/reasons.ts)
+reason-overdue = no purchase for { $daysSince } days
+reason-overdue-usual = no purchase for { $daysSince } days; usually every { $usualGapDays }
+reason-no-purchase-yet = no purchase since joining { $tenureDays } days ago
+reason-few-purchases = { $purchases ->
+    [0] no purchases so far
+    [1] only one purchase so far
+    [2] only two purchases so far
+   *[other] only { $purchases } purchases so far
+}
+reason-spending-down = spending down { $percent }% on the previous quarter
+reason-small-orders = small orders (average { $averageOrder })
+reason-detractor = detractor (NPS { $nps })
+reason-low-csat = low satisfaction rating (CSAT { $csat } of 5)
+reason-complaints-recent = { $last90 ->
+    [1] one complaint in the last 90 days
+    [2] two complaints in the last 90 days
+    [3] three complaints in the last 90 days
+   *[other] { $last90 } complaints in the last 90 days
+}
+reason-complaints-total = { $total ->
+    [1] one complaint on record
+    [2] two complaints on record
+    [3] three complaints on record
+   *[other] { $total } complaints on record
+}
+reason-declined-offers = { $declined ->
+    [1] declined one offer
+    [2] declined two offers
+    [3] declined three offers
+   *[other] declined { $declined } offers
+}
+reason-new-customer = customer for only { $tenureDays } days
+reason-attribute-level = { $attribute } is { $value }
+reason-attribute-number = { $attribute } { $value }

@@ -139,3 +139,55 @@ menu-language = Сменить язык
 menu-stop = Больше не присылать предложения и опросы
 menu-mydata = Копия данных, которые мы о вас храним
 menu-forget = Удалить ваши персональные данные
+
+## Причины риска ухода (по кодам, см. core/analytics/reasons.ts)
+reason-overdue = { $daysSince ->
+    [one] нет покупок { $daysSince } день
+    [few] нет покупок { $daysSince } дня
+   *[other] нет покупок { $daysSince } дней
+}
+reason-overdue-usual = { $daysSince ->
+    [one] нет покупок { $daysSince } день
+    [few] нет покупок { $daysSince } дня
+   *[other] нет покупок { $daysSince } дней
+}; обычно раз в { $usualGapDays ->
+    [one] { $usualGapDays } день
+    [few] { $usualGapDays } дня
+   *[other] { $usualGapDays } дней
+}
+reason-no-purchase-yet = { $tenureDays ->
+    [one] ни одной покупки с регистрации { $tenureDays } день назад
+    [few] ни одной покупки с регистрации { $tenureDays } дня назад
+   *[other] ни одной покупки с регистрации { $tenureDays } дней назад
+}
+reason-few-purchases = { $purchases ->
+    [0] пока ни одной покупки
+    [1] пока только одна покупка
+   *[other] пока только { $purchases } покупки
+}
+reason-spending-down = траты упали на { $percent }% к прошлому кварталу
+reason-small-orders = небольшие заказы (в среднем { $averageOrder })
+reason-detractor = критик (NPS { $nps })
+reason-low-csat = низкая оценка обслуживания (CSAT { $csat } из 5)
+reason-complaints-recent = { $last90 ->
+    [one] { $last90 } жалоба за последние 90 дней
+    [few] { $last90 } жалобы за последние 90 дней
+   *[other] { $last90 } жалоб за последние 90 дней
+}
+reason-complaints-total = { $total ->
+    [one] { $total } жалоба за всё время
+    [few] { $total } жалобы за всё время
+   *[other] { $total } жалоб за всё время
+}
+reason-declined-offers = { $declined ->
+    [one] отклонил { $declined } предложение
+    [few] отклонил { $declined } предложения
+   *[other] отклонил { $declined } предложений
+}
+reason-new-customer = { $tenureDays ->
+    [one] клиент всего { $tenureDays } день
+    [few] клиент всего { $tenureDays } дня
+   *[other] клиент всего { $tenureDays } дней
+}
+reason-attribute-level = { $attribute }: { $value }
+reason-attribute-number = { $attribute }: { $value }

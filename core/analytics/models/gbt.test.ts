@@ -98,4 +98,24 @@ describe("gradient-boosted trees", () => {
       ),
     ).toThrow(/one class/);
   });
+
+  it("scores from its flattened trees exactly as a walk of the stored trees does", () => {
+    const { X, y } = xor(800, 12);
+    const model = JSON.parse(JSON.stringify(trainGbt(X, y, { seed: 4, maxTrees: 60 }))) as ReturnType<typeof trainGbt>;
+    // The reference: each stored tree walked node by node from its JSON arrays.
+    const walk = (row: number[]) =>
+      model.trees.reduce((z, tree) => {
+        let node = 0;
+        while (tree.feature[node]! >= 0)
+          node = row[tree.feature[node]!]! <= tree.threshold[node]! ? tree.left[node]! : tree.right[node]!;
+        return z + tree.value[node]!;
+      }, model.baseScore);
+    const out = new Float64Array(3);
+    for (const row of X.slice(0, 200)) {
+      expect(gbtScore(model, row)).toBe(walk(row));
+      // One buffer reused row after row: stale contributions never leak into the next row.
+      const bias = gbtContributions(model, row, out);
+      expect(bias + out[0]! + out[1]! + out[2]!).toBeCloseTo(walk(row), 10);
+    }
+  });
 });

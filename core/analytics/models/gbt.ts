@@ -370,10 +370,63 @@ function treeOutput(tree: GbtTree, row: ArrayLike<number>): number {
   return tree.value[leafOf(tree, row)]!;
 }
 
+/**
+ * A model's trees flattened into typed arrays (all trees' nodes end to end, child indices
+ * global, a leaf's feature -1): scoring walks them without touching the JSON-shaped arrays.
+ * Built once per model object and kept beside it.
+ */
+interface FlatTrees {
+  roots: Int32Array;
+  feature: Int32Array;
+  threshold: Float64Array;
+  left: Int32Array;
+  right: Int32Array;
+  value: Float64Array;
+  /** Base score plus every tree's root mean (the path method's bias). */
+  bias: number;
+}
+
+const flatCache = new WeakMap<GbtModel, FlatTrees>();
+
+function flatTrees(model: GbtModel): FlatTrees {
+  let flat = flatCache.get(model);
+  if (flat) return flat;
+  const total = model.trees.reduce((s, t) => s + t.feature.length, 0);
+  flat = {
+    roots: new Int32Array(model.trees.length),
+    feature: new Int32Array(total),
+    threshold: new Float64Array(total),
+    left: new Int32Array(total),
+    right: new Int32Array(total),
+    value: new Float64Array(total),
+    bias: model.baseScore,
+  };
+  let at = 0;
+  model.trees.forEach((tree, t) => {
+    flat!.roots[t] = at;
+    flat!.bias += tree.value[0]!;
+    for (let k = 0; k < tree.feature.length; k++) {
+      flat!.feature[at + k] = tree.feature[k]!;
+      flat!.threshold[at + k] = tree.threshold[k]!;
+      flat!.left[at + k] = tree.left[k]! + at;
+      flat!.right[at + k] = tree.right[k]! + at;
+      flat!.value[at + k] = tree.value[k]!;
+    }
+    at += tree.feature.length;
+  });
+  flatCache.set(model, flat);
+  return flat;
+}
+
 /** The model's log-odds for one row. */
 export function gbtScore(model: GbtModel, row: ArrayLike<number>): number {
+  const { roots, feature, threshold, left, right, value } = flatTrees(model);
   let z = model.baseScore;
-  for (const tree of model.trees) z += treeOutput(tree, row);
+  for (let t = 0; t < roots.length; t++) {
+    let node = roots[t]!;
+    while (feature[node]! >= 0) node = row[feature[node]!]! <= threshold[node]! ? left[node]! : right[node]!;
+    z += value[node]!;
+  }
   return z;
 }
 
@@ -385,18 +438,17 @@ export function predictGbt(model: GbtModel, X: readonly ArrayLike<number>[]): nu
 /**
  * Per-feature contributions to one row's log-odds by the path (Saabas) method, written into
  * `out` (length = features). Returns the bias: base score plus every tree's root mean, so that
- * bias + Σ out = {@link gbtScore}.
+ * bias + Σ out = {@link gbtScore}. Allocates nothing: the trees are walked as typed arrays.
  */
 export function gbtContributions(model: GbtModel, row: ArrayLike<number>, out: Float64Array | number[]): number {
   out.fill(0);
-  let bias = model.baseScore;
-  for (const tree of model.trees) {
-    let node = 0;
-    bias += tree.value[0]!;
-    while (tree.feature[node]! >= 0) {
-      const f = tree.feature[node]!;
-      const next = row[f]! <= tree.threshold[node]! ? tree.left[node]! : tree.right[node]!;
-      out[f]! += tree.value[next]! - tree.value[node]!;
+  const { roots, feature, threshold, left, right, value, bias } = flatTrees(model);
+  for (let t = 0; t < roots.length; t++) {
+    let node = roots[t]!;
+    while (feature[node]! >= 0) {
+      const f = feature[node]!;
+      const next = row[f]! <= threshold[node]! ? left[node]! : right[node]!;
+      out[f]! += value[next]! - value[node]!;
       node = next;
     }
   }

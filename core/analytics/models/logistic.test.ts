@@ -18,7 +18,7 @@ function synthetic(n: number, seed: number): { X: number[][]; y: number[] } {
   return { X, y };
 }
 
-describe("logistic regression on ml-logistic-regression", () => {
+describe("logistic regression (gradient ascent, whitened features)", () => {
   const { X, y } = synthetic(12_000, 3);
   const model = trainLogistic(X, y, { features: ["a", "b", "c"] });
 
