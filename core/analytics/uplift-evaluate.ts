@@ -131,7 +131,7 @@ function readOutcome(csvFile: string, table: Table, options: UpliftOptions): num
     if (FALSE_WORDS.test(v)) return 0;
     throw new UpliftInputError(
       `${csvFile} line ${table.lines[i]}: outcome "${options.outcome}" is "${raw}", expected a binary value ` +
-        `(1/0, yes/no or true/false)`,
+        `(1/0, yes/no or true/false); recode the column or leave the row out`,
     );
   });
 }
