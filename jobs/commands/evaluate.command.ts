@@ -7,6 +7,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { evaluateBacktest, type BacktestWindow } from "../../core/analytics/backtest";
 import { renderGainsPng } from "../../core/analytics/gains-chart";
+import { evaluateUplift, UpliftInputError, type UpliftEvaluation } from "../../core/analytics/uplift-evaluate";
 import { buildContext, UserError } from "../context";
 import { parseDate } from "./analytics.command";
 
@@ -74,7 +75,7 @@ function requireFile(file: string): void {
   if (!existsSync(file)) throw new UserError(`no such file: ${file}`);
 }
 
-/** Registers `evaluate cdnow` and `evaluate labeled` (files, no database) and `evaluate backtest` (the store). */
+/** Registers `evaluate cdnow`, `evaluate labeled`, `evaluate uplift` (files, no database) and `evaluate backtest` (the store). */
 export function registerEvaluateCommands(program: Command): void {
   const evaluate = program
     .command("evaluate")
@@ -150,4 +151,86 @@ export function registerEvaluateCommands(program: Command): void {
       if (opts.json) console.log(JSON.stringify(result));
       else printLabeled(file, result);
     });
+  registerEvaluateUplift(evaluate);
+}
+
+function printUplift(file: string, r: UpliftEvaluation): void {
+  const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)} points` : "n/a");
+  const lines = [
+    `uplift evaluation of ${file} (two logistic models, 5-fold cross-fitted)`,
+    `rows ${r.rows}: treated ("${r.treatedValue}") ${r.treated}, control ${r.control}`,
+    `average effect (treated - control outcome rate) ${pct(r.ate)}, 95% CI [${pct(r.ateCi[0])}, ${pct(r.ateCi[1])}]`,
+    `Qini coefficient ${Number.isFinite(r.qini) ? fixed(r.qini) : "n/a"} (0 random ranking, 1 best possible)`,
+    `uplift in the top 30% by predicted uplift ${pct(r.upliftAt30)}`,
+    `features (${r.features.length}): ${r.features.join(", ")}`,
+    ...(r.skipped.length ? [`skipped: ${r.skipped.map((s) => `${s.column} (${s.reason})`).join(", ")}`] : []),
+  ];
+  console.log(lines.join("\n"));
+}
+
+/** Registers `evaluate uplift` under the `evaluate` command. */
+export function registerEvaluateUplift(evaluate: Command): void {
+  evaluate
+    .command("uplift <file>")
+    .description(
+      "Any randomized experiment CSV (one treatment and one control arm, binary outcome): average effect with " +
+        "its 95% CI, and a two-model uplift learner's Qini coefficient and uplift@30% by 5-fold cross-fitting",
+    )
+    .requiredOption("--treatment <column>", "column holding each row's arm")
+    .requiredOption(
+      "--control-value <value>",
+      "the treatment column's value for control rows (the other value is treated)",
+    )
+    .requiredOption("--outcome <column>", "binary outcome column (1/0, yes/no, true/false)")
+    .option("--id <column>", "row id column (not used as a feature)")
+    .option("--ignore <columns>", "comma-separated columns not used as features")
+    .option("--json", "print {rows, treated, control, ate, ateCi, qini, upliftAt30} as one JSON object")
+    .option("--seed <n>", "seed of the fold split", "1")
+    .action(
+      async (
+        file: string,
+        opts: {
+          treatment: string;
+          controlValue: string;
+          outcome: string;
+          id?: string;
+          ignore?: string;
+          json?: boolean;
+          seed: string;
+        },
+      ) => {
+        requireFile(file);
+        const seed = Number(opts.seed);
+        if (!Number.isInteger(seed)) throw new UserError(`--seed must be an integer, got "${opts.seed}"`);
+        let result: UpliftEvaluation;
+        try {
+          result = await evaluateUplift(file, {
+            treatment: opts.treatment,
+            controlValue: opts.controlValue,
+            outcome: opts.outcome,
+            ...(opts.id ? { id: opts.id } : {}),
+            ignore: opts.ignore ? opts.ignore.split(",") : [],
+            seed,
+          });
+        } catch (error) {
+          if (error instanceof UpliftInputError) throw new UserError(error.message);
+          throw error;
+        }
+        const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
+        if (opts.json) {
+          const { rows, treated, control, ate, ateCi, qini, upliftAt30 } = result;
+          console.log(
+            JSON.stringify({
+              rows,
+              treated,
+              control,
+              ate: finite(ate),
+              ateCi: ateCi.map(finite),
+              qini: finite(qini),
+              upliftAt30: finite(upliftAt30),
+            }),
+          );
+        } else printUplift(file, result);
+      },
+    );
 }
