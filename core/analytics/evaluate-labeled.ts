@@ -153,14 +153,24 @@ export function idLikeReason(values: readonly string[]): string | null {
   return null;
 }
 
-interface CsvTable {
+export interface CsvTable {
   header: string[];
+  /** columns[j][i]: the cell of column j in data row i. */
   columns: string[][];
   /** The file line each record starts on. */
   lines: number[];
 }
 
-async function readTable(csvFile: string, required: readonly string[]): Promise<CsvTable> {
+/**
+ * Reads a CSV with a header into columns, keeping each record's file line.
+ * @throws what `fail` makes of the message (RangeError by default) when a required column is
+ * missing or the file is empty.
+ */
+export async function readTable(
+  csvFile: string,
+  required: readonly string[],
+  fail: (message: string) => Error = (message) => new RangeError(message),
+): Promise<CsvTable> {
   const parser = createReadStream(csvFile).pipe(
     parse({ bom: true, skip_empty_lines: true, relax_column_count: true, info: true }),
   );
@@ -171,8 +181,7 @@ async function readTable(csvFile: string, required: readonly string[]): Promise<
     if (!header) {
       header = record.map((h) => h.trim());
       for (const name of required) {
-        if (!header.includes(name))
-          throw new RangeError(`${csvFile}: no column "${name}" (columns: ${header.join(", ")})`);
+        if (!header.includes(name)) throw fail(`${csvFile}: no column "${name}" (columns: ${header.join(", ")})`);
       }
       header.forEach(() => columns.push([]));
       continue;
@@ -180,7 +189,7 @@ async function readTable(csvFile: string, required: readonly string[]): Promise<
     header.forEach((_, j) => columns[j]!.push(record[j] ?? ""));
     lines.push(info.lines);
   }
-  if (!header) throw new RangeError(`${csvFile}: empty file`);
+  if (!header) throw fail(`${csvFile}: empty file`);
   return { header, columns, lines };
 }
 

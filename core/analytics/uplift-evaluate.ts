@@ -3,10 +3,8 @@
 // the predicted uplift is their difference) scored by k-fold cross-fitting. Column encodings are
 // inferred on the training folds only, so nothing about a held-out row leaks into its prediction.
 // The metrics are computed on the pooled out-of-fold predictions.
-import { createReadStream } from "node:fs";
-import { parse } from "csv-parse";
 import { twoProportionLift } from "../campaigns/stats";
-import { inferEncoder } from "./evaluate-labeled";
+import { inferEncoder, readTable as readCsvTable, type CsvTable } from "./evaluate-labeled";
 import { kFoldIndices } from "./models/evaluation";
 import { predictLogistic, trainLogistic } from "./models/logistic";
 import { qiniAucScore, upliftAtK } from "./uplift-metrics";
@@ -58,40 +56,16 @@ export class UpliftInputError extends RangeError {
 const TRUE_WORDS = /^(1|1\.0|yes|y|true|t)$/i;
 const FALSE_WORDS = /^(0|0\.0|no|n|false|f)$/i;
 
-interface Table {
-  header: string[];
-  /** columns[j][i]: the cell of column j in data row i. */
-  columns: string[][];
-  /** File line of each data row. */
-  lines: number[];
-}
-
-async function readTable(csvFile: string, required: readonly string[]): Promise<Table> {
-  const parser = createReadStream(csvFile).pipe(
-    parse({ bom: true, skip_empty_lines: true, relax_column_count: true, info: true }),
-  );
-  let header: string[] | undefined;
-  const columns: string[][] = [];
-  const lines: number[] = [];
-  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    if (!header) {
-      header = record.map((h) => h.trim());
-      for (const name of required) {
-        if (!header.includes(name))
-          throw new UpliftInputError(`${csvFile}: no column "${name}" (columns: ${header.join(", ")})`);
-      }
-      header.forEach(() => columns.push([]));
-      continue;
-    }
-    header.forEach((_, j) => columns[j]!.push(record[j] ?? ""));
-    lines.push(info.lines);
-  }
-  if (!header) throw new UpliftInputError(`${csvFile}: empty file`);
-  return { header, columns, lines };
+function readTable(csvFile: string, required: readonly string[]): Promise<CsvTable> {
+  return readCsvTable(csvFile, required, (message) => new UpliftInputError(message));
 }
 
 /** Reads the arm of each row: 1 treated, 0 control. Exactly one value besides the control value is allowed. */
-function readTreatment(csvFile: string, table: Table, options: UpliftOptions): { arm: number[]; treatedValue: string } {
+function readTreatment(
+  csvFile: string,
+  table: CsvTable,
+  options: UpliftOptions,
+): { arm: number[]; treatedValue: string } {
   const cells = table.columns[table.header.indexOf(options.treatment)]!;
   const control = options.controlValue.trim();
   if (!cells.some((raw) => raw.trim() === control)) {
@@ -123,7 +97,7 @@ function readTreatment(csvFile: string, table: Table, options: UpliftOptions): {
   return { arm, treatedValue };
 }
 
-function readOutcome(csvFile: string, table: Table, options: UpliftOptions): number[] {
+function readOutcome(csvFile: string, table: CsvTable, options: UpliftOptions): number[] {
   const cells = table.columns[table.header.indexOf(options.outcome)]!;
   return cells.map((raw, i) => {
     const v = raw.trim();
