@@ -83,6 +83,25 @@ describe("retention CLI", () => {
     expect((await retention(["db", "check-totals"], { DATA_DIR: dataDir })).code).toBe(0);
   });
 
+  it("reads segment names as staff write them and refuses dates that do not exist, changing nothing", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "cli-test-"));
+    await createMigratedDataDir(dataDir);
+    const env = { DATA_DIR: dataDir };
+    const lower = await retention(["metrics", "--segment", "at risk", "--json"], env);
+    expect(lower.code).toBe(0);
+    expect(JSON.parse(lower.stdout)).toMatchObject({ segment: "At risk" });
+    const typo = await retention(["metrics", "--segment", "Champins"], env);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('Did you mean "Champions"?');
+    const leap = await retention(["metrics", "--to", "2026-02-30"], env);
+    expect(leap.code).toBe(2);
+    expect(leap.stderr).toMatch(/--to: "2026-02-30" is not a date that exists/);
+    const campaign = await retention(["campaign", "create", "--name", "x", "--offers", "o", "--segments", "Lots"], env);
+    expect(campaign.code).toBe(2);
+    expect(campaign.stderr).toContain("Segments: Champions");
+    expect((await retention(["campaign", "list"], env)).stdout).not.toMatch(/\bx\b/);
+  });
+
   it("stops on bad configuration with one line per problem and no secret in the output", async () => {
     const result = await retention(["config"], {
       RISK_HIGH: "7",

@@ -15,7 +15,7 @@ export const HELP_TEXT = [
   "• `at-risk [segment] [--min-risk 0.7] [--limit 50] [--by clv]`: customers we could lose, with the full list as CSV",
   "• `customer <external id | email | phone>`: profile card: risk and reasons, CLV, purchases, feedback, tickets, offers, consent",
   "• `segments`: segment sizes and movement since the previous scoring run",
-  "• `metrics [30d | 12w | this-month | last-month | 2026-10 | 2026 | 2026-09-01..2026-10-01] [--segment Champions]`: NPS, churn rate, activity rate, LTV, AOV, repeat rate",
+  "• `metrics [30d | 12w | this-month | last-month | 2026-10 | 2026 | 2026-09-01..2026-10-01] [--segment At risk]` (segment names in any case): NPS, churn rate, activity rate, LTV, AOV, repeat rate",
   "• `campaign [id]`: lift against control with a confidence interval, and ROI (no id: the list)",
   "• `link <customer>`: a Telegram deep link that connects the customer's chat",
   "• `status`: whether new tickets reach Slack, and how many staff alerts are waiting",

@@ -7,12 +7,39 @@ describe("parseRetentionCommand", () => {
   it("reads at-risk with a multi-word segment and options in any order", () => {
     expect(parseRetentionCommand("at-risk Can't lose --min-risk 0.6 --limit 10 --by clv")).toEqual({
       ok: true,
-      command: { name: "at-risk", segment: "Can't lose", minRisk: 0.6, limit: 10, orderBy: "clv" },
+      command: { name: "at-risk", segment: "Can't lose them", minRisk: 0.6, limit: 10, orderBy: "clv" },
     });
     expect(parseRetentionCommand("at-risk --limit=5")).toEqual({
       ok: true,
       command: { name: "at-risk", segment: undefined, minRisk: undefined, limit: 5, orderBy: "risk" },
     });
+  });
+  it("reads segment names as people write them: any case, several words, quoted or not", () => {
+    const segmentOf = (text: string) => {
+      const r = parseRetentionCommand(text);
+      if (!r.ok) throw new Error(r.message);
+      return "segment" in r.command ? r.command.segment : undefined;
+    };
+    expect(segmentOf("at-risk champions")).toBe("Champions");
+    expect(segmentOf("at-risk AT RISK")).toBe("At risk");
+    expect(segmentOf('at-risk "can’t lose them" --limit 5')).toBe("Can't lose them");
+    expect(segmentOf("at-risk about-to-sleep")).toBe("About to sleep");
+    expect(parseRetentionCommand("metrics --segment At risk 30d")).toEqual({
+      ok: true,
+      command: { name: "metrics", period: "30d", segment: "At risk" },
+    });
+    expect(parseRetentionCommand("metrics last-month --segment “Need attention”")).toEqual({
+      ok: true,
+      command: { name: "metrics", period: "last-month", segment: "Need attention" },
+    });
+  });
+  it("answers a typo with a did-you-mean and an unknown name with the list, never as an all-clear", () => {
+    const typo = parseRetentionCommand("at-risk Champins");
+    expect(typo).toEqual({ ok: false, message: expect.stringContaining('Did you mean "Champions"?') });
+    const unknown = parseRetentionCommand("metrics --segment Whales");
+    expect(unknown.ok).toBe(false);
+    expect(!unknown.ok && unknown.message).toContain("Segments: Champions, Loyal,");
+    expect(!unknown.ok && unknown.message).not.toContain("Did you mean");
   });
   it("defaults to help and refuses unknown subcommands and bad values with a hint", () => {
     expect(parseRetentionCommand("")).toEqual({ ok: true, command: { name: "help" } });

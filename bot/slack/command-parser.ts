@@ -1,13 +1,16 @@
 // `/retention <subcommand> ...` text to a typed command. Segment names may contain spaces
-// ("At risk", "Can't lose"), so every word that is not an option belongs to the argument.
+// ("At risk", "Can't lose them"), quoted or not: an option's value runs to the next option, and
+// segment names are read by the same reader as the CLI's (`core/staff/arguments.ts`).
+import type { Segment } from "../../core/analytics/segments";
+import { leadingSegment, resolveSegment, splitWords } from "../../core/staff/arguments";
 
 export type RetentionCommand =
   | { name: "help" }
-  | { name: "at-risk"; segment?: string; minRisk?: number; limit: number; orderBy: "risk" | "clv" }
+  | { name: "at-risk"; segment?: Segment; minRisk?: number; limit: number; orderBy: "risk" | "clv" }
   | { name: "customer"; query: string }
   | { name: "segments" }
   | { name: "status" }
-  | { name: "metrics"; period?: string; segment?: string }
+  | { name: "metrics"; period?: string; segment?: Segment }
   | { name: "campaign"; id?: number }
   | { name: "link"; query: string };
 
@@ -17,17 +20,28 @@ const MAX_LIMIT = 200;
 
 /** Parses the text after `/retention`. Unknown subcommands and bad options return a message. */
 export function parseRetentionCommand(text: string): ParseResult {
-  const words = text.trim().split(/\s+/).filter(Boolean);
+  const words = splitWords(text.trim());
   const sub = (words.shift() ?? "help").toLowerCase();
-  const options = new Map<string, string>();
+  // Each option's words: `--segment At risk` is one value; `--limit=5` too.
+  const optionWords = new Map<string, string[]>();
   const rest: string[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
+  let current: string[] = rest;
+  for (const w of words) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(w);
     if (m) {
-      const value = m[2] ?? (words[i + 1] !== undefined && !words[i + 1]!.startsWith("--") ? words[++i] : "");
-      options.set(m[1]!, value ?? "");
-    } else rest.push(w);
+      current = m[2] ? [m[2]] : [];
+      optionWords.set(m[1]!, current);
+    } else current.push(w);
+  }
+  // Options that take one word give the words after it back to the argument.
+  const options = new Map<string, string>();
+  for (const [name, values] of optionWords) {
+    if (name === "segment") {
+      options.set(name, values.join(" "));
+      continue;
+    }
+    options.set(name, values[0] ?? "");
+    rest.push(...values.slice(1));
   }
   const arg = rest.join(" ");
   const unknown = (allowed: string[]) => [...options.keys()].find((k) => !allowed.includes(k));
@@ -57,7 +71,13 @@ export function parseRetentionCommand(text: string): ParseResult {
       }
       const by = options.get("by") ?? "risk";
       if (by !== "risk" && by !== "clv") return { ok: false, message: "--by must be risk or clv." };
-      return { ok: true, command: { name: "at-risk", segment: arg || undefined, minRisk, limit, orderBy: by } };
+      let segment: Segment | undefined;
+      if (arg) {
+        const found = resolveSegment(arg);
+        if (!found.ok) return { ok: false, message: found.error.message };
+        segment = found.value;
+      }
+      return { ok: true, command: { name: "at-risk", segment, minRisk, limit, orderBy: by } };
     }
     case "customer":
     case "link": {
@@ -76,10 +96,21 @@ export function parseRetentionCommand(text: string): ParseResult {
           ok: false,
           message: `Unknown option --${bad}. Try \`/retention metrics [30d | 2026-10 | this-month] [--segment Champions]\`.`,
         };
-      return {
-        ok: true,
-        command: { name: "metrics", period: arg || undefined, segment: options.get("segment") || undefined },
-      };
+      // `--segment At risk 30d`: the segment's words end where a name ends; the rest is the period.
+      let segment: Segment | undefined;
+      let period = arg;
+      const segmentText = options.get("segment");
+      if (segmentText) {
+        const words = splitWords(segmentText);
+        const leading = leadingSegment(words);
+        if (!leading) {
+          const found = resolveSegment(segmentText);
+          return { ok: false, message: found.ok ? `Unreadable segment "${segmentText}".` : found.error.message };
+        }
+        segment = leading.segment;
+        period = [arg, ...leading.rest].filter(Boolean).join(" ");
+      }
+      return { ok: true, command: { name: "metrics", period: period || undefined, segment } };
     }
     case "campaign": {
       if (!arg) return { ok: true, command: { name: "campaign" } };

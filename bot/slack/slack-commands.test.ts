@@ -177,6 +177,32 @@ describe("/retention over signed HTTP [pglite]", () => {
     expect(String(bad.reply.text)).toContain("can't read the period");
   });
 
+  it("reads a segment in any case and several words, and answers a typo with a did-you-mean", async () => {
+    const [largest] = await db.prisma.$queryRaw<{ segment: string; n: number }[]>`
+      SELECT segment, count(*)::int AS n FROM scores WHERE run_id = (SELECT max(id) FROM score_runs)
+      GROUP BY segment ORDER BY count(*) DESC, segment LIMIT 1`;
+    const period = parsePeriod("30d", NOW);
+    if (!period.ok) throw new Error("period");
+    const m = await computeMetrics(db, {
+      from: period.value.from,
+      to: period.value.to,
+      segment: largest!.segment,
+      defaultGrossMargin: 0.3,
+    });
+    expect(m.customersAtStart).toBeGreaterThan(0);
+    // Lower case, the period after the name: the same figures as the segment's own metrics.
+    const { reply } = await h.command(`metrics --segment ${largest!.segment.toLowerCase()} 30d`);
+    const text = blockText(reply);
+    expect(text).toContain(largest!.segment);
+    expect(text).toContain(`(${m.lost} lost of ${m.customersAtStart} at start)`);
+
+    const typo = await h.command("at-risk Champins");
+    expect(String(typo.reply.text)).toContain('Did you mean "Champions"?');
+    expect(typo.reply.blocks ?? []).toHaveLength(0);
+    const unknown = await h.command("metrics --segment Whales");
+    expect(String(unknown.reply.text)).toContain("Segments: Champions, Loyal,");
+  });
+
   it("shows a campaign's lift with its confidence interval and ROI", async () => {
     const { reply } = await h.command(`campaign ${campaignId}`);
     const r = await campaignReport(db, campaignId, { now: NOW, defaultGrossMargin: 0.3 });

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { computeMetrics } from "../analytics/metrics";
 import { campaignReport } from "../campaigns/report";
-import { defineTool, isoDate, parseIsoDate } from "./toolbox";
+import { defineTool, isoDate, parseIsoDate, toolSegment } from "./toolbox";
 
 const DAY = 86_400_000;
 
@@ -21,7 +21,12 @@ export const metricsTool = defineTool({
     const to = input.to ? parseIsoDate(input.to) : tomorrow;
     const from = input.from ? parseIsoDate(input.from) : new Date(to.getTime() - 30 * DAY);
     if (from >= to) return { error: "`from` must be before `to`" };
-    return computeMetrics(ctx.db, { from, to, segment: input.segment, defaultGrossMargin: ctx.defaultGrossMargin });
+    return computeMetrics(ctx.db, {
+      from,
+      to,
+      segment: toolSegment(input.segment),
+      defaultGrossMargin: ctx.defaultGrossMargin,
+    });
   },
 });
 

@@ -11,7 +11,8 @@ import {
   type Assistant,
 } from "./assistant";
 import { maskName, questionNamesCustomer, scrubContacts } from "./pii";
-import { profileForModel } from "./staff-tools";
+import { metricsTool } from "./analytics-tools";
+import { atRiskTool, profileForModel } from "./staff-tools";
 import { defineTool, Toolbox, toJsonSafe } from "./toolbox";
 
 describe("PII policy", () => {
@@ -156,6 +157,24 @@ describe("Toolbox", () => {
       ["boom", "db down"],
       ["nope", "unknown tool"],
     ]);
+    // The real tools read segments and days like staff's commands: the model hears what was wrong.
+    const real = new Toolbox([metricsTool, atRiskTool] as never, {
+      db: null as never,
+      now: new Date("2026-12-02T00:00:00Z"),
+      question: "",
+      riskHigh: 0.7,
+      riskMedium: 0.4,
+      defaultGrossMargin: 0.3,
+    });
+    expect(await real.call("retention_metrics", { segment: "Champins" })).toEqual({
+      error: expect.stringContaining('Did you mean "Champions"?'),
+    });
+    expect(await real.call("at_risk_customers", { segment: "whales" })).toEqual({
+      error: expect.stringContaining("Segments: Champions"),
+    });
+    expect(await real.call("retention_metrics", { from: "2026-02-30" })).toEqual({
+      error: "2026-02-30 is not a day that exists",
+    });
     expect(toJsonSafe({ big: 10n, d: new Date("2026-01-02T03:04:05Z") })).toEqual({
       big: "10",
       d: "2026-01-02T03:04:05.000Z",

@@ -7,7 +7,7 @@ import { customerProfile, findCustomer, type CustomerProfile } from "../staff/cu
 import { feedbackThemes } from "../staff/feedback-themes";
 import { segmentOverview } from "../staff/segments";
 import { allowedAttributes, datesToDays, maskName, questionNamesCustomer, scrubContacts } from "./pii";
-import { defineTool, isoDate, parseIsoDate, type ToolContext } from "./toolbox";
+import { defineTool, isoDate, parseIsoDate, toolSegment, type ToolContext } from "./toolbox";
 
 const DAY = 86_400_000;
 
@@ -30,7 +30,7 @@ export const atRiskTool = defineTool({
   description:
     "Customers at risk of churning in the current scoring run, filtered by segment and minimum churn probability, ordered by risk or by CLV. `total` counts every match; `customers` holds the first `limit`. Names are masked.",
   schema: z.object({
-    segment: z.string().optional().describe("segment name, e.g. Champions; omit for all"),
+    segment: z.string().max(60).optional().describe("segment name, e.g. Champions; omit for all"),
     minRisk: z
       .number()
       .min(0)
@@ -42,15 +42,16 @@ export const atRiskTool = defineTool({
   }),
   run: async (input, ctx) => {
     const minRisk = input.minRisk ?? ctx.riskHigh;
+    const segment = toolSegment(input.segment);
     const list = await listAtRisk(ctx.db, {
-      segment: input.segment,
+      segment,
       minRisk,
       limit: input.limit,
       orderBy: input.orderBy,
     });
     return {
       scoredAsOf: list.asOf,
-      filter: { segment: input.segment ?? "all", minRisk, orderBy: input.orderBy },
+      filter: { segment: segment ?? "all", minRisk, orderBy: input.orderBy },
       total: list.total,
       customers: list.rows.map((r) => ({
         customer: r.externalId,

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { Segment } from "../analytics/segments";
+import { parseIsoDay, resolveSegment } from "../staff/arguments";
 import type { Database } from "../db/client";
 
 /** What every assistant tool may read. Tools are read-only: they never write to the store. */
@@ -76,6 +78,8 @@ export class Toolbox {
       return this.record({ tool: name, input: parsed.data, output });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      if (error instanceof ToolInputError)
+        return this.record({ tool: name, input: parsed.data, output: { error: message }, error: "invalid input" });
       return this.record({
         tool: name,
         input: parsed.data,
@@ -119,6 +123,20 @@ export const isoDate = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, "a date as YYYY-MM-DD")
   .describe("a date as YYYY-MM-DD");
 
+/** Input the schema let through but that means nothing (a day that does not exist, an unknown segment). */
+export class ToolInputError extends Error {}
+
+/** A date the schema above accepted, as UTC midnight; a day that does not exist is the model's error. */
 export function parseIsoDate(text: string): Date {
-  return new Date(`${text}T00:00:00.000Z`);
+  const date = parseIsoDay(text);
+  if (!date) throw new ToolInputError(`${text} is not a day that exists`);
+  return date;
+}
+
+/** A segment name as the model wrote it, read like staff's; an unknown name is the model's error, not zeros. */
+export function toolSegment(text: string | undefined): Segment | undefined {
+  if (!text) return undefined;
+  const found = resolveSegment(text);
+  if (!found.ok) throw new ToolInputError(found.error.message);
+  return found.value;
 }

@@ -1,4 +1,5 @@
 import { err, ok, type Result } from "../result";
+import { parseIsoDay } from "./arguments";
 
 /** A half-open period `[from, to)` with a label staff can read. */
 export interface Period {
@@ -55,10 +56,9 @@ export function parsePeriod(text: string | undefined, now: Date): Result<Period,
     });
   m = /^(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})$/.exec(t);
   if (m) {
-    const from = new Date(`${m[1]}T00:00:00Z`);
-    const to = new Date(`${m[2]}T00:00:00Z`);
-    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || to <= from)
-      return err({ type: "bad_period", text: t });
+    const from = parseIsoDay(m[1]!);
+    const to = parseIsoDay(m[2]!);
+    if (!from || !to || to <= from) return err({ type: "bad_period", text: t });
     return ok({ from, to, label: `${m[1]} to ${m[2]}` });
   }
   return err({ type: "bad_period", text: t });

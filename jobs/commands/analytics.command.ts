@@ -2,7 +2,8 @@
 import type { Command } from "commander";
 import { computeMetrics, type RetentionMetrics } from "../../core/analytics/metrics";
 import { scoreAll, type ScoreRunSummary } from "../../core/analytics/scoring";
-import { SEGMENTS } from "../../core/analytics/segments";
+import { SEGMENTS, type Segment } from "../../core/analytics/segments";
+import { parseDateOrInstant, resolveSegment } from "../../core/staff/arguments";
 import { trainChurnModel, type TrainedChurnModel } from "../../core/analytics/training";
 import { buildContext, UserError } from "../context";
 import { createProgress } from "../progress";
@@ -10,11 +11,18 @@ import { warnIfStale } from "./stale-history";
 
 const DAY_MS = 86_400_000;
 
-/** Parses YYYY-MM-DD (UTC midnight) or a full ISO timestamp. */
+/** Parses YYYY-MM-DD (UTC midnight; the day must exist) or a full ISO timestamp. */
 export function parseDate(value: string, option: string): Date {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00.000Z`) : new Date(value);
-  if (Number.isNaN(date.getTime())) throw new UserError(`${option}: "${value}" is not a date (use YYYY-MM-DD)`);
+  const date = parseDateOrInstant(value);
+  if (!date) throw new UserError(`${option}: "${value}" is not a date that exists (use YYYY-MM-DD, e.g. 2026-02-28)`);
   return date;
+}
+
+/** A segment name as staff write it (any case, quoted); a typo gets a did-you-mean. */
+export function parseSegment(value: string, option: string): Segment {
+  const found = resolveSegment(value);
+  if (!found.ok) throw new UserError(`${option}: ${found.error.message}`);
+  return found.value;
 }
 
 const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(1)}%`);
@@ -158,8 +166,7 @@ export function registerAnalyticsCommands(program: Command): void {
     .option("--segment <name>", `only customers in this segment of the current scoring run (${SEGMENTS.join(", ")})`)
     .option("--json", "print the metrics as JSON")
     .action(async (opts: { from?: string; to?: string; segment?: string; json?: boolean }) => {
-      if (opts.segment && !(SEGMENTS as readonly string[]).includes(opts.segment))
-        throw new UserError(`--segment: unknown segment "${opts.segment}" (one of: ${SEGMENTS.join(", ")})`);
+      const segment = opts.segment ? parseSegment(opts.segment, "--segment") : undefined;
       const ctx = await buildContext();
       try {
         const to = opts.to ? parseDate(opts.to, "--to") : ctx.now();
@@ -168,7 +175,7 @@ export function registerAnalyticsCommands(program: Command): void {
         const metrics = await computeMetrics(ctx.db, {
           from,
           to,
-          segment: opts.segment,
+          segment,
           defaultGrossMargin: ctx.config.analytics.defaultGrossMargin,
         });
         if (opts.json) console.log(JSON.stringify(metrics));

@@ -9,6 +9,7 @@ import { planCampaign, type PlanError } from "../../core/campaigns/plan";
 import { campaignReport, formatCampaignReport } from "../../core/campaigns/report";
 import { assertUnreachable } from "../../core/result";
 import { buildContext, UserError, type AppContext } from "../context";
+import { parseDate, parseSegment } from "./analytics.command";
 import { SURVEY_WAVE_KINDS, type SurveyWaveKind } from "../../core/surveys/survey-wave";
 import { newWorkerId } from "../dispatch.job";
 import { JOB_NAMES, loadJobs, type JobName } from "../job-registry";
@@ -28,8 +29,7 @@ const number = (name: string) => (v: string) => {
 
 function asOfClock(asOf: string | undefined): (() => Date) | undefined {
   if (!asOf) return undefined;
-  const date = new Date(asOf);
-  if (Number.isNaN(date.getTime())) throw new UserError(`--as-of: "${asOf}" is not a date`);
+  const date = parseDate(asOf, "--as-of");
   return () => date;
 }
 
@@ -116,7 +116,7 @@ export function registerRunCommands(program: Command): void {
             controlShare: o.controlShare as number | undefined,
             budget: (o.budget as number | undefined) ?? null,
             targeting: {
-              segments: o.segments as string[] | undefined,
+              segments: (o.segments as string[] | undefined)?.map((name) => parseSegment(name, "--segments")),
               riskBands: o.riskBands as ("low" | "medium" | "high")[] | undefined,
               minRisk: o.minRisk as number | undefined,
               minClv: o.minClv as number | undefined,
@@ -126,7 +126,7 @@ export function registerRunCommands(program: Command): void {
             windowDays: o.windowDays as number | undefined,
             schedule: (o.schedule as string | undefined) ?? null,
             seed: o.seed as string | undefined,
-            startsAt: (o.startsAt as string | undefined) ?? null,
+            startsAt: o.startsAt ? parseDate(o.startsAt as string, "--starts-at") : null,
           },
           { now: ctx.now() },
         );
