@@ -67,7 +67,11 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
     log,
     now,
     guard: createStaffGuard({ policy: staffPolicyFromConfig(slack), client: app.client, log }),
-    assistant: loggedAssistant(db, options.assistant ?? unavailableAssistant(), { log, now }),
+    assistant: loggedAssistant(db, options.assistant ?? unavailableAssistant(), {
+      log,
+      now,
+      timeoutSeconds: config.assistant.timeoutSeconds,
+    }),
     telegramChannel: options.telegramChannel ?? new DryRunChannel(log),
   };
   const desk = new SlackTicketDesk(deps, app.client);

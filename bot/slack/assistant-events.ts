@@ -1,8 +1,10 @@
 // The assistant in Slack: app mentions and direct messages. Bolt acknowledges events before
-// listeners run, so the model's latency never meets Slack's 3-second limit.
+// listeners run, so the model's latency never meets Slack's 3-second limit. Staff see
+// "Thinking…" at once where the answer will be, and the answer replaces it. In a channel the
+// answer goes in the question's thread, where a follow-up is asked with the earlier turns.
 import type { WebClient } from "@slack/web-api";
 import type { KnownBlock } from "@slack/types";
-import type { AssistantAnswer } from "../../core/assistant/assistant";
+import { DIRECT_THREAD, type AssistantAnswer } from "../../core/assistant/assistant";
 import { claimSlackEvent } from "../../core/staff/ticket-desk";
 import { scrubContacts } from "../../core/assistant/pii";
 import { context, HELP_TEXT, section } from "./blocks";
@@ -10,8 +12,8 @@ import { esc } from "./safe-text";
 import type { SlackDeps } from "./deps";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 
-/** Answers longer than this go into a thread under the question. */
-export const LONG_ANSWER_CHARS = 600;
+/** Shown where the answer will be until it replaces it. */
+export const THINKING_TEXT = "_Thinking…_";
 
 export interface Question {
   user: string;
@@ -59,7 +61,11 @@ function answerBlocks(answer: AssistantAnswer, text: string): KnownBlock[] {
   return [...chunks.slice(0, 45).map((c) => section(c)), context(footer.join(" · "))];
 }
 
-/** Checks staff, asks the assistant, posts the answer (in a thread when it is long). */
+/**
+ * Checks staff, shows "Thinking…" where the answer goes (the question's thread in a channel; the
+ * direct message itself, or its thread), asks the assistant with the thread's earlier turns, and
+ * replaces the placeholder with the answer.
+ */
 export async function answerQuestion(deps: SlackDeps, client: WebClient, q: Question): Promise<void> {
   if (q.eventId && !(await claimSlackEvent(deps.db, q.eventId))) return;
   const decision = await deps.guard.check(q.user, q.channel);
@@ -68,12 +74,28 @@ export async function answerQuestion(deps: SlackDeps, client: WebClient, q: Ques
     else await client.chat.postEphemeral({ channel: q.channel, user: q.user, text: STAFF_ONLY_TEXT });
     return;
   }
+  const threadTs = q.isDirect ? q.threadTs : (q.threadTs ?? q.ts);
+  const place = { channel: q.channel, ...(threadTs ? { thread_ts: threadTs } : {}) };
   const question = questionText(q.text);
   if (!question) {
-    await client.chat.postMessage({ channel: q.channel, thread_ts: q.threadTs, text: HELP_TEXT });
+    await client.chat.postMessage({ ...place, text: HELP_TEXT });
     return;
   }
-  const answer = await deps.assistant.ask(question, { user: q.user, channel: q.channel });
+  const placeholder = await client.chat.postMessage({ ...place, text: THINKING_TEXT }).catch((error: unknown) => {
+    deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, "could not show Thinking…");
+    return undefined;
+  });
+  /** Replaces the placeholder (or, without one, posts) with the final message. */
+  const finish = async (message: { text: string; blocks?: KnownBlock[] }) => {
+    const body = { ...message, unfurl_links: false, unfurl_media: false };
+    if (placeholder?.ts) await client.chat.update({ channel: q.channel, ts: placeholder.ts, ...body });
+    else await client.chat.postMessage({ ...place, ...body });
+  };
+  const answer = await deps.assistant.ask(question, {
+    user: q.user,
+    channel: q.channel,
+    thread: threadTs ?? DIRECT_THREAD,
+  });
   // The model's words are untrusted like customers' (it may quote a complaint): escaped always.
   const text = esc(answer.answer, deps.config.slack.linkHosts);
   const personal = (answer.disclosed?.length ?? 0) > 0 || scrubContacts(answer.answer) !== answer.answer;
@@ -86,17 +108,8 @@ export async function answerQuestion(deps: SlackDeps, client: WebClient, q: Ques
       unfurl_links: false,
       unfurl_media: false,
     });
-    await client.chat.postMessage({ channel: q.channel, thread_ts: q.threadTs ?? q.ts, text: SENT_PRIVATELY_TEXT });
+    await finish({ text: SENT_PRIVATELY_TEXT });
     return;
   }
-  const long = text.length > LONG_ANSWER_CHARS;
-  const threadTs = q.threadTs ?? (long ? q.ts : undefined);
-  await client.chat.postMessage({
-    channel: q.channel,
-    ...(threadTs ? { thread_ts: threadTs } : {}),
-    text: text.slice(0, 39_000),
-    blocks: answerBlocks(answer, text),
-    unfurl_links: false,
-    unfurl_media: false,
-  });
+  await finish({ text: text.slice(0, 39_000), blocks: answerBlocks(answer, text) });
 }

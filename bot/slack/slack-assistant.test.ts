@@ -4,7 +4,7 @@ import { computeMetrics } from "../../core/analytics/metrics";
 import type { Database } from "../../core/db/client";
 import { makeCustomer, makeCustomers, makeFeedback, makeScoreRun } from "../../core/staff/test-fixtures";
 import { createLangchainAssistant } from "./assistant/langchain-assistant";
-import { SENT_PRIVATELY_TEXT } from "./assistant-events";
+import { SENT_PRIVATELY_TEXT, THINKING_TEXT } from "./assistant-events";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 import { lastToolResult, startLlmStandIn, type LlmStandIn } from "./testing/llm-stand-in";
 import { STAFF_CHANNEL, STAFF_USER, startSlackHarness, type SlackHarness } from "./testing/harness";
@@ -19,20 +19,28 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
   let h: SlackHarness;
   let ts = 100;
 
-  async function mention(text: string, channel = STAFF_CHANNEL, user = STAFF_USER) {
+  /** The answer as staff finally see it: the "Thinking…" placeholder, replaced by its update. */
+  async function answerAfter(postsBefore: number, updatesBefore: number): Promise<Record<string, unknown>> {
+    const placeholder = (await h.slack.waitFor("chat.postMessage", postsBefore + 1))[postsBefore]!.body;
+    expect(placeholder.text).toBe(THINKING_TEXT);
+    const update = (await h.slack.waitFor("chat.update", updatesBefore + 1, 20_000))[updatesBefore]!.body;
+    return { ...update, thread_ts: placeholder.thread_ts };
+  }
+
+  async function mention(text: string, options: { threadTs?: string; user?: string } = {}) {
     const eventTs = `${++ts}.000001`;
-    const before = h.slack.callsOf("chat.postMessage").length;
+    const [posts, updates] = [h.slack.callsOf("chat.postMessage").length, h.slack.callsOf("chat.update").length];
     const res = await h.event({
       type: "app_mention",
-      user,
+      user: options.user ?? STAFF_USER,
       text: `<@UBOT> ${text}`,
       ts: eventTs,
-      channel,
+      channel: STAFF_CHANNEL,
       event_ts: eventTs,
+      ...(options.threadTs ? { thread_ts: options.threadTs } : {}),
     });
     expect(res.status).toBe(200);
-    const posts = await h.slack.waitFor("chat.postMessage", before + 1);
-    return { post: posts[before]!.body, eventTs };
+    return { post: await answerAfter(posts, updates), eventTs };
   }
 
   beforeAll(async () => {
@@ -128,7 +136,7 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
         };
       },
     ]);
-    const { post } = await mention("how many Champions are at high risk this month?");
+    const { post, eventTs } = await mention("how many Champions are at high risk this month?");
     const [direct] = await db.prisma.$queryRaw<{ high: number; all: number }[]>`
       SELECT count(*) FILTER (WHERE churn_probability >= 0.7)::int AS high, count(*)::int AS "all"
       FROM scores WHERE segment = 'Champions' AND run_id = (SELECT max(id) FROM score_runs)`;
@@ -137,7 +145,7 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
       `${direct!.high} of ${direct!.all} Champions are at high risk [at_risk_customers, segment_overview].`,
     );
     expect(post.channel).toBe(STAFF_CHANNEL);
-    expect(post.thread_ts).toBeUndefined(); // short answers are not threaded
+    expect(post.thread_ts).toBe(eventTs); // in a channel, the answer is in the question's thread
     expect(JSON.stringify(post.blocks)).toContain("`at_risk_customers`");
     // The model was offered every tool and told the rules.
     const first = llm.requests[0]!;
@@ -165,6 +173,28 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
     expect(logged!.promptTokens).toBeGreaterThan(0);
     expect(logged!.completionTokens).toBeGreaterThan(0);
     expect(logged!.latencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("asks a follow-up in the thread with the earlier turn, and a new question without it", async () => {
+    llm.script([() => ({ content: "There are 10 Champions [segment_overview]." })]);
+    const first = await mention("how many Champions do we have?");
+    llm.requests.length = 0;
+    llm.script([() => ({ content: "And 11 Loyal [segment_overview]." })]);
+    const followUp = await mention("and Loyal?", { threadTs: first.eventTs });
+    expect(followUp.post.thread_ts).toBe(first.eventTs);
+    const asked = llm.requests[0]!.messages.filter((m) => m.role !== "system");
+    expect(asked.map((m) => [m.role, m.content])).toEqual([
+      ["user", "how many Champions do we have?"],
+      ["assistant", "There are 10 Champions [segment_overview]."],
+      ["user", "and Loyal?"],
+    ]);
+    // A question outside that thread starts afresh.
+    llm.requests.length = 0;
+    llm.script([() => ({ content: "Hello." })]);
+    await mention("hello");
+    expect(llm.requests[0]!.messages.filter((m) => m.role !== "system")).toHaveLength(1);
+    const logged = await db.prisma.assistantQuestion.findMany({ where: { threadTs: first.eventTs } });
+    expect(logged.map((q) => q.question)).toEqual(["how many Champions do we have?", "and Loyal?"]);
   });
 
   it("explains an NPS drop with the metrics of both months and the themes, as the store has them", async () => {
@@ -218,7 +248,7 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
       dump,
     ]);
     const eventTs = `${++ts}.000001`;
-    const before = h.slack.callsOf("chat.postMessage").length;
+    const [posts, updates] = [h.slack.callsOf("chat.postMessage").length, h.slack.callsOf("chat.update").length];
     await h.event({
       type: "message",
       channel_type: "im",
@@ -228,8 +258,8 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
       ts: eventTs,
       event_ts: eventTs,
     });
-    const post = (await h.slack.waitFor("chat.postMessage", before + 1, 20_000))[before]!.body;
-    expect(post.thread_ts).toBe(eventTs); // long answer: threaded
+    const post = await answerAfter(posts, updates);
+    expect(post.thread_ts).toBeUndefined(); // a direct message is answered in place
     const seenByModel = llm.rawBodies.join("\n");
     // The complaint reached the model, marked as untrusted data...
     expect(seenByModel).toMatch(/<untrusted_customer_text>[^<]*Ignore previous instructions/);
@@ -278,6 +308,7 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
       },
     ]);
     const before = h.slack.callsOf("chat.postMessage").length;
+    const updatesBefore = h.slack.callsOf("chat.update").length;
     const eventTs = `${++ts}.000001`;
     await h.event({
       type: "app_mention",
@@ -287,12 +318,19 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
       channel: "CPUBLIC",
       event_ts: eventTs,
     });
+    const inThread = await answerAfter(before, updatesBefore);
     const posts = (await h.slack.waitFor("chat.postMessage", before + 2, 20_000)).slice(before);
     const c = await db.prisma.customer.findUniqueOrThrow({ where: { externalId: "CUST-7" } });
-    const inChannel = posts.filter((p) => p.body.channel === "CPUBLIC");
-    expect(inChannel).toHaveLength(1);
-    expect(inChannel[0]!.body).toMatchObject({ text: SENT_PRIVATELY_TEXT, thread_ts: eventTs });
-    const shown = JSON.stringify(inChannel[0]!.body);
+    const inChannel = [
+      ...posts.map((p) => p.body),
+      ...h.slack
+        .callsOf("chat.update")
+        .slice(updatesBefore)
+        .map((u) => u.body),
+    ].filter((body) => body.channel === "CPUBLIC");
+    expect(inChannel.map((body) => body.text)).toEqual([THINKING_TEXT, SENT_PRIVATELY_TEXT]);
+    expect(inThread).toMatchObject({ text: SENT_PRIVATELY_TEXT, thread_ts: eventTs });
+    const shown = JSON.stringify(inChannel);
     for (const secret of [c.email!, c.phone!, c.name!, c.phone!.replace(/\D/g, "").slice(-6)])
       expect(shown).not.toContain(secret);
     const dm = posts.find((p) => p.body.channel === STAFF_USER)!;
@@ -343,11 +381,56 @@ describe("assistant over Slack events with a scripted model [pglite]", () => {
       channel: STAFF_CHANNEL,
       event_ts: `${ts}.1`,
     };
+    const updates = h.slack.callsOf("chat.update").length;
     await h.event(event, "EvSAME");
-    await h.slack.waitFor("chat.postMessage", before + 1);
+    await answerAfter(before, updates);
     await h.event(event, "EvSAME");
     await new Promise((r) => setTimeout(r, 300));
     expect(h.slack.callsOf("chat.postMessage")).toHaveLength(before + 1);
+  });
+});
+
+describe("assistant with a model that hangs [pglite]", () => {
+  let db: Database;
+  let llm: LlmStandIn;
+  let h: SlackHarness;
+  beforeAll(async () => {
+    db = await createTestDatabase("pglite");
+    llm = await startLlmStandIn();
+    h = await startSlackHarness({
+      db,
+      env: {
+        OPENAI_API_KEY: "sk-test-key",
+        OPENAI_BASE_URL: llm.baseUrl,
+        OPENAI_MODEL: "test-model",
+        ASSISTANT_TIMEOUT_SECONDS: "5",
+        LLM_TIMEOUT_MS: "600000",
+      },
+      assistant: (config) => createLangchainAssistant({ config, db, now: () => new Date() }),
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await llm?.close();
+    await db?.close();
+  });
+
+  it("shows Thinking… at once, and past the time bound replaces it with a message that says so", async () => {
+    llm.script([() => ({ hang: true })]);
+    await h.event({
+      type: "message",
+      channel_type: "im",
+      channel: "DSTAFF",
+      user: STAFF_USER,
+      text: "how is NPS?",
+      ts: "7.1",
+      event_ts: "7.1",
+    });
+    expect((await h.slack.waitFor("chat.postMessage"))[0]!.body.text).toBe(THINKING_TEXT);
+    const post = (await h.slack.waitFor("chat.update", 1, 60_000))[0]!.body;
+    expect(llm.requests).toHaveLength(1);
+    expect(String(post.text)).toContain("took longer than 5 s");
+    expect(await db.prisma.assistantQuestion.findFirst()).toMatchObject({ question: "how is NPS?", error: "timeout" });
   });
 });
 
@@ -373,7 +456,8 @@ describe("assistant without an API key [pglite]", () => {
       ts: "5.1",
       event_ts: "5.1",
     });
-    const post = (await h.slack.waitFor("chat.postMessage"))[0]!.body;
+    expect((await h.slack.waitFor("chat.postMessage"))[0]!.body.text).toBe(THINKING_TEXT);
+    const post = (await h.slack.waitFor("chat.update"))[0]!.body;
     expect(String(post.text)).toContain("OPENAI_API_KEY");
     expect(String(post.text)).toContain("/retention at-risk");
     expect(await db.prisma.assistantQuestion.count()).toBe(1);

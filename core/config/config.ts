@@ -69,6 +69,7 @@ export const envSchema = z.object({
   SLACK_EVENT_LEASE_SECONDS: int(1, 3600).default(60),
   SLACK_LINK_HOSTS: optionalString,
   ASSISTANT_ATTRIBUTES: optionalString,
+  ASSISTANT_TIMEOUT_SECONDS: int(5, 600).default(60),
   FAULT_KILL_AT: optionalString,
   // llm
   OPENAI_API_KEY: optionalString,
@@ -168,7 +169,11 @@ export interface Config {
     linkHosts: string[];
   };
   /** Customer attributes the assistant's model may see (all others are left out). */
-  assistant: { attributes: string[] };
+  assistant: {
+    attributes: string[];
+    /** One question's whole answer (every model turn and tool call) ends after this long. */
+    timeoutSeconds: number;
+  };
   /** Crash tests only: the named point where the process kills itself (SIGKILL). */
   faultKillAt: string | undefined;
   llm: {
@@ -303,7 +308,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       eventLeaseMs: env.SLACK_EVENT_LEASE_SECONDS * 1000,
       linkHosts: list(env.SLACK_LINK_HOSTS).map((h) => h.toLowerCase()),
     },
-    assistant: { attributes: list(env.ASSISTANT_ATTRIBUTES) },
+    assistant: { attributes: list(env.ASSISTANT_ATTRIBUTES), timeoutSeconds: env.ASSISTANT_TIMEOUT_SECONDS },
     faultKillAt: env.FAULT_KILL_AT,
     llm: {
       apiKey: env.OPENAI_API_KEY,

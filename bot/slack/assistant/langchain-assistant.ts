@@ -29,7 +29,7 @@ export function createLangchainAssistant(options: LangchainAssistantOptions): As
     configuration: config.llm.baseUrl ? { baseURL: config.llm.baseUrl } : undefined,
   });
   return {
-    ask: async (question) => {
+    ask: async (question, context) => {
       const started = Date.now();
       const now = options.now();
       const disclosed = new Set<string>();
@@ -60,9 +60,14 @@ export function createLangchainAssistant(options: LangchainAssistantOptions): As
           riskMedium: config.analytics.riskMedium,
         }),
       });
+      // The thread's earlier turns first, so a follow-up ("and last month?") reads in context.
+      const earlier = (context.history ?? []).flatMap((turn) => [
+        { role: "user" as const, content: turn.question },
+        { role: "assistant" as const, content: turn.answer },
+      ]);
       const state = await agent.invoke(
-        { messages: [{ role: "user", content: question }] },
-        { recursionLimit: options.maxSteps ?? 16 },
+        { messages: [...earlier, { role: "user", content: question }] },
+        { recursionLimit: options.maxSteps ?? 16, signal: context.signal },
       );
       let prompt = 0;
       let completion = 0;

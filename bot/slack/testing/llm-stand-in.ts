@@ -13,6 +13,8 @@ export interface ChatRequest {
 export type ScriptStep = (request: ChatRequest) => {
   toolCalls?: { name: string; args: Record<string, unknown> }[];
   content?: string;
+  /** Never answer (a hung model); the connection ends when the stand-in closes. */
+  hang?: boolean;
 };
 
 export interface LlmStandIn {
@@ -56,6 +58,7 @@ export async function startLlmStandIn(): Promise<LlmStandIn> {
       requests.push(request);
       const step = steps.shift();
       const out = step ? step(request) : { content: "(script exhausted)" };
+      if (out.hang) return;
       const id = `chatcmpl-${++seq}`;
       const toolCalls = out.toolCalls?.map((c, i) => ({
         id: `call_${seq}_${i}`,
