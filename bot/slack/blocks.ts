@@ -41,6 +41,39 @@ export const money = (v: number | null | undefined, currency: string) =>
   v === null || v === undefined ? "n/a" : `${currency} ${v.toLocaleString("en-US", { maximumFractionDigits: 0 })}`;
 const day = (d: Date | null | undefined) => (d ? d.toISOString().slice(0, 10) : "n/a");
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** At most `n` characters, cut at a word boundary (never inside a number or a word) with "…". */
+export function cutAtWord(s: string, n: number): string {
+  if (s.length <= n) return s;
+  const head = s.slice(0, n - 1);
+  const space = head.search(/\s\S*$/);
+  return `${(space > 0 ? head.slice(0, space) : head).replace(/[\s,;:.]+$/, "")}…`;
+}
+
+/**
+ * Reasons for a narrow table cell: whole reasons while they fit, then "+N more"; a first reason
+ * too long on its own is cut at a word. Never "no purchase for 49…" for 498 days.
+ */
+export function reasonsCell(reasons: string[], n: number): string {
+  if (reasons.length === 0) return "-";
+  const shown: string[] = [];
+  for (const [i, reason] of reasons.entries()) {
+    const more = reasons.length - i - 1;
+    const candidate = [...shown, reason].join("; ") + (more > 0 ? ` +${more}` : "");
+    if (candidate.length > n) break;
+    shown.push(reason);
+  }
+  if (shown.length === 0) {
+    const more = reasons.length - 1;
+    const suffix = more > 0 ? ` +${more}` : "";
+    return cutAtWord(reasons[0]!, n - suffix.length) + suffix;
+  }
+  const rest = reasons.length - shown.length;
+  return shown.join("; ") + (rest > 0 ? ` +${rest}` : "");
+}
+
+/** The card shows this much of the customer's first message; the rest is one click away. */
+export const CARD_OPENING_CHARS = 1200;
 /** Slack mrkdwn escaping for text we did not write (names, customers' words): see safe-text.ts. */
 export { esc };
 
@@ -75,16 +108,17 @@ export function atRiskBlocks(
   const title = `Customers at risk${filter.segment ? ` in ${filter.segment}` : ""} (churn ≥ ${pct(filter.minRisk)})`;
   if (!list.asOf) return [header(title), section("No scores yet: run `retention score` first.")];
   if (list.total === 0) return [header(title), section(`No customers match (scored ${day(list.asOf)}).`)];
-  const rows = list.rows
-    .slice(0, shown)
-    .map((r) => [
-      esc(cut(r.name ?? r.externalId, 22)),
-      pct(r.churnProbability),
-      cut(r.reasons.map((x) => x.text).join("; ") || "-", 44),
-      money(r.clv, currency),
-      day(r.lastPurchaseAt),
-      cut(r.segment, 16),
-    ]);
+  const rows = list.rows.slice(0, shown).map((r) => [
+    esc(cut(r.name ?? r.externalId, 22)),
+    pct(r.churnProbability),
+    reasonsCell(
+      r.reasons.map((x) => x.text),
+      44,
+    ),
+    money(r.clv, currency),
+    day(r.lastPurchaseAt),
+    cut(r.segment, 16),
+  ]);
   return [
     header(title),
     context(
@@ -195,7 +229,9 @@ export function ticketBlocks(t: TicketCard, currency: string, now: Date): KnownB
     : `none yet (waiting ${formatDuration(now.getTime() - t.createdAt.getTime())})`;
   const blocks: KnownBlock[] = [
     header(`${t.source === "nps_detractor" ? "Detractor" : "Complaint"} ${t.reference}`),
-    section(t.opening ? `>${esc(cut(t.opening, 1200)).replace(/\n/g, "\n>")}` : "_no message text_"),
+    section(
+      t.opening ? `>${esc(cutAtWord(t.opening, CARD_OPENING_CHARS)).replace(/\n/g, "\n>")}` : "_no message text_",
+    ),
     {
       type: "section",
       fields: [
@@ -227,6 +263,16 @@ export function ticketBlocks(t: TicketCard, currency: string, now: Date): KnownB
           value: String(t.id),
           style: "primary",
         },
+        ...(t.opening && t.opening.length > CARD_OPENING_CHARS
+          ? [
+              {
+                type: "button" as const,
+                action_id: "ticket_full_text",
+                text: { type: "plain_text" as const, text: "Full text" },
+                value: String(t.id),
+              },
+            ]
+          : []),
         {
           type: "button",
           action_id: "ticket_resolve",

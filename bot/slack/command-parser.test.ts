@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseRetentionCommand } from "./command-parser";
 import { questionText } from "./assistant-events";
 import { slackToPlain } from "./ticket-desk";
+import { reasonsCell } from "./blocks";
 
 describe("parseRetentionCommand", () => {
   it("reads at-risk with a multi-word segment and options in any order", () => {
@@ -76,5 +77,23 @@ describe("Slack text", () => {
     expect(slackToPlain("See <https://shop.test/t/1|tracking> &amp; <https://shop.test> <@U1>")).toBe(
       "See tracking (https://shop.test/t/1) & https://shop.test",
     );
+  });
+});
+
+describe("reasons in a narrow cell", () => {
+  it("keeps whole reasons, counts the rest, and never cuts inside a number", () => {
+    expect(reasonsCell(["no purchase for 498 days", "orders shrinking"], 44)).toBe(
+      "no purchase for 498 days; orders shrinking",
+    );
+    expect(reasonsCell(["no purchase for 498 days (usually every 30)", "orders shrinking"], 44)).toBe(
+      "no purchase for 498 days (usually every… +1",
+    );
+    expect(reasonsCell(["no purchase for 498 days", "a long second reason", "third"], 44)).toBe(
+      "no purchase for 498 days +2",
+    );
+    expect(reasonsCell(["a complaint last week about delivery that took 1234 days"], 44)).toBe(
+      "a complaint last week about delivery that…",
+    );
+    expect(reasonsCell([], 44)).toBe("-");
   });
 });

@@ -5,11 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../core/db/client";
 import { staffDeskStatus } from "../../core/staff/desk-status";
 import { makeCustomer } from "../../core/staff/test-fixtures";
-import { openTicket } from "../../core/tickets/tickets";
+import { addCustomerMessage, openTicket } from "../../core/tickets/tickets";
 import { createTestDatabase } from "../../test/helpers/db";
+import { until } from "../../test/helpers/wait";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
+import { loadConfig } from "../../core/config/config";
+import { silentLogger } from "../../core/log";
+import { buildRuntime, type Runtime } from "../../jobs/runtime";
+import { startBotApiStandIn, type BotApiStandIn } from "../telegram/testing/bot-api-stand-in";
 import { postSigned } from "./testing/slack-stand-in";
 import {
+  buttonPress,
   SIGNING_SECRET,
   STAFF_CHANNEL,
   STAFF_USER,
@@ -100,6 +106,34 @@ describe("staff desk when Slack refuses the tickets channel [pglite]", () => {
     expect(shown).toContain("evil[.]example");
   });
 
+  it("keeps the whole customer text one click from the card, and posts follow-ups uncut", async () => {
+    const customer = await makeCustomer(db, { externalId: "CX-5" });
+    const long = Array.from({ length: 120 }, (_, i) => `sentence ${i} about the broken kettle.`).join(" ");
+    expect(long.length).toBeGreaterThan(1200);
+    const { id, reference } = await openTicket(db, {
+      customerId: customer.id,
+      source: "complaint",
+      text: long,
+      now: clock,
+    });
+    await h.parts.desk.pollOnce();
+    const card = ticketPosts().find((c) => String(c.body.text).includes(reference))!.body;
+    const shown = JSON.stringify(card.blocks);
+    expect(shown).not.toContain("sentence 119");
+    expect(shown).toContain('"action_id":"ticket_full_text"');
+    const threadTs = (await db.prisma.ticket.findUniqueOrThrow({ where: { id } })).slackTs!;
+    const opened = h.slack.callsOf("views.open").length;
+    await h.interaction(buttonPress("ticket_full_text", String(id), { messageTs: threadTs }));
+    const modal = (await h.slack.waitFor("views.open", opened + 1))[opened]!.body.view as { blocks: unknown[] };
+    expect(JSON.stringify(modal.blocks)).toContain("sentence 119 about the broken kettle.");
+
+    const followUp = "And another thing: ".padEnd(900, "x") + " the end";
+    await addCustomerMessage(db, { ticketId: id, customerId: customer.id, text: followUp, now: clock });
+    await h.parts.desk.pollOnce();
+    const inThread = h.slack.callsOf("chat.postMessage").find((c) => c.body.thread_ts === threadTs)!;
+    expect(String(inThread.body.text)).toContain("x the end");
+  });
+
   it("refuses a reply longer than Telegram allows before sending, naming the limit; the ticket stays unanswered", async () => {
     const customer = await makeCustomer(db, { externalId: "CX-4" });
     const { id, reference } = await openTicket(db, {
@@ -178,5 +212,84 @@ describe("staff desk when Slack refuses the tickets channel [pglite]", () => {
     } finally {
       await h2.close();
     }
+  });
+});
+
+describe("a first reply Telegram refuses [pglite]", () => {
+  let db: Database;
+  let h: SlackHarness;
+  let telegram: BotApiStandIn;
+  let runtime: Runtime;
+  beforeAll(async () => {
+    db = await createTestDatabase("pglite");
+    telegram = await startBotApiStandIn();
+    const config = loadConfig({
+      TELEGRAM_BOT_TOKEN: "4242:desk-retry",
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      LOG_LEVEL: "silent",
+    });
+    runtime = buildRuntime(config, silentLogger);
+    h = await startSlackHarness({ db, now, telegramChannel: runtime.channel(db) });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await runtime?.stop();
+    await telegram?.close();
+    await db?.close();
+  });
+
+  it("leaves the ticket unanswered with the reason and a Retry button; Retry delivers it once", async () => {
+    const customer = await makeCustomer(db, { externalId: "CX-9", telegramChatId: 9_009n });
+    const { id, reference } = await openTicket(db, {
+      customerId: customer.id,
+      source: "complaint",
+      text: "Wrong size delivered",
+      now: clock,
+    });
+    await h.parts.desk.pollOnce();
+    const threadTs = (await db.prisma.ticket.findUniqueOrThrow({ where: { id } })).slackTs!;
+    expect(threadTs).toBeTruthy();
+    telegram.refuse = (chatId, earlier) =>
+      chatId === 9009 && earlier === 0 ? "Bad Request: chat is frozen" : undefined;
+
+    const before = h.slack.callsOf("chat.postMessage").length;
+    advance(60_000);
+    await h.event({
+      type: "message",
+      channel: TICKETS_CHANNEL,
+      channel_type: "channel",
+      user: STAFF_USER,
+      text: "We will send the right size today.",
+      ts: "1800000101.000100",
+      thread_ts: threadTs,
+      event_ts: "1800000101.000100",
+    });
+    const warning = (await h.slack.waitFor("chat.postMessage", before + 1))[before]!.body;
+    expect(warning.thread_ts).toBe(threadTs);
+    expect(String(warning.text)).toContain("not delivered");
+    expect(String(warning.text)).toContain("chat is frozen");
+    const retry = JSON.stringify(warning.blocks);
+    expect(retry).toContain('"action_id":"ticket_retry_reply"');
+    expect((await db.prisma.ticket.findUniqueOrThrow({ where: { id } })).firstResponseAt).toBeNull();
+    expect(telegram.delivered()).toHaveLength(0);
+
+    // Retry: the same message, delivered once; the ticket now counts as answered.
+    const value = /"value":"(\d+:\d+)"/.exec(retry)![1]!;
+    const onWarning = () => h.slack.callsOf("chat.update").filter((u) => u.body.ts === "1800000102.000100");
+    await h.interaction(buttonPress("ticket_retry_reply", value, { messageTs: "1800000102.000100" }));
+    await until(() => onWarning().length === 1, "the warning shows the retry's outcome");
+    expect(String(onWarning()[0]!.body.text)).toContain("Delivered on retry");
+    expect(telegram.delivered().map((s) => [s.chatId, s.text])).toEqual([
+      [9009, expect.stringContaining("We will send the right size today.")],
+    ]);
+    const ticket = await db.prisma.ticket.findUniqueOrThrow({ where: { id } });
+    expect(ticket.firstResponseAt).not.toBeNull();
+    expect(reference).toMatch(/^T-/);
+
+    // A second press finds nothing to send: still one message on Telegram.
+    await h.interaction(buttonPress("ticket_retry_reply", value, { messageTs: "1800000102.000100" }));
+    await until(() => onWarning().length === 2, "the second press is answered");
+    expect(String(onWarning()[1]!.body.text)).toBe("This reply is already delivered.");
+    expect(telegram.delivered()).toHaveLength(1);
   });
 });

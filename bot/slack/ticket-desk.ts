@@ -5,7 +5,9 @@
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { ErrorCode, type WebClient } from "@slack/web-api";
 import { assertUnreachable } from "../../core/result";
-import { addStaffReply, resolveTicket, type StaffReplyError } from "../../core/tickets/tickets";
+import type { KnownBlock } from "@slack/types";
+import type { SendNowOutcome } from "../../core/messaging/outbox";
+import { addStaffReply, resolveTicket, retryStaffReply, type StaffReplyError } from "../../core/tickets/tickets";
 import { clearDeskProblem, markDeskProblemAlerted, recordDeskProblem } from "../../core/staff/desk-status";
 import {
   assignTicket,
@@ -100,6 +102,39 @@ export function replyErrorText(e: StaffReplyError): string {
     default:
       return assertUnreachable(e);
   }
+}
+
+/**
+ * Says why a reply did not reach the customer; a reply Telegram refused gets a Retry button
+ * (`ticket_retry_reply`, value `<ticket>:<message>`), which sends the same message again.
+ */
+export function notDeliveredMessage(
+  ticketId: number,
+  messageId: number,
+  delivery: SendNowOutcome,
+  deliveryError: string | null,
+): { text: string; blocks: KnownBlock[] } {
+  const why =
+    delivery === "unreachable"
+      ? "the customer has no reachable Telegram chat"
+      : delivery === "retry"
+        ? "Telegram did not answer; it will be retried"
+        : `Telegram refused it${deliveryError ? ` (${esc(deliveryError.slice(0, 300))})` : ""}`;
+  const text = `:warning: Reply saved but not delivered: ${why}. The ticket still counts as unanswered.`;
+  const blocks: KnownBlock[] = [{ type: "section", text: { type: "mrkdwn", text } }];
+  if (delivery === "failed")
+    blocks.push({
+      type: "actions",
+      elements: [
+        {
+          type: "button",
+          action_id: "ticket_retry_reply",
+          text: { type: "plain_text", text: "Retry" },
+          value: `${ticketId}:${messageId}`,
+        },
+      ],
+    });
+  return { text, blocks };
 }
 
 export class SlackTicketDesk {
@@ -235,7 +270,13 @@ export class SlackTicketDesk {
     }
     if (!card.slack) return; // the opening post will show it
     if (event.type === "ticket_message") {
-      const text = typeof event.payload.preview === "string" ? event.payload.preview : "(new message)";
+      // The whole message (the event holds a preview): staff read it in the thread, uncut.
+      const messageId = Number(event.payload.messageId);
+      const stored = Number.isInteger(messageId)
+        ? await this.deps.db.prisma.ticketMessage.findUnique({ where: { id: messageId }, select: { text: true } })
+        : null;
+      const text =
+        stored?.text ?? (typeof event.payload.preview === "string" ? event.payload.preview : "(new message)");
       await this.client.chat.postMessage({
         channel: card.slack.channel,
         thread_ts: card.slack.ts,
@@ -332,17 +373,11 @@ export class SlackTicketDesk {
         text: `${r.internal ? "Internal note" : "Reply"} from <@${r.user}>:\n>${esc(r.text).replace(/\n/g, "\n>")}`,
       });
     }
-    if (!r.internal && delivery !== "sent" && delivery !== "duplicate") {
-      const why =
-        delivery === "unreachable"
-          ? "the customer has no reachable Telegram chat"
-          : delivery === "retry"
-            ? "Telegram did not answer; it will be retried"
-            : `Telegram refused it${result.value.deliveryError ? ` (${esc(result.value.deliveryError.slice(0, 300))})` : ""}`;
+    if (!r.internal && delivery !== "sent" && delivery !== "duplicate" && delivery !== null) {
       await this.client.chat.postMessage({
         channel: r.channel,
         thread_ts: r.threadTs,
-        text: `:warning: Reply saved but not delivered: ${why}. The ticket still counts as unanswered.`,
+        ...notDeliveredMessage(ticketId, result.value.messageId, delivery, result.value.deliveryError),
       });
     } else if (r.slackTs) {
       await this.client.reactions
@@ -362,6 +397,53 @@ export class SlackTicketDesk {
         await this.client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text: STAFF_ONLY_TEXT });
       return false;
     };
+
+    app.action<BlockAction>("ticket_retry_reply", async ({ ack, body }) => {
+      await ack();
+      if (!(await staffOnly(body))) return;
+      const [ticketId, messageId] = String((body.actions[0] as ButtonAction | undefined)?.value ?? "")
+        .split(":")
+        .map(Number);
+      if (!Number.isInteger(ticketId) || !Number.isInteger(messageId)) return;
+      const result = await retryStaffReply(this.deps.db, ticketId!, messageId!, {
+        channel: this.deps.telegramChannel,
+        now: this.deps.now(),
+        defaultLocale: this.deps.config.business.locale,
+      });
+      this.deps.log.info({ ticketId, messageId, result, user: body.user.id }, "staff reply retried");
+      const delivered = result.ok && (result.value.delivery === "sent" || result.value.delivery === "duplicate");
+      const update = delivered
+        ? { text: `:white_check_mark: Delivered on retry by <@${body.user.id}>.`, blocks: [] }
+        : result.ok
+          ? notDeliveredMessage(ticketId!, messageId!, result.value.delivery, result.value.deliveryError)
+          : {
+              text:
+                result.error.type === "not_failed"
+                  ? `This reply is already ${result.error.status === "sent" ? "delivered" : result.error.status}.`
+                  : "This reply no longer exists.",
+              blocks: [],
+            };
+      if (body.channel?.id && body.message?.ts)
+        await this.client.chat.update({ channel: body.channel.id, ts: body.message.ts, ...update });
+      await this.refreshCard(ticketId!);
+    });
+
+    app.action<BlockAction>("ticket_full_text", async ({ ack, body, client }) => {
+      await ack();
+      if (!(await staffOnly(body))) return;
+      const card = await ticketCard(this.deps.db, ticketOf(body));
+      if (!card?.opening) return;
+      const chunks = esc(card.opening).match(/[\s\S]{1,2900}/g) ?? [];
+      await client.views.open({
+        trigger_id: body.trigger_id,
+        view: {
+          type: "modal",
+          title: { type: "plain_text", text: `Ticket ${card.reference}`.slice(0, 24) },
+          close: { type: "plain_text", text: "Close" },
+          blocks: chunks.slice(0, 100).map((chunk) => ({ type: "section", text: { type: "mrkdwn", text: chunk } })),
+        },
+      });
+    });
 
     app.action<BlockAction>("ticket_assign", async ({ ack, body }) => {
       await ack();

@@ -431,12 +431,26 @@ export async function sendNow(
     [{ ...row, notBefore: row.notBefore ?? new Date(options.now.getTime() + 60_000) }],
     options,
   );
+  return deliverNow(db, channel, row.idempotencyKey, options);
+}
+
+/**
+ * Claims the pending message with this key and delivers it now (`duplicate` when it is not
+ * pending: already sent, or taken by another worker). `sendNow` after enqueueing, and a retry
+ * that put a failed message back to pending, both end here.
+ */
+export async function deliverNow(
+  db: Database,
+  channel: MessageChannel,
+  idempotencyKey: string,
+  options: RecordOptions & { workerId?: string; defaultLocale?: string; sendBudgetMs?: number; log?: Logger },
+): Promise<SendNowOutcome> {
   const workerId = options.workerId ?? `send-now:${process.pid}`;
   const rows = await db.prisma.$queryRaw<ClaimedRow[]>`
     WITH claimed AS (
       UPDATE outbox_messages o
       SET status = 'claimed', locked_at = ${sqlTimestamp(options.now)}, locked_by = ${workerId}, attempts = o.attempts + 1
-      WHERE o.idempotency_key = ${row.idempotencyKey} AND o.status = 'pending'
+      WHERE o.idempotency_key = ${idempotencyKey} AND o.status = 'pending'
       RETURNING o.id, o.idempotency_key, o.customer_id, o.campaign_id, o.kind, o.payload, o.attempts, o.locked_by, o.not_before
     )
     SELECT claimed.*, c.telegram_chat_id, c.locale, (c.id IS NOT NULL) AS has_customer, c.marketing_consent,

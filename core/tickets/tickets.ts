@@ -5,7 +5,7 @@
 // the `MessageChannel`.
 import { Prisma, type Database } from "../db/client";
 import type { MessageChannel } from "../messaging/channel";
-import { sendNow, sqlTimestamp, type SendNowOutcome } from "../messaging/outbox";
+import { deliverNow, sendNow, sqlTimestamp, type SendNowOutcome } from "../messaging/outbox";
 import { err, ok, type Result } from "../result";
 import { preview } from "./staff-events";
 
@@ -226,7 +226,7 @@ export async function addStaffReply(
     },
   });
   if (reply.internal) return ok({ messageId: message.id, delivery: null, deliveryError: null });
-  const idempotencyKey = `ticket:${ticketId}:reply:${message.id}`;
+  const idempotencyKey = replyKey(ticketId, message.id);
   const delivery = await sendNow(
     db,
     options.channel,
@@ -238,20 +238,72 @@ export async function addStaffReply(
     },
     { now: options.now, defaultLocale: options.defaultLocale },
   );
-  // A ticket counts as answered only once a reply reached the customer.
+  return ok({ messageId: message.id, ...(await settleReply(db, ticket, idempotencyKey, delivery, options.now)) });
+}
+
+/** The outbox key of a staff reply: one message, delivered at most once. */
+function replyKey(ticketId: number, messageId: number): string {
+  return `ticket:${ticketId}:reply:${messageId}`;
+}
+
+/**
+ * After a reply's delivery: a ticket counts as answered only once a reply reached the customer;
+ * otherwise the outbox's reason is returned for staff to read.
+ */
+async function settleReply(
+  db: Database,
+  ticket: { id: number; firstResponseAt: Date | null; status: string },
+  idempotencyKey: string,
+  delivery: SendNowOutcome,
+  now: Date,
+): Promise<{ delivery: SendNowOutcome; deliveryError: string | null }> {
   if (delivery === "sent" || delivery === "duplicate") {
     await db.prisma.ticket.update({
-      where: { id: ticketId },
+      where: { id: ticket.id },
       data: {
-        firstResponseAt: ticket.firstResponseAt ?? options.now,
+        firstResponseAt: ticket.firstResponseAt ?? now,
         status: ticket.status === "resolved" ? "resolved" : "pending",
-        updatedAt: options.now,
+        updatedAt: now,
       },
     });
-    return ok({ messageId: message.id, delivery, deliveryError: null });
+    return { delivery, deliveryError: null };
   }
   const row = await db.prisma.outboxMessage.findUnique({ where: { idempotencyKey }, select: { lastError: true } });
-  return ok({ messageId: message.id, delivery, deliveryError: row?.lastError ?? null });
+  return { delivery, deliveryError: row?.lastError ?? null };
+}
+
+export type RetryReplyError = { type: "not_found" } | { type: "not_failed"; status: string };
+
+/**
+ * Sends a staff reply again after Telegram refused it (staff pressed Retry): the failed outbox
+ * message goes back to pending and is delivered now, under the same key, so it can never reach
+ * the customer twice. Only a `failed` reply can be retried.
+ */
+export async function retryStaffReply(
+  db: Database,
+  ticketId: number,
+  messageId: number,
+  options: { channel: MessageChannel; now: Date; defaultLocale?: string },
+): Promise<Result<{ delivery: SendNowOutcome; deliveryError: string | null }, RetryReplyError>> {
+  const ticket = await db.prisma.ticket.findUnique({
+    where: { id: ticketId },
+    select: { id: true, firstResponseAt: true, status: true },
+  });
+  if (!ticket) return err({ type: "not_found" });
+  const key = replyKey(ticketId, messageId);
+  const reset = await db.prisma.$executeRaw`
+    UPDATE outbox_messages
+    SET status = 'pending', last_error = NULL, not_before = ${sqlTimestamp(new Date(options.now.getTime() + 60_000))}
+    WHERE idempotency_key = ${key} AND status = 'failed'`;
+  if (reset === 0) {
+    const row = await db.prisma.outboxMessage.findUnique({ where: { idempotencyKey: key }, select: { status: true } });
+    return row ? err({ type: "not_failed", status: row.status }) : err({ type: "not_found" });
+  }
+  const delivery = await deliverNow(db, options.channel, key, {
+    now: options.now,
+    defaultLocale: options.defaultLocale,
+  });
+  return ok(await settleReply(db, ticket, key, delivery, options.now));
 }
 
 /**

@@ -27,6 +27,8 @@ export interface BotApiStandIn {
    * before this one; returns `retry_after` seconds, or undefined to accept the message.
    */
   rateLimit: (chatId: number, earlierCalls: number) => number | undefined;
+  /** Picks the calls refused with 400 (as Telegram refuses a bad request): returns the description. */
+  refuse: (chatId: number, earlierCalls: number) => string | undefined;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
       waiters = [];
     },
     rateLimit: () => undefined,
+    refuse: () => undefined,
     close: () =>
       new Promise((resolve) => {
         for (const wake of waiters) wake();
@@ -92,6 +95,11 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
           callsPerChat.set(chatId, earlier + 1);
           const retryAfter = standIn.rateLimit(chatId, earlier);
           const text = String(payload.text ?? "");
+          const refusal = retryAfter === undefined ? standIn.refuse(chatId, earlier) : undefined;
+          if (refusal !== undefined) {
+            sends.push({ at, chatId, text, accepted: false });
+            return answer(res, 400, { ok: false, error_code: 400, description: refusal });
+          }
           sends.push({ at, chatId, text, accepted: retryAfter === undefined });
           if (retryAfter !== undefined)
             return answer(res, 429, {
