@@ -94,7 +94,9 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
 
   app.event("message", async ({ event, body, client, context }) => {
     const m = event as GenericMessageEvent;
-    if (m.subtype !== undefined || m.bot_id || !m.user || typeof m.text !== "string") return;
+    // "file_share": a message with files (older clients mark it so; newer ones send no subtype).
+    if ((m.subtype !== undefined && m.subtype !== "file_share") || m.bot_id || !m.user || typeof m.text !== "string")
+      return;
     // A mention of the app is a question for the assistant (app_mention handles it), never a
     // reply to the customer, even inside a ticket thread.
     if (context.botUserId && m.text.includes(`<@${context.botUserId}>`)) return;
@@ -116,6 +118,11 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
         ts: m.ts,
         threadTs: m.thread_ts,
         eventId: body.event_id,
+        files: (m.files ?? []).map((f) => ({
+          name: f.name ?? f.title ?? "file",
+          url: f.url_private_download ?? f.url_private ?? "",
+          size: f.size ?? 0,
+        })),
       });
     }
   });

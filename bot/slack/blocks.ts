@@ -42,6 +42,11 @@ export const money = (v: number | null | undefined, currency: string) =>
 const day = (d: Date | null | undefined) => (d ? d.toISOString().slice(0, 10) : "n/a");
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
+/** A p-value as a reader expects it: "p < 0.001" rather than "p = 0.000". */
+export function formatP(p: number): string {
+  return p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`;
+}
+
 /** At most `n` characters, cut at a word boundary (never inside a number or a word) with "…". */
 export function cutAtWord(s: string, n: number): string {
   if (s.length <= n) return s;
@@ -345,7 +350,7 @@ function liftLine(label: string, l: LiftReport, currency: string): string {
   return (
     `*${label}*: treated ${l.treatment.customers} (delivered ${l.delivered}) vs control ${l.control.customers}; ` +
     `retention ${pct(l.treatment.retentionRate, 1)} vs ${pct(l.control.retentionRate, 1)}, ` +
-    `lift ${pct(r.estimate, 1)} [95% CI ${pct(r.low, 1)} to ${pct(r.high, 1)}]${r.pValue !== null ? `, p = ${r.pValue.toFixed(3)}` : ""}; ` +
+    `lift ${pct(r.estimate, 1)} [95% CI ${pct(r.low, 1)} to ${pct(r.high, 1)}]${r.pValue !== null ? `, ${formatP(r.pValue)}` : ""}; ` +
     `incremental revenue ${money(l.incrementalRevenue, currency)}, cost ${money(l.cost, currency)}, ROI ${l.roi === null ? "n/a" : l.roi.toFixed(2)}`
   );
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseRetentionCommand } from "./command-parser";
 import { questionText } from "./assistant-events";
 import { slackToPlain } from "./ticket-desk";
-import { reasonsCell } from "./blocks";
+import { formatP, reasonsCell } from "./blocks";
 
 describe("parseRetentionCommand", () => {
   it("reads at-risk with a multi-word segment and options in any order", () => {
@@ -74,9 +74,10 @@ describe("parseRetentionCommand", () => {
 describe("Slack text", () => {
   it("strips mentions from questions and turns mrkdwn into plain text for customers", () => {
     expect(questionText("<@U123ABC> how many &lt;Champions&gt;?")).toBe("how many <Champions>?");
-    expect(slackToPlain("See <https://shop.test/t/1|tracking> &amp; <https://shop.test> <@U1>")).toBe(
+    expect(slackToPlain("See <https://shop.test/t/1|tracking> &amp; <https://shop.test> <!here>")).toBe(
       "See tracking (https://shop.test/t/1) & https://shop.test",
     );
+    expect(slackToPlain("Ask <@U1>", new Map([["U1", "Anna"]]))).toBe("Ask Anna");
   });
 });
 
@@ -95,5 +96,12 @@ describe("reasons in a narrow cell", () => {
       "a complaint last week about delivery that…",
     );
     expect(reasonsCell([], 44)).toBe("-");
+  });
+});
+
+describe("p-values", () => {
+  it("never prints p = 0.000", () => {
+    expect(formatP(0.00004)).toBe("p < 0.001");
+    expect(formatP(0.0209)).toBe("p = 0.021");
   });
 });

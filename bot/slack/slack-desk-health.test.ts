@@ -292,4 +292,41 @@ describe("a first reply Telegram refuses [pglite]", () => {
     expect(String(onWarning()[1]!.body.text)).toBe("This reply is already delivered.");
     expect(telegram.delivered()).toHaveLength(1);
   });
+
+  it("turns a thread reply's link, mention and formatting into Telegram HTML, and its file into a document", async () => {
+    const customer = await makeCustomer(db, { externalId: "CX-10", telegramChatId: 9_010n });
+    const { id } = await openTicket(db, { customerId: customer.id, source: "complaint", text: "Invoice?", now: clock });
+    await h.parts.desk.pollOnce();
+    const threadTs = (await db.prisma.ticket.findUniqueOrThrow({ where: { id } })).slackTs!;
+    await h.event({
+      type: "message",
+      subtype: "file_share",
+      channel: TICKETS_CHANNEL,
+      channel_type: "channel",
+      user: STAFF_USER,
+      text: "*Done*: see <https://shop.test/track?id=1&amp;x=2|your tracking>, write to <mailto:help@shop.test|help@shop.test>, <@U777> will call &amp; _soon_ &lt;3",
+      ts: "1800000201.000100",
+      thread_ts: threadTs,
+      event_ts: "1800000201.000100",
+      files: [{ id: "F1", name: "invoice.pdf", url_private_download: h.slack.fileUrl("invoice.pdf"), size: 24 }],
+    });
+    await until(() => telegram.delivered().filter((s) => s.chatId === 9010).length === 2, "the reply and the file");
+    const [reply, file] = telegram.delivered().filter((s) => s.chatId === 9010);
+    expect(reply!.parseMode).toBe("HTML");
+    expect(reply!.text).toContain("<b>Done</b>:");
+    expect(reply!.text).toContain('<a href="https://shop.test/track?id=1&amp;x=2">your tracking</a>');
+    expect(reply!.text).toContain("write to help@shop.test,");
+    expect(reply!.text).toContain("Staffer U777 will call &amp; <i>soon</i> &lt;3");
+    expect(file!.document).toEqual({ fileName: "invoice.pdf", content: "contents of invoice.pdf" });
+    // The file was fetched with the bot token, as Slack requires.
+    expect(h.slack.callsOf("file_download").at(-1)!.body.auth).toMatch(/^Bearer xoxb-/);
+    const stored = await db.prisma.ticketMessage.findMany({
+      where: { ticketId: id, author: "staff" },
+      orderBy: { id: "asc" },
+    });
+    expect(stored.map((m) => m.text)).toEqual([
+      "*Done*: see your tracking (https://shop.test/track?id=1&x=2), write to help@shop.test, Staffer U777 will call & _soon_ <3",
+      "[file: invoice.pdf]",
+    ]);
+  });
 });

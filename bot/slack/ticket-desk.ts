@@ -7,6 +7,8 @@ import { ErrorCode, type WebClient } from "@slack/web-api";
 import { assertUnreachable } from "../../core/result";
 import type { KnownBlock } from "@slack/types";
 import type { SendNowOutcome } from "../../core/messaging/outbox";
+import type { RenderedDocument } from "../../core/messaging/channel";
+import { mentionedUsers, slackToPlain, slackToTelegramHtml } from "./slack-to-telegram";
 import { addStaffReply, resolveTicket, retryStaffReply, type StaffReplyError } from "../../core/tickets/tickets";
 import { clearDeskProblem, markDeskProblemAlerted, recordDeskProblem } from "../../core/staff/desk-status";
 import {
@@ -78,16 +80,16 @@ export function deskProblemText(reason: string, channel: string): string {
 }
 const NOTE = /^\s*note:\s*/i;
 
-/** Slack mrkdwn as plain text for the customer: entities decoded, links and mentions readable. */
-export function slackToPlain(text: string): string {
-  return text
-    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, "$2 ($1)")
-    .replace(/<(https?:[^>]+)>/g, "$1")
-    .replace(/<[@#!][^>]*>/g, "")
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&amp;/g, "&")
-    .trim();
+export { slackToPlain } from "./slack-to-telegram";
+
+/** Files staff attach in a ticket's thread go to the customer up to this size each (Telegram takes 50 MB). */
+export const MAX_REPLY_FILE_BYTES = 20 * 1024 * 1024;
+
+/** A file shared in a ticket's thread (from the message event). */
+export interface ThreadFile {
+  name: string;
+  url: string;
+  size: number;
 }
 
 /** Why a staff reply was not taken, in words staff can act on. */
@@ -312,6 +314,7 @@ export class SlackTicketDesk {
     ts: string;
     threadTs: string;
     eventId?: string;
+    files?: ThreadFile[];
   }): Promise<void> {
     const ticketId = await findTicketByThread(this.deps.db, message.channel, message.threadTs);
     if (ticketId === null) return;
@@ -327,15 +330,53 @@ export class SlackTicketDesk {
       return;
     }
     const internal = NOTE.test(message.text);
-    const text = slackToPlain(message.text.replace(NOTE, ""));
-    await this.reply(ticketId, {
-      text,
-      user: message.user,
-      internal,
-      slackTs: message.ts,
-      channel: message.channel,
-      threadTs: message.threadTs,
-    });
+    const raw = message.text.replace(NOTE, "");
+    const names = await this.displayNames(mentionedUsers(raw));
+    const place = { user: message.user, internal, channel: message.channel, threadTs: message.threadTs };
+    const text = slackToPlain(raw, names);
+    if (text)
+      await this.reply(ticketId, { ...place, text, html: slackToTelegramHtml(raw, names), slackTs: message.ts });
+    for (const file of message.files ?? []) {
+      const document = await this.download(file);
+      if (typeof document === "string") {
+        await this.client.chat.postMessage({
+          channel: message.channel,
+          thread_ts: message.threadTs,
+          text: `:warning: ${esc(file.name)} was not sent: ${document}.`,
+        });
+        continue;
+      }
+      await this.reply(ticketId, { ...place, text: "", document, slackTs: text ? undefined : message.ts });
+    }
+  }
+
+  /** Colleagues' names for mentions in a reply (their display name, else real name). */
+  private async displayNames(users: string[]): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    for (const user of users) {
+      const info = await this.client.users.info({ user }).catch(() => undefined);
+      const name = info?.user?.profile?.display_name || info?.user?.real_name || info?.user?.name;
+      if (name) names.set(user, name);
+    }
+    return names;
+  }
+
+  /** A thread file's bytes (with the bot token, as Slack requires), or why it cannot be sent. */
+  private async download(file: ThreadFile): Promise<RenderedDocument | string> {
+    if (!file.url) return "Slack gave no download address";
+    if (file.size > MAX_REPLY_FILE_BYTES) return `it is larger than ${MAX_REPLY_FILE_BYTES / 1024 / 1024} MB`;
+    try {
+      const response = await fetch(file.url, {
+        headers: { authorization: `Bearer ${this.deps.config.slack.botToken ?? ""}` },
+        signal: AbortSignal.timeout(30_000),
+      });
+      if (!response.ok) return `Slack answered ${response.status} when downloading it`;
+      const bytes = Buffer.from(await response.arrayBuffer());
+      if (bytes.length > MAX_REPLY_FILE_BYTES) return `it is larger than ${MAX_REPLY_FILE_BYTES / 1024 / 1024} MB`;
+      return { fileName: file.name, base64: bytes.toString("base64") };
+    } catch (error) {
+      return `downloading it failed (${error instanceof Error ? error.message.slice(0, 100) : String(error)})`;
+    }
   }
 
   private async reply(
@@ -348,12 +389,21 @@ export class SlackTicketDesk {
       channel: string;
       threadTs: string;
       echo?: boolean;
+      html?: string;
+      document?: RenderedDocument;
     },
   ): Promise<void> {
     const result = await addStaffReply(
       this.deps.db,
       ticketId,
-      { text: r.text, staffId: r.user, internal: r.internal, slackTs: r.slackTs },
+      {
+        text: r.text,
+        staffId: r.user,
+        internal: r.internal,
+        slackTs: r.slackTs,
+        html: r.html,
+        document: r.document,
+      },
       { channel: this.deps.telegramChannel, now: this.deps.now(), defaultLocale: this.deps.config.business.locale },
     );
     if (!result.ok) {

@@ -3,7 +3,7 @@
 // the bot's replies. Telegram's answers are mapped to what the outbox needs to decide: blocked or
 // unknown chats are unreachable (stop trying), 429 / 5xx / a call that never left are retryable,
 // a call cut off on the wire is in doubt, the rest permanent.
-import { GrammyError, HttpError, type Api } from "grammy";
+import { GrammyError, HttpError, InputFile, type Api } from "grammy";
 import type { ChatModel } from "../../core/llm/chat-model";
 import type { PromptSource } from "../../core/llm/prompts";
 import type { Logger } from "../../core/log";
@@ -125,13 +125,22 @@ export class TelegramChannel implements MessageChannel {
       return { ok: false, retryable: false, unreachable: true, error: "no linked Telegram chat" };
     const rendered = message.rendered ?? (await this.render(message));
     try {
-      const sent = await this.api.sendMessage(
-        Number(message.chatId),
-        rendered.text,
-        { reply_markup: inlineKeyboard(rendered) },
-        // grammY types its signal with the abort-controller shim; Node's is what it uses.
-        options.signal as Parameters<Api["sendMessage"]>[3],
-      );
+      const parse_mode = rendered.html ? ("HTML" as const) : undefined;
+      // grammY types its signal with the abort-controller shim; Node's is what it uses.
+      const signal = options.signal as Parameters<Api["sendMessage"]>[3];
+      const sent = rendered.document
+        ? await this.api.sendDocument(
+            Number(message.chatId),
+            new InputFile(Buffer.from(rendered.document.base64, "base64"), rendered.document.fileName),
+            { caption: rendered.text.slice(0, 1024), parse_mode, reply_markup: inlineKeyboard(rendered) },
+            signal,
+          )
+        : await this.api.sendMessage(
+            Number(message.chatId),
+            rendered.text,
+            { reply_markup: inlineKeyboard(rendered), parse_mode },
+            signal,
+          );
       return { ok: true, providerId: String(sent.message_id) };
     } catch (error) {
       const failure = sendFailure(error);

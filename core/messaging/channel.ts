@@ -42,9 +42,19 @@ export interface RenderedButton {
   data: string;
 }
 
+/** A file sent to the customer (a staff reply's attachment), its bytes in base64. */
+export interface RenderedDocument {
+  fileName: string;
+  base64: string;
+}
+
 /** The words and buttons a customer sees. */
 export interface RenderedMessage {
   text: string;
+  /** `text` is Telegram HTML (tags for bold, links..., everything else escaped). */
+  html?: boolean;
+  /** Sent as a document with `text` as its caption. */
+  document?: RenderedDocument;
   buttons?: RenderedButton[][];
 }
 

@@ -42,8 +42,15 @@ export type OfferPayload = z.infer<typeof offerPayloadSchema>;
 const ticketPayloadSchema = z.object({
   reference: z.string(),
   text: z.string().optional(),
+  /** The reply as Telegram HTML (staff wrote it with formatting); `text` is its plain form. */
+  html: z.string().optional(),
+  document: z.object({ fileName: z.string().min(1), base64: z.string() }).optional(),
   ticketId: z.coerce.number().int().optional(),
 });
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
 const noticePayloadSchema = z.object({
   key: z.string().optional(),
   text: z.string().optional(),
@@ -115,8 +122,12 @@ export async function renderMessage(message: OutboundMessage, options: RenderOpt
       return { text: tr("ticket-ack", { reference }) };
     }
     case "ticket_reply": {
-      const { reference, text } = ticketPayloadSchema.parse(message.payload);
-      return { text: tr("ticket-reply", { reference, text: text ?? "" }) };
+      const { reference, text, html, document } = ticketPayloadSchema.parse(message.payload);
+      if (document) return { text: tr("ticket-file", { reference }), document };
+      if (html === undefined) return { text: tr("ticket-reply", { reference, text: text ?? "" }) };
+      // The wording is escaped; the staff's formatted reply goes in where the text would.
+      const slot = "\u0000reply\u0000";
+      return { text: escapeHtml(tr("ticket-reply", { reference, text: slot })).replace(slot, html), html: true };
     }
     case "csat_request": {
       const { reference, ticketId } = ticketPayloadSchema.required({ ticketId: true }).parse(message.payload);

@@ -4,7 +4,7 @@
 // outbox. Resolving asks the customer for a CSAT rating. Channel-agnostic: the caller passes
 // the `MessageChannel`.
 import { Prisma, type Database } from "../db/client";
-import type { MessageChannel } from "../messaging/channel";
+import type { MessageChannel, RenderedDocument } from "../messaging/channel";
 import { deliverNow, sendNow, sqlTimestamp, type SendNowOutcome } from "../messaging/outbox";
 import { err, ok, type Result } from "../result";
 import { preview } from "./staff-events";
@@ -199,12 +199,21 @@ export const CUSTOMER_MESSAGE_MAX_CHARS = 4096;
 export async function addStaffReply(
   db: Database,
   ticketId: number,
-  reply: { text: string; staffId: string; internal: boolean; slackTs?: string },
+  reply: {
+    text: string;
+    staffId: string;
+    internal: boolean;
+    slackTs?: string;
+    /** The reply as Telegram HTML (formatting from Slack); `text` is its plain form, checked and stored. */
+    html?: string;
+    /** A file for the customer; its message holds `[file: name]` as text. */
+    document?: RenderedDocument;
+  },
   options: { channel: MessageChannel; now: Date; defaultLocale?: string },
 ): Promise<
   Result<{ messageId: number; delivery: SendNowOutcome | null; deliveryError: string | null }, StaffReplyError>
 > {
-  const text = reply.text.trim();
+  const text = reply.document ? `[file: ${reply.document.fileName}]` : reply.text.trim();
   if (!text) return err({ type: "empty" });
   // Refused before anything is stored or sent: the channel would reject it anyway.
   if (!reply.internal && [...text].length > CUSTOMER_MESSAGE_MAX_CHARS)
@@ -234,7 +243,13 @@ export async function addStaffReply(
       idempotencyKey,
       customerId: ticket.customerId,
       kind: "ticket_reply",
-      payload: { ticketId, reference: ticket.reference, text },
+      payload: {
+        ticketId,
+        reference: ticket.reference,
+        text,
+        ...(reply.html && !reply.document ? { html: reply.html } : {}),
+        ...(reply.document ? { document: reply.document } : {}),
+      },
     },
     { now: options.now, defaultLocale: options.defaultLocale },
   );

@@ -13,6 +13,8 @@ export interface RecordedCall {
 export interface SlackStandIn {
   /** Base for `SLACK_API_URL`, ending in `/api/`. */
   apiUrl: string;
+  /** Where a file "shared in Slack" is downloaded from (url_private_download). */
+  fileUrl(name: string): string;
   /** A response_url the app can post to; calls are recorded with method `response_url`. */
   responseUrl(id?: string): string;
   calls: RecordedCall[];
@@ -82,6 +84,17 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(body));
       };
+      if (url.pathname.startsWith("/files/")) {
+        // A file "shared in Slack": its bytes need the bot token, as url_private does.
+        record({ method: "file_download", body: { path: url.pathname, auth: req.headers.authorization ?? "" } });
+        if (!req.headers.authorization?.startsWith("Bearer xoxb-")) {
+          res.writeHead(403).end();
+          return;
+        }
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        res.end(Buffer.from(`contents of ${decodeURIComponent(url.pathname.slice("/files/".length))}`));
+        return;
+      }
       if (url.pathname.startsWith("/upload/")) {
         void fileContent(raw, req.headers["content-type"]).then((content) => {
           uploads.push({ fileId: url.pathname.slice("/upload/".length), content });
@@ -132,6 +145,16 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
           return reply({ ok: true, channel: { id: `D${String(body.users)}` } });
         case "conversations.members":
           return reply({ ok: true, members: state.channelMembers, response_metadata: { next_cursor: "" } });
+        case "users.info":
+          return reply({
+            ok: true,
+            user: {
+              id: body.user,
+              name: `user${String(body.user).toLowerCase()}`,
+              real_name: `Real ${String(body.user)}`,
+              profile: { display_name: `Staffer ${String(body.user)}` },
+            },
+          });
         case "usergroups.users.list":
           return reply({ ok: true, users: state.usergroupMembers });
         default:
@@ -146,6 +169,7 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
   return {
     apiUrl: `${base}api/`,
     responseUrl: (id = "r1") => `${base}respond/${id}`,
+    fileUrl: (name) => `${base}files/${encodeURIComponent(name)}`,
     calls,
     uploads,
     get usergroupMembers() {

@@ -20,6 +20,7 @@ survey-servqual-btn-start = Start
 ticket-ack = Thank you. Your request is logged as { $reference }; a person from our team will answer here.
 ticket-reply = Reply on { $reference }:
     { $text }
+ticket-file = A file from our team on { $reference }.
 csat-request = Your request { $reference } is resolved. How satisfied are you with the help you got? 1 is very unhappy, 5 is very happy.
 notice-generic = { $text }
 

@@ -21,6 +21,7 @@ survey-servqual-btn-start = Начать
 ticket-ack = Спасибо. Ваше обращение зарегистрировано под номером { $reference }; сотрудник ответит вам здесь.
 ticket-reply = Ответ по обращению { $reference }:
     { $text }
+ticket-file = Файл от нашей команды по обращению { $reference }.
 csat-request = Ваше обращение { $reference } решено. Насколько вы довольны помощью? 1 — совсем недоволен, 5 — очень доволен.
 notice-generic = { $text }
 

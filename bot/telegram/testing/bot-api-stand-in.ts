@@ -12,6 +12,10 @@ export interface RecordedSend {
   text: string;
   /** false when it was answered with 429 (Telegram kept nothing). */
   accepted: boolean;
+  /** "HTML" when the text is Telegram HTML. */
+  parseMode?: string;
+  /** sendDocument: the file's name and contents. */
+  document?: { fileName: string; content: string };
 }
 
 export interface BotApiStandIn {
@@ -65,68 +69,108 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const method = req.url?.split("/").pop() ?? "";
-      const raw = Buffer.concat(chunks).toString("utf8");
-      const payload = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
-      switch (method) {
-        case "getMe":
-          return answer(res, 200, {
-            ok: true,
-            result: { id: 1, is_bot: true, first_name: "Stand-in", username: "stand_in_bot" },
-          });
-        case "getUpdates": {
-          const offset = Number(payload.offset ?? 0);
-          updates = updates.filter((u) => u.update_id >= offset);
-          if (updates.length > 0) return answer(res, 200, { ok: true, result: updates.slice(0, 100) });
-          // Long polling, kept short so the bot stops quickly.
-          const timer = setTimeout(() => wake(), 200);
-          const wake = () => {
-            clearTimeout(timer);
-            waiters = waiters.filter((w) => w !== wake);
-            const fresh = updates.filter((u) => u.update_id >= offset);
-            if (!res.writableEnded) answer(res, 200, { ok: true, result: fresh.slice(0, 100) });
-          };
-          waiters.push(wake);
-          return;
-        }
-        case "sendMessage": {
-          const chatId = Number(payload.chat_id);
-          const earlier = callsPerChat.get(chatId) ?? 0;
-          callsPerChat.set(chatId, earlier + 1);
-          const retryAfter = standIn.rateLimit(chatId, earlier);
-          const text = String(payload.text ?? "");
-          const refusal = retryAfter === undefined ? standIn.refuse(chatId, earlier) : undefined;
-          if (refusal !== undefined) {
-            sends.push({ at, chatId, text, accepted: false });
-            return answer(res, 400, { ok: false, error_code: 400, description: refusal });
-          }
-          sends.push({ at, chatId, text, accepted: retryAfter === undefined });
-          if (retryAfter !== undefined)
-            return answer(res, 429, {
-              ok: false,
-              error_code: 429,
-              description: `Too Many Requests: retry after ${retryAfter}`,
-              parameters: { retry_after: retryAfter },
-            });
-          return answer(res, 200, {
-            ok: true,
-            result: {
-              message_id: ++messageId,
-              date: Math.floor(at / 1000),
-              chat: { id: chatId, type: "private" },
-              text,
-            },
-          });
-        }
-        default:
-          return answer(res, 200, { ok: true, result: true });
-      }
+      void handle(req, res, Buffer.concat(chunks), at);
     });
   });
+  /** A JSON body, or a multipart one (grammY uploads files so): fields as strings, files kept. */
+  const readPayload = async (req: http.IncomingMessage, raw: Buffer) => {
+    const type = req.headers["content-type"] ?? "";
+    if (!type.startsWith("multipart/form-data")) {
+      const text = raw.toString("utf8");
+      return (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+    }
+    // grammY's multipart stream is read by hand: parts split at the boundary, headers then body.
+    const boundary = /boundary="?([^";]+)"?/.exec(type)?.[1] ?? "";
+    const payload: Record<string, unknown> = {};
+    for (const part of raw.toString("latin1").split(`--${boundary}`)) {
+      const split = part.indexOf("\r\n\r\n");
+      if (split < 0) continue;
+      const headers = part.slice(0, split);
+      const body = Buffer.from(part.slice(split + 4).replace(/\r\n$/, ""), "latin1").toString("utf8");
+      const name = /name="([^"]*)"/.exec(headers)?.[1];
+      if (!name) continue;
+      const fileName = /filename="?([^";\r\n]+)"?/.exec(headers)?.[1];
+      payload[name] = fileName === undefined ? body : { fileName, content: body };
+    }
+    return payload;
+  };
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer, at: number) => {
+    const method = req.url?.split("/").pop() ?? "";
+    const payload = await readPayload(req, raw);
+    switch (method) {
+      case "getMe":
+        return answer(res, 200, {
+          ok: true,
+          result: { id: 1, is_bot: true, first_name: "Stand-in", username: "stand_in_bot" },
+        });
+      case "getUpdates": {
+        const offset = Number(payload.offset ?? 0);
+        updates = updates.filter((u) => u.update_id >= offset);
+        if (updates.length > 0) return answer(res, 200, { ok: true, result: updates.slice(0, 100) });
+        // Long polling, kept short so the bot stops quickly.
+        const timer = setTimeout(() => wake(), 200);
+        const wake = () => {
+          clearTimeout(timer);
+          waiters = waiters.filter((w) => w !== wake);
+          const fresh = updates.filter((u) => u.update_id >= offset);
+          if (!res.writableEnded) answer(res, 200, { ok: true, result: fresh.slice(0, 100) });
+        };
+        waiters.push(wake);
+        return;
+      }
+      case "sendDocument":
+      case "sendMessage": {
+        const chatId = Number(payload.chat_id);
+        const earlier = callsPerChat.get(chatId) ?? 0;
+        callsPerChat.set(chatId, earlier + 1);
+        const retryAfter = standIn.rateLimit(chatId, earlier);
+        const text = String(payload.text ?? payload.caption ?? "");
+        const extra = {
+          ...(typeof payload.parse_mode === "string" ? { parseMode: payload.parse_mode } : {}),
+          ...(method === "sendDocument"
+            ? { document: attachedFile(payload, payload.document) ?? { fileName: "(none)", content: "" } }
+            : {}),
+        };
+        const refusal = retryAfter === undefined ? standIn.refuse(chatId, earlier) : undefined;
+        if (refusal !== undefined) {
+          sends.push({ at, chatId, text, accepted: false, ...extra });
+          return answer(res, 400, { ok: false, error_code: 400, description: refusal });
+        }
+        sends.push({ at, chatId, text, accepted: retryAfter === undefined, ...extra });
+        if (retryAfter !== undefined)
+          return answer(res, 429, {
+            ok: false,
+            error_code: 429,
+            description: `Too Many Requests: retry after ${retryAfter}`,
+            parameters: { retry_after: retryAfter },
+          });
+        return answer(res, 200, {
+          ok: true,
+          result: {
+            message_id: ++messageId,
+            date: Math.floor(at / 1000),
+            chat: { id: chatId, type: "private" },
+            text,
+          },
+        });
+      }
+      default:
+        return answer(res, 200, { ok: true, result: true });
+    }
+  };
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   standIn.apiRoot = `http://127.0.0.1:${port}`;
   return standIn;
+}
+
+/** The file a multipart field names: grammY sends `attach://<part>` and the file as that part. */
+function attachedFile(
+  payload: Record<string, unknown>,
+  field: unknown,
+): { fileName: string; content: string } | undefined {
+  const part = typeof field === "string" && field.startsWith("attach://") ? payload[field.slice(9)] : field;
+  return part && typeof part === "object" ? (part as { fileName: string; content: string }) : undefined;
 }
 
 /** The most messages that reached the stand-in within any one second (a sliding window). */
