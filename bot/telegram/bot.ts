@@ -50,6 +50,8 @@ export interface TelegramBot {
   channel: TelegramChannel;
   /** The client whose limiter the bot's calls go through. */
   telegram: TelegramClient;
+  /** The bot's texts, with BRAND_NAME. */
+  translate: Translator;
 }
 
 /**
@@ -65,7 +67,7 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
     log,
     chatModel: options.chatModel,
     now: options.now ?? (() => new Date()),
-    translate: options.translate ?? defaultTranslator(),
+    translate: options.translate ?? defaultTranslator({ brand: config.business.brandName }),
   };
   const telegram =
     options.telegram ??
@@ -137,7 +139,7 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
     enrich: (m) => enrichOutboundMessage(db, m),
     log,
   });
-  return { bot, channel, telegram };
+  return { bot, channel, telegram, translate: deps.translate };
 }
 
 export interface RunningTelegramBot extends TelegramBot {
@@ -178,7 +180,7 @@ export async function startTelegramBot(options: TelegramBotOptions): Promise<Run
   const { bot } = built;
   const { config, log } = options;
   await bot.init();
-  await setCommandMenu(bot.api, options.translate ?? defaultTranslator(), config.business.locale, log);
+  await setCommandMenu(bot.api, built.translate, config.business.locale, log);
   if (config.telegram.mode === "webhook") {
     const secretToken = config.telegram.webhookSecret!;
     const handle = webhookCallback(bot, "http", { secretToken });
