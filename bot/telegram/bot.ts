@@ -12,13 +12,14 @@ import type { Logger } from "../../core/log";
 import type { Metrics } from "../../core/ops/metrics";
 import { countUpdates } from "./metrics";
 import { decodeCallback } from "../../core/messaging/callback-data";
+import { assertUnreachable } from "../../core/result";
 import { defaultTranslator, SUPPORTED_LOCALES, type Locale, type Translator } from "../../core/messaging/locales";
 import { enrichOutboundMessage } from "../../core/offers/offer-context";
 import { chatModelFromConfig } from "../llm/openai-chat";
 import type { BotContext, BotDeps, SessionData } from "./bot-context";
 import { consentHandlers, handleConsentCallback } from "./handlers/consent.handlers";
 import { feedbackHandlers, handleFeedbackCallback } from "./handlers/feedback.handlers";
-import { linkHandlers } from "./handlers/link.handlers";
+import { handleLinkMoveCallback, linkHandlers } from "./handlers/link.handlers";
 import { handleOfferCallback } from "./handlers/offer.handlers";
 import { answerCallback } from "./handlers/replies";
 import { complaintCommand, textHandlers } from "./handlers/text.handlers";
@@ -119,6 +120,10 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
       case "optin":
       case "language":
         return handleConsentCallback(ctx, action);
+      case "link_move":
+        return handleLinkMoveCallback(ctx, action);
+      default:
+        return assertUnreachable(action);
     }
   });
   bot.use(textHandlers);

@@ -49,7 +49,7 @@ link-move-btn-no = No, keep it here
 link-move-done = Done: your account is now connected to the other chat, and this one is disconnected.
 link-move-kept = Your account stays connected to this chat, and that link no longer works. If it wasn't you, tell { -brand }.
 link-move-refused = The chat already connected to this account did not confirm, so nothing changed. Share your phone number with the button below, or ask { -brand } for a new link.
-mydata-verify = To send you a copy of your data, I need to know this chat is yours: share your phone number with the button below, or open the personal link from { -brand }.
+mydata-verify = To send you a copy of your data, I need to know this chat is yours: share your phone number with the button below (or open the personal link from { -brand }), then send /mydata again.
 help =
     Here is what I can do:
     /complaint - tell us about a problem; a person will answer here
