@@ -8,6 +8,9 @@ import { eraseCustomer, exportCustomerData, optOut } from "../consent/consent";
 import { linkByPhone } from "../linking/linking";
 import { acceptOffer, declineOffer, redeemOffer } from "./offer-responses";
 import { loadOfferContext } from "./offer-context";
+import { upsertOffer } from "../campaigns/offer-catalogue";
+import { newOfferCode, OFFER_CODE_ALPHABET, offerCodeSql } from "./offer-code";
+import { offerText } from "./offer-text";
 
 const NOW = new Date("2026-11-20T12:00:00Z");
 const DAY = 86_400_000;
@@ -91,6 +94,73 @@ describeEachDatabase("offers, linking and consent", (kind) => {
       ok: false,
       error: { type: "expired" },
     });
+  });
+
+  it("makes 8-character codes without look-alikes, in SQL and in code, and redeems them as read back", async () => {
+    const pattern = new RegExp(`^[${OFFER_CODE_ALPHABET}]{8}$`);
+    expect(OFFER_CODE_ALPHABET).not.toMatch(/[01OIL]/);
+    const rows = await db.prisma.$queryRaw<{ code: string }[]>`
+      SELECT ${offerCodeSql(Prisma.sql`'seed:' || g::text`)} AS code FROM generate_series(1, 2000) AS g`;
+    const codes = [...rows.map((r) => r.code), ...Array.from({ length: 2000 }, newOfferCode)];
+    for (const code of codes) expect(code).toMatch(pattern);
+    expect(new Set(codes).size).toBe(codes.length);
+    // Every character of the alphabet turns up: the SQL picks from all 31.
+    expect(new Set(rows.flatMap((r) => [...r.code])).size).toBe(OFFER_CODE_ALPHABET.length);
+
+    const a = await customer();
+    const offer = await db.prisma.offer.findUniqueOrThrow({ where: { key: "o" } });
+    const code = newOfferCode();
+    await db.prisma.offerIssue.create({
+      data: { code, customerId: a.id, offerId: offer.id, status: "sent", expiresAt: new Date(NOW.getTime() + DAY) },
+    });
+    const spoken = `${code.slice(0, 4)}-${code.slice(4)}`.toLowerCase();
+    expect(await redeemOffer(db, { code: spoken, now: NOW })).toMatchObject({ ok: true, value: { customerId: a.id } });
+  });
+
+  it("keeps each language's title and description, and the single title is every other language's", async () => {
+    const first = await upsertOffer(db, {
+      key: "texts",
+      title: "15% off",
+      kind: "percent_off",
+      value: 15,
+      cost: 4,
+      saveProbability: 0.1,
+    });
+    expect(first.ok && first.value.translations).toEqual({});
+    const saved = await upsertOffer(db, {
+      key: "texts",
+      title: "15% off",
+      description: "On everything",
+      translations: { ru: { title: "Скидка 15%", description: "На всё" } },
+      kind: "percent_off",
+      value: 15,
+      cost: 4,
+      saveProbability: 0.1,
+    });
+    expect(saved.ok).toBe(true);
+    // An update in the old single-title form keeps the Russian words.
+    await upsertOffer(db, {
+      key: "texts",
+      title: "15% off everything",
+      kind: "percent_off",
+      value: 15,
+      cost: 4,
+      saveProbability: 0.1,
+    });
+    const row = await db.prisma.offer.findUniqueOrThrow({ where: { key: "texts" } });
+    expect(offerText(row, "ru")).toEqual({ title: "Скидка 15%", description: "На всё" });
+    expect(offerText(row, "en")).toEqual({ title: "15% off everything", description: "On everything" });
+    expect(
+      await upsertOffer(db, {
+        key: "texts",
+        title: "x",
+        translations: { de: { title: "y" } } as never,
+        kind: "percent_off",
+        value: 1,
+        cost: 1,
+        saveProbability: 0.1,
+      }),
+    ).toMatchObject({ ok: false, error: { type: "invalid" } });
   });
 
   it("links by phone on an exact digit match, and refuses an ambiguous number", async () => {
