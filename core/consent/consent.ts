@@ -258,6 +258,7 @@ export async function eraseCustomer(
         telegramChatId: null,
         telegramUserId: null,
         telegramLinkedAt: null,
+        telegramLinkedBy: null,
         marketingConsent: false,
         optedOutAt: options.now,
         erasedAt: options.now,

@@ -83,8 +83,8 @@ language-choose = Choose your language:
 language-set = The language is now English.
 
 ## Offers
-offer-accepted = Your personal { -brand } code: { $code }
-    Show it at the checkout or enter it when you order online, before { $date }.
+offer-accepted = Your personal code: { $code }
+    Show it at the checkout or enter it when you order online from { -brand }, before { $date }.
 offer-declined = Noted, thank you. We won't send you offers for a while.
 offer-expired = Sorry, this offer has expired.
 offer-already = You have already answered this offer.
