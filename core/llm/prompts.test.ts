@@ -42,7 +42,7 @@ describe("prompts", () => {
     const bare = offerPayloadSchema.parse({
       offerIssueId: 2,
       title: "15% off",
-      translations: { ru: { title: "Скидка 15%" } },
+      translations: { ru: { title: "Скидка 15%", description: "На всё, кроме подарочных карт" } },
     });
     golden("offer.ru-bare", fillPrompt(loadPrompt("offer"), offerPromptVars(bare, "ru", loadTranslator())));
   });

@@ -148,8 +148,14 @@ describe("callback data", () => {
       { type: "forget", confirm: true },
       { type: "optin", confirm: false },
       { type: "language", locale: "ru" },
+      // A link token as createLinkToken makes it: 32 url-safe characters.
+      { type: "link_move", confirm: true, token: "aB3_-xYz0123456789aB3_-xYz012345" },
+      { type: "link_move", confirm: false, token: "aB3_-xYz0123456789aB3_-xYz012345" },
     ];
-    for (const action of actions) expect(decodeCallback(encodeCallback(action))).toEqual(action);
+    for (const action of actions) {
+      expect(Buffer.byteLength(encodeCallback(action))).toBeLessThanOrEqual(64);
+      expect(decodeCallback(encodeCallback(action))).toEqual(action);
+    }
   });
 
   it("rejects forged, malformed and out-of-range data", () => {
@@ -158,6 +164,8 @@ describe("callback data", () => {
       "v1",
       "v2:of:a:1",
       "v1:of:x:1",
+      "v1:lm:y:short",
+      "v1:lm:maybe:aB3_-xYz0123456789aB3_-xYz012345",
       "v1:of:a:-1",
       "v1:of:a:1:2",
       "v1:np:1:11",

@@ -171,13 +171,15 @@ export function offerByTemplate(offer: OfferPayload, locale: string, t: Translat
 
 /** The variables `prompts/offer.md` takes, from an offer payload. */
 export function offerPromptVars(offer: OfferPayload, locale: string, t: Translator): Record<string, string> {
+  const text = offerText(offer, locale);
   return {
     language: LANGUAGE_NAMES[locale] ?? "English",
     // The prompt is English: the brand as English texts name it (BRAND_NAME, or "our shop").
     brand: t("en", "brand-name"),
     name: firstName(offer.customerName) ?? "",
     top_category: offer.topCategory ?? "unknown",
-    offer_title: offerText(offer, locale).title,
+    offer_title: text.title,
+    offer_description: text.description ?? "nothing",
     expires: offer.expiresAt ? formatDate(offer.expiresAt, locale) : "the end of the offer",
     segment: offer.segment ?? "unknown",
     reasons: offer.reasons?.length ? offer.reasons.map((r) => r.text).join("; ") : "none given",
