@@ -11,6 +11,7 @@ import { loadOfferContext } from "./offer-context";
 import { upsertOffer } from "../campaigns/offer-catalogue";
 import { newOfferCode, OFFER_CODE_ALPHABET, offerCodeSql } from "./offer-code";
 import { offerText } from "./offer-text";
+import { expireOffers } from "./offer-expiry";
 
 const NOW = new Date("2026-11-20T12:00:00Z");
 const DAY = 86_400_000;
@@ -161,6 +162,56 @@ describeEachDatabase("offers, linking and consent", (kind) => {
         saveProbability: 0.1,
       }),
     ).toMatchObject({ ok: false, error: { type: "invalid" } });
+  });
+
+  it("expires unanswered offers: a sent one loses its buttons, an unsent one is never sent", async () => {
+    const chatId = BigInt(880_000 + n);
+    const a = await customer({ telegramChatId: chatId });
+    const sent = await issue(a.id, new Date(NOW.getTime() - 1));
+    const waiting = await issue(a.id, new Date(NOW.getTime() - 1));
+    const answered = await issue(a.id, new Date(NOW.getTime() - 1));
+    const later = await issue(a.id, new Date(NOW.getTime() + DAY));
+    await db.prisma.offerIssue.update({ where: { id: waiting.id }, data: { status: "issued" } });
+    await db.prisma.offerIssue.update({ where: { id: answered.id }, data: { status: "accepted" } });
+    await db.prisma.outboxMessage.createMany({
+      data: [
+        {
+          idempotencyKey: `x${sent.id}`,
+          customerId: a.id,
+          kind: "offer",
+          status: "sent",
+          providerId: "41",
+          payload: { offerIssueId: sent.id },
+        },
+        { idempotencyKey: `x${waiting.id}`, customerId: a.id, kind: "offer", payload: { offerIssueId: waiting.id } },
+      ],
+    });
+    const removed: [bigint, string][] = [];
+    const channel = {
+      name: "fake",
+      send: () => Promise.resolve({ ok: true as const, providerId: "0" }),
+      removeButtons: (chatId: bigint, providerId: string) => {
+        removed.push([chatId, providerId]);
+        return Promise.resolve(true);
+      },
+    };
+    // Earlier tests in this database left expired offers of their own: at least these two.
+    const first = await expireOffers(db, channel, { now: NOW });
+    expect(first).toMatchObject({ unsent: 1, buttonsRemoved: 1 });
+    expect(first.expired).toBeGreaterThanOrEqual(2);
+    expect(removed).toEqual([[chatId, "41"]]);
+    const statuses = await db.prisma.offerIssue.findMany({
+      where: { id: { in: [sent.id, waiting.id, answered.id, later.id] } },
+      orderBy: { id: "asc" },
+    });
+    expect(statuses.map((i) => i.status)).toEqual(["expired", "expired", "accepted", "sent"]);
+    expect(
+      await db.prisma.outboxMessage.findUniqueOrThrow({ where: { idempotencyKey: `x${waiting.id}` } }),
+    ).toMatchObject({
+      status: "skipped",
+      skipReason: "offer_expired",
+    });
+    expect(await expireOffers(db, channel, { now: NOW })).toEqual({ expired: 0, unsent: 0, buttonsRemoved: 0 });
   });
 
   it("links by phone on an exact digit match, and refuses an ambiguous number", async () => {
