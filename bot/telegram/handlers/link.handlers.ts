@@ -25,9 +25,8 @@ async function askConsent(ctx: BotContext): Promise<void> {
   });
 }
 
-/** After a new link: remember the chat's language, and ask once for consent if there is none. */
-async function afterLink(ctx: BotContext, customerId: number): Promise<void> {
-  await rememberLocale(ctx.deps.db, customerId, ctx.locale);
+/** After a new link (the chat's language already remembered): ask once for consent if there is none. */
+async function askConsentIfNone(ctx: BotContext): Promise<void> {
   const customer = await findChatCustomer(ctx.deps.db, BigInt(ctx.chat!.id));
   if (customer && !customer.marketingConsent) await askConsent(ctx);
 }
@@ -62,10 +61,11 @@ linkHandlers.command("start", async (ctx) => {
       return;
     }
     if (result.ok) {
-      await ctx.reply(ctx.tr(result.value.status === "linked" ? "link-ok" : "link-already"), {
-        reply_markup: { remove_keyboard: true },
-      });
-      if (result.value.status === "linked") await afterLink(ctx, result.value.customerId);
+      const linked = result.value.status === "linked";
+      // Written before "done" is said, so whatever the customer does next sees it.
+      if (linked) await rememberLocale(ctx.deps.db, result.value.customerId, ctx.locale);
+      await ctx.reply(ctx.tr(linked ? "link-ok" : "link-already"), { reply_markup: { remove_keyboard: true } });
+      if (linked) await askConsentIfNone(ctx);
       return;
     }
     switch (result.error.type) {
@@ -117,10 +117,10 @@ linkHandlers.on("message:contact", async (ctx) => {
     { now: ctx.deps.now(), defaultRegion: ctx.deps.config.linking.phoneRegion },
   );
   if (result.ok) {
-    await ctx.reply(ctx.tr(result.value.status === "linked" ? "phone-linked" : "link-already"), {
-      reply_markup: { remove_keyboard: true },
-    });
-    if (result.value.status === "linked") await afterLink(ctx, result.value.customerId);
+    const linked = result.value.status === "linked";
+    if (linked) await rememberLocale(ctx.deps.db, result.value.customerId, ctx.locale);
+    await ctx.reply(ctx.tr(linked ? "phone-linked" : "link-already"), { reply_markup: { remove_keyboard: true } });
+    if (linked) await askConsentIfNone(ctx);
   } else await ctx.reply(ctx.tr("phone-not-found"), { reply_markup: { remove_keyboard: true } });
 });
 
