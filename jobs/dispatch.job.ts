@@ -18,6 +18,7 @@ import {
   type RecordOutcome,
 } from "../core/messaging/outbox";
 import type { Config } from "../core/config/config";
+import { expireOffers } from "../core/offers/offer-expiry";
 import type { AppContext } from "./context";
 import { runtimeFor } from "./runtime";
 
@@ -57,6 +58,8 @@ export interface DispatchStats {
   deferred: number;
   skipped: Record<string, number>;
   rateLimited: number;
+  /** Sent offers found expired (their buttons removed) before this run claimed anything. */
+  offersExpired: number;
   elapsedMs: number;
 }
 
@@ -93,8 +96,11 @@ export async function runDispatch(
     deferred: 0,
     skipped: {},
     rateLimited: 0,
+    offersExpired: 0,
     elapsedMs: 0,
   };
+  // Buttons of offers that expired since the last run go first: nobody should tap a dead offer.
+  stats.offersExpired = (await expireOffers(ctx.db, channel, { now: ctx.now() })).expired;
   const count = (outcome: RecordOutcome) => {
     if (outcome === "lost_lease") stats.lostLease++;
     else stats[outcome]++;

@@ -12,6 +12,7 @@ import type { ChatModel } from "../core/llm/chat-model";
 import type { Logger } from "../core/log";
 import type { MessageChannel } from "../core/messaging/channel";
 import { DryRunChannel } from "../core/messaging/dry-run-channel";
+import { defaultTranslator } from "../core/messaging/locales";
 import { instrumentChatModel } from "../core/ops/instrumented-chat-model";
 import type { Metrics } from "../core/ops/metrics";
 import { countRateLimits } from "../bot/telegram/metrics";
@@ -76,10 +77,11 @@ export function buildRuntime(config: Config, log: Logger, overrides: RuntimeOver
               api: telegram.api,
               chatModel,
               modelTimeoutMs: config.llm.offerTimeoutMs,
+              translate: defaultTranslator({ brand: config.business.brandName }),
               enrich: (m) => enrichOutboundMessage(db, m),
               log,
             })
-          : new DryRunChannel(log);
+          : new DryRunChannel(log, { translate: defaultTranslator({ brand: config.business.brandName }) });
         channels.set(db, channel);
       }
       return channel;

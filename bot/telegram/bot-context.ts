@@ -1,5 +1,6 @@
 import type { Context, SessionFlavor } from "grammy";
 import type { Config } from "../../core/config/config";
+import type { ChatCustomer } from "../../core/conversation/chats";
 import type { ConversationDeps } from "../../core/conversation/conversation";
 import type { ConversationState } from "../../core/conversation/state";
 import type { Database } from "../../core/db/client";
@@ -30,13 +31,8 @@ export function conversationDeps(deps: BotDeps): ConversationDeps {
   };
 }
 
-export interface LinkedCustomer {
-  id: number;
-  name: string | null;
-  locale: string | null;
-  marketingConsent: boolean;
-  unreachableAt: Date | null;
-}
+/** The customer linked to the chat, as core reads it. */
+export type LinkedCustomer = ChatCustomer;
 
 export interface BotFlavor {
   deps: BotDeps;

@@ -12,13 +12,14 @@ import type { Logger } from "../../core/log";
 import type { Metrics } from "../../core/ops/metrics";
 import { countUpdates } from "./metrics";
 import { decodeCallback } from "../../core/messaging/callback-data";
+import { assertUnreachable } from "../../core/result";
 import { defaultTranslator, SUPPORTED_LOCALES, type Locale, type Translator } from "../../core/messaging/locales";
 import { enrichOutboundMessage } from "../../core/offers/offer-context";
 import { chatModelFromConfig } from "../llm/openai-chat";
 import type { BotContext, BotDeps, SessionData } from "./bot-context";
 import { consentHandlers, handleConsentCallback } from "./handlers/consent.handlers";
 import { feedbackHandlers, handleFeedbackCallback } from "./handlers/feedback.handlers";
-import { linkHandlers } from "./handlers/link.handlers";
+import { handleLinkMoveCallback, linkHandlers } from "./handlers/link.handlers";
 import { handleOfferCallback } from "./handlers/offer.handlers";
 import { answerCallback } from "./handlers/replies";
 import { complaintCommand, textHandlers } from "./handlers/text.handlers";
@@ -50,6 +51,8 @@ export interface TelegramBot {
   channel: TelegramChannel;
   /** The client whose limiter the bot's calls go through. */
   telegram: TelegramClient;
+  /** The bot's texts, with BRAND_NAME. */
+  translate: Translator;
 }
 
 /**
@@ -65,7 +68,7 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
     log,
     chatModel: options.chatModel,
     now: options.now ?? (() => new Date()),
-    translate: options.translate ?? defaultTranslator(),
+    translate: options.translate ?? defaultTranslator({ brand: config.business.brandName }),
   };
   const telegram =
     options.telegram ??
@@ -117,6 +120,10 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
       case "optin":
       case "language":
         return handleConsentCallback(ctx, action);
+      case "link_move":
+        return handleLinkMoveCallback(ctx, action);
+      default:
+        return assertUnreachable(action);
     }
   });
   bot.use(textHandlers);
@@ -137,7 +144,7 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
     enrich: (m) => enrichOutboundMessage(db, m),
     log,
   });
-  return { bot, channel, telegram };
+  return { bot, channel, telegram, translate: deps.translate };
 }
 
 export interface RunningTelegramBot extends TelegramBot {
@@ -178,7 +185,7 @@ export async function startTelegramBot(options: TelegramBotOptions): Promise<Run
   const { bot } = built;
   const { config, log } = options;
   await bot.init();
-  await setCommandMenu(bot.api, options.translate ?? defaultTranslator(), config.business.locale, log);
+  await setCommandMenu(bot.api, built.translate, config.business.locale, log);
   if (config.telegram.mode === "webhook") {
     const secretToken = config.telegram.webhookSecret!;
     const handle = webhookCallback(bot, "http", { secretToken });

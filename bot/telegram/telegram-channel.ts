@@ -151,6 +151,23 @@ export class TelegramChannel implements MessageChannel {
       return failure;
     }
   }
+
+  async removeButtons(chatId: bigint, providerId: string): Promise<boolean> {
+    const messageId = Number(providerId);
+    if (!Number.isSafeInteger(messageId)) return false;
+    try {
+      await this.api.editMessageReplyMarkup(Number(chatId), messageId, { reply_markup: { inline_keyboard: [] } });
+      return true;
+    } catch (error) {
+      // Already bare ("message is not modified") is what we wanted.
+      if (error instanceof GrammyError && error.description.includes("not modified")) return true;
+      if (error instanceof GrammyError || error instanceof HttpError) {
+        this.options.log?.warn({ error: String(error.message).slice(0, 200) }, "telegram buttons not removed");
+        return false;
+      }
+      throw error;
+    }
+  }
 }
 
 /** Builds the channel; see `TelegramChannelOptions`. */

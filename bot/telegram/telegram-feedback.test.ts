@@ -108,6 +108,8 @@ describe("SERVQUAL", () => {
     await user.press(buttons(invite)[0]!.data, invite!.message_id);
     let messages = await waitForMessages(server, TEST_TOKEN, user.chatId, 2);
     expect(messages[1]!.text).toContain("Question 1 of 10");
+    // Kept before answering: an answered question's buttons are removed.
+    const staleButton = buttons(messages[1])[0]!;
     const answer = async (value: number, expectCount: number) => {
       const current = messages[messages.length - 1]!;
       const button = buttons(current).find((b) => b.text === String(value))!;
@@ -117,13 +119,14 @@ describe("SERVQUAL", () => {
     await answer(6, 3);
     await answer(4, 4);
     const firstQuestion = messages[1]!;
+    expect(buttons(firstQuestion)).toEqual([]);
 
     await running.stop();
     running = await runTestBot(db, server, { now: () => clock });
 
     expect(messages[3]!.text).toContain("Question 3 of 10");
     // An old button from before the restart is stale and changes nothing.
-    await user.press(buttons(firstQuestion)[0]!.data, firstQuestion.message_id);
+    await user.press(staleButton.data, firstQuestion.message_id);
     const values = [7, 6, 5, 5, 6, 2, 4, 5];
     for (const [i, v] of values.entries()) await answer(v, 5 + i);
     expect(messages[messages.length - 1]!.text).toContain("That's all");

@@ -108,6 +108,8 @@ describe("bad input", () => {
     await user.command("/help");
     await waitForMessages(server, TEST_TOKEN, user.chatId, 1);
     expect(botMessages(server, TEST_TOKEN, group.chatId)).toHaveLength(0);
+    // The private update is marked handled just after its reply is sent.
+    await until(async () => (await db.prisma.processedUpdate.count()) > processedBefore, "the /help update marked");
     expect(await db.prisma.processedUpdate.count()).toBe(processedBefore + 1);
   });
 

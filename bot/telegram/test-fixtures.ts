@@ -25,6 +25,8 @@ export async function makeCustomer(
     chatId: bigint | null;
     categories: string[];
     marketingConsent: boolean;
+    /** How the chat was linked; default "token" when `chatId` is given (null: by an import). */
+    linkedBy: "token" | "phone" | null;
   }> = {},
 ): Promise<{ id: number; externalId: string }> {
   seq++;
@@ -38,6 +40,7 @@ export async function makeCustomer(
       locale: overrides.locale ?? null,
       telegramChatId: overrides.chatId ?? null,
       telegramUserId: overrides.chatId ?? null,
+      telegramLinkedBy: overrides.chatId ? (overrides.linkedBy === undefined ? "token" : overrides.linkedBy) : null,
       // consent is opt-in; these customers have agreed to offers unless a test says otherwise
       marketingConsent: overrides.marketingConsent ?? true,
       attributes: { tier: "gold" },

@@ -2,13 +2,29 @@
 // and a prior probability that it saves an at-risk customer (used for expected value).
 import { z } from "zod";
 import type { Database } from "../db/client";
+import { SUPPORTED_LOCALES } from "../messaging/locales";
+import { readTranslations, type OfferTranslations } from "../offers/offer-text";
+
+export type { OfferTranslations } from "../offers/offer-text";
 import { err, ok, type Result } from "../result";
 
 export const offerInputSchema = z
   .object({
     key: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, - and _"),
     title: z.string().trim().min(1).max(200),
-    description: z.string().max(1000).optional(),
+    description: z.string().trim().min(1).max(1000).optional(),
+    /** The title and description in other languages; a language left out reads `title` and `description`. */
+    translations: z
+      .partialRecord(
+        z.enum(SUPPORTED_LOCALES),
+        z
+          .object({
+            title: z.string().trim().min(1).max(200),
+            description: z.string().trim().min(1).max(1000).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
     kind: z.enum(["percent_off", "amount_off", "free_shipping", "gift", "points"]),
     value: z.number().min(0),
     cost: z.number().min(0),
@@ -24,6 +40,8 @@ export interface CatalogueOffer {
   id: number;
   key: string;
   title: string;
+  description: string | null;
+  translations: OfferTranslations;
   kind: string;
   value: number;
   cost: number;
@@ -46,8 +64,15 @@ export async function upsertOffer(
       type: "invalid",
       problems: parsed.error.issues.map((i) => `${i.path.join(".") || "offer"}: ${i.message}`),
     });
-  const { key, ...data } = parsed.data;
-  const row = await db.prisma.offer.upsert({ where: { key }, create: { key, ...data }, update: data });
+  // Languages not given keep what they had: an update with only `title` leaves the Russian one.
+  const { key, translations, ...data } = parsed.data;
+  const existing = await db.prisma.offer.findUnique({ where: { key }, select: { translations: true } });
+  const merged: object = { ...readTranslations(existing?.translations), ...translations };
+  const row = await db.prisma.offer.upsert({
+    where: { key },
+    create: { key, ...data, translations: merged },
+    update: { ...data, translations: merged },
+  });
   return ok(toOffer(row));
 }
 
@@ -55,6 +80,8 @@ function toOffer(row: {
   id: number;
   key: string;
   title: string;
+  description: string | null;
+  translations: unknown;
   kind: string;
   value: unknown;
   cost: unknown;
@@ -66,6 +93,8 @@ function toOffer(row: {
     id: row.id,
     key: row.key,
     title: row.title,
+    description: row.description,
+    translations: readTranslations(row.translations),
     kind: row.kind,
     value: Number(row.value),
     cost: Number(row.cost),

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Database } from "../db/client";
 import { createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
+import { OFFER_CODE_ALPHABET } from "../offers/offer-code";
 import { createCampaign } from "./campaign";
 import type { ContactPolicy } from "./contact-policy";
 import { assignmentHash, planCampaign } from "./plan";
@@ -101,7 +102,12 @@ describeEachDatabase("campaign planning", (kind) => {
     // Offers and messages only for the treated; the Tokyo customers wait for 9:00 Tokyo.
     const outbox = await db.prisma.outboxMessage.findMany({ where: { campaignId: created.value.id } });
     expect(outbox).toHaveLength(plan.value.treatment);
-    expect(await db.prisma.offerIssue.count({ where: { campaignId: created.value.id } })).toBe(plan.value.treatment);
+    const issues = await db.prisma.offerIssue.findMany({ where: { campaignId: created.value.id } });
+    expect(issues).toHaveLength(plan.value.treatment);
+    // Codes a customer can read out: 8 characters, no 0/O or 1/I/L; the message carries the code
+    // and the catalogue's words in every language.
+    for (const issue of issues) expect(issue.code).toMatch(new RegExp(`^[${OFFER_CODE_ALPHABET}]{8}$`));
+    for (const m of outbox) expect(m.payload).toHaveProperty("translations");
     const treatedIds = new Set(rows.filter((r) => r.group === "treatment").map((r) => r.customerId));
     for (const m of outbox) {
       expect(treatedIds.has(m.customerId!)).toBe(true);

@@ -18,6 +18,7 @@
 import { createHash } from "node:crypto";
 import { Prisma, type Database } from "../db/client";
 import { sqlTimestamp } from "../messaging/outbox";
+import { offerCodeSql } from "../offers/offer-code";
 import { err, ok, type Result } from "../result";
 import { getCampaign, type CampaignError } from "./campaign";
 import {
@@ -171,9 +172,9 @@ export async function planCampaign(
         nextSendableAt(sendFrom, effectiveTimeZone(z.tz, policy.businessTimeZone), policy).toISOString(),
       );
 
-      // Offer issues with unguessable codes (64 bits of md5 over a random uuid) and their outbox
-      // rows in one statement. A code collision (about 1 in 10^7 for a million offers) drops
-      // that row; the next round issues the missing ones with fresh codes.
+      // Offer issues with short unguessable codes (core/offers/offer-code.ts) and their outbox
+      // rows in one statement. A code collision (about one per million offers out) drops that row;
+      // the next round issues the missing ones with fresh codes.
       let offersIssued = 0;
       let messagesQueued = 0;
       for (let round = 0; round < 3 && offersIssued < newlyTreated; round++) {
@@ -186,7 +187,7 @@ export async function planCampaign(
           WITH zone AS (SELECT * FROM unnest(${zoneNames}::text[], ${zoneStarts}::text[]) AS z(tz, starts)),
           issued AS (
             INSERT INTO offer_issues (code, customer_id, offer_id, campaign_id, status, issued_at, expires_at)
-            SELECT upper(substr(md5(${campaign.seed} || ':' || n.customer_id || ':' || gen_random_uuid()::text), 1, 16)),
+            SELECT ${offerCodeSql(Prisma.sql`${campaign.seed} || ':' || n.customer_id`)},
                    n.customer_id, n.offer_id, ${campaignId}, 'issued', ${sqlTimestamp(now)},
                    ${sqlTimestamp(now)} + make_interval(days => o.valid_days + ${campaign.windowDays}::int)
             FROM plan_new n JOIN offers o ON o.id = n.offer_id
@@ -196,7 +197,8 @@ export async function planCampaign(
           ), queued AS (
             INSERT INTO outbox_messages (idempotency_key, customer_id, campaign_id, kind, channel, payload, status, not_before, created_at)
             SELECT 'campaign:' || ${campaignId}::int || ':customer:' || i.customer_id || ':offer', i.customer_id, ${campaignId}, 'offer', 'telegram',
-                   jsonb_build_object('offerIssueId', i.id, 'offerKey', o.key, 'code', i.code, 'title', o.title, 'kind', o.kind,
+                   jsonb_build_object('offerIssueId', i.id, 'offerKey', o.key, 'code', i.code, 'title', o.title,
+                     'description', o.description, 'translations', o.translations, 'kind', o.kind,
                      'value', o.value::float8, 'expiresAt', to_char(i.expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'campaignId', ${campaignId}::int),
                    'pending', (zone.starts::timestamptz AT TIME ZONE 'UTC'), ${sqlTimestamp(now)}
             FROM issued i

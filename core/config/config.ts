@@ -36,6 +36,13 @@ export const envSchema = z.object({
   BUSINESS_TIME_ZONE: timeZone.default("UTC"),
   DEFAULT_LOCALE: z.enum(["en", "ru"]).default("en"),
   CURRENCY: z.string().length(3).default("USD"),
+  BRAND_NAME: z
+    .string()
+    .trim()
+    .min(1)
+    .max(60)
+    .regex(/^[^{}\n]+$/, "plain text without braces or line breaks")
+    .optional(),
   // telegram
   TELEGRAM_BOT_TOKEN: optionalString,
   TELEGRAM_BOT_USERNAME: optionalString,
@@ -133,7 +140,13 @@ export interface Config {
   env: Env;
   database: { url: string | undefined; dataDir: string };
   log: { level: Env["LOG_LEVEL"] };
-  business: { timeZone: string; locale: "en" | "ru"; currency: string };
+  business: {
+    timeZone: string;
+    locale: "en" | "ru";
+    currency: string;
+    /** The name customers know the business by, in every text; unset: "our shop" in their language. */
+    brandName: string | undefined;
+  };
   /** The live feed's API keys; empty when the feed is off. */
   ingest: { apiKeys: string[] };
   telegram: {
@@ -267,7 +280,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     env,
     database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR },
     log: { level: env.LOG_LEVEL },
-    business: { timeZone: env.BUSINESS_TIME_ZONE, locale: env.DEFAULT_LOCALE, currency: env.CURRENCY },
+    business: {
+      timeZone: env.BUSINESS_TIME_ZONE,
+      locale: env.DEFAULT_LOCALE,
+      currency: env.CURRENCY,
+      brandName: env.BRAND_NAME,
+    },
     ingest: {
       apiKeys: (env.INGEST_API_KEYS ?? "")
         .split(",")

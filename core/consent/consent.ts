@@ -4,6 +4,7 @@
 // anonymous aggregates. Every change leaves an `audit_log` row.
 import { MARKETING_KINDS } from "../messaging/outbox";
 import { readReasons } from "../analytics/reasons";
+import { defaultTranslator } from "../messaging/locales";
 import { Prisma, type Database } from "../db/client";
 import { err, ok, type Result } from "../result";
 
@@ -100,14 +101,31 @@ export async function hasMarketingConsent(db: Database, customerId: number): Pro
 const json = (value: unknown): unknown =>
   JSON.parse(JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v)));
 
+/** A score as its person reads it: the risk of leaving as a word, the reasons in their language. */
+function scoreForPerson(
+  score: { asOf: Date; riskBand: string; segment: string; clv: unknown; reasons: unknown },
+  locale: string,
+) {
+  const band = ["high", "medium", "low"].includes(score.riskBand) ? score.riskBand : "medium";
+  const value = Number(score.clv);
+  return {
+    asOf: score.asOf,
+    riskOfLeaving: defaultTranslator()(locale, `mydata-risk-${band}`),
+    segment: score.segment,
+    reasons: readReasons(score.reasons, locale).map((r) => r.text),
+    ...(Number.isFinite(value) ? { expectedValue: Math.round(value * 100) / 100 } : {}),
+  };
+}
+
 /**
- * Everything we hold about a customer, as a plain JSON-ready object (GDPR Art. 15/20).
- * Logged in `audit_log` as `gdpr.export`.
+ * Everything we hold about a customer, as a plain JSON-ready object (GDPR Art. 15/20), worded
+ * for the person in `locale` (default their own, else English): scores as a risk level and
+ * reasons, never the model's raw numbers. Logged in `audit_log` as `gdpr.export`.
  */
 export async function exportCustomerData(
   db: Database,
   customerId: number,
-  options: { now: Date; actor: string } = { now: new Date(), actor: "system" },
+  options: { now: Date; actor: string; locale?: string } = { now: new Date(), actor: "system" },
 ): Promise<Result<Record<string, unknown>, { type: "not_found" }>> {
   const customer = await db.prisma.customer.findUnique({ where: { id: customerId } });
   if (!customer) return err({ type: "not_found" });
@@ -150,7 +168,13 @@ export async function exportCustomerData(
         where: { customerId },
         select: { kind: true, status: true, sentAt: true, createdAt: true },
       }),
-      db.prisma.conversation.findMany({ where: { customerId }, select: { data: true, updatedAt: true } }),
+      // The chat's state is stored by chat key (`tg:<chat id>`), not always with the customer id.
+      db.prisma.conversation.findMany({
+        where: {
+          OR: [{ customerId }, ...(customer.telegramChatId === null ? [] : [{ key: `tg:${customer.telegramChatId}` }])],
+        },
+        select: { data: true, updatedAt: true },
+      }),
       db.prisma.auditLog.findMany({
         where: { entityType: "customer", entityId: String(customerId), action: { startsWith: "consent." } },
         select: { action: true, createdAt: true },
@@ -179,7 +203,7 @@ export async function exportCustomerData(
         createdAt: customer.createdAt,
       },
       purchases,
-      scores: scores.map((s) => ({ ...s, reasons: readReasons(s.reasons) })),
+      scores: scores.map((s) => scoreForPerson(s, options.locale ?? customer.locale ?? "en")),
       offers: offers.map((o) => ({
         code: o.code,
         status: o.status,
@@ -234,6 +258,7 @@ export async function eraseCustomer(
         telegramChatId: null,
         telegramUserId: null,
         telegramLinkedAt: null,
+        telegramLinkedBy: null,
         marketingConsent: false,
         optedOutAt: options.now,
         erasedAt: options.now,

@@ -11,14 +11,32 @@ export interface ChatCustomer {
   locale: string | null;
   marketingConsent: boolean;
   unreachableAt: Date | null;
+  /** How the chat was linked: "token", "phone", or null (an import, or before this was kept). */
+  telegramLinkedBy: string | null;
 }
 
 /** The (not erased) customer linked to a Telegram chat, or null. */
 export async function findChatCustomer(db: Database, chatId: bigint): Promise<ChatCustomer | null> {
   return db.prisma.customer.findFirst({
     where: { telegramChatId: chatId, erasedAt: null },
-    select: { id: true, name: true, locale: true, marketingConsent: true, unreachableAt: true },
+    select: {
+      id: true,
+      name: true,
+      locale: true,
+      marketingConsent: true,
+      unreachableAt: true,
+      telegramLinkedBy: true,
+    },
   });
+}
+
+/**
+ * Whether the chat has proved it is the customer's: linked by a one-time link (confirmed by the
+ * chat it replaced, if any) or by the customer's own phone contact. Only such a chat gets their
+ * data (/mydata); others are asked to share their phone number first.
+ */
+export function chatProvedOwnership(customer: Pick<ChatCustomer, "telegramLinkedBy">): boolean {
+  return customer.telegramLinkedBy === "token" || customer.telegramLinkedBy === "phone";
 }
 
 /** Records that the customer blocked (`blocked: true`) or unblocked the bot. */

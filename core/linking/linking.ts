@@ -1,6 +1,10 @@
 // Linking a Telegram chat to a customer: a one-time deep link made by staff or the CLI, or the
 // customer's own phone number shared with Telegram's contact button. Linking is idempotent:
 // the same chat linking again is fine; a token used by another chat, or expired, is refused.
+// A link opened from a second chat while the account is linked to a first one does not move the
+// account: the first chat is asked, and only its "yes" moves it (`confirmLinkMove`). How a chat
+// was linked is kept (`telegram_linked_by`): only a link or the customer's own phone number proves
+// the chat is theirs, which is what /mydata asks for.
 import { randomBytes } from "node:crypto";
 import type { Database } from "../db/client";
 import { err, ok, type Result } from "../result";
@@ -25,6 +29,22 @@ export interface LinkedChat {
   customerId: number;
   /** `already_linked`: this chat was linked to this customer before (idempotent repeat). */
   status: "linked" | "already_linked";
+}
+
+/** How a chat proved it is the customer's: a one-time link, or their own phone contact. */
+export type LinkMethod = "token" | "phone";
+
+/**
+ * The account is linked to another chat, which must confirm the move. `asked` is false when that
+ * chat was already asked for this same chat (a repeated /start): ask once.
+ */
+export interface MoveRequested {
+  customerId: number;
+  status: "move_requested";
+  currentChatId: bigint;
+  /** The customer's language, for the question to the current chat. */
+  locale: string | null;
+  asked: boolean;
 }
 
 export type LinkByTokenError = { type: "unknown" } | { type: "expired" } | { type: "used" };
@@ -75,7 +95,7 @@ export async function linkByToken(
   token: string,
   chat: ChatIdentity,
   options: { now: Date },
-): Promise<Result<LinkedChat, LinkByTokenError>> {
+): Promise<Result<LinkedChat | MoveRequested, LinkByTokenError>> {
   if (!/^[A-Za-z0-9_-]{8,64}$/.test(token)) return err({ type: "unknown" });
   const row = await db.prisma.linkToken.findUnique({ where: { token } });
   if (!row) return err({ type: "unknown" });
@@ -90,6 +110,25 @@ export async function linkByToken(
     return err({ type: "used" });
   }
   if (row.expiresAt.getTime() <= options.now.getTime()) return err({ type: "expired" });
+  const customer = await db.prisma.customer.findUnique({
+    where: { id: row.customerId },
+    select: { telegramChatId: true, unreachableAt: true, locale: true },
+  });
+  // Linked to another chat that can still answer: that chat decides. A chat that blocked the bot
+  // cannot, and the link alone moves the account as before.
+  if (customer?.telegramChatId != null && customer.telegramChatId !== chat.chatId && !customer.unreachableAt) {
+    const asked = await db.prisma.linkToken.updateMany({
+      where: { token, usedAt: null, OR: [{ pendingChatId: null }, { pendingChatId: { not: chat.chatId } }] },
+      data: { pendingChatId: chat.chatId, pendingUserId: chat.userId, pendingAt: options.now },
+    });
+    return ok({
+      customerId: row.customerId,
+      status: "move_requested",
+      currentChatId: customer.telegramChatId,
+      locale: customer.locale,
+      asked: asked.count > 0,
+    });
+  }
   // Claim the token first: of two chats racing for it, one wins.
   const claimed = await db.prisma.linkToken.updateMany({
     where: { token, usedAt: null },
@@ -125,23 +164,88 @@ export async function linkByPhone(
   return ok({ customerId: matches[0]!.id, status });
 }
 
+export type MoveError = { type: "stale" };
+
+/** What the current chat decided about a move; `newChatId` is the chat that asked. */
+export interface MoveDecision {
+  customerId: number;
+  status: "moved" | "kept";
+  newChatId: bigint;
+}
+
+/**
+ * The chat the account is linked to answers a move request made through `token`: "yes" links
+ * the account to the chat that opened the link (and unlinks this one), "no" keeps it here and
+ * spends the link. Only the linked chat may answer, once, before the link expires.
+ * @returns `stale` for an answered, expired or someone else's request.
+ */
+export async function confirmLinkMove(
+  db: Database,
+  token: string,
+  answeringChatId: bigint,
+  options: { now: Date; confirm: boolean },
+): Promise<Result<MoveDecision, MoveError>> {
+  const row = await db.prisma.linkToken.findUnique({ where: { token }, include: { customer: true } });
+  if (
+    !row ||
+    row.usedAt ||
+    row.pendingChatId === null ||
+    row.pendingUserId === null ||
+    row.expiresAt.getTime() <= options.now.getTime() ||
+    row.customer.telegramChatId !== answeringChatId ||
+    row.customer.erasedAt
+  )
+    return err({ type: "stale" });
+  const newChat = { chatId: row.pendingChatId, userId: row.pendingUserId };
+  const claimed = await db.prisma.linkToken.updateMany({
+    where: { token, usedAt: null, pendingChatId: newChat.chatId },
+    data: { usedAt: options.now, usedByChat: options.confirm ? newChat.chatId : null },
+  });
+  if (claimed.count === 0) return err({ type: "stale" });
+  if (options.confirm) await attachChat(db, row.customerId, newChat, options.now, "token");
+  await db.prisma.auditLog.create({
+    data: {
+      actor: `telegram:${answeringChatId}`,
+      action: options.confirm ? "link.move_confirmed" : "link.move_refused",
+      entityType: "customer",
+      entityId: String(row.customerId),
+      createdAt: options.now,
+    },
+  });
+  return ok({ customerId: row.customerId, status: options.confirm ? "moved" : "kept", newChatId: newChat.chatId });
+}
+
 async function attachChat(
   db: Database,
   customerId: number,
   chat: ChatIdentity,
   now: Date,
-  method: string,
+  method: LinkMethod,
 ): Promise<LinkedChat["status"]> {
-  const current = await db.prisma.customer.findUnique({ where: { id: customerId }, select: { telegramChatId: true } });
-  if (current?.telegramChatId === chat.chatId) return "already_linked";
+  const current = await db.prisma.customer.findUnique({
+    where: { id: customerId },
+    select: { telegramChatId: true, telegramLinkedBy: true },
+  });
+  if (current?.telegramChatId === chat.chatId) {
+    // Linked before without proof (an import): the link or the contact proves it now.
+    if (current.telegramLinkedBy === null)
+      await db.prisma.customer.update({ where: { id: customerId }, data: { telegramLinkedBy: method } });
+    return "already_linked";
+  }
   // A chat belongs to one customer: unlink it from anyone else first (telegram_chat_id is unique).
   await db.prisma.customer.updateMany({
     where: { telegramChatId: chat.chatId, id: { not: customerId } },
-    data: { telegramChatId: null, telegramUserId: null },
+    data: { telegramChatId: null, telegramUserId: null, telegramLinkedBy: null },
   });
   await db.prisma.customer.update({
     where: { id: customerId },
-    data: { telegramChatId: chat.chatId, telegramUserId: chat.userId, telegramLinkedAt: now, unreachableAt: null },
+    data: {
+      telegramChatId: chat.chatId,
+      telegramUserId: chat.userId,
+      telegramLinkedAt: now,
+      telegramLinkedBy: method,
+      unreachableAt: null,
+    },
   });
   await db.prisma.auditLog.create({
     data: {

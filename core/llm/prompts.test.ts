@@ -6,6 +6,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { THEMES } from "../feedback/themes";
 import { untrusted } from "./chat-model";
+import { loadTranslator } from "../messaging/locales";
 import { offerPayloadSchema, offerPromptVars } from "../messaging/render";
 import { fillPrompt, loadPrompt, MissingPromptVariableError } from "./prompts";
 
@@ -30,14 +31,20 @@ const offer = offerPayloadSchema.parse({
   ],
 });
 
+const branded = loadTranslator(undefined, { brand: "Acme Records" });
+
 describe("prompts", () => {
   it("fills the offer prompt (English)", () => {
-    golden("offer.en", fillPrompt(loadPrompt("offer"), offerPromptVars(offer, "en")));
+    golden("offer.en", fillPrompt(loadPrompt("offer"), offerPromptVars(offer, "en", branded)));
   });
 
-  it("fills the offer prompt (Russian, no name, no history)", () => {
-    const bare = offerPayloadSchema.parse({ offerIssueId: 2, title: "Скидка 15%" });
-    golden("offer.ru-bare", fillPrompt(loadPrompt("offer"), offerPromptVars(bare, "ru")));
+  it("fills the offer prompt (Russian, no name, no history, the catalogue's Russian title)", () => {
+    const bare = offerPayloadSchema.parse({
+      offerIssueId: 2,
+      title: "15% off",
+      translations: { ru: { title: "Скидка 15%", description: "На всё, кроме подарочных карт" } },
+    });
+    golden("offer.ru-bare", fillPrompt(loadPrompt("offer"), offerPromptVars(bare, "ru", loadTranslator())));
   });
 
   it("fills the themes prompt with the customer's text marked untrusted", () => {

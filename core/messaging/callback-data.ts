@@ -12,7 +12,9 @@ export type CallbackAction =
   | { type: "csat"; ticketId: number; score: number }
   | { type: "forget"; confirm: boolean }
   | { type: "optin"; confirm: boolean }
-  | { type: "language"; locale: "en" | "ru" };
+  | { type: "language"; locale: "en" | "ru" }
+  /** The linked chat's answer to moving the account to the chat that opened link `token`. */
+  | { type: "link_move"; confirm: boolean; token: string };
 
 const VERSION = "v1";
 const OFFER_ACTIONS = { a: "accept", d: "decline", s: "stop" } as const;
@@ -39,6 +41,8 @@ export function encodeCallback(action: CallbackAction): string {
         return `oi:${action.confirm ? "y" : "n"}`;
       case "language":
         return `lg:${action.locale}`;
+      case "link_move":
+        return `lm:${action.confirm ? "y" : "n"}:${action.token}`;
     }
   })();
   return `${VERSION}:${body}`;
@@ -88,6 +92,10 @@ export function decodeCallback(data: string | undefined): CallbackAction | null 
       return { type: kind === "fg" ? "forget" : "optin", confirm: a === "y" };
     case "lg":
       return b === undefined && (a === "en" || a === "ru") ? { type: "language", locale: a } : null;
+    case "lm":
+      return (a === "y" || a === "n") && b !== undefined && /^[A-Za-z0-9_-]{8,52}$/.test(b)
+        ? { type: "link_move", confirm: a === "y", token: b }
+        : null;
     default:
       return null;
   }

@@ -75,4 +75,10 @@ export interface MessageChannel {
    */
   render?(message: OutboundMessage): Promise<RenderedMessage>;
   send(message: OutboundMessage & { rendered?: RenderedMessage }, options?: SendOptions): Promise<SendResult>;
+  /**
+   * Removes the buttons of a message sent earlier (`providerId` as `send` returned it), e.g. an
+   * offer that expired. A channel without buttons leaves it out.
+   * @returns false when the provider refused (the message is gone, the chat blocked us).
+   */
+  removeButtons?(chatId: bigint, providerId: string): Promise<boolean>;
 }

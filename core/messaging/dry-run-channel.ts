@@ -4,6 +4,7 @@
 // a name) nor an offer's code.
 import type { Logger } from "../log";
 import type { MessageChannel, OutboundMessage, RenderedMessage, SendResult } from "./channel";
+import type { Translator } from "./locales";
 import { renderMessage } from "./render";
 
 export interface DryRunSummary {
@@ -22,12 +23,12 @@ export class DryRunChannel implements MessageChannel {
 
   constructor(
     private readonly log: Logger,
-    private readonly options: { keep?: boolean } = {},
+    private readonly options: { keep?: boolean; translate?: Translator } = {},
   ) {}
 
   /** The template text, as the Telegram channel would write it without a model. */
   render(message: OutboundMessage): Promise<RenderedMessage> {
-    return renderMessage(message, { locale: message.locale, log: this.log });
+    return renderMessage(message, { locale: message.locale, translate: this.options.translate, log: this.log });
   }
 
   /** Logs the rendered message; a payload its kind cannot render is a permanent failure. */

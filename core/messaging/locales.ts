@@ -22,15 +22,28 @@ export function pickLocale(code: string | null | undefined, fallback: Locale = "
   return (SUPPORTED_LOCALES as readonly string[]).includes(base ?? "") ? (base as Locale) : fallback;
 }
 
+export interface TranslatorOptions {
+  /**
+   * The business's name (BRAND_NAME): replaces the `-brand` term every locale file defines, so
+   * each text names the business. Texts only place it where no grammatical case changes it.
+   */
+  brand?: string;
+}
+
 /**
  * Builds a translator from the `.ftl` files in `dir`.
  * @throws Error when a file has syntax errors or a key is missing in every locale.
  */
-export function loadTranslator(dir: string = LOCALES_DIR): Translator {
+export function loadTranslator(dir: string = LOCALES_DIR, options: TranslatorOptions = {}): Translator {
   const bundles = new Map<Locale, FluentBundle>();
   for (const locale of SUPPORTED_LOCALES) {
     const bundle = new FluentBundle(locale, { useIsolating: false });
     const errors = bundle.addResource(new FluentResource(readFileSync(path.join(dir, `${locale}.ftl`), "utf8")));
+    if (options.brand !== undefined) {
+      // Config refuses braces and line breaks, so the name is a plain Fluent text.
+      const brand = new FluentResource(`-brand = ${options.brand.replace(/[{}\n]/g, "")}`);
+      errors.push(...bundle.addResource(brand, { allowOverrides: true }));
+    }
     if (errors.length) throw new Error(`${locale}.ftl: ${errors.map((e) => e.message).join("; ")}`);
     bundles.set(locale, bundle);
   }
@@ -50,9 +63,14 @@ export function loadTranslator(dir: string = LOCALES_DIR): Translator {
   };
 }
 
-let shared: Translator | null = null;
-/** The translator over the project's locale files, loaded once. */
-export function defaultTranslator(): Translator {
-  shared ??= loadTranslator();
-  return shared;
+const shared = new Map<string, Translator>();
+/** The translator over the project's locale files, loaded once per brand name. */
+export function defaultTranslator(options: TranslatorOptions = {}): Translator {
+  const key = options.brand ?? "";
+  let translator = shared.get(key);
+  if (!translator) {
+    translator = loadTranslator(LOCALES_DIR, options);
+    shared.set(key, translator);
+  }
+  return translator;
 }

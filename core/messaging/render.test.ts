@@ -76,14 +76,48 @@ describe("renderMessage", () => {
     const en = await renderMessage(message("offer", "en"), { locale: "en" });
     expect(en.text).toContain("Hello, Ivan!");
     expect(en.text).toContain("rock");
-    expect(en.text).toContain("It has been 94 days since your last order.");
+    expect(en.text).toContain("It has been 94 days since your last order, and we miss you.");
     expect(en.text).not.toContain("NPS");
     expect(en.text).toContain("December 1, 2026");
     expect(en.text).not.toContain("Ivanov");
     const ru = await renderMessage(message("offer", "ru"), { locale: "ru" });
     expect(ru.text).toContain("Здравствуйте, Ivan!");
-    expect(ru.text).toContain("прошло 94 дня.");
+    expect(ru.text).toContain("прошло 94 дня, и мы скучаем.");
+    // The category is quoted after "раздел", so no case ending is ever needed.
+    expect(ru.text).toContain("в раздел «rock»");
     expect(ru.buttons?.flat().map((b) => b.text)).toEqual(["Воспользоваться", "Не интересно", "Больше не присылать"]);
+  });
+
+  it("words the offer in the customer's language, says once how long it has been, and names the brand", async () => {
+    const t = loadTranslator(LOCALES_DIR, { brand: "Acme Records" });
+    const offer = (locale: string, extra: Record<string, unknown> = {}) =>
+      renderMessage(
+        {
+          ...message("offer", locale),
+          payload: { ...payloadFor("offer"), title: "15% off your next order", ...extra },
+        },
+        { locale, translate: t },
+      );
+    const translations = {
+      ru: { title: "скидка 15% на следующий заказ", description: "Действует на всё, кроме подарочных карт." },
+    };
+    const ru = (await offer("ru", { translations, description: "Valid on everything but gift cards." })).text;
+    expect(ru).toContain("Вам пишет Acme Records.");
+    expect(ru).toContain("специально для вас: скидка 15% на следующий заказ.");
+    expect(ru).toContain("Действует на всё, кроме подарочных карт.");
+    expect(ru).not.toMatch(/[A-Za-z]{3,} (off|your|gift)/);
+    expect(ru.match(/прошло/g)).toHaveLength(1);
+    const en = (await offer("en", { translations, description: "Valid on everything but gift cards." })).text;
+    expect(en).toContain("A message from Acme Records.");
+    expect(en).toContain("here is something just for you: 15% off your next order.");
+    expect(en).toContain("Valid on everything but gift cards.");
+    expect(en.match(/It has been/g)).toHaveLength(1);
+    // The old single-title form is every language's words; no history says "a while" once.
+    const plain = (await offer("ru", { reasons: [] })).text;
+    expect(plain).toContain("специально для вас: 15% off your next order.");
+    expect(plain.match(/прошло/g)).toHaveLength(1);
+    expect(plain).toContain("прошло немало времени");
+    for (const text of [ru, en, plain]) expect(text).not.toMatch(/the shop|магазин[^а-я]/i);
   });
 
   it("puts the survey's outbox id in the NPS buttons", async () => {
@@ -114,8 +148,14 @@ describe("callback data", () => {
       { type: "forget", confirm: true },
       { type: "optin", confirm: false },
       { type: "language", locale: "ru" },
+      // A link token as createLinkToken makes it: 32 url-safe characters.
+      { type: "link_move", confirm: true, token: "aB3_-xYz0123456789aB3_-xYz012345" },
+      { type: "link_move", confirm: false, token: "aB3_-xYz0123456789aB3_-xYz012345" },
     ];
-    for (const action of actions) expect(decodeCallback(encodeCallback(action))).toEqual(action);
+    for (const action of actions) {
+      expect(Buffer.byteLength(encodeCallback(action))).toBeLessThanOrEqual(64);
+      expect(decodeCallback(encodeCallback(action))).toEqual(action);
+    }
   });
 
   it("rejects forged, malformed and out-of-range data", () => {
@@ -124,6 +164,8 @@ describe("callback data", () => {
       "v1",
       "v2:of:a:1",
       "v1:of:x:1",
+      "v1:lm:y:short",
+      "v1:lm:maybe:aB3_-xYz0123456789aB3_-xYz012345",
       "v1:of:a:-1",
       "v1:of:a:1:2",
       "v1:np:1:11",

@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { ChatModel } from "../llm/chat-model";
 import { fillPrompt, loadPrompt, type PromptSource } from "../llm/prompts";
 import type { Logger } from "../log";
+import { offerText } from "../offers/offer-text";
 import { assertUnreachable } from "../result";
 import { encodeCallback } from "./callback-data";
 import type { OutboundMessage, RenderedMessage } from "./channel";
@@ -29,7 +30,10 @@ export interface RenderOptions {
  */
 export const offerPayloadSchema = z.object({
   offerIssueId: z.coerce.number().int(),
+  /** The default title and description; `translations` (the catalogue's) may word them per language. */
   title: z.string().min(1),
+  description: z.string().nullish(),
+  translations: z.unknown().optional(),
   code: z.string().optional(),
   expiresAt: z.coerce.date().optional(),
   customerName: z.string().nullish(),
@@ -82,7 +86,7 @@ export async function renderMessage(message: OutboundMessage, options: RenderOpt
     case "offer": {
       const offer = offerPayloadSchema.parse(message.payload);
       const text =
-        (options.chatModel && (await offerByModel(offer, locale, options))) || offerByTemplate(offer, locale, t);
+        (options.chatModel && (await offerByModel(offer, locale, options, t))) || offerByTemplate(offer, locale, t);
       const button = (action: "accept" | "decline" | "stop", key: string) => ({
         text: tr(key),
         data: encodeCallback({ type: "offer", action, issueId: offer.offerIssueId }),
@@ -147,38 +151,59 @@ export async function renderMessage(message: OutboundMessage, options: RenderOpt
   }
 }
 
-/** The template offer text: greeting, what we miss, why, the offer, its expiry. */
-export function offerByTemplate(offer: OfferPayload, locale: string, t: Translator): string {
-  const name = firstName(offer.customerName);
+/** Days since the last order, from the score's "overdue" reason, or null. */
+function daysSinceLastOrder(offer: OfferPayload): number | null {
   // Score reasons are written for staff; the customer only hears the one that is about them
   // and kind to say: how long it has been since their last order.
   const overdue = offer.reasons?.find((r) => r.code === "overdue")?.values as { daysSince?: unknown } | undefined;
-  const days = typeof overdue?.daysSince === "number" && overdue.daysSince > 0 ? Math.round(overdue.daysSince) : null;
+  return typeof overdue?.daysSince === "number" && overdue.daysSince > 0 ? Math.round(overdue.daysSince) : null;
+}
+
+/**
+ * The template offer text: greeting (with the brand), one sentence on how long it has been, the
+ * offer in the customer's language (with their favourite category, quoted so no language has to
+ * inflect it), its description, its expiry.
+ */
+export function offerByTemplate(offer: OfferPayload, locale: string, t: Translator): string {
+  const name = firstName(offer.customerName);
+  const days = daysSinceLastOrder(offer);
+  const { title, description } = offerText(offer, locale);
   const lines = [
     name ? t(locale, "offer-hello", { name }) : t(locale, "offer-hello-anonymous"),
-    offer.topCategory ? t(locale, "offer-intro-category", { category: offer.topCategory }) : t(locale, "offer-intro"),
-    ...(days ? [t(locale, "offer-why-overdue", { days })] : []),
-    t(locale, "offer-line", { title: offer.title }),
+    days ? t(locale, "offer-since-days", { days }) : t(locale, "offer-since"),
+    offer.topCategory
+      ? t(locale, "offer-line-category", { title, category: offer.topCategory })
+      : t(locale, "offer-line", { title }),
+    ...(description ? [description] : []),
     ...(offer.expiresAt ? [t(locale, "offer-expires", { date: formatDate(offer.expiresAt, locale) })] : []),
   ];
   return lines.join("\n");
 }
 
 /** The variables `prompts/offer.md` takes, from an offer payload. */
-export function offerPromptVars(offer: OfferPayload, locale: string): Record<string, string> {
+export function offerPromptVars(offer: OfferPayload, locale: string, t: Translator): Record<string, string> {
+  const text = offerText(offer, locale);
   return {
     language: LANGUAGE_NAMES[locale] ?? "English",
+    // The prompt is English: the brand as English texts name it (BRAND_NAME, or "our shop").
+    brand: t("en", "brand-name"),
     name: firstName(offer.customerName) ?? "",
     top_category: offer.topCategory ?? "unknown",
-    offer_title: offer.title,
+    offer_title: text.title,
+    offer_description: text.description ?? "nothing",
     expires: offer.expiresAt ? formatDate(offer.expiresAt, locale) : "the end of the offer",
     segment: offer.segment ?? "unknown",
     reasons: offer.reasons?.length ? offer.reasons.map((r) => r.text).join("; ") : "none given",
   };
 }
 
-async function offerByModel(offer: OfferPayload, locale: string, options: RenderOptions): Promise<string | null> {
-  const prompt = fillPrompt((options.prompts ?? loadPrompt)("offer"), offerPromptVars(offer, locale));
+async function offerByModel(
+  offer: OfferPayload,
+  locale: string,
+  options: RenderOptions,
+  t: Translator,
+): Promise<string | null> {
+  const prompt = fillPrompt((options.prompts ?? loadPrompt)("offer"), offerPromptVars(offer, locale, t));
   const timeoutMs = options.modelTimeoutMs ?? 10_000;
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -50,14 +50,26 @@ export async function loadOfferContext(db: Database, customerId: number): Promis
 export async function enrichOutboundMessage(db: Database, message: OutboundMessage): Promise<OutboundMessage> {
   if (message.kind !== "offer") return message;
   let payload = message.payload;
-  // The offer itself (title, expiry) when the payload carries only the issue id.
+  // The offer itself (its words in every language, expiry) when the payload lacks them: rows
+  // queued with only the issue id, or before the catalogue had per-language words.
   const offerIssueId = Number(payload.offerIssueId);
-  if (Number.isInteger(offerIssueId) && offerIssueId > 0 && (!payload.title || !payload.expiresAt)) {
+  if (
+    Number.isInteger(offerIssueId) &&
+    offerIssueId > 0 &&
+    (!payload.title || !payload.expiresAt || !("translations" in payload))
+  ) {
     const issue = await db.prisma.offerIssue.findUnique({
       where: { id: offerIssueId },
-      include: { offer: { select: { title: true } } },
+      include: { offer: { select: { title: true, description: true, translations: true } } },
     });
-    if (issue) payload = { title: issue.offer.title, expiresAt: issue.expiresAt.toISOString(), ...payload };
+    if (issue)
+      payload = {
+        title: issue.offer.title,
+        description: issue.offer.description,
+        translations: issue.offer.translations,
+        expiresAt: issue.expiresAt.toISOString(),
+        ...payload,
+      };
   }
   // The customer's context, unless a batch step (the dispatcher's) added it already.
   if (message.customerId !== null && !("customerName" in payload))

@@ -3,6 +3,7 @@
 // `config.contact.declineCooldownDays`), or redeem it later at the till (import or staff).
 import { Prisma, type Database } from "../db/client";
 import { err, ok, type Result } from "../result";
+import { normaliseOfferCode } from "./offer-code";
 
 export type OfferResponseError =
   | { type: "not_found" }
@@ -60,21 +61,24 @@ export async function acceptOffer(
   return ok({ ...view, repeated: false });
 }
 
-/** "Not interested": status `declined`, which starts the decline cool-down. */
+/**
+ * "Not interested": status `declined`, which starts the decline cool-down. Declining again is
+ * `repeated: true` (nothing changes, nothing more to confirm).
+ */
 export async function declineOffer(
   db: Database,
   input: { issueId: number; customerId: number; now: Date },
-): Promise<Result<{ issueId: number }, OfferResponseError>> {
+): Promise<Result<{ issueId: number; repeated: boolean }, OfferResponseError>> {
   const found = await loadIssue(db, input.issueId, input.customerId, input.now);
   if (!found.ok) return found;
-  if (found.value.status === "declined") return ok({ issueId: input.issueId });
+  if (found.value.status === "declined") return ok({ issueId: input.issueId, repeated: true });
   const updated = await db.prisma.offerIssue.updateMany({
     where: { id: input.issueId, status: { in: OPEN_STATUSES } },
     data: { status: "declined", respondedAt: input.now },
   });
   if (updated.count === 0) return err({ type: "already_responded", status: found.value.status });
   await audit(db, input.customerId, "offer.declined", input.issueId, input.now);
-  return ok({ issueId: input.issueId });
+  return ok({ issueId: input.issueId, repeated: false });
 }
 
 /** Checks that an offer issue belongs to the customer (for "stop offers" pressed on it). */
@@ -104,7 +108,7 @@ export async function redeemOffer(
   db: Database,
   input: { code: string; customerId?: number; purchaseId?: number; amount?: number; now: Date; actor?: string },
 ): Promise<Result<{ redemptionId: number; issueId: number; customerId: number }, RedeemError>> {
-  const issue = await db.prisma.offerIssue.findUnique({ where: { code: input.code.trim().toUpperCase() } });
+  const issue = await db.prisma.offerIssue.findUnique({ where: { code: normaliseOfferCode(input.code) } });
   if (!issue) return err({ type: "unknown_code" });
   if (input.customerId !== undefined && issue.customerId !== input.customerId) return err({ type: "not_yours" });
   if (issue.status === "redeemed") return err({ type: "already_redeemed" });

@@ -8,6 +8,10 @@ import { eraseCustomer, exportCustomerData, optOut } from "../consent/consent";
 import { linkByPhone } from "../linking/linking";
 import { acceptOffer, declineOffer, redeemOffer } from "./offer-responses";
 import { loadOfferContext } from "./offer-context";
+import { upsertOffer } from "../campaigns/offer-catalogue";
+import { newOfferCode, OFFER_CODE_ALPHABET, offerCodeSql } from "./offer-code";
+import { offerText } from "./offer-text";
+import { expireOffers } from "./offer-expiry";
 
 const NOW = new Date("2026-11-20T12:00:00Z");
 const DAY = 86_400_000;
@@ -91,6 +95,123 @@ describeEachDatabase("offers, linking and consent", (kind) => {
       ok: false,
       error: { type: "expired" },
     });
+  });
+
+  it("makes 8-character codes without look-alikes, in SQL and in code, and redeems them as read back", async () => {
+    const pattern = new RegExp(`^[${OFFER_CODE_ALPHABET}]{8}$`);
+    expect(OFFER_CODE_ALPHABET).not.toMatch(/[01OIL]/);
+    const rows = await db.prisma.$queryRaw<{ code: string }[]>`
+      SELECT ${offerCodeSql(Prisma.sql`'seed:' || g::text`)} AS code FROM generate_series(1, 2000) AS g`;
+    const codes = [...rows.map((r) => r.code), ...Array.from({ length: 2000 }, newOfferCode)];
+    for (const code of codes) expect(code).toMatch(pattern);
+    expect(new Set(codes).size).toBe(codes.length);
+    // Every character of the alphabet turns up: the SQL picks from all 31.
+    expect(new Set(rows.flatMap((r) => [...r.code])).size).toBe(OFFER_CODE_ALPHABET.length);
+
+    const a = await customer();
+    const offer = await db.prisma.offer.findUniqueOrThrow({ where: { key: "o" } });
+    const code = newOfferCode();
+    await db.prisma.offerIssue.create({
+      data: { code, customerId: a.id, offerId: offer.id, status: "sent", expiresAt: new Date(NOW.getTime() + DAY) },
+    });
+    const spoken = `${code.slice(0, 4)}-${code.slice(4)}`.toLowerCase();
+    expect(await redeemOffer(db, { code: spoken, now: NOW })).toMatchObject({ ok: true, value: { customerId: a.id } });
+  });
+
+  it("keeps each language's title and description, and the single title is every other language's", async () => {
+    const first = await upsertOffer(db, {
+      key: "texts",
+      title: "15% off",
+      kind: "percent_off",
+      value: 15,
+      cost: 4,
+      saveProbability: 0.1,
+    });
+    expect(first.ok && first.value.translations).toEqual({});
+    const saved = await upsertOffer(db, {
+      key: "texts",
+      title: "15% off",
+      description: "On everything",
+      translations: { ru: { title: "Скидка 15%", description: "На всё" } },
+      kind: "percent_off",
+      value: 15,
+      cost: 4,
+      saveProbability: 0.1,
+    });
+    expect(saved.ok).toBe(true);
+    // An update in the old single-title form keeps the Russian words.
+    await upsertOffer(db, {
+      key: "texts",
+      title: "15% off everything",
+      kind: "percent_off",
+      value: 15,
+      cost: 4,
+      saveProbability: 0.1,
+    });
+    const row = await db.prisma.offer.findUniqueOrThrow({ where: { key: "texts" } });
+    expect(offerText(row, "ru")).toEqual({ title: "Скидка 15%", description: "На всё" });
+    expect(offerText(row, "en")).toEqual({ title: "15% off everything", description: "On everything" });
+    expect(
+      await upsertOffer(db, {
+        key: "texts",
+        title: "x",
+        translations: { de: { title: "y" } } as never,
+        kind: "percent_off",
+        value: 1,
+        cost: 1,
+        saveProbability: 0.1,
+      }),
+    ).toMatchObject({ ok: false, error: { type: "invalid" } });
+  });
+
+  it("expires unanswered offers: a sent one loses its buttons, an unsent one is never sent", async () => {
+    const chatId = BigInt(880_000 + n);
+    const a = await customer({ telegramChatId: chatId });
+    const sent = await issue(a.id, new Date(NOW.getTime() - 1));
+    const waiting = await issue(a.id, new Date(NOW.getTime() - 1));
+    const answered = await issue(a.id, new Date(NOW.getTime() - 1));
+    const later = await issue(a.id, new Date(NOW.getTime() + DAY));
+    await db.prisma.offerIssue.update({ where: { id: waiting.id }, data: { status: "issued" } });
+    await db.prisma.offerIssue.update({ where: { id: answered.id }, data: { status: "accepted" } });
+    await db.prisma.outboxMessage.createMany({
+      data: [
+        {
+          idempotencyKey: `x${sent.id}`,
+          customerId: a.id,
+          kind: "offer",
+          status: "sent",
+          providerId: "41",
+          payload: { offerIssueId: sent.id },
+        },
+        { idempotencyKey: `x${waiting.id}`, customerId: a.id, kind: "offer", payload: { offerIssueId: waiting.id } },
+      ],
+    });
+    const removed: [bigint, string][] = [];
+    const channel = {
+      name: "fake",
+      send: () => Promise.resolve({ ok: true as const, providerId: "0" }),
+      removeButtons: (chatId: bigint, providerId: string) => {
+        removed.push([chatId, providerId]);
+        return Promise.resolve(true);
+      },
+    };
+    // Earlier tests in this database left expired offers of their own: at least these two.
+    const first = await expireOffers(db, channel, { now: NOW });
+    expect(first).toMatchObject({ unsent: 1, buttonsRemoved: 1 });
+    expect(first.expired).toBeGreaterThanOrEqual(2);
+    expect(removed).toEqual([[chatId, "41"]]);
+    const statuses = await db.prisma.offerIssue.findMany({
+      where: { id: { in: [sent.id, waiting.id, answered.id, later.id] } },
+      orderBy: { id: "asc" },
+    });
+    expect(statuses.map((i) => i.status)).toEqual(["expired", "expired", "accepted", "sent"]);
+    expect(
+      await db.prisma.outboxMessage.findUniqueOrThrow({ where: { idempotencyKey: `x${waiting.id}` } }),
+    ).toMatchObject({
+      status: "skipped",
+      skipReason: "offer_expired",
+    });
+    expect(await expireOffers(db, channel, { now: NOW })).toEqual({ expired: 0, unsent: 0, buttonsRemoved: 0 });
   });
 
   it("links by phone on an exact digit match, and refuses an ambiguous number", async () => {

@@ -4,7 +4,8 @@
 import type { Command } from "commander";
 import { createCampaign, listCampaigns, type CampaignError } from "../../core/campaigns/campaign";
 import { contactPolicyFromConfig } from "../../core/campaigns/contact-policy";
-import { listOffers, upsertOffer } from "../../core/campaigns/offer-catalogue";
+import { listOffers, upsertOffer, type OfferTranslations } from "../../core/campaigns/offer-catalogue";
+import { SUPPORTED_LOCALES } from "../../core/messaging/locales";
 import { planCampaign, type PlanError } from "../../core/campaigns/plan";
 import { campaignReport, formatCampaignReport } from "../../core/campaigns/report";
 import { assertUnreachable } from "../../core/result";
@@ -188,11 +189,12 @@ export function registerRunCommands(program: Command): void {
         }
       });
     });
-  campaign
+  const offerAdd = campaign
     .command("offer-add")
     .description("Add or update an offer in the catalogue")
     .requiredOption("--key <key>", "stable key, e.g. winback-15")
-    .requiredOption("--title <title>", "what the customer sees")
+    .requiredOption("--title <title>", "what the customer sees, in every language without its own --title-<lang>")
+    .option("--description <text>", "a sentence under the title (every language without its own)")
     .requiredOption("--kind <kind>", "percent_off | amount_off | free_shipping | gift | points")
     .requiredOption("--value <n>", "percent or amount", number("--value"))
     .requiredOption("--cost <n>", "expected cost to the business if redeemed", number("--cost"))
@@ -202,24 +204,40 @@ export function registerRunCommands(program: Command): void {
       number("--save-probability"),
       0.1,
     )
-    .option("--valid-days <n>", "days the code stays valid (default 14)", number("--valid-days"))
-    .action(
-      async (o: {
-        key: string;
-        title: string;
-        kind: string;
-        value: number;
-        cost: number;
-        saveProbability: number;
-        validDays?: number;
-      }) => {
-        await withContext(undefined, async (ctx) => {
-          const saved = await upsertOffer(ctx.db, { ...o, kind: o.kind as "percent_off" });
-          if (!saved.ok) throw new UserError(`invalid offer:\n  ${saved.error.problems.join("\n  ")}`);
-          process.stdout.write(`offer ${saved.value.key} saved\n`);
-        });
-      },
-    );
+    .option("--valid-days <n>", "days the code stays valid (default 14)", number("--valid-days"));
+  for (const locale of SUPPORTED_LOCALES)
+    offerAdd
+      .option(`--title-${locale} <title>`, `the title in ${locale}`)
+      .option(`--description-${locale} <text>`, `the description in ${locale}`);
+  offerAdd.action(async (o: Record<string, string | number | undefined>) => {
+    await withContext(undefined, async (ctx) => {
+      const translations: OfferTranslations = {};
+      for (const locale of SUPPORTED_LOCALES) {
+        const suffix = locale.charAt(0).toUpperCase() + locale.slice(1);
+        const title = o[`title${suffix}`] as string | undefined;
+        const description = o[`description${suffix}`] as string | undefined;
+        if (description !== undefined && title === undefined)
+          throw new UserError(`--description-${locale} needs --title-${locale}`);
+        if (title !== undefined) translations[locale] = { title, ...(description ? { description } : {}) };
+      }
+      const saved = await upsertOffer(ctx.db, {
+        key: o.key as string,
+        title: o.title as string,
+        ...(o.description === undefined ? {} : { description: o.description as string }),
+        translations,
+        kind: o.kind as "percent_off",
+        value: o.value as number,
+        cost: o.cost as number,
+        saveProbability: o.saveProbability as number,
+        ...(o.validDays === undefined ? {} : { validDays: o.validDays as number }),
+      });
+      if (!saved.ok) throw new UserError(`invalid offer:\n  ${saved.error.problems.join("\n  ")}`);
+      const languages = Object.keys(saved.value.translations);
+      process.stdout.write(
+        `offer ${saved.value.key} saved${languages.length ? ` (own words in ${languages.join(", ")})` : ""}\n`,
+      );
+    });
+  });
   campaign
     .command("offers")
     .description("The offer catalogue")
@@ -227,7 +245,11 @@ export function registerRunCommands(program: Command): void {
       await withContext(undefined, async (ctx) => {
         for (const o of await listOffers(ctx.db)) {
           process.stdout.write(
-            `${o.key.padEnd(20)} ${o.active ? "active  " : "inactive"} cost ${o.cost.toFixed(2)}  P(save) ${o.saveProbability}  ${o.title}\n`,
+            `${o.key.padEnd(20)} ${o.active ? "active  " : "inactive"} cost ${o.cost.toFixed(2)}  P(save) ${o.saveProbability}  ${o.title}${Object.entries(
+              o.translations,
+            )
+              .map(([locale, text]) => `  [${locale}] ${text.title}`)
+              .join("")}\n`,
           );
         }
       });

@@ -9,6 +9,7 @@ import { upsertOffer } from "../../core/campaigns/offer-catalogue";
 import { planCampaign } from "../../core/campaigns/plan";
 import { campaignReport } from "../../core/campaigns/report";
 import { DryRunChannel } from "../../core/messaging/dry-run-channel";
+import { defaultTranslator } from "../../core/messaging/locales";
 import { runDispatch } from "../dispatch.job";
 import { liftCoverage, simulateCampaignOutcomes } from "./campaign-simulation";
 import type { DemoStep } from "./demo-step";
@@ -43,6 +44,7 @@ export const campaignStep: DemoStep = {
       {
         key: "winback-10",
         title: "10% off your next order",
+        translations: { ru: { title: "скидка 10% на следующий заказ" } },
         kind: "percent_off" as const,
         value: 10,
         cost: 4,
@@ -51,6 +53,7 @@ export const campaignStep: DemoStep = {
       {
         key: "winback-20",
         title: "20% off your next order",
+        translations: { ru: { title: "скидка 20% на следующий заказ" } },
         kind: "percent_off" as const,
         value: 20,
         cost: 9,
@@ -59,6 +62,7 @@ export const campaignStep: DemoStep = {
       {
         key: "free-shipping",
         title: "Free shipping on your next order",
+        translations: { ru: { title: "бесплатная доставка следующего заказа" } },
         kind: "free_shipping" as const,
         value: 0,
         cost: 2,
@@ -100,7 +104,9 @@ export const campaignStep: DemoStep = {
 
     // Dry-run delivery. Quiet hours hold messages until 9:00 in each customer's own zone, so
     // the dispatcher runs at two clock times of the next day (morning in Europe, then in the Americas).
-    const channel = new DryRunChannel(ctx.log);
+    const channel = new DryRunChannel(ctx.log, {
+      translate: defaultTranslator({ brand: ctx.config.business.brandName }),
+    });
     const sent = { sent: 0, deferred: 0, skipped: 0 };
     for (const hours of [10, 20, 34]) {
       const at = new Date(ctx.asOf.getTime() + hours * HOUR);

@@ -67,8 +67,8 @@ it("prints rendered offers for the most at-risk customers in their own language 
   const out = lines.join("\n");
   expect(out).toContain("no TELEGRAM_BOT_TOKEN");
   expect(out).toContain("Hello, Maria!");
-  expect(out).toContain("It has been 120 days since your last order.");
-  expect(out).toContain("прошло 120 дней.");
+  expect(out).toContain("It has been 120 days since your last order, and we miss you.");
+  expect(out).toContain("прошло 120 дней, и мы скучаем.");
   expect(out).toContain("Здравствуйте, Ivan!");
   expect(out).toContain("classical");
   expect(out).toContain("Hello, Li!");

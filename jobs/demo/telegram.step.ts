@@ -3,6 +3,7 @@
 // also get the NPS question, in English and in Russian.
 import { chatModelFromConfig } from "../../bot/llm/openai-chat";
 import type { OutboundMessage } from "../../core/messaging/channel";
+import { defaultTranslator } from "../../core/messaging/locales";
 import { renderMessage, type RenderedMessage } from "../../core/messaging/render";
 import { enrichOutboundMessage } from "../../core/offers/offer-context";
 import type { DemoStep } from "./demo-step";
@@ -36,6 +37,9 @@ export const telegramStep: DemoStep = {
     }
     const offer = await ctx.db.prisma.offer.findFirst({ where: { active: true }, orderBy: { id: "asc" } });
     const title = offer?.title ?? "15% off your next order";
+    // The catalogue's words in every language (the demo's offers have Russian ones).
+    const words = { description: offer?.description ?? null, translations: offer?.translations ?? {} };
+    const translate = defaultTranslator({ brand: ctx.config.business.brandName });
     const expiresAt = new Date(ctx.asOf.getTime() + (offer?.validDays ?? 14) * 86_400_000).toISOString();
     const chatModel = chatModelFromConfig(ctx.config);
     ctx.print(
@@ -50,7 +54,7 @@ export const telegramStep: DemoStep = {
         chatId: null,
         locale,
         kind: "offer",
-        payload: { offerIssueId: 0, title, expiresAt },
+        payload: { offerIssueId: 0, title, expiresAt, ...words },
       };
       const message = await enrichOutboundMessage(ctx.db, base);
       const risk =
@@ -60,7 +64,7 @@ export const telegramStep: DemoStep = {
       show(
         ctx.print,
         `offer to customer ${customer.id} (${risk}), ${locale}`,
-        await renderMessage(message, { locale, chatModel, log: ctx.log }),
+        await renderMessage(message, { locale, chatModel, translate, log: ctx.log }),
       );
     }
     for (const locale of ["en", "ru"]) {
@@ -73,7 +77,7 @@ export const telegramStep: DemoStep = {
         kind: "survey_nps",
         payload: {},
       };
-      show(ctx.print, `NPS question, ${locale}`, await renderMessage(survey, { locale }));
+      show(ctx.print, `NPS question, ${locale}`, await renderMessage(survey, { locale, translate }));
     }
     show(
       ctx.print,
@@ -88,7 +92,7 @@ export const telegramStep: DemoStep = {
           kind: "survey_servqual",
           payload: {},
         },
-        { locale: "ru" },
+        { locale: "ru", translate },
       ),
     );
   },

@@ -1,11 +1,11 @@
 // /stop, opting back in (confirmed), /mydata, /forget (confirmed), /language.
 import { Composer, InlineKeyboard, InputFile } from "grammy";
-import { setCustomerLocale } from "../../../core/conversation/chats";
+import { chatProvedOwnership, setCustomerLocale } from "../../../core/conversation/chats";
 import { awaitConfirmation, confirmationPending, onCommand } from "../../../core/conversation/conversation";
 import { eraseCustomer, exportCustomerData, optIn, optOut } from "../../../core/consent/consent";
 import { encodeCallback, type CallbackAction } from "../../../core/messaging/callback-data";
 import type { BotContext } from "../bot-context";
-import { answerCallback, dropKeyboard, replyUnlinked, yesNo } from "./replies";
+import { answerCallback, dropKeyboard, replyUnlinked, sharePhoneKeyboard, yesNo } from "./replies";
 
 export const consentHandlers = new Composer<BotContext>();
 
@@ -21,9 +21,14 @@ consentHandlers.command("stop", async (ctx) => {
 
 consentHandlers.command("mydata", async (ctx) => {
   if (!ctx.customer) return replyUnlinked(ctx);
+  if (!chatProvedOwnership(ctx.customer)) {
+    await ctx.reply(ctx.tr("mydata-verify"), { reply_markup: sharePhoneKeyboard(ctx) });
+    return;
+  }
   const result = await exportCustomerData(ctx.deps.db, ctx.customer.id, {
     now: ctx.deps.now(),
     actor: `telegram:${ctx.chat.id}`,
+    locale: ctx.locale,
   });
   if (!result.ok) return replyUnlinked(ctx);
   const file = new InputFile(Buffer.from(JSON.stringify(result.value, null, 2), "utf8"), "my-data.json");

@@ -1,12 +1,14 @@
-// /start (with a deep-link token, or to opt back in), the shared contact, /help.
-import { Composer } from "grammy";
+// /start (with a deep-link token, or to opt back in), the shared contact, /help, and the linked
+// chat's answer when a link is opened from another chat.
+import { Composer, Keyboard } from "grammy";
 import { findChatCustomer, rememberLocale } from "../../../core/conversation/chats";
 import { awaitConfirmation } from "../../../core/conversation/conversation";
-import { linkByPhone, linkByToken } from "../../../core/linking/linking";
+import { confirmLinkMove, linkByPhone, linkByToken, type MoveRequested } from "../../../core/linking/linking";
+import { pickLocale } from "../../../core/messaging/locales";
 import { assertUnreachable } from "../../../core/result";
-import { encodeCallback } from "../../../core/messaging/callback-data";
+import { encodeCallback, type CallbackAction } from "../../../core/messaging/callback-data";
 import type { BotContext } from "../bot-context";
-import { sharePhoneKeyboard, yesNo } from "./replies";
+import { answerCallback, dropKeyboard, sharePhoneKeyboard, yesNo } from "./replies";
 
 export const linkHandlers = new Composer<BotContext>();
 
@@ -23,11 +25,29 @@ async function askConsent(ctx: BotContext): Promise<void> {
   });
 }
 
-/** After a new link: remember the chat's language, and ask once for consent if there is none. */
-async function afterLink(ctx: BotContext, customerId: number): Promise<void> {
-  await rememberLocale(ctx.deps.db, customerId, ctx.locale);
+/** After a new link (the chat's language already remembered): ask once for consent if there is none. */
+async function askConsentIfNone(ctx: BotContext): Promise<void> {
   const customer = await findChatCustomer(ctx.deps.db, BigInt(ctx.chat!.id));
   if (customer && !customer.marketingConsent) await askConsent(ctx);
+}
+
+/** Asks the chat the account is linked to whether to move it to this one, in the customer's language. */
+async function askCurrentChat(ctx: BotContext, token: string, move: MoveRequested): Promise<void> {
+  const locale = pickLocale(move.locale, ctx.deps.config.business.locale);
+  const t = (key: string) => ctx.deps.translate(locale, key);
+  try {
+    await ctx.api.sendMessage(Number(move.currentChatId), t("link-move-confirm"), {
+      reply_markup: yesNo(
+        t("link-move-btn-yes"),
+        encodeCallback({ type: "link_move", confirm: true, token }),
+        t("link-move-btn-no"),
+        encodeCallback({ type: "link_move", confirm: false, token }),
+      ),
+    });
+  } catch (error) {
+    // That chat cannot be reached now; the request stays open and a later /start asks again.
+    ctx.deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, "link move not asked");
+  }
 }
 
 linkHandlers.command("start", async (ctx) => {
@@ -35,11 +55,17 @@ linkHandlers.command("start", async (ctx) => {
   const chat = { chatId: BigInt(ctx.chat.id), userId: BigInt(ctx.from?.id ?? ctx.chat.id) };
   if (payload) {
     const result = await linkByToken(ctx.deps.db, payload, chat, { now: ctx.deps.now() });
+    if (result.ok && result.value.status === "move_requested") {
+      if (result.value.asked) await askCurrentChat(ctx, payload, result.value);
+      await ctx.reply(ctx.tr("link-move-asked"), { reply_markup: { remove_keyboard: true } });
+      return;
+    }
     if (result.ok) {
-      await ctx.reply(ctx.tr(result.value.status === "linked" ? "link-ok" : "link-already"), {
-        reply_markup: { remove_keyboard: true },
-      });
-      if (result.value.status === "linked") await afterLink(ctx, result.value.customerId);
+      const linked = result.value.status === "linked";
+      // Written before "done" is said, so whatever the customer does next sees it.
+      if (linked) await rememberLocale(ctx.deps.db, result.value.customerId, ctx.locale);
+      await ctx.reply(ctx.tr(linked ? "link-ok" : "link-already"), { reply_markup: { remove_keyboard: true } });
+      if (linked) await askConsentIfNone(ctx);
       return;
     }
     switch (result.error.type) {
@@ -91,13 +117,34 @@ linkHandlers.on("message:contact", async (ctx) => {
     { now: ctx.deps.now(), defaultRegion: ctx.deps.config.linking.phoneRegion },
   );
   if (result.ok) {
-    await ctx.reply(ctx.tr(result.value.status === "linked" ? "phone-linked" : "link-already"), {
-      reply_markup: { remove_keyboard: true },
-    });
-    if (result.value.status === "linked") await afterLink(ctx, result.value.customerId);
+    const linked = result.value.status === "linked";
+    if (linked) await rememberLocale(ctx.deps.db, result.value.customerId, ctx.locale);
+    await ctx.reply(ctx.tr(linked ? "phone-linked" : "link-already"), { reply_markup: { remove_keyboard: true } });
+    if (linked) await askConsentIfNone(ctx);
   } else await ctx.reply(ctx.tr("phone-not-found"), { reply_markup: { remove_keyboard: true } });
 });
 
 linkHandlers.command("help", async (ctx) => {
   await ctx.reply(ctx.tr("help"));
 });
+
+/** The linked chat answers a move request: this chat is told, and so is the one that asked. */
+export async function handleLinkMoveCallback(
+  ctx: BotContext,
+  action: Extract<CallbackAction, { type: "link_move" }>,
+): Promise<void> {
+  const result = await confirmLinkMove(ctx.deps.db, action.token, BigInt(ctx.chat!.id), {
+    now: ctx.deps.now(),
+    confirm: action.confirm,
+  });
+  if (!result.ok) return answerCallback(ctx, "callback-stale");
+  await answerCallback(ctx);
+  await dropKeyboard(ctx);
+  const moved = result.value.status === "moved";
+  await ctx.reply(ctx.tr(moved ? "link-move-done" : "link-move-kept"));
+  // The other chat speaks the customer's language too (it is the same person, or should be).
+  const phone = new Keyboard().requestContact(ctx.tr("btn-share-phone")).resized().oneTime();
+  await ctx.api.sendMessage(Number(result.value.newChatId), ctx.tr(moved ? "link-ok" : "link-move-refused"), {
+    reply_markup: moved ? { remove_keyboard: true } : phone,
+  });
+}

@@ -66,5 +66,6 @@ export async function answerCallback(
 /** Removes the inline keyboard from the message a button was on (it has been answered). */
 export async function dropKeyboard(ctx: BotContext): Promise<void> {
   if (!ctx.callbackQuery?.message) return;
-  await ctx.editMessageReplyMarkup({ reply_markup: undefined }).catch(() => undefined);
+  // An empty inline keyboard removes the buttons; an already bare message ("not modified") is fine.
+  await ctx.editMessageReplyMarkup({ reply_markup: { inline_keyboard: [] } }).catch(() => undefined);
 }

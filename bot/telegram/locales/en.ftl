@@ -1,15 +1,21 @@
 # English texts for the customer's Telegram bot and every outbound message.
+# Inserted names (the brand, a category, an offer title) stand where no grammar changes them:
+# after a colon, in quotes, or as the subject.
+
+# The business's name: BRAND_NAME replaces it (core/messaging/locales.ts).
+-brand = our shop
+brand-name = { -brand }
 
 ## Outbound messages (core/messaging/render.ts)
-offer-hello = Hello, { $name }!
-offer-hello-anonymous = Hello!
-offer-intro = It has been a while since your last visit, and we miss you.
-offer-intro-category = It has been a while since you last shopped for { $category } with us, and we miss you.
-offer-why-overdue = It has been { $days } { $days ->
+offer-hello = Hello, { $name }! A message from { -brand }.
+offer-hello-anonymous = Hello! A message from { -brand }.
+offer-since = It has been a while since your last order, and we miss you.
+offer-since-days = It has been { $days } { $days ->
         [one] day
        *[other] days
-    } since your last order.
+    } since your last order, and we miss you.
 offer-line = Here is something just for you: { $title }.
+offer-line-category = You often shop in our "{ $category }" section, so here is something just for you: { $title }.
 offer-expires = Valid until { $date }.
 offer-btn-accept = Use the offer
 offer-btn-decline = Not interested
@@ -25,18 +31,26 @@ csat-request = Your request { $reference } is resolved. How satisfied are you wi
 notice-generic = { $text }
 
 ## Linking
-start-welcome = Hello, { $name }! I'm the shop's assistant. I'll send you personal offers and short surveys now and then. /help shows everything I can do.
-start-unlinked = Hello! I'm the shop's assistant. To connect your customer account, tap "Share my phone number" below, or open the personal link the shop sent you.
+start-welcome = Hello, { $name }! I'm the chat assistant of { -brand }. I'll send you personal offers and short surveys now and then. /help shows everything I can do.
+start-unlinked = Hello! I'm the chat assistant of { -brand }. To connect your customer account, tap "Share my phone number" below, or open the personal link from { -brand }.
 btn-share-phone = Share my phone number
 link-ok = Done, this chat is now connected to your customer account. /help shows what I can do; /stop turns off offers and surveys at any time.
 link-already = This chat is already connected to your account. /help shows what I can do.
-link-used = This link has already been used. If it wasn't you, please ask the shop for a new one.
-link-expired = This link has expired. Please ask the shop for a new one.
+link-used = This link has already been used. Share your phone number with the button below, or ask { -brand } for a new link.
+link-expired = This link has expired. Share your phone number with the button below, or ask { -brand } for a new link.
 link-unknown = I don't recognise this link. Please check it, or share your phone number instead.
 phone-linked = Thank you, I found your account and connected this chat.
-phone-not-found = I couldn't find a customer with this phone number. Please open the personal link the shop sent you.
+phone-not-found = I couldn't find a customer of { -brand } with this phone number. Please open the personal link from { -brand }.
 phone-not-own = Please share your own contact with the button below.
-unlinked = I don't know you yet. Share your phone number with the button below, or open the personal link the shop sent you.
+unlinked = I don't know you yet. Share your phone number with the button below, or open the personal link from { -brand }.
+link-move-asked = This customer account is already connected to another Telegram chat. I've asked that chat to confirm the move; you'll hear from me here as soon as it does.
+link-move-confirm = Someone opened your personal { -brand } link from another Telegram account. Move your customer account to that chat? This chat would then be disconnected.
+link-move-btn-yes = Yes, move it
+link-move-btn-no = No, keep it here
+link-move-done = Done: your account is now connected to the other chat, and this one is disconnected.
+link-move-kept = Your account stays connected to this chat, and that link no longer works. If it wasn't you, tell { -brand }.
+link-move-refused = The chat already connected to this account did not confirm, so nothing changed. Share your phone number with the button below, or ask { -brand } for a new link.
+mydata-verify = To send you a copy of your data, I need to know this chat is yours: share your phone number with the button below (or open the personal link from { -brand }), then send /mydata again.
 help =
     Here is what I can do:
     /complaint - tell us about a problem; a person will answer here
@@ -55,7 +69,10 @@ optin-btn-yes = Yes, turn them on
 optin-btn-no = No, thanks
 optin-done = Welcome back! Offers and surveys are on again. /stop turns them off.
 optin-cancel = All right, nothing changes.
-mydata-caption = Here is all the data we hold about you, as a JSON file.
+mydata-caption = Here is all the data { -brand } holds about you, as a JSON file.
+mydata-risk-high = high
+mydata-risk-medium = medium
+mydata-risk-low = low
 forget-confirm = This deletes your name, contacts and conversation history with us and disconnects this chat. Anonymous statistics remain. This cannot be undone. Continue?
 forget-btn-yes = Yes, delete my data
 forget-btn-no = Cancel
@@ -68,10 +85,11 @@ language-set = The language is now English.
 
 ## Offers
 offer-accepted = Your personal code: { $code }
-    Show it at the checkout or enter it when you order online, before { $date }.
+    Show it at the checkout or enter it when you order online from { -brand }, before { $date }.
 offer-declined = Noted, thank you. We won't send you offers for a while.
 offer-expired = Sorry, this offer has expired.
 offer-already = You have already answered this offer.
+offer-expired-note = This offer has expired.
 offer-not-yours = This offer belongs to someone else.
 offer-unavailable = This offer is no longer available.
 
@@ -128,7 +146,7 @@ media-outside = Thank you for the file. If something went wrong, tell me about i
 servqual-btn-skip = Skip
 servqual-btn-stop = Stop survey
 servqual-stopped = The survey is stopped; thank you for the answers so far. /survey starts it again.
-consent-ask = One question: would you like to receive personal offers and short surveys from us here? You can change your mind at any time with /stop or /start.
+consent-ask = One question: would you like to receive personal offers and short surveys from { -brand } here? You can change your mind at any time with /stop or /start.
 
 ## Command menu (setMyCommands at start-up)
 menu-start = Connect your account, or turn offers back on
