@@ -1,5 +1,6 @@
 // The weekly digest job: builds the digest, renders its chart and posts both to
 // SLACK_DIGEST_CHANNEL. Without a Slack token or channel it logs a dry run and still builds.
+import type { KnownBlock } from "@slack/types";
 import { WebClient } from "@slack/web-api";
 import { npsChartSpec, renderChartPng } from "../core/staff/digest-chart";
 import { buildWeeklyDigest, type WeeklyDigest } from "../core/staff/digest";
@@ -28,6 +29,34 @@ export async function buildDigest(ctx: Pick<AppContext, "config" | "db" | "now">
   return { digest, png };
 }
 
+/**
+ * The digest as Block Kit: a header, one section per topic, the chart when it was uploaded, and
+ * the commands that act on it.
+ */
+export function digestBlocks(digest: WeeklyDigest, chartFileId?: string): KnownBlock[] {
+  const [title, ...topics] = digest.lines;
+  const blocks: KnownBlock[] = [
+    { type: "header", text: { type: "plain_text", text: (title ?? "Weekly retention digest").replace(/\*/g, "") } },
+  ];
+  for (const line of topics) blocks.push({ type: "section", text: { type: "mrkdwn", text: line.slice(0, 2900) } });
+  if (chartFileId)
+    blocks.push({
+      type: "image",
+      slack_file: { id: chartFileId },
+      alt_text: "Weekly NPS with 95% intervals and answer counts",
+    } as KnownBlock);
+  blocks.push({
+    type: "context",
+    elements: [
+      {
+        type: "mrkdwn",
+        text: "Act on it: `/retention at-risk` (the list, with a CSV), `/retention segments`, `/retention campaign <id>`. Customers who asked to be forgotten are not counted.",
+      },
+    ],
+  });
+  return blocks;
+}
+
 /** Builds and posts the digest; returns stats for the job log. */
 export async function runDigest(ctx: AppContext): Promise<Record<string, unknown>> {
   const started = Date.now();
@@ -49,20 +78,22 @@ export async function runDigest(ctx: AppContext): Promise<Record<string, unknown
   }
   const client = new WebClient(botToken, apiUrl ? { slackApiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/` } : {});
   const text = digest.lines.join("\n");
-  const post = await client.chat.postMessage({
-    channel: digestChannel,
-    text,
-    blocks: [{ type: "section", text: { type: "mrkdwn", text: text.slice(0, 2900) } }],
-    unfurl_links: false,
-  });
   const day = digest.to.toISOString().slice(0, 10);
-  const upload = {
+  // The chart first, into the channel itself (not a thread), so the digest's blocks can show it.
+  const upload = await client.files.uploadV2({
     channel_id: digestChannel,
     file: png,
     filename: `weekly-digest-${day}.png`,
     title: `NPS by week to ${day}`,
-  };
-  await client.files.uploadV2(post.ts ? { ...upload, thread_ts: post.ts } : upload);
+    alt_text: `Weekly NPS for the last ${digest.npsWeeks.length} weeks with 95% intervals and answer counts`,
+  });
+  const fileId = (upload as { files?: { files?: { id?: string }[] }[] }).files?.[0]?.files?.[0]?.id;
+  await client.chat.postMessage({
+    channel: digestChannel,
+    text,
+    blocks: digestBlocks(digest, fileId),
+    unfurl_links: false,
+  });
   ctx.log.info({ ...stats, channel: digestChannel }, "digest posted");
   return { ...stats, posted: true };
 }

@@ -101,13 +101,35 @@ describe("weekly digest job posts text and a PNG chart [pglite]", () => {
     expect(text).toContain(
       "*Tickets*: 1 open, 0 awaiting the customer; 2 opened and 1 resolved this week; median first response 20 min; CSAT 4/5; oldest open 3 days.",
     );
-    await slack.waitFor("files.completeUploadExternal");
     const complete = slack.callsOf("files.completeUploadExternal")[0]!.body;
     expect(complete).toMatchObject({ channel_id: "CDIGEST" });
-    expect(complete.thread_ts).toBeDefined();
+    expect(complete.thread_ts).toBeUndefined(); // the chart is in the channel, shown by the digest
+    const blocks = post.blocks as { type: string; slack_file?: { id: string } }[];
+    expect(blocks[0]!.type).toBe("header");
+    expect(blocks.find((b) => b.type === "image")?.slack_file?.id).toMatch(/^F/);
+    const interval = /\(95% interval (-?\d+) to (-?\d+)\)/.exec(text);
+    expect(interval).not.toBeNull();
+    expect(Number(interval![1])).toBeLessThan(week.nps.nps!);
+    expect(Number(interval![2])).toBeGreaterThan(week.nps.nps!);
     const png = slack.uploads[0]!.content;
     expect(png.subarray(0, 8).toString("hex")).toBe("89504e470d0a1a0a");
     expect(png.length).toBeGreaterThan(10_000);
+  });
+
+  it("leaves out customers who asked to be forgotten", async () => {
+    const [highRisk] = await db.prisma.$queryRaw<{ customer_id: number }[]>`
+      SELECT customer_id FROM scores WHERE run_id = (SELECT max(id) FROM score_runs) AND churn_probability >= 0.7
+      ORDER BY customer_id LIMIT 1`;
+    await db.prisma.customer.update({ where: { id: highRisk!.customer_id }, data: { erasedAt: NOW } });
+    const stats = await digestJob.run({
+      config: loadConfig({ LOG_LEVEL: "silent" }),
+      db,
+      log: silentLogger,
+      now: () => NOW,
+      close: async () => undefined,
+    });
+    expect(stats).toMatchObject({ highRisk: 8 });
+    await db.prisma.customer.update({ where: { id: highRisk!.customer_id }, data: { erasedAt: null } });
   });
 
   it("builds but does not post without a Slack token", async () => {

@@ -36,6 +36,19 @@ export function nps(counts: { promoters: number; passives: number; detractors: n
   };
 }
 
+/**
+ * The 95% interval of an NPS from its answers (normal approximation of the difference of two
+ * shares from one multinomial sample: var = (p + d - (p - d)^2) / n, in NPS points), clipped to
+ * -100..100; null without answers. Ten answers give an interval about 60 points wide.
+ */
+export function npsInterval(r: NpsResult): { low: number; high: number } | null {
+  if (r.respondents === 0 || r.nps === null) return null;
+  const p = r.promoters / r.respondents;
+  const d = r.detractors / r.respondents;
+  const margin = 196 * Math.sqrt(Math.max(0, p + d - (p - d) ** 2) / r.respondents);
+  return { low: Math.max(-100, r.nps - margin), high: Math.min(100, r.nps + margin) };
+}
+
 /** NPS from raw 0-10 scores (answers outside 0..10 are ignored). */
 export function npsFromScores(scores: readonly number[]): NpsResult {
   let promoters = 0;

@@ -10,13 +10,16 @@ export function npsChartSpec(weeks: readonly DigestWeek[], title = "NPS by week"
   const values = weeks.map((w) => ({
     week: w.weekStart.toISOString().slice(0, 10),
     nps: w.nps === null ? null : Math.round(w.nps * 10) / 10,
+    low: w.interval ? Math.round(w.interval.low) : null,
+    high: w.interval ? Math.round(w.interval.high) : null,
     answers: w.respondents,
   }));
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
       text: title,
-      subtitle: "NPS = % promoters (9-10) − % detractors (0-6); bars: answers that week",
+      subtitle:
+        "NPS = % promoters (9-10) − % detractors (0-6), with its 95% interval; bars: answers that week (few answers, wide interval)",
       anchor: "start",
     },
     width: 640,
@@ -32,6 +35,10 @@ export function npsChartSpec(weeks: readonly DigestWeek[], title = "NPS by week"
       },
       {
         layer: [
+          {
+            mark: { type: "rule", color: "#1f6feb", opacity: 0.35, strokeWidth: 6 },
+            encoding: { y: { field: "low", type: "quantitative" }, y2: { field: "high" } },
+          },
           {
             mark: {
               type: "line",

@@ -1,7 +1,7 @@
 // The weekly digest for staff: at-risk movement, NPS with its trend, campaign results and open
 // tickets, as text lines plus one chart (weekly NPS with answer counts).
 import { sqlTimestamp } from "../messaging/outbox";
-import { nps, type NpsResult } from "../analytics/metrics";
+import { nps, npsInterval, type NpsResult } from "../analytics/metrics";
 import { campaignReport } from "../campaigns/report";
 import type { Database } from "../db/client";
 import { segmentOverview, type SegmentOverview } from "./segments";
@@ -10,6 +10,8 @@ const DAY = 86_400_000;
 
 export interface DigestWeek extends NpsResult {
   weekStart: Date;
+  /** The week's 95% interval (few answers, wide interval); null without answers. */
+  interval: { low: number; high: number } | null;
 }
 
 export interface DigestCampaign {
@@ -113,7 +115,8 @@ export async function buildWeeklyDigest(db: Database, options: DigestOptions): P
   const byWeek = new Map(npsRows.map((r) => [r.week, r]));
   const npsWeeks: DigestWeek[] = Array.from({ length: weeks }, (_, i) => {
     const r = byWeek.get(i) ?? { promoters: 0, passives: 0, detractors: 0 };
-    return { weekStart: new Date(seriesFrom.getTime() + i * 7 * DAY), ...nps(r) };
+    const result = nps(r);
+    return { weekStart: new Date(seriesFrom.getTime() + i * 7 * DAY), ...result, interval: npsInterval(result) };
   });
 
   const campaigns: DigestCampaign[] = [];
@@ -184,6 +187,9 @@ function digestLines(d: Omit<WeeklyDigest, "lines">, currency: string): string[]
     current.nps === null
       ? `*NPS*: no answers this week${avg === null ? "" : ` (${d.npsWeeks.length}-week NPS ${avg.toFixed(1)})`}.`
       : `*NPS*: ${current.nps.toFixed(1)} this week from ${current.respondents} answers` +
+          (current.interval
+            ? ` (95% interval ${current.interval.low.toFixed(0)} to ${current.interval.high.toFixed(0)})`
+            : "") +
           (previous?.nps !== null && previous?.nps !== undefined
             ? ` (${signed(Math.round((current.nps - previous.nps) * 10) / 10)} vs last week)`
             : "") +

@@ -1,4 +1,4 @@
-import type { Database } from "../db/client";
+import { Prisma, type Database } from "../db/client";
 import { latestScoreRuns } from "./score-runs";
 
 export interface SegmentSize {
@@ -24,6 +24,11 @@ export interface SegmentOverview {
   /** Customers scored in both runs whose segment changed, largest flows first. */
   moves: SegmentMove[];
   highRisk: { current: number; previous: number | null; newlyHigh: number; noLongerHigh: number };
+}
+
+/** Scores of customers who asked to be forgotten are left out of every count staff see. */
+function notErased(alias: string): Prisma.Sql {
+  return Prisma.sql`NOT EXISTS (SELECT 1 FROM customers e WHERE e.id = ${Prisma.raw(alias)}.customer_id AND e.erased_at IS NOT NULL)`;
 }
 
 /**
@@ -53,8 +58,8 @@ export async function segmentOverview(
         SELECT segment, count(*)::int AS customers,
                count(*) FILTER (WHERE churn_probability >= ${options.highRisk})::int AS high_risk,
                avg(churn_probability)::float8 AS avg_risk, coalesce(sum(clv), 0)::float8 AS total_clv
-        FROM scores WHERE run_id = ${current.id} GROUP BY segment),
-      prev AS (SELECT segment, count(*)::int AS customers FROM scores WHERE run_id = ${prevId} GROUP BY segment)
+        FROM scores s WHERE run_id = ${current.id} AND ${notErased("s")} GROUP BY segment),
+      prev AS (SELECT segment, count(*)::int AS customers FROM scores s WHERE run_id = ${prevId} AND ${notErased("s")} GROUP BY segment)
       SELECT coalesce(cur.segment, prev.segment) AS segment, coalesce(cur.customers, 0) AS customers,
              coalesce(prev.customers, 0) AS previous, coalesce(cur.high_risk, 0) AS high_risk,
              coalesce(cur.avg_risk, 0) AS avg_risk, coalesce(cur.total_clv, 0) AS total_clv
@@ -63,15 +68,15 @@ export async function segmentOverview(
     db.prisma.$queryRaw<{ from: string; to: string; customers: number }[]>`
       SELECT p.segment AS "from", c.segment AS "to", count(*)::int AS customers
       FROM scores c JOIN scores p ON p.customer_id = c.customer_id AND p.run_id = ${prevId}
-      WHERE c.run_id = ${current.id} AND c.segment <> p.segment
+      WHERE c.run_id = ${current.id} AND c.segment <> p.segment AND ${notErased("c")}
       GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ${options.maxMoves ?? 20}`,
     db.prisma.$queryRaw<{ current: number; previous: number; newly_high: number; no_longer_high: number }[]>`
       SELECT count(*) FILTER (WHERE c.churn_probability >= ${options.highRisk})::int AS current,
-             (SELECT count(*) FROM scores WHERE run_id = ${prevId} AND churn_probability >= ${options.highRisk})::int AS previous,
+             (SELECT count(*) FROM scores s WHERE run_id = ${prevId} AND churn_probability >= ${options.highRisk} AND ${notErased("s")})::int AS previous,
              count(*) FILTER (WHERE c.churn_probability >= ${options.highRisk} AND p.churn_probability < ${options.highRisk})::int AS newly_high,
              count(*) FILTER (WHERE c.churn_probability < ${options.highRisk} AND p.churn_probability >= ${options.highRisk})::int AS no_longer_high
       FROM scores c LEFT JOIN scores p ON p.customer_id = c.customer_id AND p.run_id = ${prevId}
-      WHERE c.run_id = ${current.id}`,
+      WHERE c.run_id = ${current.id} AND ${notErased("c")}`,
   ]);
   const r = risk[0] ?? { current: 0, previous: 0, newly_high: 0, no_longer_high: 0 };
   return {
