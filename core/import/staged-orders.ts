@@ -1,0 +1,736 @@
+// Orders CSV files at database speed, of any size. The file is read as a stream and each row
+// checked in TypeScript (that is where the line-numbered report comes from); good rows go by
+// binary COPY into a temporary table. Everything after that is set-based SQL on one session:
+// the file's shape, duplicate ids and customer conflicts, grouping lines into orders, refunds and
+// their original orders, unknown customers, totals, and the upserts in batches of `batchSize`
+// (each batch one transaction; with --strict all of them one transaction).
+//
+// The date layout and the decimal mark are inferred from the whole file, as before: the rows
+// are checked with the layout of the first rows while the inference goes on, and in the rare file
+// whose later rows change the verdict the staged rows are dropped and the file read again.
+import { randomBytes } from "node:crypto";
+import { BinaryCopyWriter, maxUtf8Bytes } from "../db/copy-binary";
+import type { Database, DatabaseSession } from "../db/client";
+import { settlePurchaseStats } from "../db/purchase-stats";
+import type { ColumnPlan, OrderField } from "./fields";
+import { streamTable, TableError, type TableRecord, type TableStream } from "./decode";
+import type { ImportOptions, ImportReport, OrderTotals } from "./importer";
+import {
+  checkOrderLine,
+  NUMBER_FIELDS,
+  OrdersFileError,
+  orderLineKey,
+  planOrderColumns,
+  type OrderShape,
+} from "./orders";
+import { Rejections, MAX_REPORTED_ERRORS, type RowError } from "./rejections";
+import type { UpsertCounts } from "./store";
+import {
+  DateLayoutInference,
+  DecimalMarkVotes,
+  type DateLayout,
+  type DecimalMark,
+  type DateLayoutResult,
+} from "./values";
+
+/** Rows per COPY into the staging table (PGlite loads each as one blob). */
+const STAGE_ROWS = 50_000;
+/** Rows read before the date layout and decimal mark are first decided. */
+const SPECULATE_ROWS = 50_000;
+
+/** Thrown for a file that can't be imported at all; the importer reports it as ImportFileError. */
+export class StagedOrdersFileError extends Error {}
+
+class AbortedError extends Error {}
+
+interface Tables {
+  lines: string;
+  heads: string;
+  rejects: string;
+  groups: string;
+  purchases: string;
+  refunds: string;
+  anonymous: string;
+}
+
+interface ReadSettings {
+  dateLayout: DateLayout;
+  decimalMark: DecimalMark;
+}
+
+interface StagePass {
+  rows: number;
+  rejections: Rejections;
+  aborted: boolean;
+  /** What the whole file says, where it was inferred. */
+  final: { dates: DateLayoutResult | null; decimalMark: DecimalMark };
+  /** What the rows were checked with; null when nothing was staged (no layout from the first rows). */
+  used: ReadSettings | null;
+  staged: number;
+  numbered: number;
+  refundLines: number;
+}
+
+/**
+ * Imports an orders CSV into `report` (written counts, totals, preview, rejections). Throws
+ * StagedOrdersFileError when the file can't be read or its columns or dates don't fit.
+ */
+export async function importOrdersStaged(
+  db: Database,
+  options: ImportOptions,
+  report: ImportReport,
+  rejections: Rejections,
+): Promise<void> {
+  const open = () =>
+    streamTable(options.file, { encoding: options.encoding, delimiter: options.delimiter }).catch((error: unknown) => {
+      throw error instanceof TableError ? new StagedOrdersFileError(error.message) : error;
+    });
+  let table = await open();
+  report.detected.encoding = `${table.encoding} (${table.encodingSource === "given" ? "given" : table.encodingSource === "bom" ? "byte order mark" : "detected"})`;
+  report.detected.delimiter = table.delimiter === "\t" ? "tab" : table.delimiter;
+  let columns;
+  try {
+    columns = planOrderColumns(table.header, options.map);
+  } catch (error) {
+    table.close();
+    throw error instanceof OrdersFileError ? new StagedOrdersFileError(error.message) : error;
+  }
+  const { plan, mapping } = columns;
+  const prefix = `import_${process.pid}_${randomBytes(4).toString("hex")}`;
+  const t: Tables = {
+    lines: `${prefix}_lines`,
+    heads: `${prefix}_heads`,
+    rejects: `${prefix}_rejects`,
+    groups: `${prefix}_groups`,
+    purchases: `${prefix}_purchases`,
+    refunds: `${prefix}_refunds`,
+    anonymous: `${prefix}_anonymous`,
+  };
+  const started = Date.now();
+  const given: ReadSettings | null = options.dateFormat
+    ? {
+        dateLayout: { kind: "format", format: options.dateFormat, reason: "given with --date-format" },
+        decimalMark: ".",
+      }
+    : null;
+
+  let settle = false;
+  await db.withSession(async (session) => {
+    try {
+      await session.query(`CREATE TEMP TABLE ${t.lines} (
+        line int NOT NULL, order_id text, key text NOT NULL, numbered boolean NOT NULL, customer text,
+        at timestamp NOT NULL, amount float8 NOT NULL, quantity float8 NOT NULL, refund boolean NOT NULL,
+        cancelled boolean NOT NULL, refunded float8 NOT NULL, margin float8, product text, category text)`);
+      let fixed: ReadSettings | null = null;
+      let pass: StagePass;
+      let reading: ReadSettings;
+      for (;;) {
+        pass = await stagePass(session, t, table, plan, options, fixed, given, started);
+        table.close();
+        if (pass.aborted) {
+          report.aborted = true;
+          report.rows = pass.rows;
+          return;
+        }
+        if (fixed) {
+          reading = fixed;
+          break;
+        }
+        const dates = given ? { ok: true as const, layout: given.dateLayout } : pass.final.dates!;
+        if (!dates.ok) throw new StagedOrdersFileError(dates.problem);
+        const final: ReadSettings = { dateLayout: dates.layout, decimalMark: pass.final.decimalMark };
+        if (pass.used && sameReading(pass.used, final)) {
+          reading = final;
+          break;
+        }
+        // The later rows changed the verdict: read the file again with what the whole file says.
+        await session.query(`TRUNCATE ${t.lines}`);
+        fixed = final;
+        table = await open();
+      }
+      report.detected.dateFormat = reading.dateLayout.format;
+      report.detected.dateReason = reading.dateLayout.reason;
+      report.detected.decimalMark = reading.decimalMark === "," ? "decimal comma" : "decimal point";
+      report.rows = pass.rows;
+      rejections.merge(pass.rejections);
+      report.detected = { ...report.detected, mapping: mapping as Record<string, string> };
+
+      const shape = await decideShape(session, t, plan, options.shape, pass.numbered > 0);
+      report.detected = {
+        encoding: report.detected.encoding,
+        delimiter: report.detected.delimiter,
+        shape: shape.shape,
+        shapeReason: shape.reason,
+        mapping: mapping as Record<string, string>,
+        dateFormat: report.detected.dateFormat,
+        dateReason: report.detected.dateReason,
+        decimalMark: report.detected.decimalMark,
+      };
+      await groupOrders(session, t, shape.shape, pass.refundLines > 0, options.createCustomers === true);
+      await reportSqlRejections(session, t, rejections);
+      const counts = await buildOutputs(session, t);
+      report.totals = await orderTotals(session, t);
+      report.customersInFile = report.totals.customers;
+      report.preview = await preview(session, t);
+      if (options.strict && rejections.count > 0) {
+        report.refused = true;
+        return;
+      }
+      if (options.dryRun) return;
+      settle = true;
+      await writeOrders(session, t, counts, options, report, table.totalBytes);
+      report.marketableCustomers = await marketable(session, t);
+    } finally {
+      await dropTables(session, t);
+    }
+  });
+  if (settle) await settlePurchaseStats(db);
+}
+
+function sameReading(a: ReadSettings, b: ReadSettings): boolean {
+  return (
+    a.dateLayout.kind === b.dateLayout.kind &&
+    a.dateLayout.format === b.dateLayout.format &&
+    a.decimalMark === b.decimalMark
+  );
+}
+
+/**
+ * One read of the file: every row checked and the good ones staged. Without `fixed` settings the
+ * date layout and decimal mark are taken from the first rows (or the whole file, when it is
+ * shorter), and the inference goes on to the end so the caller can tell whether they held.
+ */
+async function stagePass(
+  session: DatabaseSession,
+  t: Tables,
+  table: TableStream,
+  plan: ColumnPlan<OrderField>,
+  options: ImportOptions,
+  fixed: ReadSettings | null,
+  given: ReadSettings | null,
+  started: number,
+): Promise<StagePass> {
+  const f = plan.fields;
+  const header = table.header;
+  const infer = fixed === null;
+  const dates = infer && !given ? new DateLayoutInference() : null;
+  const marks = infer ? new DecimalMarkVotes() : null;
+  const numberColumns = NUMBER_FIELDS.flatMap((field) => (f[field] === undefined ? [] : [f[field]]));
+  const rejections = new Rejections();
+  const pass: StagePass = {
+    rows: 0,
+    rejections,
+    aborted: false,
+    final: { dates: null, decimalMark: "." },
+    used: fixed,
+    staged: 0,
+    numbered: 0,
+    refundLines: 0,
+  };
+  // Rows read before the reading is decided; null once it is (or once it can't be from the first rows).
+  let pending: { record: TableRecord; isLast: boolean }[] | null = infer ? [] : null;
+  let writer = new BinaryCopyWriter();
+  let inWriter = 0;
+  let copying: Promise<void> | null = null;
+  const copySql = `COPY ${t.lines} (line, order_id, key, numbered, customer, at, amount, quantity, refund, cancelled, refunded, margin, product, category) FROM STDIN WITH (FORMAT binary)`;
+  const read = {
+    dateLayout: fixed?.dateLayout ?? given?.dateLayout,
+    decimalMark: fixed?.decimalMark ?? ".",
+    timeZone: options.timeZone,
+    now: options.now,
+  };
+
+  // The previous COPY runs while the next rows are read and checked.
+  const flush = async () => {
+    if (inWriter === 0) return;
+    const bytes = writer.end();
+    writer = new BinaryCopyWriter();
+    inWriter = 0;
+    if (copying) await copying;
+    copying = session.copyFrom(copySql, [bytes]);
+    copying.catch(() => undefined); // awaited below; this only keeps it from counting as unhandled
+    options.onProgress?.({
+      rows: pass.rows,
+      bytes: Math.round(table.bytesRead() * READ_SHARE),
+      totalBytes: table.totalBytes,
+      elapsedMs: Date.now() - started,
+    });
+  };
+
+  const stage = async (record: TableRecord, isLast: boolean) => {
+    const checked = checkOrderLine(
+      header,
+      plan,
+      read as typeof read & { dateLayout: DateLayout },
+      record.line,
+      record.cells,
+      isLast,
+    );
+    if (typeof checked === "string") {
+      rejections.add({ line: record.line, reason: checked });
+      return;
+    }
+    const { key, numbered } = orderLineKey(checked);
+    if (numbered) pass.numbered++;
+    if (checked.refund) pass.refundLines++;
+    const orderId = checked.orderId ?? null;
+    const customer = checked.customer ?? null;
+    const product = checked.product ?? null;
+    const category = checked.category ?? null;
+    const textBytes =
+      maxUtf8Bytes(key) +
+      (orderId ? maxUtf8Bytes(orderId) : 0) +
+      (customer ? maxUtf8Bytes(customer) : 0) +
+      (product ? maxUtf8Bytes(product) : 0) +
+      (category ? maxUtf8Bytes(category) : 0);
+    writer.row(14, 14 * 4 + 60 + textBytes).int4(checked.line);
+    text(writer, orderId).text(key).bool(numbered);
+    text(writer, customer).timestamp(checked.at).float8(checked.amount).float8(checked.quantity);
+    writer.bool(checked.refund).bool(checked.cancelled).float8(checked.refunded);
+    if (checked.margin === null) writer.null();
+    else writer.float8(checked.margin);
+    text(text(writer, product), category);
+    pass.staged++;
+    if (++inWriter >= STAGE_ROWS) {
+      await flush();
+      if (options.signal?.aborted) throw new AbortedError();
+    }
+  };
+
+  const decide = (final: boolean): boolean => {
+    const dateResult = dates?.result();
+    if (dateResult && !dateResult.ok && !final) return false;
+    if (dateResult && !dateResult.ok) return false;
+    read.dateLayout = dateResult ? (dateResult as { layout: DateLayout }).layout : given!.dateLayout;
+    read.decimalMark = marks!.result();
+    pass.used = { dateLayout: read.dateLayout, decimalMark: read.decimalMark };
+    return true;
+  };
+
+  const take = async (record: TableRecord, isLast: boolean) => {
+    pass.rows++;
+    if (infer) {
+      const cells = record.cells;
+      if (dates && f.purchasedAt !== undefined) dates.add(cells[f.purchasedAt] ?? "");
+      for (const index of numberColumns) marks!.add(cells[index!] ?? "");
+    }
+    if (pending === null) {
+      if (pass.used) await stage(record, isLast);
+      return;
+    }
+    pending.push({ record, isLast });
+    if (pending.length < SPECULATE_ROWS) return;
+    const held = pending;
+    pending = null;
+    if (decide(false)) for (const p of held) await stage(p.record, p.isLast);
+  };
+
+  try {
+    let previous: TableRecord | null = null;
+    for await (const batch of table.batches) {
+      for (const record of batch) {
+        if (previous) await take(previous, false);
+        previous = record;
+      }
+    }
+    if (previous) await take(previous, true);
+    if (pending !== null) {
+      const held: { record: TableRecord; isLast: boolean }[] = pending;
+      pending = null;
+      if (decide(true)) for (const p of held) await stage(p.record, p.isLast);
+    }
+    await flush();
+    if (copying) await copying;
+  } catch (error) {
+    if (copying) await (copying as Promise<void>).catch(() => undefined);
+    if (!(error instanceof AbortedError)) throw error;
+    pass.aborted = true;
+  }
+  for (const e of table.errors) rejections.add(e);
+  pass.final = { dates: dates?.result() ?? null, decimalMark: marks?.result() ?? read.decimalMark };
+  return pass;
+}
+
+/** The share of the progress bar for reading the file; writing fills the rest. */
+const READ_SHARE = 0.5;
+
+function text(writer: BinaryCopyWriter, value: string | null): BinaryCopyWriter {
+  return value === null ? writer.null() : writer.text(value);
+}
+
+/** One row per product (repeated order ids) or one row per order, and why. */
+async function decideShape(
+  session: DatabaseSession,
+  t: Tables,
+  plan: ColumnPlan<OrderField>,
+  forced: OrderShape | undefined,
+  numbered: boolean,
+): Promise<{ shape: OrderShape; reason: string }> {
+  if (numbered)
+    // Rows without an order id: numbered among identical rows, in file order, so that importing
+    // the same file again finds the same keys.
+    await session.query(`UPDATE ${t.lines} l SET key = l.key || ':' || n.n
+      FROM (SELECT line, row_number() OVER (PARTITION BY key ORDER BY line) AS n FROM ${t.lines} WHERE numbered) n
+      WHERE l.line = n.line`);
+  if (forced) return { shape: forced, reason: `given with --${forced}` };
+  if (plan.fields.externalId === undefined)
+    return { shape: "orders", reason: "no order id column: each row is one order" };
+  const [ids] = await session.query<{ rows: number; distinct: number }>(
+    `SELECT count(order_id)::int AS rows, count(DISTINCT order_id)::int AS distinct FROM ${t.lines}`,
+  );
+  if (ids!.distinct < ids!.rows)
+    return {
+      shape: "lines",
+      reason: `${ids!.rows.toLocaleString("en")} rows carry ${ids!.distinct.toLocaleString("en")} order ids: one row per product, grouped into orders`,
+    };
+  return { shape: "orders", reason: "every order id is on one row: each row is one order" };
+}
+
+/**
+ * Rejects duplicate ids (one row per order) or lines naming another customer than their order's
+ * first (one row per product); groups the rest into orders; finds each refund's original order;
+ * and, unless customers are to be created, rejects the orders of customers the store lacks.
+ */
+async function groupOrders(
+  session: DatabaseSession,
+  t: Tables,
+  shape: OrderShape,
+  refunds: boolean,
+  createCustomers: boolean,
+): Promise<void> {
+  const q = (sql: string) => session.query(sql);
+  await q(`CREATE TEMP TABLE ${t.rejects} (line int NOT NULL, kind text NOT NULL, reason text NOT NULL)`);
+  await q(`CREATE TEMP TABLE ${t.heads} AS
+    SELECT key, min(line) AS first_line, min(line) FILTER (WHERE customer IS NOT NULL) AS customer_line
+      FROM ${t.lines} GROUP BY key HAVING count(*) > 1`);
+  if (shape === "orders")
+    await q(`INSERT INTO ${t.rejects}
+      SELECT l.line, 'duplicate', 'duplicate order id "' || left(l.key, 60) || '" (first on line ' || h.first_line || ')'
+        FROM ${t.lines} l JOIN ${t.heads} h USING (key) WHERE l.line <> h.first_line`);
+  else
+    await q(`INSERT INTO ${t.rejects}
+      SELECT l.line, 'customer', 'order "' || left(l.key, 60) || '" is for customer "' || left(c.customer, 40)
+             || '" on line ' || h.first_line || ', not "' || left(l.customer, 40) || '"'
+        FROM ${t.lines} l JOIN ${t.heads} h USING (key) JOIN ${t.lines} c ON c.line = h.customer_line
+       WHERE l.customer IS NOT NULL AND l.customer <> c.customer`);
+  await q(`DELETE FROM ${t.lines} l USING ${t.rejects} r WHERE l.line = r.line`);
+
+  // After those rejections an order's lines name one customer at most: min() is it.
+  await q(`CREATE TEMP TABLE ${t.groups} AS
+    SELECT key, bool_or(refund) AS refund, min(customer) AS customer, min(at) AS at, sum(amount) AS amount,
+           sum(abs(quantity)) AS quantity, max(refunded) AS refunded, bool_or(cancelled) AS cancelled,
+           sum(margin) AS margin, count(*)::int AS lines, min(line) AS first_line,
+           CASE WHEN count(*) = 1 THEN min(category) END AS category, NULL::text AS original
+      FROM ${t.lines} GROUP BY key`);
+  // An order of several lines: its most frequent category, the earliest first on a tie.
+  await q(`UPDATE ${t.groups} g SET category = c.category FROM (
+      SELECT DISTINCT ON (key) key, category FROM (
+        SELECT key, category, count(*) AS n, min(line) AS first_line FROM ${t.lines}
+         WHERE category IS NOT NULL AND key IN (SELECT key FROM ${t.heads}) GROUP BY key, category) s
+       ORDER BY key, n DESC, first_line) c
+    WHERE g.key = c.key AND g.lines > 1`);
+  if (refunds) await findOriginalOrders(session, t);
+  if (createCustomers) return;
+  await q(`INSERT INTO ${t.rejects}
+    SELECT l.line, 'unknown', 'unknown customer "' || left(g.customer, 60) || '" (import customers first, or use --create-customers)'
+      FROM ${t.groups} g JOIN ${t.lines} l USING (key)
+     WHERE g.customer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = g.customer)`);
+  await q(`DELETE FROM ${t.groups} g
+    WHERE g.customer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = g.customer)`);
+}
+
+/**
+ * The order a refund gives money back on, where it can be told: the id without its "C" prefix,
+ * the order its returned lines came from (same customer, or both anonymous), or else the
+ * customer's latest order before it with one of the same products.
+ */
+async function findOriginalOrders(session: DatabaseSession, t: Tables): Promise<void> {
+  const q = (sql: string) => session.query(sql);
+  await q(`CREATE UNIQUE INDEX ON ${t.groups} (key)`);
+  await q(`UPDATE ${t.groups} r SET original = coalesce(
+      (SELECT o.key FROM ${t.groups} o WHERE o.key = regexp_replace(r.key, '^C(?=\\d)', '', 'i') AND o.key <> r.key
+          AND NOT o.refund AND o.customer IS NOT DISTINCT FROM r.customer),
+      (SELECT o.key FROM ${t.groups} o WHERE o.key = regexp_replace(r.key, ':return$', '') AND o.key <> r.key
+          AND NOT o.refund AND o.customer IS NOT DISTINCT FROM r.customer))
+    WHERE r.refund`);
+  const [left] = await session.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${t.groups} WHERE refund AND original IS NULL AND customer IS NOT NULL`,
+  );
+  if (!left?.n) return;
+  await q(`CREATE INDEX ON ${t.groups} (customer)`);
+  await q(`CREATE INDEX ON ${t.lines} (key)`);
+  await q(`ANALYZE ${t.groups}`);
+  await q(`ANALYZE ${t.lines}`);
+  await q(`UPDATE ${t.groups} r SET original = (
+      SELECT o.key FROM ${t.groups} o
+       WHERE o.customer = r.customer AND NOT o.refund AND o.at <= r.at
+         AND EXISTS (SELECT 1 FROM ${t.lines} ol JOIN ${t.lines} rl ON rl.product = ol.product
+                      WHERE ol.key = o.key AND rl.key = r.key)
+       ORDER BY o.at DESC, o.first_line LIMIT 1)
+    WHERE r.refund AND r.original IS NULL AND r.customer IS NOT NULL`);
+}
+
+/** Adds the rows SQL rejected: a count per reason, the first lines kept for the report. */
+async function reportSqlRejections(session: DatabaseSession, t: Tables, rejections: Rejections): Promise<void> {
+  const kinds = await session.query<{ kind: string; n: number; line: number; reason: string }>(
+    `SELECT DISTINCT ON (kind) kind, count(*) OVER (PARTITION BY kind)::int AS n, line, reason
+       FROM ${t.rejects} ORDER BY kind, line`,
+  );
+  if (kinds.length === 0) return;
+  const first = await session.query<RowError & { kind: string }>(
+    `SELECT line, reason, kind FROM ${t.rejects} ORDER BY line LIMIT ${MAX_REPORTED_ERRORS}`,
+  );
+  for (const k of kinds)
+    rejections.addCounted(
+      { line: k.line, reason: k.reason },
+      k.n,
+      first.filter((e) => e.kind === k.kind).map(({ line, reason }) => ({ line, reason })),
+    );
+}
+
+interface OutputCounts {
+  purchases: number;
+  refunds: number;
+  anonymous: number;
+}
+
+const MONEY = (e4: string) => `(round(abs(${e4})::numeric / 100) / 100)::numeric(14, 2)`;
+
+/** The rows to write, numbered in file order (`seq`) for writing in batches. */
+async function buildOutputs(session: DatabaseSession, t: Tables): Promise<OutputCounts> {
+  const q = (sql: string) => session.query(sql);
+  await q(`CREATE TEMP TABLE ${t.purchases} AS
+    SELECT row_number() OVER (ORDER BY first_line)::int AS seq, key, customer, at, ${MONEY("amount")} AS amount,
+           CASE WHEN margin IS NOT NULL THEN sign(margin)::numeric * ${MONEY("margin")} END AS gross_margin,
+           round(quantity::numeric)::int AS quantity, category, lines
+      FROM ${t.groups} WHERE NOT refund AND customer IS NOT NULL`);
+  await q(`CREATE TEMP TABLE ${t.anonymous} AS
+    SELECT row_number() OVER (ORDER BY first_line)::int AS seq, key, at, ${MONEY("amount")} AS amount,
+           round(quantity::numeric)::int AS quantity, lines, category
+      FROM ${t.groups} WHERE NOT refund AND customer IS NULL`);
+  // A cancelled order counts as sold and refunded in full; a refunded amount as a refund of it.
+  // The refunds of orders come first, then the refund rows, each in file order.
+  await q(`CREATE TEMP TABLE ${t.refunds} AS
+    SELECT row_number() OVER (ORDER BY source, first_line)::int AS seq, key, customer, original, at, amount, quantity FROM (
+      SELECT 0 AS source, first_line, key || CASE WHEN cancelled THEN ':cancelled' ELSE ':refund' END AS key,
+             customer, key AS original, at,
+             ${MONEY("CASE WHEN cancelled THEN amount ELSE least(refunded, amount) END")} AS amount,
+             CASE WHEN cancelled THEN round(quantity::numeric)::int ELSE 0 END AS quantity
+        FROM ${t.groups} WHERE NOT refund AND CASE WHEN cancelled THEN amount ELSE least(refunded, amount) END > 0
+      UNION ALL
+      SELECT 1, first_line, key, customer, original, at, ${MONEY("amount")}, round(quantity::numeric)::int
+        FROM ${t.groups} WHERE refund) r`);
+  const counts: OutputCounts = { purchases: 0, refunds: 0, anonymous: 0 };
+  for (const kind of ["purchases", "refunds", "anonymous"] as const) {
+    await q(`CREATE UNIQUE INDEX ON ${t[kind]} (seq)`);
+    const [row] = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t[kind]}`);
+    counts[kind] = row?.n ?? 0;
+  }
+  return counts;
+}
+
+const cents = (amount: string | number) => Math.round(Number(amount) * 100);
+const fromCents = (c: number) => (c / 100).toFixed(2);
+
+async function orderTotals(session: DatabaseSession, t: Tables): Promise<OrderTotals> {
+  const [row] = await session.query<{
+    orders: number;
+    customers: number;
+    gross: string;
+    refunds: string;
+    refund_count: number;
+    linked: number;
+    anonymous: number;
+    anonymous_gross: string;
+    anonymous_refunds: string;
+  }>(`SELECT
+      (SELECT count(*)::int FROM ${t.purchases}) AS orders,
+      (SELECT count(*)::int FROM (SELECT customer FROM ${t.purchases} UNION SELECT customer FROM ${t.refunds} WHERE customer IS NOT NULL) c) AS customers,
+      (SELECT coalesce(sum(amount), 0)::text FROM ${t.purchases}) AS gross,
+      (SELECT coalesce(sum(amount), 0)::text FROM ${t.refunds} WHERE customer IS NOT NULL) AS refunds,
+      (SELECT count(*)::int FROM ${t.refunds} WHERE customer IS NOT NULL) AS refund_count,
+      (SELECT count(*)::int FROM ${t.refunds} WHERE original IS NOT NULL) AS linked,
+      (SELECT count(*)::int FROM ${t.anonymous}) AS anonymous,
+      (SELECT coalesce(sum(amount), 0)::text FROM ${t.anonymous}) AS anonymous_gross,
+      (SELECT coalesce(sum(amount), 0)::text FROM ${t.refunds} WHERE customer IS NULL) AS anonymous_refunds`);
+  const r = row!;
+  const gross = cents(r.gross);
+  const refunded = cents(r.refunds);
+  const anonymousGross = cents(r.anonymous_gross);
+  const anonymousRefunds = cents(r.anonymous_refunds);
+  return {
+    orders: r.orders,
+    customers: r.customers,
+    gross: fromCents(gross),
+    refunds: fromCents(refunded),
+    refundCount: r.refund_count,
+    refundsLinkedToOrder: r.linked,
+    net: fromCents(gross - refunded),
+    anonymousSales: r.anonymous,
+    anonymousGross: fromCents(anonymousGross),
+    anonymousRefunds: fromCents(anonymousRefunds),
+    totalNet: fromCents(gross - refunded + anonymousGross - anonymousRefunds),
+  };
+}
+
+const ISO = `to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+async function preview(session: DatabaseSession, t: Tables): Promise<Record<string, unknown>[]> {
+  const purchases = await session.query<Record<string, unknown>>(
+    `SELECT 'purchase' AS kind, key AS order, customer, ${ISO} AS at, amount::text AS amount, lines, quantity
+       FROM ${t.purchases} ORDER BY seq LIMIT 5`,
+  );
+  const refunds = await session.query<Record<string, unknown>>(
+    `SELECT 'refund' AS kind, key AS refund, customer, original AS order, ${ISO} AS at, amount::text AS amount
+       FROM ${t.refunds} ORDER BY seq LIMIT 3`,
+  );
+  const anonymous = await session.query<Record<string, unknown>>(
+    `SELECT 'anonymous sale' AS kind, key AS order, ${ISO} AS at, amount::text AS amount, lines
+       FROM ${t.anonymous} ORDER BY seq LIMIT 2`,
+  );
+  return [...purchases, ...refunds, ...anonymous];
+}
+
+const written = (sql: string) => `WITH w AS (${sql} RETURNING (xmax = 0) AS inserted)
+  SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*)::int AS written FROM w`;
+
+/** Upserts the staged purchases, refunds and anonymous sales in batches of `batchSize`. */
+async function writeOrders(
+  session: DatabaseSession,
+  t: Tables,
+  counts: OutputCounts,
+  options: ImportOptions,
+  report: ImportReport,
+  totalBytes: number,
+): Promise<void> {
+  const batchSize = options.batchSize ?? 5000;
+  const total = counts.purchases + counts.refunds + counts.anonymous;
+  const started = Date.now();
+  let done = 0;
+  const upsert = async (s: DatabaseSession, sql: string, from: number, to: number, into: UpsertCounts) => {
+    const [row] = await s.query<{ inserted: number; written: number }>(written(sql), [from, to]);
+    into.inserted += row!.inserted;
+    into.updated += row!.written - row!.inserted;
+    into.unchanged += to - from - row!.written;
+  };
+  const ensureCustomers = async (s: DatabaseSession, table: string, from: number, to: number) => {
+    if (!options.createCustomers) return;
+    const [row] = await s.query<{ n: number }>(
+      `WITH c AS (INSERT INTO customers (external_id, marketing_consent)
+          SELECT DISTINCT customer, false FROM ${table} WHERE seq > $1 AND seq <= $2 AND customer IS NOT NULL
+          ON CONFLICT (external_id) DO NOTHING RETURNING 1)
+        SELECT count(*)::int AS n FROM c`,
+      [from, to],
+    );
+    report.customersCreated += row!.n;
+  };
+  const steps: { rows: number; write: (s: DatabaseSession, from: number, to: number) => Promise<void> }[] = [
+    {
+      rows: counts.purchases,
+      write: async (s, from, to) => {
+        await ensureCustomers(s, t.purchases, from, to);
+        await upsert(
+          s,
+          `INSERT INTO purchases AS p (external_id, customer_id, purchased_at, amount, gross_margin, quantity, category, lines)
+           SELECT i.key, c.id, i.at, i.amount, i.gross_margin, i.quantity, i.category, i.lines
+             FROM ${t.purchases} i JOIN customers c ON c.external_id = i.customer
+            WHERE i.seq > $1 AND i.seq <= $2
+           ON CONFLICT (external_id) DO UPDATE SET
+             customer_id = excluded.customer_id, purchased_at = excluded.purchased_at, amount = excluded.amount,
+             gross_margin = excluded.gross_margin, quantity = excluded.quantity, category = excluded.category, lines = excluded.lines
+           WHERE (p.customer_id, p.purchased_at, p.amount, p.gross_margin, p.quantity, p.category, p.lines)
+             IS DISTINCT FROM (excluded.customer_id, excluded.purchased_at, excluded.amount, excluded.gross_margin,
+                               excluded.quantity, excluded.category, excluded.lines)`,
+          from,
+          to,
+          report.written,
+        );
+      },
+    },
+    {
+      rows: counts.refunds,
+      write: async (s, from, to) => {
+        await ensureCustomers(s, t.refunds, from, to);
+        await upsert(
+          s,
+          `INSERT INTO refunds AS r (external_id, customer_id, order_external_id, refunded_at, amount, quantity)
+           SELECT i.key, c.id, i.original, i.at, i.amount, i.quantity
+             FROM ${t.refunds} i LEFT JOIN customers c ON c.external_id = i.customer
+            WHERE i.seq > $1 AND i.seq <= $2 AND (i.customer IS NULL OR c.id IS NOT NULL)
+           ON CONFLICT (external_id) DO UPDATE SET
+             customer_id = excluded.customer_id, order_external_id = excluded.order_external_id,
+             refunded_at = excluded.refunded_at, amount = excluded.amount, quantity = excluded.quantity
+           WHERE (r.customer_id, r.order_external_id, r.refunded_at, r.amount, r.quantity)
+             IS DISTINCT FROM (excluded.customer_id, excluded.order_external_id, excluded.refunded_at, excluded.amount, excluded.quantity)`,
+          from,
+          to,
+          report.refundsWritten,
+        );
+      },
+    },
+    {
+      rows: counts.anonymous,
+      write: (s, from, to) =>
+        upsert(
+          s,
+          `INSERT INTO anonymous_sales AS a (external_id, sold_at, amount, quantity, lines, category)
+           SELECT i.key, i.at, i.amount, i.quantity, i.lines, i.category FROM ${t.anonymous} i
+            WHERE i.seq > $1 AND i.seq <= $2
+           ON CONFLICT (external_id) DO UPDATE SET
+             sold_at = excluded.sold_at, amount = excluded.amount, quantity = excluded.quantity,
+             lines = excluded.lines, category = excluded.category
+           WHERE (a.sold_at, a.amount, a.quantity, a.lines, a.category)
+             IS DISTINCT FROM (excluded.sold_at, excluded.amount, excluded.quantity, excluded.lines, excluded.category)`,
+          from,
+          to,
+          report.anonymousWritten,
+        ),
+    },
+  ];
+  const strict = options.strict === true;
+  const all = async (s: DatabaseSession) => {
+    for (const step of steps)
+      for (let from = 0; from < step.rows; from += batchSize) {
+        const to = Math.min(from + batchSize, step.rows);
+        if (strict) await step.write(s, from, to);
+        else await s.transaction((tx) => step.write(tx, from, to));
+        done += to - from;
+        options.onProgress?.({
+          rows: Math.round((done / Math.max(total, 1)) * report.rows),
+          bytes: Math.round((READ_SHARE + (1 - READ_SHARE) * (done / Math.max(total, 1))) * totalBytes),
+          totalBytes,
+          elapsedMs: Date.now() - started,
+        });
+        if (options.signal?.aborted) {
+          if (strict) throw new AbortedError();
+          report.aborted = true;
+          return;
+        }
+      }
+  };
+  if (!strict) return all(session);
+  // --strict: the whole file in one transaction; Ctrl-C rolls all of it back.
+  await session.transaction(all).catch((error: unknown) => {
+    if (!(error instanceof AbortedError)) throw error;
+    report.aborted = true;
+    report.written = { inserted: 0, updated: 0, unchanged: 0 };
+    report.refundsWritten = { inserted: 0, updated: 0, unchanged: 0 };
+    report.anonymousWritten = { inserted: 0, updated: 0, unchanged: 0 };
+    report.customersCreated = 0;
+  });
+}
+
+/** The file's customers that may receive marketing. */
+async function marketable(session: DatabaseSession, t: Tables): Promise<number> {
+  const [row] = await session.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM customers
+      WHERE external_id IN (SELECT customer FROM ${t.groups} WHERE customer IS NOT NULL)
+        AND marketing_consent AND opted_out_at IS NULL AND erased_at IS NULL`,
+  );
+  return row?.n ?? 0;
+}
+
+// A server drops temporary tables with the session; PGlite's one session outlives the import.
+async function dropTables(session: DatabaseSession, t: Tables): Promise<void> {
+  await session.query(`DROP TABLE IF EXISTS ${Object.values(t).join(", ")}`);
+}
