@@ -24,7 +24,6 @@ import {
   type OrderShape,
 } from "./orders";
 import { Rejections, MAX_REPORTED_ERRORS, type RowError } from "./rejections";
-import type { UpsertCounts } from "./store";
 import {
   DateLayoutInference,
   DecimalMarkVotes,
@@ -48,9 +47,7 @@ interface Tables {
   heads: string;
   rejects: string;
   groups: string;
-  purchases: string;
-  refunds: string;
-  anonymous: string;
+  missing: string;
 }
 
 interface ReadSettings {
@@ -102,9 +99,7 @@ export async function importOrdersStaged(
     heads: `${prefix}_heads`,
     rejects: `${prefix}_rejects`,
     groups: `${prefix}_groups`,
-    purchases: `${prefix}_purchases`,
-    refunds: `${prefix}_refunds`,
-    anonymous: `${prefix}_anonymous`,
+    missing: `${prefix}_missing`,
   };
   const started = Date.now();
   const given: ReadSettings | null = options.dateFormat
@@ -166,10 +161,10 @@ export async function importOrdersStaged(
         dateReason: report.detected.dateReason,
         decimalMark: report.detected.decimalMark,
       };
-      await groupOrders(session, t, shape.shape, pass.refundLines > 0, options.createCustomers === true);
+      await groupOrders(session, t, shape.shape, pass.staged, pass.refundLines > 0, options.createCustomers === true);
       await reportSqlRejections(session, t, rejections);
-      const counts = await buildOutputs(session, t);
-      report.totals = await orderTotals(session, t);
+      const { rows, ...totals } = await orderTotals(session, t);
+      report.totals = totals;
       report.customersInFile = report.totals.customers;
       report.preview = await preview(session, t);
       if (options.strict && rejections.count > 0) {
@@ -178,7 +173,7 @@ export async function importOrdersStaged(
       }
       if (options.dryRun) return;
       settle = true;
-      await writeOrders(session, t, counts, options, report, table.totalBytes);
+      await writeOrders(session, t, rows, options, report, table.totalBytes);
       report.marketableCustomers = await marketable(session, t);
     } finally {
       await dropTables(session, t);
@@ -386,57 +381,76 @@ async function decideShape(
   return { shape: "orders", reason: "every order id is on one row: each row is one order" };
 }
 
+// An order from its lines. After the rejections an order's lines name one customer at most, so
+// min() is it; a one-line order's category is its line's (orders of several lines: see below).
+const GROUP_COLUMNS = `key, bool_or(refund) AS refund, min(customer) AS customer, min(at) AS at, sum(amount) AS amount,
+  sum(abs(quantity)) AS quantity, max(refunded) AS refunded, bool_or(cancelled) AS cancelled, sum(margin) AS margin,
+  count(*)::int AS lines, min(line) AS first_line, min(line) FILTER (WHERE customer IS NOT NULL) AS customer_line,
+  CASE WHEN count(*) = 1 THEN min(category) END AS category, NULL::text AS original`;
+
 /**
- * Rejects duplicate ids (one row per order) or lines naming another customer than their order's
- * first (one row per product); groups the rest into orders; finds each refund's original order;
+ * Groups the lines into orders; rejects duplicate ids (one row per order) or lines naming another
+ * customer than their order's first (one row per product); finds each refund's original order;
  * and, unless customers are to be created, rejects the orders of customers the store lacks.
  */
 async function groupOrders(
   session: DatabaseSession,
   t: Tables,
   shape: OrderShape,
+  staged: number,
   refunds: boolean,
   createCustomers: boolean,
 ): Promise<void> {
   const q = (sql: string) => session.query(sql);
-  await q(`CREATE TEMP TABLE ${t.rejects} (line int NOT NULL, kind text NOT NULL, reason text NOT NULL)`);
-  await q(`CREATE TEMP TABLE ${t.heads} AS
-    SELECT key, min(line) AS first_line, min(line) FILTER (WHERE customer IS NOT NULL) AS customer_line
-      FROM ${t.lines} GROUP BY key HAVING count(*) > 1`);
-  if (shape === "orders")
-    await q(`INSERT INTO ${t.rejects}
-      SELECT l.line, 'duplicate', 'duplicate order id "' || left(l.key, 60) || '" (first on line ' || h.first_line || ')'
-        FROM ${t.lines} l JOIN ${t.heads} h USING (key) WHERE l.line <> h.first_line`);
-  else
-    await q(`INSERT INTO ${t.rejects}
-      SELECT l.line, 'customer', 'order "' || left(l.key, 60) || '" is for customer "' || left(c.customer, 40)
-             || '" on line ' || h.first_line || ', not "' || left(l.customer, 40) || '"'
-        FROM ${t.lines} l JOIN ${t.heads} h USING (key) JOIN ${t.lines} c ON c.line = h.customer_line
-       WHERE l.customer IS NOT NULL AND l.customer <> c.customer`);
-  await q(`DELETE FROM ${t.lines} l USING ${t.rejects} r WHERE l.line = r.line`);
-
-  // After those rejections an order's lines name one customer at most: min() is it.
-  await q(`CREATE TEMP TABLE ${t.groups} AS
-    SELECT key, bool_or(refund) AS refund, min(customer) AS customer, min(at) AS at, sum(amount) AS amount,
-           sum(abs(quantity)) AS quantity, max(refunded) AS refunded, bool_or(cancelled) AS cancelled,
-           sum(margin) AS margin, count(*)::int AS lines, min(line) AS first_line,
-           CASE WHEN count(*) = 1 THEN min(category) END AS category, NULL::text AS original
-      FROM ${t.lines} GROUP BY key`);
-  // An order of several lines: its most frequent category, the earliest first on a tie.
-  await q(`UPDATE ${t.groups} g SET category = c.category FROM (
-      SELECT DISTINCT ON (key) key, category FROM (
-        SELECT key, category, count(*) AS n, min(line) AS first_line FROM ${t.lines}
-         WHERE category IS NOT NULL AND key IN (SELECT key FROM ${t.heads}) GROUP BY key, category) s
-       ORDER BY key, n DESC, first_line) c
-    WHERE g.key = c.key AND g.lines > 1`);
+  await q(
+    `CREATE TEMP TABLE ${t.rejects} (line int NOT NULL, key text NOT NULL, kind text NOT NULL, reason text NOT NULL)`,
+  );
+  await q(`CREATE TEMP TABLE ${t.groups} AS SELECT ${GROUP_COLUMNS} FROM ${t.lines} GROUP BY key`);
+  const [count] = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.groups}`);
+  const multiLine = (count?.n ?? 0) < staged;
+  if (multiLine) {
+    await q(`CREATE TEMP TABLE ${t.heads} AS SELECT key, first_line, customer_line FROM ${t.groups} WHERE lines > 1`);
+    if (shape === "orders")
+      await q(`INSERT INTO ${t.rejects}
+        SELECT l.line, l.key, 'duplicate', 'duplicate order id "' || left(l.key, 60) || '" (first on line ' || h.first_line || ')'
+          FROM ${t.lines} l JOIN ${t.heads} h USING (key) WHERE l.line <> h.first_line`);
+    else
+      await q(`INSERT INTO ${t.rejects}
+        SELECT l.line, l.key, 'customer', 'order "' || left(l.key, 60) || '" is for customer "' || left(c.customer, 40)
+               || '" on line ' || h.first_line || ', not "' || left(l.customer, 40) || '"'
+          FROM ${t.lines} l JOIN ${t.heads} h USING (key) JOIN ${t.lines} c ON c.line = h.customer_line
+         WHERE l.customer IS NOT NULL AND l.customer <> c.customer`);
+    const [rejected] = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.rejects}`);
+    if (rejected?.n) {
+      // Those orders again, from the lines that are left.
+      await q(`DELETE FROM ${t.lines} l USING ${t.rejects} r WHERE l.line = r.line`);
+      await q(`DELETE FROM ${t.groups} WHERE key IN (SELECT key FROM ${t.rejects})`);
+      await q(`INSERT INTO ${t.groups} SELECT ${GROUP_COLUMNS} FROM ${t.lines}
+        WHERE key IN (SELECT key FROM ${t.rejects}) GROUP BY key`);
+    }
+    // An order of several lines: its most frequent category, the earliest first on a tie.
+    await q(`UPDATE ${t.groups} g SET category = c.category FROM (
+        SELECT DISTINCT ON (key) key, category FROM (
+          SELECT key, category, count(*) AS n, min(line) AS first_line FROM ${t.lines}
+           WHERE category IS NOT NULL AND key IN (SELECT key FROM ${t.heads}) GROUP BY key, category) s
+         ORDER BY key, n DESC, first_line) c
+      WHERE g.key = c.key AND g.lines > 1`);
+  }
   if (refunds) await findOriginalOrders(session, t);
-  if (createCustomers) return;
-  await q(`INSERT INTO ${t.rejects}
-    SELECT l.line, 'unknown', 'unknown customer "' || left(g.customer, 60) || '" (import customers first, or use --create-customers)'
-      FROM ${t.groups} g JOIN ${t.lines} l USING (key)
-     WHERE g.customer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = g.customer)`);
-  await q(`DELETE FROM ${t.groups} g
-    WHERE g.customer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = g.customer)`);
+  if (!createCustomers) {
+    await q(`CREATE TEMP TABLE ${t.missing} AS SELECT DISTINCT customer FROM ${t.groups} g
+      WHERE customer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = g.customer)`);
+    const [missing] = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.missing}`);
+    if (missing?.n) {
+      await q(`INSERT INTO ${t.rejects}
+        SELECT l.line, l.key, 'unknown', 'unknown customer "' || left(g.customer, 60) || '" (import customers first, or use --create-customers)'
+          FROM ${t.groups} g JOIN ${t.missing} m USING (customer) JOIN ${t.lines} l USING (key)`);
+      await q(`DELETE FROM ${t.groups} WHERE customer IN (SELECT customer FROM ${t.missing})`);
+    }
+  }
+  await q(`CREATE UNIQUE INDEX ON ${t.groups} (first_line)`);
+  // Temporary tables get no automatic statistics: without them the batches' range scans are planned blind.
+  await q(`ANALYZE ${t.groups}`);
 }
 
 /**
@@ -488,71 +502,76 @@ async function reportSqlRejections(session: DatabaseSession, t: Tables, rejectio
     );
 }
 
-interface OutputCounts {
-  purchases: number;
-  refunds: number;
-  anonymous: number;
-}
-
 const MONEY = (e4: string) => `(round(abs(${e4})::numeric / 100) / 100)::numeric(14, 2)`;
+const QUANTITY = `round(quantity::numeric)::int`;
+// A cancelled order counts as sold and refunded in full; a refunded amount as a refund of it.
+const REFUNDED = `CASE WHEN cancelled THEN amount ELSE least(refunded, amount) END`;
 
-/** The rows to write, numbered in file order (`seq`) for writing in batches. */
-async function buildOutputs(session: DatabaseSession, t: Tables): Promise<OutputCounts> {
-  const q = (sql: string) => session.query(sql);
-  await q(`CREATE TEMP TABLE ${t.purchases} AS
-    SELECT row_number() OVER (ORDER BY first_line)::int AS seq, key, customer, at, ${MONEY("amount")} AS amount,
-           CASE WHEN margin IS NOT NULL THEN sign(margin)::numeric * ${MONEY("margin")} END AS gross_margin,
-           round(quantity::numeric)::int AS quantity, category, lines
-      FROM ${t.groups} WHERE NOT refund AND customer IS NOT NULL`);
-  await q(`CREATE TEMP TABLE ${t.anonymous} AS
-    SELECT row_number() OVER (ORDER BY first_line)::int AS seq, key, at, ${MONEY("amount")} AS amount,
-           round(quantity::numeric)::int AS quantity, lines, category
-      FROM ${t.groups} WHERE NOT refund AND customer IS NULL`);
-  // A cancelled order counts as sold and refunded in full; a refunded amount as a refund of it.
-  // The refunds of orders come first, then the refund rows, each in file order.
-  await q(`CREATE TEMP TABLE ${t.refunds} AS
-    SELECT row_number() OVER (ORDER BY source, first_line)::int AS seq, key, customer, original, at, amount, quantity FROM (
-      SELECT 0 AS source, first_line, key || CASE WHEN cancelled THEN ':cancelled' ELSE ':refund' END AS key,
-             customer, key AS original, at,
-             ${MONEY("CASE WHEN cancelled THEN amount ELSE least(refunded, amount) END")} AS amount,
-             CASE WHEN cancelled THEN round(quantity::numeric)::int ELSE 0 END AS quantity
-        FROM ${t.groups} WHERE NOT refund AND CASE WHEN cancelled THEN amount ELSE least(refunded, amount) END > 0
-      UNION ALL
-      SELECT 1, first_line, key, customer, original, at, ${MONEY("amount")}, round(quantity::numeric)::int
-        FROM ${t.groups} WHERE refund) r`);
-  const counts: OutputCounts = { purchases: 0, refunds: 0, anonymous: 0 };
-  for (const kind of ["purchases", "refunds", "anonymous"] as const) {
-    await q(`CREATE UNIQUE INDEX ON ${t[kind]} (seq)`);
-    const [row] = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t[kind]}`);
-    counts[kind] = row?.n ?? 0;
-  }
-  return counts;
-}
+/**
+ * What the store gets from the orders, each kind as the rows of the groups table it comes from
+ * (`where`) and the columns it writes (`columns`). Written in file order (of each order's first
+ * line); an order's refund or cancellation comes before the refund rows.
+ */
+const OUTPUTS = {
+  purchases: {
+    where: `NOT refund AND customer IS NOT NULL`,
+    columns: `key, customer, at, ${MONEY("amount")} AS amount,
+      CASE WHEN margin IS NOT NULL THEN sign(margin)::numeric * ${MONEY("margin")} END AS gross_margin,
+      ${QUANTITY} AS quantity, category, lines`,
+  },
+  orderRefunds: {
+    where: `NOT refund AND ${REFUNDED} > 0`,
+    columns: `key || CASE WHEN cancelled THEN ':cancelled' ELSE ':refund' END AS key, customer, key AS original, at,
+      ${MONEY(REFUNDED)} AS amount, CASE WHEN cancelled THEN ${QUANTITY} ELSE 0 END AS quantity`,
+  },
+  refunds: {
+    where: `refund`,
+    columns: `key, customer, original, at, ${MONEY("amount")} AS amount, ${QUANTITY} AS quantity`,
+  },
+  anonymous: {
+    where: `NOT refund AND customer IS NULL`,
+    columns: `key, at, ${MONEY("amount")} AS amount, ${QUANTITY} AS quantity, lines, category`,
+  },
+} as const;
+type Output = keyof typeof OUTPUTS;
+
+const outputRows = (t: Tables, kind: Output) =>
+  `SELECT ${OUTPUTS[kind].columns}, first_line FROM ${t.groups} WHERE ${OUTPUTS[kind].where}`;
 
 const cents = (amount: string | number) => Math.round(Number(amount) * 100);
 const fromCents = (c: number) => (c / 100).toFixed(2);
 
-async function orderTotals(session: DatabaseSession, t: Tables): Promise<OrderTotals> {
+async function orderTotals(
+  session: DatabaseSession,
+  t: Tables,
+): Promise<OrderTotals & { rows: Record<Output, number> }> {
   const [row] = await session.query<{
     orders: number;
     customers: number;
     gross: string;
+    order_refunds: number;
+    refund_rows: number;
     refunds: string;
     refund_count: number;
     linked: number;
     anonymous: number;
     anonymous_gross: string;
     anonymous_refunds: string;
-  }>(`SELECT
-      (SELECT count(*)::int FROM ${t.purchases}) AS orders,
-      (SELECT count(*)::int FROM (SELECT customer FROM ${t.purchases} UNION SELECT customer FROM ${t.refunds} WHERE customer IS NOT NULL) c) AS customers,
-      (SELECT coalesce(sum(amount), 0)::text FROM ${t.purchases}) AS gross,
-      (SELECT coalesce(sum(amount), 0)::text FROM ${t.refunds} WHERE customer IS NOT NULL) AS refunds,
-      (SELECT count(*)::int FROM ${t.refunds} WHERE customer IS NOT NULL) AS refund_count,
-      (SELECT count(*)::int FROM ${t.refunds} WHERE original IS NOT NULL) AS linked,
-      (SELECT count(*)::int FROM ${t.anonymous}) AS anonymous,
-      (SELECT coalesce(sum(amount), 0)::text FROM ${t.anonymous}) AS anonymous_gross,
-      (SELECT coalesce(sum(amount), 0)::text FROM ${t.refunds} WHERE customer IS NULL) AS anonymous_refunds`);
+  }>(`WITH r AS (
+        SELECT customer, original, amount FROM (${outputRows(t, "orderRefunds")}) a
+        UNION ALL SELECT customer, original, amount FROM (${outputRows(t, "refunds")}) b)
+    SELECT
+      (SELECT count(*)::int FROM ${t.groups} WHERE ${OUTPUTS.purchases.where}) AS orders,
+      (SELECT count(DISTINCT customer)::int FROM ${t.groups} WHERE customer IS NOT NULL AND (${OUTPUTS.purchases.where} OR refund OR ${OUTPUTS.orderRefunds.where})) AS customers,
+      (SELECT coalesce(sum(amount), 0)::text FROM (${outputRows(t, "purchases")}) p) AS gross,
+      (SELECT count(*)::int FROM ${t.groups} WHERE ${OUTPUTS.orderRefunds.where}) AS order_refunds,
+      (SELECT count(*)::int FROM ${t.groups} WHERE ${OUTPUTS.refunds.where}) AS refund_rows,
+      (SELECT coalesce(sum(amount), 0)::text FROM r WHERE customer IS NOT NULL) AS refunds,
+      (SELECT count(*)::int FROM r WHERE customer IS NOT NULL) AS refund_count,
+      (SELECT count(*)::int FROM r WHERE original IS NOT NULL) AS linked,
+      (SELECT count(*)::int FROM ${t.groups} WHERE ${OUTPUTS.anonymous.where}) AS anonymous,
+      (SELECT coalesce(sum(amount), 0)::text FROM (${outputRows(t, "anonymous")}) a) AS anonymous_gross,
+      (SELECT coalesce(sum(amount), 0)::text FROM r WHERE customer IS NULL) AS anonymous_refunds`);
   const r = row!;
   const gross = cents(r.gross);
   const refunded = cents(r.refunds);
@@ -570,6 +589,7 @@ async function orderTotals(session: DatabaseSession, t: Tables): Promise<OrderTo
     anonymousGross: fromCents(anonymousGross),
     anonymousRefunds: fromCents(anonymousRefunds),
     totalNet: fromCents(gross - refunded + anonymousGross - anonymousRefunds),
+    rows: { purchases: r.orders, orderRefunds: r.order_refunds, refunds: r.refund_rows, anonymous: r.anonymous },
   };
 }
 
@@ -578,123 +598,117 @@ const ISO = `to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 async function preview(session: DatabaseSession, t: Tables): Promise<Record<string, unknown>[]> {
   const purchases = await session.query<Record<string, unknown>>(
     `SELECT 'purchase' AS kind, key AS order, customer, ${ISO} AS at, amount::text AS amount, lines, quantity
-       FROM ${t.purchases} ORDER BY seq LIMIT 5`,
+       FROM (${outputRows(t, "purchases")}) p ORDER BY first_line LIMIT 5`,
   );
   const refunds = await session.query<Record<string, unknown>>(
-    `SELECT 'refund' AS kind, key AS refund, customer, original AS order, ${ISO} AS at, amount::text AS amount
-       FROM ${t.refunds} ORDER BY seq LIMIT 3`,
+    `SELECT 'refund' AS kind, key AS refund, customer, original AS order, ${ISO} AS at, amount::text AS amount FROM (
+       SELECT 0 AS source, * FROM (${outputRows(t, "orderRefunds")}) a
+       UNION ALL SELECT 1, * FROM (${outputRows(t, "refunds")}) b) r
+     ORDER BY source, first_line LIMIT 3`,
   );
   const anonymous = await session.query<Record<string, unknown>>(
     `SELECT 'anonymous sale' AS kind, key AS order, ${ISO} AS at, amount::text AS amount, lines
-       FROM ${t.anonymous} ORDER BY seq LIMIT 2`,
+       FROM (${outputRows(t, "anonymous")}) a ORDER BY first_line LIMIT 2`,
   );
   return [...purchases, ...refunds, ...anonymous];
 }
 
-const written = (sql: string) => `WITH w AS (${sql} RETURNING (xmax = 0) AS inserted)
-  SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*)::int AS written FROM w`;
+/** How each kind is upserted from a batch of its rows (`i`), counting what was inserted and written. */
+const UPSERTS: Record<Output, { into: "written" | "refundsWritten" | "anonymousWritten"; sql: string }> = {
+  purchases: {
+    into: "written",
+    sql: `INSERT INTO purchases AS p (external_id, customer_id, purchased_at, amount, gross_margin, quantity, category, lines)
+      SELECT i.key, c.id, i.at, i.amount, i.gross_margin, i.quantity, i.category, i.lines
+        FROM i JOIN customers c ON c.external_id = i.customer
+      ON CONFLICT (external_id) DO UPDATE SET
+        customer_id = excluded.customer_id, purchased_at = excluded.purchased_at, amount = excluded.amount,
+        gross_margin = excluded.gross_margin, quantity = excluded.quantity, category = excluded.category, lines = excluded.lines
+      WHERE (p.customer_id, p.purchased_at, p.amount, p.gross_margin, p.quantity, p.category, p.lines)
+        IS DISTINCT FROM (excluded.customer_id, excluded.purchased_at, excluded.amount, excluded.gross_margin,
+                          excluded.quantity, excluded.category, excluded.lines)`,
+  },
+  orderRefunds: { into: "refundsWritten", sql: "" },
+  refunds: {
+    into: "refundsWritten",
+    sql: `INSERT INTO refunds AS r (external_id, customer_id, order_external_id, refunded_at, amount, quantity)
+      SELECT i.key, c.id, i.original, i.at, i.amount, i.quantity
+        FROM i LEFT JOIN customers c ON c.external_id = i.customer
+       WHERE i.customer IS NULL OR c.id IS NOT NULL
+      ON CONFLICT (external_id) DO UPDATE SET
+        customer_id = excluded.customer_id, order_external_id = excluded.order_external_id,
+        refunded_at = excluded.refunded_at, amount = excluded.amount, quantity = excluded.quantity
+      WHERE (r.customer_id, r.order_external_id, r.refunded_at, r.amount, r.quantity)
+        IS DISTINCT FROM (excluded.customer_id, excluded.order_external_id, excluded.refunded_at, excluded.amount, excluded.quantity)`,
+  },
+  anonymous: {
+    into: "anonymousWritten",
+    sql: `INSERT INTO anonymous_sales AS a (external_id, sold_at, amount, quantity, lines, category)
+      SELECT i.key, i.at, i.amount, i.quantity, i.lines, i.category FROM i
+      ON CONFLICT (external_id) DO UPDATE SET
+        sold_at = excluded.sold_at, amount = excluded.amount, quantity = excluded.quantity,
+        lines = excluded.lines, category = excluded.category
+      WHERE (a.sold_at, a.amount, a.quantity, a.lines, a.category)
+        IS DISTINCT FROM (excluded.sold_at, excluded.amount, excluded.quantity, excluded.lines, excluded.category)`,
+  },
+};
+UPSERTS.orderRefunds.sql = UPSERTS.refunds.sql;
 
-/** Upserts the staged purchases, refunds and anonymous sales in batches of `batchSize`. */
+/**
+ * Upserts the purchases, refunds and anonymous sales in batches of `batchSize` rows, each batch
+ * (file lines after `$1` up to `$2`) one transaction unless the whole write is one (--strict).
+ */
 async function writeOrders(
   session: DatabaseSession,
   t: Tables,
-  counts: OutputCounts,
+  rows: Record<Output, number>,
   options: ImportOptions,
   report: ImportReport,
   totalBytes: number,
 ): Promise<void> {
   const batchSize = options.batchSize ?? 5000;
-  const total = counts.purchases + counts.refunds + counts.anonymous;
+  const total = rows.purchases + rows.orderRefunds + rows.refunds + rows.anonymous;
   const started = Date.now();
   let done = 0;
-  const upsert = async (s: DatabaseSession, sql: string, from: number, to: number, into: UpsertCounts) => {
-    const [row] = await s.query<{ inserted: number; written: number }>(written(sql), [from, to]);
+  const writeBatch = async (s: DatabaseSession, kind: Output, after: number, last: number, batchRows: number) => {
+    const range = `WITH i AS MATERIALIZED (${outputRows(t, kind)} AND first_line > $1 AND first_line <= $2)`;
+    if (options.createCustomers && kind !== "anonymous") {
+      const [created] = await s.query<{ n: number }>(
+        `${range}, c AS (INSERT INTO customers (external_id, marketing_consent)
+           SELECT DISTINCT customer, false FROM i WHERE customer IS NOT NULL
+           ON CONFLICT (external_id) DO NOTHING RETURNING 1)
+         SELECT count(*)::int AS n FROM c`,
+        [after, last],
+      );
+      report.customersCreated += created!.n;
+    }
+    const [row] = await s.query<{ inserted: number; written: number }>(
+      `${range}, w AS (${UPSERTS[kind].sql} RETURNING (xmax = 0) AS inserted)
+       SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*)::int AS written FROM w`,
+      [after, last],
+    );
+    const into = report[UPSERTS[kind].into];
     into.inserted += row!.inserted;
     into.updated += row!.written - row!.inserted;
-    into.unchanged += to - from - row!.written;
+    into.unchanged += batchRows - row!.written;
   };
-  const ensureCustomers = async (s: DatabaseSession, table: string, from: number, to: number) => {
-    if (!options.createCustomers) return;
-    const [row] = await s.query<{ n: number }>(
-      `WITH c AS (INSERT INTO customers (external_id, marketing_consent)
-          SELECT DISTINCT customer, false FROM ${table} WHERE seq > $1 AND seq <= $2 AND customer IS NOT NULL
-          ON CONFLICT (external_id) DO NOTHING RETURNING 1)
-        SELECT count(*)::int AS n FROM c`,
-      [from, to],
-    );
-    report.customersCreated += row!.n;
-  };
-  const steps: { rows: number; write: (s: DatabaseSession, from: number, to: number) => Promise<void> }[] = [
-    {
-      rows: counts.purchases,
-      write: async (s, from, to) => {
-        await ensureCustomers(s, t.purchases, from, to);
-        await upsert(
-          s,
-          `INSERT INTO purchases AS p (external_id, customer_id, purchased_at, amount, gross_margin, quantity, category, lines)
-           SELECT i.key, c.id, i.at, i.amount, i.gross_margin, i.quantity, i.category, i.lines
-             FROM ${t.purchases} i JOIN customers c ON c.external_id = i.customer
-            WHERE i.seq > $1 AND i.seq <= $2
-           ON CONFLICT (external_id) DO UPDATE SET
-             customer_id = excluded.customer_id, purchased_at = excluded.purchased_at, amount = excluded.amount,
-             gross_margin = excluded.gross_margin, quantity = excluded.quantity, category = excluded.category, lines = excluded.lines
-           WHERE (p.customer_id, p.purchased_at, p.amount, p.gross_margin, p.quantity, p.category, p.lines)
-             IS DISTINCT FROM (excluded.customer_id, excluded.purchased_at, excluded.amount, excluded.gross_margin,
-                               excluded.quantity, excluded.category, excluded.lines)`,
-          from,
-          to,
-          report.written,
-        );
-      },
-    },
-    {
-      rows: counts.refunds,
-      write: async (s, from, to) => {
-        await ensureCustomers(s, t.refunds, from, to);
-        await upsert(
-          s,
-          `INSERT INTO refunds AS r (external_id, customer_id, order_external_id, refunded_at, amount, quantity)
-           SELECT i.key, c.id, i.original, i.at, i.amount, i.quantity
-             FROM ${t.refunds} i LEFT JOIN customers c ON c.external_id = i.customer
-            WHERE i.seq > $1 AND i.seq <= $2 AND (i.customer IS NULL OR c.id IS NOT NULL)
-           ON CONFLICT (external_id) DO UPDATE SET
-             customer_id = excluded.customer_id, order_external_id = excluded.order_external_id,
-             refunded_at = excluded.refunded_at, amount = excluded.amount, quantity = excluded.quantity
-           WHERE (r.customer_id, r.order_external_id, r.refunded_at, r.amount, r.quantity)
-             IS DISTINCT FROM (excluded.customer_id, excluded.order_external_id, excluded.refunded_at, excluded.amount, excluded.quantity)`,
-          from,
-          to,
-          report.refundsWritten,
-        );
-      },
-    },
-    {
-      rows: counts.anonymous,
-      write: (s, from, to) =>
-        upsert(
-          s,
-          `INSERT INTO anonymous_sales AS a (external_id, sold_at, amount, quantity, lines, category)
-           SELECT i.key, i.at, i.amount, i.quantity, i.lines, i.category FROM ${t.anonymous} i
-            WHERE i.seq > $1 AND i.seq <= $2
-           ON CONFLICT (external_id) DO UPDATE SET
-             sold_at = excluded.sold_at, amount = excluded.amount, quantity = excluded.quantity,
-             lines = excluded.lines, category = excluded.category
-           WHERE (a.sold_at, a.amount, a.quantity, a.lines, a.category)
-             IS DISTINCT FROM (excluded.sold_at, excluded.amount, excluded.quantity, excluded.lines, excluded.category)`,
-          from,
-          to,
-          report.anonymousWritten,
-        ),
-    },
-  ];
   const strict = options.strict === true;
   const all = async (s: DatabaseSession) => {
-    for (const step of steps)
-      for (let from = 0; from < step.rows; from += batchSize) {
-        const to = Math.min(from + batchSize, step.rows);
-        if (strict) await step.write(s, from, to);
-        else await s.transaction((tx) => step.write(tx, from, to));
-        done += to - from;
+    for (const kind of ["purchases", "orderRefunds", "refunds", "anonymous"] as const) {
+      let after = 0;
+      for (let left = rows[kind]; left > 0;) {
+        const [batch] = await s.query<{ last: number | null; n: number }>(
+          `SELECT max(first_line) AS last, count(*)::int AS n FROM (
+             SELECT first_line FROM ${t.groups} WHERE ${OUTPUTS[kind].where} AND first_line > $1
+              ORDER BY first_line LIMIT $2) b`,
+          [after, batchSize],
+        );
+        if (!batch?.n) break;
+        const last = batch.last!;
+        if (strict) await writeBatch(s, kind, after, last, batch.n);
+        else await s.transaction((tx) => writeBatch(tx, kind, after, last, batch.n));
+        after = last;
+        left -= batch.n;
+        done += batch.n;
         options.onProgress?.({
           rows: Math.round((done / Math.max(total, 1)) * report.rows),
           bytes: Math.round((READ_SHARE + (1 - READ_SHARE) * (done / Math.max(total, 1))) * totalBytes),
@@ -707,6 +721,7 @@ async function writeOrders(
           return;
         }
       }
+    }
   };
   if (!strict) return all(session);
   // --strict: the whole file in one transaction; Ctrl-C rolls all of it back.
