@@ -106,7 +106,7 @@ async function bareCopy(db: Database, orders: string): Promise<number> {
 
 const files = await writeFiles();
 console.log(
-  `bench:import — ${ROWS.toLocaleString("en")} purchases, ${CUSTOMERS.toLocaleString("en")} customers, batches of 5,000`,
+  `bench:import — ${ROWS.toLocaleString("en")} purchases, ${CUSTOMERS.toLocaleString("en")} customers, batches of 5,000 (customers) and 50,000 (orders)`,
 );
 try {
   const pgliteDir = path.join(dir, "pglite");

@@ -39,6 +39,7 @@ export interface ImportOptions {
   /** Source column -> field, overriding the name matching. */
   map?: Record<string, string>;
   strict?: boolean;
+  /** Rows per write transaction (default: 50,000 for orders CSV files, 5,000 otherwise). */
   batchSize?: number;
   delimiter?: string;
   /** Zone for dates without an offset. */
