@@ -47,6 +47,10 @@ export function fencedDatabase(db: Database, signal: AbortSignal): Database {
       failIfAborted(signal);
       return db.queryRows<T>(sql, params);
     },
+    async withSession(work) {
+      failIfAborted(signal);
+      return db.withSession(work);
+    },
     // The job borrows the connection; the process that opened it closes it.
     close: async () => undefined,
   };

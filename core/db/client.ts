@@ -2,7 +2,7 @@ import type net from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
+import { PGlite, type PGliteOptions, type Transaction } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
@@ -57,7 +57,27 @@ export interface Database {
    * millions of rows; rows come back as the driver parses them (numbers, arrays, Dates).
    */
   queryRows<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /**
+   * Runs `work` on one session of its own, for work that keeps state between statements
+   * (temporary tables, COPY into them, then transactions reading them). A server gives it a
+   * connection of its own, closed after (its temporary tables go with it). PGlite is one session
+   * shared by every client: name temporary tables uniquely and drop them.
+   */
+  withSession<T>(work: (session: DatabaseSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** One database session: statements run in order on it; see {@link Database.withSession}. */
+export interface DatabaseSession {
+  /** One statement (parameters as $1, $2...); rows as the driver parses them. */
+  query<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** As {@link Database.copyFrom}, on this session (inside its transaction, if one is open). */
+  copyFrom(copySql: string, chunks: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>): Promise<void>;
+  /**
+   * Runs `work` in a transaction on this session: committed when it returns, rolled back when it
+   * throws. Use only the session it is given meanwhile (PGlite: others wait for the commit).
+   */
+  transaction<T>(work: (session: DatabaseSession) => Promise<T>): Promise<T>;
 }
 
 /** Picks the database from `DATABASE_URL`: a postgres:// URL means a server, anything else PGlite. */
@@ -126,6 +146,15 @@ function serverDatabase(
     execScript: (sql) => withClient((client) => client.query(sql)),
     copyFrom: (copySql, chunks) =>
       withClient((client) => pipeline(Readable.from(chunks), client.query(copyStreams.from(copySql)))),
+    withSession: async <T>(work: (session: DatabaseSession) => Promise<T>) => {
+      const client = new pg.Client({ connectionString: url, ...extra });
+      await client.connect();
+      try {
+        return await work(clientSession(client));
+      } finally {
+        await client.end();
+      }
+    },
     queryRows: async <T>(sql: string, params: readonly unknown[] = []) => {
       // These reads are dozens of mid-sized aggregates (feature batches): compiling each with
       // LLVM (jit, on by default since PostgreSQL 12) took longer than it saved (measured on
@@ -138,6 +167,26 @@ function serverDatabase(
       await prisma.$disconnect();
     },
   };
+}
+
+function clientSession(client: pg.Client): DatabaseSession {
+  const session: DatabaseSession = {
+    query: async <T>(sql: string, params: readonly unknown[] = []) =>
+      (await client.query(sql, params as unknown[])).rows as T[],
+    copyFrom: (copySql, chunks) => pipeline(Readable.from(chunks), client.query(copyStreams.from(copySql))),
+    transaction: async <T>(work: (session: DatabaseSession) => Promise<T>) => {
+      await client.query("BEGIN");
+      try {
+        const result = await work(session);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      }
+    },
+  };
+  return session;
 }
 
 async function openEmbeddedFolder(
@@ -284,16 +333,40 @@ export function wrapPGlite(
           throw error;
         }
       }),
-    copyFrom: async (copySql, chunks) => {
-      const parts: (string | Uint8Array)[] = [];
-      for await (const chunk of chunks) parts.push(chunk);
-      await pglite.query(copySql.replace(/\bFROM\s+STDIN\b/i, "FROM '/dev/blob'"), [], { blob: new Blob(parts) });
-    },
+    copyFrom: (copySql, chunks) => copyIntoPGlite(pglite, copySql, chunks),
     queryRows: async <T>(sql: string, params: readonly unknown[] = []) =>
       (await pglite.query<T>(sql, params as unknown[])).rows,
+    withSession: (work) => work(pgliteSession(pglite)),
     close: async () => {
       await prisma.$disconnect();
       if (!raw.closed) await raw.close();
     },
+  };
+}
+
+async function copyIntoPGlite(
+  into: Pick<PGlite, "query"> | Transaction,
+  copySql: string,
+  chunks: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
+): Promise<void> {
+  const parts: (string | Uint8Array)[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  await into.query(copySql.replace(/\bFROM\s+STDIN\b/i, "FROM '/dev/blob'"), [], { blob: new Blob(parts) });
+}
+
+// PGlite's statements take the session lock one at a time (`pglite` is the locked proxy); its
+// transaction holds the lock until it ends, and runs on the transaction object it hands over.
+function pgliteSession(pglite: PGlite): DatabaseSession {
+  const inTransaction = (tx: Transaction): DatabaseSession => ({
+    query: async <T>(sql: string, params: readonly unknown[] = []) =>
+      (await tx.query<T>(sql, params as unknown[])).rows,
+    copyFrom: (copySql, chunks) => copyIntoPGlite(tx, copySql, chunks),
+    transaction: () => Promise.reject(new Error("a transaction is already open on this session")),
+  });
+  return {
+    query: async <T>(sql: string, params: readonly unknown[] = []) =>
+      (await pglite.query<T>(sql, params as unknown[])).rows,
+    copyFrom: (copySql, chunks) => copyIntoPGlite(pglite, copySql, chunks),
+    transaction: (work) => pglite.transaction((tx) => work(inTransaction(tx))),
   };
 }

@@ -62,6 +62,13 @@ export class BinaryCopyWriter {
     return this;
   }
 
+  bool(value: boolean): this {
+    this.buffer.writeInt32BE(1, this.offset);
+    this.buffer.writeUInt8(value ? 1 : 0, this.offset + 4);
+    this.offset += 5;
+    return this;
+  }
+
   /** A double; NULL when not finite (as the text writers of this project do). */
   float8(value: number): this {
     if (!Number.isFinite(value)) return this.null();

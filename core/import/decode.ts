@@ -1,8 +1,12 @@
 // Turning an export's bytes into rows: the encoding (UTF-8 with or without BOM, Windows-1251,
 // Latin-1...) detected with chardet or given, decoded with iconv-lite; the delimiter sniffed from
 // the header; any line end (\n, \r\n, old Mac \r). Each row keeps its line number in the file.
-import { readFile, stat } from "node:fs/promises";
+// `readTable` reads a file whole; `streamTable` reads it in batches of rows, for files of any size.
+import { createReadStream } from "node:fs";
+import { open, readFile, stat } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
 import chardet from "chardet";
+import { Parser, type Options as CsvOptions } from "csv-parse";
 import { parse } from "csv-parse/sync";
 import iconv from "iconv-lite";
 
@@ -35,12 +39,16 @@ export class TableError extends Error {
  * Picks the encoding: a BOM wins, then valid UTF-8, then chardet's guess among the single-byte
  * encodings exports use (Windows-1251 for Cyrillic, Latin-1 / Windows-1252 otherwise).
  */
-export function detectEncoding(bytes: Buffer): { encoding: string; source: "bom" | "detected" } {
+export function detectEncoding(
+  bytes: Buffer,
+  options: { partial?: boolean } = {},
+): { encoding: string; source: "bom" | "detected" } {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { encoding: "utf-8", source: "bom" };
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return { encoding: "utf-16le", source: "bom" };
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return { encoding: "utf-16be", source: "bom" };
   try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    // The start of a longer file may end inside a character: `stream` lets it.
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream: options.partial === true });
     return { encoding: "utf-8", source: "detected" };
   } catch {
     // not UTF-8: ask chardet
@@ -107,22 +115,10 @@ export async function readTable(file: string, options: { encoding?: string; deli
   if (text.trim() === "") throw new TableError(`${file} is empty: a header row is expected`);
   const delimiter = options.delimiter ?? sniffDelimiter(text);
   const errors: Table["errors"] = [];
-  const rows = parse(text, {
-    delimiter,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    info: true,
-    on_skip: (error) => {
-      if (!error) return undefined;
-      errors.push({
-        line: Number(error.lines ?? 0),
-        reason: `unreadable CSV: ${error.message.replace(/^Invalid \w+: /, "")}`,
-      });
-      return undefined;
-    },
-  }) as unknown as { record: string[]; info: { lines: number } }[];
+  const rows = parse(text, { ...csvOptions(delimiter, errors), info: true }) as unknown as {
+    record: string[];
+    info: { lines: number };
+  }[];
   const [first, ...rest] = rows;
   if (!first) throw new TableError(`${file} is empty: a header row is expected`);
   return {
@@ -133,5 +129,143 @@ export async function readTable(file: string, options: { encoding?: string; deli
     encodingSource,
     delimiter,
     totalBytes: bytes.length,
+  };
+}
+
+function csvOptions(delimiter: string, errors: Table["errors"]): CsvOptions {
+  return {
+    delimiter,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    on_skip: (error) => {
+      if (!error) return undefined;
+      errors.push({
+        line: Number(error.lines ?? 0),
+        reason: `unreadable CSV: ${error.message.replace(/^Invalid \w+: /, "")}`,
+      });
+      return undefined;
+    },
+  };
+}
+
+/** A CSV file read as a stream: the header at once, the rows in batches as they are read. */
+export interface TableStream extends Omit<Table, "records"> {
+  /** The rows after the header, in file order, a few thousand at a time. Read them once. */
+  batches: AsyncIterable<TableRecord[]>;
+  /** Bytes of the file read so far. */
+  bytesRead(): number;
+  /** Stops reading (the batches end). */
+  close(): void;
+}
+
+/** Bytes read before decoding, to detect the encoding and the delimiter. */
+const SNIFF_BYTES = 1 << 20;
+const BATCH_ROWS = 2000;
+
+/**
+ * csv-parse's stream, with each row's line number (the line it ends on, as csv-parse's `info`
+ * gives it, without building an info object per row) and rows handed on in batches.
+ */
+class NumberedRows extends Parser {
+  private batch: TableRecord[] = [];
+
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk === null) {
+      if (this.batch.length) super.push(this.batch);
+      this.batch = [];
+      return super.push(null, encoding);
+    }
+    this.batch.push({ line: this.info.lines, cells: chunk as string[] });
+    if (this.batch.length < BATCH_ROWS) return true;
+    const full = this.batch;
+    this.batch = [];
+    return super.push(full);
+  }
+}
+
+/**
+ * Opens a CSV file with a header row for reading in batches: the encoding and delimiter are
+ * detected (or given) from its first megabyte; memory stays bounded whatever the file's size.
+ * Throws TableError when the file can't be read as a table.
+ */
+export async function streamTable(
+  file: string,
+  options: { encoding?: string; delimiter?: string } = {},
+): Promise<TableStream> {
+  let totalBytes: number;
+  let head: Buffer;
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw new TableError(`${file} is a folder, not a file`);
+    totalBytes = info.size;
+    const handle = await open(file);
+    try {
+      const { bytesRead, buffer } = await handle.read(Buffer.alloc(Math.min(SNIFF_BYTES, totalBytes)), 0);
+      head = buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (error instanceof TableError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new TableError(`${file}: no such file`);
+    throw new TableError(`${file}: ${(error as Error).message}`);
+  }
+  let encoding: string;
+  let encodingSource: Table["encodingSource"];
+  if (options.encoding) {
+    if (!iconv.encodingExists(options.encoding))
+      throw new TableError(
+        `--encoding ${options.encoding}: unknown encoding (e.g. utf-8, windows-1251, latin1, windows-1252)`,
+      );
+    encoding = options.encoding;
+    encodingSource = "given";
+  } else ({ encoding, source: encodingSource } = detectEncoding(head, { partial: head.length < totalBytes }));
+  const text = iconv.decode(head, encoding, { stripBOM: true });
+  if (text.trim() === "" && head.length === totalBytes)
+    throw new TableError(`${file} is empty: a header row is expected`);
+  const delimiter = options.delimiter ?? sniffDelimiter(text);
+
+  const errors: Table["errors"] = [];
+  const input = createReadStream(file, { highWaterMark: 1 << 20 });
+  const rows = new NumberedRows(csvOptions(delimiter, errors));
+  const reading = pipeline(input, iconv.decodeStream(encoding, { stripBOM: true }), rows);
+  reading.catch(() => undefined); // a failure reaches the reader through `rows`; close() ends it early
+  const iterator = (rows as AsyncIterable<TableRecord[]>)[Symbol.asyncIterator]();
+  let first: TableRecord[] = [];
+  let header: string[] | null = null;
+  while (header === null) {
+    const next = await iterator.next();
+    if (next.done) break;
+    if (next.value.length === 0) continue;
+    header = next.value[0]!.cells.map((h) => h.trim());
+    first = next.value.slice(1);
+  }
+  if (header === null) {
+    input.destroy();
+    throw new TableError(`${file} is empty: a header row is expected`);
+  }
+  return {
+    header,
+    batches: (async function* () {
+      if (first.length) yield first;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    })(),
+    errors,
+    encoding,
+    encodingSource,
+    delimiter,
+    totalBytes,
+    bytesRead: () => input.bytesRead,
+    close: () => {
+      rows.destroy();
+      input.destroy();
+    },
   };
 }

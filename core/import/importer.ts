@@ -14,15 +14,15 @@ import {
   type OrderField,
 } from "./fields";
 import { readTable, TableError, type Table } from "./decode";
-import { OrdersFileError, prepareOrders, type OrderShape } from "./orders";
+import type { OrderShape } from "./orders";
+import { Rejections, type RowError } from "./rejections";
 import { openCdnow, type RecordSource } from "./sources";
+import { importOrdersStaged, StagedOrdersFileError } from "./staged-orders";
 import {
   customerIdsByExternalId,
   ensureCustomers,
-  upsertAnonymousSales,
   upsertCustomers,
   upsertPurchases,
-  upsertRefunds,
   type CustomerRow,
   type PurchaseRow,
   type UpsertCounts,
@@ -39,6 +39,7 @@ export interface ImportOptions {
   /** Source column -> field, overriding the name matching. */
   map?: Record<string, string>;
   strict?: boolean;
+  /** Rows per write transaction (default: 50,000 for orders CSV files, 5,000 otherwise). */
   batchSize?: number;
   delimiter?: string;
   /** Zone for dates without an offset. */
@@ -66,10 +67,8 @@ export interface ImportProgress {
   elapsedMs: number;
 }
 
-export interface RowError {
-  line: number;
-  reason: string;
-}
+export type { RowError } from "./rejections";
+export { MAX_REPORTED_ERRORS } from "./rejections";
 
 export interface ImportReport {
   kind: ImportKind;
@@ -132,8 +131,6 @@ export interface OrderTotals {
   totalNet: string;
 }
 
-export const MAX_REPORTED_ERRORS = 1000;
-
 /** Thrown for a file that can't be imported at all (missing, no header, unmatched columns). */
 export class ImportFileError extends Error {
   constructor(message: string) {
@@ -178,20 +175,12 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
     tooManyRejected: false,
     hints: [],
   };
-  const reasons = new Map<string, { reason: string; count: number; firstLine: number }>();
-  const addError = (e: RowError) => {
-    report.rejected++;
-    if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push(e);
-    const key = reasonKind(e.reason);
-    const seen = reasons.get(key);
-    if (seen) {
-      seen.count++;
-      seen.firstLine = Math.min(seen.firstLine, e.line);
-    } else reasons.set(key, { reason: key, count: 1, firstLine: e.line });
-  };
+  const rejections = new Rejections();
+  const addError = (e: RowError) => rejections.add(e);
   const finish = () => {
-    report.errors.sort((a, b) => a.line - b.line);
-    report.rejectionsByReason = [...reasons.values()].sort((a, b) => b.count - a.count || a.firstLine - b.firstLine);
+    report.rejected = rejections.count;
+    report.errors = rejections.errors();
+    report.rejectionsByReason = rejections.reasons();
     const share = options.maxRejectedShare ?? 0.05;
     report.tooManyRejected = report.rows > 0 && report.rejected / report.rows > share;
     report.hints = hintsFor(report, options);
@@ -199,6 +188,15 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
     return report;
   };
 
+  if (format === "csv" && options.kind === "orders") {
+    try {
+      await importOrdersStaged(db, options, report, rejections);
+    } catch (error) {
+      if (error instanceof StagedOrdersFileError) throw new ImportFileError(error.message);
+      throw error;
+    }
+    return finish();
+  }
   let table: Table | null = null;
   if (format === "csv") {
     try {
@@ -209,10 +207,6 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
     }
     report.detected.encoding = `${table.encoding} (${table.encodingSource === "given" ? "given" : table.encodingSource === "bom" ? "byte order mark" : "detected"})`;
     report.detected.delimiter = table.delimiter === "\t" ? "tab" : table.delimiter;
-    if (options.kind === "orders") {
-      await importOrders(db, table, options, report, addError);
-      return finish();
-    }
     refuseTransactionalCustomers(table, options.map ?? {});
   }
   const source = table;
@@ -221,8 +215,8 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
     // Pass 1 reads everything and writes nothing.
     const check = await runPass(db.prisma, options, format, source, { write: false }, addError, () => undefined);
     report.rows = check.rows;
-    if (report.rejected > 0 || check.aborted) {
-      report.refused = report.rejected > 0;
+    if (rejections.count > 0 || check.aborted) {
+      report.refused = rejections.count > 0;
       report.aborted = check.aborted;
       return finish();
     }
@@ -434,202 +428,6 @@ function columnsOrThrow<F extends string>(
   return result.plan;
 }
 
-/** Orders from a CSV: grouped and checked in memory, then written set-based in batches. */
-async function importOrders(
-  db: Database,
-  table: Table,
-  options: ImportOptions,
-  report: ImportReport,
-  addError: (e: RowError) => void,
-): Promise<void> {
-  let prepared;
-  try {
-    prepared = prepareOrders(table, {
-      map: options.map,
-      dateFormat: options.dateFormat,
-      shape: options.shape,
-      timeZone: options.timeZone,
-      now: options.now,
-    });
-  } catch (error) {
-    if (error instanceof OrdersFileError) throw new ImportFileError(error.message);
-    throw error;
-  }
-  report.rows = prepared.rows;
-  for (const e of table.errors) addError(e);
-  for (const e of prepared.errors) addError(e);
-  report.detected = {
-    ...report.detected,
-    shape: prepared.shape,
-    shapeReason: prepared.shapeReason,
-    mapping: prepared.mapping as Record<string, string>,
-    dateFormat: prepared.dateLayout.format,
-    dateReason: prepared.dateLayout.reason,
-    decimalMark: prepared.decimalMark === "," ? "decimal comma" : "decimal point",
-  };
-  let { purchases, refunds } = prepared;
-  const { anonymousSales } = prepared;
-  const customerIds = [
-    ...new Set([
-      ...purchases.map((p) => p.customerExternalId),
-      ...refunds.flatMap((r) => (r.customerExternalId === null ? [] : [r.customerExternalId])),
-    ]),
-  ];
-  if (!options.createCustomers) {
-    const known = await customerIdsByExternalId(db.prisma, customerIds);
-    const keep = (customer: string | null, fileLines: number[]) => {
-      if (customer === null || known.has(customer)) return true;
-      for (const line of fileLines)
-        addError({
-          line,
-          reason: `unknown customer "${customer.slice(0, 60)}" (import customers first, or use --create-customers)`,
-        });
-      return false;
-    };
-    purchases = purchases.filter((p) => keep(p.customerExternalId, p.fileLines));
-    refunds = refunds.filter((r) => keep(r.customerExternalId, r.fileLines));
-  }
-  report.totals = orderTotals(purchases, refunds, anonymousSales);
-  report.customersInFile = report.totals.customers;
-  report.preview = [
-    ...purchases.slice(0, 5).map((p) => ({
-      kind: "purchase",
-      order: p.externalId,
-      customer: p.customerExternalId,
-      at: p.purchasedAt.toISOString(),
-      amount: p.amount,
-      lines: p.lines,
-      quantity: p.quantity,
-    })),
-    ...refunds.slice(0, 3).map((r) => ({
-      kind: "refund",
-      refund: r.externalId,
-      customer: r.customerExternalId,
-      order: r.orderExternalId,
-      at: r.refundedAt.toISOString(),
-      amount: r.amount,
-    })),
-    ...anonymousSales.slice(0, 2).map((a) => ({
-      kind: "anonymous sale",
-      order: a.externalId,
-      at: a.soldAt.toISOString(),
-      amount: a.amount,
-      lines: a.lines,
-    })),
-  ];
-  if (options.strict && report.rejected > 0) {
-    report.refused = true;
-    return;
-  }
-  if (options.dryRun) return;
-
-  const batchSize = options.batchSize ?? 5000;
-  const strictTx = options.strict === true;
-  const all = async (tx: Tx) => {
-    const steps: { rows: number; write: (tx: Tx, from: number, to: number) => Promise<void> }[] = [
-      {
-        rows: purchases.length,
-        write: async (t, from, to) => {
-          const batch = purchases.slice(from, to);
-          if (options.createCustomers)
-            report.customersCreated += await ensureCustomers(t, [...new Set(batch.map((p) => p.customerExternalId))]);
-          addCounts(report.written, await upsertPurchases(t, batch));
-        },
-      },
-      {
-        rows: refunds.length,
-        write: async (t, from, to) => {
-          const batch = refunds.slice(from, to);
-          if (options.createCustomers)
-            report.customersCreated += await ensureCustomers(t, [
-              ...new Set(batch.flatMap((r) => (r.customerExternalId === null ? [] : [r.customerExternalId]))),
-            ]);
-          addCounts(report.refundsWritten, await upsertRefunds(t, batch));
-        },
-      },
-      {
-        rows: anonymousSales.length,
-        write: async (t, from, to) =>
-          addCounts(report.anonymousWritten, await upsertAnonymousSales(t, anonymousSales.slice(from, to))),
-      },
-    ];
-    const totalRows = purchases.length + refunds.length + anonymousSales.length;
-    let done = 0;
-    const started = Date.now();
-    for (const step of steps)
-      for (let from = 0; from < step.rows; from += batchSize) {
-        const to = Math.min(from + batchSize, step.rows);
-        if (strictTx) await step.write(tx, from, to);
-        else await (tx as PrismaClient).$transaction((t) => step.write(t, from, to), TX_OPTIONS);
-        done += to - from;
-        options.onProgress?.({
-          rows: Math.round((done / Math.max(totalRows, 1)) * report.rows),
-          bytes: Math.round((done / Math.max(totalRows, 1)) * table.totalBytes),
-          totalBytes: table.totalBytes,
-          elapsedMs: Date.now() - started,
-        });
-        if (options.signal?.aborted) {
-          if (strictTx) throw new AbortedError();
-          report.aborted = true;
-          return;
-        }
-      }
-  };
-  if (strictTx)
-    await db.prisma
-      .$transaction((tx) => all(tx), TX_OPTIONS)
-      .catch((error: unknown) => {
-        if (!(error instanceof AbortedError)) throw error;
-        report.aborted = true;
-        report.written = { inserted: 0, updated: 0, unchanged: 0 };
-        report.refundsWritten = { inserted: 0, updated: 0, unchanged: 0 };
-        report.anonymousWritten = { inserted: 0, updated: 0, unchanged: 0 };
-        report.customersCreated = 0;
-      });
-  else await all(db.prisma);
-  await settlePurchaseStats(db);
-  report.marketableCustomers = await marketableAmong(db, customerIds);
-}
-
-function addCounts(into: UpsertCounts, counts: UpsertCounts) {
-  into.inserted += counts.inserted;
-  into.updated += counts.updated;
-  into.unchanged += counts.unchanged;
-}
-
-const cents = (amount: string | number) => Math.round(Number(amount) * 100);
-const fromCents = (c: number) => (c / 100).toFixed(2);
-
-function orderTotals(
-  purchases: { customerExternalId: string; amount: string | number }[],
-  refunds: { customerExternalId: string | null; orderExternalId: string | null; amount: string | number }[],
-  anonymous: { amount: string | number }[],
-): OrderTotals {
-  const gross = purchases.reduce((s, p) => s + cents(p.amount), 0);
-  const customerRefunds = refunds.filter((r) => r.customerExternalId !== null);
-  const refunded = customerRefunds.reduce((s, r) => s + cents(r.amount), 0);
-  const anonymousGross = anonymous.reduce((s, a) => s + cents(a.amount), 0);
-  const anonymousRefunds = refunds
-    .filter((r) => r.customerExternalId === null)
-    .reduce((s, r) => s + cents(r.amount), 0);
-  return {
-    orders: purchases.length,
-    customers: new Set([
-      ...purchases.map((p) => p.customerExternalId),
-      ...customerRefunds.map((r) => r.customerExternalId!),
-    ]).size,
-    gross: fromCents(gross),
-    refunds: fromCents(refunded),
-    refundCount: customerRefunds.length,
-    refundsLinkedToOrder: refunds.filter((r) => r.orderExternalId !== null).length,
-    net: fromCents(gross - refunded),
-    anonymousSales: anonymous.length,
-    anonymousGross: fromCents(anonymousGross),
-    anonymousRefunds: fromCents(anonymousRefunds),
-    totalNet: fromCents(gross - refunded + anonymousGross - anonymousRefunds),
-  };
-}
-
 async function marketableAmong(db: Database, externalIds: string[]): Promise<number> {
   if (externalIds.length === 0) return 0;
   const [row] = await db.prisma.$queryRaw<{ n: number }[]>`
@@ -670,11 +468,6 @@ function refuseTransactionalCustomers(table: Table, map: Record<string, string>)
       );
     first.set(id, record.line);
   }
-}
-
-/** A rejection reason without its values, so that rows rejected for the same reason count together. */
-function reasonKind(reason: string): string {
-  return reason.replace(/"[^"]*"/g, "…").replace(/\d+([./:]\d+)*/g, "N");
 }
 
 /** The options that would help with the rejections seen. */

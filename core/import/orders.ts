@@ -67,7 +67,8 @@ export class OrdersFileError extends Error {
 // refunded" is not one: its refunded amount column says how much.
 const CANCELLED_STATUS = /^(cancel+ed|void(ed)?|refunded|returned|failed|отмен|аннулир|возврат)/i;
 
-interface Line {
+/** One checked row of an orders file. */
+export interface OrderLine {
   line: number;
   orderId?: string;
   customer?: string;
@@ -82,17 +83,21 @@ interface Line {
   product?: string;
   category?: string;
 }
+type Line = OrderLine;
 
-const E4 = 10_000;
+/** Money units per currency unit in {@link OrderLine} amounts. */
+export const E4 = 10_000;
 const money = (e4: number) => (Math.round(Math.abs(e4) / 100) / 100).toFixed(2);
 
 /**
- * Reads, checks and groups an orders table. Throws OrdersFileError when the columns don't fit or
- * the dates are ambiguous (with the option that resolves it); bad rows are returned as errors.
+ * Matches an orders file's header to the order fields. Throws OrdersFileError when a date,
+ * customer or amount column is missing.
  */
-export function prepareOrders(table: Table, options: OrdersOptions): PreparedOrders {
-  const { header } = table;
-  const planned = planColumns(header, ORDER_FIELDS, options.map ?? {}, ["purchasedAt"]);
+export function planOrderColumns(
+  header: string[],
+  map: Record<string, string> = {},
+): { plan: ColumnPlan<OrderField>; mapping: Partial<Record<OrderField, string>> } {
+  const planned = planColumns(header, ORDER_FIELDS, map, ["purchasedAt"]);
   if (!planned.ok) throw new OrdersFileError(columnsProblem(planned.problems));
   const plan: ColumnPlan<OrderField> = planned.plan;
   const f = plan.fields;
@@ -108,7 +113,121 @@ export function prepareOrders(table: Table, options: OrdersOptions): PreparedOrd
   if (problems.length) throw new OrdersFileError(columnsProblem(problems));
   const mapping = Object.fromEntries(
     Object.entries(f).map(([field, index]) => [field, header[index as number]!]),
-  ) as PreparedOrders["mapping"];
+  ) as Partial<Record<OrderField, string>>;
+  return { plan, mapping };
+}
+
+/** The columns whose values decide the decimal mark. */
+export const NUMBER_FIELDS: readonly OrderField[] = ["amount", "unitPrice", "refundedAmount", "grossMargin"];
+
+const NUMBER_LABELS = [
+  ["quantity", "quantity"],
+  ["unitPrice", "unit price"],
+  ["amount", "amount"],
+  ["refundedAmount", "refunded amount"],
+  ["grossMargin", "gross margin"],
+] as const;
+
+/**
+ * Checks one row of an orders file read with a known date layout and decimal mark: returns the
+ * line, or the reason it is rejected.
+ */
+export function checkOrderLine(
+  header: string[],
+  plan: ColumnPlan<OrderField>,
+  read: { dateLayout: DateLayout; decimalMark: DecimalMark; timeZone: string; now: Date },
+  line: number,
+  cells: string[],
+  isLast: boolean,
+): OrderLine | string {
+  const f = plan.fields;
+  if (cells.length !== header.length)
+    return isLast && cells.length < header.length
+      ? `the last line is cut short (${cells.length} of ${header.length} columns): the file ends mid-row`
+      : `expected ${header.length} columns, found ${cells.length}`;
+  for (let i = 0; i < cells.length; i++)
+    if (cells[i]!.length > MAX_FIELD_LENGTH)
+      return `column "${header[i]}" is ${cells[i]!.length} characters long (limit ${MAX_FIELD_LENGTH})`;
+  const when = cell(cells, f.purchasedAt);
+  if (!when) return "date is empty";
+  const at = readDate(when, read.dateLayout, read.timeZone, read.now);
+  if (!at) return `date "${when.slice(0, 40)}" is not a date as ${read.dateLayout.format}`;
+  if (at.getTime() > read.now.getTime() + 86_400_000) return `date ${when.slice(0, 40)} is in the future`;
+  const numbers: Partial<Record<OrderField, number | null>> = {};
+  for (const [field, label] of NUMBER_LABELS) {
+    const text = cell(cells, f[field]);
+    if (text === undefined) {
+      numbers[field] = null;
+      continue;
+    }
+    const n = parseNumber(text, read.decimalMark);
+    if (n === null || Math.abs(n) >= 1e12) return `${label} "${text.slice(0, 40)}" is not a number`;
+    numbers[field] = n;
+  }
+  const {
+    quantity = null,
+    unitPrice: price = null,
+    amount = null,
+    refundedAmount = null,
+    grossMargin: margin = null,
+  } = numbers;
+  let lineAmount: number;
+  if (quantity !== null && price !== null) lineAmount = Math.round(quantity * price * E4);
+  else if (amount !== null) lineAmount = Math.round(amount * E4);
+  else if (price !== null) lineAmount = Math.round(price * E4);
+  else return "amount is empty";
+  const rawOrderId = cell(cells, f.externalId);
+  const orderId = rawOrderId === undefined ? undefined : normalizeId(rawOrderId);
+  const customerId = cell(cells, f.customer);
+  const email = cell(cells, f.customerEmail)?.toLowerCase();
+  const name = cell(cells, f.customerName);
+  const customer = customerId !== undefined ? normalizeId(customerId) : (email ?? name);
+  const status = cell(cells, f.status);
+  const q = quantity ?? 1;
+  const refund = (orderId !== undefined && /^C\d/i.test(orderId)) || lineAmount < 0 || q < 0;
+  return {
+    line,
+    orderId,
+    customer,
+    at,
+    amount: lineAmount,
+    quantity: q,
+    refund,
+    cancelled: (status !== undefined && CANCELLED_STATUS.test(status)) || cell(cells, f.cancelledAt) !== undefined,
+    refunded: refundedAmount === null ? 0 : Math.round(Math.abs(refundedAmount) * E4),
+    margin: margin === null ? null : Math.round(margin * E4),
+    product: cell(cells, f.product),
+    category: cell(cells, f.category),
+  };
+}
+
+function cell(cells: string[], index: number | undefined): string | undefined {
+  if (index === undefined) return undefined;
+  const v = cells[index]?.trim();
+  return v ? v : undefined;
+}
+
+/**
+ * The key a line's order is stored under: its order id; `ID:return` for a returned line of an
+ * order whose id has no "C" prefix; for a file without order ids, a key made of the row itself
+ * (`numbered`: the caller appends the how-manieth identical row it is, so importing the same file
+ * again finds the same keys).
+ */
+export function orderLineKey(l: OrderLine): { key: string; numbered: boolean } {
+  if (l.orderId === undefined)
+    return { key: `row:${l.customer ?? ""}:${l.at.toISOString()}:${l.amount / E4}`, numbered: true };
+  if (l.refund && !/^C\d/i.test(l.orderId)) return { key: `${l.orderId}:return`, numbered: false };
+  return { key: l.orderId, numbered: false };
+}
+
+/**
+ * Reads, checks and groups an orders table. Throws OrdersFileError when the columns don't fit or
+ * the dates are ambiguous (with the option that resolves it); bad rows are returned as errors.
+ */
+export function prepareOrders(table: Table, options: OrdersOptions): PreparedOrders {
+  const { header } = table;
+  const { plan, mapping } = planOrderColumns(header, options.map);
+  const f = plan.fields;
 
   const column = (index: number | undefined) =>
     index === undefined ? [] : table.records.map((r) => r.cells[index] ?? "");
@@ -120,106 +239,16 @@ export function prepareOrders(table: Table, options: OrdersOptions): PreparedOrd
     if (!inferred.ok) throw new OrdersFileError(inferred.problem);
     dateLayout = inferred.layout;
   }
-  const decimalMark = inferDecimalMark([
-    ...column(f.amount),
-    ...column(f.unitPrice),
-    ...column(f.refundedAmount),
-    ...column(f.grossMargin),
-  ]);
+  const decimalMark = inferDecimalMark(NUMBER_FIELDS.flatMap((field) => column(f[field])));
 
   const errors: LineError[] = [];
   const lines: Line[] = [];
   const last = table.records.at(-1);
-  const cell = (cells: string[], index: number | undefined) => {
-    if (index === undefined) return undefined;
-    const v = cells[index]?.trim();
-    return v ? v : undefined;
-  };
+  const read = { dateLayout, decimalMark, timeZone: options.timeZone, now: options.now };
   for (const record of table.records) {
-    const { cells } = record;
-    const reject = (reason: string) => errors.push({ line: record.line, reason });
-    if (cells.length !== header.length) {
-      reject(
-        record === last && cells.length < header.length
-          ? `the last line is cut short (${cells.length} of ${header.length} columns): the file ends mid-row`
-          : `expected ${header.length} columns, found ${cells.length}`,
-      );
-      continue;
-    }
-    const long = cells.findIndex((c) => c.length > MAX_FIELD_LENGTH);
-    if (long >= 0) {
-      reject(`column "${header[long]}" is ${cells[long]!.length} characters long (limit ${MAX_FIELD_LENGTH})`);
-      continue;
-    }
-    const when = cell(cells, f.purchasedAt);
-    if (!when) {
-      reject("date is empty");
-      continue;
-    }
-    const at = readDate(when, dateLayout, options.timeZone, options.now);
-    if (!at) {
-      reject(`date "${when.slice(0, 40)}" is not a date as ${dateLayout.format}`);
-      continue;
-    }
-    if (at.getTime() > options.now.getTime() + 86_400_000) {
-      reject(`date ${when.slice(0, 40)} is in the future`);
-      continue;
-    }
-    const number = (field: OrderField): number | null | "bad" => {
-      const text = cell(cells, f[field]);
-      if (text === undefined) return null;
-      const n = parseNumber(text, decimalMark);
-      return n === null || Math.abs(n) >= 1e12 ? "bad" : n;
-    };
-    const quantity = number("quantity");
-    const price = number("unitPrice");
-    const amount = number("amount");
-    const refundedAmount = number("refundedAmount");
-    const margin = number("grossMargin");
-    const bad = (
-      [
-        ["quantity", quantity],
-        ["unit price", price],
-        ["amount", amount],
-        ["refunded amount", refundedAmount],
-        ["gross margin", margin],
-      ] as const
-    ).find(([, v]) => v === "bad");
-    if (bad) {
-      reject(`${bad[0]} "${cell(cells, f[fieldOf(bad[0])])!.slice(0, 40)}" is not a number`);
-      continue;
-    }
-    let lineAmount: number;
-    if (quantity !== null && price !== null) lineAmount = Math.round((quantity as number) * (price as number) * E4);
-    else if (amount !== null) lineAmount = Math.round((amount as number) * E4);
-    else if (price !== null) lineAmount = Math.round((price as number) * E4);
-    else {
-      reject("amount is empty");
-      continue;
-    }
-    const rawOrderId = cell(cells, f.externalId);
-    const orderId = rawOrderId === undefined ? undefined : normalizeId(rawOrderId);
-    const customerId = cell(cells, f.customer);
-    const email = cell(cells, f.customerEmail)?.toLowerCase();
-    const name = cell(cells, f.customerName);
-    const customer = customerId !== undefined ? normalizeId(customerId) : (email ?? name);
-    const status = cell(cells, f.status);
-    const q = (quantity as number | null) ?? 1;
-    const refund = (orderId !== undefined && /^C\d/i.test(orderId)) || lineAmount < 0 || q < 0;
-    lines.push({
-      line: record.line,
-      orderId,
-      customer,
-      at,
-      amount: lineAmount,
-      quantity: q,
-      refund,
-      cancelled: (status !== undefined && CANCELLED_STATUS.test(status)) || cell(cells, f.cancelledAt) !== undefined,
-      refunded: refundedAmount === null ? 0 : Math.round(Math.abs(refundedAmount as number) * E4),
-      margin: margin === null ? null : Math.round((margin as number) * E4),
-      product: cell(cells, f.product),
-      category: cell(cells, f.category),
-    });
+    const checked = checkOrderLine(header, plan, read, record.line, record.cells, record === last);
+    if (typeof checked === "string") errors.push({ line: record.line, reason: checked });
+    else lines.push(checked);
   }
 
   // The shape: a repeated order id means one row per product.
@@ -258,16 +287,12 @@ export function prepareOrders(table: Table, options: OrdersOptions): PreparedOrd
   const groups = new Map<string, Group>();
   const occurrences = new Map<string, number>();
   for (const l of lines) {
-    let key: string;
+    let { key } = orderLineKey(l);
     if (l.orderId === undefined) {
-      // No order id: a key from the row itself, numbered for identical rows, so importing the
-      // same file again finds the same keys.
-      const base = `row:${l.customer ?? ""}:${l.at.toISOString()}:${l.amount / E4}`;
-      const n = (occurrences.get(base) ?? 0) + 1;
-      occurrences.set(base, n);
-      key = `${base}:${n}`;
-    } else if (l.refund && !/^C\d/i.test(l.orderId)) key = `${l.orderId}:return`;
-    else key = l.orderId;
+      const n = (occurrences.get(key) ?? 0) + 1;
+      occurrences.set(key, n);
+      key = `${key}:${n}`;
+    }
     let g = groups.get(key);
     if (g && shape === "orders") {
       errors.push({
@@ -399,16 +424,6 @@ export function prepareOrders(table: Table, options: OrdersOptions): PreparedOrd
       if (o.at <= g.at && (!best || o.at > best.at) && [...g.products].some((p) => o.products.has(p))) best = o;
     return best?.key ?? null;
   }
-}
-
-function fieldOf(label: string): OrderField {
-  return label === "unit price"
-    ? "unitPrice"
-    : label === "refunded amount"
-      ? "refundedAmount"
-      : label === "gross margin"
-        ? "grossMargin"
-        : (label as OrderField);
 }
 
 function columnsProblem(problems: string[]): string {

@@ -26,18 +26,29 @@ export type DecimalMark = "." | ",";
  * digits after the only separator ("1,250") say nothing, and the dot wins a tie.
  */
 export function inferDecimalMark(values: Iterable<string>): DecimalMark {
-  let comma = 0;
-  let dot = 0;
-  for (const raw of values) {
+  const votes = new DecimalMarkVotes();
+  for (const value of values) votes.add(value);
+  return votes.result();
+}
+
+/** {@link inferDecimalMark} one value at a time, for files read as a stream. */
+export class DecimalMarkVotes {
+  private comma = 0;
+  private dot = 0;
+
+  add(raw: string): void {
     const s = raw.replace(/[^\d.,]/g, "");
     const m = /([.,])(\d+)$/.exec(s);
-    if (!m) continue;
+    if (!m) return;
     const both = s.includes(".") && s.includes(",");
-    if (!both && m[2]!.length === 3) continue;
-    if (m[1] === ",") comma++;
-    else dot++;
+    if (!both && m[2]!.length === 3) return;
+    if (m[1] === ",") this.comma++;
+    else this.dot++;
   }
-  return comma > dot ? "," : ".";
+
+  result(): DecimalMark {
+    return this.comma > this.dot ? "," : ".";
+  }
 }
 
 /**
@@ -96,92 +107,121 @@ const ISO_LIKE = /^\d{4}-?\d{2}-?\d{2}/;
  * problem names the two --date-format values to choose from.
  */
 export function inferDateLayout(values: string[]): DateLayoutResult {
-  const sample = values.map((v) => v.trim()).filter((v) => v !== "");
-  if (sample.length === 0) return { ok: true, layout: { kind: "iso", format: "ISO 8601", reason: "no dates" } };
-  const numeric = sample.map((v) => NUMERIC.exec(v));
-  const numericCount = numeric.filter(Boolean).length;
-  if (numericCount === 0) {
-    if (sample.some((v) => YMD.test(v))) {
-      const m = YMD.exec(sample.find((v) => YMD.test(v))!)!;
+  const inference = new DateLayoutInference();
+  for (const value of values) inference.add(value);
+  return inference.result();
+}
+
+/**
+ * {@link inferDateLayout} one value at a time, in file order, for files read as a stream: it
+ * keeps counts and running sums, never the values.
+ */
+export class DateLayoutInference {
+  private firstValue: string | null = null;
+  private first: RegExpExecArray | null = null;
+  private numericCount = 0;
+  private firstYmd: RegExpExecArray | null = null;
+  private isoCount = 0;
+  private aOver12 = 0;
+  private bOver12 = 0;
+  private readonly dayFirst = { total: 0, distinct: 0, previous: null as number | null };
+  private readonly monthFirst = { total: 0, distinct: 0, previous: null as number | null };
+
+  add(value: string): void {
+    const v = value.trim();
+    if (v === "") return;
+    this.firstValue ??= v;
+    const m = NUMERIC.exec(v);
+    if (!m) {
+      if (this.numericCount === 0) {
+        if (!this.firstYmd) this.firstYmd = YMD.exec(v);
+        if (ISO_LIKE.test(v)) this.isoCount++;
+      }
+      return;
+    }
+    this.numericCount++;
+    this.first ??= m;
+    const a = +m[1]!;
+    const b = +m[3]!;
+    if (a > 12) this.aOver12++;
+    if (b > 12) this.bOver12++;
+    const year = +m[4]!;
+    step(this.dayFirst, Date.UTC(year, b - 1, a));
+    step(this.monthFirst, Date.UTC(year, a - 1, b));
+  }
+
+  result(): DateLayoutResult {
+    if (this.firstValue === null) return { ok: true, layout: { kind: "iso", format: "ISO 8601", reason: "no dates" } };
+    const first = this.first;
+    if (!first) {
+      if (this.firstYmd) {
+        const m = this.firstYmd;
+        return {
+          ok: true,
+          layout: { kind: "ymd", format: `yyyy${m[2]}M${m[2]}d${m[5] ? " H:mm" : ""}`, reason: "year first" },
+        };
+      }
       return {
         ok: true,
-        layout: { kind: "ymd", format: `yyyy${m[2]}M${m[2]}d${m[5] ? " H:mm" : ""}`, reason: "year first" },
+        layout: { kind: "iso", format: "ISO 8601 (yyyy-MM-dd)", reason: `${this.isoCount} ISO dates` },
       };
     }
-    const iso = sample.filter((v) => ISO_LIKE.test(v)).length;
-    return { ok: true, layout: { kind: "iso", format: "ISO 8601 (yyyy-MM-dd)", reason: `${iso} ISO dates` } };
-  }
-  const first = numeric.find(Boolean)!;
-  const sep = first[2]!;
-  const yearDigits = first[4]!.length;
-  const time = first[5] !== undefined ? (first[8] ? " h:mm a" : first[7] !== undefined ? " H:mm:ss" : " H:mm") : "";
-  const y = yearDigits === 2 ? "yy" : "yyyy";
-  const dmyFormat = `d${sep}M${sep}${y}${time}`;
-  const mdyFormat = `M${sep}d${sep}${y}${time}`;
-  let aOver12 = 0;
-  let bOver12 = 0;
-  for (const m of numeric) {
-    if (!m) continue;
-    if (+m[1]! > 12) aOver12++;
-    if (+m[3]! > 12) bOver12++;
-  }
-  if (aOver12 && bOver12)
+    const sep = first[2]!;
+    const yearDigits = first[4]!.length;
+    const time = first[5] !== undefined ? (first[8] ? " h:mm a" : first[7] !== undefined ? " H:mm:ss" : " H:mm") : "";
+    const y = yearDigits === 2 ? "yy" : "yyyy";
+    const dmyFormat = `d${sep}M${sep}${y}${time}`;
+    const mdyFormat = `M${sep}d${sep}${y}${time}`;
+    const sample = this.firstValue;
+    if (this.aOver12 && this.bOver12)
+      return {
+        ok: false,
+        problem: `the dates mix day-first and month-first values (e.g. "${sample}"): give --date-format ${dmyFormat} or --date-format ${mdyFormat}`,
+      };
+    if (this.aOver12)
+      return { ok: true, layout: { kind: "dmy", format: dmyFormat, reason: "day first: a first part is over 12" } };
+    if (this.bOver12)
+      return { ok: true, layout: { kind: "mdy", format: mdyFormat, reason: "month first: a second part is over 12" } };
+    // No part over 12: the sequence read both ways.
+    const dmy = this.dayFirst;
+    const mdy = this.monthFirst;
+    if (dmy.distinct >= 2 && mdy.total * 4 <= dmy.total)
+      return {
+        ok: true,
+        layout: {
+          kind: "mdy",
+          format: mdyFormat,
+          reason: "month first: no part is over 12, but read month-first the rows run day by day",
+        },
+      };
+    if (mdy.distinct >= 2 && dmy.total * 4 <= mdy.total)
+      return {
+        ok: true,
+        layout: {
+          kind: "dmy",
+          format: dmyFormat,
+          reason: "day first: no part is over 12, but read day-first the rows run day by day",
+        },
+      };
+    if (sep === ".")
+      return {
+        ok: true,
+        layout: { kind: "dmy", format: dmyFormat, reason: "day first: dates with dots are written day first" },
+      };
     return {
       ok: false,
-      problem: `the dates mix day-first and month-first values (e.g. "${sample[0]}"): give --date-format ${dmyFormat} or --date-format ${mdyFormat}`,
+      problem: `the dates could be day-first or month-first (no part is over 12, e.g. "${sample}"): give --date-format ${dmyFormat} or --date-format ${mdyFormat}`,
     };
-  if (aOver12)
-    return { ok: true, layout: { kind: "dmy", format: dmyFormat, reason: "day first: a first part is over 12" } };
-  if (bOver12)
-    return { ok: true, layout: { kind: "mdy", format: mdyFormat, reason: "month first: a second part is over 12" } };
-  // No part over 12: read the sequence both ways.
-  const spread = (dayFirst: boolean) => {
-    let total = 0;
-    let previous: number | null = null;
-    let distinct = 0;
-    for (const m of numeric) {
-      if (!m) continue;
-      const a = +m[1]!;
-      const b = +m[3]!;
-      const year = +m[4]!;
-      const t = Date.UTC(year, (dayFirst ? b : a) - 1, dayFirst ? a : b);
-      if (previous !== null && t !== previous) {
-        total += Math.abs(t - previous);
-        distinct++;
-      }
-      previous = t;
-    }
-    return { total, distinct };
-  };
-  const dmy = spread(true);
-  const mdy = spread(false);
-  if (dmy.distinct >= 2 && mdy.total * 4 <= dmy.total)
-    return {
-      ok: true,
-      layout: {
-        kind: "mdy",
-        format: mdyFormat,
-        reason: "month first: no part is over 12, but read month-first the rows run day by day",
-      },
-    };
-  if (mdy.distinct >= 2 && dmy.total * 4 <= mdy.total)
-    return {
-      ok: true,
-      layout: {
-        kind: "dmy",
-        format: dmyFormat,
-        reason: "day first: no part is over 12, but read day-first the rows run day by day",
-      },
-    };
-  if (sep === ".")
-    return {
-      ok: true,
-      layout: { kind: "dmy", format: dmyFormat, reason: "day first: dates with dots are written day first" },
-    };
-  return {
-    ok: false,
-    problem: `the dates could be day-first or month-first (no part is over 12, e.g. "${sample[0]}"): give --date-format ${dmyFormat} or --date-format ${mdyFormat}`,
-  };
+  }
+}
+
+// How far apart successive dates lie when read one way (a sum of gaps between distinct dates).
+function step(spread: { total: number; distinct: number; previous: number | null }, t: number): void {
+  if (spread.previous !== null && t !== spread.previous) {
+    spread.total += Math.abs(t - spread.previous);
+    spread.distinct++;
+  }
+  spread.previous = t;
 }
 
 const zoned = new Map<string, Date | null>();

@@ -32,7 +32,9 @@ export function registerImportCommands(program: Command): void {
         parseShare,
         0.05,
       )
-      .option("--batch-size <n>", "rows per transaction", (v) => Number.parseInt(v, 10), 5000)
+      .option("--batch-size <n>", "rows per transaction (default: 50,000 for orders CSV files, 5,000 otherwise)", (v) =>
+        Number.parseInt(v, 10),
+      )
       .option("--json", "print the report as JSON", false);
     if (kind === "orders") {
       cmd.addOption(new Option("--format <format>", "file format").choices(["csv", "cdnow"]).default("csv"));
@@ -66,7 +68,7 @@ export function registerImportCommands(program: Command): void {
           maxRejectedShare: opts.maxRejected as number,
           shape: opts.lines ? "lines" : opts.orders ? "orders" : undefined,
           dateFormat: opts.dateFormat as string | undefined,
-          batchSize: opts.batchSize as number,
+          batchSize: opts.batchSize as number | undefined,
           createCustomers: Boolean(opts.createCustomers),
           timeZone: ctx.config.business.timeZone,
           now: ctx.now(),

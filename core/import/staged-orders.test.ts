@@ -1,0 +1,150 @@
+// The orders import as a stream staged through COPY: line numbers after the first batches of the
+// stream, totals of a file of many batches, the date layout read from the whole file, and nothing
+// left behind by an import that fails or is stopped before it writes.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Database } from "../db/client";
+import { createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
+import { importFile, type ImportOptions } from "./importer";
+
+const NOW = new Date("2026-11-22T12:00:00Z");
+const dir = mkdtempSync(path.join(os.tmpdir(), "staged-orders-test-"));
+let fileNo = 0;
+
+function file(lines: string[]): string {
+  const p = path.join(dir, `f${++fileNo}.csv`);
+  writeFileSync(p, lines.join("\n") + "\n");
+  return p;
+}
+
+const orders = (f: string, extra: Partial<ImportOptions> = {}): ImportOptions => ({
+  kind: "orders",
+  file: f,
+  timeZone: "UTC",
+  now: NOW,
+  ...extra,
+});
+
+/** Tables an import staged into and should have dropped (PGlite's one session outlives it). */
+async function stagingTables(db: Database): Promise<string[]> {
+  const rows = await db.queryRows<{ relname: string }>(
+    `SELECT relname FROM pg_class WHERE relname LIKE 'import\\_%' AND relkind = 'r'`,
+  );
+  return rows.map((r) => r.relname);
+}
+
+describeEachDatabase("staged orders import", (kind) => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+  });
+  afterAll(() => db?.close());
+
+  it("60,000 product lines: rejections far into the stream keep their line numbers; totals, stored sums and a re-import agree", async () => {
+    // 20,000 orders of three lines each; customer k(i % 500); line amounts 1.25, 2.50 and 3.75.
+    const lines = ["order_id,customer_id,date,quantity,unit_price,product"];
+    const bad = new Map<number, RegExp>();
+    let grossCents = 0;
+    for (let o = 0; o < 20_000; o++)
+      for (let l = 0; l < 3; l++) {
+        const line = lines.length + 1;
+        const day = `2025-0${1 + (o % 9)}-${String(1 + (o % 28)).padStart(2, "0")}`;
+        if (line === 2_501) {
+          lines.push(`n${o},k${o % 500},${day},1,abc,p${l}`); // not a number, in the second batch read
+          bad.set(line, /unit price "abc" is not a number/);
+        } else if (line === 41_234) {
+          lines.push(`n${o},k${o % 500},2025-02-30,1,1.25,p${l}`); // no such day
+          bad.set(line, /date "2025-02-30" is not a date/);
+        } else if (line === 55_555) {
+          lines.push(`n${o},someone-else,${day},1,1.25,p${l}`); // another customer than its order's
+          bad.set(line, /order "n\d+" is for customer "k\d+" on line \d+, not "someone-else"/);
+        } else {
+          lines.push(`n${o},k${o % 500},${day},${l + 1},1.25,"product ${l}, ""quoted"""`);
+          grossCents += 125 * (l + 1);
+        }
+      }
+    // A quoted field over two lines at the very end: the line after it is line count + 2.
+    lines.push(`z1,k1,2025-03-01,1,"1.00",p0`, `z2,k1,2025-03-02,1,1.00,"two`, `lines"`, `z3,k1,2025-03-03,1,x,p0`);
+    bad.set(60_005, /unit price "x" is not a number/);
+    const f = file(lines);
+    await db.execScript(
+      `INSERT INTO customers (external_id, marketing_consent) SELECT 'k' || i, i < 100 FROM generate_series(0, 499) i`,
+    );
+
+    const report = await importFile(db, orders(f));
+    expect(report.rows).toBe(60_003);
+    expect(report.errors.map((e) => e.line)).toEqual([...bad.keys()]);
+    for (const e of report.errors) expect(e.reason).toMatch(bad.get(e.line)!);
+    expect(report.rejected).toBe(4);
+    expect(report.detected.shape).toBe("lines");
+    const gross = (grossCents + 200) / 100; // and z1, z2
+    expect(report.totals).toMatchObject({ orders: 20_002, customers: 500, gross: gross.toFixed(2) });
+    expect(report.written).toEqual({ inserted: 20_002, updated: 0, unchanged: 0 });
+    expect(report.marketableCustomers).toBe(100);
+    const [stored] = await db.queryRows<{ n: number; total: string; lines: number }>(
+      `SELECT count(*)::int AS n, sum(amount)::text AS total, sum(lines)::int AS lines FROM purchases`,
+    );
+    expect(stored).toEqual({ n: 20_002, total: gross.toFixed(2), lines: 60_000 - 3 + 2 });
+    const first = await db.prisma.purchase.findUniqueOrThrow({ where: { externalId: "n0" } });
+    expect(Number(first.amount)).toBe(1.25 + 2.5 + 3.75);
+    expect(first.quantity).toBe(6);
+    expect(await stagingTables(db)).toEqual([]);
+
+    const again = await importFile(db, orders(f));
+    expect(again.errors.map((e) => e.line)).toEqual([...bad.keys()]);
+    expect(again.written).toEqual({ inserted: 0, updated: 0, unchanged: 20_002 });
+  });
+
+  it("the date layout comes from the whole file: ambiguous first rows are read again once a later row settles it", async () => {
+    // 50,001 rows of one date whose day and month are both at most 12, then one with a first part
+    // over 12: day first.
+    const lines = ["order_id,customer_id,date,amount"];
+    for (let i = 0; i < 50_001; i++) lines.push(`d${i},dc${i % 10},01/02/2025,1.00`);
+    lines.push("last,dc1,13/02/2025,1.00");
+    const report = await importFile(db, orders(file(lines), { createCustomers: true, dryRun: true }));
+    expect(report.errors).toEqual([]);
+    expect(report.detected.dateFormat).toBe("d/M/yyyy");
+    expect(report.preview[0]).toMatchObject({ order: "d0", at: "2025-02-01T00:00:00.000Z" });
+    expect(report.totals?.orders).toBe(50_002);
+    expect(await db.prisma.purchase.count({ where: { externalId: { startsWith: "d" } } })).toBe(0);
+  });
+
+  it("--strict: a write that fails in a late batch leaves nothing, not even the customers it created", async () => {
+    // The last order's quantity is more than a purchase can hold (int).
+    const lines = ["order_id,customer_id,date,quantity,unit_price"];
+    for (let i = 0; i < 300; i++) lines.push(`s${i},sc${i},2025-04-01,1,10.00`);
+    lines.push("big,sc-big,2025-04-02,3000000000,0.001");
+    const before = { purchases: await db.prisma.purchase.count(), customers: await db.prisma.customer.count() };
+    await expect(
+      importFile(db, orders(file(lines), { strict: true, createCustomers: true, batchSize: 50 })),
+    ).rejects.toThrow(/out of range/);
+    expect(await db.prisma.purchase.count()).toBe(before.purchases);
+    expect(await db.prisma.customer.count()).toBe(before.customers);
+    expect(await stagingTables(db)).toEqual([]);
+  });
+
+  it("stopped while the file is still being read: nothing is written", async () => {
+    const lines = ["order_id,customer_id,date,amount"];
+    for (let i = 0; i < 60_000; i++) lines.push(`r${i},rc${i % 100},2025-05-01,1.00`);
+    const abort = new AbortController();
+    const phases: number[] = [];
+    const report = await importFile(
+      db,
+      orders(file(lines), {
+        createCustomers: true,
+        signal: abort.signal,
+        onProgress: (p) => {
+          phases.push(p.rows);
+          abort.abort();
+        },
+      }),
+    );
+    expect(report.aborted).toBe(true);
+    expect(phases).toEqual([50_000]); // the first report comes from reading, after one staged batch
+    expect(await db.prisma.purchase.count({ where: { externalId: { startsWith: "r" } } })).toBe(0);
+    expect(await db.prisma.customer.count({ where: { externalId: { startsWith: "rc" } } })).toBe(0);
+    expect(await stagingTables(db)).toEqual([]);
+  });
+});

@@ -1,0 +1,555 @@
+// Orders CSV files at database speed, of any size. The file is read as a stream and each row
+// checked in TypeScript (that is where the line-numbered report comes from); good rows go by
+// binary COPY into a temporary table. Everything after that is set-based SQL on one session:
+// the file's shape, duplicate ids and customer conflicts, grouping lines into orders, refunds and
+// their original orders, unknown customers, totals, and the upserts in batches of `batchSize`
+// (each batch one transaction; with --strict all of them one transaction).
+//
+// The date layout and the decimal mark are inferred from the whole file, as before: the rows
+// are checked with the layout of the first rows while the inference goes on, and in the rare file
+// whose later rows change the verdict the staged rows are dropped and the file read again.
+import { randomBytes } from "node:crypto";
+import type { Database, DatabaseSession } from "../db/client";
+import { settlePurchaseStats } from "../db/purchase-stats";
+import type { ColumnPlan, OrderField } from "./fields";
+import { streamTable, TableError } from "./decode";
+import type { ImportOptions, ImportReport, OrderTotals } from "./importer";
+import { OrdersFileError, planOrderColumns, type OrderShape } from "./orders";
+import { Rejections, MAX_REPORTED_ERRORS, type RowError } from "./rejections";
+import { AbortedError, READ_SHARE, stagePass, type ReadSettings, type StagePass } from "./stage-order-lines";
+
+/**
+ * Rows per write transaction unless --batch-size says otherwise: each batch is one set-based
+ * statement per table, so fewer, larger ones spend less on planning and triggers.
+ */
+export const STAGED_BATCH_ROWS = 50_000;
+
+/** Thrown for a file that can't be imported at all; the importer reports it as ImportFileError. */
+export class StagedOrdersFileError extends Error {}
+
+interface Tables {
+  lines: string;
+  heads: string;
+  rejects: string;
+  groups: string;
+  missing: string;
+}
+
+/**
+ * Imports an orders CSV into `report` (written counts, totals, preview, rejections). Throws
+ * StagedOrdersFileError when the file can't be read or its columns or dates don't fit.
+ */
+export async function importOrdersStaged(
+  db: Database,
+  options: ImportOptions,
+  report: ImportReport,
+  rejections: Rejections,
+): Promise<void> {
+  const open = () =>
+    streamTable(options.file, { encoding: options.encoding, delimiter: options.delimiter }).catch((error: unknown) => {
+      throw error instanceof TableError ? new StagedOrdersFileError(error.message) : error;
+    });
+  let table = await open();
+  report.detected.encoding = `${table.encoding} (${table.encodingSource === "given" ? "given" : table.encodingSource === "bom" ? "byte order mark" : "detected"})`;
+  report.detected.delimiter = table.delimiter === "\t" ? "tab" : table.delimiter;
+  let columns;
+  try {
+    columns = planOrderColumns(table.header, options.map);
+  } catch (error) {
+    table.close();
+    throw error instanceof OrdersFileError ? new StagedOrdersFileError(error.message) : error;
+  }
+  const { plan, mapping } = columns;
+  const prefix = `import_${process.pid}_${randomBytes(4).toString("hex")}`;
+  const t: Tables = {
+    lines: `${prefix}_lines`,
+    heads: `${prefix}_heads`,
+    rejects: `${prefix}_rejects`,
+    groups: `${prefix}_groups`,
+    missing: `${prefix}_missing`,
+  };
+  const started = Date.now();
+  const given: ReadSettings | null = options.dateFormat
+    ? {
+        dateLayout: { kind: "format", format: options.dateFormat, reason: "given with --date-format" },
+        decimalMark: ".",
+      }
+    : null;
+
+  let settle = false;
+  await db.withSession(async (session) => {
+    try {
+      await session.query(`CREATE TEMP TABLE ${t.lines} (
+        line int NOT NULL, order_id text, key text NOT NULL, numbered boolean NOT NULL, customer text,
+        at timestamp NOT NULL, amount float8 NOT NULL, quantity float8 NOT NULL, refund boolean NOT NULL,
+        cancelled boolean NOT NULL, refunded float8 NOT NULL, margin float8, product text, category text)`);
+      let fixed: ReadSettings | null = null;
+      let pass: StagePass;
+      let reading: ReadSettings;
+      for (;;) {
+        pass = await stagePass(session, t.lines, table, plan, options, fixed, given, started);
+        table.close();
+        if (pass.aborted) {
+          report.aborted = true;
+          report.rows = pass.rows;
+          return;
+        }
+        if (fixed) {
+          reading = fixed;
+          break;
+        }
+        const dates = given ? { ok: true as const, layout: given.dateLayout } : pass.final.dates!;
+        if (!dates.ok) throw new StagedOrdersFileError(dates.problem);
+        const final: ReadSettings = { dateLayout: dates.layout, decimalMark: pass.final.decimalMark };
+        if (pass.used && sameReading(pass.used, final)) {
+          reading = final;
+          break;
+        }
+        // The later rows changed the verdict: read the file again with what the whole file says.
+        await session.query(`TRUNCATE ${t.lines}`);
+        fixed = final;
+        table = await open();
+      }
+      report.detected.dateFormat = reading.dateLayout.format;
+      report.detected.dateReason = reading.dateLayout.reason;
+      report.detected.decimalMark = reading.decimalMark === "," ? "decimal comma" : "decimal point";
+      report.rows = pass.rows;
+      rejections.merge(pass.rejections);
+      report.detected = { ...report.detected, mapping: mapping as Record<string, string> };
+
+      const shape = await decideShape(session, t, plan, options.shape, pass.numbered > 0);
+      report.detected = {
+        encoding: report.detected.encoding,
+        delimiter: report.detected.delimiter,
+        shape: shape.shape,
+        shapeReason: shape.reason,
+        mapping: mapping as Record<string, string>,
+        dateFormat: report.detected.dateFormat,
+        dateReason: report.detected.dateReason,
+        decimalMark: report.detected.decimalMark,
+      };
+      await groupOrders(session, t, shape.shape, pass.staged, pass.refundLines > 0, options.createCustomers === true);
+      await reportSqlRejections(session, t, rejections);
+      const { rows, ...totals } = await orderTotals(session, t);
+      report.totals = totals;
+      report.customersInFile = report.totals.customers;
+      report.preview = await preview(session, t);
+      if (options.strict && rejections.count > 0) {
+        report.refused = true;
+        return;
+      }
+      if (options.dryRun) return;
+      settle = true;
+      await writeOrders(session, t, rows, options, report, table.totalBytes);
+      report.marketableCustomers = await marketable(session, t);
+    } finally {
+      await dropTables(session, t);
+    }
+  });
+  if (settle) await settlePurchaseStats(db);
+}
+
+function sameReading(a: ReadSettings, b: ReadSettings): boolean {
+  return (
+    a.dateLayout.kind === b.dateLayout.kind &&
+    a.dateLayout.format === b.dateLayout.format &&
+    a.decimalMark === b.decimalMark
+  );
+}
+
+/** One row per product (repeated order ids) or one row per order, and why. */
+async function decideShape(
+  session: DatabaseSession,
+  t: Tables,
+  plan: ColumnPlan<OrderField>,
+  forced: OrderShape | undefined,
+  numbered: boolean,
+): Promise<{ shape: OrderShape; reason: string }> {
+  if (numbered)
+    // Rows without an order id: numbered among identical rows, in file order, so that importing
+    // the same file again finds the same keys.
+    await session.query(`UPDATE ${t.lines} l SET key = l.key || ':' || n.n
+      FROM (SELECT line, row_number() OVER (PARTITION BY key ORDER BY line) AS n FROM ${t.lines} WHERE numbered) n
+      WHERE l.line = n.line`);
+  if (forced) return { shape: forced, reason: `given with --${forced}` };
+  if (plan.fields.externalId === undefined)
+    return { shape: "orders", reason: "no order id column: each row is one order" };
+  const [ids] = await session.query<{ rows: number; distinct: number }>(
+    `SELECT count(order_id)::int AS rows, count(DISTINCT order_id)::int AS distinct FROM ${t.lines}`,
+  );
+  if (ids!.distinct < ids!.rows)
+    return {
+      shape: "lines",
+      reason: `${ids!.rows.toLocaleString("en")} rows carry ${ids!.distinct.toLocaleString("en")} order ids: one row per product, grouped into orders`,
+    };
+  return { shape: "orders", reason: "every order id is on one row: each row is one order" };
+}
+
+// An order from its lines. After the rejections an order's lines name one customer at most, so
+// min() is it; a one-line order's category is its line's (orders of several lines: see below).
+const GROUP_COLUMNS = `key, bool_or(refund) AS refund, min(customer) AS customer, min(at) AS at, sum(amount) AS amount,
+  sum(abs(quantity)) AS quantity, max(refunded) AS refunded, bool_or(cancelled) AS cancelled, sum(margin) AS margin,
+  count(*)::int AS lines, min(line) AS first_line, min(line) FILTER (WHERE customer IS NOT NULL) AS customer_line,
+  CASE WHEN count(*) = 1 THEN min(category) END AS category, NULL::text AS original`;
+
+/**
+ * Groups the lines into orders; rejects duplicate ids (one row per order) or lines naming another
+ * customer than their order's first (one row per product); finds each refund's original order;
+ * and, unless customers are to be created, rejects the orders of customers the store lacks.
+ */
+async function groupOrders(
+  session: DatabaseSession,
+  t: Tables,
+  shape: OrderShape,
+  staged: number,
+  refunds: boolean,
+  createCustomers: boolean,
+): Promise<void> {
+  const q = (sql: string) => session.query(sql);
+  await q(
+    `CREATE TEMP TABLE ${t.rejects} (line int NOT NULL, key text NOT NULL, kind text NOT NULL, reason text NOT NULL)`,
+  );
+  await q(`CREATE TEMP TABLE ${t.groups} AS SELECT ${GROUP_COLUMNS} FROM ${t.lines} GROUP BY key`);
+  const [count] = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.groups}`);
+  const multiLine = (count?.n ?? 0) < staged;
+  if (multiLine) {
+    await q(`CREATE TEMP TABLE ${t.heads} AS SELECT key, first_line, customer_line FROM ${t.groups} WHERE lines > 1`);
+    if (shape === "orders")
+      await q(`INSERT INTO ${t.rejects}
+        SELECT l.line, l.key, 'duplicate', 'duplicate order id "' || left(l.key, 60) || '" (first on line ' || h.first_line || ')'
+          FROM ${t.lines} l JOIN ${t.heads} h USING (key) WHERE l.line <> h.first_line`);
+    else
+      await q(`INSERT INTO ${t.rejects}
+        SELECT l.line, l.key, 'customer', 'order "' || left(l.key, 60) || '" is for customer "' || left(c.customer, 40)
+               || '" on line ' || h.first_line || ', not "' || left(l.customer, 40) || '"'
+          FROM ${t.lines} l JOIN ${t.heads} h USING (key) JOIN ${t.lines} c ON c.line = h.customer_line
+         WHERE l.customer IS NOT NULL AND l.customer <> c.customer`);
+    const [rejected] = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.rejects}`);
+    if (rejected?.n) {
+      // Those orders again, from the lines that are left.
+      await q(`DELETE FROM ${t.lines} l USING ${t.rejects} r WHERE l.line = r.line`);
+      await q(`DELETE FROM ${t.groups} WHERE key IN (SELECT key FROM ${t.rejects})`);
+      await q(`INSERT INTO ${t.groups} SELECT ${GROUP_COLUMNS} FROM ${t.lines}
+        WHERE key IN (SELECT key FROM ${t.rejects}) GROUP BY key`);
+    }
+    // An order of several lines: its most frequent category, the earliest first on a tie.
+    await q(`UPDATE ${t.groups} g SET category = c.category FROM (
+        SELECT DISTINCT ON (key) key, category FROM (
+          SELECT key, category, count(*) AS n, min(line) AS first_line FROM ${t.lines}
+           WHERE category IS NOT NULL AND key IN (SELECT key FROM ${t.heads}) GROUP BY key, category) s
+         ORDER BY key, n DESC, first_line) c
+      WHERE g.key = c.key AND g.lines > 1`);
+  }
+  if (refunds) await findOriginalOrders(session, t);
+  if (!createCustomers) {
+    await q(`CREATE TEMP TABLE ${t.missing} AS SELECT DISTINCT customer FROM ${t.groups} g
+      WHERE customer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = g.customer)`);
+    const [missing] = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.missing}`);
+    if (missing?.n) {
+      await q(`INSERT INTO ${t.rejects}
+        SELECT l.line, l.key, 'unknown', 'unknown customer "' || left(g.customer, 60) || '" (import customers first, or use --create-customers)'
+          FROM ${t.groups} g JOIN ${t.missing} m USING (customer) JOIN ${t.lines} l USING (key)`);
+      await q(`DELETE FROM ${t.groups} WHERE customer IN (SELECT customer FROM ${t.missing})`);
+    }
+  }
+  await q(`CREATE UNIQUE INDEX ON ${t.groups} (first_line)`);
+  // Temporary tables get no automatic statistics: without them the batches' range scans are planned blind.
+  await q(`ANALYZE ${t.groups}`);
+}
+
+/**
+ * The order a refund gives money back on, where it can be told: the id without its "C" prefix,
+ * the order its returned lines came from (same customer, or both anonymous), or else the
+ * customer's latest order before it with one of the same products.
+ */
+async function findOriginalOrders(session: DatabaseSession, t: Tables): Promise<void> {
+  const q = (sql: string) => session.query(sql);
+  await q(`CREATE UNIQUE INDEX ON ${t.groups} (key)`);
+  await q(`UPDATE ${t.groups} r SET original = coalesce(
+      (SELECT o.key FROM ${t.groups} o WHERE o.key = regexp_replace(r.key, '^C(?=\\d)', '', 'i') AND o.key <> r.key
+          AND NOT o.refund AND o.customer IS NOT DISTINCT FROM r.customer),
+      (SELECT o.key FROM ${t.groups} o WHERE o.key = regexp_replace(r.key, ':return$', '') AND o.key <> r.key
+          AND NOT o.refund AND o.customer IS NOT DISTINCT FROM r.customer))
+    WHERE r.refund`);
+  const [left] = await session.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${t.groups} WHERE refund AND original IS NULL AND customer IS NOT NULL`,
+  );
+  if (!left?.n) return;
+  await q(`CREATE INDEX ON ${t.groups} (customer)`);
+  await q(`CREATE INDEX ON ${t.lines} (key)`);
+  await q(`ANALYZE ${t.groups}`);
+  await q(`ANALYZE ${t.lines}`);
+  await q(`UPDATE ${t.groups} r SET original = (
+      SELECT o.key FROM ${t.groups} o
+       WHERE o.customer = r.customer AND NOT o.refund AND o.at <= r.at
+         AND EXISTS (SELECT 1 FROM ${t.lines} ol JOIN ${t.lines} rl ON rl.product = ol.product
+                      WHERE ol.key = o.key AND rl.key = r.key)
+       ORDER BY o.at DESC, o.first_line LIMIT 1)
+    WHERE r.refund AND r.original IS NULL AND r.customer IS NOT NULL`);
+}
+
+/** Adds the rows SQL rejected: a count per reason, the first lines kept for the report. */
+async function reportSqlRejections(session: DatabaseSession, t: Tables, rejections: Rejections): Promise<void> {
+  const kinds = await session.query<{ kind: string; n: number; line: number; reason: string }>(
+    `SELECT DISTINCT ON (kind) kind, count(*) OVER (PARTITION BY kind)::int AS n, line, reason
+       FROM ${t.rejects} ORDER BY kind, line`,
+  );
+  if (kinds.length === 0) return;
+  const first = await session.query<RowError & { kind: string }>(
+    `SELECT line, reason, kind FROM ${t.rejects} ORDER BY line LIMIT ${MAX_REPORTED_ERRORS}`,
+  );
+  for (const k of kinds)
+    rejections.addCounted(
+      { line: k.line, reason: k.reason },
+      k.n,
+      first.filter((e) => e.kind === k.kind).map(({ line, reason }) => ({ line, reason })),
+    );
+}
+
+const MONEY = (e4: string) => `(round(abs(${e4})::numeric / 100) / 100)::numeric(14, 2)`;
+const QUANTITY = `round(quantity::numeric)::int`;
+// A cancelled order counts as sold and refunded in full; a refunded amount as a refund of it.
+const REFUNDED = `CASE WHEN cancelled THEN amount ELSE least(refunded, amount) END`;
+
+/**
+ * What the store gets from the orders, each kind as the rows of the groups table it comes from
+ * (`where`) and the columns it writes (`columns`). Written in file order (of each order's first
+ * line); an order's refund or cancellation comes before the refund rows.
+ */
+const OUTPUTS = {
+  purchases: {
+    where: `NOT refund AND customer IS NOT NULL`,
+    columns: `key, customer, at, ${MONEY("amount")} AS amount,
+      CASE WHEN margin IS NOT NULL THEN sign(margin)::numeric * ${MONEY("margin")} END AS gross_margin,
+      ${QUANTITY} AS quantity, category, lines`,
+  },
+  orderRefunds: {
+    where: `NOT refund AND ${REFUNDED} > 0`,
+    columns: `key || CASE WHEN cancelled THEN ':cancelled' ELSE ':refund' END AS key, customer, key AS original, at,
+      ${MONEY(REFUNDED)} AS amount, CASE WHEN cancelled THEN ${QUANTITY} ELSE 0 END AS quantity`,
+  },
+  refunds: {
+    where: `refund`,
+    columns: `key, customer, original, at, ${MONEY("amount")} AS amount, ${QUANTITY} AS quantity`,
+  },
+  anonymous: {
+    where: `NOT refund AND customer IS NULL`,
+    columns: `key, at, ${MONEY("amount")} AS amount, ${QUANTITY} AS quantity, lines, category`,
+  },
+} as const;
+type Output = keyof typeof OUTPUTS;
+
+const outputRows = (t: Tables, kind: Output) =>
+  `SELECT ${OUTPUTS[kind].columns}, first_line FROM ${t.groups} WHERE ${OUTPUTS[kind].where}`;
+
+const cents = (amount: string | number) => Math.round(Number(amount) * 100);
+const fromCents = (c: number) => (c / 100).toFixed(2);
+
+async function orderTotals(
+  session: DatabaseSession,
+  t: Tables,
+): Promise<OrderTotals & { rows: Record<Output, number> }> {
+  const [row] = await session.query<{
+    orders: number;
+    customers: number;
+    gross: string;
+    order_refunds: number;
+    refund_rows: number;
+    refunds: string;
+    refund_count: number;
+    linked: number;
+    anonymous: number;
+    anonymous_gross: string;
+    anonymous_refunds: string;
+  }>(`SELECT
+      count(*) FILTER (WHERE ${OUTPUTS.purchases.where})::int AS orders,
+      count(DISTINCT customer)::int AS customers,
+      coalesce(sum(${MONEY("amount")}) FILTER (WHERE ${OUTPUTS.purchases.where}), 0)::text AS gross,
+      count(*) FILTER (WHERE ${OUTPUTS.orderRefunds.where})::int AS order_refunds,
+      count(*) FILTER (WHERE ${OUTPUTS.refunds.where})::int AS refund_rows,
+      (coalesce(sum(${MONEY(REFUNDED)}) FILTER (WHERE ${OUTPUTS.orderRefunds.where} AND customer IS NOT NULL), 0)
+        + coalesce(sum(${MONEY("amount")}) FILTER (WHERE refund AND customer IS NOT NULL), 0))::text AS refunds,
+      count(*) FILTER (WHERE customer IS NOT NULL AND (refund OR ${OUTPUTS.orderRefunds.where}))::int AS refund_count,
+      count(*) FILTER (WHERE ${OUTPUTS.orderRefunds.where} OR (refund AND original IS NOT NULL))::int AS linked,
+      count(*) FILTER (WHERE ${OUTPUTS.anonymous.where})::int AS anonymous,
+      coalesce(sum(${MONEY("amount")}) FILTER (WHERE ${OUTPUTS.anonymous.where}), 0)::text AS anonymous_gross,
+      (coalesce(sum(${MONEY(REFUNDED)}) FILTER (WHERE ${OUTPUTS.orderRefunds.where} AND customer IS NULL), 0)
+        + coalesce(sum(${MONEY("amount")}) FILTER (WHERE refund AND customer IS NULL), 0))::text AS anonymous_refunds
+    FROM ${t.groups}`);
+  const r = row!;
+  const gross = cents(r.gross);
+  const refunded = cents(r.refunds);
+  const anonymousGross = cents(r.anonymous_gross);
+  const anonymousRefunds = cents(r.anonymous_refunds);
+  return {
+    orders: r.orders,
+    customers: r.customers,
+    gross: fromCents(gross),
+    refunds: fromCents(refunded),
+    refundCount: r.refund_count,
+    refundsLinkedToOrder: r.linked,
+    net: fromCents(gross - refunded),
+    anonymousSales: r.anonymous,
+    anonymousGross: fromCents(anonymousGross),
+    anonymousRefunds: fromCents(anonymousRefunds),
+    totalNet: fromCents(gross - refunded + anonymousGross - anonymousRefunds),
+    rows: { purchases: r.orders, orderRefunds: r.order_refunds, refunds: r.refund_rows, anonymous: r.anonymous },
+  };
+}
+
+const ISO = `to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+async function preview(session: DatabaseSession, t: Tables): Promise<Record<string, unknown>[]> {
+  const purchases = await session.query<Record<string, unknown>>(
+    `SELECT 'purchase' AS kind, key AS order, customer, ${ISO} AS at, amount::text AS amount, lines, quantity
+       FROM (${outputRows(t, "purchases")}) p ORDER BY first_line LIMIT 5`,
+  );
+  const refunds = await session.query<Record<string, unknown>>(
+    `SELECT 'refund' AS kind, key AS refund, customer, original AS order, ${ISO} AS at, amount::text AS amount FROM (
+       SELECT 0 AS source, * FROM (${outputRows(t, "orderRefunds")}) a
+       UNION ALL SELECT 1, * FROM (${outputRows(t, "refunds")}) b) r
+     ORDER BY source, first_line LIMIT 3`,
+  );
+  const anonymous = await session.query<Record<string, unknown>>(
+    `SELECT 'anonymous sale' AS kind, key AS order, ${ISO} AS at, amount::text AS amount, lines
+       FROM (${outputRows(t, "anonymous")}) a ORDER BY first_line LIMIT 2`,
+  );
+  return [...purchases, ...refunds, ...anonymous];
+}
+
+/** How each kind is upserted from a batch of its rows (`i`), counting what was inserted and written. */
+const UPSERTS: Record<Output, { into: "written" | "refundsWritten" | "anonymousWritten"; sql: string }> = {
+  purchases: {
+    into: "written",
+    sql: `INSERT INTO purchases AS p (external_id, customer_id, purchased_at, amount, gross_margin, quantity, category, lines)
+      SELECT i.key, c.id, i.at, i.amount, i.gross_margin, i.quantity, i.category, i.lines
+        FROM i JOIN customers c ON c.external_id = i.customer
+      ON CONFLICT (external_id) DO UPDATE SET
+        customer_id = excluded.customer_id, purchased_at = excluded.purchased_at, amount = excluded.amount,
+        gross_margin = excluded.gross_margin, quantity = excluded.quantity, category = excluded.category, lines = excluded.lines
+      WHERE (p.customer_id, p.purchased_at, p.amount, p.gross_margin, p.quantity, p.category, p.lines)
+        IS DISTINCT FROM (excluded.customer_id, excluded.purchased_at, excluded.amount, excluded.gross_margin,
+                          excluded.quantity, excluded.category, excluded.lines)`,
+  },
+  orderRefunds: { into: "refundsWritten", sql: "" },
+  refunds: {
+    into: "refundsWritten",
+    sql: `INSERT INTO refunds AS r (external_id, customer_id, order_external_id, refunded_at, amount, quantity)
+      SELECT i.key, c.id, i.original, i.at, i.amount, i.quantity
+        FROM i LEFT JOIN customers c ON c.external_id = i.customer
+       WHERE i.customer IS NULL OR c.id IS NOT NULL
+      ON CONFLICT (external_id) DO UPDATE SET
+        customer_id = excluded.customer_id, order_external_id = excluded.order_external_id,
+        refunded_at = excluded.refunded_at, amount = excluded.amount, quantity = excluded.quantity
+      WHERE (r.customer_id, r.order_external_id, r.refunded_at, r.amount, r.quantity)
+        IS DISTINCT FROM (excluded.customer_id, excluded.order_external_id, excluded.refunded_at, excluded.amount, excluded.quantity)`,
+  },
+  anonymous: {
+    into: "anonymousWritten",
+    sql: `INSERT INTO anonymous_sales AS a (external_id, sold_at, amount, quantity, lines, category)
+      SELECT i.key, i.at, i.amount, i.quantity, i.lines, i.category FROM i
+      ON CONFLICT (external_id) DO UPDATE SET
+        sold_at = excluded.sold_at, amount = excluded.amount, quantity = excluded.quantity,
+        lines = excluded.lines, category = excluded.category
+      WHERE (a.sold_at, a.amount, a.quantity, a.lines, a.category)
+        IS DISTINCT FROM (excluded.sold_at, excluded.amount, excluded.quantity, excluded.lines, excluded.category)`,
+  },
+};
+UPSERTS.orderRefunds.sql = UPSERTS.refunds.sql;
+
+/**
+ * Upserts the purchases, refunds and anonymous sales in batches of `batchSize` rows, each batch
+ * (file lines after `$1` up to `$2`) one transaction unless the whole write is one (--strict).
+ */
+async function writeOrders(
+  session: DatabaseSession,
+  t: Tables,
+  rows: Record<Output, number>,
+  options: ImportOptions,
+  report: ImportReport,
+  totalBytes: number,
+): Promise<void> {
+  const batchSize = options.batchSize ?? STAGED_BATCH_ROWS;
+  const total = rows.purchases + rows.orderRefunds + rows.refunds + rows.anonymous;
+  const started = Date.now();
+  let done = 0;
+  const writeBatch = async (s: DatabaseSession, kind: Output, after: number, last: number, batchRows: number) => {
+    const range = `WITH i AS MATERIALIZED (${outputRows(t, kind)} AND first_line > $1 AND first_line <= $2)`;
+    if (options.createCustomers && kind !== "anonymous") {
+      const [created] = await s.query<{ n: number }>(
+        `${range}, c AS (INSERT INTO customers (external_id, marketing_consent)
+           SELECT DISTINCT customer, false FROM i WHERE customer IS NOT NULL
+           ON CONFLICT (external_id) DO NOTHING RETURNING 1)
+         SELECT count(*)::int AS n FROM c`,
+        [after, last],
+      );
+      report.customersCreated += created!.n;
+    }
+    const [row] = await s.query<{ inserted: number; written: number }>(
+      `${range}, w AS (${UPSERTS[kind].sql} RETURNING (xmax = 0) AS inserted)
+       SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*)::int AS written FROM w`,
+      [after, last],
+    );
+    const into = report[UPSERTS[kind].into];
+    into.inserted += row!.inserted;
+    into.updated += row!.written - row!.inserted;
+    into.unchanged += batchRows - row!.written;
+  };
+  const strict = options.strict === true;
+  const all = async (s: DatabaseSession) => {
+    for (const kind of ["purchases", "orderRefunds", "refunds", "anonymous"] as const) {
+      let after = 0;
+      for (let left = rows[kind]; left > 0;) {
+        const [batch] = await s.query<{ last: number | null; n: number }>(
+          `SELECT max(first_line) AS last, count(*)::int AS n FROM (
+             SELECT first_line FROM ${t.groups} WHERE ${OUTPUTS[kind].where} AND first_line > $1
+              ORDER BY first_line LIMIT $2) b`,
+          [after, batchSize],
+        );
+        if (!batch?.n) break;
+        const last = batch.last!;
+        if (strict) await writeBatch(s, kind, after, last, batch.n);
+        else await s.transaction((tx) => writeBatch(tx, kind, after, last, batch.n));
+        after = last;
+        left -= batch.n;
+        done += batch.n;
+        options.onProgress?.({
+          rows: Math.round((done / Math.max(total, 1)) * report.rows),
+          bytes: Math.round((READ_SHARE + (1 - READ_SHARE) * (done / Math.max(total, 1))) * totalBytes),
+          totalBytes,
+          elapsedMs: Date.now() - started,
+        });
+        if (options.signal?.aborted) {
+          if (strict) throw new AbortedError();
+          report.aborted = true;
+          return;
+        }
+      }
+    }
+  };
+  if (!strict) return all(session);
+  // --strict: the whole file in one transaction; Ctrl-C rolls all of it back.
+  await session.transaction(all).catch((error: unknown) => {
+    if (!(error instanceof AbortedError)) throw error;
+    report.aborted = true;
+    report.written = { inserted: 0, updated: 0, unchanged: 0 };
+    report.refundsWritten = { inserted: 0, updated: 0, unchanged: 0 };
+    report.anonymousWritten = { inserted: 0, updated: 0, unchanged: 0 };
+    report.customersCreated = 0;
+  });
+}
+
+/** The file's customers that may receive marketing. */
+async function marketable(session: DatabaseSession, t: Tables): Promise<number> {
+  const [row] = await session.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM customers
+      WHERE external_id IN (SELECT customer FROM ${t.groups} WHERE customer IS NOT NULL)
+        AND marketing_consent AND opted_out_at IS NULL AND erased_at IS NULL`,
+  );
+  return row?.n ?? 0;
+}
+
+// A server drops temporary tables with the session; PGlite's one session outlives the import.
+async function dropTables(session: DatabaseSession, t: Tables): Promise<void> {
+  await session.query(`DROP TABLE IF EXISTS ${Object.values(t).join(", ")}`);
+}
