@@ -48,6 +48,10 @@ export interface PlanSummary {
   excluded: Record<string, number>;
   offersIssued: number;
   messagesQueued: number;
+  /** The uplift model the policy used, or null for the hand-typed save probabilities. */
+  upliftModelId: number | null;
+  /** Newly treated customers chosen by the exploring share. */
+  explored: number;
   /** Offer cost committed by all treated customers of the campaign so far. */
   committedCost: number;
   durationMs: number;
@@ -141,17 +145,19 @@ export async function planCampaign(
           SELECT s.customer_id, s.churn_probability, s.risk_band, s.segment, coalesce(s.clv, 0) AS clv, c.time_zone,
             ${refusal} AS reason,
             CASE WHEN ${hashSql(campaign.seed, Prisma.sql`s.customer_id`)} < ${campaign.controlShare} THEN 'control' ELSE 'treatment' END AS arm,
-            ${hashSql(`${campaign.seed}:explore`, Prisma.sql`s.customer_id`)} < ${campaign.exploreShare}::float8 AS explore,
+            ${hashSql(`${campaign.seed}:explore`, Prisma.sql`s.customer_id`)} AS explore_draw,
             ${hashSql(`${campaign.seed}:offer`, Prisma.sql`s.customer_id`)} AS pick
           FROM scores s JOIN customers c ON c.id = s.customer_id
           WHERE ${Prisma.join(filters, " AND ")}
             AND NOT EXISTS (SELECT 1 FROM campaign_assignments a WHERE a.campaign_id = ${campaignId} AND a.customer_id = s.customer_id)
+        ), drawn AS (
+          SELECT cand.*, explore_draw < ${campaign.exploreShare}::float8 AS explore FROM cand
         ), scored AS (
-          SELECT cand.*, o.id AS offer_id, o.cost, o.idx, o.n,
-            coalesce(p.uplift, cand.churn_probability * o.save_probability) AS uplift,
-            coalesce(p.rate, cand.churn_probability * o.save_probability) * cand.clv - o.cost AS choice
-          FROM cand CROSS JOIN offers o
-          LEFT JOIN policy p ON p.segment = cand.segment AND p.risk_band = cand.risk_band AND p.offer_id = o.id
+          SELECT drawn.*, o.id AS offer_id, o.cost, o.idx, o.n,
+            coalesce(p.uplift, drawn.churn_probability * o.save_probability) AS uplift,
+            coalesce(p.rate, drawn.churn_probability * o.save_probability) * drawn.clv - o.cost AS choice
+          FROM drawn CROSS JOIN offers o
+          LEFT JOIN policy p ON p.segment = drawn.segment AND p.risk_band = drawn.risk_band AND p.offer_id = o.id
         ), best AS (
           SELECT DISTINCT ON (customer_id) scored.*, uplift * clv - cost AS ev
           FROM scored WHERE NOT explore OR idx = least(n - 1, floor(pick * n)::int)
@@ -163,7 +169,7 @@ export async function planCampaign(
         ), budgeted AS (
           SELECT ranked.*,
             sum(CASE WHEN arm = 'treatment' THEN cost ELSE 0 END)
-              OVER (PARTITION BY explore ORDER BY CASE WHEN explore THEN pick ELSE ev END DESC, customer_id ROWS UNBOUNDED PRECEDING) AS running_cost,
+              OVER (PARTITION BY explore ORDER BY CASE WHEN explore THEN -explore_draw ELSE ev END DESC, customer_id ROWS UNBOUNDED PRECEDING) AS running_cost,
             ${remaining}::float8 * CASE WHEN explore THEN ${campaign.exploreShare}::float8 ELSE 1 - ${campaign.exploreShare}::float8 END AS pool_budget
           FROM ranked WHERE why IS NULL
         )
@@ -183,8 +189,9 @@ export async function planCampaign(
           ${sqlTimestamp(now)} FROM plan_new
         WHERE grp <> 'excluded'
         ON CONFLICT (campaign_id, customer_id) DO NOTHING`;
-      const assigned = await tx.$queryRaw<{ group: string; reason: string | null; n: number }[]>`
-        SELECT grp AS "group", why AS reason, count(*)::int AS n FROM plan_new GROUP BY 1, 2`;
+      const assigned = await tx.$queryRaw<{ group: string; reason: string | null; n: number; explored: number }[]>`
+        SELECT grp AS "group", why AS reason, count(*)::int AS n, count(*) FILTER (WHERE explore)::int AS explored
+        FROM plan_new GROUP BY 1, 2`;
       lap("assign");
       const newlyTreated = assigned.filter((a) => a.group === "treatment").reduce((sum, a) => sum + a.n, 0);
 
@@ -263,6 +270,8 @@ export async function planCampaign(
         excluded,
         offersIssued,
         messagesQueued,
+        upliftModelId: learned.modelId,
+        explored: assigned.filter((a) => a.group === "treatment").reduce((sum, a) => sum + a.explored, 0),
         committedCost: total?.cost ?? 0,
         durationMs: Date.now() - started,
         timings,
@@ -273,6 +282,7 @@ export async function planCampaign(
 }
 
 interface LearnedPolicy {
+  modelId: number | null;
   segments: string[];
   riskBands: string[];
   offerIds: number[];
@@ -292,9 +302,10 @@ async function learnedPolicy(
   filters: Prisma.Sql[],
   drawSeed: string,
 ): Promise<LearnedPolicy> {
-  const policy: LearnedPolicy = { segments: [], riskBands: [], offerIds: [], uplifts: [], rates: [] };
+  const policy: LearnedPolicy = { modelId: null, segments: [], riskBands: [], offerIds: [], uplifts: [], rates: [] };
   const model = await activeUpliftModel(db);
   if (!model) return policy;
+  policy.modelId = model.id;
   const offers = await db.prisma.offer.findMany({
     where: { key: { in: offerKeys }, active: true },
     orderBy: { id: "asc" },

@@ -49,7 +49,9 @@ export interface UpliftModel {
   id: number;
   cells: UpliftCells;
   qini: number | null;
+  /** Finished campaigns and customers it was fitted on. */
   campaigns: number;
+  outcomes: number;
   createdAt: Date;
 }
 
@@ -181,7 +183,7 @@ export function heldOutQini(cells: UpliftCells, heldOut: readonly ExperimentOutc
 
 /**
  * Re-fits the uplift estimate from every finished campaign and stores it as the active model of
- * kind "uplift". The Qini coefficient is measured on the newest finished campaign with a model
+ * kind "uplift" (unless nothing has finished since the active one was fitted: then that one). The Qini coefficient is measured on the newest finished campaign with a model
  * fitted without it (when there are two or more).
  * @returns the stored model, or null when no finished campaign has both arms (nothing to learn yet).
  */
@@ -192,6 +194,10 @@ export async function fitUpliftModel(
   const outcomes = await finishedExperimentOutcomes(db, options.now);
   const hasBoth = (xs: readonly ExperimentOutcome[]) => xs.some((o) => o.treated) && xs.some((o) => !o.treated);
   if (!hasBoth(outcomes)) return null;
+  const campaignCount = new Set(outcomes.map((o) => o.campaignId)).size;
+  const current = await activeUpliftModel(db);
+  // Nothing new has finished since the last fit: keep it rather than store a copy.
+  if (current && current.campaigns === campaignCount && current.outcomes === outcomes.length) return current;
   const cells = estimateUpliftCells(outcomes, options.shrinkage);
   const campaignIds = [...new Set(outcomes.map((o) => o.campaignId))];
   const newest = campaignIds[campaignIds.length - 1]!;
@@ -209,14 +215,26 @@ export async function fitUpliftModel(
         kind: "uplift",
         version: "cells-v1",
         params: cells,
-        metrics: { qini, heldOutCampaign: campaignIds.length > 1 ? newest : null, campaigns: campaignIds.length },
+        metrics: {
+          qini,
+          heldOutCampaign: campaignIds.length > 1 ? newest : null,
+          campaigns: campaignIds.length,
+          outcomes: outcomes.length,
+        },
         trainTo: options.now,
         active: true,
         createdAt: options.now,
       },
     });
   });
-  return { id: row.id, cells, qini, campaigns: campaignIds.length, createdAt: row.createdAt };
+  return {
+    id: row.id,
+    cells,
+    qini,
+    campaigns: campaignIds.length,
+    outcomes: outcomes.length,
+    createdAt: row.createdAt,
+  };
 }
 
 /** The active uplift model, or null before any campaign has finished. */
@@ -227,13 +245,18 @@ export async function activeUpliftModel(db: Database): Promise<UpliftModel | nul
   });
   if (!row) return null;
   const metrics = z
-    .object({ qini: z.number().nullable().default(null), campaigns: z.number().default(0) })
+    .object({
+      qini: z.number().nullable().default(null),
+      campaigns: z.number().default(0),
+      outcomes: z.number().default(0),
+    })
     .parse(row.metrics ?? {});
   return {
     id: row.id,
     cells: upliftCellsSchema.parse(row.params),
     qini: metrics.qini,
     campaigns: metrics.campaigns,
+    outcomes: metrics.outcomes,
     createdAt: row.createdAt,
   };
 }

@@ -9,6 +9,7 @@
 import { createCampaign } from "../../core/campaigns/campaign";
 import { contactPolicyFromConfig, contactRefusalSql } from "../../core/campaigns/contact-policy";
 import { assignmentHash, planCampaign } from "../../core/campaigns/plan";
+import { campaignReport, formatPolicy } from "../../core/campaigns/report";
 import { fitUpliftModel } from "../../core/campaigns/uplift-model";
 import { sqlTimestamp } from "../../core/messaging/outbox";
 import type { DemoStep } from "./demo-step";
@@ -43,6 +44,7 @@ export const upliftStep: DemoStep = {
     if (offers.length !== OFFER_KEYS.length) throw new Error("the campaign step adds the demo offers first");
     const totals = { policySent: 0, policyRetained: 0, riskSent: 0, riskRetained: 0, control: 0 };
     let last = { policy: 0, risk: 0 };
+    let lastCampaign = 0;
 
     for (let round = 1; round <= ROUNDS; round++) {
       const now = new Date(ctx.asOf.getTime() + round * ROUND_DAYS * DAY);
@@ -73,6 +75,7 @@ export const upliftStep: DemoStep = {
       );
       if (!created.ok) throw new Error(JSON.stringify(created.error));
       const campaignId = created.value.id;
+      lastCampaign = campaignId;
       const planned = await planCampaign(ctx.db, campaignId, { now, policy });
       if (!planned.ok) throw new Error(JSON.stringify(planned.error));
       // Simulated delivery: every queued offer counts as sent at once.
@@ -124,6 +127,16 @@ export const upliftStep: DemoStep = {
         risk: per100(riskRetained, riskOnly.length),
       };
     }
+
+    // What `retention campaign report` says of the last round once its window has closed.
+    const report = await campaignReport(ctx.db, lastCampaign, {
+      now: new Date(ctx.asOf.getTime() + (ROUNDS * ROUND_DAYS + WINDOW_DAYS + 1) * DAY),
+      defaultGrossMargin: ctx.config.analytics.defaultGrossMargin,
+      bootstrapIterations: 200,
+      seed: ctx.config.demo.seed,
+    });
+    if (report.ok)
+      for (const line of formatPolicy(report.value.policy)) ctx.print(`  report, round ${ROUNDS}: ${line.trim()}`);
 
     const [leak] = await ctx.db.prisma.$queryRaw<{ n: number }[]>`
       SELECT count(*)::int AS n FROM campaign_assignments a JOIN campaigns k ON k.id = a.campaign_id
