@@ -29,6 +29,8 @@ export const campaignInputSchema = z
     targeting: targetingSchema.default({}),
     offerKeys: z.array(z.string().min(1)).min(1, "at least one offer key"),
     controlShare: z.number().min(0.01).max(0.9).default(0.1),
+    /** Share of the selected customers (and budget) chosen at random, with random offers, so the policy keeps learning. */
+    exploreShare: z.number().min(0).max(1).default(0.1),
     budget: z.number().positive().nullable().default(null),
     schedule: cronExpression.nullable().default(null),
     seed: z.string().min(1).max(100).optional(),
@@ -47,6 +49,7 @@ export interface CampaignDefinition {
   targeting: Targeting;
   offerKeys: string[];
   controlShare: number;
+  exploreShare: number;
   budget: number | null;
   schedule: string | null;
   seed: string;
@@ -92,6 +95,7 @@ export async function createCampaign(
       targeting: c.targeting,
       offerKeys: c.offerKeys,
       controlShare: c.controlShare,
+      exploreShare: c.exploreShare,
       budget: c.budget,
       schedule: c.schedule,
       seed: c.seed ?? randomBytes(8).toString("hex"),
@@ -113,6 +117,7 @@ function toDefinition(row: CampaignRow): CampaignDefinition {
     targeting: targetingSchema.parse(row.targeting ?? {}),
     offerKeys: z.array(z.string()).parse(row.offerKeys),
     controlShare: row.controlShare,
+    exploreShare: row.exploreShare,
     budget: row.budget === null ? null : Number(row.budget),
     schedule: row.schedule,
     seed: row.seed,

@@ -59,7 +59,14 @@ describeEachDatabase("campaign planning", (kind) => {
     const { ids } = await insertScoredCustomers(db, people, NOW);
     const created = await createCampaign(
       db,
-      { name: "win-back", offerKeys: ["cheap", "rich"], controlShare: 0.2, seed: "s1", targeting: { minRisk: 0.4 } },
+      {
+        name: "win-back",
+        offerKeys: ["cheap", "rich"],
+        controlShare: 0.2,
+        seed: "s1",
+        exploreShare: 0,
+        targeting: { minRisk: 0.4 },
+      },
       { now: NOW },
     );
     if (!created.ok) throw new Error(JSON.stringify(created.error));
@@ -151,7 +158,7 @@ describeEachDatabase("campaign planning", (kind) => {
     const { ids } = await insertScoredCustomers(db, people, NOW);
     const created = await createCampaign(
       db,
-      { name: "budget", offerKeys: ["cheap", "rich"], seed: "s3", budget: 500 },
+      { name: "budget", offerKeys: ["cheap", "rich"], seed: "s3", budget: 500, exploreShare: 0 },
       { now: NOW },
     );
     if (!created.ok) throw new Error("create failed");

@@ -5,13 +5,21 @@
 //     those who fail it stay outside the experiment, counted by reason in the summary but not
 //     stored, so a customer who becomes eligible later (links the chat, budget raised, new
 //     scores) can join on a re-plan;
-//  3. each customer's best offer = highest expected value EV = P(save) x CLV - cost, where
-//     P(save) = churn probability x the offer's save probability;
-//  4. treatment or control from a seeded hash of (seed, customer id), so the split is random,
-//     reproducible and never changes on re-planning;
-//  5. the budget, greedily by EV: the experiment takes customers in descending EV order until
-//     the treated ones' offer cost would exceed the budget; treatment and control are cut at the
-//     same EV, so the two arms stay comparable;
+//  3. treatment or control from a seeded hash of (seed, customer id), decided before any policy
+//     ranking, so the split is random, reproducible and never changes on re-planning; and the
+//     exploring share (`exploreShare`) from a second seeded hash;
+//  4. each customer's offer and expected incremental value EV = uplift x CLV - cost. Before any
+//     campaign has finished, uplift = churn probability x the offer's hand-typed save
+//     probability and the offer is the EV-best one. Once the uplift model (uplift-model.ts)
+//     exists, uplift is its estimate for the customer's segment x risk band and the offer is
+//     chosen by Thompson sampling per segment x offer (one draw per plan, uplift-thompson.ts),
+//     the hand-typed save probability over the segment's control rate as the prior. Exploring
+//     customers get an offer drawn by hash instead;
+//  5. the budget, greedily: the policy takes customers in descending EV order until the treated
+//     ones' offer cost would exceed (1 - exploreShare) of the budget, the exploring ones in hash
+//     order up to exploreShare of it. Control customers go through the same ranking without
+//     being sent anything, so treatment and control are cut at the same point and the reported
+//     lift compares like with like;
 //  6. assignments are written before anything is sent, then offer issues with unique codes,
 //     then outbox rows (`campaign:<id>:customer:<id>:offer`) that wait for quiet hours to end.
 // Re-planning adds only customers not yet assigned; nobody is ever reassigned.
@@ -28,6 +36,8 @@ import {
   nextSendableAt,
   type ContactPolicy,
 } from "./contact-policy";
+import { activeUpliftModel, cellUplift } from "./uplift-model";
+import { drawOfferRates } from "./uplift-thompson";
 
 export interface PlanSummary {
   campaignId: number;
@@ -39,6 +49,10 @@ export interface PlanSummary {
   excluded: Record<string, number>;
   offersIssued: number;
   messagesQueued: number;
+  /** The uplift model the policy used, or null for the hand-typed save probabilities. */
+  upliftModelId: number | null;
+  /** Newly treated customers chosen by the exploring share. */
+  explored: number;
   /** Offer cost committed by all treated customers of the campaign so far. */
   committedCost: number;
   durationMs: number;
@@ -99,6 +113,7 @@ export async function planCampaign(
     );
   }
   const refusal = contactRefusalSql(policy, now, { customer: "c", kind: "offer" });
+  const learned = await learnedPolicy(db, campaign.offerKeys, filters, `${campaign.seed}:${now.toISOString()}`);
 
   return db.prisma.$transaction(
     async (tx) => {
@@ -121,44 +136,63 @@ export async function planCampaign(
       await tx.$executeRaw`
         CREATE TEMP TABLE plan_new ON COMMIT DROP AS
         WITH offers AS (
-          SELECT id, cost::float8 AS cost, save_probability FROM offers WHERE key = ANY(${campaign.offerKeys}::text[]) AND active
+          SELECT id, cost::float8 AS cost, save_probability,
+            (row_number() OVER (ORDER BY id) - 1)::int AS idx, count(*) OVER ()::int AS n
+          FROM offers WHERE key = ANY(${campaign.offerKeys}::text[]) AND active
+        ), policy AS (
+          SELECT * FROM unnest(${learned.segments}::text[], ${learned.riskBands}::text[], ${learned.offerIds}::int[],
+            ${learned.uplifts}::float8[], ${learned.rates}::float8[]) AS p(segment, risk_band, offer_id, uplift, rate)
         ), cand AS (
-          SELECT s.customer_id, s.churn_probability, s.risk_band, coalesce(s.clv, 0) AS clv, c.time_zone,
-            ${refusal} AS reason
+          SELECT s.customer_id, s.churn_probability, s.risk_band, s.segment, coalesce(s.clv, 0) AS clv, c.time_zone,
+            ${refusal} AS reason,
+            CASE WHEN ${hashSql(campaign.seed, Prisma.sql`s.customer_id`)} < ${campaign.controlShare} THEN 'control' ELSE 'treatment' END AS arm,
+            ${hashSql(`${campaign.seed}:explore`, Prisma.sql`s.customer_id`)} AS explore_draw,
+            ${hashSql(`${campaign.seed}:offer`, Prisma.sql`s.customer_id`)} AS pick
           FROM scores s JOIN customers c ON c.id = s.customer_id
           WHERE ${Prisma.join(filters, " AND ")}
             AND NOT EXISTS (SELECT 1 FROM campaign_assignments a WHERE a.campaign_id = ${campaignId} AND a.customer_id = s.customer_id)
+        ), drawn AS (
+          SELECT cand.*, explore_draw < ${campaign.exploreShare}::float8 AS explore FROM cand
+        ), scored AS (
+          SELECT drawn.*, o.id AS offer_id, o.cost, o.idx, o.n,
+            coalesce(p.uplift, drawn.churn_probability * o.save_probability) AS uplift,
+            coalesce(p.rate, drawn.churn_probability * o.save_probability) * drawn.clv - o.cost AS choice
+          FROM drawn CROSS JOIN offers o
+          LEFT JOIN policy p ON p.segment = drawn.segment AND p.risk_band = drawn.risk_band AND p.offer_id = o.id
         ), best AS (
-          SELECT DISTINCT ON (cand.customer_id) cand.*, o.id AS offer_id, o.cost,
-            cand.churn_probability * o.save_probability * cand.clv - o.cost AS ev
-          FROM cand CROSS JOIN offers o
-          ORDER BY cand.customer_id, ev DESC, o.cost, o.id
+          SELECT DISTINCT ON (customer_id) scored.*, uplift * clv - cost AS ev
+          FROM scored WHERE NOT explore OR idx = least(n - 1, floor(pick * n)::int)
+          ORDER BY customer_id, choice DESC, cost, offer_id
         ), ranked AS (
           SELECT best.*,
-            CASE WHEN reason IS NULL AND ev <= 0 THEN 'no_positive_offer' ELSE reason END AS why,
-            CASE WHEN ${hashSql(campaign.seed, Prisma.sql`customer_id`)} < ${campaign.controlShare} THEN 'control' ELSE 'treatment' END AS arm
+            CASE WHEN reason IS NULL AND ev <= 0 AND NOT explore THEN 'no_positive_offer' ELSE reason END AS why
           FROM best
         ), budgeted AS (
           SELECT ranked.*,
             sum(CASE WHEN arm = 'treatment' THEN cost ELSE 0 END)
-              OVER (ORDER BY ev DESC, customer_id ROWS UNBOUNDED PRECEDING) AS running_cost
+              OVER (PARTITION BY explore ORDER BY CASE WHEN explore THEN -explore_draw ELSE ev END DESC, customer_id ROWS UNBOUNDED PRECEDING) AS running_cost,
+            ${remaining}::float8 * CASE WHEN explore THEN ${campaign.exploreShare}::float8 ELSE 1 - ${campaign.exploreShare}::float8 END AS pool_budget
           FROM ranked WHERE why IS NULL
         )
-        SELECT customer_id, churn_probability, risk_band, clv, offer_id, ev, time_zone,
-          CASE WHEN ${remaining}::float8 IS NOT NULL AND running_cost > ${remaining}::float8 THEN 'excluded' ELSE arm END AS grp,
-          CASE WHEN ${remaining}::float8 IS NOT NULL AND running_cost > ${remaining}::float8 THEN 'over_budget' END AS why
+        SELECT customer_id, churn_probability, risk_band, segment, clv, offer_id, ev, uplift, explore, time_zone,
+          CASE WHEN pool_budget IS NOT NULL AND running_cost > pool_budget THEN 'excluded' ELSE arm END AS grp,
+          CASE WHEN pool_budget IS NOT NULL AND running_cost > pool_budget THEN 'over_budget' END AS why
         FROM budgeted
         UNION ALL
-        SELECT customer_id, churn_probability, risk_band, clv, offer_id, ev, time_zone, 'excluded', why FROM ranked WHERE why IS NOT NULL`;
+        SELECT customer_id, churn_probability, risk_band, segment, clv, offer_id, ev, uplift, explore, time_zone, 'excluded', why
+        FROM ranked WHERE why IS NOT NULL`;
       await tx.$executeRaw`ANALYZE plan_new`;
       lap("select");
       await tx.$executeRaw`
-        INSERT INTO campaign_assignments (campaign_id, customer_id, "group", offer_id, churn_probability, risk_band, clv, expected_value, skipped_reason, assigned_at)
-        SELECT ${campaignId}, customer_id, grp, offer_id, churn_probability, risk_band, clv, ev, why, ${sqlTimestamp(now)} FROM plan_new
+        INSERT INTO campaign_assignments (campaign_id, customer_id, "group", offer_id, churn_probability, risk_band, segment, clv,
+          expected_value, expected_uplift, explore, skipped_reason, assigned_at)
+        SELECT ${campaignId}, customer_id, grp, offer_id, churn_probability, risk_band, segment, clv, ev, uplift, explore, why,
+          ${sqlTimestamp(now)} FROM plan_new
         WHERE grp <> 'excluded'
         ON CONFLICT (campaign_id, customer_id) DO NOTHING`;
-      const assigned = await tx.$queryRaw<{ group: string; reason: string | null; n: number }[]>`
-        SELECT grp AS "group", why AS reason, count(*)::int AS n FROM plan_new GROUP BY 1, 2`;
+      const assigned = await tx.$queryRaw<{ group: string; reason: string | null; n: number; explored: number }[]>`
+        SELECT grp AS "group", why AS reason, count(*)::int AS n, count(*) FILTER (WHERE explore)::int AS explored
+        FROM plan_new GROUP BY 1, 2`;
       lap("assign");
       const newlyTreated = assigned.filter((a) => a.group === "treatment").reduce((sum, a) => sum + a.n, 0);
 
@@ -238,6 +272,8 @@ export async function planCampaign(
         excluded,
         offersIssued,
         messagesQueued,
+        upliftModelId: learned.modelId,
+        explored: assigned.filter((a) => a.group === "treatment").reduce((sum, a) => sum + a.explored, 0),
         committedCost: total?.cost ?? 0,
         durationMs: Date.now() - started,
         timings,
@@ -245,4 +281,60 @@ export async function planCampaign(
     },
     { timeout: 600_000, maxWait: 60_000 },
   );
+}
+
+interface LearnedPolicy {
+  modelId: number | null;
+  segments: string[];
+  riskBands: string[];
+  offerIds: number[];
+  uplifts: number[];
+  rates: number[];
+}
+
+/**
+ * The learned part of the policy as rows per segment x risk band x offer: the uplift model's
+ * estimate, and this plan's Thompson draw of the offer's retention rate among treated customers
+ * (the prior: the segment's control rate plus the offer's hand-typed save probability). Empty
+ * before any campaign has finished, when planning falls back to the hand-typed probabilities.
+ */
+async function learnedPolicy(
+  db: Database,
+  offerKeys: string[],
+  filters: Prisma.Sql[],
+  drawSeed: string,
+): Promise<LearnedPolicy> {
+  const policy: LearnedPolicy = { modelId: null, segments: [], riskBands: [], offerIds: [], uplifts: [], rates: [] };
+  const model = await activeUpliftModel(db);
+  if (!model) return policy;
+  policy.modelId = model.id;
+  const offers = await db.prisma.offer.findMany({
+    where: { key: { in: offerKeys }, active: true },
+    orderBy: { id: "asc" },
+  });
+  const cells = await db.prisma.$queryRaw<{ segment: string; risk_band: string }[]>`
+    SELECT s.segment, s.risk_band FROM scores s WHERE ${Prisma.join(filters, " AND ")} GROUP BY 1, 2 ORDER BY 1, 2`;
+  const clamp = (p: number) => Math.min(0.99, Math.max(0.01, p));
+  const segments = [...new Set(cells.map((c) => c.segment))];
+  const rates = drawOfferRates(
+    segments,
+    (segment) =>
+      offers.map((o) => ({
+        offerId: String(o.id),
+        priorProbability: clamp((model.cells.controlRate[segment] ?? 0) + o.saveProbability),
+      })),
+    model.cells.offers,
+    { seed: assignmentHash(drawSeed, 0) * 4294967296 },
+  );
+  for (const c of cells) {
+    const uplift = cellUplift(model.cells, c.segment, c.risk_band);
+    offers.forEach((o, i) => {
+      policy.segments.push(c.segment);
+      policy.riskBands.push(c.risk_band);
+      policy.offerIds.push(o.id);
+      policy.uplifts.push(uplift);
+      policy.rates.push(rates.get(c.segment)![i]!);
+    });
+  }
+  return policy;
 }

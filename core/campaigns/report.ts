@@ -42,11 +42,36 @@ export interface LiftReport {
   roi: number | null;
 }
 
+/** What the targeting policy expected of one planning run, and the offers it chose. */
+export interface PolicyRound {
+  plannedAt: Date;
+  treated: number;
+  /** Treated customers chosen by the exploring share. */
+  explored: number;
+  /** Sum of the expected gains in retention probability: customers the policy expected to add. */
+  expectedRetained: number;
+  /** Sum of expected incremental value (uplift x CLV - offer cost). */
+  expectedValue: number;
+  /** Treated customers per offer key. */
+  offerMix: Record<string, number>;
+}
+
+export interface PolicyReport {
+  rounds: PolicyRound[];
+  expectedRetained: number;
+  expectedValue: number;
+  /** Lift x treated customers, with its 95% interval: customers the campaign really added. */
+  realisedRetained: Interval;
+  /** Incremental margin minus the cost of redeemed offers. */
+  realisedValue: number;
+}
+
 export interface CampaignReport {
   campaignId: number;
   name: string;
   window: { from: Date; to: Date; complete: boolean };
   overall: LiftReport;
+  policy: PolicyReport;
   byRiskBand: Record<string, LiftReport>;
   value: {
     horizonMonths: number;
@@ -187,6 +212,8 @@ export async function campaignReport(
     );
   }
 
+  const policy = await policyReport(db, campaignId, overall);
+
   const horizonMonths = options.horizonMonths ?? 12;
   const annualDiscountRate = options.annualDiscountRate ?? 0.1;
   const monthlyPersistence = options.monthlyPersistence ?? 0.8;
@@ -197,6 +224,7 @@ export async function campaignReport(
     name: campaign.name,
     window: { from, to, complete: options.now >= to },
     overall,
+    policy,
     byRiskBand,
     value: {
       horizonMonths,
@@ -206,6 +234,39 @@ export async function campaignReport(
       paybackMonths: paybackPeriods(overall.cost, flows, monthlyRate),
     },
   });
+}
+
+async function policyReport(db: Database, campaignId: number, overall: LiftReport): Promise<PolicyReport> {
+  const rows = await db.prisma.$queryRaw<
+    { planned_at: Date; key: string; n: number; explored: number; expected_retained: number; expected_value: number }[]
+  >`
+    SELECT a.assigned_at AS planned_at, o.key, count(*)::int AS n, count(*) FILTER (WHERE a.explore)::int AS explored,
+      coalesce(sum(a.expected_uplift), 0)::float8 AS expected_retained, coalesce(sum(a.expected_value), 0)::float8 AS expected_value
+    FROM campaign_assignments a JOIN offers o ON o.id = a.offer_id
+    WHERE a.campaign_id = ${campaignId} AND a."group" = 'treatment'
+    GROUP BY 1, 2 ORDER BY 1, 2`;
+  const rounds: PolicyRound[] = [];
+  for (const r of rows) {
+    let round = rounds.find((x) => x.plannedAt.getTime() === r.planned_at.getTime());
+    if (!round) {
+      round = { plannedAt: r.planned_at, treated: 0, explored: 0, expectedRetained: 0, expectedValue: 0, offerMix: {} };
+      rounds.push(round);
+    }
+    round.treated += r.n;
+    round.explored += r.explored;
+    round.expectedRetained += r.expected_retained;
+    round.expectedValue += r.expected_value;
+    round.offerMix[r.key] = r.n;
+  }
+  const treated = overall.treatment.customers;
+  const l = overall.retentionLift;
+  return {
+    rounds,
+    expectedRetained: rounds.reduce((s, r) => s + r.expectedRetained, 0),
+    expectedValue: rounds.reduce((s, r) => s + r.expectedValue, 0),
+    realisedRetained: { estimate: l.estimate * treated, low: l.low * treated, high: l.high * treated },
+    realisedValue: overall.incrementalMargin - overall.cost,
+  };
 }
 
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : "n/a");
@@ -225,6 +286,23 @@ export function formatCampaignReport(report: CampaignReport): string[] {
     `Campaign ${report.campaignId} "${report.name}": window ${report.window.from.toISOString().slice(0, 10)} .. ${report.window.to.toISOString().slice(0, 10)}${report.window.complete ? "" : " (still open)"}`,
     line("overall", report.overall),
     ...Object.entries(report.byRiskBand).map(([band, l]) => line(band, l)),
+    ...formatPolicy(report.policy),
     `NPV over ${v.horizonMonths} months (${pct(v.annualDiscountRate)} a year, ${pct(v.monthlyPersistence)} of the effect kept each month): ${money(v.npv)}; payback ${v.paybackMonths === null ? "not within the horizon" : `${v.paybackMonths.toFixed(1)} months`}`,
+  ];
+}
+
+/** The policy's expectations beside what the experiment measured, and the offer mix per planning run. */
+export function formatPolicy(policy: PolicyReport): string[] {
+  const r = policy.realisedRetained;
+  return [
+    `policy    expected +${policy.expectedRetained.toFixed(1)} customers retained, value ${money(policy.expectedValue)}; ` +
+      `realised ${r.estimate >= 0 ? "+" : ""}${r.estimate.toFixed(1)} [95% CI ${r.low.toFixed(1)}, ${r.high.toFixed(1)}], value ${money(policy.realisedValue)} (incremental margin - redeemed cost)`,
+    ...policy.rounds.map(
+      (round) =>
+        `  planned ${round.plannedAt.toISOString().slice(0, 16).replace("T", " ")}: ${round.treated} treated (${round.explored} exploring), ` +
+        `expected +${round.expectedRetained.toFixed(1)}; offers ${Object.entries(round.offerMix)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(", ")}`,
+    ),
   ];
 }

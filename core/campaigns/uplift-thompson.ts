@@ -130,3 +130,28 @@ export function chooseOffersThompson(
     return { customerId, offerId: offers[best]!.offerId };
   });
 }
+
+/**
+ * One Thompson draw of each offer's retention rate per segment (in the order of `offers`): the
+ * batch form of `chooseOffersThompson`, for a planner that scores every customer of a segment
+ * against the same draw. Segments are drawn in the order given, from one generator seeded with `seed`.
+ */
+export function drawOfferRates(
+  segments: readonly string[],
+  offers: readonly OfferArm[] | ((segment: string) => readonly OfferArm[]),
+  results: readonly OfferResult[],
+  options: ThompsonOptions,
+): Map<string, number[]> {
+  const priorWeight = options.priorWeight ?? 10;
+  const random = new Random(options.seed);
+  const draws = new Map<string, number[]>();
+  for (const segment of segments) {
+    const arms = typeof offers === "function" ? offers(segment) : offers;
+    const posteriors = offerPosteriors(segment, arms, results, priorWeight);
+    draws.set(
+      segment,
+      posteriors.map((p) => sampleBeta(random, p.alpha, p.beta)),
+    );
+  }
+  return draws;
+}

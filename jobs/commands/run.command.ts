@@ -7,6 +7,7 @@ import { contactPolicyFromConfig } from "../../core/campaigns/contact-policy";
 import { listOffers, upsertOffer, type OfferTranslations } from "../../core/campaigns/offer-catalogue";
 import { SUPPORTED_LOCALES } from "../../core/messaging/locales";
 import { planCampaign, type PlanError } from "../../core/campaigns/plan";
+import { fitUpliftModel } from "../../core/campaigns/uplift-model";
 import { campaignReport, formatCampaignReport } from "../../core/campaigns/report";
 import { assertUnreachable } from "../../core/result";
 import { buildContext, UserError, type AppContext } from "../context";
@@ -96,6 +97,11 @@ export function registerRunCommands(program: Command): void {
     .requiredOption("--name <name>", "campaign name")
     .requiredOption("--offers <keys>", "comma-separated offer keys to choose from", list)
     .option("--control-share <share>", "share held out as control (default 0.1)", number("--control-share"))
+    .option(
+      "--explore-share <share>",
+      "share of the selected customers and budget given random offers so the policy keeps learning (default 0.1)",
+      number("--explore-share"),
+    )
     .option("--budget <amount>", "maximum committed offer cost", number("--budget"))
     .option("--segments <names>", "only these segments", list)
     .option("--risk-bands <bands>", "only these risk bands (low, medium, high)", list)
@@ -115,6 +121,7 @@ export function registerRunCommands(program: Command): void {
             name: o.name as string,
             offerKeys: o.offers as string[],
             controlShare: o.controlShare as number | undefined,
+            exploreShare: o.exploreShare as number | undefined,
             budget: (o.budget as number | undefined) ?? null,
             targeting: {
               segments: (o.segments as string[] | undefined)?.map((name) => parseSegment(name, "--segments")),
@@ -141,6 +148,7 @@ export function registerRunCommands(program: Command): void {
     .option("--as-of <date>", "the clock (default: now)")
     .action(async (id: string, opts: { asOf?: string }) => {
       await withContext(opts.asOf, async (ctx) => {
+        const uplift = await fitUpliftModel(ctx.db, { now: ctx.now() });
         const planned = await planCampaign(ctx.db, Number(id), {
           now: ctx.now(),
           policy: contactPolicyFromConfig(ctx.config),
@@ -150,6 +158,7 @@ export function registerRunCommands(program: Command): void {
         process.stdout.write(
           `campaign ${p.campaignId}: +${p.treatment} treatment, +${p.control} control, ${p.offersIssued} offers issued, ` +
             `${p.messagesQueued} messages queued, committed cost ${p.committedCost.toFixed(2)} (${p.durationMs} ms)\n` +
+            `policy: ${uplift ? `uplift learned from ${uplift.campaigns} finished campaign(s), Qini ${uplift.qini === null ? "n/a" : uplift.qini.toFixed(3)} on the newest held out` : "hand-typed save probabilities (no finished campaign yet)"}; ${p.explored} of the new treated exploring\n` +
             `excluded: ${
               Object.entries(p.excluded)
                 .map(([k, n]) => `${k} ${n}`)
