@@ -28,21 +28,38 @@ export function ticketReference(id: number): string {
 }
 
 /**
- * The marker of the inbound update a write handles (`processed_updates`), inserted in the same
- * statement as the write: a redelivered update finds it and writes nothing again, and a crash
- * before the statement leaves no marker, so the redelivery does the work.
+ * The marker of the inbound update a write handles (`processed_updates`), written in the same
+ * statement as the write with what the write did (`UpdateOutcome`): a redelivered update finds it
+ * and writes nothing again (its replies are rebuilt from the outcome), and a crash before the
+ * statement leaves no outcome, so the redelivery does the work.
  */
 export interface UpdateMarker {
   source: string;
   updateId: string;
 }
 
-function markerCte(marker: UpdateMarker | undefined): Prisma.Sql {
+/** What an update's write did, kept with its marker until the update is finished. */
+export type UpdateOutcome =
+  | { type: "ticket_opened"; ticketId: number; reference: string; at: string }
+  | { type: "ticket_message"; ticketId: number; reference: string; at: string };
+
+/**
+ * A CTE named `marker` that records the update's `outcome` (a jsonb expression over the rows of
+ * `from`) and yields `returning` (over the marker row) once it is written; no row when the update
+ * already has an outcome or was handled. Without a marker it yields `passThrough` over `from`.
+ */
+function markerCte(
+  marker: UpdateMarker | undefined,
+  sql: { outcome: Prisma.Sql; from: Prisma.Sql; returning: Prisma.Sql; passThrough: Prisma.Sql },
+): Prisma.Sql {
   return marker
     ? Prisma.sql`marker AS (
-        INSERT INTO processed_updates (source, update_id, processed_at) VALUES (${marker.source}, ${marker.updateId}, now())
-        ON CONFLICT DO NOTHING RETURNING 1 AS ok)`
-    : Prisma.sql`marker AS (SELECT 1 AS ok)`;
+        INSERT INTO processed_updates (source, update_id, processed_at, outcome)
+        SELECT ${marker.source}, ${marker.updateId}, now(), ${sql.outcome} FROM ${sql.from}
+        ON CONFLICT (source, update_id) DO UPDATE SET outcome = EXCLUDED.outcome
+        WHERE processed_updates.outcome IS NULL AND processed_updates.handled_at IS NULL
+        RETURNING ${sql.returning})`
+    : Prisma.sql`marker AS (SELECT ${sql.passThrough} FROM ${sql.from})`;
 }
 
 /** What a customer's message adds to a ticket: the text (a caption, or empty for bare media) and media. */
@@ -91,11 +108,16 @@ export async function openTicket(db: Database, input: OpenTicketInput): Promise<
   // One statement (no interactive transaction): under load an interactive transaction would hold
   // the embedded database's only connection while other chats wait.
   const rows = await db.prisma.$queryRaw<{ id: number }[]>`
-    WITH ${markerCte(input.marker)},
-    next AS (SELECT nextval(pg_get_serial_sequence('tickets', 'id'))::int AS id FROM marker),
+    WITH next AS (SELECT nextval(pg_get_serial_sequence('tickets', 'id'))::int AS id),
+    ${markerCte(input.marker, {
+      outcome: Prisma.sql`jsonb_build_object('type', 'ticket_opened', 'ticketId', id, 'reference', 'T-' || (1000 + id), 'at', ${input.now.toISOString()}::text)`,
+      from: Prisma.sql`next`,
+      returning: Prisma.sql`(outcome->>'ticketId')::int AS id`,
+      passThrough: Prisma.sql`id`,
+    })},
     ticket AS (
       INSERT INTO tickets (id, reference, customer_id, source, subject, priority, created_at, updated_at)
-      SELECT id, 'T-' || (1000 + id), ${input.customerId}, ${input.source}, ${subject}, ${priority}, ${at}, ${at} FROM next
+      SELECT id, 'T-' || (1000 + id), ${input.customerId}, ${input.source}, ${subject}, ${priority}, ${at}, ${at} FROM marker
       RETURNING id, reference
     ),
     message AS (
@@ -160,7 +182,12 @@ export async function addCustomerMessage(
   const at = sqlTimestamp(input.now);
   const attachments = input.attachments?.length ? JSON.stringify(input.attachments) : null;
   const rows = await db.prisma.$queryRaw<{ id: number }[]>`
-    WITH ${markerCte(input.marker)},
+    WITH ${markerCte(input.marker, {
+      outcome: Prisma.sql`jsonb_build_object('type', 'ticket_message', 'ticketId', ${ticket.id}::int, 'reference', ${ticket.reference}::text, 'at', ${input.now.toISOString()}::text)`,
+      from: Prisma.sql`(SELECT 1) AS one`,
+      returning: Prisma.sql`1 AS ok`,
+      passThrough: Prisma.sql`1 AS ok`,
+    })},
     message AS (
       INSERT INTO ticket_messages (ticket_id, author, author_ref, text, attachments, created_at)
       SELECT ${ticket.id}, 'customer', ${input.authorRef ?? null}, ${text}, ${attachments}::jsonb, ${at} FROM marker
