@@ -1,6 +1,7 @@
 // A small Bot API stand-in for delivery tests, on loopback: it records every sendMessage with the
 // time it arrived, answers the calls a scripted `rateLimit` picks with 429 and a `retry_after`,
-// and serves queued updates to getUpdates (so a real grammY bot can poll it). Only what the
+// never answers the calls a scripted `hold` picks, and serves queued updates to getUpdates (so a
+// real grammY bot can poll it), forgetting those below the offset the bot confirmed. Only what the
 // delivery path uses is implemented; any other method answers `true`.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -20,6 +21,8 @@ export interface BotApiStandIn {
   sends: RecordedSend[];
   /** Accepted messages only: what customers really received. */
   delivered(): RecordedSend[];
+  /** The highest offset a getUpdates call confirmed: Telegram forgets every update below it. */
+  confirmedOffset: number;
   /** Updates served to the next getUpdates calls. */
   pushUpdates(updates: object[]): void;
   /**
@@ -27,6 +30,13 @@ export interface BotApiStandIn {
    * before this one; returns `retry_after` seconds, or undefined to accept the message.
    */
   rateLimit: (chatId: number, earlierCalls: number) => number | undefined;
+  /**
+   * Picks the sendMessage calls never answered (recorded as not accepted): the caller stays inside
+   * the call, a deterministic place to kill it.
+   */
+  hold: (chatId: number, text: string) => boolean;
+  /** The calls held so far. */
+  held: RecordedSend[];
   close(): Promise<void>;
 }
 
@@ -40,12 +50,15 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
     apiRoot: "",
     sends,
     delivered: () => sends.filter((s) => s.accepted),
+    confirmedOffset: 0,
     pushUpdates(more) {
       updates.push(...(more as { update_id: number }[]));
       for (const wake of waiters) wake();
       waiters = [];
     },
     rateLimit: () => undefined,
+    hold: () => false,
+    held: [],
     close: () =>
       new Promise((resolve) => {
         for (const wake of waiters) wake();
@@ -73,6 +86,7 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
           });
         case "getUpdates": {
           const offset = Number(payload.offset ?? 0);
+          standIn.confirmedOffset = Math.max(standIn.confirmedOffset, offset);
           updates = updates.filter((u) => u.update_id >= offset);
           if (updates.length > 0) return answer(res, 200, { ok: true, result: updates.slice(0, 100) });
           // Long polling, kept short so the bot stops quickly.
@@ -90,8 +104,14 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
           const chatId = Number(payload.chat_id);
           const earlier = callsPerChat.get(chatId) ?? 0;
           callsPerChat.set(chatId, earlier + 1);
-          const retryAfter = standIn.rateLimit(chatId, earlier);
           const text = String(payload.text ?? "");
+          if (standIn.hold(chatId, text)) {
+            const send = { at, chatId, text, accepted: false };
+            sends.push(send);
+            standIn.held.push(send);
+            return;
+          }
+          const retryAfter = standIn.rateLimit(chatId, earlier);
           sends.push({ at, chatId, text, accepted: retryAfter === undefined });
           if (retryAfter !== undefined)
             return answer(res, 429, {
