@@ -6,7 +6,7 @@ import type { Database } from "../../core/db/client";
 import type { ChatModel } from "../../core/llm/chat-model";
 import type { Logger } from "../../core/log";
 import type { Locale, Translator } from "../../core/messaging/locales";
-import type { UpdateOutcome } from "../../core/tickets/tickets";
+import type { OpenedTicket, UpdateOutcome } from "../../core/tickets/tickets";
 
 /** What the bot remembers per chat between updates (stored in `conversations`): core's state. */
 export type SessionData = ConversationState;
@@ -37,6 +37,8 @@ export interface LinkedCustomer {
   locale: string | null;
   marketingConsent: boolean;
   unreachableAt: Date | null;
+  /** Their newest ticket not resolved (as the update began), when it was read with them. */
+  openTicket?: OpenedTicket | null;
 }
 
 export interface BotFlavor {

@@ -5,6 +5,7 @@
 import type { MiddlewareFn } from "grammy";
 import { finishUpdate, forgetUpdate, loadChat, setReachable } from "../../core/conversation/chats";
 import { onCommand } from "../../core/conversation/conversation";
+import type { ConversationState } from "../../core/conversation/state";
 import { pickLocale } from "../../core/messaging/locales";
 import type { BotContext, BotDeps } from "./bot-context";
 
@@ -58,8 +59,9 @@ export function onceOnly(deps: BotDeps): MiddlewareFn<BotContext> {
     ctx.customer = loaded.customer;
     ctx.recorded = loaded.recorded;
     await next();
-    const data = ctx.session ?? {};
-    const changed = JSON.stringify(data) !== before;
+    // A handler sets the state to null to drop it (an erasure removed the row with the customer).
+    const data = (ctx.session as ConversationState | null | undefined) ?? null;
+    const changed = data === null ? loaded.state !== undefined : JSON.stringify(data) !== before;
     await finishUpdate(deps.db, { marker, state: changed ? { key: stateKey, data } : undefined });
   };
 }

@@ -107,6 +107,8 @@ describe("bad input", () => {
     const { user } = await linked();
     await user.command("/help");
     await waitForMessages(server, TEST_TOKEN, user.chatId, 1);
+    // The private update is marked handled after its reply.
+    await until(async () => (await db.prisma.processedUpdate.count()) > processedBefore, "the /help marked handled");
     expect(botMessages(server, TEST_TOKEN, group.chatId)).toHaveLength(0);
     expect(await db.prisma.processedUpdate.count()).toBe(processedBefore + 1);
   });

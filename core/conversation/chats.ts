@@ -5,7 +5,7 @@
 import { Prisma, type Database } from "../db/client";
 import type { Locale } from "../messaging/locales";
 import { sqlTimestamp } from "../messaging/outbox";
-import type { UpdateMarker, UpdateOutcome } from "../tickets/tickets";
+import type { OpenedTicket, UpdateMarker, UpdateOutcome } from "../tickets/tickets";
 import type { ConversationState } from "./state";
 
 export interface ChatCustomer {
@@ -14,6 +14,11 @@ export interface ChatCustomer {
   locale: string | null;
   marketingConsent: boolean;
   unreachableAt: Date | null;
+}
+
+/** A chat's customer as `loadChat` reads them: with their newest ticket not resolved, if any. */
+export interface ChatSnapshotCustomer extends ChatCustomer {
+  openTicket: OpenedTicket | null;
 }
 
 /** The (not erased) customer linked to a Telegram chat, or null. */
@@ -43,12 +48,13 @@ export async function setCustomerLocale(db: Database, customerId: number, locale
  * What the handling of one inbound update starts from, read in one query: whether the update was
  * already handled, what its write recorded if the write committed but the handling did not finish
  * (a crash after the write: replies are rebuilt from it, nothing is written again), the customer
- * linked to the chat and the chat's stored conversation state.
+ * linked to the chat with their open ticket (as `findOpenTicket`), and the chat's stored
+ * conversation state.
  */
 export interface ChatSnapshot {
   handled: boolean;
   recorded: UpdateOutcome | null;
-  customer: ChatCustomer | null;
+  customer: ChatSnapshotCustomer | null;
   state: ConversationState | undefined;
 }
 
@@ -67,14 +73,20 @@ export async function loadChat(
       locale: string | null;
       marketing_consent: boolean | null;
       unreachable_at: Date | null;
+      ticket_id: number | null;
+      ticket_reference: string | null;
     }[]
   >`
     SELECT u.handled_at IS NOT NULL AS handled, u.outcome, s.data,
-      c.id, c.name, c.locale, c.marketing_consent, c.unreachable_at
+      c.id, c.name, c.locale, c.marketing_consent, c.unreachable_at, t.id AS ticket_id, t.reference AS ticket_reference
     FROM (SELECT 1) AS one
     LEFT JOIN processed_updates u ON u.source = ${input.marker.source} AND u.update_id = ${input.marker.updateId}
     LEFT JOIN conversations s ON s.key = ${input.stateKey}
-    LEFT JOIN customers c ON c.telegram_chat_id = ${input.chatId} AND c.erased_at IS NULL`;
+    LEFT JOIN customers c ON c.telegram_chat_id = ${input.chatId} AND c.erased_at IS NULL
+    LEFT JOIN LATERAL (
+      SELECT id, reference FROM tickets WHERE customer_id = c.id AND status IN ('open', 'pending')
+      ORDER BY created_at DESC LIMIT 1
+    ) t ON true`;
   const row = rows[0]!;
   return {
     handled: row.handled === true,
@@ -88,6 +100,10 @@ export async function loadChat(
             locale: row.locale,
             marketingConsent: row.marketing_consent === true,
             unreachableAt: row.unreachable_at,
+            openTicket:
+              row.ticket_id === null || row.ticket_reference === null
+                ? null
+                : { id: row.ticket_id, reference: row.ticket_reference },
           },
     state: row.data ?? undefined,
   };
@@ -95,19 +111,22 @@ export async function loadChat(
 
 /**
  * Finishes an update once its replies are sent: marks it handled and, in the same statement, stores
- * the chat's conversation state when it changed (`state` undefined: unchanged, nothing written).
+ * the chat's conversation state when it changed (`state` undefined: unchanged, nothing written;
+ * `data` null: the state is dropped, as after an erasure).
  * A crash before this leaves the update unfinished, so it is handled again (see `loadChat`).
  */
 export async function finishUpdate(
   db: Database,
-  input: { marker: UpdateMarker; state?: { key: string; data: ConversationState } },
+  input: { marker: UpdateMarker; state?: { key: string; data: ConversationState | null } },
 ): Promise<void> {
   const { source, updateId } = input.marker;
-  const saveState = input.state
-    ? Prisma.sql`saved AS (
+  const saveState = !input.state
+    ? Prisma.sql`saved AS (SELECT 1)`
+    : input.state.data === null
+      ? Prisma.sql`saved AS (DELETE FROM conversations WHERE key = ${input.state.key} RETURNING 1)`
+      : Prisma.sql`saved AS (
         INSERT INTO conversations (key, data, updated_at) VALUES (${input.state.key}, ${JSON.stringify(input.state.data)}::jsonb, now())
-        ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at RETURNING 1)`
-    : Prisma.sql`saved AS (SELECT 1)`;
+        ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at RETURNING 1)`;
   await db.prisma.$executeRaw`
     WITH ${saveState}
     INSERT INTO processed_updates (source, update_id, processed_at, handled_at) VALUES (${source}, ${updateId}, now(), now())

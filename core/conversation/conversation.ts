@@ -56,6 +56,8 @@ export interface ConversationDeps {
 export interface ConversationCustomer {
   id: number;
   marketingConsent: boolean;
+  /** Their newest ticket not resolved, when the channel read it already; looked up when undefined. */
+  openTicket?: OpenedTicket | null;
 }
 
 export interface CustomerMessage {
@@ -111,7 +113,8 @@ export async function handleCustomerMessage(
 
 /**
  * The replies the write recorded in `outcome` was answered with, from the state the update came
- * with (it was never stored): a request opened a ticket, or joined one (acknowledged once a burst).
+ * with (it was never stored): a request opened a ticket, or joined one (acknowledged once a burst),
+ * or an NPS follow-up answer was stored (with the detractor's ticket).
  */
 function replyToRecorded(deps: ConversationDeps, outcome: UpdateOutcome, state: ConversationState): ConversationResult {
   const next = { ...leaveFlow(state), lastRequestAt: outcome.at };
@@ -126,6 +129,12 @@ function replyToRecorded(deps: ConversationDeps, outcome: UpdateOutcome, state: 
         replies: inBurst(state, new Date(outcome.at)) ? [] : [say("complaint-added", { reference: outcome.reference })],
         state: next,
       };
+    case "nps_comment": {
+      const replies = [say("nps-thanks")];
+      if (outcome.ticketId !== null && outcome.reference !== null)
+        replies.push(ticketPromise(deps, "nps-ticket", { id: outcome.ticketId, reference: outcome.reference }));
+      return { replies, state: next };
+    }
   }
 }
 
@@ -151,7 +160,14 @@ async function continueFlow(
       if (hasMedia || !text || classifyIntent(text) !== "request" || isQuestion(text)) return null;
       const result = await recordNpsComment(
         deps.db,
-        { feedbackId: flow.feedbackId, customerId: customer.id, text, now, authorRef: message.authorRef },
+        {
+          feedbackId: flow.feedbackId,
+          customerId: customer.id,
+          text,
+          now,
+          authorRef: message.authorRef,
+          marker: message.marker,
+        },
         { chatModel: deps.chatModel, log: deps.log },
       );
       if (!result.ok) return null;
@@ -194,7 +210,7 @@ async function handleNormalMessage(
   }
   const alreadyAcknowledged = inBurst(state, now);
   const next = { ...state, lastRequestAt: now.toISOString() };
-  const open = await findOpenTicket(deps.db, customer.id);
+  const open = customer.openTicket === undefined ? await findOpenTicket(deps.db, customer.id) : customer.openTicket;
   if (open) {
     const added = await addCustomerMessage(deps.db, {
       ticketId: open.id,
