@@ -58,7 +58,9 @@ async function retry<T>(task: () => Promise<T>, attempts = 5): Promise<T> {
     try {
       return await task();
     } catch (error) {
-      if (i >= attempts || (error as { code?: string }).code !== "ECONNRESET") throw error;
+      // A reset shows as the error's code, or (grammY's HttpError) as the code of the error it wraps.
+      const code = (error as { code?: string }).code ?? (error as { error?: { code?: string } }).error?.code;
+      if (i >= attempts || code !== "ECONNRESET") throw error;
       await new Promise((r) => setTimeout(r, 50 * i));
     }
   }
@@ -148,7 +150,9 @@ async function driveLoad(server: TelegramServer, token: string, firstChat: numbe
 /** The same load answered by a bare grammY echo bot: no database, no middleware. */
 async function echoLoad(server: TelegramServer): Promise<LoadResult> {
   const echo = new Bot(ECHO_TOKEN, { client: { apiRoot: server.config.apiURL } });
-  echo.on("message:text", (ctx) => ctx.reply(ctx.message.text));
+  // The emulator resets connections under this load; the echo retries its reply as the customers
+  // retry their posts, so both bots answer every update.
+  echo.on("message:text", (ctx) => retry(() => ctx.reply(ctx.message.text)));
   await echo.init();
   const runner = run(echo, { runner: { fetch: { allowed_updates: ["message", "callback_query"] } } });
   try {
@@ -173,7 +177,7 @@ function statementLabel(model: string | undefined, operation: string, args: unkn
   return `${operation} ${sql.slice(0, 60)}`;
 }
 
-/** The database with every statement counted and timed by label (a Prisma query extension). */
+/** The database with every statement counted and timed by label (a Prisma query extension, and `queryRows`). */
 function profiled(db: Database): { db: Database; tally: Map<string, StatementTally> } {
   const tally = new Map<string, StatementTally>();
   const prisma = db.prisma.$extends({
@@ -192,7 +196,19 @@ function profiled(db: Database): { db: Database; tally: Map<string, StatementTal
       },
     },
   }) as unknown as Database["prisma"];
-  return { db: { ...db, prisma }, tally };
+  const queryRows = async <T>(sql: string, params?: readonly unknown[]): Promise<T[]> => {
+    const started = performance.now();
+    try {
+      return await db.queryRows<T>(sql, params);
+    } finally {
+      const label = `queryRows ${sql.replace(/\s+/g, " ").trim().slice(0, 60)}`;
+      const entry = tally.get(label) ?? { count: 0, ms: 0 };
+      entry.count++;
+      entry.ms += performance.now() - started;
+      tally.set(label, entry);
+    }
+  };
+  return { db: { ...db, prisma, queryRows }, tally };
 }
 
 async function runOnce(label: string, database: "pglite" | "postgres", db: Database): Promise<boolean> {

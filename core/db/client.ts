@@ -54,7 +54,9 @@ export interface Database {
   copyFrom(copySql: string, chunks: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>): Promise<void>;
   /**
    * Runs one read-only query straight through the driver (no ORM row conversion) for reads of
-   * millions of rows; rows come back as the driver parses them (numbers, arrays, Dates).
+   * millions of rows, and for small reads made so often that the ORM's cost per call dominates
+   * (the bot's read per update); rows come back as the driver parses them (numbers, arrays,
+   * Dates; a server's bigint as a string, and a timestamp without time zone in local time).
    */
   queryRows<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   close(): Promise<void>;
