@@ -1,6 +1,7 @@
 // The customer's Telegram bot: built without starting (tests drive the built bot), then started
-// with long polling (@grammyjs/runner) or as a webhook with Telegram's secret-token header
-// checked. Handlers are thin: an update becomes one core call and its result one message.
+// with long polling (@grammyjs/runner, each batch kept until handled: polling.ts) or as a webhook
+// with Telegram's secret-token header checked (Telegram retries an update until it is answered).
+// Handlers are thin: an update becomes one core call and its result one message.
 import http from "node:http";
 import { sequentialize } from "@grammyjs/runner";
 import { Bot, webhookCallback, type BotError } from "grammy";

@@ -1,7 +1,8 @@
 // The bot's guards, in order: private chats only (groups are ignored on purpose, nothing
 // written), commands matched without regard to case, each update handled at least once and
-// finished at most once (`processed_updates`), then who the customer is and which language to
-// speak, and any command leaving the conversation's flow in progress.
+// finished at most once (`processed_updates`, read with the customer and the conversation state in
+// one query), then which language to speak, and any command leaving the conversation's flow in
+// progress.
 import type { MiddlewareFn } from "grammy";
 import { finishUpdate, forgetUpdate, loadChat, setReachable } from "../../core/conversation/chats";
 import { onCommand } from "../../core/conversation/conversation";
