@@ -10,10 +10,13 @@
 // The same load is also answered by a bare grammY echo bot (no database, no middleware) on the
 // same emulator in the same run, and for each database one line compares the two:
 //   RATIO handled/echo <database> = 0.NN    (updates/s of the product's bot / the echo bot's)
+// The product's bot polls as `retention start` does (each batch kept before it is confirmed), and
+// every database statement it makes is counted and timed: per update, by what it does.
 import type TelegramServer from "telegram-test-api";
 import { run } from "@grammyjs/runner";
 import { Bot } from "grammy";
 import { buildTelegramBot } from "../bot/telegram/bot";
+import { startPolling } from "../bot/telegram/polling";
 import { emulatorUser, startEmulator } from "../bot/telegram/test-harness";
 import { loadConfig } from "../core/config/config";
 import { newPGlite, openDatabase, wrapPGlite, type Database } from "../core/db/client";
@@ -55,7 +58,9 @@ async function retry<T>(task: () => Promise<T>, attempts = 5): Promise<T> {
     try {
       return await task();
     } catch (error) {
-      if (i >= attempts || (error as { code?: string }).code !== "ECONNRESET") throw error;
+      // A reset shows as the error's code, or (grammY's HttpError) as the code of the error it wraps.
+      const code = (error as { code?: string }).code ?? (error as { error?: { code?: string } }).error?.code;
+      if (i >= attempts || code !== "ECONNRESET") throw error;
       await new Promise((r) => setTimeout(r, 50 * i));
     }
   }
@@ -145,7 +150,9 @@ async function driveLoad(server: TelegramServer, token: string, firstChat: numbe
 /** The same load answered by a bare grammY echo bot: no database, no middleware. */
 async function echoLoad(server: TelegramServer): Promise<LoadResult> {
   const echo = new Bot(ECHO_TOKEN, { client: { apiRoot: server.config.apiURL } });
-  echo.on("message:text", (ctx) => ctx.reply(ctx.message.text));
+  // The emulator resets connections under this load; the echo retries its reply as the customers
+  // retry their posts, so both bots answer every update.
+  echo.on("message:text", (ctx) => retry(() => ctx.reply(ctx.message.text)));
   await echo.init();
   const runner = run(echo, { runner: { fetch: { allowed_updates: ["message", "callback_query"] } } });
   try {
@@ -156,6 +163,53 @@ async function echoLoad(server: TelegramServer): Promise<LoadResult> {
 }
 
 const rate = (r: LoadResult) => (customers * 2 * 1000) / r.elapsedMs;
+
+interface StatementTally {
+  count: number;
+  ms: number;
+}
+
+/** What a statement does, for the profile: the model and operation, or a raw statement's first words. */
+function statementLabel(model: string | undefined, operation: string, args: unknown): string {
+  if (model) return `${model}.${operation}`;
+  const strings = (args as { strings?: string[] } | undefined)?.strings ?? [];
+  const sql = strings.join("?").replace(/\s+/g, " ").trim();
+  return `${operation} ${sql.slice(0, 60)}`;
+}
+
+/** The database with every statement counted and timed by label (a Prisma query extension, and `queryRows`). */
+function profiled(db: Database): { db: Database; tally: Map<string, StatementTally> } {
+  const tally = new Map<string, StatementTally>();
+  const prisma = db.prisma.$extends({
+    query: {
+      async $allOperations({ model, operation, args, query }) {
+        const started = performance.now();
+        try {
+          return await query(args);
+        } finally {
+          const label = statementLabel(model, operation, args);
+          const entry = tally.get(label) ?? { count: 0, ms: 0 };
+          entry.count++;
+          entry.ms += performance.now() - started;
+          tally.set(label, entry);
+        }
+      },
+    },
+  }) as unknown as Database["prisma"];
+  const queryRows = async <T>(sql: string, params?: readonly unknown[]): Promise<T[]> => {
+    const started = performance.now();
+    try {
+      return await db.queryRows<T>(sql, params);
+    } finally {
+      const label = `queryRows ${sql.replace(/\s+/g, " ").trim().slice(0, 60)}`;
+      const entry = tally.get(label) ?? { count: 0, ms: 0 };
+      entry.count++;
+      entry.ms += performance.now() - started;
+      tally.set(label, entry);
+    }
+  };
+  return { db: { ...db, prisma, queryRows }, tally };
+}
 
 async function runOnce(label: string, database: "pglite" | "postgres", db: Database): Promise<boolean> {
   await db.prisma.$executeRaw`
@@ -180,14 +234,18 @@ async function runOnce(label: string, database: "pglite" | "postgres", db: Datab
   );
   try {
     const echo = await echoLoad(server);
+    const counted = profiled(db);
     const { bot } = buildTelegramBot({
       config,
-      db,
+      db: counted.db,
       log,
       limits: realLimits ? undefined : { perSecond: 0, perChatPerSecond: 0 },
     });
-    await bot.init();
-    const runner = run(bot, { runner: { fetch: { allowed_updates: ["message", "callback_query"] } } });
+    const runner = await startPolling(bot, {
+      db: counted.db,
+      log,
+      allowedUpdates: ["message", "callback_query"],
+    });
     let handled: LoadResult;
     try {
       handled = await driveLoad(server, TOKEN, FIRST_CHAT);
@@ -196,7 +254,7 @@ async function runOnce(label: string, database: "pglite" | "postgres", db: Datab
     }
     const expected = customers * 2;
     const processed = await db.prisma.processedUpdate.count({
-      where: { source: "telegram", updateId: { in: handled.updateIds } },
+      where: { source: "telegram", updateId: { in: handled.updateIds }, handledAt: { not: null } },
     });
     const tickets = await db.prisma.ticket.count();
     const ticketMessages = await db.prisma.ticketMessage.count();
@@ -219,6 +277,11 @@ async function runOnce(label: string, database: "pglite" | "postgres", db: Datab
     console.log(
       `  replies ${handled.replies}/${expected}, chats with a wrong reply count ${handled.wrongReplies}, processed_updates ${processed}/${expected}, tickets ${tickets}/${customers}, ticket messages ${ticketMessages}/${customers}, echo replies ${echo.replies}/${expected}`,
     );
+    const statements = [...counted.tally.entries()].sort((a, b) => b[1].ms - a[1].ms);
+    const total = statements.reduce((sum, [, t]) => sum + t.count, 0);
+    console.log(`  database statements per update ${(total / expected).toFixed(2)} (${total} in all), by time spent:`);
+    for (const [label, t] of statements)
+      console.log(`    ${(t.count / expected).toFixed(2)}/update  mean ${(t.ms / t.count).toFixed(1)} ms  ${label}`);
     if (errors.length) console.log(`  handler errors logged: ${errors.length}, first: ${errors[0]!.slice(0, 300)}`);
     console.log(`  ${ok ? "OK: no update lost, none handled twice" : "FAILED: updates lost or handled twice"}`);
     console.log(`RATIO handled/echo ${database} = ${(rate(handled) / rate(echo)).toFixed(2)}`);

@@ -7,6 +7,7 @@ import type { Database } from "../../core/db/client";
 import type { ChatModel } from "../../core/llm/chat-model";
 import type { Logger } from "../../core/log";
 import type { Locale, Translator } from "../../core/messaging/locales";
+import type { OpenedTicket, UpdateOutcome } from "../../core/tickets/tickets";
 
 /** What the bot remembers per chat between updates (stored in `conversations`): core's state. */
 export type SessionData = ConversationState;
@@ -31,13 +32,15 @@ export function conversationDeps(deps: BotDeps): ConversationDeps {
   };
 }
 
-/** The customer linked to the chat, as core reads it. */
-export type LinkedCustomer = ChatCustomer;
+/** The customer linked to the chat, as core reads it, with their newest ticket not resolved when it was read with them. */
+export type LinkedCustomer = ChatCustomer & { openTicket?: OpenedTicket | null };
 
 export interface BotFlavor {
   deps: BotDeps;
   /** The customer linked to this chat, or null. */
   customer: LinkedCustomer | null;
+  /** What this update's write already did, when a crash came before its replies (see `onceOnly`). */
+  recorded: UpdateOutcome | null;
   locale: Locale;
   /** Translates in the chat's locale. */
   tr(key: string, vars?: Record<string, string | number>): string;

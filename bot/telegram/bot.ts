@@ -1,11 +1,12 @@
 // The customer's Telegram bot: built without starting (tests drive the built bot), then started
-// with long polling (@grammyjs/runner) or as a webhook with Telegram's secret-token header
-// checked. Handlers are thin: an update becomes one core call and its result one message.
+// with long polling (@grammyjs/runner, each batch kept until handled: polling.ts) or as a webhook
+// with Telegram's secret-token header checked (Telegram retries an update until it is answered).
+// Handlers are thin: an update becomes one core call and its result one message.
 import http from "node:http";
-import { run, sequentialize, type RunnerHandle } from "@grammyjs/runner";
-import { Bot, session, webhookCallback, type BotError } from "grammy";
+import { sequentialize } from "@grammyjs/runner";
+import { Bot, webhookCallback, type BotError } from "grammy";
 import type { Config } from "../../core/config/config";
-import { ConversationStore, setReachable } from "../../core/conversation/chats";
+import { setReachable } from "../../core/conversation/chats";
 import type { Database } from "../../core/db/client";
 import type { ChatModel } from "../../core/llm/chat-model";
 import type { Logger } from "../../core/log";
@@ -16,7 +17,7 @@ import { assertUnreachable } from "../../core/result";
 import { defaultTranslator, SUPPORTED_LOCALES, type Locale, type Translator } from "../../core/messaging/locales";
 import { enrichOutboundMessage } from "../../core/offers/offer-context";
 import { chatModelFromConfig } from "../llm/openai-chat";
-import type { BotContext, BotDeps, SessionData } from "./bot-context";
+import type { BotContext, BotDeps } from "./bot-context";
 import { consentHandlers, handleConsentCallback } from "./handlers/consent.handlers";
 import { feedbackHandlers, handleFeedbackCallback } from "./handlers/feedback.handlers";
 import { handleLinkMoveCallback, linkHandlers } from "./handlers/link.handlers";
@@ -25,6 +26,7 @@ import { answerCallback } from "./handlers/replies";
 import { complaintCommand, textHandlers } from "./handlers/text.handlers";
 import { caseInsensitiveCommands, identify, onceOnly, privateChatsOnly } from "./middleware";
 import { createTelegramClient, TELEGRAM_LIMITS, type TelegramClient, type TelegramLimits } from "./telegram-api";
+import { startPolling } from "./polling";
 import { createTelegramChannel, type TelegramChannel } from "./telegram-channel";
 
 export interface TelegramBotOptions {
@@ -82,17 +84,11 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
   telegram.install(bot.api);
 
   if (options.metrics) bot.use(countUpdates(options.metrics));
-  bot.use(privateChatsOnly);
+  bot.use(privateChatsOnly(deps));
   bot.use(caseInsensitiveCommands);
   bot.use(sequentialize((ctx) => ctx.chat?.id.toString()));
+  // The conversation state is loaded and stored here, with the update's marker (not grammY's session).
   bot.use(onceOnly(deps));
-  bot.use(
-    session<SessionData, BotContext>({
-      initial: () => ({}),
-      storage: new ConversationStore(db),
-      getSessionKey: (ctx) => (ctx.chat ? `tg:${ctx.chat.id}` : undefined),
-    }),
-  );
   bot.use(identify(deps));
 
   bot.on("my_chat_member", async (ctx) => {
@@ -183,7 +179,7 @@ export async function setCommandMenu(
 export async function startTelegramBot(options: TelegramBotOptions): Promise<RunningTelegramBot> {
   const built = buildTelegramBot({ ...options, chatModel: options.chatModel ?? chatModelFromConfig(options.config) });
   const { bot } = built;
-  const { config, log } = options;
+  const { config, db, log } = options;
   await bot.init();
   await setCommandMenu(bot.api, built.translate, config.business.locale, log);
   if (config.telegram.mode === "webhook") {
@@ -203,7 +199,7 @@ export async function startTelegramBot(options: TelegramBotOptions): Promise<Run
     log.info({ port: config.telegram.webhookPort, bot: bot.botInfo.username }, "telegram bot listening for webhooks");
     return { ...built, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   }
-  const runner: RunnerHandle = run(bot, { runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES] } } });
+  const runner = await startPolling(bot, { db, log, allowedUpdates: [...ALLOWED_UPDATES] });
   log.info({ bot: bot.botInfo.username }, "telegram bot polling");
   return {
     ...built,

@@ -1,18 +1,23 @@
 // The bot's guards, in order: private chats only (groups are ignored on purpose, nothing
 // written), commands matched without regard to case, each update handled at least once and
-// finished at most once (`processed_updates`), then who the customer is and which language to
-// speak, and any command leaving the conversation's flow in progress.
+// finished at most once (`processed_updates`, read with the customer and the conversation state in
+// one query), then which language to speak, and any command leaving the conversation's flow in
+// progress.
 import type { MiddlewareFn } from "grammy";
-import { findChatCustomer, isUpdateHandled, markUpdateHandled, setReachable } from "../../core/conversation/chats";
+import { finishUpdate, forgetUpdate, loadChat, setReachable } from "../../core/conversation/chats";
 import { onCommand } from "../../core/conversation/conversation";
+import type { ConversationState } from "../../core/conversation/state";
 import { pickLocale } from "../../core/messaging/locales";
 import type { BotContext, BotDeps } from "./bot-context";
 
 /** Ignores everything outside private chats: the bot talks to one customer at a time. */
-export const privateChatsOnly: MiddlewareFn<BotContext> = async (ctx, next) => {
-  if (ctx.chat?.type !== "private") return;
-  await next();
-};
+export function privateChatsOnly(deps: BotDeps): MiddlewareFn<BotContext> {
+  return async (ctx, next) => {
+    if (ctx.chat?.type === "private") return next();
+    // A polled update is kept until handled: forgotten, so it is not taken for an unfinished one.
+    await forgetUpdate(deps.db, { source: "telegram", updateId: String(ctx.update.update_id) });
+  };
+}
 
 /** The command at the start of a message, if any: its length in the text. */
 function leadingCommandLength(ctx: BotContext): number {
@@ -33,28 +38,39 @@ export const caseInsensitiveCommands: MiddlewareFn<BotContext> = async (ctx, nex
 };
 
 /**
- * At-least-once handling that never finishes an update twice: an update whose marker exists is
- * dropped. The marker is written by the write that handles the update, in the same statement
- * (tickets, ticket messages), or after handling for updates that only read or reply; a crash
- * before either leaves no marker, so the redelivered update does the work.
+ * At-least-once handling that never finishes an update twice. One query loads what the update
+ * needs (was it handled, what its write recorded, the linked customer, the conversation state);
+ * an update already handled is dropped. After the handlers, one statement marks it handled and
+ * stores the state if it changed. Writes that change the store record their outcome with the
+ * update's marker in their own statement (`UpdateMarker`), so an update killed after its write and
+ * before this finish is answered from that outcome when it comes again, without writing again.
  */
 export function onceOnly(deps: BotDeps): MiddlewareFn<BotContext> {
   return async (ctx, next) => {
-    const updateId = String(ctx.update.update_id);
-    if (await isUpdateHandled(deps.db, "telegram", updateId)) {
-      deps.log.debug({ updateId }, "duplicate update dropped");
+    const chat = ctx.chat!;
+    const marker = { source: "telegram", updateId: String(ctx.update.update_id) };
+    const stateKey = `tg:${chat.id}`;
+    const loaded = await loadChat(deps.db, { marker, chatId: BigInt(chat.id), stateKey });
+    if (loaded.handled) {
+      deps.log.debug({ updateId: marker.updateId }, "duplicate update dropped");
       return;
     }
+    const before = JSON.stringify(loaded.state ?? {});
+    ctx.session = loaded.state ?? {};
+    ctx.customer = loaded.customer;
+    ctx.recorded = loaded.recorded;
     await next();
-    await markUpdateHandled(deps.db, "telegram", updateId);
+    // A handler sets the state to null to drop it (an erasure removed the row with the customer).
+    const data = (ctx.session as ConversationState | null | undefined) ?? null;
+    const changed = data === null ? loaded.state !== undefined : JSON.stringify(data) !== before;
+    await finishUpdate(deps.db, { marker, state: changed ? { key: stateKey, data } : undefined });
   };
 }
 
-/** Loads the linked customer and picks the locale: chosen in /language, stored, or Telegram's. */
+/** Picks the locale (chosen in /language, stored, or Telegram's) for the customer `onceOnly` loaded. */
 export function identify(deps: BotDeps): MiddlewareFn<BotContext> {
   return async (ctx, next) => {
     ctx.deps = deps;
-    ctx.customer = ctx.chat ? await findChatCustomer(deps.db, BigInt(ctx.chat.id)) : null;
     ctx.locale = pickLocale(
       ctx.session?.locale ?? ctx.customer?.locale ?? ctx.from?.language_code,
       deps.config.business.locale,

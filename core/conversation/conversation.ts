@@ -24,6 +24,7 @@ import {
   type Attachment,
   type OpenedTicket,
   type UpdateMarker,
+  type UpdateOutcome,
 } from "../tickets/tickets";
 import { classifyIntent, isQuestion } from "./intents";
 import {
@@ -55,6 +56,8 @@ export interface ConversationDeps {
 export interface ConversationCustomer {
   id: number;
   marketingConsent: boolean;
+  /** Their newest ticket not resolved, when the channel read it already; looked up when undefined. */
+  openTicket?: OpenedTicket | null;
 }
 
 export interface CustomerMessage {
@@ -65,6 +68,11 @@ export interface CustomerMessage {
   authorRef?: string;
   /** The inbound update this message came in, marked handled in the same statement as its write. */
   marker?: UpdateMarker;
+  /**
+   * What this update's write already did (a crash came between the write and the replies): the
+   * replies are rebuilt from it and nothing is written again.
+   */
+  recorded?: UpdateOutcome | null;
 }
 
 export interface ConversationResult {
@@ -91,6 +99,7 @@ export async function handleCustomerMessage(
   input: { customer: ConversationCustomer | null; message: CustomerMessage; state: ConversationState; now: Date },
 ): Promise<ConversationResult> {
   const { customer, message, now } = input;
+  if (message.recorded) return replyToRecorded(deps, message.recorded, input.state);
   if (!customer) return { replies: [unlinked()], state: input.state };
   if (message.text.length > MAX_TEXT) return { replies: [say("too-long", { max: MAX_TEXT })], state: input.state };
   const flow = activeFlow(input.state, now, deps.timeoutMinutes);
@@ -100,6 +109,39 @@ export async function handleCustomerMessage(
     if (inFlow) return inFlow;
   }
   return handleNormalMessage(deps, customer, message, leaveFlow(state), now);
+}
+
+/**
+ * The replies the write recorded in `outcome` was answered with, from the state the update came
+ * with (it was never stored): a request opened a ticket, or joined one (acknowledged once a burst),
+ * or an NPS follow-up answer was stored (with the detractor's ticket).
+ */
+function replyToRecorded(deps: ConversationDeps, outcome: UpdateOutcome, state: ConversationState): ConversationResult {
+  const next = { ...leaveFlow(state), lastRequestAt: outcome.at };
+  switch (outcome.type) {
+    case "ticket_opened":
+      return {
+        replies: [ticketPromise(deps, "request-ack", { id: outcome.ticketId, reference: outcome.reference })],
+        state: next,
+      };
+    case "ticket_message":
+      return {
+        replies: inBurst(state, new Date(outcome.at)) ? [] : [say("complaint-added", { reference: outcome.reference })],
+        state: next,
+      };
+    case "nps_comment": {
+      const replies = [say("nps-thanks")];
+      if (outcome.ticketId !== null && outcome.reference !== null)
+        replies.push(ticketPromise(deps, "nps-ticket", { id: outcome.ticketId, reference: outcome.reference }));
+      return { replies, state: next };
+    }
+  }
+}
+
+/** Whether a message to staff at `now` belongs to the burst of the previous one. */
+function inBurst(state: ConversationState, now: Date): boolean {
+  const lastRequest = state.lastRequestAt ? Date.parse(state.lastRequestAt) : NaN;
+  return Number.isFinite(lastRequest) && now.getTime() - lastRequest < BURST_WINDOW_MS;
 }
 
 /** A flow's answer, or null when the message is plainly not one (the flow is left). */
@@ -118,7 +160,14 @@ async function continueFlow(
       if (hasMedia || !text || classifyIntent(text) !== "request" || isQuestion(text)) return null;
       const result = await recordNpsComment(
         deps.db,
-        { feedbackId: flow.feedbackId, customerId: customer.id, text, now, authorRef: message.authorRef },
+        {
+          feedbackId: flow.feedbackId,
+          customerId: customer.id,
+          text,
+          now,
+          authorRef: message.authorRef,
+          marker: message.marker,
+        },
         { chatModel: deps.chatModel, log: deps.log },
       );
       if (!result.ok) return null;
@@ -159,10 +208,9 @@ async function handleNormalMessage(
     const intent = classifyIntent(text);
     if (intent !== "request") return { replies: [say(`smalltalk-${intent}`)], state };
   }
-  const lastRequest = state.lastRequestAt ? Date.parse(state.lastRequestAt) : NaN;
-  const inBurst = Number.isFinite(lastRequest) && now.getTime() - lastRequest < BURST_WINDOW_MS;
+  const alreadyAcknowledged = inBurst(state, now);
   const next = { ...state, lastRequestAt: now.toISOString() };
-  const open = await findOpenTicket(deps.db, customer.id);
+  const open = customer.openTicket === undefined ? await findOpenTicket(deps.db, customer.id) : customer.openTicket;
   if (open) {
     const added = await addCustomerMessage(deps.db, {
       ticketId: open.id,
@@ -174,7 +222,10 @@ async function handleNormalMessage(
       now,
     });
     if (added.ok)
-      return { replies: inBurst ? [] : [say("complaint-added", { reference: open.reference })], state: next };
+      return {
+        replies: alreadyAcknowledged ? [] : [say("complaint-added", { reference: open.reference })],
+        state: next,
+      };
     if (added.error.type === "duplicate") return { replies: [], state };
   }
   // A photo alone, with nothing open to join, says nothing a person could act on yet.

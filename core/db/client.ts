@@ -54,7 +54,9 @@ export interface Database {
   copyFrom(copySql: string, chunks: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>): Promise<void>;
   /**
    * Runs one read-only query straight through the driver (no ORM row conversion) for reads of
-   * millions of rows; rows come back as the driver parses them (numbers, arrays, Dates).
+   * millions of rows, and for small reads made so often that the ORM's cost per call dominates
+   * (the bot's read per update); rows come back as the driver parses them (numbers, arrays,
+   * Dates; a server's bigint as a string, and a timestamp without time zone in local time).
    */
   queryRows<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /**
@@ -159,7 +161,9 @@ function serverDatabase(
       // These reads are dozens of mid-sized aggregates (feature batches): compiling each with
       // LLVM (jit, on by default since PostgreSQL 12) took longer than it saved (measured on
       // 200,000 customers in four batches: 2.7 s with jit, 1.9 s without).
-      pool ??= new pg.Pool({ connectionString: url, max: 2, options: "-c jit=off", ...extra });
+      // As many connections as the ORM's pool: the bot reads each update's chat snapshot here, and
+      // those reads must not queue behind two long feature batches (which keep two in flight).
+      pool ??= new pg.Pool({ connectionString: url, max: Math.max(2, poolSize), options: "-c jit=off", ...extra });
       return (await pool.query(sql, params as unknown[])).rows as T[];
     },
     close: async () => {

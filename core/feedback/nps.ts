@@ -1,12 +1,12 @@
 // NPS in conversation: the score (0-10), then a follow-up question chosen by category, then the
 // free-text answer, stored and tagged with themes. A detractor's score opens a ticket and raises
 // an `nps_detractor` staff event at once; the comment, if it comes, joins that ticket.
-import type { Database } from "../db/client";
+import { Prisma, type Database } from "../db/client";
 import type { ChatModel } from "../llm/chat-model";
 import type { PromptSource } from "../llm/prompts";
 import type { Logger } from "../log";
 import { err, ok, type Result } from "../result";
-import { addCustomerMessage, openTicket, type OpenedTicket } from "../tickets/tickets";
+import { addCustomerMessage, markerCte, openTicket, type OpenedTicket, type UpdateMarker } from "../tickets/tickets";
 import { tagThemes, type Theme } from "./themes";
 
 export type NpsCategory = "detractor" | "passive" | "promoter";
@@ -81,12 +81,14 @@ export interface NpsCommentResult {
 }
 
 /**
- * Stores the follow-up answer on the NPS row and tags it. A detractor's comment joins the ticket
- * opened with the score (a new one when that was resolved meanwhile), and staff are told.
+ * Stores the follow-up answer on the NPS row and tags it, in one statement with what it writes
+ * besides (and with `marker`, the update it came in): a detractor's comment joins the ticket opened
+ * with the score (a new one when that was resolved meanwhile), and staff are told.
+ * @returns `already_commented` also when `marker` shows the update's write was done.
  */
 export async function recordNpsComment(
   db: Database,
-  input: { feedbackId: number; customerId: number; text: string; now: Date; authorRef?: string },
+  input: { feedbackId: number; customerId: number; text: string; now: Date; authorRef?: string; marker?: UpdateMarker },
   options: { chatModel?: ChatModel; prompts?: PromptSource; log?: Logger } = {},
 ): Promise<Result<NpsCommentResult, { type: "not_found" } | { type: "already_commented" }>> {
   const row = await db.prisma.feedback.findUnique({ where: { id: input.feedbackId } });
@@ -95,32 +97,36 @@ export async function recordNpsComment(
   if (row.comment !== null) return err({ type: "already_commented" });
   const tagging = await tagThemes(input.text, options);
   const category = npsCategory(row.score);
-  let ticket: OpenedTicket | null = null;
-  if (category === "detractor") {
-    const joined = row.ticketId
-      ? await addCustomerMessage(db, {
-          ticketId: row.ticketId,
-          customerId: input.customerId,
-          text: input.text,
-          authorRef: input.authorRef,
-          now: input.now,
-        })
-      : null;
-    ticket = joined?.ok
-      ? { id: joined.value.id, reference: joined.value.reference }
-      : await openTicket(db, {
-          customerId: input.customerId,
-          source: "nps_detractor",
-          text: input.text,
-          authorRef: input.authorRef,
-          themes: tagging.themes,
-          detractor: { score: row.score, feedbackId: row.id },
-          now: input.now,
-        });
+  const comment = { feedbackId: row.id, comment: input.text, themes: tagging.themes };
+  if (category !== "detractor") {
+    const stored = await db.prisma.$queryRaw<{ id: number }[]>`
+      WITH ${markerCte(input.marker, {
+        outcome: Prisma.sql`jsonb_build_object('type', 'nps_comment', 'ticketId', NULL, 'reference', NULL, 'at', ${input.now.toISOString()}::text)`,
+        from: Prisma.sql`(SELECT 1) AS one`,
+        returning: Prisma.sql`1 AS ok`,
+        passThrough: Prisma.sql`1 AS ok`,
+      })}
+      UPDATE feedback SET comment = ${comment.comment}, themes = ${comment.themes}::text[]
+      WHERE id = ${row.id} AND comment IS NULL AND EXISTS (SELECT 1 FROM marker)
+      RETURNING id`;
+    if (stored.length === 0) return err({ type: "already_commented" });
+    return ok({ themes: tagging.themes, category, ticket: null });
   }
-  await db.prisma.feedback.update({
-    where: { id: row.id },
-    data: { comment: input.text, themes: tagging.themes, ticketId: ticket?.id ?? row.ticketId },
+  const message = { customerId: input.customerId, text: input.text, authorRef: input.authorRef, now: input.now };
+  const joined = row.ticketId
+    ? await addCustomerMessage(db, { ...message, ticketId: row.ticketId, npsComment: comment, marker: input.marker })
+    : null;
+  if (joined?.ok)
+    return ok({ themes: tagging.themes, category, ticket: { id: joined.value.id, reference: joined.value.reference } });
+  if (joined?.error.type === "duplicate") return err({ type: "already_commented" });
+  const opened = await openTicket(db, {
+    ...message,
+    source: "nps_detractor",
+    themes: tagging.themes,
+    detractor: { score: row.score, feedbackId: row.id },
+    npsComment: comment,
+    marker: input.marker,
   });
-  return ok({ themes: tagging.themes, category, ticket });
+  if (!opened) return err({ type: "already_commented" });
+  return ok({ themes: tagging.themes, category, ticket: opened });
 }

@@ -28,21 +28,58 @@ export function ticketReference(id: number): string {
 }
 
 /**
- * The marker of the inbound update a write handles (`processed_updates`), inserted in the same
- * statement as the write: a redelivered update finds it and writes nothing again, and a crash
- * before the statement leaves no marker, so the redelivery does the work.
+ * The marker of the inbound update a write handles (`processed_updates`), written in the same
+ * statement as the write with what the write did (`UpdateOutcome`): a redelivered update finds it
+ * and writes nothing again (its replies are rebuilt from the outcome), and a crash before the
+ * statement leaves no outcome, so the redelivery does the work.
  */
 export interface UpdateMarker {
   source: string;
   updateId: string;
 }
 
-function markerCte(marker: UpdateMarker | undefined): Prisma.Sql {
+/** What an update's write did, kept with its marker until the update is finished. */
+export type UpdateOutcome =
+  | { type: "ticket_opened"; ticketId: number; reference: string; at: string }
+  | { type: "ticket_message"; ticketId: number; reference: string; at: string }
+  | { type: "nps_comment"; ticketId: number | null; reference: string | null; at: string };
+
+/** An NPS follow-up answer stored on its feedback row in the same statement as its ticket message. */
+export interface NpsCommentWrite {
+  feedbackId: number;
+  comment: string;
+  themes: string[];
+}
+
+/**
+ * A CTE named `nps` that stores `write` on its feedback row (once: never over an earlier comment),
+ * linking the ticket `ticketId` (a SQL expression over `from`), for each row of `from`.
+ */
+function npsCommentCte(write: NpsCommentWrite | undefined, ticketId: Prisma.Sql, from: Prisma.Sql): Prisma.Sql {
+  if (!write) return Prisma.sql`nps AS (SELECT 1)`;
+  return Prisma.sql`nps AS (
+    UPDATE feedback SET comment = ${write.comment}, themes = ${write.themes}::text[], ticket_id = (SELECT ${ticketId} FROM ${from} LIMIT 1)
+    WHERE id = ${write.feedbackId} AND comment IS NULL AND EXISTS (SELECT 1 FROM ${from})
+    RETURNING id)`;
+}
+
+/**
+ * A CTE named `marker` that records the update's `outcome` (a jsonb expression over the rows of
+ * `from`) and yields `returning` (over the marker row) once it is written; no row when the update
+ * already has an outcome or was handled. Without a marker it yields `passThrough` over `from`.
+ */
+export function markerCte(
+  marker: UpdateMarker | undefined,
+  sql: { outcome: Prisma.Sql; from: Prisma.Sql; returning: Prisma.Sql; passThrough: Prisma.Sql },
+): Prisma.Sql {
   return marker
     ? Prisma.sql`marker AS (
-        INSERT INTO processed_updates (source, update_id, processed_at) VALUES (${marker.source}, ${marker.updateId}, now())
-        ON CONFLICT DO NOTHING RETURNING 1 AS ok)`
-    : Prisma.sql`marker AS (SELECT 1 AS ok)`;
+        INSERT INTO processed_updates (source, update_id, processed_at, outcome)
+        SELECT ${marker.source}, ${marker.updateId}, now(), ${sql.outcome} FROM ${sql.from}
+        ON CONFLICT (source, update_id) DO UPDATE SET outcome = EXCLUDED.outcome
+        WHERE processed_updates.outcome IS NULL AND processed_updates.handled_at IS NULL
+        RETURNING ${sql.returning})`
+    : Prisma.sql`marker AS (SELECT ${sql.passThrough} FROM ${sql.from})`;
 }
 
 /** What a customer's message adds to a ticket: the text (a caption, or empty for bare media) and media. */
@@ -61,6 +98,8 @@ export interface OpenTicketInput {
   themes?: string[];
   /** A detractor's ticket: the staff event is `nps_detractor` with these details. */
   detractor?: { score: number; feedbackId: number };
+  /** The detractor's comment this ticket opens with, stored on its feedback row. */
+  npsComment?: NpsCommentWrite;
   marker?: UpdateMarker;
   now: Date;
 }
@@ -76,6 +115,7 @@ export async function openTicket(
   input: OpenTicketInput & { marker: UpdateMarker },
 ): Promise<OpenedTicket | null>;
 export async function openTicket(db: Database, input: OpenTicketInput & { marker?: undefined }): Promise<OpenedTicket>;
+export async function openTicket(db: Database, input: OpenTicketInput): Promise<OpenedTicket | null>;
 export async function openTicket(db: Database, input: OpenTicketInput): Promise<OpenedTicket | null> {
   const text = messageText(input.text, input.attachments);
   const subject = preview(text).slice(0, 120) || null;
@@ -91,11 +131,17 @@ export async function openTicket(db: Database, input: OpenTicketInput): Promise<
   // One statement (no interactive transaction): under load an interactive transaction would hold
   // the embedded database's only connection while other chats wait.
   const rows = await db.prisma.$queryRaw<{ id: number }[]>`
-    WITH ${markerCte(input.marker)},
-    next AS (SELECT nextval(pg_get_serial_sequence('tickets', 'id'))::int AS id FROM marker),
+    WITH next AS (SELECT nextval(pg_get_serial_sequence('tickets', 'id'))::int AS id),
+    ${markerCte(input.marker, {
+      outcome: Prisma.sql`jsonb_build_object('type', ${input.npsComment ? "nps_comment" : "ticket_opened"}::text, 'ticketId', id,
+        'reference', 'T-' || (1000 + id), 'at', ${input.now.toISOString()}::text)`,
+      from: Prisma.sql`next`,
+      returning: Prisma.sql`(outcome->>'ticketId')::int AS id`,
+      passThrough: Prisma.sql`id`,
+    })},
     ticket AS (
       INSERT INTO tickets (id, reference, customer_id, source, subject, priority, created_at, updated_at)
-      SELECT id, 'T-' || (1000 + id), ${input.customerId}, ${input.source}, ${subject}, ${priority}, ${at}, ${at} FROM next
+      SELECT id, 'T-' || (1000 + id), ${input.customerId}, ${input.source}, ${subject}, ${priority}, ${at}, ${at} FROM marker
       RETURNING id, reference
     ),
     message AS (
@@ -115,7 +161,8 @@ export async function openTicket(db: Database, input: OpenTicketInput): Promise<
       SELECT ${input.customerId}, 'complaint', ${text}, ${themes}::text[], id, 'telegram', ${at}
       FROM ticket WHERE ${complaint}
       RETURNING id
-    )
+    ),
+    ${npsCommentCte(input.npsComment, Prisma.sql`id`, Prisma.sql`ticket`)}
     SELECT id FROM ticket`;
   const row = rows[0];
   if (row) return { id: row.id, reference: ticketReference(row.id) };
@@ -146,6 +193,8 @@ export async function addCustomerMessage(
     text: string;
     attachments?: Attachment[];
     authorRef?: string;
+    /** A detractor's NPS comment joining their ticket, stored on its feedback row. */
+    npsComment?: NpsCommentWrite;
     marker?: UpdateMarker;
     now: Date;
   },
@@ -160,7 +209,13 @@ export async function addCustomerMessage(
   const at = sqlTimestamp(input.now);
   const attachments = input.attachments?.length ? JSON.stringify(input.attachments) : null;
   const rows = await db.prisma.$queryRaw<{ id: number }[]>`
-    WITH ${markerCte(input.marker)},
+    WITH ${markerCte(input.marker, {
+      outcome: Prisma.sql`jsonb_build_object('type', ${input.npsComment ? "nps_comment" : "ticket_message"}::text, 'ticketId', ${ticket.id}::int,
+        'reference', ${ticket.reference}::text, 'at', ${input.now.toISOString()}::text)`,
+      from: Prisma.sql`(SELECT 1) AS one`,
+      returning: Prisma.sql`1 AS ok`,
+      passThrough: Prisma.sql`1 AS ok`,
+    })},
     message AS (
       INSERT INTO ticket_messages (ticket_id, author, author_ref, text, attachments, created_at)
       SELECT ${ticket.id}, 'customer', ${input.authorRef ?? null}, ${text}, ${attachments}::jsonb, ${at} FROM marker
@@ -177,7 +232,8 @@ export async function addCustomerMessage(
         'attachments', ${input.attachments?.length ?? 0}::int), ${at}
       FROM message
       RETURNING id
-    )
+    ),
+    ${npsCommentCte(input.npsComment, Prisma.sql`${ticket.id}::int`, Prisma.sql`message`)}
     SELECT id FROM message`;
   const row = rows[0];
   if (!row) return err({ type: "duplicate" });

@@ -90,7 +90,7 @@ export async function handleConsentCallback(
   }
   const text = ctx.tr("forget-done");
   await eraseCustomer(ctx.deps.db, ctx.customer.id, { now, actor: `telegram:${ctx.chat!.id}` });
-  // The conversation row is gone with the erasure; a null session keeps grammY from writing it back.
+  // The conversation row is gone with the erasure; a null session keeps it from being written back.
   (ctx as { session: unknown }).session = null;
   await ctx.reply(text);
 }

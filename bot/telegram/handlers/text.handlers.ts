@@ -39,6 +39,7 @@ async function converse(ctx: BotContext, text: string, attachments: Attachment[]
       attachments,
       authorRef: ctx.from ? String(ctx.from.id) : undefined,
       marker: { source: "telegram", updateId: String(ctx.update.update_id) },
+      recorded: ctx.recorded,
     },
     state: ctx.session,
     now: ctx.deps.now(),

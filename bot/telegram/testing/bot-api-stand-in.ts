@@ -1,7 +1,9 @@
-// A small Bot API stand-in for delivery tests, on loopback: it records every sendMessage with the
-// time it arrived, answers the calls a scripted `rateLimit` picks with 429 and a `retry_after`,
-// and serves queued updates to getUpdates (so a real grammY bot can poll it). Only what the
-// delivery path uses is implemented; any other method answers `true`.
+// A small Bot API stand-in for delivery tests, on loopback: it records every sendMessage (and
+// sendDocument) with the time it arrived, answers the calls a scripted `rateLimit` picks with 429
+// and a `retry_after` and those `refuse` picks with 400, never answers the calls a scripted `hold`
+// picks, and serves queued updates to getUpdates (so a real grammY bot can poll it), forgetting
+// those below the offset the bot confirmed. Only what the delivery path uses is implemented; any
+// other method answers `true`.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -24,6 +26,8 @@ export interface BotApiStandIn {
   sends: RecordedSend[];
   /** Accepted messages only: what customers really received. */
   delivered(): RecordedSend[];
+  /** The highest offset a getUpdates call confirmed: Telegram forgets every update below it. */
+  confirmedOffset: number;
   /** Updates served to the next getUpdates calls. */
   pushUpdates(updates: object[]): void;
   /**
@@ -33,6 +37,13 @@ export interface BotApiStandIn {
   rateLimit: (chatId: number, earlierCalls: number) => number | undefined;
   /** Picks the calls refused with 400 (as Telegram refuses a bad request): returns the description. */
   refuse: (chatId: number, earlierCalls: number) => string | undefined;
+  /**
+   * Picks the sendMessage calls never answered (recorded as not accepted): the caller stays inside
+   * the call, a deterministic place to kill it.
+   */
+  hold: (chatId: number, text: string) => boolean;
+  /** The calls held so far. */
+  held: RecordedSend[];
   close(): Promise<void>;
 }
 
@@ -44,6 +55,7 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
   let messageId = 0;
   const standIn: BotApiStandIn = {
     apiRoot: "",
+    confirmedOffset: 0,
     sends,
     delivered: () => sends.filter((s) => s.accepted),
     pushUpdates(more) {
@@ -53,6 +65,8 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
     },
     rateLimit: () => undefined,
     refuse: () => undefined,
+    hold: () => false,
+    held: [],
     close: () =>
       new Promise((resolve) => {
         for (const wake of waiters) wake();
@@ -105,6 +119,7 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
         });
       case "getUpdates": {
         const offset = Number(payload.offset ?? 0);
+        standIn.confirmedOffset = Math.max(standIn.confirmedOffset, offset);
         updates = updates.filter((u) => u.update_id >= offset);
         if (updates.length > 0) return answer(res, 200, { ok: true, result: updates.slice(0, 100) });
         // Long polling, kept short so the bot stops quickly.
@@ -125,6 +140,12 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
         callsPerChat.set(chatId, earlier + 1);
         const retryAfter = standIn.rateLimit(chatId, earlier);
         const text = String(payload.text ?? payload.caption ?? "");
+        if (method === "sendMessage" && standIn.hold(chatId, text)) {
+          const send = { at, chatId, text, accepted: false };
+          sends.push(send);
+          standIn.held.push(send);
+          return;
+        }
         const extra = {
           ...(typeof payload.parse_mode === "string" ? { parseMode: payload.parse_mode } : {}),
           ...(method === "sendDocument"

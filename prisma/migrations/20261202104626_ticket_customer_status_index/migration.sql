@@ -1,0 +1,3 @@
+-- CreateIndex
+CREATE INDEX "tickets_customer_id_status_idx" ON "tickets"("customer_id", "status");
+
