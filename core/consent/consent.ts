@@ -179,7 +179,8 @@ export async function exportCustomerData(
         createdAt: customer.createdAt,
       },
       purchases,
-      scores: scores.map((s) => ({ ...s, reasons: readReasons(s.reasons) })),
+      // The export is the customer's: reasons in their language.
+      scores: scores.map((s) => ({ ...s, reasons: readReasons(s.reasons, customer.locale ?? "en") })),
       offers: offers.map((o) => ({
         code: o.code,
         status: o.status,
