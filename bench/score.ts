@@ -5,6 +5,8 @@
 //   npm run bench:score -- --pg 200000 --pglite 20000 --purchases-per-customer 10
 //   npm run bench:score -- --pglite 0        PostgreSQL only
 //   npm run bench:score -- --repeat 5        medians of 5 scans and scoring runs (default 3)
+//   npm run bench:score -- --model logistic  the churn model to activate (default gbt, the tree;
+//                                            logistic, gbt, blend, or auto: what train chooses)
 // Data is generated in SQL (generate_series) for speed. Prints the scan time (through Prisma and
 // straight through the driver), the scoring time and their ratios (target <= 3), each the median
 // of --repeat runs.
@@ -15,6 +17,7 @@ import { loadConfig } from "../core/config/config";
 import { silentLogger } from "../core/log";
 import { scoreAll, type ScoreRunSummary } from "../core/analytics/scoring";
 import { trainChurnModel } from "../core/analytics/training";
+import { MODEL_KINDS, type ModelKind } from "../core/analytics/models/candidates";
 import { startPostgres } from "../test/postgres-server";
 
 const args = process.argv.slice(2);
@@ -26,6 +29,10 @@ const pgCustomers = arg("pg", 1_000_000);
 const pgliteCustomers = arg("pglite", 100_000);
 const perCustomer = arg("purchases-per-customer", 10);
 const repeat = Math.max(1, arg("repeat", 3));
+const modelArg = args.includes("--model") ? args[args.indexOf("--model") + 1]! : "gbt";
+if (modelArg !== "auto" && !(MODEL_KINDS as readonly string[]).includes(modelArg))
+  throw new Error(`--model: one of auto, ${MODEL_KINDS.join(", ")}`);
+const model = modelArg === "auto" ? undefined : (modelArg as ModelKind);
 const asOf = new Date("2026-01-01T00:00:00.000Z");
 const config = loadConfig({}).analytics;
 
@@ -100,11 +107,17 @@ async function bench(label: string, db: Database, customers: number): Promise<vo
   );
   console.log(`  rows: ${counts[0]!.c.toLocaleString("en")} customers, ${counts[0]!.p.toLocaleString("en")} purchases`);
   const trained = await timed("train churn model (not in ratio)", () =>
-    trainChurnModel(db, { asOf, horizonDays: config.churnHorizonDays, log: silentLogger, now: () => new Date() }),
+    trainChurnModel(db, {
+      asOf,
+      horizonDays: config.churnHorizonDays,
+      log: silentLogger,
+      now: () => new Date(),
+      ...(model ? { model } : {}),
+    }),
   );
   if (trained.value.ok)
     console.log(
-      `  ${trained.value.value.metrics.chosen}, out-of-time AUC ${trained.value.value.metrics.auc?.toFixed(3) ?? "n/a"}, ${trained.value.value.metrics.trainRows} training rows`,
+      `  active model ${trained.value.value.metrics.chosen}${model ? " (--model)" : ""}, out-of-time AUC ${trained.value.value.metrics.auc?.toFixed(3) ?? "n/a"}, ${trained.value.value.metrics.trainRows} training rows`,
     );
   await db.queryRows(SCAN); // warm the cache the same way for both
   // Each measured `repeat` times, interleaved, and the medians compared: single runs on this

@@ -126,7 +126,7 @@ export async function runCommand(cmd: RetentionCommand, deps: SlackDeps, userId:
       return { text: HELP_TEXT, blocks: [section(HELP_TEXT)] };
     case "at-risk": {
       const minRisk = cmd.minRisk ?? config.analytics.riskHigh;
-      const filter = { segment: cmd.segment, minRisk, orderBy: cmd.orderBy };
+      const filter = { segment: cmd.segment, minRisk, orderBy: cmd.orderBy, locale: config.business.locale };
       const list = await listAtRisk(db, { ...filter, limit: cmd.limit });
       const blocks = atRiskBlocks(list, filter, currency);
       if (list.total === 0) return { text: `No customers at risk${cmd.segment ? ` in ${cmd.segment}` : ""}.`, blocks };
@@ -146,7 +146,7 @@ export async function runCommand(cmd: RetentionCommand, deps: SlackDeps, userId:
     case "customer": {
       const found = await findCustomer(db, cmd.query);
       if (!found.ok) return { text: lookupMessage(found.error) };
-      const profile = await customerProfile(db, found.value.id);
+      const profile = await customerProfile(db, found.value.id, { locale: config.business.locale });
       if (!profile) return { text: `No customer matches \`${esc(cmd.query)}\`.` };
       return {
         text: `${profile.name ?? profile.externalId}: churn risk ${profile.score ? Math.round(profile.score.churnProbability * 100) + "%" : "not scored"}`,

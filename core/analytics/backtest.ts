@@ -11,6 +11,7 @@ import { featureNames, featureVector } from "./feature-vector";
 import type { BgNbdDiagnosis } from "./models/bgnbd";
 import { fitPlatt, type PlattCalibration } from "./models/calibration";
 import {
+  blendOf,
   chooseModel,
   fitCandidate,
   modelLogOdds,
@@ -145,7 +146,12 @@ export function fitCandidates(
     );
   const features = featureNames(options.attributeSpec);
   const models = {} as Record<ModelKind, FittedModel>;
-  for (const kind of MODEL_KINDS) models[kind] = fitCandidate(kind, X, y, { features, seed: options.seed });
+  // The blend is the mean of the other two: fitted once each, not again for it.
+  for (const kind of MODEL_KINDS)
+    models[kind] =
+      kind === "blend"
+        ? blendOf(models.logistic, models.gbt)
+        : fitCandidate(kind, X, y, { features, seed: options.seed });
   return { latent, models, features, trainRows: idx.length };
 }
 
@@ -171,7 +177,9 @@ export function paramsFor(
   return {
     version: "churn-logistic-v1",
     model: kind,
-    ...(model.kind === "logistic" ? { logistic: model.logistic } : { gbt: model.gbt }),
+    ...(model.kind === "logistic" ? { logistic: model.logistic } : {}),
+    ...(model.kind === "gbt" ? { gbt: model.gbt } : {}),
+    ...(model.kind === "blend" ? { logistic: model.logistic, gbt: model.gbt } : {}),
     calibration: null,
     bgnbd: fit.latent.bgnbd,
     gammaGamma: fit.latent.gammaGamma,

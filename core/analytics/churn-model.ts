@@ -16,7 +16,7 @@ import { gbtContributions, type GbtModel } from "./models/gbt";
 import { contributions, type LogisticModel } from "./models/logistic";
 import { seededRandom } from "./models/evaluation";
 import type { AttributeFeature, CustomerFeatures } from "./features";
-import { featureVector, type LatentQuantities } from "./feature-vector";
+import { featureNames, featureVector, type LatentQuantities } from "./feature-vector";
 
 export const CHURN_MODEL_VERSION = "churn-logistic-v1";
 
@@ -108,14 +108,37 @@ export function expectedSpend(gg: GammaGammaParams | null, f: CustomerFeatures):
 
 /** The candidate a stored model holds. */
 export function storedModel(params: ChurnModelParams): FittedModel {
+  if (params.model === "blend" && params.gbt && params.logistic)
+    return { kind: "blend", logistic: params.logistic, gbt: params.gbt };
   if (params.model === "gbt" && params.gbt) return { kind: "gbt", gbt: params.gbt };
   if (params.logistic) return { kind: "logistic", logistic: params.logistic };
   throw new RangeError("stored churn model holds neither a logistic nor a tree model");
 }
 
+/** The columns a stored model was trained on, in its order (models store their feature names). */
+export function modelFeatureNames(params: ChurnModelParams): string[] {
+  return params.gbt?.features ?? params.logistic?.features ?? featureNames(params.attributeSpec);
+}
+
+// For each stored model, where its columns sit in today's feature vector, or null when they are
+// the same columns: a model trained before a column was added keeps scoring on its own columns.
+const projections = new WeakMap<ChurnModelParams, Int32Array | null>();
+
+function projectionFor(params: ChurnModelParams): Int32Array | null {
+  let projection = projections.get(params);
+  if (projection === undefined) {
+    const current = featureNames(params.attributeSpec);
+    const own = modelFeatureNames(params);
+    const same = own.length === current.length && own.every((name, j) => name === current[j]);
+    projection = same ? null : Int32Array.from(own, (name) => current.indexOf(name));
+    projections.set(params, projection);
+  }
+  return projection;
+}
+
 /**
  * The churn probability of one customer under a stored model, with each column's contribution
- * to the log-odds (aligned with the model's feature names; positive = more risk).
+ * to the log-odds (aligned with {@link modelFeatureNames}; positive = more risk).
  */
 export function applyChurnModel(
   params: ChurnModelParams,
@@ -124,12 +147,20 @@ export function applyChurnModel(
   buffer?: Float64Array,
 ): { churnProbability: number; latent: LatentQuantities; contributions: ArrayLike<number> } {
   const latent = latentQuantities(params.bgnbd, f, params.horizonDays);
-  const row = featureVector(f, latent);
+  const full = featureVector(f, latent);
+  const projection = projectionFor(params);
+  const row = projection ? Array.from(projection, (j) => (j >= 0 ? full[j]! : 0)) : full;
   let parts: ArrayLike<number>;
   let z: number;
-  if (params.model === "gbt" && params.gbt) {
+  if ((params.model === "gbt" || params.model === "blend") && params.gbt) {
     const out = buffer && buffer.length === row.length ? buffer : new Float64Array(row.length);
     z = gbtContributions(params.gbt, row, out);
+    if (params.model === "blend" && params.logistic) {
+      // The mean of the two log-odds: each column's part is the mean of its two parts.
+      const linear = contributions(params.logistic, row);
+      z = (z + params.logistic.weights[0]!) / 2;
+      for (let j = 0; j < out.length; j++) out[j] = (out[j]! + linear[j]!) / 2;
+    }
     parts = out;
   } else {
     parts = contributions(params.logistic!, row);

@@ -89,7 +89,7 @@ describe("evaluateLabeled", () => {
       ]),
     );
     expect(result.features).not.toContain("RowNumber");
-    expect(Object.keys(result.models).sort()).toEqual(["gbt", "logistic"]);
+    expect(Object.keys(result.models).sort()).toEqual(["blend", "gbt", "logistic"]);
     expect(result.auc).toBe(result.models[result.chosen].auc);
     // The label is linear in the inputs: trees are no better, so the simpler model is chosen.
     expect(result.chosen).toBe("logistic");

@@ -23,6 +23,11 @@ export const BASE_FEATURES = [
   "log_offers_declined",
   "p_alive",
   "log_expected_purchases",
+  "log_active_days",
+  "log_monetary_total",
+  "log_items_per_order",
+  "log_item_price",
+  "log_item_price_squared",
 ] as const;
 export type BaseFeature = (typeof BASE_FEATURES)[number];
 
@@ -42,6 +47,7 @@ const log1p = (v: number) => Math.log1p(Math.max(0, v));
 /** The model input row for one customer (same order as `featureNames`). */
 export function featureVector(f: CustomerFeatures, latent: LatentQuantities): number[] {
   const recency = f.recencyDays ?? f.tenureDays;
+  const itemPrice = log1p(f.itemCount > 0 ? f.monetaryTotal / f.itemCount : 0);
   return [
     log1p(recency),
     f.recencyDays === null ? 1 : 0,
@@ -61,6 +67,13 @@ export function featureVector(f: CustomerFeatures, latent: LatentQuantities): nu
     log1p(f.offersDeclined),
     Number.isFinite(latent.pAlive) ? latent.pAlive : 0,
     log1p(Number.isFinite(latent.expectedPurchases) ? latent.expectedPurchases : 0),
+    log1p(f.tx),
+    log1p(f.monetaryTotal),
+    log1p(f.purchaseCount > 0 ? f.itemCount / f.purchaseCount : 0),
+    itemPrice,
+    // A linear model can only rank by unit price one way; the square lets it treat both
+    // bargain and premium buyers as different from the middle.
+    itemPrice * itemPrice,
     ...f.attributes,
   ];
 }

@@ -25,6 +25,8 @@ export interface CustomerFeatures {
   /** Mean order value; null without purchases. */
   monetaryMean: number | null;
   monetaryTotal: number;
+  /** Items bought: the purchases' quantities summed (1 per purchase where a store has none). */
+  itemCount: number;
   /** Mean days between purchase days; null with fewer than two. */
   meanGapDays: number | null;
   /** recencyDays / meanGapDays: above 1 means the next purchase is overdue. */
@@ -142,6 +144,7 @@ const PACKED = {
   spend_prev_90: "p.spend_prev_90",
   margin: "p.margin",
   margin_base: "p.margin_base",
+  items: "p.items",
   nps: "fb.nps",
   csat: "fb.csat",
   complaints_90: "fb.complaints_90",
@@ -169,7 +172,8 @@ const PURCHASES_AGGREGATE = `
          coalesce(sum(amount) FILTER (WHERE purchased_at >= $1::timestamp - interval '180 days'
                                         AND purchased_at < $1::timestamp - interval '90 days'), 0) AS spend_prev_90,
          sum(gross_margin) AS margin,
-         sum(amount) FILTER (WHERE gross_margin IS NOT NULL) AS margin_base
+         sum(amount) FILTER (WHERE gross_margin IS NOT NULL) AS margin_base,
+         sum(quantity) AS items
     FROM purchases
    WHERE customer_id > $2 AND customer_id <= $3 AND purchased_at < $1::timestamp
    GROUP BY customer_id`;
@@ -186,7 +190,8 @@ const STATS_AGGREGATE = `
          coalesce(w.spend_90, 0) AS spend_90,
          coalesce(w.spend_prev_90, 0) AS spend_prev_90,
          s.margin,
-         s.margin_revenue AS margin_base
+         s.margin_revenue AS margin_base,
+         s.items
     FROM customer_purchase_stats s
     LEFT JOIN (
       SELECT customer_id,
@@ -224,7 +229,7 @@ p AS (
          ${source === "stats" ? "g.total" : "g.total - coalesce(rf.total, 0)"} AS total,
          g.spend_90 - coalesce(rf.spend_90, 0) AS spend_90,
          g.spend_prev_90 - coalesce(rf.spend_prev_90, 0) AS spend_prev_90,
-         g.margin, g.margin_base
+         g.margin, g.margin_base, g.items
     FROM gross g LEFT JOIN rf ON rf.customer_id = g.customer_id
 ),
 fb AS (
@@ -342,6 +347,7 @@ export function decodeFeatures(packed: string, spec: readonly AttributeFeature[]
     tenureDays: Math.max(firstDays ?? 0, orZero(v[at.signup_seconds]! / DAY_SECONDS)),
     monetaryMean: purchaseCount > 0 ? total / purchaseCount : null,
     monetaryTotal: total,
+    itemCount: orZero(v[at.items]!),
     meanGapDays,
     overdueRatio: meanGapDays !== null && meanGapDays > 0 && recencyDays !== null ? recencyDays / meanGapDays : null,
     spendLast90: s90,

@@ -11,6 +11,7 @@ function features(overrides: Partial<CustomerFeatures> = {}): CustomerFeatures {
     tenureDays: 400,
     monetaryMean: 40,
     monetaryTotal: 440,
+    itemCount: 11,
     meanGapDays: 21.2,
     overdueRatio: 94.3 / 21.2,
     spendLast90: 40,

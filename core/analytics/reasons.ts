@@ -56,10 +56,12 @@ function codeFor(feature: string, noPurchase: boolean): ReasonCode | null {
     case "no_purchase":
       return noPurchase ? "no_purchase_yet" : "overdue";
     case "log_frequency":
+    case "log_active_days":
       return "few_purchases";
     case "spend_trend":
       return "spending_down";
     case "log_monetary_mean":
+    case "log_monetary_total":
       return "small_orders";
     case "nps_detractor":
     case "nps_promoter":

@@ -70,7 +70,7 @@ describeEachDatabase("scoring every customer", (kind) => {
     // Chosen by an out-of-time backtest at the latest cut-off (as-of minus two horizons' training).
     expect(metrics.backtest.length).toBeGreaterThanOrEqual(1);
     expect(metrics.backtest[0]!.cutoff).toBe(addDays(asOf, -90).toISOString().slice(0, 10));
-    expect(Object.keys(metrics.backtest[0]!.models).sort()).toEqual(["gbt", "logistic"]);
+    expect(Object.keys(metrics.backtest[0]!.models).sort()).toEqual(["blend", "gbt", "logistic"]);
     expect(["logistic", "gbt"]).toContain(metrics.chosen);
     expect(metrics.auc).toBeGreaterThan(0.7);
     expect(metrics.trainRows).toBeLessThanOrEqual(402);

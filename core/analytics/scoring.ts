@@ -6,6 +6,7 @@ import type { Config } from "../config/config";
 import type { Database } from "../db/client";
 import {
   applyChurnModel,
+  modelFeatureNames,
   expectedSpend,
   fitLatentModels,
   latentQuantities,
@@ -165,7 +166,7 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     log.warn("scoring without a trained churn model: churn probability from BG/NBD expected purchases");
   }
   const spec = params?.attributeSpec ?? fallback?.attributeSpec ?? [];
-  const names = featureNames(spec);
+  const names = params ? modelFeatureNames(params) : featureNames(spec);
   const attributeNames = spec.map((s) => s.name);
   const total = await countCustomers(db);
 

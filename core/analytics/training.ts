@@ -36,6 +36,8 @@ export interface TrainOptions {
   /** Activate the new model even if the active one does better on the backtest. */
   force?: boolean;
   seed?: number;
+  /** Fit this candidate whatever the backtest would choose (benchmarks, a manager's override). */
+  model?: ModelKind;
 }
 
 export interface ChurnModelMetrics {
@@ -117,9 +119,11 @@ export async function trainChurnModel(
   const meanAuc: Partial<Record<ModelKind, { auc: number }>> = {};
   for (const kind of MODEL_KINDS)
     if (windows.length) meanAuc[kind] = { auc: mean(windows.map((w) => w.window.models[kind].auc)) };
-  const chosen: ModelKind = windows.length
-    ? chooseModel(Object.fromEntries(MODEL_KINDS.map((k) => [k, meanAuc[k]!.auc])))
-    : "logistic";
+  const chosen: ModelKind = options.model
+    ? options.model
+    : windows.length
+      ? chooseModel(Object.fromEntries(MODEL_KINDS.map((k) => [k, meanAuc[k]!.auc])))
+      : "logistic";
   if (!windows.length)
     notes.push(
       `the history (${day(span.first)} .. ${day(span.last)}) is shorter than two ${horizonDays}-day horizons: no out-of-time backtest, the simpler model is used uncalibrated`,

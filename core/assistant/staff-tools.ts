@@ -48,6 +48,7 @@ export const atRiskTool = defineTool({
       minRisk,
       limit: input.limit,
       orderBy: input.orderBy,
+      locale: ctx.locale,
     });
     return {
       scoredAsOf: list.asOf,
@@ -108,7 +109,7 @@ async function lookup(ctx: ToolContext, query: string) {
       };
     return { error: "no customer matches" };
   }
-  const profile = await customerProfile(ctx.db, found.value.id);
+  const profile = await customerProfile(ctx.db, found.value.id, { locale: ctx.locale });
   return profile ?? { error: "no customer matches" };
 }
 

@@ -10,6 +10,8 @@ export interface ToolContext {
   /** The staff member's question: decides whether a named customer's personal data may be shown. */
   question: string;
   riskHigh: number;
+  /** The staff's language: reasons the tools return are worded in it (English by default). */
+  locale?: string;
   riskMedium: number;
   /** Margin share for purchases without a recorded margin (config.analytics.defaultGrossMargin). */
   defaultGrossMargin: number;

@@ -41,7 +41,7 @@ export async function withOfferContext(db: Database, batch: ClaimedMessage[]): P
       customerName: row.name,
       segment: row.segment,
       topCategory: row.category,
-      reasons: readableReasons(row.reasons),
+      reasons: readableReasons(row.reasons, m.locale),
     };
     return { ...m, payload: { ...m.payload, ...context } };
   });

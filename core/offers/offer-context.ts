@@ -9,23 +9,26 @@ export interface OfferContext {
   customerName: string | null;
   segment: string | null;
   topCategory: string | null;
-  /** As scored: code, English text, and the numbers (`values`) other languages word themselves. */
+  /** As scored: code, text in the customer's language, and the numbers (`values`). */
   reasons: { code?: string; text: string; values?: Record<string, unknown> }[];
 }
 
 /**
- * A score's reasons for an offer: code, English text and the numbers, so the offer text can tell
- * the customer "94 days since your last order" from `values`, not from the staff wording. The
- * model's weights stay out of the message.
+ * A score's reasons for an offer: code, text worded in `locale` (the customer's language) and the
+ * numbers, so the offer text can tell the customer "94 days since your last order" from `values`
+ * too. The model's weights stay out of the message.
  */
-export function readableReasons(raw: unknown): OfferContext["reasons"] {
-  return readReasons(raw).map(({ code, text, values }) => ({ code, text, values }));
+export function readableReasons(raw: unknown, locale: string): OfferContext["reasons"] {
+  return readReasons(raw, locale).map(({ code, text, values }) => ({ code, text, values }));
 }
 
-/** Reads the context for one customer (3 small queries). */
-export async function loadOfferContext(db: Database, customerId: number): Promise<OfferContext> {
+/**
+ * Reads the context for one customer (3 small queries); reasons are worded in `locale`, else the
+ * customer's own language, else English.
+ */
+export async function loadOfferContext(db: Database, customerId: number, locale?: string): Promise<OfferContext> {
   const [customer, score, category] = await Promise.all([
-    db.prisma.customer.findUnique({ where: { id: customerId }, select: { name: true } }),
+    db.prisma.customer.findUnique({ where: { id: customerId }, select: { name: true, locale: true } }),
     db.prisma.$queryRaw<{ segment: string; reasons: unknown }[]>`
       SELECT s.segment, s.reasons FROM scores s
       WHERE s.customer_id = ${customerId}
@@ -34,7 +37,7 @@ export async function loadOfferContext(db: Database, customerId: number): Promis
       SELECT category FROM purchases WHERE customer_id = ${customerId} AND category IS NOT NULL
       GROUP BY category ORDER BY count(*) DESC, max(purchased_at) DESC LIMIT 1`,
   ]);
-  const reasons = readableReasons(score[0]?.reasons);
+  const reasons = readableReasons(score[0]?.reasons, locale ?? customer?.locale ?? "en");
   return {
     customerName: customer?.name ?? null,
     segment: score[0]?.segment ?? null,
@@ -73,6 +76,6 @@ export async function enrichOutboundMessage(db: Database, message: OutboundMessa
   }
   // The customer's context, unless a batch step (the dispatcher's) added it already.
   if (message.customerId !== null && !("customerName" in payload))
-    payload = { ...payload, ...(await loadOfferContext(db, message.customerId)) };
+    payload = { ...payload, ...(await loadOfferContext(db, message.customerId, message.locale)) };
   return payload === message.payload ? message : { ...message, payload };
 }

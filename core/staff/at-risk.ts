@@ -14,6 +14,8 @@ export interface AtRiskFilter {
   /** Rows to return; the CSV export ignores it. */
   limit: number;
   orderBy?: "risk" | "clv";
+  /** The reader's language for the reasons (the staff's); English by default. */
+  locale?: string;
 }
 
 export interface AtRiskRow {
@@ -65,7 +67,7 @@ export async function listAtRisk(db: Database, filter: AtRiskFilter): Promise<At
   const { current } = await latestScoreRuns(db);
   if (!current) return { asOf: null, total: 0, rows: [] };
   const rows = await queryAtRisk(db, current.id, filter, filter.limit);
-  return { asOf: current.asOf, total: rows[0]?.total ?? 0, rows: rows.map(toRow) };
+  return { asOf: current.asOf, total: rows[0]?.total ?? 0, rows: rows.map((r) => toRow(r, filter.locale)) };
 }
 
 /**
@@ -77,7 +79,7 @@ export async function atRiskCsv(
   filter: Omit<AtRiskFilter, "limit">,
 ): Promise<{ csv: string; rows: number }> {
   const { current } = await latestScoreRuns(db);
-  const rows = current ? (await queryAtRisk(db, current.id, filter, null)).map(toRow) : [];
+  const rows = current ? (await queryAtRisk(db, current.id, filter, null)).map((r) => toRow(r, filter.locale)) : [];
   const csv = stringify(
     rows.map((r) => ({
       external_id: r.externalId,
@@ -138,7 +140,7 @@ async function queryAtRisk(
     ${order} ${limitSql}`;
 }
 
-function toRow(r: RawAtRiskRow): AtRiskRow {
+function toRow(r: RawAtRiskRow, locale = "en"): AtRiskRow {
   return {
     customerId: r.customer_id,
     externalId: r.external_id,
@@ -149,7 +151,7 @@ function toRow(r: RawAtRiskRow): AtRiskRow {
     riskBand: r.risk_band,
     clv: r.clv === null ? null : Number(r.clv),
     segment: r.segment,
-    reasons: readReasons(r.reasons),
+    reasons: readReasons(r.reasons, locale),
     lastPurchaseAt: r.last_purchase_at,
     telegramLinked: r.telegram_linked,
     marketingConsent: r.marketing_consent,

@@ -99,7 +99,8 @@ export async function findCustomer(db: Database, query: string): Promise<Result<
 export async function customerProfile(
   db: Database,
   customerId: number,
-  options: { recent?: number } = {},
+  /** `locale`: the reader's language for the reasons (the staff's); English by default. */
+  options: { recent?: number; locale?: string } = {},
 ): Promise<CustomerProfile | null> {
   const recent = options.recent ?? 5;
   const customer = await db.prisma.customer.findUnique({ where: { id: customerId } });
@@ -139,7 +140,7 @@ export async function customerProfile(
           pAlive: score.pAlive,
           expectedPurchases: score.expectedPurchases,
           segment: score.segment,
-          reasons: readReasons(score.reasons),
+          reasons: readReasons(score.reasons, options.locale),
         }
       : null,
     purchases: {

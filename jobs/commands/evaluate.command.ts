@@ -1,7 +1,10 @@
 // `retention evaluate ...`: the models measured on files, without a database.
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { evaluateCdnow, type CdnowEvaluation } from "../../core/analytics/evaluate-cdnow";
+import { evaluateHistory, type HistoryEvaluation } from "../../core/analytics/evaluate-history";
+import { openDatabase } from "../../core/db/client";
+import { applyMigrations } from "../../core/db/migrate";
+import { importFile } from "../../core/import/importer";
 import { evaluateLabeled, type LabeledEvaluation } from "../../core/analytics/evaluate-labeled";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -13,22 +16,28 @@ import { parseDate } from "./analytics.command";
 
 const fixed = (v: number, digits = 4): string => v.toFixed(digits);
 
-function printCdnow(r: CdnowEvaluation): void {
+function printHistory(file: string, r: HistoryEvaluation): void {
+  const seeds = (v: number[]) => v.map((a) => fixed(a)).join(", ");
   const lines = [
-    `CDNOW evaluation of ${r.file}`,
-    `customers ${r.customers}, churned (no purchase 1997-10-01..1998-06-30) ${(100 * r.churnRate).toFixed(1)}%`,
-    `supervised churn model: out-of-sample AUC ${fixed(r.auc)} (mean of folds ${r.aucFolds.map((a) => fixed(a, 3)).join(", ")}; pooled ${fixed(r.aucPooled)}), trained in ${r.trainingMs} ms`,
-    `BG/NBD (weeks): r ${fixed(r.bgnbd.r)}  alpha ${fixed(r.bgnbd.alpha)}  a ${fixed(r.bgnbd.a)}  b ${fixed(r.bgnbd.b)}`,
-    `Gamma-Gamma: p ${fixed(r.gammaGamma.p)}  q ${fixed(r.gammaGamma.q)}  gamma ${fixed(r.gammaGamma.gamma)}`,
-    `BG/NBD expected holdout purchases as a churn score: AUC ${fixed(r.bgnbdAuc)}`,
-    `holdout purchases: predicted ${r.holdoutPurchases.predicted.toFixed(0)}, actual ${r.holdoutPurchases.actual}`,
-    "calibration (deciles of predicted churn probability):",
+    `evaluation of ${file} as of ${r.cutoff}: the product's features and candidates, ${r.folds}-fold cross-validation`,
+    `customers ${r.customers}, churned (no purchase in the ${r.horizonDays} days after the cut-off) ${(100 * r.churnRate).toFixed(1)}%`,
+    `chosen model: ${r.chosen}, AUC ${fixed(r.auc)} (seed ${r.seeds[0]}); seeds ${r.seeds.join(", ")}: ${seeds(r.aucSeeds)}, mean ${fixed(r.aucMean)}`,
+    ...Object.entries(r.models).map(
+      ([name, m]) =>
+        `  ${name.padEnd(9)} AUC ${fixed(m.auc)}  seeds ${seeds(m.aucSeeds)}  mean ${fixed(m.aucMean)}  (pooled ${fixed(m.aucPooled)}), trained in ${m.trainingMs} ms`,
+    ),
+    "baselines (BG/NBD fitted on every customer at the cut-off, no labels):",
+    `  recency      AUC ${fixed(r.baselines.recency.auc)}`,
+    `  BG/NBD       AUC ${fixed(r.baselines.bgnbd.auc)}  (expected purchases)`,
+    `  1-P(alive)   AUC ${fixed(r.baselines.palive.auc)}`,
+    `BG/NBD (days, ${r.bgnbdDiagnosis.method}): r ${fixed(r.bgnbd.r)}  alpha ${fixed(r.bgnbd.alpha)}  a ${fixed(r.bgnbd.a)}  b ${fixed(r.bgnbd.b)}`,
+    "calibration (deciles of the chosen model's out-of-fold probability):",
     "  bin  predicted  observed  customers",
     ...r.calibration.map(
       (b) =>
         `  ${String(b.bin).padStart(3)}  ${fixed(b.meanPredicted, 3).padStart(9)}  ${fixed(b.observedRate, 3).padStart(8)}  ${String(b.count).padStart(9)}`,
     ),
-    `features: ${r.features.join(", ")}`,
+    `features (${r.features.length}): ${r.features.join(", ")}`,
   ];
   console.log(lines.join("\n"));
 }
@@ -118,16 +127,36 @@ export function registerEvaluateCommands(program: Command): void {
   evaluate
     .command("cdnow <file>")
     .description(
-      "CDNOW_master.txt or CDNOW_sample.txt: BG/NBD and Gamma-Gamma on 1997-01-01..1997-09-30, churn model AUC " +
-        "(label: no purchase 1997-10-01..1998-06-30) by 5-fold cross-validation",
+      "CDNOW_master.txt or CDNOW_sample.txt imported into a throwaway in-memory database as `import orders --format " +
+        "cdnow` would, then the product's own features and churn model candidates cross-validated on the customers " +
+        "as of --cutoff (label: no purchase in the --horizon days after it), beside recency and BG/NBD",
     )
+    .option("--cutoff <date>", "features as of this day (Fader, Hardie & Lee's calibration end + 1)", "1997-10-01")
+    .option("--horizon <days>", "days after the cut-off a churner does not buy in (their holdout)", "273")
+    .option("--seeds <list>", "comma-separated seeds, one fold split each (the first is reported as AUC)", "1,2,3")
     .option("--json", "print one JSON object")
-    .option("--seed <n>", "seed of the fold split", "1")
-    .action(async (file: string, opts: { json?: boolean; seed: string }) => {
+    .action(async (file: string, opts: { cutoff: string; horizon: string; seeds: string; json?: boolean }) => {
       requireFile(file);
-      const result = await evaluateCdnow(file, { seed: Number(opts.seed) });
-      if (opts.json) console.log(JSON.stringify(result));
-      else printCdnow(result);
+      const horizonDays = Number(opts.horizon);
+      if (!(Number.isInteger(horizonDays) && horizonDays > 0))
+        throw new UserError(`--horizon: "${opts.horizon}" is not a whole number of days above 0`);
+      const seeds = opts.seeds.split(",").map(Number);
+      if (!seeds.every(Number.isInteger)) throw new UserError(`--seeds: "${opts.seeds}" is not a list of integers`);
+      const cutoff = parseDate(opts.cutoff, "--cutoff");
+      const db = await openDatabase({ kind: "pglite", dataDir: null });
+      let result: HistoryEvaluation;
+      try {
+        await applyMigrations(db);
+        await importFile(db, { kind: "orders", file, format: "cdnow", timeZone: "UTC", now: new Date() });
+        result = await evaluateHistory(db, { cutoff, horizonDays, seeds });
+      } catch (error) {
+        if (error instanceof RangeError) throw new UserError(error.message);
+        throw error;
+      } finally {
+        await db.close();
+      }
+      if (opts.json) console.log(JSON.stringify({ file, ...result }));
+      else printHistory(file, result);
     });
   evaluate
     .command("labeled <file>")

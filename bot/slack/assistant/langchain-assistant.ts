@@ -38,6 +38,7 @@ export function createLangchainAssistant(options: LangchainAssistantOptions): As
         now,
         question,
         allowedAttributes: config.assistant.attributes,
+        locale: config.business.locale,
         disclosed,
         riskHigh: config.analytics.riskHigh,
         riskMedium: config.analytics.riskMedium,

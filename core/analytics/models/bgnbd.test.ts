@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { cdnowCalibration, readCdnow } from "../cdnow";
+import { cdnowCalibration, readCdnow } from "../../../test/helpers/cdnow";
 import { auc, seededRandom } from "./evaluation";
 import {
   bgnbdExpectedPurchases,
@@ -13,8 +12,9 @@ import {
   type RfmSummary,
 } from "./bgnbd";
 import { hyp2f1, lnGamma } from "./special";
+import { sharedDataFile } from "../../../test/helpers/shared-data";
 
-const sampleFile = path.resolve(import.meta.dirname, "../../../../shared/data/CDNOW_sample.txt");
+const sampleFile = sharedDataFile("CDNOW_sample.txt");
 const published: BgNbdParams = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
 
 /** Simulates BG/NBD customers observed from their first purchase for T time units. */

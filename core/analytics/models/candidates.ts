@@ -1,14 +1,19 @@
-// The churn model candidates the product chooses between (logistic regression and gradient-
-// boosted trees), behind one small interface: fit, log-odds, contributions. Choosing prefers the
-// simpler model unless the other is better by more than a tolerance.
+// The churn model candidates the product chooses between (logistic regression, gradient-boosted
+// trees, and their blend: the mean of the two log-odds), behind one small interface: fit,
+// log-odds, contributions. Choosing prefers the simpler model unless another is better by more
+// than a tolerance. The blend helps where the data's signal is partly smooth (which the linear
+// model extrapolates) and partly interactions (which the trees find).
 import { gbtContributions, gbtScore, trainGbt, type GbtModel, type GbtOptions } from "./gbt";
 import { contributions, linearScore, trainLogistic, type LogisticModel, type LogisticOptions } from "./logistic";
 
 /** Candidate names, simplest first (ties go to the earlier one). */
-export const MODEL_KINDS = ["logistic", "gbt"] as const;
+export const MODEL_KINDS = ["logistic", "gbt", "blend"] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
-export type FittedModel = { kind: "logistic"; logistic: LogisticModel } | { kind: "gbt"; gbt: GbtModel };
+export type FittedModel =
+  | { kind: "logistic"; logistic: LogisticModel }
+  | { kind: "gbt"; gbt: GbtModel }
+  | { kind: "blend"; logistic: LogisticModel; gbt: GbtModel };
 
 export interface CandidateOptions {
   features?: string[];
@@ -33,12 +38,30 @@ export function fitCandidate(
       return { kind, logistic: trainLogistic(X, y, { ...options.logistic, ...features }) };
     case "gbt":
       return { kind, gbt: trainGbt(X, y, { seed: options.seed ?? 1, ...options.gbt, ...features }) };
+    case "blend": {
+      const { logistic } = fitCandidate("logistic", X, y, options) as { logistic: LogisticModel };
+      const { gbt } = fitCandidate("gbt", X, y, options) as { gbt: GbtModel };
+      return { kind, logistic, gbt };
+    }
   }
+}
+
+/** The blend of two fitted candidates (no training: `fitCandidates` fits each once). */
+export function blendOf(logistic: FittedModel, gbt: FittedModel): FittedModel {
+  if (logistic.kind !== "logistic" || gbt.kind !== "gbt") throw new RangeError("blendOf: a logistic and a tree model");
+  return { kind: "blend", logistic: logistic.logistic, gbt: gbt.gbt };
 }
 
 /** The fitted model's log-odds for one row. */
 export function modelLogOdds(model: FittedModel, row: ArrayLike<number>): number {
-  return model.kind === "logistic" ? linearScore(model.logistic, Array.from(row)) : gbtScore(model.gbt, row);
+  switch (model.kind) {
+    case "logistic":
+      return linearScore(model.logistic, Array.from(row));
+    case "gbt":
+      return gbtScore(model.gbt, row);
+    case "blend":
+      return (linearScore(model.logistic, Array.from(row)) + gbtScore(model.gbt, row)) / 2;
+  }
 }
 
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
@@ -53,12 +76,21 @@ export function modelContributions(model: FittedModel, row: readonly number[]): 
   if (model.kind === "logistic") return contributions(model.logistic, row);
   const out = new Array<number>(row.length).fill(0);
   gbtContributions(model.gbt, row, out);
-  return out;
+  if (model.kind === "gbt") return out;
+  const linear = contributions(model.logistic, row);
+  return out.map((v, j) => (v + linear[j]!) / 2);
 }
 
 /** Wall time the trainer reported. */
 export function trainingMsOf(model: FittedModel): number {
-  return model.kind === "logistic" ? model.logistic.trainingMs : model.gbt.trainingMs;
+  switch (model.kind) {
+    case "logistic":
+      return model.logistic.trainingMs;
+    case "gbt":
+      return model.gbt.trainingMs;
+    case "blend":
+      return model.logistic.trainingMs + model.gbt.trainingMs;
+  }
 }
 
 /**

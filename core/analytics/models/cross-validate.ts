@@ -1,8 +1,7 @@
-// k-fold cross-validation of the churn model candidates: the protocol both evaluation commands
-// report (`retention evaluate cdnow` and `retention evaluate labeled`).
+// k-fold cross-validation of the churn model candidates: the protocol `retention evaluate labeled`
+// reports (`evaluate cdnow` runs the same folds over the store's own features, evaluate-history.ts).
 import { fitCandidate, predictModel, trainingMsOf, type CandidateOptions, type ModelKind } from "./candidates";
 import { auc, kFoldIndices } from "./evaluation";
-import type { LogisticOptions } from "./logistic";
 
 export interface CrossValidation {
   /** Mean of the fold AUCs (scikit-learn's `cross_val_score` convention). */
@@ -67,23 +66,4 @@ export function crossValidate(options: {
     outOfFold,
     trainingMs,
   };
-}
-
-/** {@link crossValidate} of the logistic model with fixed feature names. */
-export function crossValidateLogistic(options: {
-  labels: readonly number[];
-  features: string[];
-  folds: number;
-  seed: number;
-  training?: LogisticOptions;
-  rowsFor: (train: readonly number[]) => (i: number) => number[];
-}): CrossValidation {
-  return crossValidate({
-    kind: "logistic",
-    labels: options.labels,
-    folds: options.folds,
-    seed: options.seed,
-    training: { logistic: options.training },
-    rowsFor: (train) => ({ features: options.features, row: options.rowsFor(train) }),
-  });
 }

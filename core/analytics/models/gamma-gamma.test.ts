@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { cdnowCalibration, readCdnow } from "../cdnow";
+import { cdnowCalibration, readCdnow } from "../../../test/helpers/cdnow";
 import { bgnbdExpectedPurchases } from "./bgnbd";
 import { clv, fitGammaGamma, ggExpectedSpend } from "./gamma-gamma";
+import { sharedDataFile } from "../../../test/helpers/shared-data";
 
-const sampleFile = path.resolve(import.meta.dirname, "../../../../shared/data/CDNOW_sample.txt");
+const sampleFile = sharedDataFile("CDNOW_sample.txt");
 const bgnbd = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
 const gg = { p: 6.25, q: 3.74, gamma: 15.44 };
 

@@ -1,8 +1,10 @@
-// The CDNOW data set (Fader & Hardie): reading the public files and building the calibration
-// summaries of Fader, Hardie & Lee (2005), times in weeks.
+// The CDNOW data set (Fader & Hardie) as the papers read it, for the tests that reproduce their
+// BG/NBD and Gamma-Gamma figures: reading the public files and building the calibration
+// summaries of Fader, Hardie & Lee (2005), times in weeks. The product reads CDNOW through its
+// importer (`retention import orders --format cdnow`) like any other store's history.
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import type { RfmSummary } from "./models/bgnbd";
+import type { RfmSummary } from "../../core/analytics/models/bgnbd";
 
 /** One customer-day: purchases on the same day are merged, as in the papers. */
 export interface CdnowPurchase {
@@ -11,11 +13,6 @@ export interface CdnowPurchase {
   day: number;
   cds: number;
   dollars: number;
-  /** Order lines (file rows) merged into this customer-day. */
-  lines: number;
-  /** Of those, lines with a positive whole-dollar amount (no cents), and with any positive amount. */
-  wholeDollarLines: number;
-  paidLines: number;
 }
 
 const MS_PER_DAY = 86_400_000;
@@ -49,17 +46,12 @@ export async function readCdnow(file: string): Promise<CdnowPurchase[]> {
     const n = Number(cds);
     const d = Number(dollars);
     if (!Number.isFinite(n) || !Number.isFinite(d)) throw new RangeError(`${file}:${lineNumber}: bad numbers`);
-    const paid = d > 0 ? 1 : 0;
-    const whole = d > 0 && Math.round(d * 100) % 100 === 0 ? 1 : 0;
     const existing = merged.get(key);
     if (existing) {
       existing.cds += n;
       existing.dollars += d;
-      existing.lines++;
-      existing.wholeDollarLines += whole;
-      existing.paidLines += paid;
     } else {
-      merged.set(key, { customer, day, cds: n, dollars: d, lines: 1, wholeDollarLines: whole, paidLines: paid });
+      merged.set(key, { customer, day, cds: n, dollars: d });
     }
   }
   return [...merged.values()].sort((a, b) =>
@@ -70,16 +62,6 @@ export async function readCdnow(file: string): Promise<CdnowPurchase[]> {
 /** A customer's calibration-period history plus what happened in the holdout period. */
 export interface CdnowCustomer extends RfmSummary {
   customer: string;
-  /** Purchase days (customer-days) in the calibration period, ascending. */
-  days: number[];
-  /** Dollars and CDs of each calibration purchase, parallel to `days`. */
-  dollars: number[];
-  cds: number[];
-  /** Order lines (file rows) of each calibration purchase, parallel to `days`. */
-  lines: number[];
-  /** Calibration order lines with a positive amount, and those of them in whole dollars. */
-  paidLines: number;
-  wholeDollarLines: number;
   /** Mean dollars of the repeat purchases in the calibration period (0 when x = 0). */
   meanRepeatSpend: number;
   /** Purchase days in the holdout period. */
@@ -135,36 +117,9 @@ export function cdnowCalibration(
       x,
       tx: (last - first) / 7,
       T: (end - first) / 7,
-      days: calibration.map((p) => p.day),
-      dollars: calibration.map((p) => p.dollars),
-      cds: calibration.map((p) => p.cds),
-      lines: calibration.map((p) => p.lines),
-      paidLines: calibration.reduce((s, p) => s + p.paidLines, 0),
-      wholeDollarLines: calibration.reduce((s, p) => s + p.wholeDollarLines, 0),
       meanRepeatSpend: x > 0 ? repeatDollars / x : 0,
       holdoutPurchases: list.filter((p) => p.day > end && p.day <= holdoutEnd).length,
     });
   }
   return customers;
-}
-
-/**
- * Each customer's implied sign-up day: CDNOW issued customer ids in sign-up order, so the median
- * first-purchase day of the `window` ids on either side dates the account. A first purchase well
- * after that day (an order that shipped late, or an account opened before buying) is a behaviour
- * signal known at the cut-off; it uses no purchase after the calibration period.
- */
-export function impliedSignupDays(customers: readonly CdnowCustomer[], window = 50): number[] {
-  const order = customers
-    .map((_, i) => i)
-    .sort((a, b) => Number(customers[a]!.customer) - Number(customers[b]!.customer));
-  const signup = new Array<number>(customers.length).fill(0);
-  order.forEach((i, rank) => {
-    const days = order
-      .slice(Math.max(0, rank - window), rank + window + 1)
-      .map((j) => customers[j]!.days[0]!)
-      .sort((a, b) => a - b);
-    signup[i] = days[Math.floor(days.length / 2)]!;
-  });
-  return signup;
 }
