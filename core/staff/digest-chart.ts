@@ -18,8 +18,10 @@ export function npsChartSpec(weeks: readonly DigestWeek[], title = "NPS by week"
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
       text: title,
-      subtitle:
-        "NPS = % promoters (9-10) − % detractors (0-6), with its 95% interval; bars: answers that week (few answers, wide interval)",
+      subtitle: [
+        "NPS = % promoters (9-10) − % detractors (0-6); the blue band is its 95% interval",
+        "grey bars: answers that week (few answers, wide interval)",
+      ],
       anchor: "start",
     },
     width: 640,
