@@ -83,11 +83,13 @@ export class TelegramLimiter {
   private pausedUntil = 0;
   private resumeTimer: NodeJS.Timeout | undefined;
   private calls = 0;
+  /** When the next call may start: reserved at each start, from the time it really starts. */
+  private nextStartAt = 0;
+  private readonly spacingMs: number;
 
   constructor(private readonly limits: TelegramLimits = TELEGRAM_LIMITS) {
-    this.global = new Bottleneck({
-      minTime: limits.perSecond > 0 ? Math.ceil((1000 * PACING_HEADROOM) / limits.perSecond) : 0,
-    });
+    this.spacingMs = limits.perSecond > 0 ? Math.ceil((1000 * PACING_HEADROOM) / limits.perSecond) : 0;
+    this.global = new Bottleneck({ minTime: this.spacingMs });
     this.chatIntervalMs = limits.perChatPerSecond > 0 ? Math.ceil(1000 / limits.perChatPerSecond) : 0;
     this.transformer = (prev, method, payload, signal) => {
       if (UNLIMITED_METHODS.has(method)) return prev(method, payload, signal);
@@ -183,6 +185,15 @@ export class TelegramLimiter {
       this.global
         .schedule(async () => {
           if (state === "abandoned") return;
+          // Bottleneck sets each queued call's timer when it is registered, so a process busy
+          // for a moment would fire several at once. Each call therefore also reserves its start
+          // from the time it really starts: a stall delays calls, never bunches them.
+          const now = Date.now();
+          const startAt = Math.max(now, this.nextStartAt);
+          this.nextStartAt = startAt + this.spacingMs;
+          // Still queued while it waits: an abort now gives up without calling (`onAbort`).
+          if (startAt > now && !(await sleepUnlessAborted(startAt - now, signal))) return;
+          if ((state as string) === "abandoned") return;
           state = "started";
           onStart?.();
           try {
