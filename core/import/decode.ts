@@ -89,6 +89,24 @@ export function sniffDelimiter(text: string): string {
   return best;
 }
 
+/** A failure to open or read `file`, as the message an import shows. */
+function asTableError(file: string, error: unknown): TableError {
+  if (error instanceof TableError) return error;
+  if ((error as NodeJS.ErrnoException).code === "ENOENT") return new TableError(`${file}: no such file`);
+  return new TableError(`${file}: ${(error as Error).message}`);
+}
+
+/** The encoding given with --encoding (checked), or the one detected. */
+function chooseEncoding(
+  given: string | undefined,
+  detect: () => { encoding: string; source: Table["encodingSource"] },
+): { encoding: string; source: Table["encodingSource"] } {
+  if (!given) return detect();
+  if (!iconv.encodingExists(given))
+    throw new TableError(`--encoding ${given}: unknown encoding (e.g. utf-8, windows-1251, latin1, windows-1252)`);
+  return { encoding: given, source: "given" };
+}
+
 /** Reads a whole CSV file with a header row. Throws TableError when it can't. */
 export async function readTable(file: string, options: { encoding?: string; delimiter?: string } = {}): Promise<Table> {
   let bytes: Buffer;
@@ -96,21 +114,9 @@ export async function readTable(file: string, options: { encoding?: string; deli
     if ((await stat(file)).isDirectory()) throw new TableError(`${file} is a folder, not a file`);
     bytes = await readFile(file);
   } catch (error) {
-    if (error instanceof TableError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new TableError(`${file}: no such file`);
-    throw new TableError(`${file}: ${(error as Error).message}`);
+    throw asTableError(file, error);
   }
-  let encoding: string;
-  let encodingSource: Table["encodingSource"];
-  if (options.encoding) {
-    if (!iconv.encodingExists(options.encoding))
-      throw new TableError(
-        `--encoding ${options.encoding}: unknown encoding (e.g. utf-8, windows-1251, latin1, windows-1252)`,
-      );
-    encoding = options.encoding;
-    encodingSource = "given";
-  } else ({ encoding, source: encodingSource } = detectEncoding(bytes));
+  const { encoding, source: encodingSource } = chooseEncoding(options.encoding, () => detectEncoding(bytes));
   const text = iconv.decode(bytes, encoding, { stripBOM: true });
   if (text.trim() === "") throw new TableError(`${file} is empty: a header row is expected`);
   const delimiter = options.delimiter ?? sniffDelimiter(text);
@@ -208,21 +214,11 @@ export async function streamTable(
       await handle.close();
     }
   } catch (error) {
-    if (error instanceof TableError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new TableError(`${file}: no such file`);
-    throw new TableError(`${file}: ${(error as Error).message}`);
+    throw asTableError(file, error);
   }
-  let encoding: string;
-  let encodingSource: Table["encodingSource"];
-  if (options.encoding) {
-    if (!iconv.encodingExists(options.encoding))
-      throw new TableError(
-        `--encoding ${options.encoding}: unknown encoding (e.g. utf-8, windows-1251, latin1, windows-1252)`,
-      );
-    encoding = options.encoding;
-    encodingSource = "given";
-  } else ({ encoding, source: encodingSource } = detectEncoding(head, { partial: head.length < totalBytes }));
+  const { encoding, source: encodingSource } = chooseEncoding(options.encoding, () =>
+    detectEncoding(head, { partial: head.length < totalBytes }),
+  );
   const text = iconv.decode(head, encoding, { stripBOM: true });
   if (text.trim() === "" && head.length === totalBytes)
     throw new TableError(`${file} is empty: a header row is expected`);
