@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseRetentionCommand } from "./command-parser";
 import { questionText } from "./assistant-events";
-import { slackToPlain } from "./ticket-desk";
+import { slackToPlain } from "./slack-to-telegram";
 import { formatP, reasonsCell } from "./blocks";
 
 describe("parseRetentionCommand", () => {

@@ -80,8 +80,6 @@ export function deskProblemText(reason: string, channel: string): string {
 }
 const NOTE = /^\s*note:\s*/i;
 
-export { slackToPlain } from "./slack-to-telegram";
-
 /** Files staff attach in a ticket's thread go to the customer up to this size each (Telegram takes 50 MB). */
 export const MAX_REPLY_FILE_BYTES = 20 * 1024 * 1024;
 
