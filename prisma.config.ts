@@ -19,8 +19,12 @@ export default defineConfig({
     }
     const { PGlite } = await import("@electric-sql/pglite");
     const { PrismaPGlite } = await import("pglite-prisma-adapter");
-    // `migrate diff` between schema files needs no database: don't create or lock a folder.
-    if (process.argv.includes("diff"))
+    // Only `migrate` and `db` commands (other than `migrate diff` between schema files) touch the
+    // database. Anything else (`prisma -v`, which asks for the adapter's name, `validate`, ...)
+    // gets a throwaway in-memory instance: it must never open, lock or create the data folder.
+    const args = process.argv.slice(2);
+    const usesFolder = (args.includes("migrate") || args.includes("db")) && !args.includes("diff");
+    if (!usesFolder)
       return new PrismaPGlite(new PGlite()) as unknown as SqlMigrationAwareDriverAdapterFactory;
     const dir = path.resolve(process.env.DATA_DIR ?? "./data", "pglite");
     mkdirSync(dir, { recursive: true });
