@@ -147,5 +147,14 @@ describeEachDatabase("feedback store", (kind) => {
       ok: false,
       error: { type: "already_rated" },
     });
+    // The rating, its feedback row and its staff event were stored together, once.
+    expect(await db.prisma.ticket.findUniqueOrThrow({ where: { id: ticket.id } })).toMatchObject({ csatScore: 4 });
+    expect(await db.prisma.feedback.findMany({ where: { ticketId: ticket.id, kind: "csat" } })).toMatchObject([
+      { customerId: c.id, score: 4, surveyId: `ticket:${ticket.id}` },
+    ]);
+    const events = await db.prisma.staffEvent.findMany({ where: { type: "csat_received" } });
+    expect(events.filter((e) => (e.payload as { ticketId?: number }).ticketId === ticket.id)).toMatchObject([
+      { payload: { ticketId: ticket.id, reference: ticket.reference, customerId: c.id, score: 4 } },
+    ]);
   });
 });
