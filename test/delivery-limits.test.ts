@@ -90,7 +90,7 @@ describe("one Telegram limiter for the bot and the dispatcher", () => {
 
   it(
     "delivers every message exactly once through 429s longer than the lease, never over 30 a second",
-    { timeout: 300_000 },
+    { timeout: 600_000 },
     async () => {
       standIn = await startBotApiStandIn();
       // Three first sends to every seventh chat are refused with a retry_after of 12 s (lease 10 s).
@@ -261,7 +261,7 @@ describe("offers written by the configured chat model", () => {
     it(
       `model ${mode}: the dispatcher sends ${expectModel ? "the model's text" : "the template"}`,
       {
-        timeout: 120_000,
+        timeout: 600_000,
       },
       async () => {
         const standIn = await startBotApiStandIn();

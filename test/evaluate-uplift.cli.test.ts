@@ -15,7 +15,7 @@ function retention(args: string[]) {
     cwd: ROOT,
     encoding: "utf8",
     env: { ...process.env, LOG_LEVEL: "silent", DATABASE_URL: "" },
-    timeout: 120_000,
+    timeout: 600_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -30,7 +30,7 @@ function retention(args: string[]): Promise<{ code: number | null; stdout: strin
 describe("retention import (CLI)", () => {
   beforeAll(async () => {
     expect((await retention(["db", "migrate"])).code).toBe(0);
-  }, 300_000);
+  });
 
   it("a file whose every row is rejected exits 1, counts the reason and names --create-customers", async () => {
     const csv = path.join(dataDir, "orders.csv");
@@ -40,7 +40,7 @@ describe("retention import (CLI)", () => {
     expect(result.stdout).toMatch(/2 x unknown customer/);
     expect(result.stdout).toMatch(/FAILED: too many rows were rejected/);
     expect(result.stdout).toMatch(/--create-customers/);
-  }, 300_000);
+  });
 
   it.skipIf(!UCI)(
     "the UCI export imports with --create-customers alone and states shape, dates, refunds and anonymous sales",

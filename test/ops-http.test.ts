@@ -45,7 +45,7 @@ describe("retention start serves health and metrics", () => {
     child = spawnRetention(["start"], env);
     child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  }, 120_000);
+  });
 
   afterAll(async () => {
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -75,7 +75,7 @@ describe("retention start serves health and metrics", () => {
     expect(report.parts.slack?.state).toBe("off");
     expect(report.parts.scheduler?.state).toBe("running");
     expect(report.parts.dispatcher).toMatchObject({ state: "running", detail: expect.stringMatching(/dry run/) });
-  }, 120_000);
+  });
 
   it("answers /metrics in the Prometheus text format, with job runs, outbox depth and the other series", async () => {
     const text = await until(async () => {
@@ -97,7 +97,7 @@ describe("retention start serves health and metrics", () => {
       "retention_process_resident_memory_bytes",
     ])
       expect(text).toContain(`# TYPE ${family} `);
-  }, 120_000);
+  });
 
   it("says what it serves for an unknown path and refuses other methods", async () => {
     const missing = await fetch(`${base}/nope`);
@@ -113,5 +113,5 @@ describe("retention start serves health and metrics", () => {
     expect(await exited(child)).toBe(0);
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
     expect(output).not.toMatch(/node-cron error|ops HTTP route failed/);
-  }, 60_000);
+  });
 });

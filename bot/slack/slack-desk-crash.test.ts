@@ -24,7 +24,7 @@ describe.skipIf(!!unavailable)(`staff alert survives SIGKILL${unavailable ? ` (s
     await db?.close();
   });
 
-  it("posts the alert after a process dies between claiming and posting it", { timeout: 180_000 }, async () => {
+  it("posts the alert after a process dies between claiming and posting it", async () => {
     const target = db.target;
     if (target.kind !== "postgres") throw new Error("needs PostgreSQL");
     const customer = await makeCustomer(db, { externalId: "CX-KILL", name: "Kim Lee" });

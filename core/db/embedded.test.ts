@@ -118,7 +118,7 @@ describe("an embedded folder opened by several processes", () => {
 
   it(
     "rolls back a process killed in the middle of a transaction, and the folder stays usable",
-    { timeout: 300_000 },
+    { timeout: 600_000 },
     async () => {
       const dir = tempFolder();
       const owner = await openFolder(dir);
@@ -135,7 +135,7 @@ describe("an embedded folder opened by several processes", () => {
 
   it(
     "passes ownership on when the owner dies, even by SIGKILL, without losing committed rows",
-    { timeout: 300_000 },
+    { timeout: 600_000 },
     async () => {
       const dir = tempFolder();
       const first = await child([dir, "own"], "owner");

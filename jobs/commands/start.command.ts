@@ -4,9 +4,6 @@
 // client with its one limiter, the Slack client, the chat model) are built once, in the runtime.
 // Without a Telegram token the dispatcher renders messages to the log (dry run).
 import type { Command } from "commander";
-import { createLangchainAssistant } from "../../bot/slack/assistant/langchain-assistant";
-import { buildSlackApp, startSlackApp } from "../../bot/slack/app";
-import { startTelegramBot } from "../../bot/telegram/bot";
 import { staffDeskStatus } from "../../core/staff/desk-status";
 import { buildContext } from "../context";
 import { startOps } from "../http/ops";
@@ -37,6 +34,9 @@ export function registerStartCommand(program: Command): void {
       const staffReplies = runtime.channel(db);
 
       if (runtime.telegram) {
+        // The bot, the Slack app and the assistant are loaded only here: every other command of the
+        // CLI registers this one, and loading them (LangChain above all) cost each command seconds.
+        const { startTelegramBot } = await import("../../bot/telegram/bot");
         const bot = await startTelegramBot({
           config,
           db,
@@ -53,6 +53,8 @@ export function registerStartCommand(program: Command): void {
       }
 
       if (config.slack.botToken) {
+        const { buildSlackApp, startSlackApp } = await import("../../bot/slack/app");
+        const { createLangchainAssistant } = await import("../../bot/slack/assistant/langchain-assistant");
         const assistant = config.llm.apiKey
           ? createLangchainAssistant({ config, db, now: () => new Date() })
           : undefined;
