@@ -5,6 +5,7 @@ import type { Config } from "../core/config/config";
 import { scoreAll } from "../core/analytics/scoring";
 import { contactPolicyFromConfig } from "../core/campaigns/contact-policy";
 import { learnSendHours } from "../core/campaigns/send-hour";
+import { learnCategoryAssociations } from "../core/offers/category-recommendation";
 import type { AppContext } from "./context";
 
 export const scoreJob = {
@@ -23,6 +24,7 @@ export const scoreJob = {
       defaultHour: ctx.config.contact.sendHour.defaultHour,
       priorEvents: ctx.config.contact.sendHour.priorEvents,
     });
-    return { ...summary, sendHours };
+    const categories = await learnCategoryAssociations(ctx.db, { now: ctx.now() });
+    return { ...summary, sendHours, categories };
   },
 };
