@@ -5,6 +5,9 @@
 // (customers who bought both / sqrt(buyers of a x buyers of b)), which does not favour rare
 // categories as lift does. For a customer, each category they did not buy recently scores the
 // sum of its associations with the categories they bought; the best one is the suggestion.
+// "More often than chance" is a test, not a hair above 1: the customers who bought both exceed
+// the count independence predicts (E = buyers of a x buyers of b / customers) by at least
+// `MIN_Z` Poisson standard deviations (sqrt E), so random co-occurrence suggests nothing.
 // "Recently" is the customer's own: within `RECENT_DAYS` before their last purchase, so a
 // customer who stopped buying months ago is not offered the very section they always used.
 //
@@ -17,11 +20,15 @@ import { sqlTimestamp } from "../messaging/outbox";
 
 /** Fewer customers than this buying both categories is no signal. */
 export const MIN_PAIR_CUSTOMERS = 3;
+/** How many standard deviations above the independent count a pair's customers must be. */
+export const MIN_Z = 2;
 /** A category bought this many days before the customer's last purchase, or since, is not suggested. */
 export const RECENT_DAYS = 180;
 
 /**
- * Recomputes `category_associations` from every purchase with a category, in one statement.
+ * Recomputes `category_associations` from every purchase with a category, in one statement:
+ * the ordered pairs bought together by at least `MIN_PAIR_CUSTOMERS` customers and `MIN_Z`
+ * standard deviations more often than independence predicts.
  * @returns how many categories there are and how many ordered pairs passed the test.
  */
 export async function learnCategoryAssociations(
@@ -45,7 +52,8 @@ export async function learnCategoryAssociations(
         SELECT p.category, p.other, p.both_, p.both_ * t.n / (sa.buyers * sb.buyers),
                p.both_ / sqrt(sa.buyers * sb.buyers), ${sqlTimestamp(options.now)}
         FROM pairs p JOIN single sa ON sa.category = p.category JOIN single sb ON sb.category = p.other CROSS JOIN total t
-        WHERE p.both_ >= ${MIN_PAIR_CUSTOMERS} AND p.both_ * t.n / (sa.buyers * sb.buyers) > 1`;
+        WHERE p.both_ >= ${MIN_PAIR_CUSTOMERS}
+          AND p.both_ - sa.buyers * sb.buyers / t.n >= ${MIN_Z}::float8 * sqrt(sa.buyers * sb.buyers / t.n)`;
       const [count] = await tx.$queryRaw<{ n: number }[]>`
         SELECT count(DISTINCT category)::int AS n FROM purchases WHERE category IS NOT NULL AND btrim(category) <> ''`;
       return { categories: count?.n ?? 0, pairs };
