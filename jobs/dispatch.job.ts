@@ -56,6 +56,8 @@ export interface DispatchStats {
   unreachable: number;
   lostLease: number;
   deferred: number;
+  /** Marketing messages held for the customer's send hour. */
+  held: number;
   skipped: Record<string, number>;
   rateLimited: number;
   /** Sent offers found expired (their buttons removed) before this run claimed anything. */
@@ -94,6 +96,7 @@ export async function runDispatch(
     unreachable: 0,
     lostLease: 0,
     deferred: 0,
+    held: 0,
     skipped: {},
     rateLimited: 0,
     offersExpired: 0,
@@ -173,6 +176,7 @@ export async function runDispatch(
       stats.claimed += batch.length;
       const checked = await checkBatchBeforeSend(ctx.db, batch, policy, ctx.now());
       stats.deferred += checked.deferred;
+      stats.held += checked.held;
       for (const [reason, n] of Object.entries(checked.skipped))
         stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n;
       queue.push(...(await withOfferContext(ctx.db, checked.toSend)));

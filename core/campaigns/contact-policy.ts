@@ -33,6 +33,11 @@ export interface ContactPolicy {
   declineCooldownDays: number;
   /** Used for customers without their own time zone. */
   businessTimeZone: string;
+  /**
+   * A marketing message waits for the customer's send hour (send-hour.ts) at most this many hours
+   * after it became due; 0 or absent: it goes as soon as quiet hours allow.
+   */
+  sendHourMaxHoldHours?: number;
 }
 
 /** Builds the policy from the parsed configuration's values. */
@@ -44,6 +49,7 @@ export function contactPolicyFromConfig(config: {
     surveyCapDays: number;
     spacingHours: number;
     declineCooldownDays: number;
+    sendHour?: { maxHoldHours: number };
   };
   business: { timeZone: string };
 }): ContactPolicy {
@@ -57,6 +63,7 @@ export function contactPolicyFromConfig(config: {
     spacingHours,
     declineCooldownDays,
     businessTimeZone: config.business.timeZone,
+    sendHourMaxHoldHours: config.contact.sendHour?.maxHoldHours ?? 0,
   };
 }
 
@@ -157,6 +164,13 @@ export function effectiveTimeZone(timeZone: string | null | undefined, businessT
   return businessTimeZone;
 }
 
+/** True when local `hour` (0-23) falls inside quiet hours. */
+export function isQuietHour(hour: number, policy: Pick<ContactPolicy, "quietHoursStart" | "quietHoursEnd">): boolean {
+  const { quietHoursStart: start, quietHoursEnd: end } = policy;
+  if (start === end) return false;
+  return start < end ? hour >= start && hour < end : hour >= start || hour < end;
+}
+
 /**
  * When quiet hours at `now` in `timeZone` end, or null when `now` is outside them.
  * Quiet hours may wrap midnight (21 -> 9). Computed on the local wall clock, so the morning
@@ -170,9 +184,7 @@ export function quietHoursEndAt(
   const { quietHoursStart: start, quietHoursEnd: end } = policy;
   if (start === end) return null;
   const local = DateTime.fromJSDate(now, { zone: timeZone });
-  const hour = local.hour;
-  const quiet = start < end ? hour >= start && hour < end : hour >= start || hour < end;
-  if (!quiet) return null;
+  if (!isQuietHour(local.hour, policy)) return null;
   let until = local.set({ hour: end, minute: 0, second: 0, millisecond: 0 });
   if (until <= local) until = until.plus({ days: 1 }).set({ hour: end, minute: 0, second: 0, millisecond: 0 });
   return until.toJSDate();

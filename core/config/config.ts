@@ -117,6 +117,9 @@ export const envSchema = z.object({
   DECLINE_COOLDOWN_DAYS: int(0, 3650).default(60),
   MARKETING_SPACING_HOURS: int(0, 8760).default(24),
   SURVEY_WAVE_SIZE: int(0, 1_000_000).default(500),
+  SEND_HOUR_DEFAULT: int(0, 23).default(12),
+  SEND_HOUR_PRIOR_EVENTS: num(0, 1000).default(5),
+  SEND_HOUR_MAX_HOLD_HOURS: int(0, 168).default(24),
   // demo
   DEMO_CUSTOMERS: int(100, 200_000).default(3000),
   DEMO_SEED: int(0, 2 ** 31).default(42),
@@ -231,6 +234,15 @@ export interface Config {
     declineCooldownDays: number;
     spacingHours: number;
     surveyWaveSize: number;
+    /** Each customer's best hour for marketing (core/campaigns/send-hour.ts). */
+    sendHour: {
+      /** The local hour used when the store has no history of answers or timed purchases. */
+      defaultHour: number;
+      /** How many of the store's events a customer's own history is weighed against. */
+      priorEvents: number;
+      /** A marketing message is held for the send hour at most this long after it became due (0: never held). */
+      maxHoldHours: number;
+    };
   };
   demo: { customers: number; seed: number };
   /** The health and metrics endpoint; `httpPort` undefined: not served. */
@@ -367,6 +379,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       declineCooldownDays: env.DECLINE_COOLDOWN_DAYS,
       spacingHours: env.MARKETING_SPACING_HOURS,
       surveyWaveSize: env.SURVEY_WAVE_SIZE,
+      sendHour: {
+        defaultHour: env.SEND_HOUR_DEFAULT,
+        priorEvents: env.SEND_HOUR_PRIOR_EVENTS,
+        maxHoldHours: env.SEND_HOUR_MAX_HOLD_HOURS,
+      },
     },
     demo: { customers: env.DEMO_CUSTOMERS, seed: env.DEMO_SEED },
     ops: { httpPort: env.HTTP_PORT, httpHost: env.HTTP_HOST },

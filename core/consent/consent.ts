@@ -127,7 +127,10 @@ export async function exportCustomerData(
   customerId: number,
   options: { now: Date; actor: string; locale?: string } = { now: new Date(), actor: "system" },
 ): Promise<Result<Record<string, unknown>, { type: "not_found" }>> {
-  const customer = await db.prisma.customer.findUnique({ where: { id: customerId } });
+  const customer = await db.prisma.customer.findUnique({
+    where: { id: customerId },
+    include: { sendHour: { select: { hour: true, computedAt: true } } },
+  });
   if (!customer) return err({ type: "not_found" });
   const [purchases, scores, offers, redemptions, feedback, tickets, messages, conversations, consentLog] =
     await Promise.all([
@@ -201,6 +204,10 @@ export async function exportCustomerData(
           linkedAt: customer.telegramLinkedAt,
         },
         createdAt: customer.createdAt,
+        // Learned from when they answer and buy: the local hour marketing is sent at.
+        sendHour: customer.sendHour
+          ? { localHour: customer.sendHour.hour, learnedAt: customer.sendHour.computedAt }
+          : null,
       },
       purchases,
       scores: scores.map((s) => scoreForPerson(s, options.locale ?? customer.locale ?? "en")),
@@ -231,7 +238,8 @@ export async function exportCustomerData(
 
 /**
  * Erases a customer's personal data (GDPR Art. 17): name, e-mail, phone, Telegram ids and
- * attributes become null/empty, `erased_at` is set; conversations and link tokens are deleted;
+ * attributes become null/empty, `erased_at` is set; conversations, link tokens and the learned
+ * send hour are deleted;
  * feedback keeps its scores without the customer or the free text; tickets lose their messages'
  * text; purchases keep amounts and dates for anonymous aggregates. One `gdpr.erase` audit row.
  */
@@ -266,6 +274,7 @@ export async function eraseCustomer(
     }),
     db.prisma.conversation.deleteMany({ where: { OR: [{ customerId }, ...(chatKey ? [{ key: chatKey }] : [])] } }),
     db.prisma.linkToken.deleteMany({ where: { customerId } }),
+    db.prisma.customerSendHour.deleteMany({ where: { customerId } }),
     db.prisma.feedback.updateMany({ where: { customerId }, data: { customerId: null, comment: null } }),
     db.prisma.ticketMessage.updateMany({
       where: { ticket: { customerId }, author: "customer" },

@@ -24,6 +24,7 @@ const offer = offerPayloadSchema.parse({
   customerName: "Anna Petrova",
   segment: "At risk",
   topCategory: "jazz",
+  recommendedCategory: "blues",
   expiresAt: "2026-12-06T00:00:00Z",
   reasons: [
     { code: "recency", text: "no purchase for 94 days, usually every 21" },

@@ -348,10 +348,20 @@ export async function skipMessage(db: Database, message: ClaimedMessage, reason:
   return n === 1;
 }
 
-/** Puts a claimed message back until `notBefore` (quiet hours), without counting an attempt. */
-export async function deferMessage(db: Database, message: ClaimedMessage, notBefore: Date): Promise<boolean> {
+/**
+ * Puts a claimed message back until `notBefore` (quiet hours, the customer's send hour), without
+ * counting an attempt. `dueAt` records when it first became due, unless already recorded.
+ */
+export async function deferMessage(
+  db: Database,
+  message: ClaimedMessage,
+  notBefore: Date,
+  options: { dueAt?: Date } = {},
+): Promise<boolean> {
+  const dueAt = options.dueAt ? sqlTimestamp(options.dueAt) : Prisma.sql`NULL::timestamp`;
   const n = await db.prisma.$executeRaw`
     UPDATE outbox_messages SET status = 'pending', not_before = ${sqlTimestamp(notBefore)},
+      due_at = coalesce(due_at, ${dueAt}),
       attempts = GREATEST(attempts - 1, 0), locked_at = NULL, locked_by = NULL
     WHERE id = ${message.outboxId} AND status = 'claimed' AND locked_by = ${message.lockedBy}`;
   return n === 1;

@@ -39,6 +39,8 @@ export const offerPayloadSchema = z.object({
   customerName: z.string().nullish(),
   segment: z.string().nullish(),
   topCategory: z.string().nullish(),
+  /** A category they did not buy recently, suggested by co-purchase (core/offers/category-recommendation.ts). */
+  recommendedCategory: z.string().nullish(),
   reasons: z.array(z.object({ code: z.string().optional(), text: z.string() }).loose()).optional(),
 });
 export type OfferPayload = z.infer<typeof offerPayloadSchema>;
@@ -162,7 +164,7 @@ function daysSinceLastOrder(offer: OfferPayload): number | null {
 /**
  * The template offer text: greeting (with the brand), one sentence on how long it has been, the
  * offer in the customer's language (with their favourite category, quoted so no language has to
- * inflect it), its description, its expiry.
+ * inflect it), a suggested category (quoted after the same fixed noun), its description, its expiry.
  */
 export function offerByTemplate(offer: OfferPayload, locale: string, t: Translator): string {
   const name = firstName(offer.customerName);
@@ -174,6 +176,9 @@ export function offerByTemplate(offer: OfferPayload, locale: string, t: Translat
     offer.topCategory
       ? t(locale, "offer-line-category", { title, category: offer.topCategory })
       : t(locale, "offer-line", { title }),
+    ...(offer.recommendedCategory && offer.recommendedCategory !== offer.topCategory
+      ? [t(locale, "offer-recommend", { category: offer.recommendedCategory })]
+      : []),
     ...(description ? [description] : []),
     ...(offer.expiresAt ? [t(locale, "offer-expires", { date: formatDate(offer.expiresAt, locale) })] : []),
   ];
@@ -189,6 +194,7 @@ export function offerPromptVars(offer: OfferPayload, locale: string, t: Translat
     brand: t("en", "brand-name"),
     name: firstName(offer.customerName) ?? "",
     top_category: offer.topCategory ?? "unknown",
+    recommended_category: offer.recommendedCategory ?? "none",
     offer_title: text.title,
     offer_description: text.description ?? "nothing",
     expires: offer.expiresAt ? formatDate(offer.expiresAt, locale) : "the end of the offer",

@@ -1,14 +1,17 @@
 // The customer's own context for an offer message: first name, segment and reasons from the
-// newest scoring run, and the category they bought most. Added to an offer's payload before it
+// newest scoring run, the category they bought most, and a category suggested by co-purchase. Added to an offer's payload before it
 // is rendered, so the template or the LLM can speak to this person.
 import { readReasons } from "../analytics/reasons";
 import type { Database } from "../db/client";
 import type { OutboundMessage } from "../messaging/channel";
+import { recommendCategories } from "./category-recommendation";
 
 export interface OfferContext {
   customerName: string | null;
   segment: string | null;
   topCategory: string | null;
+  /** A category they did not buy recently, bought by customers who bought what they did. */
+  recommendedCategory: string | null;
   /** As scored: code, text in the customer's language, and the numbers (`values`). */
   reasons: { code?: string; text: string; values?: Record<string, unknown> }[];
 }
@@ -23,11 +26,11 @@ export function readableReasons(raw: unknown, locale: string): OfferContext["rea
 }
 
 /**
- * Reads the context for one customer (3 small queries); reasons are worded in `locale`, else the
+ * Reads the context for one customer (4 small queries); reasons are worded in `locale`, else the
  * customer's own language, else English.
  */
 export async function loadOfferContext(db: Database, customerId: number, locale?: string): Promise<OfferContext> {
-  const [customer, score, category] = await Promise.all([
+  const [customer, score, category, recommended] = await Promise.all([
     db.prisma.customer.findUnique({ where: { id: customerId }, select: { name: true, locale: true } }),
     db.prisma.$queryRaw<{ segment: string; reasons: unknown }[]>`
       SELECT s.segment, s.reasons FROM scores s
@@ -36,12 +39,14 @@ export async function loadOfferContext(db: Database, customerId: number, locale?
     db.prisma.$queryRaw<{ category: string }[]>`
       SELECT category FROM purchases WHERE customer_id = ${customerId} AND category IS NOT NULL
       GROUP BY category ORDER BY count(*) DESC, max(purchased_at) DESC LIMIT 1`,
+    recommendCategories(db, [customerId]),
   ]);
   const reasons = readableReasons(score[0]?.reasons, locale ?? customer?.locale ?? "en");
   return {
     customerName: customer?.name ?? null,
     segment: score[0]?.segment ?? null,
     topCategory: category[0]?.category ?? null,
+    recommendedCategory: recommended.get(customerId) ?? null,
     reasons,
   };
 }

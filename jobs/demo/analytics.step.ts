@@ -7,6 +7,9 @@ import { computeMetrics } from "../../core/analytics/metrics";
 import { currentScoreRunId, scoreAll } from "../../core/analytics/scoring";
 import { SEGMENTS } from "../../core/analytics/segments";
 import { trainChurnModel } from "../../core/analytics/training";
+import { contactPolicyFromConfig } from "../../core/campaigns/contact-policy";
+import { learnSendHours } from "../../core/campaigns/send-hour";
+import { learnCategoryAssociations } from "../../core/offers/category-recommendation";
 import { formatMetrics, formatScoreSummary } from "../commands/analytics.command";
 import type { DemoStep } from "./demo-step";
 
@@ -60,6 +63,18 @@ export const analyticsStep: DemoStep = {
 
     const summary = await scoreAll(db, { asOf, config: config.analytics, log: ctx.log, now: ctx.now });
     for (const line of formatScoreSummary(summary).slice(0, 2)) print(line);
+    // What the nightly scoring job learns beside the scores: send hours and categories bought together.
+    const hours = await learnSendHours(db, {
+      now: asOf,
+      policy: contactPolicyFromConfig(config),
+      defaultHour: config.contact.sendHour.defaultHour,
+      priorEvents: config.contact.sendHour.priorEvents,
+    });
+    print(
+      `send hours: the store's best is ${String(hours.storeHour).padStart(2, "0")}:00 (${hours.source === "store" ? `from ${hours.events} answers and timed purchases` : "the configured default: no history with times of day"}); ${hours.customers} customers with their own history, ${hours.ownHour} of them off the store's hour`,
+    );
+    const pairs = await learnCategoryAssociations(db, { now: asOf });
+    print(`categories bought together: ${pairs.pairs} ordered pairs of ${pairs.categories} categories above chance`);
 
     const runId = await currentScoreRunId(db);
     const bins = await db.prisma.$queryRawUnsafe<Bin[]>(

@@ -102,21 +102,22 @@ export const campaignStep: DemoStep = {
       }`,
     );
 
-    // Dry-run delivery. Quiet hours hold messages until 9:00 in each customer's own zone, so
-    // the dispatcher runs at two clock times of the next day (morning in Europe, then in the Americas).
+    // Dry-run delivery. Quiet hours hold messages until 9:00 in each customer's own zone, and
+    // each offer waits for its customer's send hour, so the dispatcher runs every hour for two days.
     const channel = new DryRunChannel(ctx.log, {
       translate: defaultTranslator({ brand: ctx.config.business.brandName }),
     });
-    const sent = { sent: 0, deferred: 0, skipped: 0 };
-    for (const hours of [10, 20, 34]) {
+    const sent = { sent: 0, deferred: 0, held: 0, skipped: 0 };
+    for (let hours = 1; hours <= 48; hours++) {
       const at = new Date(ctx.asOf.getTime() + hours * HOUR);
       const stats = await runDispatch({ ...ctx, now: () => at }, channel, { batchSize: 500 });
       sent.sent += stats.sent;
       sent.deferred += stats.deferred;
+      sent.held += stats.held;
       sent.skipped += Object.values(stats.skipped).reduce((s, n) => s + n, 0);
     }
     ctx.print(
-      `dry-run dispatch: ${sent.sent} offers rendered and logged (deferred for quiet hours along the way: ${sent.deferred}, skipped: ${sent.skipped})`,
+      `dry-run dispatch: ${sent.sent} offers rendered and logged (deferred for quiet hours along the way: ${sent.deferred}, held for the customer's send hour: ${sent.held}, skipped: ${sent.skipped})`,
     );
 
     const simulated = await simulateCampaignOutcomes(ctx.db, {

@@ -16,6 +16,7 @@ offer-since-days = It has been { $days } { $days ->
     } since your last order, and we miss you.
 offer-line = Here is something just for you: { $title }.
 offer-line-category = You often shop in our "{ $category }" section, so here is something just for you: { $title }.
+offer-recommend = Something new for you in our "{ $category }" section.
 offer-expires = Valid until { $date }.
 offer-btn-accept = Use the offer
 offer-btn-decline = Not interested

@@ -17,6 +17,7 @@ offer-since-days = С вашего последнего заказа прошл�
     }, и мы скучаем.
 offer-line = Специально для вас: { $title }.
 offer-line-category = Вы часто заглядываете в раздел «{ $category }» — вот что у нас есть специально для вас: { $title }.
+offer-recommend = Для вас есть кое-что новое в разделе «{ $category }».
 offer-expires = Действует до { $date }
 offer-btn-accept = Воспользоваться
 offer-btn-decline = Не интересно
