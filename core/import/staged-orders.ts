@@ -24,6 +24,9 @@ import { AbortedError, READ_SHARE, stagePass, type ReadSettings, type StagePass 
  */
 export const STAGED_BATCH_ROWS = 50_000;
 
+/** Memory for each sort or hash of the import's set-based statements. */
+const IMPORT_WORK_MEM = "64MB";
+
 /** Thrown for a file that can't be imported at all; the importer reports it as ImportFileError. */
 export class StagedOrdersFileError extends Error {}
 
@@ -79,6 +82,9 @@ export async function importOrdersStaged(
   let settle = false;
   await db.withSession(async (session) => {
     try {
+      // The sorts and hashes over the whole file (distinct ids and customers, the grouping) fit
+      // in memory instead of spilling to disk at the default 4 MB.
+      await session.query(`SET work_mem = '${IMPORT_WORK_MEM}'`);
       await session.query(`CREATE TEMP TABLE ${t.lines} (
         line int NOT NULL, order_id text, key text NOT NULL, numbered boolean NOT NULL, customer text,
         at timestamp NOT NULL, amount float8 NOT NULL, quantity float8 NOT NULL, refund boolean NOT NULL,
@@ -144,6 +150,7 @@ export async function importOrdersStaged(
       report.marketableCustomers = await marketable(session, t);
     } finally {
       await dropTables(session, t);
+      await session.query(`RESET work_mem`); // PGlite's one session outlives the import
     }
   });
   if (settle) await settlePurchaseStats(db);
