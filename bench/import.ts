@@ -3,7 +3,7 @@
 // beside them a bare `COPY` of the same orders file into a table indexed as purchases are (a
 // unique id, customer and date, date): `RATIO import/copy <database> = 0.NN` is the import's
 // rows per second over the COPY's, both measured in this run.
-// Usage: npm run bench:import [-- --rows 1000000]
+// Usage: npm run bench:import [-- --rows 1000000] [--only pglite|postgres]
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,6 +15,10 @@ import { postgresUnavailableReason, startPostgres } from "../test/postgres-serve
 
 const rowsArg = process.argv.indexOf("--rows");
 const ROWS = rowsArg > 0 ? Number(process.argv[rowsArg + 1]) : 1_000_000;
+const onlyArg = process.argv.indexOf("--only");
+const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
+if (ONLY !== undefined && ONLY !== "pglite" && ONLY !== "postgres")
+  throw new Error(`--only takes pglite or postgres, not ${ONLY}`);
 const CUSTOMERS = Math.max(1, Math.round(ROWS / 10));
 const dir = mkdtempSync(path.join(os.tmpdir(), "bench-import-"));
 
@@ -109,11 +113,12 @@ console.log(
   `bench:import — ${ROWS.toLocaleString("en")} purchases, ${CUSTOMERS.toLocaleString("en")} customers, batches of 5,000 (customers) and 50,000 (orders)`,
 );
 try {
-  const pgliteDir = path.join(dir, "pglite");
-  const lite = await openDatabase({ kind: "pglite", dataDir: pgliteDir });
-  await run("PGlite", lite, files);
-  await lite.close();
-  const reason = postgresUnavailableReason();
+  if (ONLY !== "postgres") {
+    const lite = await openDatabase({ kind: "pglite", dataDir: path.join(dir, "pglite") });
+    await run("PGlite", lite, files);
+    await lite.close();
+  }
+  const reason = ONLY === "pglite" ? "--only pglite" : postgresUnavailableReason();
   if (reason) console.log(`PostgreSQL skipped: ${reason}`);
   else {
     const server = await startPostgres();

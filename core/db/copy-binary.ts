@@ -80,8 +80,12 @@ export class BinaryCopyWriter {
 
   /** A `timestamp` (without time zone) holding the UTC wall time of `date`. */
   timestamp(date: Date): this {
+    // Microseconds as two 32-bit halves: exact below 2^53, and no BigInt per value.
+    const micros = (date.getTime() - PG_EPOCH_MS) * 1000;
+    const high = Math.floor(micros / 0x1_0000_0000);
     this.buffer.writeInt32BE(8, this.offset);
-    this.buffer.writeBigInt64BE(BigInt(date.getTime() - PG_EPOCH_MS) * 1000n, this.offset + 4);
+    this.buffer.writeInt32BE(high, this.offset + 4);
+    this.buffer.writeUInt32BE(micros - high * 0x1_0000_0000, this.offset + 8);
     this.offset += 12;
     return this;
   }
@@ -106,6 +110,14 @@ export class BinaryCopyWriter {
     this.buffer.writeInt32BE(-1, this.offset);
     this.offset += 4;
     return this;
+  }
+
+  /**
+   * Whether a row of at most `maxBytes` would fit the current chunk without growing it; when not,
+   * `take()` first spares copying the chunk into a larger one.
+   */
+  fits(maxBytes: number): boolean {
+    return this.offset + 2 + maxBytes <= this.buffer.length;
   }
 
   /** Whether the current chunk has reached its size (a good moment to `take()`). */

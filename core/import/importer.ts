@@ -13,7 +13,7 @@ import {
   type CustomerField,
   type OrderField,
 } from "./fields";
-import { readTable, TableError, type Table } from "./decode";
+import { streamTable, TableError, type TableRecord, type TableStream } from "./decode";
 import type { OrderShape } from "./orders";
 import { Rejections, type RowError } from "./rejections";
 import { openCdnow, type RecordSource } from "./sources";
@@ -197,19 +197,23 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
     }
     return finish();
   }
-  let table: Table | null = null;
+  // A customer file is read as a stream, twice: once for its ids (a transactional file is refused
+  // before anything is written), then to check and write its rows in batches.
+  let openTable: (() => Promise<TableStream>) | null = null;
+  let fileIds: string[] | null = null;
   if (format === "csv") {
-    try {
-      table = await readTable(options.file, { encoding: options.encoding, delimiter: options.delimiter });
-    } catch (error) {
-      if (error instanceof TableError) throw new ImportFileError(error.message);
-      throw error;
-    }
+    openTable = () =>
+      streamTable(options.file, { encoding: options.encoding, delimiter: options.delimiter }).catch(
+        (error: unknown) => {
+          throw error instanceof TableError ? new ImportFileError(error.message) : error;
+        },
+      );
+    const table = await openTable();
     report.detected.encoding = `${table.encoding} (${table.encodingSource === "given" ? "given" : table.encodingSource === "bom" ? "byte order mark" : "detected"})`;
     report.detected.delimiter = table.delimiter === "\t" ? "tab" : table.delimiter;
-    refuseTransactionalCustomers(table, options.map ?? {});
+    fileIds = await refuseTransactionalCustomers(table, options.map ?? {});
   }
-  const source = table;
+  const source = openTable;
 
   if (options.strict) {
     // Pass 1 reads everything and writes nothing.
@@ -251,7 +255,10 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
   }
   // The purchase totals scoring reads: recount the customers this file's purchases changed.
   if (options.kind === "orders" && !report.refused) await settlePurchaseStats(db);
-  if (options.kind === "customers" && table) await countMarketable(db, table, options.map ?? {}, report);
+  if (options.kind === "customers" && fileIds) {
+    report.customersInFile = fileIds.length;
+    if (!report.refused && !report.dryRun) report.marketableCustomers = await marketableAmong(db, fileIds);
+  }
   return finish();
 }
 
@@ -264,18 +271,20 @@ function add(report: ImportReport, counts: UpsertCounts, created: number) {
   report.customersCreated += created;
 }
 
-async function openSource(options: ImportOptions, format: ImportFormat, table: Table | null): Promise<RecordSource> {
-  if (table) {
-    const t = table;
+async function openSource(
+  options: ImportOptions,
+  format: ImportFormat,
+  openTable: (() => Promise<TableStream>) | null,
+): Promise<RecordSource> {
+  if (openTable) {
+    const t = await openTable();
     return {
       header: t.header,
-      records: (async function* () {
-        yield* t.records;
-      })(),
-      errors: [...t.errors],
-      bytesRead: () => t.totalBytes,
+      records: recordsOf(t),
+      errors: t.errors, // appended to as the rows are read
+      bytesRead: t.bytesRead,
       totalBytes: t.totalBytes,
-      close: () => undefined,
+      close: t.close,
     };
   }
   try {
@@ -288,17 +297,21 @@ async function openSource(options: ImportOptions, format: ImportFormat, table: T
   }
 }
 
+async function* recordsOf(table: TableStream): AsyncIterable<TableRecord> {
+  for await (const batch of table.batches) yield* batch;
+}
+
 /** One read of the file: validate rows, batch them, and (when `write`) upsert each batch. */
 async function runPass(
   client: Tx,
   options: ImportOptions,
   format: ImportFormat,
-  table: Table | null,
+  openTable: (() => Promise<TableStream>) | null,
   mode: { write: boolean; transactionPerBatch?: boolean },
   addError: (e: RowError) => void,
   onWritten: (counts: UpsertCounts, customersCreated: number) => void,
 ): Promise<{ rows: number; aborted: boolean }> {
-  const source = await openSource(options, format, table);
+  const source = await openSource(options, format, openTable);
   const started = Date.now();
   const batchSize = options.batchSize ?? 5000;
   let rows = 0;
@@ -436,37 +449,36 @@ async function marketableAmong(db: Database, externalIds: string[]): Promise<num
   return row?.n ?? 0;
 }
 
-function customerIdColumn(table: Table, map: Record<string, string>): number | undefined {
-  const planned = planColumns<CustomerField>(table.header, CUSTOMER_FIELDS, map, []);
+function customerIdColumn(header: string[], map: Record<string, string>): number | undefined {
+  const planned = planColumns<CustomerField>(header, CUSTOMER_FIELDS, map, []);
   return planned.ok ? planned.plan.fields.externalId : undefined;
-}
-
-async function countMarketable(db: Database, table: Table, map: Record<string, string>, report: ImportReport) {
-  const index = customerIdColumn(table, map);
-  if (index === undefined) return;
-  const ids = [...new Set(table.records.map((r) => normalizeId(r.cells[index] ?? "")).filter((id) => id !== ""))];
-  report.customersInFile = ids.length;
-  if (!report.refused && !report.dryRun) report.marketableCustomers = await marketableAmong(db, ids);
 }
 
 /**
  * A customer file holds each customer once. An id on several rows means a transactional file
  * (orders or order lines), whose columns would otherwise overwrite each customer's attributes
- * row after row: refuse it and say how to import it.
+ * row after row: refuse it and say how to import it. Reads the whole stream (and closes it);
+ * returns the file's distinct ids, or null when it has no id column (the write pass says so).
  */
-function refuseTransactionalCustomers(table: Table, map: Record<string, string>): void {
-  const index = customerIdColumn(table, map);
-  if (index === undefined) return;
-  const first = new Map<string, number>();
-  for (const record of table.records) {
-    const id = normalizeId(record.cells[index] ?? "");
-    if (id === "") continue;
-    const seen = first.get(id);
-    if (seen !== undefined)
-      throw new ImportFileError(
-        `customer id "${id.slice(0, 60)}" is on line ${seen} and again on line ${record.line}: this looks like a transactional file (one row per order or product), not a customer list. Import it with \`retention import orders ${table.header.length ? "FILE" : ""} --create-customers\`, or remove the repeated rows.`,
-      );
-    first.set(id, record.line);
+async function refuseTransactionalCustomers(table: TableStream, map: Record<string, string>): Promise<string[] | null> {
+  try {
+    const index = customerIdColumn(table.header, map);
+    if (index === undefined) return null;
+    const first = new Map<string, number>();
+    for await (const batch of table.batches)
+      for (const record of batch) {
+        const id = normalizeId(record.cells[index] ?? "");
+        if (id === "") continue;
+        const seen = first.get(id);
+        if (seen !== undefined)
+          throw new ImportFileError(
+            `customer id "${id.slice(0, 60)}" is on line ${seen} and again on line ${record.line}: this looks like a transactional file (one row per order or product), not a customer list. Import it with \`retention import orders FILE --create-customers\`, or remove the repeated rows.`,
+          );
+        first.set(id, record.line);
+      }
+    return [...first.keys()];
+  } finally {
+    table.close();
   }
 }
 

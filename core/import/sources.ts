@@ -1,4 +1,4 @@
-// Record sources for imports: CDNOW's whitespace-separated text (CSV files are read whole by
+// Record sources for imports: CDNOW's whitespace-separated text (CSV files are streamed by
 // decode.ts, which detects their encoding and delimiter). Yields cells with the file line number
 // they came from, and counts bytes read for progress.
 import { createReadStream } from "node:fs";

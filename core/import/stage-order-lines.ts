@@ -87,14 +87,18 @@ export async function stagePass(
     now: options.now,
   };
 
-  // The previous COPY runs while the next rows are read and checked.
+  // The previous COPY runs while the next rows are read and checked. The rows go in chunks of
+  // the writer's size (no copying of a growing buffer).
+  let chunks: Buffer[] = [];
   const flush = async () => {
     if (inWriter === 0) return;
-    const bytes = writer.end();
+    chunks.push(writer.end());
+    const data = chunks;
+    chunks = [];
     writer = new BinaryCopyWriter();
     inWriter = 0;
     if (copying) await copying;
-    copying = session.copyFrom(copySql, [bytes]);
+    copying = session.copyFrom(copySql, data);
     copying.catch(() => undefined); // awaited below; this only keeps it from counting as unhandled
     options.onProgress?.({
       rows: pass.rows,
@@ -104,7 +108,8 @@ export async function stagePass(
     });
   };
 
-  const stage = async (record: TableRecord, isLast: boolean) => {
+  // Per row synchronous: an await per row cost more than checking it.
+  const stage = (record: TableRecord, isLast: boolean): void => {
     const checked = checkOrderLine(
       header,
       plan,
@@ -130,7 +135,9 @@ export async function stagePass(
       (customer ? maxUtf8Bytes(customer) : 0) +
       (product ? maxUtf8Bytes(product) : 0) +
       (category ? maxUtf8Bytes(category) : 0);
-    writer.row(14, 14 * 4 + 60 + textBytes).int4(checked.line);
+    const rowBytes = 14 * 4 + 60 + textBytes;
+    if (!writer.fits(rowBytes)) chunks.push(writer.take());
+    writer.row(14, rowBytes).int4(checked.line);
     text(writer, orderId).text(key).bool(numbered);
     text(writer, customer).timestamp(checked.at).float8(checked.amount).float8(checked.quantity);
     writer.bool(checked.refund).bool(checked.cancelled).float8(checked.refunded);
@@ -138,10 +145,7 @@ export async function stagePass(
     else writer.float8(checked.margin);
     text(text(writer, product), category);
     pass.staged++;
-    if (++inWriter >= STAGE_ROWS) {
-      await flush();
-      if (options.signal?.aborted) throw new AbortedError();
-    }
+    inWriter++;
   };
 
   const decide = (final: boolean): boolean => {
@@ -154,7 +158,7 @@ export async function stagePass(
     return true;
   };
 
-  const take = async (record: TableRecord, isLast: boolean) => {
+  const take = (record: TableRecord, isLast: boolean): void => {
     pass.rows++;
     if (infer) {
       const cells = record.cells;
@@ -162,29 +166,37 @@ export async function stagePass(
       for (const index of numberColumns) marks!.add(cells[index!] ?? "");
     }
     if (pending === null) {
-      if (pass.used) await stage(record, isLast);
+      if (pass.used) stage(record, isLast);
       return;
     }
     pending.push({ record, isLast });
     if (pending.length < SPECULATE_ROWS) return;
     const held = pending;
     pending = null;
-    if (decide(false)) for (const p of held) await stage(p.record, p.isLast);
+    if (decide(false)) for (const p of held) stage(p.record, p.isLast);
+  };
+  // A COPY of STAGE_ROWS rows (or of the rows held while the reading was decided).
+  const flushFull = async () => {
+    await flush();
+    if (options.signal?.aborted) throw new AbortedError();
   };
 
   try {
     let previous: TableRecord | null = null;
     for await (const batch of table.batches) {
       for (const record of batch) {
-        if (previous) await take(previous, false);
+        if (previous) {
+          take(previous, false);
+          if (inWriter >= STAGE_ROWS) await flushFull();
+        }
         previous = record;
       }
     }
-    if (previous) await take(previous, true);
+    if (previous) take(previous, true);
     if (pending !== null) {
       const held: { record: TableRecord; isLast: boolean }[] = pending;
       pending = null;
-      if (decide(true)) for (const p of held) await stage(p.record, p.isLast);
+      if (decide(true)) for (const p of held) stage(p.record, p.isLast);
     }
     await flush();
     if (copying) await copying;

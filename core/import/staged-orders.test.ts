@@ -7,6 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Database } from "../db/client";
 import { createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
+import { purchaseStatsDrift } from "../db/purchase-stats";
 import { importFile, type ImportOptions } from "./importer";
 
 const NOW = new Date("2026-11-22T12:00:00Z");
@@ -91,10 +92,42 @@ describeEachDatabase("staged orders import", (kind) => {
     expect(Number(first.amount)).toBe(1.25 + 2.5 + 3.75);
     expect(first.quantity).toBe(6);
     expect(await stagingTables(db)).toEqual([]);
+    expect(await purchaseStatsDrift(db)).toEqual([]);
 
     const again = await importFile(db, orders(f));
     expect(again.errors.map((e) => e.line)).toEqual([...bad.keys()]);
     expect(again.written).toEqual({ inserted: 0, updated: 0, unchanged: 20_002 });
+  });
+
+  it("a file of new, changed and moved orders: counted as inserted, updated and unchanged; every customer's totals stay exact", async () => {
+    await db.execScript(
+      `INSERT INTO customers (external_id) SELECT 'm' || i FROM generate_series(0, 9) i ON CONFLICT DO NOTHING`,
+    );
+    const first = ["order_id,customer_id,date,amount"];
+    for (let i = 0; i < 300; i++)
+      first.push(`mo${i},m${i % 10},2025-06-${String(1 + (i % 28)).padStart(2, "0")},10.00`);
+    const one = await importFile(db, orders(file(first), { batchSize: 120 }));
+    expect(one.written).toEqual({ inserted: 300, updated: 0, unchanged: 0 });
+    expect(await purchaseStatsDrift(db)).toEqual([]);
+
+    // mo0..mo49 move to customer m9, mo50..mo99 change amount, 100 new orders, the rest as they were.
+    const second = ["order_id,customer_id,date,amount"];
+    for (let i = 0; i < 400; i++) {
+      const day = `2025-06-${String(1 + (i % 28)).padStart(2, "0")}`;
+      if (i < 50) second.push(`mo${i},m9,${day},10.00`);
+      else if (i < 100) second.push(`mo${i},m${i % 10},${day},12.50`);
+      else second.push(`mo${i},m${i % 10},${day},10.00`);
+    }
+    const two = await importFile(db, orders(file(second), { batchSize: 120 }));
+    const moved = 50 - 5; // mo9, mo19... were m9's already
+    expect(two.written).toEqual({ inserted: 100, updated: moved + 50, unchanged: 400 - 100 - moved - 50 });
+    expect(await purchaseStatsDrift(db)).toEqual([]);
+    const [m0] = await db.queryRows<{ n: number; revenue: string }>(
+      `SELECT s.purchase_count AS n, s.revenue::text AS revenue FROM customer_purchase_stats s
+         JOIN customers c ON c.id = s.customer_id WHERE c.external_id = 'm0'`,
+    );
+    // m0: mo0..mo390 step 10 = 40 orders, less mo0..mo40 (5 moved), mo50..mo90 at 12.50
+    expect(m0).toEqual({ n: 35, revenue: (30 * 10 + 5 * 12.5).toFixed(2) });
   });
 
   it("the date layout comes from the whole file: ambiguous first rows are read again once a later row settles it", async () => {

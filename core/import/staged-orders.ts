@@ -24,6 +24,9 @@ import { AbortedError, READ_SHARE, stagePass, type ReadSettings, type StagePass 
  */
 export const STAGED_BATCH_ROWS = 50_000;
 
+/** Memory for each sort or hash of the import's set-based statements. */
+const IMPORT_WORK_MEM = "64MB";
+
 /** Thrown for a file that can't be imported at all; the importer reports it as ImportFileError. */
 export class StagedOrdersFileError extends Error {}
 
@@ -79,6 +82,9 @@ export async function importOrdersStaged(
   let settle = false;
   await db.withSession(async (session) => {
     try {
+      // The sorts and hashes over the whole file (distinct ids and customers, the grouping) fit
+      // in memory instead of spilling to disk at the default 4 MB.
+      await session.query(`SET work_mem = '${IMPORT_WORK_MEM}'`);
       await session.query(`CREATE TEMP TABLE ${t.lines} (
         line int NOT NULL, order_id text, key text NOT NULL, numbered boolean NOT NULL, customer text,
         at timestamp NOT NULL, amount float8 NOT NULL, quantity float8 NOT NULL, refund boolean NOT NULL,
@@ -128,7 +134,7 @@ export async function importOrdersStaged(
         dateReason: report.detected.dateReason,
         decimalMark: report.detected.decimalMark,
       };
-      await groupOrders(session, t, shape.shape, pass.staged, pass.refundLines > 0, options.createCustomers === true);
+      await groupOrders(session, t, shape, pass.staged, pass.refundLines > 0, options.createCustomers === true);
       await reportSqlRejections(session, t, rejections);
       const { rows, ...totals } = await orderTotals(session, t);
       report.totals = totals;
@@ -144,6 +150,7 @@ export async function importOrdersStaged(
       report.marketableCustomers = await marketable(session, t);
     } finally {
       await dropTables(session, t);
+      await session.query(`RESET work_mem`); // PGlite's one session outlives the import
     }
   });
   if (settle) await settlePurchaseStats(db);
@@ -164,7 +171,7 @@ async function decideShape(
   plan: ColumnPlan<OrderField>,
   forced: OrderShape | undefined,
   numbered: boolean,
-): Promise<{ shape: OrderShape; reason: string }> {
+): Promise<{ shape: OrderShape; reason: string; uniqueIds?: boolean }> {
   if (numbered)
     // Rows without an order id: numbered among identical rows, in file order, so that importing
     // the same file again finds the same keys.
@@ -182,7 +189,7 @@ async function decideShape(
       shape: "lines",
       reason: `${ids!.rows.toLocaleString("en")} rows carry ${ids!.distinct.toLocaleString("en")} order ids: one row per product, grouped into orders`,
     };
-  return { shape: "orders", reason: "every order id is on one row: each row is one order" };
+  return { shape: "orders", reason: "every order id is on one row: each row is one order", uniqueIds: !numbered };
 }
 
 // An order from its lines. After the rejections an order's lines name one customer at most, so
@@ -192,6 +199,10 @@ const GROUP_COLUMNS = `key, bool_or(refund) AS refund, min(customer) AS customer
   count(*)::int AS lines, min(line) AS first_line, min(line) FILTER (WHERE customer IS NOT NULL) AS customer_line,
   CASE WHEN count(*) = 1 THEN min(category) END AS category, NULL::text AS original`;
 
+// GROUP_COLUMNS of an order of one line, column for column.
+const SINGLE_LINE_COLUMNS = `key, refund, customer, at, amount, abs(quantity) AS quantity, refunded, cancelled, margin,
+  1 AS lines, line AS first_line, CASE WHEN customer IS NOT NULL THEN line END AS customer_line, category, NULL::text AS original`;
+
 /**
  * Groups the lines into orders; rejects duplicate ids (one row per order) or lines naming another
  * customer than their order's first (one row per product); finds each refund's original order;
@@ -200,16 +211,21 @@ const GROUP_COLUMNS = `key, bool_or(refund) AS refund, min(customer) AS customer
 async function groupOrders(
   session: DatabaseSession,
   t: Tables,
-  shape: OrderShape,
+  decided: { shape: OrderShape; uniqueIds?: boolean },
   staged: number,
   refunds: boolean,
   createCustomers: boolean,
 ): Promise<void> {
   const q = (sql: string) => session.query(sql);
+  const shape = decided.shape;
   await q(
     `CREATE TEMP TABLE ${t.rejects} (line int NOT NULL, key text NOT NULL, kind text NOT NULL, reason text NOT NULL)`,
   );
-  await q(`CREATE TEMP TABLE ${t.groups} AS SELECT ${GROUP_COLUMNS} FROM ${t.lines} GROUP BY key`);
+  // Every row its own order (each order id once, every row has one and none is a returned line,
+  // so the keys are the ids): the lines are the orders as they are, without grouping.
+  if (decided.uniqueIds && !refunds)
+    await q(`CREATE TEMP TABLE ${t.groups} AS SELECT ${SINGLE_LINE_COLUMNS} FROM ${t.lines}`);
+  else await q(`CREATE TEMP TABLE ${t.groups} AS SELECT ${GROUP_COLUMNS} FROM ${t.lines} GROUP BY key`);
   const [count] = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.groups}`);
   const multiLine = (count?.n ?? 0) < staged;
   if (multiLine) {
@@ -419,18 +435,7 @@ async function preview(session: DatabaseSession, t: Tables): Promise<Record<stri
 
 /** How each kind is upserted from a batch of its rows (`i`), counting what was inserted and written. */
 const UPSERTS: Record<Output, { into: "written" | "refundsWritten" | "anonymousWritten"; sql: string }> = {
-  purchases: {
-    into: "written",
-    sql: `INSERT INTO purchases AS p (external_id, customer_id, purchased_at, amount, gross_margin, quantity, category, lines)
-      SELECT i.key, c.id, i.at, i.amount, i.gross_margin, i.quantity, i.category, i.lines
-        FROM i JOIN customers c ON c.external_id = i.customer
-      ON CONFLICT (external_id) DO UPDATE SET
-        customer_id = excluded.customer_id, purchased_at = excluded.purchased_at, amount = excluded.amount,
-        gross_margin = excluded.gross_margin, quantity = excluded.quantity, category = excluded.category, lines = excluded.lines
-      WHERE (p.customer_id, p.purchased_at, p.amount, p.gross_margin, p.quantity, p.category, p.lines)
-        IS DISTINCT FROM (excluded.customer_id, excluded.purchased_at, excluded.amount, excluded.gross_margin,
-                          excluded.quantity, excluded.category, excluded.lines)`,
-  },
+  purchases: { into: "written", sql: "" }, // see writePurchases
   orderRefunds: { into: "refundsWritten", sql: "" },
   refunds: {
     into: "refundsWritten",
@@ -458,6 +463,67 @@ const UPSERTS: Record<Output, { into: "written" | "refundsWritten" | "anonymousW
 UPSERTS.orderRefunds.sql = UPSERTS.refunds.sql;
 
 /**
+ * Whether this session may turn off the purchases' triggers for its own inserts
+ * (`session_replication_role`, a superuser setting, as pg_restore --disable-triggers does):
+ * always on PGlite, on a server when connected as a superuser.
+ */
+async function mayLoadWithoutTriggers(session: DatabaseSession): Promise<boolean> {
+  const [row] = await session.query<{ on: boolean }>(`SELECT current_setting('is_superuser') = 'on' AS on`);
+  return row?.on === true;
+}
+
+/**
+ * One batch of purchases (`range`: the CTE `i`). New orders are inserted first: where the session
+ * may (`loadRole`), without the per-row foreign-key check and the statement triggers, which cost
+ * about as much as the rows themselves. What they did is done set-based instead, in the same
+ * statement: the batch's customers are locked once (FOR KEY SHARE, as the foreign-key check locks
+ * each row's) so none is deleted before the commit, and their purchase totals are noted for
+ * recounting as the triggers note them. Only when some orders were stored before, the changed ones
+ * are updated as any write is (foreign key and triggers per row).
+ */
+async function writePurchases(
+  s: DatabaseSession,
+  range: string,
+  params: [number, number],
+  batchRows: number,
+  loadRole: boolean,
+): Promise<{ inserted: number; written: number }> {
+  if (loadRole) await s.query(`SET LOCAL session_replication_role = replica`);
+  const [inserted] = await s.query<{ n: number }>(
+    `${range},
+     c AS MATERIALIZED (SELECT id, external_id FROM customers WHERE external_id IN (SELECT customer FROM i) FOR KEY SHARE),
+     w AS (INSERT INTO purchases (external_id, customer_id, purchased_at, amount, gross_margin, quantity, category, lines)
+           SELECT i.key, c.id, i.at, i.amount, i.gross_margin, i.quantity, i.category, i.lines
+             FROM i JOIN c ON c.external_id = i.customer
+           ON CONFLICT (external_id) DO NOTHING
+           RETURNING customer_id)${
+             loadRole
+               ? `,
+     n AS (INSERT INTO customer_purchase_stats_pending (customer_id) SELECT DISTINCT customer_id FROM w)`
+               : ""
+           }
+     SELECT count(*)::int AS n FROM w`,
+    params,
+  );
+  if (loadRole) await s.query(`SET LOCAL session_replication_role = origin`);
+  if (inserted!.n === batchRows) return { inserted: batchRows, written: batchRows };
+  // Orders stored before: the changed ones updated (the rows just inserted are unchanged).
+  const [updated] = await s.query<{ n: number }>(
+    `${range}, u AS (
+       UPDATE purchases p SET customer_id = c.id, purchased_at = i.at, amount = i.amount, gross_margin = i.gross_margin,
+              quantity = i.quantity, category = i.category, lines = i.lines
+         FROM i JOIN customers c ON c.external_id = i.customer
+        WHERE p.external_id = i.key
+          AND (p.customer_id, p.purchased_at, p.amount, p.gross_margin, p.quantity, p.category, p.lines)
+              IS DISTINCT FROM (c.id, i.at, i.amount, i.gross_margin, i.quantity, i.category, i.lines)
+       RETURNING 1)
+     SELECT count(*)::int AS n FROM u`,
+    params,
+  );
+  return { inserted: inserted!.n, written: inserted!.n + updated!.n };
+}
+
+/**
  * Upserts the purchases, refunds and anonymous sales in batches of `batchSize` rows, each batch
  * (file lines after `$1` up to `$2`) one transaction unless the whole write is one (--strict).
  */
@@ -470,6 +536,7 @@ async function writeOrders(
   totalBytes: number,
 ): Promise<void> {
   const batchSize = options.batchSize ?? STAGED_BATCH_ROWS;
+  const loadRole = await mayLoadWithoutTriggers(session);
   const total = rows.purchases + rows.orderRefunds + rows.refunds + rows.anonymous;
   const started = Date.now();
   let done = 0;
@@ -485,11 +552,14 @@ async function writeOrders(
       );
       report.customersCreated += created!.n;
     }
-    const [row] = await s.query<{ inserted: number; written: number }>(
-      `${range}, w AS (${UPSERTS[kind].sql} RETURNING (xmax = 0) AS inserted)
-       SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*)::int AS written FROM w`,
-      [after, last],
-    );
+    const [row] =
+      kind === "purchases"
+        ? [await writePurchases(s, range, [after, last], batchRows, loadRole)]
+        : await s.query<{ inserted: number; written: number }>(
+            `${range}, w AS (${UPSERTS[kind].sql} RETURNING (xmax = 0) AS inserted)
+             SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*)::int AS written FROM w`,
+            [after, last],
+          );
     const into = report[UPSERTS[kind].into];
     into.inserted += row!.inserted;
     into.updated += row!.written - row!.inserted;
