@@ -28,6 +28,7 @@ export function conversationDeps(deps: BotDeps): ConversationDeps {
     log: deps.log,
     chatModel: deps.chatModel,
     timeoutMinutes: deps.config.conversation.timeoutMinutes,
+    intentTimeoutMs: deps.config.llm.intentTimeoutMs,
     supportResponseHours: deps.config.conversation.supportResponseHours,
   };
 }
