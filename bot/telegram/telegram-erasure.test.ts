@@ -191,6 +191,16 @@ describeEachDatabase("erasure leaves nothing personal", (kind: DatabaseKind) => 
       },
     });
     await makeOfferIssue(db, customer.id, NOW);
+    // Staff asked the assistant about them; the model was shown their profile.
+    await db.prisma.assistantQuestion.create({
+      data: {
+        slackUserId: "USTAFF1",
+        question: `Why is ${p.externalId} at risk?`,
+        answer: `${p.name} has not ordered since June; write to ${p.email}`,
+        toolCalls: [{ name: "customer_profile", args: { ref: p.externalId }, result: { name: p.name } }],
+        disclosed: [p.externalId],
+      },
+    });
 
     // Linked through the personal deep link, as the shop sends it.
     const link = await createLinkToken(db, p.externalId, {
@@ -272,6 +282,7 @@ describeEachDatabase("erasure leaves nothing personal", (kind: DatabaseKind) => 
         "staff_events",
         "audit_log",
         "link_tokens",
+        "assistant_questions",
       ])
         expect(
           before.some((f) => f.includes(` in ${table}: `)),

@@ -244,7 +244,8 @@ const ERASE_TRANSACTION = { maxWait: 30_000, timeout: 60_000 };
  * whatever their caller put in them. Conversations and link tokens are deleted; feedback keeps
  * its scores without the customer or the free text; tickets keep their status without the
  * customer, their subject or the customer's words; staff events lose their preview and customer;
- * the audit trail loses the chat's id. Each of the customer's tickets raises a `ticket_erased`
+ * the audit trail loses the chat's id; the staff assistant's log loses their names, numbers and
+ * the answers it gave with their data. Each of the customer's tickets raises a `ticket_erased`
  * staff event, so the Slack posts about it are edited (queued: it survives a crash or an outage).
  * One `gdpr.erase` audit row, under the erased customer's old id.
  * @returns the anonymous row's id (for the caller's tests and counts; nothing stores the pair).
@@ -258,6 +259,10 @@ export async function eraseCustomer(
     where: { id: customerId },
     select: {
       erasedAt: true,
+      externalId: true,
+      name: true,
+      email: true,
+      phone: true,
       telegramChatId: true,
       locale: true,
       timeZone: true,
@@ -337,6 +342,21 @@ export async function eraseCustomer(
         where: { actor: `telegram:${customer.telegramChatId}` },
         data: { actor: "telegram:erased" },
       });
+    // The staff assistant's log: answers for which the model was shown this customer keep the
+    // question without the answer and tool results; their names and numbers leave every text.
+    await tx.$executeRaw`
+      UPDATE assistant_questions SET disclosed = disclosed - ${customer.externalId}, answer = NULL, tool_calls = '[]'
+      WHERE disclosed ? ${customer.externalId}`;
+    for (const value of [customer.externalId, customer.name, customer.email, customer.phone]) {
+      if (!value || value.length < 3) continue;
+      await tx.$executeRaw`
+        UPDATE assistant_questions SET question = replace(question, ${value}, '[erased]'),
+          answer = replace(answer, ${value}, '[erased]'),
+          tool_calls = CASE WHEN ${/["\\]/.test(value)} THEN tool_calls
+            ELSE replace(tool_calls::text, ${value}, '[erased]')::jsonb END
+        WHERE strpos(question, ${value}) > 0 OR strpos(coalesce(answer, ''), ${value}) > 0
+          OR strpos(tool_calls::text, ${value}) > 0`;
+    }
     await tx.customer.delete({ where: { id: customerId } });
     await tx.auditLog.create({
       data: {
