@@ -16,8 +16,10 @@ import {
   claimSlackEvent,
   claimStaffEvents,
   completeStaffEvent,
+  customerMessagePosts,
   failStaffEvent,
   findTicketByThread,
+  recordCustomerMessagePost,
   recordTicketPost,
   STAFF_ALERT_TYPES,
   ticketCard,
@@ -79,6 +81,9 @@ export function deskProblemText(reason: string, channel: string): string {
   );
 }
 const NOTE = /^\s*note:\s*/i;
+
+/** What a thread post quoting a customer says once that customer has been erased. */
+export const ERASED_MESSAGE_TEXT = "Customer wrote: (removed: the customer's data was erased at their request)";
 
 /** Files staff attach in a ticket's thread go to the customer up to this size each (Telegram takes 50 MB). */
 export const MAX_REPLY_FILE_BYTES = 20 * 1024 * 1024;
@@ -256,6 +261,7 @@ export class SlackTicketDesk {
     }
     const card = await ticketCard(this.deps.db, ticketId);
     if (!card) return;
+    if (event.type === "ticket_erased") return this.redactPosts(ticketId);
     if (event.type === "ticket_opened" || event.type === "nps_detractor") {
       if (card.slack) return this.refreshCard(ticketId);
       const posted = await this.client.chat.postMessage({
@@ -277,11 +283,13 @@ export class SlackTicketDesk {
         : null;
       const text =
         stored?.text ?? (typeof event.payload.preview === "string" ? event.payload.preview : "(new message)");
-      await this.client.chat.postMessage({
+      const posted = await this.client.chat.postMessage({
         channel: card.slack.channel,
         thread_ts: card.slack.ts,
         text: `Customer wrote:\n>${esc(text).replace(/\n/g, "\n>")}`,
       });
+      // Kept so the post can be edited if the customer is erased later.
+      if (stored && posted.ts) await recordCustomerMessagePost(this.deps.db, messageId, posted.ts);
     } else if (event.type === "csat_received") {
       await this.client.chat.postMessage({
         channel: card.slack.channel,
@@ -290,6 +298,24 @@ export class SlackTicketDesk {
       });
     }
     await this.refreshCard(ticketId);
+  }
+
+  /**
+   * After the ticket's customer was erased: the card is re-rendered (it no longer names them or
+   * quotes them) and every thread post that showed their words is replaced. Each edit is the
+   * same whenever it is repeated, so a retry after a failure redoes them all safely.
+   */
+  private async redactPosts(ticketId: number): Promise<void> {
+    const card = await ticketCard(this.deps.db, ticketId);
+    if (!card?.slack) return; // never posted: a later post shows the erased card
+    await this.refreshCard(ticketId);
+    for (const post of await customerMessagePosts(this.deps.db, ticketId))
+      await this.client.chat.update({
+        channel: card.slack.channel,
+        ts: post.ts,
+        text: ERASED_MESSAGE_TEXT,
+        blocks: [],
+      });
   }
 
   /** Re-renders the ticket's post (status, assignee, first response). */

@@ -6,6 +6,7 @@ import type { ConversationState } from "../../core/conversation/state";
 import type { Database } from "../../core/db/client";
 import type { ChatModel } from "../../core/llm/chat-model";
 import type { Logger } from "../../core/log";
+import type { MessageChannel } from "../../core/messaging/channel";
 import type { Locale, Translator } from "../../core/messaging/locales";
 import type { OpenedTicket, UpdateOutcome } from "../../core/tickets/tickets";
 
@@ -17,6 +18,8 @@ export interface BotDeps {
   db: Database;
   log: Logger;
   chatModel?: ChatModel;
+  /** The outbox's channel: messages to chats other than the update's go through it (set once built). */
+  channel?: MessageChannel;
   now: () => Date;
   translate: Translator;
 }
@@ -28,6 +31,7 @@ export function conversationDeps(deps: BotDeps): ConversationDeps {
     log: deps.log,
     chatModel: deps.chatModel,
     timeoutMinutes: deps.config.conversation.timeoutMinutes,
+    intentTimeoutMs: deps.config.llm.intentTimeoutMs,
     supportResponseHours: deps.config.conversation.supportResponseHours,
   };
 }

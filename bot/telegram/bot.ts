@@ -140,6 +140,7 @@ export function buildTelegramBot(options: TelegramBotOptions): TelegramBot {
     enrich: (m) => enrichOutboundMessage(db, m),
     log,
   });
+  deps.channel = channel;
   return { bot, channel, telegram, translate: deps.translate };
 }
 

@@ -89,6 +89,13 @@ export function sendFailure(error: unknown): Extract<SendResult, { ok: false }> 
 
 /** Inline keyboard markup from rendered buttons. */
 export function inlineKeyboard(rendered: RenderedMessage) {
+  if (rendered.requestPhone)
+    return {
+      keyboard: [[{ text: rendered.requestPhone, request_contact: true }]],
+      resize_keyboard: true,
+      one_time_keyboard: true,
+    };
+  if (rendered.removeKeyboard) return { remove_keyboard: true as const };
   return rendered.buttons?.length
     ? { inline_keyboard: rendered.buttons.map((row) => row.map((b) => ({ text: b.text, callback_data: b.data }))) }
     : undefined;

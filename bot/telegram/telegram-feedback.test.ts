@@ -230,7 +230,13 @@ describe("data rights", () => {
     await user.press(buttons(confirm)[0]!.data, confirm.message_id);
     expect((await waitForMessages(server, TEST_TOKEN, user.chatId, 2))[1]!.text).toContain("has been deleted");
 
-    const row = await db.prisma.customer.findUniqueOrThrow({ where: { id: customer.id } });
+    // What is kept moved onto an anonymous row with a random key; the customer's row is gone.
+    expect(await db.prisma.customer.findUnique({ where: { id: customer.id } })).toBeNull();
+    const row = await db.prisma.customer.findFirstOrThrow({
+      where: { erasedAt: { not: null }, purchases: { some: { category: "jazz" } } },
+      orderBy: { id: "desc" },
+    });
+    expect(row.externalId).toMatch(/^erased:/);
     expect(row).toMatchObject({
       name: null,
       email: null,
@@ -240,7 +246,7 @@ describe("data rights", () => {
       attributes: {},
     });
     expect(row.erasedAt).not.toBeNull();
-    expect(await db.prisma.purchase.count({ where: { customerId: customer.id } })).toBe(3);
+    expect(await db.prisma.purchase.count({ where: { customerId: row.id } })).toBe(3);
     const anonymous = await db.prisma.feedback.findMany({ where: { score: 9, kind: "nps", customerId: null } });
     expect(anonymous.map((f) => f.comment)).toContain(null);
     expect(await db.prisma.conversation.count({ where: { key: `tg:${user.chatId}` } })).toBe(0);

@@ -289,6 +289,19 @@ describe("linking", () => {
       telegramChatId: BigInt(second.chatId),
       telegramLinkedBy: "token",
     });
+    // Both messages to the other chats went through the outbox, once each.
+    const linkRows = () =>
+      db.prisma.outboxMessage.findMany({
+        where: { idempotencyKey: { startsWith: `link-move:${link}:` } },
+        orderBy: { id: "asc" },
+      });
+    // Telegram has the message a moment before the outbox records it as sent.
+    await until(async () => (await linkRows()).every((r) => r.status === "sent"), "link messages recorded as sent");
+    const rows = await linkRows();
+    expect(rows.map((r) => [r.kind, r.status, r.customerId, r.providerId])).toEqual([
+      ["link_move", "sent", customer.id, String(ask.message_id)],
+      ["notice", "sent", customer.id, String(messages(second.chatId)[2]!.message_id)],
+    ]);
     // The answered question is spent.
     const answersBefore = callbackAnswers(server).length;
     await first.press(buttons(ask)[1]!.data, ask.message_id);
@@ -318,6 +331,19 @@ describe("linking", () => {
     expect((await db.prisma.customer.findUniqueOrThrow({ where: { id: customer.id } })).telegramChatId).toBe(
       BigInt(first.chatId),
     );
+    // The question and the refusal went through the outbox; the refusal to the chat that asked.
+    const linkRows = () =>
+      db.prisma.outboxMessage.findMany({
+        where: { idempotencyKey: { startsWith: `link-move:${link}:` } },
+        orderBy: { id: "asc" },
+      });
+    // Telegram has the message a moment before the outbox records it as sent.
+    await until(async () => (await linkRows()).every((r) => r.status === "sent"), "link messages recorded as sent");
+    const rows = await linkRows();
+    expect(rows.map((r) => [r.kind, r.status, r.providerId])).toEqual([
+      ["link_move", "sent", String(ask.message_id)],
+      ["notice", "sent", String(refused.message_id)],
+    ]);
     await second.command(`/start ${link}`);
     expect((await waitFor(second.chatId, 3))[2]!.text).toContain("уже использована");
   });

@@ -86,6 +86,7 @@ export const envSchema = z.object({
   OPENAI_MODEL: z.string().default("gpt-4o-mini"),
   LLM_TIMEOUT_MS: int(1000, 600_000).default(30_000),
   LLM_OFFER_TIMEOUT_MS: int(100, 600_000).default(8000),
+  LLM_INTENT_TIMEOUT_MS: int(100, 600_000).default(4000),
   // schedules
   SCHEDULE_TIME_ZONE: timeZone.default("UTC"),
   CRON_SCORE: cron.default("0 3 * * *"),
@@ -199,6 +200,8 @@ export interface Config {
     timeoutMs: number;
     /** An offer's text by the model is awaited this long, then the template goes. */
     offerTimeoutMs: number;
+    /** A customer message's intent by the model is awaited this long, then the keyword rules decide. */
+    intentTimeoutMs: number;
   };
   schedule: {
     timeZone: string;
@@ -346,6 +349,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       model: env.OPENAI_MODEL,
       timeoutMs: env.LLM_TIMEOUT_MS,
       offerTimeoutMs: env.LLM_OFFER_TIMEOUT_MS,
+      intentTimeoutMs: env.LLM_INTENT_TIMEOUT_MS,
     },
     schedule: {
       timeZone: env.SCHEDULE_TIME_ZONE,

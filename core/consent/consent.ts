@@ -5,6 +5,7 @@
 import { MARKETING_KINDS } from "../messaging/outbox";
 import { readReasons } from "../analytics/reasons";
 import { defaultTranslator } from "../messaging/locales";
+import { randomUUID } from "node:crypto";
 import { Prisma, type Database } from "../db/client";
 import { err, ok, type Result } from "../result";
 
@@ -236,70 +237,136 @@ export async function exportCustomerData(
   );
 }
 
+// One customer's rows, moved in one transaction; a busy embedded database can take a while.
+const ERASE_TRANSACTION = { maxWait: 30_000, timeout: 60_000 };
+
 /**
- * Erases a customer's personal data (GDPR Art. 17): name, e-mail, phone, Telegram ids and
- * attributes become null/empty, `erased_at` is set; conversations, link tokens and the learned
- * send hour are deleted;
- * feedback keeps its scores without the customer or the free text; tickets lose their messages'
- * text; purchases keep amounts and dates for anonymous aggregates. One `gdpr.erase` audit row.
+ * Erases a customer's personal data (GDPR Art. 17), keeping only anonymous aggregates.
+ *
+ * What statistics need (purchases and refunds, scores, offers and campaign assignments, outbox
+ * rows) is moved onto a new customer row with a random key (`erased:<random>`) and no personal
+ * field; the customer's own row is deleted, so nothing that named them (an old log line, an
+ * audit row, a Slack post, the shop's customer number) leads to what is kept. Order and refund
+ * numbers become random too (they lead back through the shop's records), and outbox keys lose
+ * whatever their caller put in them. Conversations, link tokens and the learned send hour are deleted; feedback keeps
+ * its scores without the customer or the free text; tickets keep their status without the
+ * customer, their subject or the customer's words; staff events lose their preview and customer;
+ * the audit trail loses the chat's id; the staff assistant's log loses their names, numbers and
+ * the answers it gave with their data. Each of the customer's tickets raises a `ticket_erased`
+ * staff event, so the Slack posts about it are edited (queued: it survives a crash or an outage).
+ * One `gdpr.erase` audit row, under the erased customer's old id.
+ * @returns the anonymous row's id (for the caller's tests and counts; nothing stores the pair).
  */
 export async function eraseCustomer(
   db: Database,
   customerId: number,
   options: { now: Date; actor?: string },
-): Promise<Result<{ erased: true }, { type: "not_found" } | { type: "already_erased" }>> {
+): Promise<Result<{ erased: true; anonymousId: number }, { type: "not_found" } | { type: "already_erased" }>> {
   const customer = await db.prisma.customer.findUnique({
     where: { id: customerId },
-    select: { erasedAt: true, telegramChatId: true },
+    select: {
+      erasedAt: true,
+      externalId: true,
+      name: true,
+      email: true,
+      phone: true,
+      telegramChatId: true,
+      locale: true,
+      timeZone: true,
+      signedUpAt: true,
+      createdAt: true,
+    },
   });
-  if (!customer) return err({ type: "not_found" });
+  if (!customer) {
+    const erased = await db.prisma.auditLog.count({
+      where: { action: "gdpr.erase", entityType: "customer", entityId: String(customerId) },
+    });
+    return err({ type: erased > 0 ? "already_erased" : "not_found" });
+  }
   if (customer.erasedAt) return err({ type: "already_erased" });
   const chatKey = customer.telegramChatId === null ? null : `tg:${customer.telegramChatId}`;
-  await db.prisma.$transaction([
-    db.prisma.customer.update({
-      where: { id: customerId },
+  const anonymousId = await db.prisma.$transaction(async (tx) => {
+    const anonymous = await tx.customer.create({
       data: {
-        name: null,
-        email: null,
-        phone: null,
-        attributes: {},
-        telegramChatId: null,
-        telegramUserId: null,
-        telegramLinkedAt: null,
-        telegramLinkedBy: null,
+        externalId: `erased:${randomUUID()}`,
+        // Coarse facts the aggregates use (tenure, language and time-zone breakdowns).
+        locale: customer.locale,
+        timeZone: customer.timeZone,
+        signedUpAt: customer.signedUpAt,
+        createdAt: customer.createdAt,
         marketingConsent: false,
         optedOutAt: options.now,
         erasedAt: options.now,
       },
-    }),
-    db.prisma.conversation.deleteMany({ where: { OR: [{ customerId }, ...(chatKey ? [{ key: chatKey }] : [])] } }),
-    db.prisma.linkToken.deleteMany({ where: { customerId } }),
-    db.prisma.customerSendHour.deleteMany({ where: { customerId } }),
-    db.prisma.feedback.updateMany({ where: { customerId }, data: { customerId: null, comment: null } }),
-    db.prisma.ticketMessage.updateMany({
+      select: { id: true },
+    });
+    const to = anonymous.id;
+    // Random keys for what the shop's records could lead back from (order and refund numbers).
+    await tx.$executeRaw`
+      UPDATE purchases SET customer_id = ${to}, external_id = 'erased:' || gen_random_uuid()::text
+      WHERE customer_id = ${customerId}`;
+    await tx.$executeRaw`
+      UPDATE refunds SET customer_id = ${to}, external_id = 'erased:' || gen_random_uuid()::text,
+        order_external_id = NULL
+      WHERE customer_id = ${customerId}`;
+    await tx.$executeRaw`UPDATE customer_purchase_stats SET customer_id = ${to} WHERE customer_id = ${customerId}`;
+    await tx.$executeRaw`UPDATE customer_purchase_stats_pending SET customer_id = ${to} WHERE customer_id = ${customerId}`;
+    await tx.$executeRaw`UPDATE scores SET customer_id = ${to} WHERE customer_id = ${customerId}`;
+    await tx.$executeRaw`UPDATE campaign_assignments SET customer_id = ${to} WHERE customer_id = ${customerId}`;
+    await tx.$executeRaw`UPDATE offer_issues SET customer_id = ${to} WHERE customer_id = ${customerId}`;
+    await tx.$executeRaw`UPDATE redemptions SET customer_id = ${to} WHERE customer_id = ${customerId}`;
+    // Outbox keys are whatever their caller made them (a chat id, a customer number): replaced.
+    await tx.$executeRaw`
+      UPDATE outbox_messages SET customer_id = ${to}, payload = '{}', idempotency_key = 'erased:' || id::text,
+        status = CASE WHEN status = 'pending' THEN 'skipped' ELSE status END,
+        skip_reason = CASE WHEN status = 'pending' THEN 'erased' ELSE skip_reason END
+      WHERE customer_id = ${customerId}`;
+    await tx.conversation.deleteMany({ where: { OR: [{ customerId }, ...(chatKey ? [{ key: chatKey }] : [])] } });
+    await tx.linkToken.deleteMany({ where: { customerId } });
+    await tx.customerSendHour.deleteMany({ where: { customerId } });
+    await tx.feedback.updateMany({ where: { customerId }, data: { customerId: null, comment: null } });
+    await tx.ticketMessage.updateMany({
       where: { ticket: { customerId }, author: "customer" },
       data: { text: "[erased]", authorRef: null, attachments: Prisma.DbNull },
-    }),
+    });
     // Staff alerts keep the ticket they point to, not what the customer wrote or who they are.
-    db.prisma.$executeRaw`
+    await tx.$executeRaw`
       UPDATE staff_events SET payload = payload - 'preview' - 'customerId'
-      WHERE payload ? 'customerId' AND payload->>'customerId' = ${String(customerId)}`,
+      WHERE payload ? 'customerId' AND payload->>'customerId' = ${String(customerId)}`;
+    // The Slack posts about each ticket are edited by the desk (retried until Slack takes it).
+    const tickets = await tx.ticket.findMany({ where: { customerId }, select: { id: true, reference: true } });
+    for (const ticket of tickets)
+      await tx.staffEvent.create({
+        data: {
+          type: "ticket_erased",
+          payload: { ticketId: ticket.id, reference: ticket.reference },
+          createdAt: options.now,
+        },
+      });
+    await tx.ticket.updateMany({ where: { customerId }, data: { customerId: null, subject: null } });
     // The audit trail keeps what happened, not the chat it happened in.
-    ...(customer.telegramChatId === null
-      ? []
-      : [
-          db.prisma.auditLog.updateMany({
-            where: { actor: `telegram:${customer.telegramChatId}` },
-            data: { actor: "telegram:erased" },
-          }),
-        ]),
-    db.prisma.ticket.updateMany({ where: { customerId }, data: { customerId: null, subject: null } }),
-    db.prisma.outboxMessage.updateMany({
-      where: { customerId, status: "pending" },
-      data: { status: "skipped", skipReason: "erased" },
-    }),
-    db.prisma.outboxMessage.updateMany({ where: { customerId }, data: { payload: {} } }),
-    db.prisma.auditLog.create({
+    if (customer.telegramChatId !== null)
+      await tx.auditLog.updateMany({
+        where: { actor: `telegram:${customer.telegramChatId}` },
+        data: { actor: "telegram:erased" },
+      });
+    // The staff assistant's log: answers for which the model was shown this customer keep the
+    // question without the answer and tool results; their names and numbers leave every text.
+    await tx.$executeRaw`
+      UPDATE assistant_questions SET disclosed = disclosed - ${customer.externalId}, answer = NULL, tool_calls = '[]'
+      WHERE disclosed ? ${customer.externalId}`;
+    for (const value of [customer.externalId, customer.name, customer.email, customer.phone]) {
+      if (!value || value.length < 3) continue;
+      await tx.$executeRaw`
+        UPDATE assistant_questions SET question = replace(question, ${value}, '[erased]'),
+          answer = replace(answer, ${value}, '[erased]'),
+          tool_calls = CASE WHEN ${/["\\]/.test(value)} THEN tool_calls
+            ELSE replace(tool_calls::text, ${value}, '[erased]')::jsonb END
+        WHERE strpos(question, ${value}) > 0 OR strpos(coalesce(answer, ''), ${value}) > 0
+          OR strpos(tool_calls::text, ${value}) > 0`;
+    }
+    await tx.customer.delete({ where: { id: customerId } });
+    await tx.auditLog.create({
       data: {
         // An erasure the customer asked for from their chat must not record that chat's id.
         actor:
@@ -309,7 +376,8 @@ export async function eraseCustomer(
         entityId: String(customerId),
         createdAt: options.now,
       },
-    }),
-  ]);
-  return ok({ erased: true });
+    });
+    return to;
+  }, ERASE_TRANSACTION);
+  return ok({ erased: true, anonymousId });
 }

@@ -26,6 +26,7 @@ import {
   type UpdateMarker,
   type UpdateOutcome,
 } from "../tickets/tickets";
+import { routeIntent } from "./intent-routing";
 import { classifyIntent, isQuestion } from "./intents";
 import {
   activeFlow,
@@ -40,6 +41,8 @@ import {
 
 /** The longest text we take; Telegram's own limit for a message. */
 export const MAX_TEXT = 4096;
+/** How long the model's intent is awaited when the deps do not say. */
+const DEFAULT_INTENT_TIMEOUT_MS = 4000;
 /** Messages to staff closer together than this are one burst, acknowledged once. */
 export const BURST_WINDOW_MS = 60_000;
 
@@ -49,6 +52,8 @@ export interface ConversationDeps {
   chatModel?: ChatModel;
   /** CONVERSATION_TIMEOUT_MINUTES */
   timeoutMinutes: number;
+  /** LLM_INTENT_TIMEOUT_MS: how long the model's intent is awaited (default 4 s). */
+  intentTimeoutMs?: number;
   /** SUPPORT_RESPONSE_HOURS: the response time the acknowledgement promises. */
   supportResponseHours: number;
 }
@@ -204,9 +209,15 @@ async function handleNormalMessage(
 ): Promise<ConversationResult> {
   const text = message.text.trim();
   const hasMedia = Boolean(message.attachments?.length);
+  let complaint = false;
   if (!hasMedia) {
-    const intent = classifyIntent(text);
-    if (intent !== "request") return { replies: [say(`smalltalk-${intent}`)], state };
+    const routed = await routeIntent(text, {
+      chatModel: deps.chatModel,
+      timeoutMs: deps.intentTimeoutMs ?? DEFAULT_INTENT_TIMEOUT_MS,
+      log: deps.log,
+    });
+    if (routed.intent !== "request") return { replies: [say(`smalltalk-${routed.intent}`)], state };
+    complaint = routed.complaint;
   }
   const alreadyAcknowledged = inBurst(state, now);
   const next = { ...state, lastRequestAt: now.toISOString() };
@@ -230,7 +241,7 @@ async function handleNormalMessage(
   }
   // A photo alone, with nothing open to join, says nothing a person could act on yet.
   if (!text) return { replies: [say("media-outside")], state };
-  const opened = await openRequest(deps, customer, message, now, false);
+  const opened = await openRequest(deps, customer, message, now, complaint);
   if (!opened) return { replies: [], state };
   return { replies: [ticketPromise(deps, "request-ack", opened)], state: next };
 }

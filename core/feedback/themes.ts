@@ -2,7 +2,7 @@
 // configured (prompt `prompts/themes.md`, answer parsed with zod, unknown themes dropped), by
 // keyword rules in English and Russian otherwise or when the model fails.
 import { z } from "zod";
-import { untrusted, type ChatModel } from "../llm/chat-model";
+import { firstJsonObject, untrusted, type ChatModel } from "../llm/chat-model";
 import { fillPrompt, loadPrompt, type PromptSource } from "../llm/prompts";
 import type { Logger } from "../log";
 
@@ -148,14 +148,6 @@ export function tagThemesByKeywords(text: string): ThemeTagging {
 }
 
 const modelAnswer = z.object({ themes: z.array(z.string()).max(10), complaint: z.boolean() });
-
-/** Extracts the first JSON object from a model answer (models like to wrap JSON in prose or fences). */
-function firstJsonObject(text: string): unknown {
-  const start = text.indexOf("{");
-  const end = text.lastIndexOf("}");
-  if (start < 0 || end <= start) throw new Error("no JSON object in the model answer");
-  return JSON.parse(text.slice(start, end + 1));
-}
 
 /**
  * Tags `text` by the model when given, by keywords otherwise. The model sees only the text

@@ -30,3 +30,14 @@ export function untrusted(text: string): string {
   const cleaned = text.replace(/<\/?untrusted_customer_text>/gi, "");
   return `<untrusted_customer_text>\n${cleaned}\n</untrusted_customer_text>`;
 }
+
+/**
+ * The first JSON object in a model's answer (models like to wrap JSON in prose or fences).
+ * @throws Error when there is none, or it is not valid JSON.
+ */
+export function firstJsonObject(text: string): unknown {
+  const start = text.indexOf("{");
+  const end = text.lastIndexOf("}");
+  if (start < 0 || end <= start) throw new Error("no JSON object in the model answer");
+  return JSON.parse(text.slice(start, end + 1));
+}

@@ -3,7 +3,15 @@
 
 /** What an outbound message is for; the renderer picks the wording by kind. */
 export type MessageKind =
-  "offer" | "survey_nps" | "survey_servqual" | "ticket_ack" | "ticket_reply" | "csat_request" | "notice";
+  | "offer"
+  | "survey_nps"
+  | "survey_servqual"
+  | "ticket_ack"
+  | "ticket_reply"
+  | "csat_request"
+  | "notice"
+  /** The linked chat is asked to confirm moving the account to a chat that opened its link. */
+  | "link_move";
 
 /** One message claimed from the outbox, ready to render and send. */
 export interface OutboundMessage {
@@ -56,6 +64,10 @@ export interface RenderedMessage {
   /** Sent as a document with `text` as its caption. */
   document?: RenderedDocument;
   buttons?: RenderedButton[][];
+  /** Offer the "share my phone number" button, labelled with this text (instead of `buttons`). */
+  requestPhone?: string;
+  /** Remove a reply keyboard shown earlier (the phone button). */
+  removeKeyboard?: boolean;
 }
 
 export interface SendOptions {

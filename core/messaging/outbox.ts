@@ -142,13 +142,24 @@ interface ClaimedRow {
   time_zone: string | null;
 }
 
+/**
+ * The chat a message goes to: the customer's, or for a notice with `toChat` (the chat that opened
+ * the customer's link and was refused) that chat. Erasure clears the payload with the rest.
+ */
+function toChat(row: ClaimedRow): bigint | null {
+  const payload = (typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload) as Record<string, unknown>;
+  if (row.kind === "notice" && typeof payload?.toChat === "string" && /^-?\d+$/.test(payload.toChat))
+    return BigInt(payload.toChat);
+  return row.telegram_chat_id === null ? null : BigInt(row.telegram_chat_id);
+}
+
 function toClaimed(row: ClaimedRow, defaultLocale: string): ClaimedMessage {
   return {
     outboxId: row.id,
     idempotencyKey: row.idempotency_key,
     customerId: row.customer_id,
     campaignId: row.campaign_id,
-    chatId: row.telegram_chat_id === null ? null : BigInt(row.telegram_chat_id),
+    chatId: toChat(row),
     locale: row.locale ?? defaultLocale,
     kind: row.kind as MessageKind,
     payload: (typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload) as Record<string, unknown>,

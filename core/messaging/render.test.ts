@@ -42,6 +42,8 @@ function payloadFor(kind: MessageKind): Record<string, unknown> {
       return { reference: "T-1042", ticketId: 42 };
     case "notice":
       return { key: "optout-done" };
+    case "link_move":
+      return { token: "tok-1" };
     default:
       return assertUnreachable(kind);
   }

@@ -61,7 +61,13 @@ const noticePayloadSchema = z.object({
   key: z.string().optional(),
   text: z.string().optional(),
   vars: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  /** Show the phone button with the notice. */
+  requestPhone: z.boolean().optional(),
+  /** Remove the phone button shown earlier. */
+  removeKeyboard: z.boolean().optional(),
 });
+
+const linkMovePayloadSchema = z.object({ token: z.string().min(1) });
 
 const LANGUAGE_NAMES: Record<string, string> = { en: "English", ru: "Russian" };
 const MAX_LLM_TEXT = 700;
@@ -146,7 +152,22 @@ export async function renderMessage(message: OutboundMessage, options: RenderOpt
     }
     case "notice": {
       const notice = noticePayloadSchema.parse(message.payload);
-      return { text: notice.key ? tr(notice.key, notice.vars) : tr("notice-generic", { text: notice.text ?? "" }) };
+      return {
+        text: notice.key ? tr(notice.key, notice.vars) : tr("notice-generic", { text: notice.text ?? "" }),
+        ...(notice.requestPhone ? { requestPhone: tr("btn-share-phone") } : {}),
+        ...(notice.removeKeyboard ? { removeKeyboard: true } : {}),
+      };
+    }
+    case "link_move": {
+      const { token } = linkMovePayloadSchema.parse(message.payload);
+      const answer = (confirm: boolean, key: string) => ({
+        text: tr(key),
+        data: encodeCallback({ type: "link_move", confirm, token }),
+      });
+      return {
+        text: tr("link-move-confirm"),
+        buttons: [[answer(true, "link-move-btn-yes"), answer(false, "link-move-btn-no")]],
+      };
     }
     default:
       return assertUnreachable(message.kind);

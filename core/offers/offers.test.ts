@@ -277,9 +277,14 @@ describeEachDatabase("offers, linking and consent", (kind) => {
     const exported = await exportCustomerData(db, a.id, { now: NOW, actor: "test" });
     expect(exported.ok && JSON.stringify(exported.value)).toContain("olga@example.com");
 
-    expect(await eraseCustomer(db, a.id, { now: NOW })).toEqual({ ok: true, value: { erased: true } });
+    const erased = await eraseCustomer(db, a.id, { now: NOW });
+    expect(erased).toMatchObject({ ok: true, value: { erased: true } });
     expect(await eraseCustomer(db, a.id, { now: NOW })).toMatchObject({ ok: false, error: { type: "already_erased" } });
-    const row = await db.prisma.customer.findUniqueOrThrow({ where: { id: a.id } });
+    // What is kept moved onto a new anonymous row; the customer's own row is gone.
+    expect(await db.prisma.customer.findUnique({ where: { id: a.id } })).toBeNull();
+    const anonymousId = erased.ok ? erased.value.anonymousId : -1;
+    const row = await db.prisma.customer.findUniqueOrThrow({ where: { id: anonymousId } });
+    expect(row.externalId).toMatch(/^erased:/);
     expect(row).toMatchObject({
       name: null,
       email: null,
@@ -288,7 +293,9 @@ describeEachDatabase("offers, linking and consent", (kind) => {
       attributes: {},
       marketingConsent: false,
     });
-    expect(await db.prisma.purchase.aggregate({ where: { customerId: a.id }, _sum: { amount: true } })).toMatchObject({
+    expect(
+      await db.prisma.purchase.aggregate({ where: { customerId: anonymousId }, _sum: { amount: true } }),
+    ).toMatchObject({
       _sum: { amount: new Prisma.Decimal(42) },
     });
     expect(await db.prisma.feedback.findFirst({ where: { score: 4, comment: null, customerId: null } })).not.toBeNull();

@@ -12,7 +12,7 @@ export interface StaffEventRow {
 }
 
 /** The staff events the Slack desk posts (see core/tickets/staff-events.ts). */
-export const STAFF_ALERT_TYPES = ["ticket_opened", "nps_detractor", "ticket_message", "csat_received"];
+export const STAFF_ALERT_TYPES = ["ticket_opened", "nps_detractor", "ticket_message", "csat_received", "ticket_erased"];
 
 /** How long a poster holds a claimed staff event before another poster may take it. */
 export const STAFF_EVENT_LEASE_MS = 60_000;
@@ -180,6 +180,21 @@ export async function recordTicketPost(
   post: { channel: string; ts: string },
 ): Promise<void> {
   await db.prisma.ticket.update({ where: { id: ticketId }, data: { slackChannel: post.channel, slackTs: post.ts } });
+}
+
+/** Remembers the Slack message that shows a customer's message in the ticket's thread. */
+export async function recordCustomerMessagePost(db: Database, messageId: number, ts: string): Promise<void> {
+  await db.prisma.ticketMessage.update({ where: { id: messageId }, data: { slackTs: ts } });
+}
+
+/** The thread posts that showed the customer's messages of a ticket (to edit after an erasure). */
+export async function customerMessagePosts(db: Database, ticketId: number): Promise<{ id: number; ts: string }[]> {
+  const rows = await db.prisma.ticketMessage.findMany({
+    where: { ticketId, author: "customer", slackTs: { not: null } },
+    select: { id: true, slackTs: true },
+    orderBy: { id: "asc" },
+  });
+  return rows.map((r) => ({ id: r.id, ts: r.slackTs! }));
 }
 
 /** The ticket whose Slack message starts this thread, or null. */

@@ -6,8 +6,9 @@ import type { Database } from "../db/client";
  * - `nps_detractor`: {ticketId, reference, customerId, score, themes, feedbackId, preview}
  * - `ticket_message`: {ticketId, reference, customerId, messageId, preview} (customer wrote again)
  * - `csat_received`: {ticketId, reference, customerId, score}
+ * - `ticket_erased`: {ticketId, reference} (its customer was erased: edit what was posted about it)
  */
-export type StaffEventType = "ticket_opened" | "nps_detractor" | "ticket_message" | "csat_received";
+export type StaffEventType = "ticket_opened" | "nps_detractor" | "ticket_message" | "csat_received" | "ticket_erased";
 
 /** Records an event for staff; the Slack app marks it processed when posted. */
 export async function raiseStaffEvent(

@@ -1,10 +1,10 @@
 // /start (with a deep-link token, or to opt back in), the shared contact, /help, and the linked
 // chat's answer when a link is opened from another chat.
-import { Composer, Keyboard } from "grammy";
+import { Composer } from "grammy";
 import { findChatCustomer, rememberLocale } from "../../../core/conversation/chats";
 import { awaitConfirmation } from "../../../core/conversation/conversation";
 import { confirmLinkMove, linkByPhone, linkByToken, type MoveRequested } from "../../../core/linking/linking";
-import { pickLocale } from "../../../core/messaging/locales";
+import { sendNow } from "../../../core/messaging/outbox";
 import { assertUnreachable } from "../../../core/result";
 import { encodeCallback, type CallbackAction } from "../../../core/messaging/callback-data";
 import type { BotContext } from "../bot-context";
@@ -31,23 +31,34 @@ async function askConsentIfNone(ctx: BotContext): Promise<void> {
   if (customer && !customer.marketingConsent) await askConsent(ctx);
 }
 
-/** Asks the chat the account is linked to whether to move it to this one, in the customer's language. */
+/**
+ * A message to a chat other than the update's, through the outbox (one delivery path: kept,
+ * retried and sent once under its key), in the customer's language.
+ */
+async function sendThroughOutbox(
+  ctx: BotContext,
+  row: { idempotencyKey: string; customerId: number; kind: "link_move" | "notice"; payload: Record<string, unknown> },
+): Promise<void> {
+  const channel = ctx.deps.channel;
+  if (!channel) throw new Error("the bot's channel is not built");
+  const outcome = await sendNow(ctx.deps.db, channel, row, {
+    now: ctx.deps.now(),
+    defaultLocale: ctx.deps.config.business.locale,
+    log: ctx.deps.log,
+  });
+  // Not delivered now: the dispatcher retries it; the request itself stays open either way.
+  if (outcome !== "sent" && outcome !== "duplicate")
+    ctx.deps.log.warn({ kind: row.kind, outcome }, "link message not delivered yet");
+}
+
+/** Asks the chat the account is linked to whether to move it to this one (through the outbox). */
 async function askCurrentChat(ctx: BotContext, token: string, move: MoveRequested): Promise<void> {
-  const locale = pickLocale(move.locale, ctx.deps.config.business.locale);
-  const t = (key: string) => ctx.deps.translate(locale, key);
-  try {
-    await ctx.api.sendMessage(Number(move.currentChatId), t("link-move-confirm"), {
-      reply_markup: yesNo(
-        t("link-move-btn-yes"),
-        encodeCallback({ type: "link_move", confirm: true, token }),
-        t("link-move-btn-no"),
-        encodeCallback({ type: "link_move", confirm: false, token }),
-      ),
-    });
-  } catch (error) {
-    // That chat cannot be reached now; the request stays open and a later /start asks again.
-    ctx.deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, "link move not asked");
-  }
+  await sendThroughOutbox(ctx, {
+    idempotencyKey: `link-move:${token}:${ctx.chat!.id}:ask`,
+    customerId: move.customerId,
+    kind: "link_move",
+    payload: { token },
+  });
 }
 
 linkHandlers.command("start", async (ctx) => {
@@ -142,9 +153,14 @@ export async function handleLinkMoveCallback(
   await dropKeyboard(ctx);
   const moved = result.value.status === "moved";
   await ctx.reply(ctx.tr(moved ? "link-move-done" : "link-move-kept"));
-  // The other chat speaks the customer's language too (it is the same person, or should be).
-  const phone = new Keyboard().requestContact(ctx.tr("btn-share-phone")).resized().oneTime();
-  await ctx.api.sendMessage(Number(result.value.newChatId), ctx.tr(moved ? "link-ok" : "link-move-refused"), {
-    reply_markup: moved ? { remove_keyboard: true } : phone,
+  // The chat that asked is told through the outbox: it is the customer's chat now, or (refused)
+  // a chat that is no one's, reached by its id.
+  await sendThroughOutbox(ctx, {
+    idempotencyKey: `link-move:${action.token}:${result.value.newChatId}:answer`,
+    customerId: result.value.customerId,
+    kind: "notice",
+    payload: moved
+      ? { key: "link-ok", removeKeyboard: true }
+      : { key: "link-move-refused", requestPhone: true, toChat: String(result.value.newChatId) },
   });
 }

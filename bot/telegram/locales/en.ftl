@@ -112,15 +112,15 @@ nps-ticket = We've passed this to our team as { $reference }; a person will get 
 servqual-progress = Question { $step } of { $total }
 servqual-scale = 1 = strongly disagree, 7 = strongly agree
 servqual-expect-tangibles = An excellent shop has modern equipment and tidy, appealing stores and materials.
-servqual-perceive-tangibles = Our shop has modern equipment and tidy, appealing stores and materials.
+servqual-perceive-tangibles = In my experience, { -brand } has modern equipment and tidy, appealing stores and materials.
 servqual-expect-reliability = An excellent shop does what it promises, when it promises.
-servqual-perceive-reliability = Our shop does what it promises, when it promises.
+servqual-perceive-reliability = In my experience, { -brand } does what it promises, when it promises.
 servqual-expect-responsiveness = Staff at an excellent shop are always willing to help and answer quickly.
-servqual-perceive-responsiveness = Our staff are always willing to help and answer quickly.
+servqual-perceive-responsiveness = In my experience, the staff of { -brand } are always willing to help and answer quickly.
 servqual-expect-assurance = You feel safe and confident dealing with an excellent shop.
-servqual-perceive-assurance = You feel safe and confident dealing with us.
+servqual-perceive-assurance = In my experience, dealing with { -brand } feels safe and reliable.
 servqual-expect-empathy = An excellent shop gives customers individual attention.
-servqual-perceive-empathy = We give you individual attention.
+servqual-perceive-empathy = In my experience, { -brand } gives customers individual attention.
 servqual-done = That's all, thank you! Your answers help us improve.
 servqual-not-now = Surveys are turned off for you. /start turns them back on.
 
