@@ -9,7 +9,14 @@ import type { KnownBlock } from "@slack/types";
 import type { SendNowOutcome } from "../../core/messaging/outbox";
 import type { RenderedDocument } from "../../core/messaging/channel";
 import { mentionedUsers, slackToPlain, slackToTelegramHtml } from "./slack-to-telegram";
-import { addStaffReply, resolveTicket, retryStaffReply, type StaffReplyError } from "../../core/tickets/tickets";
+import {
+  addStaffReply,
+  editStaffReply,
+  resolveTicket,
+  retryStaffReply,
+  type EditReplyError,
+  type StaffReplyError,
+} from "../../core/tickets/tickets";
 import { clearDeskProblem, markDeskProblemAlerted, recordDeskProblem } from "../../core/staff/desk-status";
 import {
   assignTicket,
@@ -99,6 +106,24 @@ export function replyErrorText(e: StaffReplyError): string {
       return "the ticket no longer exists";
     case "too_long":
       return `the reply is ${e.length.toLocaleString("en-US")} characters and Telegram allows at most ${e.limit.toLocaleString("en-US")} in one message; shorten it or send it as several replies`;
+    default:
+      return assertUnreachable(e);
+  }
+}
+
+/** Why an edit of a reply did not reach the customer, in words staff can act on (null: not a reply, say nothing). */
+export function editErrorText(e: EditReplyError): string | null {
+  switch (e.type) {
+    case "not_found":
+      return null;
+    case "empty":
+      return "the edited reply is empty; the customer still sees the earlier text";
+    case "too_long":
+      return `the edited reply is ${e.length.toLocaleString("en-US")} characters and Telegram allows at most ${e.limit.toLocaleString("en-US")}; the customer still sees the earlier text`;
+    case "in_flight":
+      return "the reply was being sent at that moment; edit it again in a few seconds";
+    case "not_delivered":
+      return `the reply never reached the customer (${e.status}), so there is nothing to edit`;
     default:
       return assertUnreachable(e);
   }
@@ -346,6 +371,59 @@ export class SlackTicketDesk {
       }
       await this.reply(ticketId, { ...place, text: "", document, slackTs: text ? undefined : message.ts });
     }
+  }
+
+  /**
+   * A staff member edited a message in a ticket thread: a delivered reply is edited in the
+   * customer's chat, one not delivered yet changes what will be sent, a note changes in the
+   * ticket. A pencil reaction says it was applied; a thread message says why not.
+   */
+  async handleThreadEdit(edit: {
+    user: string;
+    text: string;
+    channel: string;
+    ts: string;
+    threadTs: string;
+    editedTs: string;
+    eventId?: string;
+  }): Promise<void> {
+    const ticketId = await findTicketByThread(this.deps.db, edit.channel, edit.threadTs);
+    if (ticketId === null) return;
+    if (edit.eventId && !(await claimSlackEvent(this.deps.db, edit.eventId))) return;
+    if (!(await this.deps.guard.check(edit.user, edit.channel)).allowed) return;
+    const raw = edit.text.replace(NOTE, "");
+    const names = await this.displayNames(mentionedUsers(raw));
+    const result = await editStaffReply(
+      this.deps.db,
+      {
+        slackTs: edit.ts,
+        editKey: edit.editedTs,
+        text: slackToPlain(raw, names),
+        html: slackToTelegramHtml(raw, names),
+        staffId: edit.user,
+      },
+      { channel: this.deps.telegramChannel, now: this.deps.now(), defaultLocale: this.deps.config.business.locale },
+    );
+    const say = (text: string) =>
+      this.client.chat.postMessage({ channel: edit.channel, thread_ts: edit.threadTs, text });
+    if (!result.ok) {
+      const why = editErrorText(result.error);
+      if (why) await say(`:warning: Edit not sent: ${why}.`);
+      return;
+    }
+    const outcome = result.value.outcome;
+    this.deps.log.info({ ticketId, outcome: outcome.type, user: edit.user }, "staff reply edited");
+    if (outcome.type === "edited" && outcome.delivery !== "sent" && outcome.delivery !== "duplicate") {
+      const why =
+        outcome.delivery === "retry"
+          ? "Telegram did not answer; it will be retried"
+          : `Telegram refused it${outcome.deliveryError ? ` (${esc(outcome.deliveryError.slice(0, 300))})` : ""}`;
+      await say(`:warning: Edit not applied on Telegram yet: ${why}.`);
+      return;
+    }
+    await this.client.reactions
+      .add({ channel: edit.channel, timestamp: edit.ts, name: "pencil2" })
+      .catch((error) => this.deps.log.debug({ err: String(error) }, "reaction failed"));
   }
 
   /** Colleagues' names for mentions in a reply (their display name, else real name). */
