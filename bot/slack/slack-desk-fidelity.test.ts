@@ -6,7 +6,7 @@ import { loadConfig } from "../../core/config/config";
 import type { Database } from "../../core/db/client";
 import { silentLogger } from "../../core/log";
 import { makeCustomer } from "../../core/staff/test-fixtures";
-import { openTicket } from "../../core/tickets/tickets";
+import { addCustomerMessage, openTicket } from "../../core/tickets/tickets";
 import { buildRuntime, type Runtime } from "../../jobs/runtime";
 import { createTestDatabase } from "../../test/helpers/db";
 import { until } from "../../test/helpers/wait";
@@ -160,5 +160,68 @@ describe("ticket thread fidelity [pglite]", () => {
     expect(String(answer.text)).toContain("Edit not sent");
     expect(String(answer.text)).toContain("at most 4,096");
     expect(telegram.edits.filter((e) => e.chatId === 9103)).toHaveLength(0);
+  });
+
+  it("shows the media a customer sent in the ticket thread, caption escaped; a file that cannot come says so", async () => {
+    telegram.addFile("PHOTO-1", "photos/file_1.jpg", "jpeg bytes of the broken kettle");
+    telegram.addFile("PHOTO-2", "photos/file_2.jpg", "jpeg bytes of the box");
+    const customer = await makeCustomer(db, { externalId: "CX-MEDIA", telegramChatId: 9_104n });
+    const ticket = await openTicket(db, {
+      customerId: customer.id,
+      source: "complaint",
+      text: "Broken on arrival",
+      attachments: [{ kind: "photo", fileId: "PHOTO-1" }],
+      now: clock,
+    });
+    await h.parts.desk.pollOnce();
+    const threadTs = (await db.prisma.ticket.findUniqueOrThrow({ where: { id: ticket.id } })).slackTs!;
+    const completes = () =>
+      h.slack.callsOf("files.completeUploadExternal").filter((c) => c.body.thread_ts === threadTs);
+    expect(completes()).toHaveLength(1);
+    expect(completes()[0]!.body.channel_id).toBe(TICKETS_CHANNEL);
+    expect(h.slack.uploads.map((u) => u.content.toString())).toContain("jpeg bytes of the broken kettle");
+    expect(telegram.fileCalls).toEqual(expect.arrayContaining(["PHOTO-1", "photos/file_1.jpg"]));
+
+    // A follow-up with a caption that tries to ping everyone, a photo and a voice note Telegram
+    // no longer has: the photo is uploaded, the caption is harmless, the voice note is named.
+    await addCustomerMessage(db, {
+      ticketId: ticket.id,
+      customerId: customer.id,
+      text: "And the box <!here> see www.evil.example",
+      attachments: [
+        { kind: "photo", fileId: "PHOTO-2" },
+        { kind: "voice", fileId: "VOICE-GONE" },
+      ],
+      now: clock,
+    });
+    expect(await h.parts.desk.pollOnce()).toEqual({ handled: 1, failed: 0 });
+    expect(completes()).toHaveLength(2);
+    const comment = String(completes()[1]!.body.initial_comment);
+    expect(comment).toContain("And the box &lt;!here&gt; see www[.]evil[.]example");
+    expect(comment).not.toContain("<!here>");
+    expect(comment).toContain("(voice message could not be attached)");
+    expect(h.slack.uploads.map((u) => u.content.toString())).toContain("jpeg bytes of the box");
+
+    // Slack refuses the upload: the words still reach the thread, with the note.
+    const restore = h.slack.fail("files.getUploadURLExternal", "internal_error");
+    try {
+      await addCustomerMessage(db, {
+        ticketId: ticket.id,
+        customerId: customer.id,
+        text: "",
+        attachments: [{ kind: "photo", fileId: "PHOTO-1" }],
+        now: clock,
+      });
+      expect(await h.parts.desk.pollOnce()).toEqual({ handled: 1, failed: 0 });
+    } finally {
+      restore();
+    }
+    const posted = h.slack
+      .callsOf("chat.postMessage")
+      .filter((c) => c.body.thread_ts === threadTs)
+      .at(-1)!;
+    expect(String(posted.body.text)).toContain("Customer sent:");
+    expect(String(posted.body.text)).toContain("(photo could not be attached)");
+    expect(completes()).toHaveLength(2);
   });
 });

@@ -11,6 +11,7 @@ import type { RenderedDocument } from "../../core/messaging/channel";
 import { mentionedUsers, slackToPlain, slackToTelegramHtml } from "./slack-to-telegram";
 import {
   addStaffReply,
+  type Attachment,
   editStaffReply,
   resolveTicket,
   retryStaffReply,
@@ -32,6 +33,7 @@ import {
 } from "../../core/staff/ticket-desk";
 import { esc, ticketBlocks, ticketSummaryText } from "./blocks";
 import type { SlackDeps } from "./deps";
+import { uploadToSlack, type SlackUpload } from "./slack-files";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 
 export const TICKET_EVENT_TYPES = STAFF_ALERT_TYPES;
@@ -86,6 +88,25 @@ export function deskProblemText(reason: string, channel: string): string {
   );
 }
 const NOTE = /^\s*note:\s*/i;
+
+/** How staff read a kind of customer media. */
+const MEDIA_WORDS: Record<Attachment["kind"], string> = {
+  photo: "photo",
+  document: "document",
+  voice: "voice message",
+  video: "video",
+  video_note: "video message",
+  audio: "audio",
+};
+
+/** The media stored with a ticket message (`[{kind, fileId}]`), or none. */
+function attachmentsOf(value: unknown): Attachment[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(
+    (a): a is Attachment =>
+      typeof a === "object" && a !== null && typeof a.fileId === "string" && typeof a.kind === "string",
+  );
+}
 
 /** Files staff attach in a ticket's thread go to the customer up to this size each (Telegram takes 50 MB). */
 export const MAX_REPLY_FILE_BYTES = 20 * 1024 * 1024;
@@ -291,6 +312,15 @@ export class SlackTicketDesk {
       });
       if (!posted.ts || !posted.channel) throw new Error("chat.postMessage returned no ts");
       await recordTicketPost(this.deps.db, ticketId, { channel: posted.channel, ts: posted.ts });
+      // Media the customer opened the ticket with: the card has the words, the thread the files.
+      const opening = await this.deps.db.prisma.ticketMessage.findFirst({
+        where: { ticketId, author: "customer" },
+        orderBy: { id: "asc" },
+        select: { attachments: true },
+      });
+      const media = attachmentsOf(opening?.attachments);
+      if (media.length)
+        await this.postCustomerMessage(posted.channel, posted.ts, "The customer attached:", media, ticketId);
       return;
     }
     if (!card.slack) return; // the opening post will show it
@@ -298,15 +328,23 @@ export class SlackTicketDesk {
       // The whole message (the event holds a preview): staff read it in the thread, uncut.
       const messageId = Number(event.payload.messageId);
       const stored = Number.isInteger(messageId)
-        ? await this.deps.db.prisma.ticketMessage.findUnique({ where: { id: messageId }, select: { text: true } })
+        ? await this.deps.db.prisma.ticketMessage.findUnique({
+            where: { id: messageId },
+            select: { text: true, attachments: true },
+          })
         : null;
       const text =
         stored?.text ?? (typeof event.payload.preview === "string" ? event.payload.preview : "(new message)");
-      await this.client.chat.postMessage({
-        channel: card.slack.channel,
-        thread_ts: card.slack.ts,
-        text: `Customer wrote:\n>${esc(text).replace(/\n/g, "\n>")}`,
-      });
+      const media = attachmentsOf(stored?.attachments);
+      // Bare media are stored as "[photo]": the thread shows the file, not the placeholder.
+      const words = media.length && /^(\[[a-z_]+\]\s*)+$/.test(text.trim()) ? "" : text;
+      await this.postCustomerMessage(
+        card.slack.channel,
+        card.slack.ts,
+        words ? `Customer wrote:\n>${esc(words).replace(/\n/g, "\n>")}` : "Customer sent:",
+        media,
+        ticketId,
+      );
     } else if (event.type === "csat_received") {
       await this.client.chat.postMessage({
         channel: card.slack.channel,
@@ -315,6 +353,59 @@ export class SlackTicketDesk {
       });
     }
     await this.refreshCard(ticketId);
+  }
+
+  /**
+   * Posts a customer's message into the ticket thread with the media they sent: each file is
+   * fetched from Telegram and uploaded with the text as its comment. A file that cannot be
+   * fetched or uploaded is named in a note ("(photo could not be attached)"); the text is
+   * posted either way, so nothing the customer wrote is lost.
+   */
+  private async postCustomerMessage(
+    channel: string,
+    threadTs: string,
+    text: string,
+    media: Attachment[],
+    ticketId: number,
+  ): Promise<void> {
+    const files: SlackUpload[] = [];
+    let missing: string[] = [];
+    for (const [i, item] of media.entries()) {
+      try {
+        if (!this.deps.telegramChannel.downloadFile) throw new Error("the channel keeps no files");
+        const file = await this.deps.telegramChannel.downloadFile(item.fileId, {
+          maxBytes: MAX_REPLY_FILE_BYTES,
+          signal: AbortSignal.timeout(30_000),
+        });
+        files.push({ filename: file.fileName, title: `${MEDIA_WORDS[item.kind]} ${i + 1}`, content: file.bytes });
+      } catch (error) {
+        this.deps.log.warn(
+          { ticketId, kind: item.kind, err: error instanceof Error ? error.message.slice(0, 200) : String(error) },
+          "customer media not fetched",
+        );
+        missing.push(item.kind);
+      }
+    }
+    const note = (kinds: string[]) =>
+      kinds.map((k) => `_(${MEDIA_WORDS[k as Attachment["kind"]] ?? k} could not be attached)_`).join("\n");
+    if (files.length) {
+      try {
+        const comment = missing.length ? `${text}\n${note(missing)}` : text;
+        await uploadToSlack(this.client, { channel, threadTs, comment }, files);
+        return;
+      } catch (error) {
+        // A blocked channel or token is the poll's to handle (alert, back off): the event is retried.
+        const code = slackErrorCode(error);
+        if (code && BLOCKING_ERRORS.has(code)) throw error;
+        this.deps.log.warn({ ticketId, err: code ?? String(error) }, "customer media not uploaded");
+        missing = media.map((m) => m.kind);
+      }
+    }
+    await this.client.chat.postMessage({
+      channel,
+      thread_ts: threadTs,
+      text: missing.length ? `${text}\n${note(missing)}` : text,
+    });
   }
 
   /** Re-renders the ticket's post (status, assignee, first response). */
