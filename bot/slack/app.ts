@@ -15,6 +15,7 @@ import { staffPolicyFromConfig } from "../../core/staff/policy";
 import { answerQuestion } from "./assistant-events";
 import { boltLogger } from "./bolt-logger";
 import { registerRetentionCommand } from "./commands";
+import { registerCustomerActions } from "./customer-actions";
 import type { SlackDeps } from "./deps";
 import { createStaffGuard } from "./staff-guard";
 import { SlackTicketDesk } from "./ticket-desk";
@@ -77,6 +78,7 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
   const desk = new SlackTicketDesk(deps, app.client);
 
   registerRetentionCommand(app, deps);
+  registerCustomerActions(app, deps);
   desk.register(app);
 
   app.event("app_mention", async ({ event, body, client }) => {
