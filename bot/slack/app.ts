@@ -13,6 +13,7 @@ import type { MessageChannel } from "../../core/messaging/channel";
 import { DryRunChannel } from "../../core/messaging/dry-run-channel";
 import { staffPolicyFromConfig } from "../../core/staff/policy";
 import { answerQuestion } from "./assistant-events";
+import { registerAppHome } from "./app-home";
 import { boltLogger } from "./bolt-logger";
 import { registerRetentionCommand } from "./commands";
 import { registerCustomerActions } from "./customer-actions";
@@ -79,6 +80,7 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
 
   registerRetentionCommand(app, deps);
   registerCustomerActions(app, deps);
+  registerAppHome(app, deps);
   desk.register(app);
 
   app.event("app_mention", async ({ event, body, client }) => {
