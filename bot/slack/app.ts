@@ -4,7 +4,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { App, HTTPReceiver } from "@slack/bolt";
-import type { GenericMessageEvent } from "@slack/types";
+import type { GenericMessageEvent, MessageChangedEvent } from "@slack/types";
 import { unavailableAssistant, loggedAssistant, type Assistant } from "../../core/assistant/assistant";
 import type { Config } from "../../core/config/config";
 import type { Database } from "../../core/db/client";
@@ -13,8 +13,10 @@ import type { MessageChannel } from "../../core/messaging/channel";
 import { DryRunChannel } from "../../core/messaging/dry-run-channel";
 import { staffPolicyFromConfig } from "../../core/staff/policy";
 import { answerQuestion } from "./assistant-events";
+import { registerAppHome } from "./app-home";
 import { boltLogger } from "./bolt-logger";
 import { registerRetentionCommand } from "./commands";
+import { registerCustomerActions } from "./customer-actions";
 import type { SlackDeps } from "./deps";
 import { createStaffGuard } from "./staff-guard";
 import { SlackTicketDesk } from "./ticket-desk";
@@ -77,6 +79,8 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
   const desk = new SlackTicketDesk(deps, app.client);
 
   registerRetentionCommand(app, deps);
+  registerCustomerActions(app, deps);
+  registerAppHome(app, deps);
   desk.register(app);
 
   app.event("app_mention", async ({ event, body, client }) => {
@@ -93,6 +97,31 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
   });
 
   app.event("message", async ({ event, body, client, context }) => {
+    if (event.subtype === "message_changed") {
+      const changed = event as MessageChangedEvent;
+      const edited = changed.message as GenericMessageEvent & { edited?: { ts?: string } };
+      // Only a person's edit of a thread reply (Slack also sends message_changed for unfurls and
+      // for a parent whose reply count changed: those carry no `edited`).
+      if (
+        changed.channel === slack.ticketsChannel &&
+        edited.edited?.ts &&
+        edited.user &&
+        !edited.bot_id &&
+        typeof edited.text === "string" &&
+        edited.thread_ts &&
+        edited.thread_ts !== edited.ts
+      )
+        await desk.handleThreadEdit({
+          user: edited.user,
+          text: edited.text,
+          channel: changed.channel,
+          ts: edited.ts,
+          threadTs: edited.thread_ts,
+          editedTs: edited.edited.ts,
+          eventId: body.event_id,
+        });
+      return;
+    }
     const m = event as GenericMessageEvent;
     // "file_share": a message with files (older clients mark it so; newer ones send no subtype).
     if ((m.subtype !== undefined && m.subtype !== "file_share") || m.bot_id || !m.user || typeof m.text !== "string")

@@ -104,6 +104,29 @@ export function codeTable(head: string[], rows: string[][]): KnownBlock[] {
   return blocks;
 }
 
+/** How many at-risk rows get their own buttons (Slack allows 50 blocks a message). */
+export const AT_RISK_ACTION_ROWS = 10;
+
+/** "Send best offer", "Open ticket", "Assign to me" for one customer (value `customer:<id>`). */
+export function customerActions(customerId: number): KnownBlock {
+  const button = (action_id: string, text: string, style?: "primary") => ({
+    type: "button" as const,
+    action_id,
+    text: { type: "plain_text" as const, text },
+    value: `customer:${customerId}`,
+    ...(style ? { style } : {}),
+  });
+  return {
+    type: "actions",
+    block_id: `customer_actions:${customerId}`,
+    elements: [
+      button("customer_send_offer", "Send best offer", "primary"),
+      button("customer_open_ticket", "Open ticket"),
+      button("customer_assign", "Assign to me"),
+    ],
+  };
+}
+
 export function atRiskBlocks(
   list: AtRiskList,
   filter: { segment?: string; minRisk: number },
@@ -130,6 +153,12 @@ export function atRiskBlocks(
       `${list.total} customers match · scored ${day(list.asOf)} · showing ${rows.length}; the full list is in the attached CSV`,
     ),
     ...codeTable(["Name", "Risk", "Reasons", "CLV", "Last purchase", "Segment"], rows),
+    ...list.rows
+      .slice(0, AT_RISK_ACTION_ROWS)
+      .flatMap((r) => [
+        context(`*${esc(cut(r.name ?? r.externalId, 60))}* · ${esc(r.externalId)} · ${pct(r.churnProbability)}`),
+        customerActions(r.customerId),
+      ]),
   ];
 }
 
@@ -180,6 +209,7 @@ export function customerBlocks(p: CustomerProfile, currency: string): KnownBlock
       section(`*Offers*\n${p.offers.map((o) => `• ${esc(o.title)} · ${o.status} · ${day(o.issuedAt)}`).join("\n")}`),
     );
   if (s) blocks.push(context(`Scored ${day(s.asOf)}`));
+  blocks.push(customerActions(p.id));
   return blocks;
 }
 

@@ -27,6 +27,7 @@ import {
 } from "./blocks";
 import { parseRetentionCommand, type RetentionCommand } from "./command-parser";
 import type { SlackDeps } from "./deps";
+import { uploadToSlack } from "./slack-files";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 
 export interface CommandReply {
@@ -87,13 +88,9 @@ async function uploadFile(
       target = dm.channel?.id ?? channel;
       await respond({ response_type: "ephemeral", text: "The full CSV is in your direct messages with the app." });
     }
-    await client.files.uploadV2({
-      channel_id: target,
-      filename: file.filename,
-      title: file.title,
-      file: Buffer.from(file.content, "utf8"),
-      initial_comment: `<@${user}> ${file.title}`,
-    });
+    await uploadToSlack(client, { channel: target, comment: `<@${user}> ${file.title}` }, [
+      { filename: file.filename, title: file.title, content: Buffer.from(file.content, "utf8") },
+    ]);
   } catch (error) {
     deps.log.warn({ err: error instanceof Error ? error.message : String(error), channel }, "csv upload failed");
     await respond({

@@ -9,7 +9,15 @@ import type { KnownBlock } from "@slack/types";
 import type { SendNowOutcome } from "../../core/messaging/outbox";
 import type { RenderedDocument } from "../../core/messaging/channel";
 import { mentionedUsers, slackToPlain, slackToTelegramHtml } from "./slack-to-telegram";
-import { addStaffReply, resolveTicket, retryStaffReply, type StaffReplyError } from "../../core/tickets/tickets";
+import {
+  addStaffReply,
+  type Attachment,
+  editStaffReply,
+  resolveTicket,
+  retryStaffReply,
+  type EditReplyError,
+  type StaffReplyError,
+} from "../../core/tickets/tickets";
 import { clearDeskProblem, markDeskProblemAlerted, recordDeskProblem } from "../../core/staff/desk-status";
 import {
   assignTicket,
@@ -27,6 +35,7 @@ import {
 } from "../../core/staff/ticket-desk";
 import { esc, ticketBlocks, ticketSummaryText } from "./blocks";
 import type { SlackDeps } from "./deps";
+import { uploadToSlack, type SlackUpload } from "./slack-files";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 
 export const TICKET_EVENT_TYPES = STAFF_ALERT_TYPES;
@@ -85,6 +94,25 @@ const NOTE = /^\s*note:\s*/i;
 /** What a thread post quoting a customer says once that customer has been erased. */
 export const ERASED_MESSAGE_TEXT = "Customer wrote: (removed: the customer's data was erased at their request)";
 
+/** How staff read a kind of customer media. */
+const MEDIA_WORDS: Record<Attachment["kind"], string> = {
+  photo: "photo",
+  document: "document",
+  voice: "voice message",
+  video: "video",
+  video_note: "video message",
+  audio: "audio",
+};
+
+/** The media stored with a ticket message (`[{kind, fileId}]`), or none. */
+function attachmentsOf(value: unknown): Attachment[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(
+    (a): a is Attachment =>
+      typeof a === "object" && a !== null && typeof a.fileId === "string" && typeof a.kind === "string",
+  );
+}
+
 /** Files staff attach in a ticket's thread go to the customer up to this size each (Telegram takes 50 MB). */
 export const MAX_REPLY_FILE_BYTES = 20 * 1024 * 1024;
 
@@ -104,6 +132,24 @@ export function replyErrorText(e: StaffReplyError): string {
       return "the ticket no longer exists";
     case "too_long":
       return `the reply is ${e.length.toLocaleString("en-US")} characters and Telegram allows at most ${e.limit.toLocaleString("en-US")} in one message; shorten it or send it as several replies`;
+    default:
+      return assertUnreachable(e);
+  }
+}
+
+/** Why an edit of a reply did not reach the customer, in words staff can act on (null: not a reply, say nothing). */
+export function editErrorText(e: EditReplyError): string | null {
+  switch (e.type) {
+    case "not_found":
+      return null;
+    case "empty":
+      return "the edited reply is empty; the customer still sees the earlier text";
+    case "too_long":
+      return `the edited reply is ${e.length.toLocaleString("en-US")} characters and Telegram allows at most ${e.limit.toLocaleString("en-US")}; the customer still sees the earlier text`;
+    case "in_flight":
+      return "the reply was being sent at that moment; edit it again in a few seconds";
+    case "not_delivered":
+      return `the reply never reached the customer (${e.status}), so there is nothing to edit`;
     default:
       return assertUnreachable(e);
   }
@@ -272,6 +318,15 @@ export class SlackTicketDesk {
       });
       if (!posted.ts || !posted.channel) throw new Error("chat.postMessage returned no ts");
       await recordTicketPost(this.deps.db, ticketId, { channel: posted.channel, ts: posted.ts });
+      // Media the customer opened the ticket with: the card has the words, the thread the files.
+      const opening = await this.deps.db.prisma.ticketMessage.findFirst({
+        where: { ticketId, author: "customer" },
+        orderBy: { id: "asc" },
+        select: { attachments: true },
+      });
+      const media = attachmentsOf(opening?.attachments);
+      if (media.length)
+        await this.postCustomerMessage(posted.channel, posted.ts, "The customer attached:", media, ticketId);
       return;
     }
     if (!card.slack) return; // the opening post will show it
@@ -279,17 +334,25 @@ export class SlackTicketDesk {
       // The whole message (the event holds a preview): staff read it in the thread, uncut.
       const messageId = Number(event.payload.messageId);
       const stored = Number.isInteger(messageId)
-        ? await this.deps.db.prisma.ticketMessage.findUnique({ where: { id: messageId }, select: { text: true } })
+        ? await this.deps.db.prisma.ticketMessage.findUnique({
+            where: { id: messageId },
+            select: { text: true, attachments: true },
+          })
         : null;
       const text =
         stored?.text ?? (typeof event.payload.preview === "string" ? event.payload.preview : "(new message)");
-      const posted = await this.client.chat.postMessage({
-        channel: card.slack.channel,
-        thread_ts: card.slack.ts,
-        text: `Customer wrote:\n>${esc(text).replace(/\n/g, "\n>")}`,
-      });
+      const media = attachmentsOf(stored?.attachments);
+      // Bare media are stored as "[photo]": the thread shows the file, not the placeholder.
+      const words = media.length && /^(\[[a-z_]+\]\s*)+$/.test(text.trim()) ? "" : text;
+      const postedTs = await this.postCustomerMessage(
+        card.slack.channel,
+        card.slack.ts,
+        words ? `Customer wrote:\n>${esc(words).replace(/\n/g, "\n>")}` : "Customer sent:",
+        media,
+        ticketId,
+      );
       // Kept so the post can be edited if the customer is erased later.
-      if (stored && posted.ts) await recordCustomerMessagePost(this.deps.db, messageId, posted.ts);
+      if (stored && postedTs) await recordCustomerMessagePost(this.deps.db, messageId, postedTs);
     } else if (event.type === "csat_received") {
       await this.client.chat.postMessage({
         channel: card.slack.channel,
@@ -316,6 +379,61 @@ export class SlackTicketDesk {
         text: ERASED_MESSAGE_TEXT,
         blocks: [],
       });
+  }
+
+  /**
+   * Posts a customer's message into the ticket thread with the media they sent: each file is
+   * fetched from Telegram and uploaded with the text as its comment. A file that cannot be
+   * fetched or uploaded is named in a note ("(photo could not be attached)"); the text is
+   * posted either way, so nothing the customer wrote is lost. Returns the post's ts when it was a
+   * plain message (an upload's message is shared by Slack later, without a ts to keep).
+   */
+  private async postCustomerMessage(
+    channel: string,
+    threadTs: string,
+    text: string,
+    media: Attachment[],
+    ticketId: number,
+  ): Promise<string | undefined> {
+    const files: SlackUpload[] = [];
+    let missing: string[] = [];
+    for (const [i, item] of media.entries()) {
+      try {
+        if (!this.deps.telegramChannel.downloadFile) throw new Error("the channel keeps no files");
+        const file = await this.deps.telegramChannel.downloadFile(item.fileId, {
+          maxBytes: MAX_REPLY_FILE_BYTES,
+          signal: AbortSignal.timeout(30_000),
+        });
+        files.push({ filename: file.fileName, title: `${MEDIA_WORDS[item.kind]} ${i + 1}`, content: file.bytes });
+      } catch (error) {
+        this.deps.log.warn(
+          { ticketId, kind: item.kind, err: error instanceof Error ? error.message.slice(0, 200) : String(error) },
+          "customer media not fetched",
+        );
+        missing.push(item.kind);
+      }
+    }
+    const note = (kinds: string[]) =>
+      kinds.map((k) => `_(${MEDIA_WORDS[k as Attachment["kind"]] ?? k} could not be attached)_`).join("\n");
+    if (files.length) {
+      try {
+        const comment = missing.length ? `${text}\n${note(missing)}` : text;
+        await uploadToSlack(this.client, { channel, threadTs, comment }, files);
+        return undefined; // Slack shares the upload later: its message has no ts to keep here
+      } catch (error) {
+        // A blocked channel or token is the poll's to handle (alert, back off): the event is retried.
+        const code = slackErrorCode(error);
+        if (code && BLOCKING_ERRORS.has(code)) throw error;
+        this.deps.log.warn({ ticketId, err: code ?? String(error) }, "customer media not uploaded");
+        missing = media.map((m) => m.kind);
+      }
+    }
+    const posted = await this.client.chat.postMessage({
+      channel,
+      thread_ts: threadTs,
+      text: missing.length ? `${text}\n${note(missing)}` : text,
+    });
+    return posted.ts;
   }
 
   /** Re-renders the ticket's post (status, assignee, first response). */
@@ -372,6 +490,59 @@ export class SlackTicketDesk {
       }
       await this.reply(ticketId, { ...place, text: "", document, slackTs: text ? undefined : message.ts });
     }
+  }
+
+  /**
+   * A staff member edited a message in a ticket thread: a delivered reply is edited in the
+   * customer's chat, one not delivered yet changes what will be sent, a note changes in the
+   * ticket. A pencil reaction says it was applied; a thread message says why not.
+   */
+  async handleThreadEdit(edit: {
+    user: string;
+    text: string;
+    channel: string;
+    ts: string;
+    threadTs: string;
+    editedTs: string;
+    eventId?: string;
+  }): Promise<void> {
+    const ticketId = await findTicketByThread(this.deps.db, edit.channel, edit.threadTs);
+    if (ticketId === null) return;
+    if (edit.eventId && !(await claimSlackEvent(this.deps.db, edit.eventId))) return;
+    if (!(await this.deps.guard.check(edit.user, edit.channel)).allowed) return;
+    const raw = edit.text.replace(NOTE, "");
+    const names = await this.displayNames(mentionedUsers(raw));
+    const result = await editStaffReply(
+      this.deps.db,
+      {
+        slackTs: edit.ts,
+        editKey: edit.editedTs,
+        text: slackToPlain(raw, names),
+        html: slackToTelegramHtml(raw, names),
+        staffId: edit.user,
+      },
+      { channel: this.deps.telegramChannel, now: this.deps.now(), defaultLocale: this.deps.config.business.locale },
+    );
+    const say = (text: string) =>
+      this.client.chat.postMessage({ channel: edit.channel, thread_ts: edit.threadTs, text });
+    if (!result.ok) {
+      const why = editErrorText(result.error);
+      if (why) await say(`:warning: Edit not sent: ${why}.`);
+      return;
+    }
+    const outcome = result.value.outcome;
+    this.deps.log.info({ ticketId, outcome: outcome.type, user: edit.user }, "staff reply edited");
+    if (outcome.type === "edited" && outcome.delivery !== "sent" && outcome.delivery !== "duplicate") {
+      const why =
+        outcome.delivery === "retry"
+          ? "Telegram did not answer; it will be retried"
+          : `Telegram refused it${outcome.deliveryError ? ` (${esc(outcome.deliveryError.slice(0, 300))})` : ""}`;
+      await say(`:warning: Edit not applied on Telegram yet: ${why}.`);
+      return;
+    }
+    await this.client.reactions
+      .add({ channel: edit.channel, timestamp: edit.ts, name: "pencil2" })
+      .catch((error) => this.deps.log.debug({ err: String(error) }, "reaction failed"));
   }
 
   /** Colleagues' names for mentions in a reply (their display name, else real name). */

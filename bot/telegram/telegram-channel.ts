@@ -8,6 +8,7 @@ import type { ChatModel } from "../../core/llm/chat-model";
 import type { PromptSource } from "../../core/llm/prompts";
 import type { Logger } from "../../core/log";
 import type {
+  DownloadedFile,
   MessageChannel,
   OutboundMessage,
   RenderedMessage,
@@ -96,6 +97,11 @@ export function inlineKeyboard(rendered: RenderedMessage) {
       one_time_keyboard: true,
     };
   if (rendered.removeKeyboard) return { remove_keyboard: true as const };
+  return inlineButtons(rendered);
+}
+
+/** The message's inline buttons, the only markup an edit can carry. */
+function inlineButtons(rendered: RenderedMessage) {
   return rendered.buttons?.length
     ? { inline_keyboard: rendered.buttons.map((row) => row.map((b) => ({ text: b.text, callback_data: b.data }))) }
     : undefined;
@@ -135,6 +141,7 @@ export class TelegramChannel implements MessageChannel {
       const parse_mode = rendered.html ? ("HTML" as const) : undefined;
       // grammY types its signal with the abort-controller shim; Node's is what it uses.
       const signal = options.signal as Parameters<Api["sendMessage"]>[3];
+      if (rendered.replaces) return await this.edit(Number(message.chatId), rendered.replaces, rendered, signal);
       const sent = rendered.document
         ? await this.api.sendDocument(
             Number(message.chatId),
@@ -157,6 +164,57 @@ export class TelegramChannel implements MessageChannel {
       );
       return failure;
     }
+  }
+
+  /** Replaces a delivered message's text; Telegram's "not modified" (the same text) counts as done. */
+  private async edit(
+    chatId: number,
+    providerId: string,
+    rendered: RenderedMessage,
+    signal: Parameters<Api["editMessageText"]>[4],
+  ): Promise<SendResult> {
+    const messageId = Number(providerId);
+    if (!Number.isSafeInteger(messageId))
+      return { ok: false, retryable: false, error: `no Telegram message id to edit (${providerId.slice(0, 40)})` };
+    try {
+      await this.api.editMessageText(
+        chatId,
+        messageId,
+        rendered.text,
+        {
+          parse_mode: rendered.html ? "HTML" : undefined,
+          // An edit can only carry inline buttons (never the phone button or a keyboard removal).
+          reply_markup: inlineButtons(rendered),
+        },
+        signal,
+      );
+    } catch (error) {
+      if (!(error instanceof GrammyError && error.description.includes("not modified"))) throw error;
+    }
+    return { ok: true, providerId };
+  }
+
+  /**
+   * A customer's file: `getFile` for its path, then the download from the Bot API's file root
+   * (`<apiRoot>/file/bot<token>/<path>`), through the same limiter for the `getFile` call.
+   */
+  async downloadFile(
+    fileId: string,
+    options: { maxBytes?: number; signal?: AbortSignal } = {},
+  ): Promise<DownloadedFile> {
+    const file = await this.api.getFile(fileId, options.signal as Parameters<Api["getFile"]>[1]);
+    if (!file.file_path) throw new Error("Telegram gave no file path (the file may be too large to download)");
+    if (options.maxBytes !== undefined && (file.file_size ?? 0) > options.maxBytes)
+      throw new Error(`the file is larger than ${Math.round(options.maxBytes / 1024 / 1024)} MB`);
+    const root = (this.api.options?.apiRoot ?? "https://api.telegram.org").replace(/\/$/, "");
+    const response = await fetch(`${root}/file/bot${this.api.token}/${file.file_path}`, {
+      signal: options.signal ?? AbortSignal.timeout(30_000),
+    });
+    if (!response.ok) throw new Error(`the file download answered ${response.status}`);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (options.maxBytes !== undefined && bytes.length > options.maxBytes)
+      throw new Error(`the file is larger than ${Math.round(options.maxBytes / 1024 / 1024)} MB`);
+    return { fileName: file.file_path.split("/").pop() || fileId, bytes };
   }
 
   async removeButtons(chatId: bigint, providerId: string): Promise<boolean> {

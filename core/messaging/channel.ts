@@ -68,6 +68,11 @@ export interface RenderedMessage {
   requestPhone?: string;
   /** Remove a reply keyboard shown earlier (the phone button). */
   removeKeyboard?: boolean;
+  /**
+   * Replaces the text of a message sent earlier (`providerId` as `send` returned it) instead of
+   * sending a new one: a staff reply edited after it was delivered.
+   */
+  replaces?: string;
 }
 
 export interface SendOptions {
@@ -93,4 +98,17 @@ export interface MessageChannel {
    * @returns false when the provider refused (the message is gone, the chat blocked us).
    */
   removeButtons?(chatId: bigint, providerId: string): Promise<boolean>;
+  /**
+   * Fetches a file the customer sent (a photo, a document, a voice note...) by the provider's
+   * reference, for staff to see. A channel that keeps no files leaves it out.
+   * @throws when the provider refuses or the download fails.
+   */
+  downloadFile?(fileId: string, options?: { maxBytes?: number; signal?: AbortSignal }): Promise<DownloadedFile>;
+}
+
+/** A customer's file fetched from the channel. */
+export interface DownloadedFile {
+  /** The provider's name for it (e.g. `photos/file_3.jpg`, last path part). */
+  fileName: string;
+  bytes: Buffer;
 }

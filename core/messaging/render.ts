@@ -52,6 +52,8 @@ const ticketPayloadSchema = z.object({
   html: z.string().optional(),
   document: z.object({ fileName: z.string().min(1), base64: z.string() }).optional(),
   ticketId: z.coerce.number().int().optional(),
+  /** An edit: the provider id of the delivered reply whose text this replaces. */
+  replaces: z.string().min(1).optional(),
 });
 
 function escapeHtml(text: string): string {
@@ -134,12 +136,17 @@ export async function renderMessage(message: OutboundMessage, options: RenderOpt
       return { text: tr("ticket-ack", { reference }) };
     }
     case "ticket_reply": {
-      const { reference, text, html, document } = ticketPayloadSchema.parse(message.payload);
+      const { reference, text, html, document, replaces } = ticketPayloadSchema.parse(message.payload);
       if (document) return { text: tr("ticket-file", { reference }), document };
-      if (html === undefined) return { text: tr("ticket-reply", { reference, text: text ?? "" }) };
+      const edit = replaces ? { replaces } : {};
+      if (html === undefined) return { text: tr("ticket-reply", { reference, text: text ?? "" }), ...edit };
       // The wording is escaped; the staff's formatted reply goes in where the text would.
       const slot = "\u0000reply\u0000";
-      return { text: escapeHtml(tr("ticket-reply", { reference, text: slot })).replace(slot, html), html: true };
+      return {
+        text: escapeHtml(tr("ticket-reply", { reference, text: slot })).replace(slot, html),
+        html: true,
+        ...edit,
+      };
     }
     case "csat_request": {
       const { reference, ticketId } = ticketPayloadSchema.required({ ticketId: true }).parse(message.payload);

@@ -343,6 +343,116 @@ async function settleReply(
   return { delivery, deliveryError: row?.lastError ?? null };
 }
 
+export type EditReplyError =
+  | { type: "not_found" }
+  | { type: "empty" }
+  | { type: "too_long"; length: number; limit: number }
+  /** The reply is on the wire right now: nothing can be changed until Telegram answered. */
+  | { type: "in_flight" }
+  /** The reply never reached the customer and never will (`unreachable`, `skipped`). */
+  | { type: "not_delivered"; status: string };
+
+/** What an edit did: the customer's message was edited, the reply was changed before sending, or a note was. */
+export type EditReplyOutcome =
+  | { type: "edited"; delivery: SendNowOutcome; deliveryError: string | null }
+  | { type: "changed_before_sending"; status: string }
+  | { type: "note_changed" };
+
+/**
+ * A staff reply edited in Slack (found by its Slack `ts`). A delivered reply is edited in the
+ * customer's chat through the outbox (kind `ticket_reply` with `replaces`, key
+ * `ticket:<id>:reply:<messageId>:edit:<editKey>`, so a redelivered edit is applied once); a reply
+ * not delivered yet (pending, or failed and waiting for Retry) has its outbox payload changed, so
+ * what will be sent is the new text; an internal note is changed in the ticket only. The stored
+ * message text follows the edit once it is applied.
+ */
+export async function editStaffReply(
+  db: Database,
+  edit: {
+    slackTs: string;
+    /** Unique per edit (Slack's `edited.ts`): the edit's idempotency. */
+    editKey: string;
+    text: string;
+    html?: string;
+    staffId: string;
+  },
+  options: { channel: MessageChannel; now: Date; defaultLocale?: string },
+): Promise<Result<{ ticketId: number; messageId: number; outcome: EditReplyOutcome }, EditReplyError>> {
+  const text = edit.text.trim();
+  if (!text) return err({ type: "empty" });
+  const message = await db.prisma.ticketMessage.findFirst({
+    where: { slackTs: edit.slackTs, author: "staff" },
+    orderBy: { id: "asc" },
+    select: { id: true, ticketId: true, internal: true, ticket: { select: { reference: true, customerId: true } } },
+  });
+  if (!message) return err({ type: "not_found" });
+  const done = (outcome: EditReplyOutcome) => ok({ ticketId: message.ticketId, messageId: message.id, outcome });
+  const audit = (state: string) =>
+    db.prisma.auditLog.create({
+      data: {
+        actor: `slack:${edit.staffId}`,
+        action: "ticket.reply_edited",
+        entityType: "ticket",
+        entityId: String(message.ticketId),
+        details: { messageId: message.id, state },
+        createdAt: options.now,
+      },
+    });
+  if (message.internal) {
+    await db.prisma.ticketMessage.update({ where: { id: message.id }, data: { text } });
+    return done({ type: "note_changed" });
+  }
+  if ([...text].length > CUSTOMER_MESSAGE_MAX_CHARS)
+    return err({ type: "too_long", length: [...text].length, limit: CUSTOMER_MESSAGE_MAX_CHARS });
+  const key = replyKey(message.ticketId, message.id);
+  const changes = JSON.stringify({ text, ...(edit.html ? { html: edit.html } : {}) });
+  // Not sent yet: what will be sent is the new text (the html key goes when the edit has none).
+  const changed = await db.prisma.$queryRaw<{ status: string }[]>`
+    UPDATE outbox_messages SET payload = (payload - 'html') || ${changes}::jsonb
+    WHERE idempotency_key = ${key} AND status IN ('pending', 'failed') AND payload->'document' IS NULL
+    RETURNING status`;
+  if (changed[0]) {
+    await db.prisma.ticketMessage.update({ where: { id: message.id }, data: { text } });
+    await audit(changed[0].status);
+    return done({ type: "changed_before_sending", status: changed[0].status });
+  }
+  const row = await db.prisma.outboxMessage.findUnique({
+    where: { idempotencyKey: key },
+    select: { status: true, providerId: true, payload: true },
+  });
+  if (!row) return err({ type: "not_found" });
+  if (row.status === "claimed" || row.status === "sending") return err({ type: "in_flight" });
+  if (row.status !== "sent" || !row.providerId || (row.payload as { document?: unknown } | null)?.document)
+    return err({ type: "not_delivered", status: row.status });
+  const editKey = `${key}:edit:${edit.editKey}`;
+  const delivery = await sendNow(
+    db,
+    options.channel,
+    {
+      idempotencyKey: editKey,
+      customerId: message.ticket.customerId,
+      kind: "ticket_reply",
+      payload: {
+        ticketId: message.ticketId,
+        reference: message.ticket.reference,
+        text,
+        ...(edit.html ? { html: edit.html } : {}),
+        replaces: row.providerId,
+      },
+    },
+    { now: options.now, defaultLocale: options.defaultLocale },
+  );
+  let deliveryError: string | null = null;
+  if (delivery === "sent" || delivery === "duplicate") {
+    await db.prisma.ticketMessage.update({ where: { id: message.id }, data: { text } });
+    await audit("sent");
+  } else
+    deliveryError =
+      (await db.prisma.outboxMessage.findUnique({ where: { idempotencyKey: editKey }, select: { lastError: true } }))
+        ?.lastError ?? null;
+  return done({ type: "edited", delivery, deliveryError });
+}
+
 export type RetryReplyError = { type: "not_found" } | { type: "not_failed"; status: string };
 
 /**

@@ -2,12 +2,15 @@
 // sendDocument) with the time it arrived, answers the calls a scripted `rateLimit` picks with 429
 // and a `retry_after` and those `refuse` picks with 400, never answers the calls a scripted `hold`
 // picks, and serves queued updates to getUpdates (so a real grammY bot can poll it), forgetting
-// those below the offset the bot confirmed. Only what the delivery path uses is implemented; any
-// other method answers `true`.
+// those below the offset the bot confirmed. It edits the texts of messages it sent
+// (editMessageText, recorded in `edits`) and serves files added with `addFile` (getFile and the
+// file download). Only what the delivery path uses is implemented; any other method answers `true`.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface RecordedSend {
+  /** The message id the stand-in answered with (accepted sends only). */
+  messageId?: number;
   /** When the request reached the stand-in (ms since the epoch). */
   at: number;
   chatId: number;
@@ -18,6 +21,14 @@ export interface RecordedSend {
   parseMode?: string;
   /** sendDocument: the file's name and contents. */
   document?: { fileName: string; content: string };
+}
+
+/** An editMessageText call: the message it replaced the text of. */
+export interface RecordedEdit {
+  chatId: number;
+  messageId: number;
+  text: string;
+  parseMode?: string;
 }
 
 export interface BotApiStandIn {
@@ -44,6 +55,12 @@ export interface BotApiStandIn {
   hold: (chatId: number, text: string) => boolean;
   /** The calls held so far. */
   held: RecordedSend[];
+  /** editMessageText calls answered (of messages this stand-in sent). */
+  edits: RecordedEdit[];
+  /** Files customers "sent", served by getFile and the file download (`/file/bot<token>/<path>`). */
+  addFile(fileId: string, path: string, content: string | Buffer): void;
+  /** getFile and file downloads asked for so far (file ids and paths). */
+  fileCalls: string[];
   close(): Promise<void>;
 }
 
@@ -53,6 +70,8 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
   let updates: { update_id: number }[] = [];
   let waiters: (() => void)[] = [];
   let messageId = 0;
+  const files = new Map<string, { path: string; content: Buffer }>();
+  const sentIds = new Map<number, number>(); // message id -> chat id
   const standIn: BotApiStandIn = {
     apiRoot: "",
     confirmedOffset: 0,
@@ -67,6 +86,11 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
     refuse: () => undefined,
     hold: () => false,
     held: [],
+    edits: [],
+    addFile(fileId, path, content) {
+      files.set(fileId, { path, content: Buffer.from(content) });
+    },
+    fileCalls: [],
     close: () =>
       new Promise((resolve) => {
         for (const wake of waiters) wake();
@@ -109,6 +133,15 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
     return payload;
   };
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer, at: number) => {
+    if (req.url?.startsWith("/file/bot")) {
+      const path = decodeURIComponent(req.url.replace(/^\/file\/bot[^/]+\//, ""));
+      standIn.fileCalls.push(path);
+      const file = [...files.values()].find((f) => f.path === path);
+      if (!file) return answer(res, 404, { ok: false, error_code: 404, description: "Not Found" });
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      res.end(file.content);
+      return;
+    }
     const method = req.url?.split("/").pop() ?? "";
     const payload = await readPayload(req, raw);
     switch (method) {
@@ -132,6 +165,42 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
         };
         waiters.push(wake);
         return;
+      }
+      case "getFile": {
+        const fileId = String(payload.file_id ?? "");
+        standIn.fileCalls.push(fileId);
+        const file = files.get(fileId);
+        if (!file) return answer(res, 400, { ok: false, error_code: 400, description: "Bad Request: invalid file_id" });
+        return answer(res, 200, {
+          ok: true,
+          result: {
+            file_id: fileId,
+            file_unique_id: `u${fileId}`,
+            file_size: file.content.length,
+            file_path: file.path,
+          },
+        });
+      }
+      case "editMessageText": {
+        const chatId = Number(payload.chat_id);
+        const id = Number(payload.message_id);
+        if (sentIds.get(id) !== chatId)
+          return answer(res, 400, {
+            ok: false,
+            error_code: 400,
+            description: "Bad Request: message to edit not found",
+          });
+        const text = String(payload.text ?? "");
+        standIn.edits.push({
+          chatId,
+          messageId: id,
+          text,
+          ...(typeof payload.parse_mode === "string" ? { parseMode: payload.parse_mode } : {}),
+        });
+        return answer(res, 200, {
+          ok: true,
+          result: { message_id: id, date: Math.floor(at / 1000), chat: { id: chatId, type: "private" }, text },
+        });
       }
       case "sendDocument":
       case "sendMessage": {
@@ -157,7 +226,8 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
           sends.push({ at, chatId, text, accepted: false, ...extra });
           return answer(res, 400, { ok: false, error_code: 400, description: refusal });
         }
-        sends.push({ at, chatId, text, accepted: retryAfter === undefined, ...extra });
+        const send: RecordedSend = { at, chatId, text, accepted: retryAfter === undefined, ...extra };
+        sends.push(send);
         if (retryAfter !== undefined)
           return answer(res, 429, {
             ok: false,
@@ -165,10 +235,12 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
             description: `Too Many Requests: retry after ${retryAfter}`,
             parameters: { retry_after: retryAfter },
           });
+        sentIds.set(++messageId, chatId);
+        send.messageId = messageId;
         return answer(res, 200, {
           ok: true,
           result: {
-            message_id: ++messageId,
+            message_id: messageId,
             date: Math.floor(at / 1000),
             chat: { id: chatId, type: "private" },
             text,

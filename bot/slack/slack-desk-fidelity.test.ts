@@ -1,0 +1,227 @@
+// Two-way fidelity of the ticket thread, through signed Slack requests and the Bot API stand-in:
+// an edited reply edits the customer's Telegram message (or, not delivered yet, changes what will
+// be sent), and media a customer sent show in the thread as files.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../core/config/config";
+import type { Database } from "../../core/db/client";
+import { silentLogger } from "../../core/log";
+import { makeCustomer } from "../../core/staff/test-fixtures";
+import { addCustomerMessage, openTicket } from "../../core/tickets/tickets";
+import { buildRuntime, type Runtime } from "../../jobs/runtime";
+import { createTestDatabase } from "../../test/helpers/db";
+import { until } from "../../test/helpers/wait";
+import { startBotApiStandIn, type BotApiStandIn } from "../telegram/testing/bot-api-stand-in";
+import { buttonPress, STAFF_USER, startSlackHarness, TICKETS_CHANNEL, type SlackHarness } from "./testing/harness";
+
+const clock = new Date("2026-11-20T12:00:00Z");
+const now = () => clock;
+
+describe("ticket thread fidelity [pglite]", () => {
+  let db: Database;
+  let h: SlackHarness;
+  let telegram: BotApiStandIn;
+  let runtime: Runtime;
+  let seq = 0;
+  beforeAll(async () => {
+    db = await createTestDatabase("pglite");
+    telegram = await startBotApiStandIn();
+    const config = loadConfig({
+      TELEGRAM_BOT_TOKEN: "4242:desk-fidelity",
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      LOG_LEVEL: "silent",
+    });
+    runtime = buildRuntime(config, silentLogger);
+    h = await startSlackHarness({ db, now, telegramChannel: runtime.channel(db) });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await runtime?.stop();
+    await telegram?.close();
+    await db?.close();
+  });
+
+  /** A ticket of a customer with chat `chatId`, posted to Slack; its thread ts. */
+  async function postedTicket(chatId: bigint, text = "Where is my order?") {
+    const customer = await makeCustomer(db, { externalId: `CX-${chatId}`, telegramChatId: chatId });
+    const ticket = await openTicket(db, { customerId: customer.id, source: "complaint", text, now: clock });
+    await h.parts.desk.pollOnce();
+    const threadTs = (await db.prisma.ticket.findUniqueOrThrow({ where: { id: ticket.id } })).slackTs!;
+    expect(threadTs).toBeTruthy();
+    return { customer, ticket, threadTs };
+  }
+  const reply = (threadTs: string, text: string) => {
+    const ts = `${1_800_000_000 + ++seq}.000100`;
+    return h
+      .event({
+        type: "message",
+        channel: TICKETS_CHANNEL,
+        channel_type: "channel",
+        user: STAFF_USER,
+        text,
+        ts,
+        thread_ts: threadTs,
+        event_ts: ts,
+      })
+      .then(() => ts);
+  };
+  /** Staff edit the message `ts`; Slack's edit stamp is `editedTs` (a fresh one by default). */
+  const edit = async (threadTs: string, ts: string, text: string, editedTs = `${1_800_100_000 + ++seq}.000000`) => {
+    await h.event(
+      {
+        type: "message",
+        subtype: "message_changed",
+        hidden: true,
+        channel: TICKETS_CHANNEL,
+        channel_type: "channel",
+        ts: editedTs,
+        event_ts: editedTs,
+        message: {
+          type: "message",
+          user: STAFF_USER,
+          text,
+          ts,
+          thread_ts: threadTs,
+          edited: { user: STAFF_USER, ts: editedTs },
+        },
+        previous_message: { type: "message", user: STAFF_USER, text: "(before)", ts, thread_ts: threadTs },
+      },
+      `EvEdit${++seq}`,
+    );
+    return editedTs;
+  };
+  const pencils = (ts: string) =>
+    h.slack.callsOf("reactions.add").filter((c) => c.body.timestamp === ts && c.body.name === "pencil2");
+
+  it("edits the delivered Telegram message when staff edit their reply, once per edit", async () => {
+    const { ticket, threadTs } = await postedTicket(9_101n);
+    const ts = await reply(threadTs, "Your parcel ships *today*.");
+    await until(() => telegram.delivered().some((s) => s.chatId === 9101), "the reply is delivered");
+    const sent = telegram.delivered().find((s) => s.chatId === 9101)!;
+    expect(sent.text).toContain("<b>today</b>");
+
+    const text = "Your parcel ships *tomorrow* morning, see <https://shop.test/t|tracking>.";
+    const editedTs = await edit(threadTs, ts, text);
+    await until(() => telegram.edits.length === 1, "the Telegram message is edited");
+    expect(telegram.edits[0]).toMatchObject({ chatId: 9101, messageId: sent.messageId, parseMode: "HTML" });
+    expect(telegram.edits[0]!.text).toContain(
+      'Your parcel ships <b>tomorrow</b> morning, see <a href="https://shop.test/t">tracking</a>.',
+    );
+    expect(telegram.edits[0]!.text).toContain(ticket.reference);
+    await until(() => pencils(ts).length === 1, "the edit is acknowledged with a pencil");
+    const stored = await db.prisma.ticketMessage.findFirstOrThrow({ where: { ticketId: ticket.id, slackTs: ts } });
+    expect(stored.text).toBe("Your parcel ships *tomorrow* morning, see tracking (https://shop.test/t).");
+    // Still one message in the chat: the edit sent nothing new.
+    expect(telegram.delivered().filter((s) => s.chatId === 9101)).toHaveLength(1);
+
+    // Slack delivering the same edit again (under another event id) edits nothing twice.
+    await edit(threadTs, ts, text, editedTs);
+    await until(() => pencils(ts).length === 2, "the redelivery is handled");
+    expect(telegram.edits).toHaveLength(1);
+
+    // A second, different edit edits the same Telegram message again.
+    await edit(threadTs, ts, "Ships tomorrow at 9.");
+    await until(() => telegram.edits.length === 2, "the second edit");
+    expect(telegram.edits[1]).toMatchObject({ chatId: 9101, messageId: sent.messageId });
+    expect(telegram.edits[1]!.text).toContain("Ships tomorrow at 9.");
+  });
+
+  it("an edit of a reply not delivered yet changes what Retry sends", async () => {
+    const { ticket, threadTs } = await postedTicket(9_102n);
+    telegram.refuse = (chatId, earlier) =>
+      chatId === 9102 && earlier === 0 ? "Bad Request: chat is frozen" : undefined;
+    const before = h.slack.callsOf("chat.postMessage").length;
+    const ts = await reply(threadTs, "We will refund 10 EUR.");
+    const warning = (await h.slack.waitFor("chat.postMessage", before + 1))[before]!.body;
+    expect(String(warning.text)).toContain("not delivered");
+    const value = /"value":"(\d+:\d+)"/.exec(JSON.stringify(warning.blocks))![1]!;
+
+    await edit(threadTs, ts, "We will refund *15 EUR*.");
+    await until(() => pencils(ts).length === 1, "the edit is applied to the waiting reply");
+    expect(telegram.edits.filter((e) => e.chatId === 9102)).toHaveLength(0);
+
+    await h.interaction(buttonPress("ticket_retry_reply", value, { messageTs: "1800009999.000100" }));
+    await until(() => telegram.delivered().some((s) => s.chatId === 9102), "Retry delivers");
+    const delivered = telegram.delivered().filter((s) => s.chatId === 9102);
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]!.text).toContain("We will refund <b>15 EUR</b>.");
+    expect(delivered[0]!.text).not.toContain("10 EUR");
+    const stored = await db.prisma.ticketMessage.findFirstOrThrow({ where: { ticketId: ticket.id, slackTs: ts } });
+    expect(stored.text).toBe("We will refund *15 EUR*.");
+  });
+
+  it("says why an edit cannot reach the customer: too long", async () => {
+    const { threadTs } = await postedTicket(9_103n);
+    const ts = await reply(threadTs, "Short answer.");
+    await until(() => telegram.delivered().some((s) => s.chatId === 9103), "the reply is delivered");
+    const before = h.slack.callsOf("chat.postMessage").length;
+    await edit(threadTs, ts, "y".repeat(5000));
+    const answer = (await h.slack.waitFor("chat.postMessage", before + 1))[before]!.body;
+    expect(answer.thread_ts).toBe(threadTs);
+    expect(String(answer.text)).toContain("Edit not sent");
+    expect(String(answer.text)).toContain("at most 4,096");
+    expect(telegram.edits.filter((e) => e.chatId === 9103)).toHaveLength(0);
+  });
+
+  it("shows the media a customer sent in the ticket thread, caption escaped; a file that cannot come says so", async () => {
+    telegram.addFile("PHOTO-1", "photos/file_1.jpg", "jpeg bytes of the broken kettle");
+    telegram.addFile("PHOTO-2", "photos/file_2.jpg", "jpeg bytes of the box");
+    const customer = await makeCustomer(db, { externalId: "CX-MEDIA", telegramChatId: 9_104n });
+    const ticket = await openTicket(db, {
+      customerId: customer.id,
+      source: "complaint",
+      text: "Broken on arrival",
+      attachments: [{ kind: "photo", fileId: "PHOTO-1" }],
+      now: clock,
+    });
+    await h.parts.desk.pollOnce();
+    const threadTs = (await db.prisma.ticket.findUniqueOrThrow({ where: { id: ticket.id } })).slackTs!;
+    const completes = () =>
+      h.slack.callsOf("files.completeUploadExternal").filter((c) => c.body.thread_ts === threadTs);
+    expect(completes()).toHaveLength(1);
+    expect(completes()[0]!.body.channel_id).toBe(TICKETS_CHANNEL);
+    expect(h.slack.uploads.map((u) => u.content.toString())).toContain("jpeg bytes of the broken kettle");
+    expect(telegram.fileCalls).toEqual(expect.arrayContaining(["PHOTO-1", "photos/file_1.jpg"]));
+
+    // A follow-up with a caption that tries to ping everyone, a photo and a voice note Telegram
+    // no longer has: the photo is uploaded, the caption is harmless, the voice note is named.
+    await addCustomerMessage(db, {
+      ticketId: ticket.id,
+      customerId: customer.id,
+      text: "And the box <!here> see www.evil.example",
+      attachments: [
+        { kind: "photo", fileId: "PHOTO-2" },
+        { kind: "voice", fileId: "VOICE-GONE" },
+      ],
+      now: clock,
+    });
+    expect(await h.parts.desk.pollOnce()).toEqual({ handled: 1, failed: 0 });
+    expect(completes()).toHaveLength(2);
+    const comment = String(completes()[1]!.body.initial_comment);
+    expect(comment).toContain("And the box &lt;!here&gt; see www[.]evil[.]example");
+    expect(comment).not.toContain("<!here>");
+    expect(comment).toContain("(voice message could not be attached)");
+    expect(h.slack.uploads.map((u) => u.content.toString())).toContain("jpeg bytes of the box");
+
+    // Slack refuses the upload: the words still reach the thread, with the note.
+    const restore = h.slack.fail("files.getUploadURLExternal", "internal_error");
+    try {
+      await addCustomerMessage(db, {
+        ticketId: ticket.id,
+        customerId: customer.id,
+        text: "",
+        attachments: [{ kind: "photo", fileId: "PHOTO-1" }],
+        now: clock,
+      });
+      expect(await h.parts.desk.pollOnce()).toEqual({ handled: 1, failed: 0 });
+    } finally {
+      restore();
+    }
+    const posted = h.slack
+      .callsOf("chat.postMessage")
+      .filter((c) => c.body.thread_ts === threadTs)
+      .at(-1)!;
+    expect(String(posted.body.text)).toContain("Customer sent:");
+    expect(String(posted.body.text)).toContain("(photo could not be attached)");
+    expect(completes()).toHaveLength(2);
+  });
+});

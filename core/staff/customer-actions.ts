@@ -1,0 +1,161 @@
+// What staff can do from a customer row or card in one click: send the customer's best offer now
+// (through the contact policy and the outbox, as a campaign would), take the customer on as
+// owner, and find the customer's open ticket. Every action is idempotent: a double click does it
+// once.
+import { Prisma, type Database } from "../db/client";
+import { sqlTimestamp } from "../messaging/outbox";
+import { offerCodeSql } from "../offers/offer-code";
+import { err, ok, type Result } from "../result";
+import {
+  contactRefusalSql,
+  effectiveTimeZone,
+  lockMarketingQueue,
+  nextSendableAt,
+  type ContactPolicy,
+  type SkipReason,
+} from "../campaigns/contact-policy";
+
+/** Why the best offer was not sent: a contact-policy reason, or one of the campaign rules here. */
+export type SendOfferRefusal =
+  | { type: "policy"; reason: SkipReason }
+  /** In the control group of a running campaign: contacting them would spoil the measurement. */
+  | { type: "control_group"; campaignId: number; campaignName: string }
+  | { type: "no_offer" }
+  | { type: "not_found" };
+
+export interface QueuedOffer {
+  /** False when this click found the offer already queued (a double click, or another colleague). */
+  queued: boolean;
+  offerTitle: string;
+  notBefore: Date;
+  outboxKey: string;
+}
+
+/**
+ * Plans a one-customer send of their best offer: refused when the customer is in a running
+ * campaign's control group or the contact policy (`contactRefusalSql`: consent, caps, spacing,
+ * reachability) says no; otherwise the offer with the highest expected value for this customer
+ * (churn x save probability x CLV - cost, from the newest scores) is issued with a fresh code and
+ * queued in the outbox (`staff:customer:<id>:offer:<day>`), to go after quiet hours in the
+ * customer's zone. Under the marketing queue lock, like every planner.
+ */
+export async function sendBestOffer(
+  db: Database,
+  customerId: number,
+  options: { now: Date; policy: ContactPolicy; staffId: string },
+): Promise<Result<QueuedOffer, SendOfferRefusal>> {
+  const { now, policy } = options;
+  const outboxKey = `staff:customer:${customerId}:offer:${now.toISOString().slice(0, 10)}`;
+  return db.prisma.$transaction(
+    async (tx) => {
+      await lockMarketingQueue(tx);
+      const already = await tx.outboxMessage.findUnique({
+        where: { idempotencyKey: outboxKey },
+        select: { notBefore: true, payload: true },
+      });
+      if (already)
+        return ok({
+          queued: false,
+          offerTitle: String((already.payload as { title?: unknown }).title ?? "offer"),
+          notBefore: already.notBefore,
+          outboxKey,
+        });
+      const [customer] = await tx.$queryRaw<{ time_zone: string | null; reason: SkipReason | null }[]>`
+        SELECT c.time_zone, ${contactRefusalSql(policy, now, { customer: "c", kind: "offer" })} AS reason
+        FROM customers c WHERE c.id = ${customerId}`;
+      if (!customer) return err({ type: "not_found" } as const);
+      const [control] = await tx.$queryRaw<{ id: number; name: string }[]>`
+        SELECT k.id, k.name FROM campaign_assignments a JOIN campaigns k ON k.id = a.campaign_id
+        WHERE a.customer_id = ${customerId} AND a."group" = 'control' AND k.status <> 'finished'
+        ORDER BY k.id DESC LIMIT 1`;
+      if (control) return err({ type: "control_group", campaignId: control.id, campaignName: control.name } as const);
+      if (customer.reason) return err({ type: "policy", reason: customer.reason } as const);
+      const notBefore = nextSendableAt(now, effectiveTimeZone(customer.time_zone, policy.businessTimeZone), policy);
+      const [queued] = await tx.$queryRaw<{ title: string }[]>`
+        WITH score AS (
+          SELECT s.churn_probability, s.clv FROM scores s
+          WHERE s.customer_id = ${customerId}
+            AND s.run_id = (SELECT id FROM score_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1)
+        ), best AS (
+          SELECT o.* FROM offers o LEFT JOIN score ON true
+          WHERE o.active
+          ORDER BY coalesce(score.churn_probability, 0.5) * o.save_probability * coalesce(score.clv, 0) - o.cost::float8 DESC, o.id
+          LIMIT 1
+        ), issued AS (
+          INSERT INTO offer_issues (code, customer_id, offer_id, campaign_id, status, issued_at, expires_at)
+          SELECT ${offerCodeSql(Prisma.sql`${outboxKey}`)}, ${customerId}, best.id, NULL, 'issued', ${sqlTimestamp(now)},
+                 ${sqlTimestamp(now)} + make_interval(days => best.valid_days)
+          FROM best
+          RETURNING id, offer_id, code, expires_at
+        ), queued AS (
+          INSERT INTO outbox_messages (idempotency_key, customer_id, campaign_id, kind, channel, payload, status, not_before, created_at)
+          SELECT ${outboxKey}, ${customerId}, NULL, 'offer', 'telegram',
+                 jsonb_build_object('offerIssueId', i.id, 'offerKey', o.key, 'code', i.code, 'title', o.title,
+                   'description', o.description, 'translations', o.translations, 'kind', o.kind,
+                   'value', o.value::float8, 'expiresAt', to_char(i.expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                   'sentBy', ${options.staffId}::text),
+                 'pending', ${sqlTimestamp(notBefore)}, ${sqlTimestamp(now)}
+          FROM issued i JOIN offers o ON o.id = i.offer_id
+          RETURNING payload->>'title' AS title
+        )
+        SELECT title FROM queued`;
+      if (!queued) return err({ type: "no_offer" } as const);
+      await tx.auditLog.create({
+        data: {
+          actor: `slack:${options.staffId}`,
+          action: "offer.sent_by_staff",
+          entityType: "customer",
+          entityId: String(customerId),
+          details: { outboxKey },
+          createdAt: now,
+        },
+      });
+      return ok({ queued: true, offerTitle: queued.title, notBefore, outboxKey });
+    },
+    { timeout: 30_000, maxWait: 30_000 },
+  );
+}
+
+/**
+ * Makes `staffId` the customer's owner. Idempotent; taking over from a colleague is allowed and
+ * says whose customer it was.
+ * @returns the previous owner (null if none), or not_found.
+ */
+export async function assignCustomerOwner(
+  db: Database,
+  customerId: number,
+  staffId: string,
+  now: Date,
+): Promise<Result<{ previous: string | null }, { type: "not_found" }>> {
+  const before = await db.prisma.customer.findFirst({
+    where: { id: customerId, erasedAt: null },
+    select: { ownerSlackId: true },
+  });
+  if (!before) return err({ type: "not_found" });
+  if (before.ownerSlackId !== staffId) {
+    await db.prisma.customer.update({ where: { id: customerId }, data: { ownerSlackId: staffId } });
+    await db.prisma.auditLog.create({
+      data: {
+        actor: `slack:${staffId}`,
+        action: "customer.owner_assigned",
+        entityType: "customer",
+        entityId: String(customerId),
+        details: { previous: before.ownerSlackId },
+        createdAt: now,
+      },
+    });
+  }
+  return ok({ previous: before.ownerSlackId });
+}
+
+/** The customer's newest unresolved ticket with its Slack post, if any. */
+export async function openTicketOf(
+  db: Database,
+  customerId: number,
+): Promise<{ id: number; reference: string; slackChannel: string | null; slackTs: string | null } | null> {
+  return db.prisma.ticket.findFirst({
+    where: { customerId, status: { in: ["open", "pending"] } },
+    orderBy: { createdAt: "desc" },
+    select: { id: true, reference: true, slackChannel: true, slackTs: true },
+  });
+}

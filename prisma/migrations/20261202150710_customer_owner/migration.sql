@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "customers" ADD COLUMN     "owner_slack_id" TEXT;
+
