@@ -16,7 +16,7 @@ import { gbtContributions, type GbtModel } from "./models/gbt";
 import { contributions, type LogisticModel } from "./models/logistic";
 import { seededRandom } from "./models/evaluation";
 import type { AttributeFeature, CustomerFeatures } from "./features";
-import { featureNames, featureVector, type LatentQuantities } from "./feature-vector";
+import { BASE_FEATURES, featureNames, writeFeatureVector, type LatentQuantities } from "./feature-vector";
 
 export const CHURN_MODEL_VERSION = "churn-logistic-v1";
 
@@ -136,6 +136,10 @@ function projectionFor(params: ChurnModelParams): Int32Array | null {
   return projection;
 }
 
+// The customer's model row, rewritten for every customer (nothing keeps it past the call).
+let fullRow = new Float64Array(0);
+let projectedRow = new Float64Array(0);
+
 /**
  * The churn probability of one customer under a stored model, with each column's contribution
  * to the log-odds (aligned with {@link modelFeatureNames}; positive = more risk).
@@ -147,9 +151,16 @@ export function applyChurnModel(
   buffer?: Float64Array,
 ): { churnProbability: number; latent: LatentQuantities; contributions: ArrayLike<number> } {
   const latent = latentQuantities(params.bgnbd, f, params.horizonDays);
-  const full = featureVector(f, latent);
+  const width = BASE_FEATURES.length + f.attributes.length;
+  if (fullRow.length !== width) fullRow = new Float64Array(width);
+  const full = writeFeatureVector(f, latent, fullRow);
   const projection = projectionFor(params);
-  const row = projection ? Array.from(projection, (j) => (j >= 0 ? full[j]! : 0)) : full;
+  let row = full;
+  if (projection) {
+    if (projectedRow.length !== projection.length) projectedRow = new Float64Array(projection.length);
+    for (let j = 0; j < projection.length; j++) projectedRow[j] = projection[j]! >= 0 ? full[projection[j]!]! : 0;
+    row = projectedRow;
+  }
   let parts: ArrayLike<number>;
   let z: number;
   if ((params.model === "gbt" || params.model === "blend") && params.gbt) {

@@ -46,34 +46,41 @@ const log1p = (v: number) => Math.log1p(Math.max(0, v));
 
 /** The model input row for one customer (same order as `featureNames`). */
 export function featureVector(f: CustomerFeatures, latent: LatentQuantities): number[] {
+  return Array.from(writeFeatureVector(f, latent, new Float64Array(BASE_FEATURES.length + f.attributes.length)));
+}
+
+/**
+ * {@link featureVector} written into `out` (length = base columns + attributes), which it
+ * returns: scoring reuses one row for every customer instead of allocating an array each.
+ */
+export function writeFeatureVector(f: CustomerFeatures, latent: LatentQuantities, out: Float64Array): Float64Array {
   const recency = f.recencyDays ?? f.tenureDays;
   const itemPrice = log1p(f.itemCount > 0 ? f.monetaryTotal / f.itemCount : 0);
-  return [
-    log1p(recency),
-    f.recencyDays === null ? 1 : 0,
-    log1p(f.frequency),
-    log1p(f.tenureDays),
-    log1p(f.monetaryMean ?? 0),
-    log1p(Math.min(f.overdueRatio ?? 0, 50)),
-    f.spendTrend ?? 0,
-    log1p(f.spendLast90),
-    f.marginShare ?? 0,
-    f.npsLatest !== null && f.npsLatest <= 6 ? 1 : 0,
-    f.npsLatest !== null && f.npsLatest >= 9 ? 1 : 0,
-    f.csatLatest !== null && f.csatLatest <= 2 ? 1 : 0,
-    Math.min(f.complaints90, 10),
-    log1p(f.complaintsTotal),
-    log1p(f.offersReceived),
-    log1p(f.offersDeclined),
-    Number.isFinite(latent.pAlive) ? latent.pAlive : 0,
-    log1p(Number.isFinite(latent.expectedPurchases) ? latent.expectedPurchases : 0),
-    log1p(f.tx),
-    log1p(f.monetaryTotal),
-    log1p(f.purchaseCount > 0 ? f.itemCount / f.purchaseCount : 0),
-    itemPrice,
-    // A linear model can only rank by unit price one way; the square lets it treat both
-    // bargain and premium buyers as different from the middle.
-    itemPrice * itemPrice,
-    ...f.attributes,
-  ];
+  out[0] = log1p(recency);
+  out[1] = f.recencyDays === null ? 1 : 0;
+  out[2] = log1p(f.frequency);
+  out[3] = log1p(f.tenureDays);
+  out[4] = log1p(f.monetaryMean ?? 0);
+  out[5] = log1p(Math.min(f.overdueRatio ?? 0, 50));
+  out[6] = f.spendTrend ?? 0;
+  out[7] = log1p(f.spendLast90);
+  out[8] = f.marginShare ?? 0;
+  out[9] = f.npsLatest !== null && f.npsLatest <= 6 ? 1 : 0;
+  out[10] = f.npsLatest !== null && f.npsLatest >= 9 ? 1 : 0;
+  out[11] = f.csatLatest !== null && f.csatLatest <= 2 ? 1 : 0;
+  out[12] = Math.min(f.complaints90, 10);
+  out[13] = log1p(f.complaintsTotal);
+  out[14] = log1p(f.offersReceived);
+  out[15] = log1p(f.offersDeclined);
+  out[16] = Number.isFinite(latent.pAlive) ? latent.pAlive : 0;
+  out[17] = log1p(Number.isFinite(latent.expectedPurchases) ? latent.expectedPurchases : 0);
+  out[18] = log1p(f.tx);
+  out[19] = log1p(f.monetaryTotal);
+  out[20] = log1p(f.purchaseCount > 0 ? f.itemCount / f.purchaseCount : 0);
+  out[21] = itemPrice;
+  // A linear model can only rank by unit price one way; the square lets it treat both
+  // bargain and premium buyers as different from the middle.
+  out[22] = itemPrice * itemPrice;
+  for (let i = 0; i < f.attributes.length; i++) out[BASE_FEATURES.length + i] = f.attributes[i]!;
+  return out;
 }

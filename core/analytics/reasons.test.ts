@@ -154,6 +154,22 @@ describe("reasons", () => {
     expect(stored.every((r) => r[1] >= 0.05)).toBe(true);
   });
 
+  it("leaves one reason out on request, the next taking its place, with the floors still set by the whole", () => {
+    const f = features();
+    const columns = ["log_monetary_mean", "log_recency", "complaints_90", "nps_detractor", "csat_low"];
+    // The customer's 1.92 in all sets the floor at 0.192: 0.15 (a detractor) stays under it even
+    // without small orders, though it would clear a tenth of the 1.52 left.
+    const weights = [0.4, 1.0, 0.2, 0.15, 0.17];
+    expect(rankReasons(f, columns, weights).map((r) => r[0])).toEqual(["overdue", "small_orders", "complaints"]);
+    expect(rankReasons(f, columns, weights, [], 2, "small_orders").map((r) => r[0])).toEqual(["overdue", "complaints"]);
+    // With room for three, nothing under the floor fills the third place.
+    expect(rankReasons(f, columns, weights, [], 3, "small_orders").map((r) => r[0])).toEqual(["overdue", "complaints"]);
+    // A reason over the floor does take the place small orders leaves.
+    const stronger = [0.4, 1.0, 0.2, 0.3, 0];
+    expect(rankReasons(f, columns, stronger, [], 2).map((r) => r[0])).toEqual(["overdue", "small_orders"]);
+    expect(rankReasons(f, columns, stronger, [], 2, "small_orders").map((r) => r[0])).toEqual(["overdue", "detractor"]);
+  });
+
   it("says 'usually every N' only from at least three gaps between purchase days", () => {
     const contributions = [{ feature: "log_recency", contribution: 1 }];
     // Two purchase days: one gap, no rhythm to speak of.

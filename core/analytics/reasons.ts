@@ -263,7 +263,10 @@ const slotCodes: ReasonCode[] = [];
 /**
  * {@link topReasons} over parallel arrays (`features[j]` pushed the log-odds by `contributions[j]`),
  * as stored reasons. Scoring calls this for every customer, so it builds no per-column objects
- * and no sentences.
+ * and no sentences. `without` leaves one reason out after the floors are set (its weight still
+ * counts in the customer's total), so the next reason takes its place: scoring asks for the
+ * list without "small orders" for customers whose orders turn out not to be small for their
+ * segment.
  */
 export function rankReasons(
   f: CustomerFeatures,
@@ -271,6 +274,7 @@ export function rankReasons(
   contributions: ArrayLike<number>,
   attributeNames: readonly string[] = [],
   max = 3,
+  without?: ReasonCode,
 ): StoredReason[] {
   const noPurchase = f.recencyDays === null;
   if (slotWeights.length < features.length) {
@@ -302,7 +306,7 @@ export function rankReasons(
   let total = 0;
   for (let k = 0; k < slots; k++) total += slotWeights[k]!;
   const floor = Math.max(MIN_REASON_WEIGHT, MIN_REASON_SHARE * total);
-  for (let k = 0; k < slots; k++) if (slotWeights[k]! < floor) slotWeights[k] = 0;
+  for (let k = 0; k < slots; k++) if (slotWeights[k]! < floor || slotCodes[k] === without) slotWeights[k] = 0;
   const reasons: StoredReason[] = [];
   // The largest remaining weight each time: a few picks among a dozen slots needs no sort.
   while (reasons.length < max) {

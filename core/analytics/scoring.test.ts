@@ -14,6 +14,8 @@ import { createTestDatabase } from "../../test/helpers/db";
 import { currentScoreRunId, scoreAll } from "./scoring";
 import { computeFeatures } from "./features";
 import { readReasons } from "./reasons";
+import { modelFeatureNames, type ChurnModelParams } from "./churn-model";
+import type { LogisticModel } from "./models/logistic";
 import { listAtRisk } from "../staff/at-risk";
 import { loadOfferContext } from "../offers/offer-context";
 import { SEGMENTS, segmentPopulation } from "./segments";
@@ -142,7 +144,66 @@ describeEachDatabase("scoring every customer", (kind) => {
     expect(await db.prisma.trainedModel.count()).toBe(before);
     expect(await currentScoreRunId(db)).toBe(summary.runId);
   });
+
+  it("gives 'small orders' only to customers whose mean order is below their segment's median", async () => {
+    // A model that sees nothing but the mean order, and calls any order below the whole base's
+    // median small: the segment rule must take that reason from everyone who is not below the
+    // median of their own segment, and let the next reason (none here) take its place.
+    const { rows } = await computeFeatures(db, { asOf, attributeSpec: [] });
+    const logMean = (f: (typeof rows)[number]) => Math.log1p(f.monetaryMean ?? 0);
+    const buyers = rows.filter((f) => f.monetaryMean !== null);
+    const baseMedian = median(buyers.map(logMean));
+    const active = (await db.prisma.trainedModel.findFirst({ where: { kind: "logistic", active: true } }))!;
+    const params = active.params as unknown as ChurnModelParams;
+    const names = modelFeatureNames(params);
+    const logistic: LogisticModel = {
+      features: names,
+      mean: names.map((name) => (name === "log_monetary_mean" ? baseMedian : 0)),
+      sd: names.map(() => 1),
+      weights: [0, ...names.map((name) => (name === "log_monetary_mean" ? -2 : 0))],
+      steps: 0,
+      trainingMs: 0,
+      finalLoss: 0,
+    };
+    await db.prisma.trainedModel.update({
+      where: { id: active.id },
+      data: { params: { ...params, model: "logistic", logistic, calibration: null } as object },
+    });
+    const summary = await scoreAll(db, { asOf, config, log: silentLogger, trainIfMissing: false });
+    const scores = await db.prisma.score.findMany({ where: { runId: summary.runId } });
+    const segmentOf = new Map(scores.map((x) => [x.customerId, x.segment]));
+    const ordersBySegment = new Map<string, number[]>();
+    for (const f of buyers) {
+      const segment = segmentOf.get(f.customerId)!;
+      ordersBySegment.set(segment, [...(ordersBySegment.get(segment) ?? []), f.monetaryMean!]);
+    }
+    const byId = new Map(rows.map((f) => [f.customerId, f]));
+    let small = 0;
+    let notSmallForSegment = 0;
+    for (const score of scores) {
+      const f = byId.get(score.customerId)!;
+      const codes = readReasons(score.reasons).map((r) => r.code);
+      // Whether the model pushed this customer's risk up for small orders, by a weight worth a reason.
+      const pushed = f.monetaryMean !== null && 2 * (baseMedian - logMean(f)) >= 0.05;
+      const segmentMedian = median(ordersBySegment.get(score.segment) ?? []);
+      if (codes.includes("small_orders")) {
+        small++;
+        expect(f.monetaryMean!).toBeLessThan(segmentMedian);
+      } else if (pushed && f.monetaryMean! >= segmentMedian) {
+        notSmallForSegment++;
+        expect(codes).toEqual([]);
+      } else if (pushed) throw new Error(`customer ${score.customerId}: small for the segment but no reason`);
+    }
+    expect(small).toBeGreaterThan(0);
+    expect(notSmallForSegment).toBeGreaterThan(0);
+  });
 });
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  return n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+}
 
 describeEachDatabase("scoring without history to train on", (kind) => {
   it("falls back to BG/NBD and says so", async () => {

@@ -24,7 +24,7 @@ import { featureNames } from "./feature-vector";
 import { bgnbdExpectedIfAlive } from "./models/bgnbd";
 import { heuristicContributions, rankReasons, storedTopReasons } from "./reasons";
 import { BinaryCopyWriter, maxUtf8Bytes } from "../db/copy-binary";
-import { quintileScores, rfmSegment, riskBand, type RiskBand, type Segment } from "./segments";
+import { quintileScores, rfmSegment, riskBand, SEGMENTS, type RiskBand, type Segment } from "./segments";
 import { activeChurnModel, trainChurnModel } from "./training";
 
 export interface ScoreProgress {
@@ -59,6 +59,37 @@ export interface ScoreRunSummary {
 
 const BANDS: readonly RiskBand[] = ["low", "medium", "high"];
 
+/** Texts kept as UTF-8 bytes back to back, set in index order (0, 1, 2, ...). */
+class Utf8List {
+  private bytes: Buffer;
+  /** Where each text ends in `bytes` (it starts where the previous one ends). */
+  private end: Uint32Array;
+
+  constructor(capacity: number, bytesEach: number) {
+    this.end = new Uint32Array(capacity);
+    this.bytes = Buffer.allocUnsafe(Math.max(64, capacity * bytesEach));
+  }
+
+  set(i: number, text: string): void {
+    if (i >= this.end.length) {
+      const bigger = new Uint32Array(Math.max(i + 1, this.end.length * 2));
+      bigger.set(this.end);
+      this.end = bigger;
+    }
+    const start = i === 0 ? 0 : this.end[i - 1]!;
+    if (start + maxUtf8Bytes(text) > this.bytes.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, start + maxUtf8Bytes(text)));
+      this.bytes.copy(bigger, 0, 0, start);
+      this.bytes = bigger;
+    }
+    this.end[i] = start + (text.length ? this.bytes.write(text, start, "utf8") : 0);
+  }
+
+  get(i: number): Buffer {
+    return this.bytes.subarray(i === 0 ? 0 : this.end[i - 1]!, this.end[i]!);
+  }
+}
+
 /**
  * What a run keeps per customer until the population-wide RFM quintiles are known: typed arrays
  * (NaN where there is no value, written as NULL) and the reasons' JSON bytes back to back. A
@@ -79,14 +110,19 @@ class ScoreColumns {
   frequency!: Float64Array;
   monetary!: Float64Array;
   tenureDays!: Float64Array;
-  /** The reasons as JSON (stored reasons, `[code, weight, ...values]`, see reasons.ts), as UTF-8. */
-  private reasonBytes: Buffer;
-  /** Where each customer's reasons end in `reasonBytes` (they start where the previous end). */
-  private reasonEnd!: Uint32Array;
+  /** Mean order value (NaN without purchases): "small orders" is judged against the segment's. */
+  averageOrder!: Float64Array;
+  /** 1 where the reasons include "small orders". */
+  smallOrders!: Uint8Array;
+  /** The reasons as JSON (stored reasons, `[code, weight, ...values]`, see reasons.ts). */
+  readonly reasons: Utf8List;
+  /** Where `smallOrders` is 1: the reasons without "small orders" (empty elsewhere). */
+  readonly reasonsWithoutSmallOrders: Utf8List;
 
   constructor(capacity: number) {
     this.allocate(Math.max(1, capacity));
-    this.reasonBytes = Buffer.allocUnsafe(this.customerId.length * 64);
+    this.reasons = new Utf8List(this.customerId.length, 64);
+    this.reasonsWithoutSmallOrders = new Utf8List(this.customerId.length, 8);
   }
 
   /** Makes room for one more customer (customers added during the run go beyond the count). */
@@ -95,23 +131,9 @@ class ScoreColumns {
     return this.length++;
   }
 
-  setReasons(i: number, json: string): void {
-    const start = i === 0 ? 0 : this.reasonEnd[i - 1]!;
-    if (start + maxUtf8Bytes(json) > this.reasonBytes.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.reasonBytes.length * 2, start + maxUtf8Bytes(json)));
-      this.reasonBytes.copy(bigger, 0, 0, start);
-      this.reasonBytes = bigger;
-    }
-    this.reasonEnd[i] = start + this.reasonBytes.write(json, start, "utf8");
-  }
-
-  reasons(i: number): Buffer {
-    return this.reasonBytes.subarray(i === 0 ? 0 : this.reasonEnd[i - 1]!, this.reasonEnd[i]!);
-  }
-
   /** (Re)allocates every column for `capacity` customers, keeping the ones so far. */
   private allocate(capacity: number): void {
-    const sized = <T extends Int32Array | Uint8Array | Uint32Array | Float64Array>(old: T | undefined, fresh: T): T => {
+    const sized = <T extends Int32Array | Uint8Array | Float64Array>(old: T | undefined, fresh: T): T => {
       if (old) fresh.set(old.subarray(0, this.length));
       return fresh;
     };
@@ -126,8 +148,29 @@ class ScoreColumns {
     this.frequency = sized(this.frequency, new Float64Array(capacity));
     this.monetary = sized(this.monetary, new Float64Array(capacity));
     this.tenureDays = sized(this.tenureDays, new Float64Array(capacity));
-    this.reasonEnd = sized(this.reasonEnd, new Uint32Array(capacity));
+    this.averageOrder = sized(this.averageOrder, new Float64Array(capacity));
+    this.smallOrders = sized(this.smallOrders, new Uint8Array(capacity));
   }
+}
+
+/**
+ * The median mean order value of each segment's customers with purchases (NaN for a segment
+ * without any), from one typed array sorted segment by segment.
+ */
+export function segmentMedians(segmentIndex: Uint8Array, values: Float64Array, segments: number): Float64Array {
+  const counts = new Uint32Array(segments + 1);
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) counts[segmentIndex[i]! + 1]!++;
+  for (let k = 1; k <= segments; k++) counts[k]! += counts[k - 1]!;
+  const grouped = new Float64Array(counts[segments]!);
+  const at = counts.slice(0, segments);
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) grouped[at[segmentIndex[i]!]!++] = values[i]!;
+  const medians = new Float64Array(segments).fill(Number.NaN);
+  for (let k = 0; k < segments; k++) {
+    const part = grouped.subarray(counts[k]!, counts[k + 1]!).sort();
+    const n = part.length;
+    if (n > 0) medians[k] = n % 2 ? part[(n - 1) / 2]! : (part[n / 2 - 1]! + part[n / 2]!) / 2;
+  }
+  return medians;
 }
 
 const COPY_SCORES = `COPY scores (run_id, customer_id, model_id, as_of, churn_probability, risk_band, p_alive, expected_purchases, expected_spend, clv,
@@ -183,12 +226,18 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     let pAlive = Number.NaN;
     let expectedPurchases = 0;
     let reasons;
+    let withoutSmallOrders: string | null = null;
     if (params) {
       const applied = applyChurnModel(params, f, contributionBuffer);
       churn = applied.churnProbability;
       pAlive = applied.latent.pAlive;
       expectedPurchases = f.recencyDays === null ? 0 : applied.latent.expectedPurchases;
       reasons = rankReasons(f, names, applied.contributions, attributeNames);
+      // Whether the orders are small for the customer's segment is known once every customer
+      // is segmented: keep the list without "small orders" beside it for then.
+      for (const r of reasons)
+        if (r[0] === "small_orders")
+          withoutSmallOrders = JSON.stringify(rankReasons(f, names, applied.contributions, attributeNames, 3, r[0]));
     } else if (bg) {
       const latent = latentQuantities(bg, f, horizon);
       pAlive = latent.pAlive;
@@ -217,7 +266,10 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     cols.expectedPurchases[i] = expectedPurchases;
     cols.expectedSpend[i] = spend;
     cols.clv[i] = Number.isFinite(clv) ? clv : 0;
-    cols.setReasons(i, JSON.stringify(reasons));
+    cols.reasons.set(i, JSON.stringify(reasons));
+    cols.smallOrders[i] = withoutSmallOrders === null ? 0 : 1;
+    cols.reasonsWithoutSmallOrders.set(i, withoutSmallOrders ?? "");
+    cols.averageOrder[i] = f.monetaryMean ?? Number.NaN;
     cols.recencyDays[i] = f.recencyDays ?? Number.NaN;
     cols.frequency[i] = f.purchaseCount;
     cols.monetary[i] = f.recencyDays === null ? Number.NaN : f.monetaryTotal;
@@ -245,6 +297,8 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const segments = rScores.map((r, i): Segment =>
     Number.isNaN(cols.recencyDays[i]) ? (cols.tenureDays[i]! <= 90 ? "New" : "Lost") : rfmSegment(r, fScores[i]!),
   );
+  const segmentIndex = Uint8Array.from(segments, (segment) => SEGMENTS.indexOf(segment));
+  const medianOrder = segmentMedians(segmentIndex, cols.averageOrder.subarray(0, n), SEGMENTS.length);
   const writeStarted = performance.now();
   let written = 0;
   // Binary COPY: the server stores the numbers as sent instead of parsing their text.
@@ -263,7 +317,11 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     for (let i = from; i < to; i++) {
       const band = textField(BANDS[cols.band[i]!]!);
       const segment = textField(segments[i]!);
-      const reasons = cols.reasons(i);
+      // "Small orders" only where the customer's mean order is below their segment's median.
+      const reasons =
+        cols.smallOrders[i] && !(cols.averageOrder[i]! < medianOrder[segmentIndex[i]!]!)
+          ? cols.reasonsWithoutSmallOrders.get(i)
+          : cols.reasons.get(i);
       out.row(SCORE_FIELDS, SCORE_FIXED_BYTES + reasons.length + band.length + segment.length);
       out.encoded(runField).int4(cols.customerId[i]!).encoded(modelField).encoded(asOfField);
       out

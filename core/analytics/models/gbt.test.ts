@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { auc, seededRandom } from "./evaluation";
-import { gbtContributions, gbtScore, predictGbt, trainGbt } from "./gbt";
+import { gbtContributions, gbtScore, predictGbt, trainGbt, type GbtModel, type GbtTree } from "./gbt";
 import { predictLogistic, trainLogistic } from "./logistic";
 
 /** y = XOR(x0 > 0, x1 > 0) with label noise; x2 is pure noise. */
@@ -117,5 +117,87 @@ describe("gradient-boosted trees", () => {
       const bias = gbtContributions(model, row, out);
       expect(bias + out[0]! + out[1]! + out[2]!).toBeCloseTo(walk(row), 10);
     }
+  });
+
+  it("scores and splits a row exactly as the node-by-node walk does, on random trees of any shape and depth", () => {
+    const random = seededRandom(21);
+    const features = 5;
+    // Few distinct numbers, so rows often equal a threshold (equal goes left); some values missing.
+    const grid = [-2, -1, -0.5, 0, 0.25, 1, 3];
+    const pick = () => grid[Math.floor(random() * grid.length)]!;
+    const randomTree = (maxDepth: number): GbtTree => {
+      const tree: GbtTree = { feature: [], threshold: [], left: [], right: [], value: [], count: [] };
+      // Depth first (a right child is not always next to its left one), leaves at uneven depths.
+      const grow = (depth: number): number => {
+        const node = tree.feature.length;
+        tree.feature.push(-1);
+        tree.threshold.push(0);
+        tree.left.push(-1);
+        tree.right.push(-1);
+        tree.value.push(random() * 2 - 1);
+        tree.count.push(1);
+        if (depth < maxDepth && (depth === 0 || random() < 0.7)) {
+          tree.feature[node] = Math.floor(random() * features);
+          tree.threshold[node] = pick();
+          tree.left[node] = grow(depth + 1);
+          tree.right[node] = grow(depth + 1);
+        }
+        return node;
+      };
+      grow(0);
+      return tree;
+    };
+    const randomModel = (trees: number, maxDepth: number): GbtModel => ({
+      kind: "gbt",
+      baseScore: random() - 0.5,
+      learningRate: 0.1,
+      trees: Array.from({ length: trees }, () => randomTree(maxDepth)),
+      trainLoss: [],
+      validLoss: [],
+      trainingMs: 0,
+    });
+    const trained = xor(600, 13);
+    const models = [
+      ...[1, 2, 3, 4, 6].map((depth) => randomModel(40, depth)),
+      randomModel(5, 13), // deeper than scoring pads: walked node by node
+      randomModel(0, 3),
+      trainGbt(trained.X, trained.y, { seed: 5, maxTrees: 50 }),
+      trainGbt(trained.X, trained.y, { seed: 6, maxDepth: 6, maxLeaves: 10, maxTrees: 30 }),
+    ];
+    // The path (Saabas) method as it was first written: each stored tree walked from its JSON arrays.
+    const reference = (model: GbtModel, row: readonly number[]) => {
+      const out = new Array<number>(features).fill(0);
+      let bias = model.baseScore;
+      let score = model.baseScore;
+      for (const tree of model.trees) {
+        bias += tree.value[0]!;
+        let node = 0;
+        while (tree.feature[node]! >= 0) {
+          const f = tree.feature[node]!;
+          const next = row[f]! <= tree.threshold[node]! ? tree.left[node]! : tree.right[node]!;
+          out[f]! += tree.value[next]! - tree.value[node]!;
+          node = next;
+        }
+        score += tree.value[node]!;
+      }
+      return { bias, out, score };
+    };
+    const out = new Float64Array(features);
+    let compared = 0;
+    for (const model of models)
+      for (let r = 0; r < 300; r++) {
+        const row = Array.from({ length: features }, () => (random() < 0.1 ? Number.NaN : pick()));
+        const expected = reference(model, row);
+        const bias = gbtContributions(model, row, out);
+        expect(Object.is(bias, expected.bias)).toBe(true);
+        for (let j = 0; j < features; j++) expect(Object.is(out[j], expected.out[j])).toBe(true);
+        expect(Object.is(gbtScore(model, row), expected.score)).toBe(true);
+        // The same through a plain array and a typed row.
+        const plain = new Array<number>(features).fill(7);
+        gbtContributions(model, Float64Array.from(row), plain);
+        expect(plain).toEqual(expected.out);
+        compared++;
+      }
+    expect(compared).toBe(models.length * 300);
   });
 });

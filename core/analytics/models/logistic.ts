@@ -145,7 +145,7 @@ export function linearScore(model: LogisticModel, row: readonly number[]): numbe
 }
 
 /** Per-feature contribution to the logit: weight × standardised value (positive = more risk). */
-export function contributions(model: LogisticModel, xRow: readonly number[]): number[] {
+export function contributions(model: LogisticModel, xRow: ArrayLike<number>): number[] {
   return model.mean.map((m, j) => model.weights[j + 1]! * (((xRow[j] ?? 0) - m) / model.sd[j]!));
 }
 
