@@ -24,8 +24,7 @@ export default defineConfig({
     // gets a throwaway in-memory instance: it must never open, lock or create the data folder.
     const args = process.argv.slice(2);
     const usesFolder = (args.includes("migrate") || args.includes("db")) && !args.includes("diff");
-    if (!usesFolder)
-      return new PrismaPGlite(new PGlite()) as unknown as SqlMigrationAwareDriverAdapterFactory;
+    if (!usesFolder) return new PrismaPGlite(new PGlite()) as unknown as SqlMigrationAwareDriverAdapterFactory;
     const dir = path.resolve(process.env.DATA_DIR ?? "./data", "pglite");
     mkdirSync(dir, { recursive: true });
     return new PrismaPGlite(new PGlite(dir)) as unknown as SqlMigrationAwareDriverAdapterFactory;
