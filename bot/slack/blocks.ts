@@ -1,7 +1,7 @@
 // Block Kit for staff replies. Pure functions from core results to Slack blocks.
 import type { KnownBlock } from "@slack/types";
 import type { RetentionMetrics } from "../../core/analytics/metrics";
-import type { CampaignReport, LiftReport } from "../../core/campaigns/report";
+import type { CampaignReport, LiftReport, PolicyReport } from "../../core/campaigns/report";
 import type { AtRiskList } from "../../core/staff/at-risk";
 import type { CustomerProfile } from "../../core/staff/customer-profile";
 import type { SegmentOverview } from "../../core/staff/segments";
@@ -385,6 +385,24 @@ function liftLine(label: string, l: LiftReport, currency: string): string {
   );
 }
 
+/** What the targeting policy expected beside what the control group measured, and the offer mix per planning run. */
+function policyText(p: PolicyReport, currency: string): string {
+  const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
+  const r = p.realisedRetained;
+  const rounds = p.rounds.slice(-5).map((round) => {
+    const mix = Object.entries(round.offerMix)
+      .sort((a, b) => b[1] - a[1])
+      .map(([offer, n]) => `${esc(offer)} ${n}`)
+      .join(", ");
+    return `• ${day(round.plannedAt)}: ${round.treated} treated (${round.explored} exploring), expected ${signed(round.expectedRetained)}; offers ${mix || "none"}`;
+  });
+  return [
+    `*Targeting policy*: expected ${signed(p.expectedRetained)} customers retained (value ${money(p.expectedValue, currency)}); ` +
+      `realised ${signed(r.estimate)} [95% CI ${r.low.toFixed(1)} to ${r.high.toFixed(1)}] (value ${money(p.realisedValue, currency)}, incremental margin minus redeemed cost)`,
+    ...rounds,
+  ].join("\n");
+}
+
 export function campaignBlocks(r: CampaignReport, currency: string): KnownBlock[] {
   const blocks: KnownBlock[] = [
     header(`Campaign ${r.campaignId}: ${r.name}`.slice(0, 150)),
@@ -392,6 +410,7 @@ export function campaignBlocks(r: CampaignReport, currency: string): KnownBlock[
   ];
   const bands = Object.entries(r.byRiskBand);
   if (bands.length) blocks.push(section(bands.map(([band, l]) => liftLine(band, l, currency)).join("\n")));
+  if (r.policy.rounds.length) blocks.push(section(policyText(r.policy, currency)));
   blocks.push(
     context(
       `Window ${day(r.window.from)} to ${day(r.window.to)}${r.window.complete ? "" : " (still open)"} · NPV ${money(r.value.npv, currency)} over ${r.value.horizonMonths} months · payback ${r.value.paybackMonths === null ? "beyond the horizon" : `${r.value.paybackMonths.toFixed(1)} months`}`,

@@ -18,6 +18,7 @@ import { loadConfig } from "../../core/config/config";
 import { buildSlackApp } from "./app";
 
 const NOW = new Date("2026-11-20T10:00:00Z");
+const PLANNED_AT = new Date("2026-10-15T09:00:00Z");
 
 function blockText(reply: Record<string, unknown>): string {
   return JSON.stringify(reply.blocks ?? []) + String(reply.text ?? "");
@@ -83,12 +84,17 @@ describe("/retention over signed HTTP [pglite]", () => {
     );
     if (!campaign.ok) throw new Error("campaign fixture failed");
     campaignId = campaign.value.id;
+    const offer = await db.prisma.offer.findFirstOrThrow({ where: { key: "winback-10" } });
     await db.prisma.campaignAssignment.createMany({
       data: Array.from({ length: 20 }, (_, i) => ({
         campaignId,
         customerId: customers[i]!.id,
         group: i < 14 ? "treatment" : "control",
         riskBand: i % 2 ? "high" : "medium",
+        // The planner's record: the treated got the offer with what the policy expected of it.
+        ...(i < 14
+          ? { offerId: offer.id, expectedUplift: 0.25, expectedValue: 3, explore: i % 7 === 0, assignedAt: PLANNED_AT }
+          : { assignedAt: PLANNED_AT }),
       })),
     });
     h = await startSlackHarness({ db, now: () => NOW });
@@ -213,6 +219,11 @@ describe("/retention over signed HTTP [pglite]", () => {
     expect(text).toContain(`treated ${r.value.overall.treatment.customers}`);
     expect(text).toContain(`lift ${p(lift.estimate)} [95% CI ${p(lift.low)} to ${p(lift.high)}]`);
     expect(text).toContain(`ROI ${r.value.overall.roi === null ? "n/a" : r.value.overall.roi.toFixed(2)}`);
+    // Beside the lift: what the targeting policy expected (14 treated x 0.25), what was realised, the offer mix.
+    const realised = r.value.policy.realisedRetained;
+    expect(text).toContain("*Targeting policy*: expected +3.5 customers retained");
+    expect(text).toContain(`realised ${realised.estimate >= 0 ? "+" : ""}${realised.estimate.toFixed(1)} [95% CI`);
+    expect(text).toContain("• 2026-10-15: 14 treated (2 exploring), expected +3.5; offers winback-10 14");
     expect(
       String((await h.command("campaign")).reply.blocks && JSON.stringify((await h.command("campaign")).reply.blocks)),
     ).toContain("Win-back November");
