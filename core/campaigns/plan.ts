@@ -27,6 +27,7 @@ import { createHash } from "node:crypto";
 import { Prisma, type Database } from "../db/client";
 import { sqlTimestamp } from "../messaging/outbox";
 import { offerCodeSql } from "../offers/offer-code";
+import { issuedOfferPayloadSql } from "../offers/offer-payload";
 import { err, ok, type Result } from "../result";
 import { getCampaign, type CampaignError } from "./campaign";
 import {
@@ -231,9 +232,7 @@ export async function planCampaign(
           ), queued AS (
             INSERT INTO outbox_messages (idempotency_key, customer_id, campaign_id, kind, channel, payload, status, not_before, created_at)
             SELECT 'campaign:' || ${campaignId}::int || ':customer:' || i.customer_id || ':offer', i.customer_id, ${campaignId}, 'offer', 'telegram',
-                   jsonb_build_object('offerIssueId', i.id, 'offerKey', o.key, 'code', i.code, 'title', o.title,
-                     'description', o.description, 'translations', o.translations, 'kind', o.kind,
-                     'value', o.value::float8, 'expiresAt', to_char(i.expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'campaignId', ${campaignId}::int),
+                   ${issuedOfferPayloadSql("i", "o")} || jsonb_build_object('campaignId', ${campaignId}::int),
                    'pending', (zone.starts::timestamptz AT TIME ZONE 'UTC'), ${sqlTimestamp(now)}
             FROM issued i
             JOIN offers o ON o.id = i.offer_id

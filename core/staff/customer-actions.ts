@@ -5,6 +5,7 @@
 import { Prisma, type Database } from "../db/client";
 import { sqlTimestamp } from "../messaging/outbox";
 import { offerCodeSql } from "../offers/offer-code";
+import { issuedOfferPayloadSql } from "../offers/offer-payload";
 import { err, ok, type Result } from "../result";
 import {
   contactRefusalSql,
@@ -90,10 +91,7 @@ export async function sendBestOffer(
         ), queued AS (
           INSERT INTO outbox_messages (idempotency_key, customer_id, campaign_id, kind, channel, payload, status, not_before, created_at)
           SELECT ${outboxKey}, ${customerId}, NULL, 'offer', 'telegram',
-                 jsonb_build_object('offerIssueId', i.id, 'offerKey', o.key, 'code', i.code, 'title', o.title,
-                   'description', o.description, 'translations', o.translations, 'kind', o.kind,
-                   'value', o.value::float8, 'expiresAt', to_char(i.expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                   'sentBy', ${options.staffId}::text),
+                 ${issuedOfferPayloadSql("i", "o")} || jsonb_build_object('sentBy', ${options.staffId}::text),
                  'pending', ${sqlTimestamp(notBefore)}, ${sqlTimestamp(now)}
           FROM issued i JOIN offers o ON o.id = i.offer_id
           RETURNING payload->>'title' AS title
@@ -132,19 +130,21 @@ export async function assignCustomerOwner(
     select: { ownerSlackId: true },
   });
   if (!before) return err({ type: "not_found" });
-  if (before.ownerSlackId !== staffId) {
-    await db.prisma.customer.update({ where: { id: customerId }, data: { ownerSlackId: staffId } });
-    await db.prisma.auditLog.create({
-      data: {
-        actor: `slack:${staffId}`,
-        action: "customer.owner_assigned",
-        entityType: "customer",
-        entityId: String(customerId),
-        details: { previous: before.ownerSlackId },
-        createdAt: now,
-      },
-    });
-  }
+  // The owner and its audit row are written together or not at all.
+  if (before.ownerSlackId !== staffId)
+    await db.prisma.$transaction([
+      db.prisma.customer.update({ where: { id: customerId }, data: { ownerSlackId: staffId } }),
+      db.prisma.auditLog.create({
+        data: {
+          actor: `slack:${staffId}`,
+          action: "customer.owner_assigned",
+          entityType: "customer",
+          entityId: String(customerId),
+          details: { previous: before.ownerSlackId },
+          createdAt: now,
+        },
+      }),
+    ]);
   return ok({ previous: before.ownerSlackId });
 }
 
