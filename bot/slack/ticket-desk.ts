@@ -32,6 +32,7 @@ import {
   STAFF_ALERT_TYPES,
   ticketCard,
   type StaffEventRow,
+  type TicketCard,
 } from "../../core/staff/ticket-desk";
 import { esc, ticketBlocks, ticketSummaryText } from "./blocks";
 import type { SlackDeps } from "./deps";
@@ -307,7 +308,7 @@ export class SlackTicketDesk {
     }
     const card = await ticketCard(this.deps.db, ticketId);
     if (!card) return;
-    if (event.type === "ticket_erased") return this.redactPosts(ticketId);
+    if (event.type === "ticket_erased") return this.redactPosts(ticketId, card);
     if (event.type === "ticket_opened" || event.type === "nps_detractor") {
       if (card.slack) return this.refreshCard(ticketId);
       const posted = await this.client.chat.postMessage({
@@ -368,9 +369,8 @@ export class SlackTicketDesk {
    * quotes them) and every thread post that showed their words is replaced. Each edit is the
    * same whenever it is repeated, so a retry after a failure redoes them all safely.
    */
-  private async redactPosts(ticketId: number): Promise<void> {
-    const card = await ticketCard(this.deps.db, ticketId);
-    if (!card?.slack) return; // never posted: a later post shows the erased card
+  private async redactPosts(ticketId: number, card: TicketCard): Promise<void> {
+    if (!card.slack) return; // never posted: a later post shows the erased card
     await this.refreshCard(ticketId);
     for (const post of await customerMessagePosts(this.deps.db, ticketId))
       await this.client.chat.update({

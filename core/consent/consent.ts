@@ -335,14 +335,13 @@ export async function eraseCustomer(
       WHERE payload ? 'customerId' AND payload->>'customerId' = ${String(customerId)}`;
     // The Slack posts about each ticket are edited by the desk (retried until Slack takes it).
     const tickets = await tx.ticket.findMany({ where: { customerId }, select: { id: true, reference: true } });
-    for (const ticket of tickets)
-      await tx.staffEvent.create({
-        data: {
-          type: "ticket_erased",
-          payload: { ticketId: ticket.id, reference: ticket.reference },
-          createdAt: options.now,
-        },
-      });
+    await tx.staffEvent.createMany({
+      data: tickets.map((ticket) => ({
+        type: "ticket_erased",
+        payload: { ticketId: ticket.id, reference: ticket.reference },
+        createdAt: options.now,
+      })),
+    });
     await tx.ticket.updateMany({ where: { customerId }, data: { customerId: null, subject: null } });
     // The audit trail keeps what happened, not the chat it happened in.
     if (customer.telegramChatId !== null)
