@@ -3,7 +3,7 @@
 // decides (prompt `prompts/intent.md`, its answer parsed with zod); when it fails, times out or
 // answers something else, the keyword rules in `intents.ts` decide, as they do with no model.
 import { z } from "zod";
-import { firstJsonObject, untrusted, type ChatModel } from "../llm/chat-model";
+import { completeWithin, firstJsonObject, untrusted, type ChatModel } from "../llm/chat-model";
 import { fillPrompt, loadPrompt, type PromptSource } from "../llm/prompts";
 import type { Logger } from "../log";
 import { classifyIntent, type Intent } from "./intents";
@@ -47,27 +47,20 @@ function fromModel(intent: ModelIntent): RoutedIntent {
   }
 }
 
-class IntentTimeout extends Error {
-  constructor(ms: number) {
-    super(`no intent from the model within ${ms} ms`);
-  }
-}
-
 /**
  * Routes one customer text. The model sees only the text (marked untrusted), never who wrote it.
  * Never throws: any failure of the model is logged and the keyword rules answer.
  */
 export async function routeIntent(text: string, options: IntentRoutingOptions): Promise<RoutedIntent> {
   if (!options.chatModel || !text.trim()) return byRules(text);
-  let timer: NodeJS.Timeout | undefined;
   try {
     const prompt = fillPrompt((options.prompts ?? loadPrompt)("intent"), { text: untrusted(text) });
-    const completion = await Promise.race([
-      options.chatModel.complete([{ role: "user", content: prompt }], { maxTokens: 30, temperature: 0, json: true }),
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new IntentTimeout(options.timeoutMs)), options.timeoutMs);
-      }),
-    ]);
+    const completion = await completeWithin(
+      options.chatModel,
+      [{ role: "user", content: prompt }],
+      { maxTokens: 30, temperature: 0, json: true },
+      options.timeoutMs,
+    );
     return fromModel(modelAnswer.parse(firstJsonObject(completion.text)).intent);
   } catch (error) {
     options.log?.warn(
@@ -75,7 +68,5 @@ export async function routeIntent(text: string, options: IntentRoutingOptions): 
       "intent by model failed, using keyword rules",
     );
     return byRules(text);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -41,3 +41,27 @@ export function firstJsonObject(text: string): unknown {
   if (start < 0 || end <= start) throw new Error("no JSON object in the model answer");
   return JSON.parse(text.slice(start, end + 1));
 }
+
+/**
+ * `model.complete`, given up after `timeoutMs`: a slow model must not hold a message or a
+ * conversation, the caller falls back (template, keyword rules) instead.
+ * @throws Error naming the limit when the model has not answered by then, or the model's error.
+ */
+export async function completeWithin(
+  model: ChatModel,
+  messages: ChatMessage[],
+  options: Parameters<ChatModel["complete"]>[1],
+  timeoutMs: number,
+): Promise<ChatCompletion> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      model.complete(messages, options),
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer from the model within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

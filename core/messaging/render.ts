@@ -3,7 +3,7 @@
 // LLM from `prompts/offer.md` when a `ChatModel` is given (falling back to the template if the
 // model fails or answers with nothing usable).
 import { z } from "zod";
-import type { ChatModel } from "../llm/chat-model";
+import { completeWithin, type ChatModel } from "../llm/chat-model";
 import { fillPrompt, loadPrompt, type PromptSource } from "../llm/prompts";
 import type { Logger } from "../log";
 import { offerText } from "../offers/offer-text";
@@ -238,16 +238,14 @@ async function offerByModel(
   t: Translator,
 ): Promise<string | null> {
   const prompt = fillPrompt((options.prompts ?? loadPrompt)("offer"), offerPromptVars(offer, locale, t));
-  const timeoutMs = options.modelTimeoutMs ?? 10_000;
-  let timer: NodeJS.Timeout | undefined;
   try {
     // A slow model must not hold the message (nor its outbox claim): the template goes instead.
-    const completion = await Promise.race([
-      options.chatModel!.complete([{ role: "user", content: prompt }], { maxTokens: 300, temperature: 0.7 }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    const completion = await completeWithin(
+      options.chatModel!,
+      [{ role: "user", content: prompt }],
+      { maxTokens: 300, temperature: 0.7 },
+      options.modelTimeoutMs ?? 10_000,
+    );
     const text = completion.text
       .trim()
       .replace(/^["«]|["»]$/g, "")
@@ -260,7 +258,5 @@ async function offerByModel(
       "offer text by model failed, using the template",
     );
     return null;
-  } finally {
-    clearTimeout(timer);
   }
 }
