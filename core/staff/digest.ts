@@ -59,6 +59,33 @@ const pct = (x: number | null | undefined, d = 1) =>
 const signed = (x: number) => (x > 0 ? `+${x}` : `${x}`);
 
 /**
+ * NPS for each of `weeks` weeks from `from` (oldest first, a week without answers included with
+ * zero respondents): answers of kind `nps`, as `computeMetrics` counts them, customers who asked to
+ * be forgotten left out. The digest and the staff Home tab draw the same series from it.
+ */
+export async function weeklyNps(
+  db: Database,
+  options: { from: Date; weeks: number },
+): Promise<(NpsResult & { weekStart: Date })[]> {
+  const { from, weeks } = options;
+  const to = new Date(from.getTime() + weeks * 7 * DAY);
+  const rows = await db.prisma.$queryRaw<{ week: number; promoters: number; passives: number; detractors: number }[]>`
+    SELECT floor(extract(epoch FROM (f.created_at - ${sqlTimestamp(from)})) / (7 * 86400))::int AS week,
+           count(*) FILTER (WHERE f.score >= 9)::int AS promoters,
+           count(*) FILTER (WHERE f.score BETWEEN 7 AND 8)::int AS passives,
+           count(*) FILTER (WHERE f.score BETWEEN 0 AND 6)::int AS detractors
+    FROM feedback f LEFT JOIN customers c ON c.id = f.customer_id
+    WHERE f.kind = 'nps' AND f.score IS NOT NULL AND c.erased_at IS NULL
+      AND f.created_at >= ${sqlTimestamp(from)} AND f.created_at < ${sqlTimestamp(to)}
+    GROUP BY 1`;
+  const byWeek = new Map(rows.map((r) => [r.week, r]));
+  return Array.from({ length: weeks }, (_, i) => ({
+    weekStart: new Date(from.getTime() + i * 7 * DAY),
+    ...nps(byWeek.get(i) ?? { promoters: 0, passives: 0, detractors: 0 }),
+  }));
+}
+
+/**
  * Builds the weekly digest from the store. NPS per week uses the same definition as
  * `computeMetrics` (answers of kind `nps` in each week); campaigns are those started in the
  * last 120 days, reported with `campaignReport`. About ten queries; no personal data.
@@ -69,16 +96,9 @@ export async function buildWeeklyDigest(db: Database, options: DigestOptions): P
   const weeks = options.weeks ?? 12;
   const seriesFrom = new Date(to.getTime() - weeks * 7 * DAY);
 
-  const [segments, npsRows, ticketRows, campaignRows] = await Promise.all([
+  const [segments, npsSeries, ticketRows, campaignRows] = await Promise.all([
     segmentOverview(db, { highRisk: options.riskHigh }),
-    db.prisma.$queryRaw<{ week: number; promoters: number; passives: number; detractors: number }[]>`
-      SELECT floor(extract(epoch FROM (created_at - ${sqlTimestamp(seriesFrom)})) / (7 * 86400))::int AS week,
-             count(*) FILTER (WHERE score >= 9)::int AS promoters,
-             count(*) FILTER (WHERE score BETWEEN 7 AND 8)::int AS passives,
-             count(*) FILTER (WHERE score BETWEEN 0 AND 6)::int AS detractors
-      FROM feedback
-      WHERE kind = 'nps' AND score IS NOT NULL AND created_at >= ${sqlTimestamp(seriesFrom)} AND created_at < ${sqlTimestamp(to)}
-      GROUP BY 1`,
+    weeklyNps(db, { from: seriesFrom, weeks }),
     db.prisma.$queryRaw<
       {
         open: number;
@@ -112,12 +132,7 @@ export async function buildWeeklyDigest(db: Database, options: DigestOptions): P
     }),
   ]);
 
-  const byWeek = new Map(npsRows.map((r) => [r.week, r]));
-  const npsWeeks: DigestWeek[] = Array.from({ length: weeks }, (_, i) => {
-    const r = byWeek.get(i) ?? { promoters: 0, passives: 0, detractors: 0 };
-    const result = nps(r);
-    return { weekStart: new Date(seriesFrom.getTime() + i * 7 * DAY), ...result, interval: npsInterval(result) };
-  });
+  const npsWeeks: DigestWeek[] = npsSeries.map((week) => ({ ...week, interval: npsInterval(week) }));
 
   const campaigns: DigestCampaign[] = [];
   for (const c of campaignRows) {

@@ -2,8 +2,8 @@
 // moved since the previous scoring run, open tickets by age, and the NPS trend of the last weeks
 // with each week's answer count. Erased customers are left out everywhere. No personal data.
 import type { Database } from "../db/client";
-import { nps } from "../analytics/metrics";
 import { sqlTimestamp } from "../messaging/outbox";
+import { weeklyNps } from "./digest";
 import { latestScoreRuns } from "./score-runs";
 
 const DAY = 86_400_000;
@@ -35,7 +35,7 @@ export async function staffHome(
   const runs = await latestScoreRuns(db);
   const runIds = [runs.current?.id, runs.previous?.id].filter((id): id is number => id !== undefined);
   const seriesFrom = new Date(now.getTime() - weeks * 7 * DAY);
-  const [counts, tickets, npsRows] = await Promise.all([
+  const [counts, tickets, npsSeries] = await Promise.all([
     db.prisma.$queryRaw<{ run_id: number; n: number }[]>`
       SELECT s.run_id, count(*)::int AS n FROM scores s JOIN customers c ON c.id = s.customer_id AND c.erased_at IS NULL
       WHERE s.run_id = ANY(${runIds}::int[]) AND s.churn_probability >= ${riskHigh}
@@ -47,18 +47,9 @@ export async function staffHome(
              count(*) FILTER (WHERE t.created_at <= ${sqlTimestamp(new Date(now.getTime() - DAY))})::int AS older
       FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id
       WHERE t.status IN ('open', 'pending') AND c.erased_at IS NULL`,
-    db.prisma.$queryRaw<{ week: number; promoters: number; passives: number; detractors: number }[]>`
-      SELECT floor(extract(epoch FROM (f.created_at - ${sqlTimestamp(seriesFrom)})) / (7 * 86400))::int AS week,
-             count(*) FILTER (WHERE f.score >= 9)::int AS promoters,
-             count(*) FILTER (WHERE f.score BETWEEN 7 AND 8)::int AS passives,
-             count(*) FILTER (WHERE f.score BETWEEN 0 AND 6)::int AS detractors
-      FROM feedback f LEFT JOIN customers c ON c.id = f.customer_id
-      WHERE f.kind = 'nps' AND f.score IS NOT NULL AND c.erased_at IS NULL
-        AND f.created_at >= ${sqlTimestamp(seriesFrom)} AND f.created_at < ${sqlTimestamp(now)}
-      GROUP BY 1`,
+    weeklyNps(db, { from: seriesFrom, weeks }),
   ]);
   const countOf = (id: number | undefined) => (id === undefined ? null : (counts.find((c) => c.run_id === id)?.n ?? 0));
-  const byWeek = new Map(npsRows.map((r) => [r.week, r]));
   const t = tickets[0] ?? { under_hour: 0, under_day: 0, older: 0 };
   return {
     atRisk: {
@@ -67,14 +58,10 @@ export async function staffHome(
       asOf: runs.current?.asOf ?? null,
     },
     openTickets: { underHour: t.under_hour, underDay: t.under_day, older: t.older },
-    npsWeeks: Array.from({ length: weeks }, (_, i) => {
-      const r = byWeek.get(i) ?? { promoters: 0, passives: 0, detractors: 0 };
-      const result = nps(r);
-      return {
-        weekStart: new Date(seriesFrom.getTime() + i * 7 * DAY),
-        nps: result.respondents > 0 ? result.nps : null,
-        answers: result.respondents,
-      };
-    }),
+    npsWeeks: npsSeries.map((week) => ({
+      weekStart: week.weekStart,
+      nps: week.respondents > 0 ? week.nps : null,
+      answers: week.respondents,
+    })),
   };
 }
