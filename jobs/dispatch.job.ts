@@ -4,8 +4,6 @@
 // dispatcher only bounds how many messages it has in hand. Several dispatchers (processes or
 // hosts) can run at once: claims use FOR UPDATE SKIP LOCKED, each renews its own leases while it
 // works, and a crashed dispatcher's claims are taken over when their lease expires.
-import { hostname } from "node:os";
-import { randomBytes } from "node:crypto";
 import { contactPolicyFromConfig } from "../core/campaigns/contact-policy";
 import { withOfferContext } from "../core/campaigns/offer-context-batch";
 import { checkBatchBeforeSend } from "../core/campaigns/send-check";
@@ -21,6 +19,7 @@ import type { Config } from "../core/config/config";
 import { expireOffers } from "../core/offers/offer-expiry";
 import type { AppContext } from "./context";
 import { runtimeFor } from "./runtime";
+import { newWorkerId } from "./worker-id";
 
 /** The scheduled job: drains what is due now through the process's channel. */
 export const dispatchJob = {
@@ -68,11 +67,6 @@ export interface DispatchStats {
 /** The channel the dispatcher sends through: the process runtime's (Telegram, or the dry run). */
 export function buildDispatchChannel(ctx: AppContext): MessageChannel {
   return runtimeFor(ctx).channel(ctx.db);
-}
-
-/** A dispatcher identity unique per process: host, pid and a random suffix. */
-export function newWorkerId(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 }
 
 /** Runs the dispatch loop once (until nothing is due, or until `signal` aborts). */

@@ -1,14 +1,7 @@
 // Every job the scheduler and `retention run <job>` know, in one place.
 import type { Config } from "../core/config/config";
-import { campaignJob } from "./campaign.job";
 import type { AppContext } from "./context";
-import { digestJob } from "./digest.job";
-import { dispatchJob } from "./dispatch.job";
-import { housekeepingJob } from "./housekeeping.job";
 import type { Lease } from "./job-lease";
-import { scoreJob } from "./score.job";
-import { servqualSurveyJob, surveyJob } from "./survey.job";
-import { trainJob } from "./train.job";
 
 export const JOB_NAMES = [
   "score",
@@ -48,16 +41,24 @@ export interface JobRun {
   lease: Lease | null;
 }
 
-/** The jobs available in this build. */
+// Each job's module is loaded when the job is: `retention run survey` does not load the trainer.
+const JOB_MODULES: Record<JobName, () => Promise<JobDefinition>> = {
+  score: async () => (await import("./score.job")).scoreJob,
+  train: async () => (await import("./train.job")).trainJob,
+  campaign: async () => (await import("./campaign.job")).campaignJob,
+  dispatch: async () => (await import("./dispatch.job")).dispatchJob,
+  survey: async () => (await import("./survey.job")).surveyJob,
+  "survey-servqual": async () => (await import("./survey.job")).servqualSurveyJob,
+  digest: async () => (await import("./digest.job")).digestJob,
+  housekeeping: async () => (await import("./housekeeping.job")).housekeepingJob,
+};
+
+/** One job's definition. */
+export async function loadJob(name: JobName): Promise<JobDefinition> {
+  return JOB_MODULES[name]();
+}
+
+/** Every job of this build, by name. */
 export async function loadJobs(): Promise<Map<JobName, JobDefinition>> {
-  return new Map<JobName, JobDefinition>([
-    ["score", scoreJob],
-    ["train", trainJob],
-    ["campaign", campaignJob],
-    ["dispatch", dispatchJob],
-    ["survey", surveyJob],
-    ["survey-servqual", servqualSurveyJob],
-    ["digest", digestJob],
-    ["housekeeping", housekeepingJob],
-  ]);
+  return new Map(await Promise.all(JOB_NAMES.map(async (name) => [name, await loadJob(name)] as const)));
 }

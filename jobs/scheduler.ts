@@ -18,7 +18,7 @@ import type { AppContext } from "./context";
 import { fencedDatabase, LeaseLostError } from "./fenced-database";
 import { acquireLease, claimSlot, finishRun, releaseLease, renewLease, type Lease } from "./job-lease";
 import type { JobDefinition, JobName } from "./job-registry";
-import { newWorkerId } from "./dispatch.job";
+import { newWorkerId } from "./worker-id";
 
 export type SlotOutcome =
   | { type: "ran"; runId: number; stats: Record<string, unknown> }

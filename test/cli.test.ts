@@ -2,10 +2,10 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Command } from "commander";
+import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { openDatabase, resolveDatabaseTarget } from "../core/db/client";
-import { buildProgram } from "../jobs/cli";
+import { buildProgram, COMMAND_MODULES } from "../jobs/cli";
 import { createMigratedDataDir } from "./helpers/db";
 import { runRetention as retention } from "./helpers/retention-cli";
 
@@ -18,7 +18,7 @@ function allCommands(command: Command, prefix: string[] = []): string[][] {
 
 describe("retention CLI", () => {
   it("every command has a description and --help", async () => {
-    const program = buildProgram();
+    const program = await buildProgram();
     const commands = allCommands(program);
     expect(commands.map((c) => c.join(" "))).toEqual(
       expect.arrayContaining(["db migrate", "import customers", "import orders", "demo"]),
@@ -33,6 +33,24 @@ describe("retention CLI", () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--strict/);
     expect(help.stdout).toMatch(/--format <format>/);
+  });
+
+  it("loads a command's module by its name, and every module's commands are named in the map", async () => {
+    const byModule = new Map<string, string[]>();
+    for (const [name, load] of Object.entries(COMMAND_MODULES)) {
+      const alone = new Command();
+      (await load())(alone);
+      const names = alone.commands.map((c) => c.name());
+      expect(names, `the module loaded for "${name}"`).toContain(name);
+      byModule.set(names.join(" "), names);
+    }
+    const everyRegistered = [...byModule.values()].flat().sort();
+    expect(everyRegistered).toEqual(Object.keys(COMMAND_MODULES).sort());
+    const linkOnly = await buildProgram(["node", "retention", "link", "C010"]);
+    expect(linkOnly.commands.map((c) => c.name())).toEqual(["link"]);
+    const typo = await retention(["lnik", "C010"]);
+    expect(typo.code).not.toBe(0);
+    expect(typo.stderr).toMatch(/Did you mean link\?/);
   });
 
   it("refuses an unmigrated database and names the command to run; after it, imports", async () => {

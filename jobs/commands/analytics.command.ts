@@ -2,28 +2,14 @@
 import type { Command } from "commander";
 import { computeMetrics, type RetentionMetrics } from "../../core/analytics/metrics";
 import { scoreAll, type ScoreRunSummary } from "../../core/analytics/scoring";
-import { SEGMENTS, type Segment } from "../../core/analytics/segments";
-import { parseDateOrInstant, resolveSegment } from "../../core/staff/arguments";
+import { SEGMENTS } from "../../core/analytics/segments";
 import { trainChurnModel, type TrainedChurnModel } from "../../core/analytics/training";
 import { buildContext, UserError } from "../context";
 import { createProgress } from "../progress";
 import { warnIfStale } from "./stale-history";
+import { parseDate, parseSegment } from "./options";
 
 const DAY_MS = 86_400_000;
-
-/** Parses YYYY-MM-DD (UTC midnight; the day must exist) or a full ISO timestamp. */
-export function parseDate(value: string, option: string): Date {
-  const date = parseDateOrInstant(value);
-  if (!date) throw new UserError(`${option}: "${value}" is not a date that exists (use YYYY-MM-DD, e.g. 2026-02-28)`);
-  return date;
-}
-
-/** A segment name as staff write it (any case, quoted); a typo gets a did-you-mean. */
-export function parseSegment(value: string, option: string): Segment {
-  const found = resolveSegment(value);
-  if (!found.ok) throw new UserError(`${option}: ${found.error.message}`);
-  return found.value;
-}
 
 const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(1)}%`);
 const num = (v: number | null, digits = 2) => (v === null ? "n/a" : v.toFixed(digits));

@@ -12,7 +12,7 @@ import { evaluateBacktest, type BacktestWindow } from "../../core/analytics/back
 import { renderGainsPng } from "../../core/analytics/gains-chart";
 import { evaluateUplift, UpliftInputError, type UpliftEvaluation } from "../../core/analytics/uplift-evaluate";
 import { buildContext, UserError } from "../context";
-import { parseDate } from "./analytics.command";
+import { parseDate } from "./options";
 
 const fixed = (v: number, digits = 4): string => v.toFixed(digits);
 
