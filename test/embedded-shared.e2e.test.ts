@@ -12,6 +12,7 @@ import type TelegramServer from "telegram-test-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newPGlite } from "../core/db/client";
 import { botMessages, emulatorUser, startEmulator } from "../bot/telegram/test-harness";
+import { createMigratedDataDir } from "./helpers/db";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const TOKEN = "2000:shared-embedded-token";
@@ -86,7 +87,7 @@ beforeAll(async () => {
     QUIET_HOURS_END: "0",
     SURVEY_CAP_DAYS: "0",
   };
-  expect((await retention(["db", "migrate"])).code).toBe(0);
+  await createMigratedDataDir(dataDir);
   const customers = path.join(dataDir, "customers.csv");
   const rows = ["customer_id,name,marketing_consent"];
   for (let i = 1; i <= CUSTOMERS; i++) rows.push(`C${String(i).padStart(3, "0")},Customer ${i},true`);

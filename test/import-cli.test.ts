@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createMigratedDataDir } from "./helpers/db";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const UCI =
@@ -29,7 +30,7 @@ function retention(args: string[]): Promise<{ code: number | null; stdout: strin
 
 describe("retention import (CLI)", () => {
   beforeAll(async () => {
-    expect((await retention(["db", "migrate"])).code).toBe(0);
+    await createMigratedDataDir(dataDir);
   });
 
   it("a file whose every row is rejected exits 1, counts the reason and names --create-customers", async () => {

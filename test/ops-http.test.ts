@@ -6,6 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChildProcess } from "node:child_process";
 import { exited, freePort, spawnRetention } from "./helpers/campaign-fixture";
+import { createMigratedDataDir } from "./helpers/db";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,8 +41,7 @@ describe("retention start serves health and metrics", () => {
       CRON_DISPATCH: "* * * * * *",
       HTTP_PORT: String(port),
     };
-    const migrate = spawnRetention(["db", "migrate"], env);
-    expect(await exited(migrate)).toBe(0);
+    await createMigratedDataDir(dataDir);
     child = spawnRetention(["start"], env);
     child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));

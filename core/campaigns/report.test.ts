@@ -104,6 +104,17 @@ describeEachDatabase("campaign report", (kind) => {
     expect(formatCampaignReport(r).join("\n")).toContain("ROI 6.00");
   });
 
+  it("words a campaign with nobody in it as n/a, never NaN", async () => {
+    await upsertOffers(db, [{ key: "o10", cost: 10, saveProbability: 0.2 }]);
+    const created = await createCampaign(db, { name: "empty", offerKeys: ["o10"], startsAt: START }, { now: START });
+    if (!created.ok) throw new Error("create failed");
+    const result = await campaignReport(db, created.value.id, { now: day(5), defaultGrossMargin: 0.3 });
+    if (!result.ok) throw new Error("report failed");
+    const text = formatCampaignReport(result.value).join("\n");
+    expect(text).toContain("realised n/a [95% CI n/a, n/a]");
+    expect(text).not.toContain("NaN");
+  });
+
   it("reports not_found for an unknown campaign", async () => {
     expect(await campaignReport(db, 4242, { now: START, defaultGrossMargin: 0.3 })).toEqual({
       ok: false,

@@ -271,6 +271,8 @@ async function policyReport(db: Database, campaignId: number, overall: LiftRepor
 
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : "n/a");
 const money = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "n/a");
+const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${x.toFixed(1)}` : "n/a");
+const count = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
 
 /** The report as readable lines (CLI, demo). Numbers only, no customer data. */
 export function formatCampaignReport(report: CampaignReport): string[] {
@@ -296,7 +298,7 @@ export function formatPolicy(policy: PolicyReport): string[] {
   const r = policy.realisedRetained;
   return [
     `policy    expected +${policy.expectedRetained.toFixed(1)} customers retained, value ${money(policy.expectedValue)}; ` +
-      `realised ${r.estimate >= 0 ? "+" : ""}${r.estimate.toFixed(1)} [95% CI ${r.low.toFixed(1)}, ${r.high.toFixed(1)}], value ${money(policy.realisedValue)} (incremental margin - redeemed cost)`,
+      `realised ${signed(r.estimate)} [95% CI ${count(r.low)}, ${count(r.high)}], value ${money(policy.realisedValue)} (incremental margin - redeemed cost)`,
     ...policy.rounds.map(
       (round) =>
         `  planned ${round.plannedAt.toISOString().slice(0, 16).replace("T", " ")}: ${round.treated} treated (${round.explored} exploring), ` +

@@ -105,6 +105,13 @@ export function registerCampaignCommands(program: Command): void {
                 .join(", ") || "none"
             }\n`,
         );
+        const considered = p.treatment + p.control + Object.values(p.excluded).reduce((a, b) => a + b, 0);
+        if (considered === 0)
+          process.stdout.write(
+            `nobody new matched the campaign's targeting in scoring run ${p.scoreRunId}: customers already in the ` +
+              "campaign are not planned again; otherwise widen the targeting (risk bands, segments, minimum risk or CLV) " +
+              "or score again (retention score)\n",
+          );
       });
     });
   campaign

@@ -8,6 +8,7 @@ import path from "node:path";
 import { expect, it } from "vitest";
 import { openDatabase, resolveDatabaseTarget } from "../../core/db/client";
 import { offerText } from "../../core/offers/offer-text";
+import { createMigratedDataDir } from "../../test/helpers/db";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -24,7 +25,7 @@ const base = ["campaign", "offer-add", "--key", "winback-15", "--kind", "percent
 
 it("adds an offer in one language for all, then its Russian words, and refuses a description without a title", async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "offer-add-cli-"));
-  expect(retention(["db", "migrate"], dataDir).code).toBe(0);
+  await createMigratedDataDir(dataDir);
 
   const single = retention([...base, "--title", "15% off your next order"], dataDir);
   expect(single).toMatchObject({ code: 0, stdout: "offer winback-15 saved\n" });

@@ -6,6 +6,7 @@ import path from "node:path";
 import { expect, it } from "vitest";
 import { openDatabase, resolveDatabaseTarget } from "../../core/db/client";
 import { openTicket } from "../../core/tickets/tickets";
+import { createMigratedDataDir } from "../../test/helpers/db";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -20,7 +21,7 @@ function retention(args: string[], dataDir: string) {
 
 it("lists, shows, answers through the outbox and resolves a ticket", { timeout: 900_000 }, async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "tickets-cli-"));
-  expect(retention(["db", "migrate"], dataDir).code).toBe(0);
+  await createMigratedDataDir(dataDir);
   const db = await openDatabase(resolveDatabaseTarget(undefined, dataDir));
   let reference: string;
   try {
