@@ -1,6 +1,7 @@
 // Two-way fidelity of the ticket thread, through signed Slack requests and the Bot API stand-in:
 // an edited reply edits the customer's Telegram message (or, not delivered yet, changes what will
-// be sent), and media a customer sent show in the thread as files.
+// be sent), a file put into an edited reply reaches the customer once, and media a customer sent
+// show in the thread as files.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../core/config/config";
 import type { Database } from "../../core/db/client";
@@ -223,5 +224,88 @@ describe("ticket thread fidelity [pglite]", () => {
     expect(String(posted.body.text)).toContain("Customer sent:");
     expect(String(posted.body.text)).toContain("(photo could not be attached)");
     expect(completes()).toHaveLength(2);
+  });
+
+  it("an edit that replaces a reply's file sends the new file once and says the old one cannot be taken back", async () => {
+    const { ticket, threadTs } = await postedTicket(9_105n);
+    const file = (id: string, name: string) => ({
+      id,
+      name,
+      url_private_download: h.slack.fileUrl(name),
+      size: 30,
+    });
+    const ts = `${1_800_000_000 + ++seq}.000100`;
+    const original = {
+      type: "message",
+      user: STAFF_USER,
+      text: "Here is the invoice.",
+      ts,
+      thread_ts: threadTs,
+      files: [file("FOLD", "invoice-v1.pdf")],
+    };
+    await h.event({
+      ...original,
+      subtype: "file_share",
+      channel: TICKETS_CHANNEL,
+      channel_type: "channel",
+      event_ts: ts,
+    });
+    const toCustomer = () => telegram.delivered().filter((s) => s.chatId === 9105);
+    await until(() => toCustomer().length === 2, "the reply and its file");
+    expect(toCustomer()[1]!.document).toEqual({ fileName: "invoice-v1.pdf", content: "contents of invoice-v1.pdf" });
+
+    /** Slack's message_changed for the message `ts`, now with `text` and `files`. */
+    const change = (text: string, files: ReturnType<typeof file>[], before: typeof original, eventId: string) => {
+      const editedTs = `${1_800_200_000 + ++seq}.000000`;
+      return h.event(
+        {
+          type: "message",
+          subtype: "message_changed",
+          hidden: true,
+          channel: TICKETS_CHANNEL,
+          channel_type: "channel",
+          ts: editedTs,
+          event_ts: editedTs,
+          message: { ...before, text, files, edited: { user: STAFF_USER, ts: editedTs } },
+          previous_message: before,
+        },
+        eventId,
+      );
+    };
+    const inThread = () =>
+      h.slack
+        .callsOf("chat.postMessage")
+        .filter((c) => c.body.thread_ts === threadTs && String(c.body.text).includes("taken out"));
+
+    // The file is replaced; the text is not touched.
+    const replaced = [file("FNEW", "invoice-v2.pdf")];
+    await change("Here is the invoice.", replaced, original, "EvFileSwap");
+    await until(() => toCustomer().length === 3, "the new file");
+    expect(toCustomer()[2]!.document).toEqual({ fileName: "invoice-v2.pdf", content: "contents of invoice-v2.pdf" });
+    await until(() => inThread().length === 1, "the thread is told about the old file");
+    expect(String(inThread()[0]!.body.text)).toContain("invoice-v1[.]pdf"); // escaped: never a link
+    expect(String(inThread()[0]!.body.text)).toContain("cannot be replaced or taken back");
+    expect(telegram.edits.filter((e) => e.chatId === 9105)).toHaveLength(0);
+
+    // Slack redelivers the same event, then the text is edited with the new file still there:
+    // the text is edited on Telegram, and no file goes twice.
+    await change("Here is the invoice.", replaced, original, "EvFileSwap");
+    const after = { ...original, files: replaced };
+    await change("Here is the corrected invoice.", replaced, after, "EvTextAfterSwap");
+    await until(() => telegram.edits.some((e) => e.chatId === 9105), "the text edit");
+    expect(telegram.edits.find((e) => e.chatId === 9105)!.text).toContain("Here is the corrected invoice.");
+    await until(() => pencils(ts).length === 1, "the text edit is acknowledged");
+    expect(toCustomer()).toHaveLength(3);
+    expect(inThread()).toHaveLength(1);
+    const staff = await db.prisma.ticketMessage.findMany({
+      where: { ticketId: ticket.id, author: "staff" },
+      orderBy: { id: "asc" },
+      select: { text: true },
+    });
+    expect(staff.map((m) => m.text)).toEqual([
+      "Here is the corrected invoice.",
+      "[file: invoice-v1.pdf]",
+      "[file: invoice-v2.pdf]",
+    ]);
   });
 });

@@ -21,6 +21,7 @@ import {
 import { clearDeskProblem, markDeskProblemAlerted, recordDeskProblem } from "../../core/staff/desk-status";
 import {
   assignTicket,
+  claimReplyFile,
   claimSlackEvent,
   claimStaffEvents,
   completeStaffEvent,
@@ -29,6 +30,8 @@ import {
   findTicketByThread,
   recordCustomerMessagePost,
   recordTicketPost,
+  replyFilesOf,
+  settleReplyFile,
   STAFF_ALERT_TYPES,
   ticketCard,
   type StaffEventRow,
@@ -119,6 +122,8 @@ export const MAX_REPLY_FILE_BYTES = 20 * 1024 * 1024;
 
 /** A file shared in a ticket's thread (from the message event). */
 export interface ThreadFile {
+  /** Slack's file id (`F...`): a file is sent to the customer once, whatever edits follow. */
+  id?: string;
   name: string;
   url: string;
   size: number;
@@ -478,18 +483,41 @@ export class SlackTicketDesk {
     const text = slackToPlain(raw, names);
     if (text)
       await this.reply(ticketId, { ...place, text, html: slackToTelegramHtml(raw, names), slackTs: message.ts });
-    for (const file of message.files ?? []) {
-      const document = await this.download(file);
-      if (typeof document === "string") {
-        await this.client.chat.postMessage({
-          channel: message.channel,
-          thread_ts: message.threadTs,
-          text: `:warning: ${esc(file.name)} was not sent: ${document}.`,
-        });
-        continue;
-      }
-      await this.reply(ticketId, { ...place, text: "", document, slackTs: text ? undefined : message.ts });
+    for (const file of message.files ?? [])
+      await this.sendThreadFile(ticketId, file, { ...place, slackTs: message.ts, keepTs: !text });
+  }
+
+  /**
+   * Sends a thread file on to the customer as a document, through the outbox. A file with an id
+   * is claimed first (`slack_reply_files`), so a message edited later never sends it again.
+   */
+  private async sendThreadFile(
+    ticketId: number,
+    file: ThreadFile,
+    place: { user: string; internal: boolean; channel: string; threadTs: string; slackTs: string; keepTs: boolean },
+  ): Promise<void> {
+    if (
+      file.id &&
+      !(await claimReplyFile(this.deps.db, { slackFileId: file.id, slackTs: place.slackTs, fileName: file.name }))
+    )
+      return;
+    const document = await this.download(file);
+    if (typeof document === "string") {
+      if (file.id) await settleReplyFile(this.deps.db, file.id, null);
+      await this.client.chat.postMessage({
+        channel: place.channel,
+        thread_ts: place.threadTs,
+        text: `:warning: ${esc(file.name)} was not sent: ${document}.`,
+      });
+      return;
     }
+    const messageId = await this.reply(ticketId, {
+      ...place,
+      text: "",
+      document,
+      slackTs: place.keepTs ? place.slackTs : undefined,
+    });
+    if (file.id) await settleReplyFile(this.deps.db, file.id, messageId);
   }
 
   /**
@@ -505,11 +533,20 @@ export class SlackTicketDesk {
     threadTs: string;
     editedTs: string;
     eventId?: string;
+    /** False when only the files changed: the text is left as it is. */
+    textChanged?: boolean;
+    /** The message's files after the edit, when the event carries them. */
+    files?: ThreadFile[];
+    /** The ids of the files it carried before the edit. */
+    previousFileIds?: string[];
   }): Promise<void> {
     const ticketId = await findTicketByThread(this.deps.db, edit.channel, edit.threadTs);
     if (ticketId === null) return;
     if (edit.eventId && !(await claimSlackEvent(this.deps.db, edit.eventId))) return;
     if (!(await this.deps.guard.check(edit.user, edit.channel)).allowed) return;
+    if (edit.files)
+      await this.handleFileEdit(ticketId, { ...edit, files: edit.files, previousFileIds: edit.previousFileIds ?? [] });
+    if (edit.textChanged === false || (edit.files?.length && !edit.text.trim())) return;
     const raw = edit.text.replace(NOTE, "");
     const names = await this.displayNames(mentionedUsers(raw));
     const result = await editStaffReply(
@@ -543,6 +580,41 @@ export class SlackTicketDesk {
     await this.client.reactions
       .add({ channel: edit.channel, timestamp: edit.ts, name: "pencil2" })
       .catch((error) => this.deps.log.debug({ err: String(error) }, "reaction failed"));
+  }
+
+  /**
+   * The files of an edited thread message: a file the message did not carry before goes to the
+   * customer (once, through the outbox); a file taken out cannot be taken back from the
+   * customer's chat, and staff are told so in the thread.
+   */
+  private async handleFileEdit(
+    ticketId: number,
+    edit: {
+      user: string;
+      text: string;
+      channel: string;
+      ts: string;
+      threadTs: string;
+      files: ThreadFile[];
+      previousFileIds: string[];
+    },
+  ): Promise<void> {
+    const sent = await replyFilesOf(this.deps.db, edit.ts);
+    const internal = NOTE.test(edit.text);
+    const place = { user: edit.user, internal, channel: edit.channel, threadTs: edit.threadTs, slackTs: edit.ts };
+    for (const file of edit.files)
+      if (file.id && !sent.some((s) => s.slackFileId === file.id))
+        await this.sendThreadFile(ticketId, file, { ...place, keepTs: false });
+    // Only what this edit took out (a sent file stays sent: say so once).
+    const removed = sent.filter(
+      (s) => edit.previousFileIds.includes(s.slackFileId) && !edit.files.some((f) => f.id === s.slackFileId),
+    );
+    if (removed.length)
+      await this.client.chat.postMessage({
+        channel: edit.channel,
+        thread_ts: edit.threadTs,
+        text: `:warning: ${removed.map((r) => esc(r.fileName)).join(", ")} ${removed.length > 1 ? "were" : "was"} taken out of the message here, but the customer already has ${removed.length > 1 ? "them" : "it"} on Telegram: a file sent cannot be replaced or taken back. Write a reply if the customer should ignore ${removed.length > 1 ? "them" : "it"}.`,
+      });
   }
 
   /** Colleagues' names for mentions in a reply (their display name, else real name). */
@@ -587,7 +659,7 @@ export class SlackTicketDesk {
       html?: string;
       document?: RenderedDocument;
     },
-  ): Promise<void> {
+  ): Promise<number | null> {
     const result = await addStaffReply(
       this.deps.db,
       ticketId,
@@ -607,7 +679,7 @@ export class SlackTicketDesk {
         thread_ts: r.threadTs,
         text: `Not sent: ${replyErrorText(result.error)}.`,
       });
-      return;
+      return null;
     }
     const delivery = result.value.delivery;
     this.deps.log.info({ ticketId, internal: r.internal, delivery, user: r.user }, "staff reply recorded");
@@ -630,6 +702,7 @@ export class SlackTicketDesk {
         .catch((error) => this.deps.log.debug({ err: String(error) }, "reaction failed"));
     }
     await this.refreshCard(ticketId);
+    return result.value.messageId;
   }
 
   /** Buttons, the reply modal and thread messages. */

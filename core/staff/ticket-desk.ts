@@ -225,3 +225,39 @@ export function formatDuration(ms: number): string {
   if (hours < 48) return `${hours} h ${String(minutes % 60).padStart(2, "0")} min`;
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
+
+/**
+ * Takes a file staff shared in a ticket thread to send it on to the customer; false when it was
+ * taken already (sent before, or being sent), so an edited message never sends a file twice.
+ */
+export async function claimReplyFile(
+  db: Database,
+  file: { slackFileId: string; slackTs: string; fileName: string },
+): Promise<boolean> {
+  const inserted = await db.prisma.$executeRaw`
+    INSERT INTO slack_reply_files (slack_file_id, slack_ts, file_name)
+    VALUES (${file.slackFileId}, ${file.slackTs}, ${file.fileName}) ON CONFLICT (slack_file_id) DO NOTHING`;
+  return inserted === 1;
+}
+
+/** The staff reply that took a claimed file to the customer; or, with null, gives the claim back (not sent). */
+export async function settleReplyFile(
+  db: Database,
+  slackFileId: string,
+  ticketMessageId: number | null,
+): Promise<void> {
+  if (ticketMessageId === null) await db.prisma.slackReplyFile.deleteMany({ where: { slackFileId } });
+  else await db.prisma.slackReplyFile.update({ where: { slackFileId }, data: { ticketMessageId } });
+}
+
+/** The files of a thread message (by its Slack ts) that were sent on to the customer. */
+export async function replyFilesOf(
+  db: Database,
+  slackTs: string,
+): Promise<{ slackFileId: string; fileName: string }[]> {
+  return db.prisma.slackReplyFile.findMany({
+    where: { slackTs },
+    select: { slackFileId: true, fileName: true },
+    orderBy: { id: "asc" },
+  });
+}
