@@ -7,11 +7,13 @@ import { loadConfig } from "../../core/config/config";
 import type { Database } from "../../core/db/client";
 import { silentLogger } from "../../core/log";
 import { makeCustomer } from "../../core/staff/test-fixtures";
+import { eraseCustomer } from "../../core/consent/consent";
 import { addCustomerMessage, openTicket } from "../../core/tickets/tickets";
 import { buildRuntime, type Runtime } from "../../jobs/runtime";
 import { createTestDatabase } from "../../test/helpers/db";
 import { until } from "../../test/helpers/wait";
 import { startBotApiStandIn, type BotApiStandIn } from "../telegram/testing/bot-api-stand-in";
+import { ERASED_MESSAGE_TEXT } from "./ticket-desk";
 import { buttonPress, STAFF_USER, startSlackHarness, TICKETS_CHANNEL, type SlackHarness } from "./testing/harness";
 
 const clock = new Date("2026-11-20T12:00:00Z");
@@ -197,7 +199,13 @@ describe("ticket thread fidelity [pglite]", () => {
     });
     expect(await h.parts.desk.pollOnce()).toEqual({ handled: 1, failed: 0 });
     expect(completes()).toHaveLength(2);
-    const comment = String(completes()[1]!.body.initial_comment);
+    // The words are a message of their own (its ts kept for an erasure); the file comes without them.
+    expect(completes()[1]!.body.initial_comment).toBeUndefined();
+    const words = h.slack
+      .callsOf("chat.postMessage")
+      .filter((c) => c.body.thread_ts === threadTs)
+      .at(-1)!;
+    const comment = String(words.body.text);
     expect(comment).toContain("And the box &lt;!here&gt; see www[.]evil[.]example");
     expect(comment).not.toContain("<!here>");
     expect(comment).toContain("(voice message could not be attached)");
@@ -217,12 +225,12 @@ describe("ticket thread fidelity [pglite]", () => {
     } finally {
       restore();
     }
-    const posted = h.slack
+    const [sent, note] = h.slack
       .callsOf("chat.postMessage")
       .filter((c) => c.body.thread_ts === threadTs)
-      .at(-1)!;
-    expect(String(posted.body.text)).toContain("Customer sent:");
-    expect(String(posted.body.text)).toContain("(photo could not be attached)");
+      .slice(-2);
+    expect(String(sent!.body.text)).toContain("Customer sent:");
+    expect(String(note!.body.text)).toContain("(photo could not be attached)");
     expect(completes()).toHaveLength(2);
   });
 
@@ -307,5 +315,78 @@ describe("ticket thread fidelity [pglite]", () => {
       "[file: invoice-v1.pdf]",
       "[file: invoice-v2.pdf]",
     ]);
+  });
+
+  it("a retried alert uploads a customer's file once; an erasure edits the words away and deletes the files", async () => {
+    telegram.addFile("PHOTO-E1", "photos/file_e1.jpg", "jpeg bytes of a receipt");
+    telegram.addFile("DOC-E2", "documents/file_e2.pdf", "pdf bytes of an invoice");
+    const customer = await makeCustomer(db, { externalId: "CX-ERASE", name: "Erin Gone", telegramChatId: 9_106n });
+    const ticket = await openTicket(db, {
+      customerId: customer.id,
+      source: "complaint",
+      text: "Charged twice",
+      attachments: [{ kind: "photo", fileId: "PHOTO-E1" }],
+      now: clock,
+    });
+    expect(await h.parts.desk.pollOnce()).toEqual({ handled: 1, failed: 0 });
+    const threadTs = (await db.prisma.ticket.findUniqueOrThrow({ where: { id: ticket.id } })).slackTs!;
+    const inThread = (method: string) => h.slack.callsOf(method).filter((c) => c.body.thread_ts === threadTs);
+    expect(inThread("files.completeUploadExternal")).toHaveLength(1);
+    expect(inThread("chat.postMessage").filter((c) => String(c.body.text) === "The customer attached:")).toHaveLength(
+      1,
+    );
+
+    // Slack fails right after the follow-up's file was shared (at the card refresh): the alert is
+    // retried, and neither the words nor the file come twice.
+    const message = await addCustomerMessage(db, {
+      ticketId: ticket.id,
+      customerId: customer.id,
+      text: "Here is the bank statement, my card ends 4242",
+      attachments: [{ kind: "document", fileId: "DOC-E2" }],
+      now: clock,
+    });
+    const restore = h.slack.fail("chat.update", "internal_error");
+    try {
+      expect(await h.parts.desk.pollOnce()).toEqual({ handled: 0, failed: 1 });
+    } finally {
+      restore();
+    }
+    expect(inThread("files.completeUploadExternal")).toHaveLength(2);
+    await db.prisma.staffEvent.updateMany({ where: { processedAt: null }, data: { nextAttemptAt: null } });
+    expect(await h.parts.desk.pollOnce()).toEqual({ handled: 1, failed: 0 });
+    const wrote = inThread("chat.postMessage").filter((c) => String(c.body.text).includes("card ends 4242"));
+    expect(wrote).toHaveLength(1);
+    expect(inThread("files.completeUploadExternal")).toHaveLength(2);
+    expect(
+      h.slack.callsOf("files.getUploadURLExternal").filter((c) => String(c.body.filename) === "file_e2.pdf"),
+    ).toHaveLength(1);
+    const uploads = await db.prisma.slackMediaUpload.findMany({
+      orderBy: { id: "asc" },
+      where: { message: { ticketId: ticket.id } },
+    });
+    expect(uploads).toHaveLength(2);
+    expect(uploads.every((u) => u.completedAt !== null)).toBe(true);
+    for (const u of uploads)
+      expect(h.slack.files.get(u.slackFileId)!.shares).toEqual([{ channel: TICKETS_CHANNEL, threadTs }]);
+    const stored = await db.prisma.ticketMessage.findUniqueOrThrow({
+      where: { id: message.ok ? message.value.messageId : -1 },
+    });
+    expect(stored.slackTs).toBeTruthy();
+
+    // Erased: the words are edited away and both files deleted from Slack, once, even when repeated.
+    expect((await eraseCustomer(db, customer.id, { now: clock })).ok).toBe(true);
+    expect(await h.parts.desk.pollOnce()).toEqual({ handled: 1, failed: 0 });
+    const edited = h.slack.callsOf("chat.update").filter((c) => c.body.ts === stored.slackTs);
+    expect(edited.at(-1)!.body.text).toBe(ERASED_MESSAGE_TEXT);
+    for (const u of uploads) expect(h.slack.files.get(u.slackFileId)!.deleted).toBe(true);
+    expect(h.slack.callsOf("files.delete").map((c) => c.body.file)).toEqual(uploads.map((u) => u.slackFileId));
+    const after = await db.prisma.slackMediaUpload.findMany({ where: { id: { in: uploads.map((u) => u.id) } } });
+    expect(after.every((u) => u.deletedAt !== null)).toBe(true);
+    // No upload carried the customer's words, so no text is left where an erasure cannot edit.
+    expect(
+      h.slack
+        .callsOf("files.completeUploadExternal")
+        .some((c) => String(c.body.initial_comment ?? "").includes("4242")),
+    ).toBe(false);
   });
 });

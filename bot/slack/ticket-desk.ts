@@ -24,14 +24,19 @@ import {
   claimReplyFile,
   claimSlackEvent,
   claimStaffEvents,
+  completeMediaUpload,
   completeStaffEvent,
   customerMessagePosts,
   failStaffEvent,
   findTicketByThread,
+  markMediaUploadDeleted,
+  mediaUploadOf,
+  mediaUploadsToDelete,
   recordCustomerMessagePost,
   recordTicketPost,
   replyFilesOf,
   settleReplyFile,
+  startMediaUpload,
   STAFF_ALERT_TYPES,
   ticketCard,
   type StaffEventRow,
@@ -39,7 +44,7 @@ import {
 } from "../../core/staff/ticket-desk";
 import { esc, ticketBlocks, ticketSummaryText } from "./blocks";
 import type { SlackDeps } from "./deps";
-import { uploadToSlack, type SlackUpload } from "./slack-files";
+import { deleteSlackFile, isSharedIn, uploadIntoThread, type SlackUpload } from "./slack-files";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 
 export const TICKET_EVENT_TYPES = STAFF_ALERT_TYPES;
@@ -315,24 +320,35 @@ export class SlackTicketDesk {
     if (!card) return;
     if (event.type === "ticket_erased") return this.redactPosts(ticketId, card);
     if (event.type === "ticket_opened" || event.type === "nps_detractor") {
-      if (card.slack) return this.refreshCard(ticketId);
-      const posted = await this.client.chat.postMessage({
-        channel: this.channel!,
-        text: `New ${ticketSummaryText(card)}`,
-        blocks: ticketBlocks(card, this.deps.config.business.currency, this.deps.now()),
-        unfurl_links: false,
-      });
-      if (!posted.ts || !posted.channel) throw new Error("chat.postMessage returned no ts");
-      await recordTicketPost(this.deps.db, ticketId, { channel: posted.channel, ts: posted.ts });
-      // Media the customer opened the ticket with: the card has the words, the thread the files.
+      let post = card.slack;
+      if (post) await this.refreshCard(ticketId);
+      else {
+        const posted = await this.client.chat.postMessage({
+          channel: this.channel!,
+          text: `New ${ticketSummaryText(card)}`,
+          blocks: ticketBlocks(card, this.deps.config.business.currency, this.deps.now()),
+          unfurl_links: false,
+        });
+        if (!posted.ts || !posted.channel) throw new Error("chat.postMessage returned no ts");
+        post = { channel: posted.channel, ts: posted.ts };
+        await recordTicketPost(this.deps.db, ticketId, post);
+      }
+      // Media the customer opened the ticket with: the card has the words, the thread the files
+      // (also on a retry after the card was posted: each file goes up once).
       const opening = await this.deps.db.prisma.ticketMessage.findFirst({
         where: { ticketId, author: "customer" },
         orderBy: { id: "asc" },
-        select: { attachments: true },
+        select: { id: true, slackTs: true, attachments: true },
       });
       const media = attachmentsOf(opening?.attachments);
-      if (media.length)
-        await this.postCustomerMessage(posted.channel, posted.ts, "The customer attached:", media, ticketId);
+      if (opening && media.length)
+        await this.postCustomerMessage(
+          post.channel,
+          post.ts,
+          "The customer attached:",
+          { ...opening, media },
+          ticketId,
+        );
       return;
     }
     if (!card.slack) return; // the opening post will show it
@@ -342,7 +358,7 @@ export class SlackTicketDesk {
       const stored = Number.isInteger(messageId)
         ? await this.deps.db.prisma.ticketMessage.findUnique({
             where: { id: messageId },
-            select: { text: true, attachments: true },
+            select: { id: true, text: true, slackTs: true, attachments: true },
           })
         : null;
       const text =
@@ -350,15 +366,13 @@ export class SlackTicketDesk {
       const media = attachmentsOf(stored?.attachments);
       // Bare media are stored as "[photo]": the thread shows the file, not the placeholder.
       const words = media.length && /^(\[[a-z_]+\]\s*)+$/.test(text.trim()) ? "" : text;
-      const postedTs = await this.postCustomerMessage(
+      await this.postCustomerMessage(
         card.slack.channel,
         card.slack.ts,
         words ? `Customer wrote:\n>${esc(words).replace(/\n/g, "\n>")}` : "Customer sent:",
-        media,
+        stored ? { ...stored, media } : null,
         ticketId,
       );
-      // Kept so the post can be edited if the customer is erased later.
-      if (stored && postedTs) await recordCustomerMessagePost(this.deps.db, messageId, postedTs);
     } else if (event.type === "csat_received") {
       await this.client.chat.postMessage({
         channel: card.slack.channel,
@@ -371,8 +385,9 @@ export class SlackTicketDesk {
 
   /**
    * After the ticket's customer was erased: the card is re-rendered (it no longer names them or
-   * quotes them) and every thread post that showed their words is replaced. Each edit is the
-   * same whenever it is repeated, so a retry after a failure redoes them all safely.
+   * quotes them), every thread post that showed their words is replaced, and every file of theirs
+   * the app uploaded is deleted from Slack. Each step is the same whenever it is repeated, so a
+   * retry after a failure redoes them all safely.
    */
   private async redactPosts(ticketId: number, card: TicketCard): Promise<void> {
     if (!card.slack) return; // never posted: a later post shows the erased card
@@ -384,32 +399,49 @@ export class SlackTicketDesk {
         text: ERASED_MESSAGE_TEXT,
         blocks: [],
       });
+    for (const fileId of await mediaUploadsToDelete(this.deps.db, ticketId))
+      if (await deleteSlackFile(this.client, fileId))
+        await markMediaUploadDeleted(this.deps.db, fileId, this.deps.now());
   }
 
   /**
-   * Posts a customer's message into the ticket thread with the media they sent: each file is
-   * fetched from Telegram and uploaded with the text as its comment. A file that cannot be
-   * fetched or uploaded is named in a note ("(photo could not be attached)"); the text is
-   * posted either way, so nothing the customer wrote is lost. Returns the post's ts when it was a
-   * plain message (an upload's message is shared by Slack later, without a ts to keep).
+   * Posts a customer's message into the ticket thread: the words as a message of their own (its
+   * ts kept on the ticket message, so an erasure can edit it), then each file fetched from
+   * Telegram and uploaded into the thread without the words. Each file's Slack id is kept before
+   * it is shared and marked once shared, so a retried staff event (after a crash or a Slack
+   * failure) posts the words once and uploads each file once. A file that cannot be fetched or
+   * uploaded is named in a note ("(photo could not be attached)"); nothing the customer wrote is
+   * lost.
    */
   private async postCustomerMessage(
     channel: string,
     threadTs: string,
     text: string,
-    media: Attachment[],
+    message: { id: number; slackTs: string | null; media: Attachment[] } | null,
     ticketId: number,
-  ): Promise<string | undefined> {
-    const files: SlackUpload[] = [];
-    let missing: string[] = [];
-    for (const [i, item] of media.entries()) {
+  ): Promise<void> {
+    const db = this.deps.db;
+    const files: { index: number; kind: Attachment["kind"]; upload: SlackUpload }[] = [];
+    const missing: string[] = [];
+    for (const [i, item] of (message?.media ?? []).entries()) {
+      const started = await mediaUploadOf(db, message!.id, i);
+      if (started?.completedAt) continue;
+      if (started && (await isSharedIn(this.client, started.slackFileId, channel))) {
+        // Shared before a crash kept it from being marked: it is in the thread already.
+        await completeMediaUpload(db, started.slackFileId, this.deps.now());
+        continue;
+      }
       try {
         if (!this.deps.telegramChannel.downloadFile) throw new Error("the channel keeps no files");
         const file = await this.deps.telegramChannel.downloadFile(item.fileId, {
           maxBytes: MAX_REPLY_FILE_BYTES,
           signal: AbortSignal.timeout(30_000),
         });
-        files.push({ filename: file.fileName, title: `${MEDIA_WORDS[item.kind]} ${i + 1}`, content: file.bytes });
+        files.push({
+          index: i,
+          kind: item.kind,
+          upload: { filename: file.fileName, title: `${MEDIA_WORDS[item.kind]} ${i + 1}`, content: file.bytes },
+        });
       } catch (error) {
         this.deps.log.warn(
           { ticketId, kind: item.kind, err: error instanceof Error ? error.message.slice(0, 200) : String(error) },
@@ -420,25 +452,41 @@ export class SlackTicketDesk {
     }
     const note = (kinds: string[]) =>
       kinds.map((k) => `_(${MEDIA_WORDS[k as Attachment["kind"]] ?? k} could not be attached)_`).join("\n");
-    if (files.length) {
+    if (!message?.slackTs) {
+      const posted = await this.client.chat.postMessage({
+        channel,
+        thread_ts: threadTs,
+        text: missing.length ? `${text}\n${note(missing)}` : text,
+      });
+      // Kept so the post can be edited if the customer is erased later (and is not posted twice).
+      if (message && posted.ts) await recordCustomerMessagePost(db, message.id, posted.ts);
+    }
+    const failed: string[] = [];
+    for (const f of files) {
       try {
-        const comment = missing.length ? `${text}\n${note(missing)}` : text;
-        await uploadToSlack(this.client, { channel, threadTs, comment }, files);
-        return undefined; // Slack shares the upload later: its message has no ts to keep here
+        const fileId = await uploadIntoThread(this.client, { channel, threadTs }, f.upload, async (id) => {
+          const earlier = await mediaUploadOf(db, message!.id, f.index);
+          // An earlier start that never reached the thread is replaced, not left behind.
+          if (earlier && earlier.slackFileId !== id)
+            await deleteSlackFile(this.client, earlier.slackFileId).catch(() => false);
+          await startMediaUpload(db, {
+            ticketMessageId: message!.id,
+            index: f.index,
+            slackFileId: id,
+            now: this.deps.now(),
+          });
+        });
+        if (this.deps.config.faultKillAt === "slack-media-shared") process.kill(process.pid, "SIGKILL");
+        await completeMediaUpload(db, fileId, this.deps.now());
       } catch (error) {
         // A blocked channel or token is the poll's to handle (alert, back off): the event is retried.
         const code = slackErrorCode(error);
         if (code && BLOCKING_ERRORS.has(code)) throw error;
         this.deps.log.warn({ ticketId, err: code ?? String(error) }, "customer media not uploaded");
-        missing = media.map((m) => m.kind);
+        failed.push(f.kind);
       }
     }
-    const posted = await this.client.chat.postMessage({
-      channel,
-      thread_ts: threadTs,
-      text: missing.length ? `${text}\n${note(missing)}` : text,
-    });
-    return posted.ts;
+    if (failed.length) await this.client.chat.postMessage({ channel, thread_ts: threadTs, text: note(failed) });
   }
 
   /** Re-renders the ticket's post (status, assignee, first response). */

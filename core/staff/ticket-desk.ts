@@ -261,3 +261,59 @@ export async function replyFilesOf(
     orderBy: { id: "asc" },
   });
 }
+
+/** One customer file's upload into a ticket thread (see `slack_media_uploads`). */
+export interface MediaUpload {
+  slackFileId: string;
+  completedAt: Date | null;
+}
+
+/** The upload of attachment `index` of a ticket message, if one was started. */
+export async function mediaUploadOf(db: Database, ticketMessageId: number, index: number): Promise<MediaUpload | null> {
+  return db.prisma.slackMediaUpload.findUnique({
+    where: { ticketMessageId_attachmentIndex: { ticketMessageId, attachmentIndex: index } },
+    select: { slackFileId: true, completedAt: true },
+  });
+}
+
+/**
+ * Records the Slack file id of an upload before it is shared into the thread (a new start
+ * replaces an upload that was never shared): whatever happens next, the file can be found.
+ */
+export async function startMediaUpload(
+  db: Database,
+  upload: { ticketMessageId: number; index: number; slackFileId: string; now: Date },
+): Promise<void> {
+  await db.prisma.slackMediaUpload.upsert({
+    where: {
+      ticketMessageId_attachmentIndex: { ticketMessageId: upload.ticketMessageId, attachmentIndex: upload.index },
+    },
+    create: {
+      ticketMessageId: upload.ticketMessageId,
+      attachmentIndex: upload.index,
+      slackFileId: upload.slackFileId,
+      createdAt: upload.now,
+    },
+    update: { slackFileId: upload.slackFileId, completedAt: null },
+  });
+}
+
+/** Marks an upload shared into the thread: it is never uploaded again. */
+export async function completeMediaUpload(db: Database, slackFileId: string, now: Date): Promise<void> {
+  await db.prisma.slackMediaUpload.updateMany({ where: { slackFileId }, data: { completedAt: now } });
+}
+
+/** The customer files of a ticket still in Slack (to delete after an erasure). */
+export async function mediaUploadsToDelete(db: Database, ticketId: number): Promise<string[]> {
+  const rows = await db.prisma.slackMediaUpload.findMany({
+    where: { deletedAt: null, message: { ticketId, author: "customer" } },
+    select: { slackFileId: true },
+    orderBy: { id: "asc" },
+  });
+  return rows.map((r) => r.slackFileId);
+}
+
+/** Marks an uploaded customer file deleted from Slack. */
+export async function markMediaUploadDeleted(db: Database, slackFileId: string, now: Date): Promise<void> {
+  await db.prisma.slackMediaUpload.updateMany({ where: { slackFileId }, data: { deletedAt: now } });
+}
