@@ -19,7 +19,7 @@ import { registerRetentionCommand } from "./commands";
 import { registerCustomerActions } from "./customer-actions";
 import type { SlackDeps } from "./deps";
 import { createStaffGuard } from "./staff-guard";
-import { SlackTicketDesk } from "./ticket-desk";
+import { SlackTicketDesk, type ThreadFile } from "./ticket-desk";
 
 export interface BuildSlackAppOptions {
   config: Config;
@@ -100,11 +100,15 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
     if (event.subtype === "message_changed") {
       const changed = event as MessageChangedEvent;
       const edited = changed.message as GenericMessageEvent & { edited?: { ts?: string } };
-      // Only a person's edit of a thread reply (Slack also sends message_changed for unfurls and
-      // for a parent whose reply count changed: those carry no `edited`).
+      const previous = changed.previous_message as GenericMessageEvent | undefined;
+      const fileIds = (m?: GenericMessageEvent) => (m?.files ?? []).map((f) => f.id).join(",");
+      const filesChanged = !!previous && fileIds(edited) !== fileIds(previous);
+      // Only a person's edit of a thread reply, its text or its files (Slack also sends
+      // message_changed for unfurls and for a parent whose reply count changed: those carry
+      // neither `edited` nor other files).
       if (
         changed.channel === slack.ticketsChannel &&
-        edited.edited?.ts &&
+        (edited.edited?.ts || filesChanged) &&
         edited.user &&
         !edited.bot_id &&
         typeof edited.text === "string" &&
@@ -117,8 +121,11 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
           channel: changed.channel,
           ts: edited.ts,
           threadTs: edited.thread_ts,
-          editedTs: edited.edited.ts,
+          editedTs: edited.edited?.ts ?? changed.event_ts,
           eventId: body.event_id,
+          textChanged: !previous || previous.text !== edited.text,
+          files: edited.files || filesChanged ? threadFiles(edited) : undefined,
+          previousFileIds: (previous?.files ?? []).map((f) => f.id),
         });
       return;
     }
@@ -147,11 +154,7 @@ export function buildSlackApp(options: BuildSlackAppOptions): SlackAppParts {
         ts: m.ts,
         threadTs: m.thread_ts,
         eventId: body.event_id,
-        files: (m.files ?? []).map((f) => ({
-          name: f.name ?? f.title ?? "file",
-          url: f.url_private_download ?? f.url_private ?? "",
-          size: f.size ?? 0,
-        })),
+        files: threadFiles(m),
       });
     }
   });
@@ -210,4 +213,14 @@ export async function startSlackApp(
       await parts.app.stop();
     },
   };
+}
+
+/** The files of a thread message as the desk takes them. */
+function threadFiles(m: GenericMessageEvent): ThreadFile[] {
+  return (m.files ?? []).map((f) => ({
+    id: f.id,
+    name: f.name ?? f.title ?? "file",
+    url: f.url_private_download ?? f.url_private ?? "",
+    size: f.size ?? 0,
+  }));
 }

@@ -12,7 +12,7 @@ const TEXT_LIMIT = 2900; // Slack's section text limit is 3000
 
 export const HELP_TEXT = [
   "*`/retention` commands* (staff only)",
-  "• `at-risk [segment] [--min-risk 0.7] [--limit 50] [--by clv]`: customers we could lose, with the full list as CSV",
+  "• `at-risk [segment] [--min-risk 0.7] [--limit 50] [--by clv]`: customers we could lose, 20 to a page (`--limit` for fewer), each row's ⋯ menu to act, the full list as CSV",
   "• `customer <external id | email | phone>`: profile card: risk and reasons, CLV, purchases, feedback, tickets, offers, consent",
   "• `segments`: segment sizes and movement since the previous scoring run",
   "• `metrics [30d | 12w | this-month | last-month | 2026-10 | 2026 | 2026-09-01..2026-10-01] [--segment At risk]` (segment names in any case): NPS, churn rate, activity rate, LTV, AOV, repeat rate",
@@ -104,61 +104,107 @@ export function codeTable(head: string[], rows: string[][]): KnownBlock[] {
   return blocks;
 }
 
-/** How many at-risk rows get their own buttons (Slack allows 50 blocks a message). */
-export const AT_RISK_ACTION_ROWS = 10;
+/** At-risk rows per message: one section each, inside Slack's 50 blocks with room to spare. */
+export const AT_RISK_PAGE_SIZE = 20;
 
-/** "Send best offer", "Open ticket", "Assign to me" for one customer (value `customer:<id>`). */
+/** The customer actions, as `action_id` and label, on card buttons and in each row's menu. */
+export const CUSTOMER_ACTIONS = [
+  ["customer_send_offer", "Send best offer"],
+  ["customer_add_campaign", "Add to campaign"],
+  ["customer_assign", "Assign to me"],
+  ["customer_open_ticket", "Open ticket"],
+] as const;
+export type CustomerActionId = (typeof CUSTOMER_ACTIONS)[number][0];
+
+/** The at-risk list's row menu: each option's value is `<action_id>|<customer id>`. */
+export const CUSTOMER_ROW_MENU = "customer_row_menu";
+/** The at-risk list's paging buttons; the value is an `AtRiskPage` as JSON. */
+export const AT_RISK_PAGE = "at_risk_page";
+
+/** Which page of which at-risk list a paging button shows. */
+export interface AtRiskPage {
+  segment?: string;
+  minRisk: number;
+  orderBy?: "risk" | "clv";
+  offset: number;
+  pageSize: number;
+}
+
+/** "Send best offer", "Add to campaign", "Assign to me", "Open ticket" for one customer (value `customer:<id>`). */
 export function customerActions(customerId: number): KnownBlock {
-  const button = (action_id: string, text: string, style?: "primary") => ({
-    type: "button" as const,
-    action_id,
-    text: { type: "plain_text" as const, text },
-    value: `customer:${customerId}`,
-    ...(style ? { style } : {}),
-  });
   return {
     type: "actions",
     block_id: `customer_actions:${customerId}`,
-    elements: [
-      button("customer_send_offer", "Send best offer", "primary"),
-      button("customer_open_ticket", "Open ticket"),
-      button("customer_assign", "Assign to me"),
-    ],
+    elements: CUSTOMER_ACTIONS.map(([action_id, text], i) => ({
+      type: "button" as const,
+      action_id,
+      text: { type: "plain_text" as const, text },
+      value: `customer:${customerId}`,
+      ...(i === 0 ? { style: "primary" as const } : {}),
+    })),
   };
 }
 
-export function atRiskBlocks(
-  list: AtRiskList,
-  filter: { segment?: string; minRisk: number },
-  currency: string,
-  shown = 25,
-): KnownBlock[] {
-  const title = `Customers at risk${filter.segment ? ` in ${filter.segment}` : ""} (churn ≥ ${pct(filter.minRisk)})`;
+/**
+ * One page of the at-risk list: a section per customer with a menu of the customer actions, and
+ * Previous / Next buttons when the list is longer than the page. `list` holds the page's rows.
+ */
+export function atRiskBlocks(list: AtRiskList, page: AtRiskPage, currency: string): KnownBlock[] {
+  const title = `Customers at risk${page.segment ? ` in ${page.segment}` : ""} (churn ≥ ${pct(page.minRisk)})`;
   if (!list.asOf) return [header(title), section("No scores yet: run `retention score` first.")];
   if (list.total === 0) return [header(title), section(`No customers match (scored ${day(list.asOf)}).`)];
-  const rows = list.rows.slice(0, shown).map((r) => [
-    esc(cut(r.name ?? r.externalId, 22)),
-    pct(r.churnProbability),
-    reasonsCell(
-      r.reasons.map((x) => x.text),
-      44,
-    ),
-    money(r.clv, currency),
-    day(r.lastPurchaseAt),
-    cut(r.segment, 16),
-  ]);
+  const first = page.offset + 1;
+  const last = page.offset + list.rows.length;
+  const rows: KnownBlock[] = list.rows.map((r) => ({
+    type: "section",
+    block_id: `at_risk_row:${r.customerId}`,
+    text: {
+      type: "mrkdwn",
+      text:
+        `*${esc(cut(r.name ?? r.externalId, 60))}* · ${esc(r.externalId)} · *${pct(r.churnProbability)}* · ` +
+        `CLV ${money(r.clv, currency)} · last purchase ${day(r.lastPurchaseAt)} · ${esc(r.segment)}\n` +
+        esc(
+          reasonsCell(
+            r.reasons.map((x) => x.text),
+            300,
+          ),
+        ),
+    },
+    accessory: {
+      type: "overflow",
+      action_id: CUSTOMER_ROW_MENU,
+      options: CUSTOMER_ACTIONS.map(([action, text]) => ({
+        text: { type: "plain_text" as const, text },
+        value: `${action}|${r.customerId}`,
+      })),
+    },
+  }));
+  const paging = [
+    ...(page.offset > 0
+      ? [{ label: `Previous ${page.pageSize}`, offset: Math.max(0, page.offset - page.pageSize) }]
+      : []),
+    ...(last < list.total ? [{ label: `Next ${Math.min(page.pageSize, list.total - last)}`, offset: last }] : []),
+  ];
   return [
     header(title),
     context(
-      `${list.total} customers match · scored ${day(list.asOf)} · showing ${rows.length}; the full list is in the attached CSV`,
+      `${list.total} customers match · scored ${day(list.asOf)} · showing ${first}-${last}; the full list is in the attached CSV · ⋯ on a row to act`,
     ),
-    ...codeTable(["Name", "Risk", "Reasons", "CLV", "Last purchase", "Segment"], rows),
-    ...list.rows
-      .slice(0, AT_RISK_ACTION_ROWS)
-      .flatMap((r) => [
-        context(`*${esc(cut(r.name ?? r.externalId, 60))}* · ${esc(r.externalId)} · ${pct(r.churnProbability)}`),
-        customerActions(r.customerId),
-      ]),
+    ...rows,
+    ...(paging.length
+      ? [
+          {
+            type: "actions" as const,
+            block_id: "at_risk_paging",
+            elements: paging.map((p) => ({
+              type: "button" as const,
+              action_id: `${AT_RISK_PAGE}:${p.offset}`,
+              text: { type: "plain_text" as const, text: p.label },
+              value: JSON.stringify({ ...page, offset: p.offset } satisfies AtRiskPage),
+            })),
+          },
+        ]
+      : []),
   ];
 }
 

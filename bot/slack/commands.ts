@@ -14,6 +14,7 @@ import { staffDeskStatus, type StaffDeskStatus } from "../../core/staff/desk-sta
 import { parsePeriod } from "../../core/staff/period";
 import { segmentOverview } from "../../core/staff/segments";
 import {
+  AT_RISK_PAGE_SIZE,
   atRiskBlocks,
   campaignBlocks,
   context,
@@ -124,8 +125,15 @@ export async function runCommand(cmd: RetentionCommand, deps: SlackDeps, userId:
     case "at-risk": {
       const minRisk = cmd.minRisk ?? config.analytics.riskHigh;
       const filter = { segment: cmd.segment, minRisk, orderBy: cmd.orderBy, locale: config.business.locale };
-      const list = await listAtRisk(db, { ...filter, limit: cmd.limit });
-      const blocks = atRiskBlocks(list, filter, currency);
+      const page = {
+        segment: cmd.segment,
+        minRisk,
+        orderBy: cmd.orderBy,
+        offset: 0,
+        pageSize: Math.min(cmd.limit, AT_RISK_PAGE_SIZE),
+      };
+      const list = await listAtRisk(db, { ...filter, limit: page.pageSize });
+      const blocks = atRiskBlocks(list, page, currency);
       if (list.total === 0) return { text: `No customers at risk${cmd.segment ? ` in ${cmd.segment}` : ""}.`, blocks };
       const csv = await atRiskCsv(db, filter);
       const stamp = now.toISOString().slice(0, 10);

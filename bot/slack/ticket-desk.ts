@@ -21,14 +21,22 @@ import {
 import { clearDeskProblem, markDeskProblemAlerted, recordDeskProblem } from "../../core/staff/desk-status";
 import {
   assignTicket,
+  claimReplyFile,
   claimSlackEvent,
   claimStaffEvents,
+  completeMediaUpload,
   completeStaffEvent,
   customerMessagePosts,
   failStaffEvent,
   findTicketByThread,
+  markMediaUploadDeleted,
+  mediaUploadOf,
+  mediaUploadsToDelete,
   recordCustomerMessagePost,
   recordTicketPost,
+  replyFilesOf,
+  settleReplyFile,
+  startMediaUpload,
   STAFF_ALERT_TYPES,
   ticketCard,
   type StaffEventRow,
@@ -36,7 +44,7 @@ import {
 } from "../../core/staff/ticket-desk";
 import { esc, ticketBlocks, ticketSummaryText } from "./blocks";
 import type { SlackDeps } from "./deps";
-import { uploadToSlack, type SlackUpload } from "./slack-files";
+import { deleteSlackFile, isSharedIn, uploadIntoThread, type SlackUpload } from "./slack-files";
 import { STAFF_ONLY_TEXT } from "./staff-guard";
 
 export const TICKET_EVENT_TYPES = STAFF_ALERT_TYPES;
@@ -119,6 +127,8 @@ export const MAX_REPLY_FILE_BYTES = 20 * 1024 * 1024;
 
 /** A file shared in a ticket's thread (from the message event). */
 export interface ThreadFile {
+  /** Slack's file id (`F...`): a file is sent to the customer once, whatever edits follow. */
+  id?: string;
   name: string;
   url: string;
   size: number;
@@ -310,24 +320,35 @@ export class SlackTicketDesk {
     if (!card) return;
     if (event.type === "ticket_erased") return this.redactPosts(ticketId, card);
     if (event.type === "ticket_opened" || event.type === "nps_detractor") {
-      if (card.slack) return this.refreshCard(ticketId);
-      const posted = await this.client.chat.postMessage({
-        channel: this.channel!,
-        text: `New ${ticketSummaryText(card)}`,
-        blocks: ticketBlocks(card, this.deps.config.business.currency, this.deps.now()),
-        unfurl_links: false,
-      });
-      if (!posted.ts || !posted.channel) throw new Error("chat.postMessage returned no ts");
-      await recordTicketPost(this.deps.db, ticketId, { channel: posted.channel, ts: posted.ts });
-      // Media the customer opened the ticket with: the card has the words, the thread the files.
+      let post = card.slack;
+      if (post) await this.refreshCard(ticketId);
+      else {
+        const posted = await this.client.chat.postMessage({
+          channel: this.channel!,
+          text: `New ${ticketSummaryText(card)}`,
+          blocks: ticketBlocks(card, this.deps.config.business.currency, this.deps.now()),
+          unfurl_links: false,
+        });
+        if (!posted.ts || !posted.channel) throw new Error("chat.postMessage returned no ts");
+        post = { channel: posted.channel, ts: posted.ts };
+        await recordTicketPost(this.deps.db, ticketId, post);
+      }
+      // Media the customer opened the ticket with: the card has the words, the thread the files
+      // (also on a retry after the card was posted: each file goes up once).
       const opening = await this.deps.db.prisma.ticketMessage.findFirst({
         where: { ticketId, author: "customer" },
         orderBy: { id: "asc" },
-        select: { attachments: true },
+        select: { id: true, slackTs: true, attachments: true },
       });
       const media = attachmentsOf(opening?.attachments);
-      if (media.length)
-        await this.postCustomerMessage(posted.channel, posted.ts, "The customer attached:", media, ticketId);
+      if (opening && media.length)
+        await this.postCustomerMessage(
+          post.channel,
+          post.ts,
+          "The customer attached:",
+          { ...opening, media },
+          ticketId,
+        );
       return;
     }
     if (!card.slack) return; // the opening post will show it
@@ -337,7 +358,7 @@ export class SlackTicketDesk {
       const stored = Number.isInteger(messageId)
         ? await this.deps.db.prisma.ticketMessage.findUnique({
             where: { id: messageId },
-            select: { text: true, attachments: true },
+            select: { id: true, text: true, slackTs: true, attachments: true },
           })
         : null;
       const text =
@@ -345,15 +366,13 @@ export class SlackTicketDesk {
       const media = attachmentsOf(stored?.attachments);
       // Bare media are stored as "[photo]": the thread shows the file, not the placeholder.
       const words = media.length && /^(\[[a-z_]+\]\s*)+$/.test(text.trim()) ? "" : text;
-      const postedTs = await this.postCustomerMessage(
+      await this.postCustomerMessage(
         card.slack.channel,
         card.slack.ts,
         words ? `Customer wrote:\n>${esc(words).replace(/\n/g, "\n>")}` : "Customer sent:",
-        media,
+        stored ? { ...stored, media } : null,
         ticketId,
       );
-      // Kept so the post can be edited if the customer is erased later.
-      if (stored && postedTs) await recordCustomerMessagePost(this.deps.db, messageId, postedTs);
     } else if (event.type === "csat_received") {
       await this.client.chat.postMessage({
         channel: card.slack.channel,
@@ -366,8 +385,9 @@ export class SlackTicketDesk {
 
   /**
    * After the ticket's customer was erased: the card is re-rendered (it no longer names them or
-   * quotes them) and every thread post that showed their words is replaced. Each edit is the
-   * same whenever it is repeated, so a retry after a failure redoes them all safely.
+   * quotes them), every thread post that showed their words is replaced, and every file of theirs
+   * the app uploaded is deleted from Slack. Each step is the same whenever it is repeated, so a
+   * retry after a failure redoes them all safely.
    */
   private async redactPosts(ticketId: number, card: TicketCard): Promise<void> {
     if (!card.slack) return; // never posted: a later post shows the erased card
@@ -379,32 +399,49 @@ export class SlackTicketDesk {
         text: ERASED_MESSAGE_TEXT,
         blocks: [],
       });
+    for (const fileId of await mediaUploadsToDelete(this.deps.db, ticketId))
+      if (await deleteSlackFile(this.client, fileId))
+        await markMediaUploadDeleted(this.deps.db, fileId, this.deps.now());
   }
 
   /**
-   * Posts a customer's message into the ticket thread with the media they sent: each file is
-   * fetched from Telegram and uploaded with the text as its comment. A file that cannot be
-   * fetched or uploaded is named in a note ("(photo could not be attached)"); the text is
-   * posted either way, so nothing the customer wrote is lost. Returns the post's ts when it was a
-   * plain message (an upload's message is shared by Slack later, without a ts to keep).
+   * Posts a customer's message into the ticket thread: the words as a message of their own (its
+   * ts kept on the ticket message, so an erasure can edit it), then each file fetched from
+   * Telegram and uploaded into the thread without the words. Each file's Slack id is kept before
+   * it is shared and marked once shared, so a retried staff event (after a crash or a Slack
+   * failure) posts the words once and uploads each file once. A file that cannot be fetched or
+   * uploaded is named in a note ("(photo could not be attached)"); nothing the customer wrote is
+   * lost.
    */
   private async postCustomerMessage(
     channel: string,
     threadTs: string,
     text: string,
-    media: Attachment[],
+    message: { id: number; slackTs: string | null; media: Attachment[] } | null,
     ticketId: number,
-  ): Promise<string | undefined> {
-    const files: SlackUpload[] = [];
-    let missing: string[] = [];
-    for (const [i, item] of media.entries()) {
+  ): Promise<void> {
+    const db = this.deps.db;
+    const files: { index: number; kind: Attachment["kind"]; upload: SlackUpload }[] = [];
+    const missing: string[] = [];
+    for (const [i, item] of (message?.media ?? []).entries()) {
+      const started = await mediaUploadOf(db, message!.id, i);
+      if (started?.completedAt) continue;
+      if (started && (await isSharedIn(this.client, started.slackFileId, channel))) {
+        // Shared before a crash kept it from being marked: it is in the thread already.
+        await completeMediaUpload(db, started.slackFileId, this.deps.now());
+        continue;
+      }
       try {
         if (!this.deps.telegramChannel.downloadFile) throw new Error("the channel keeps no files");
         const file = await this.deps.telegramChannel.downloadFile(item.fileId, {
           maxBytes: MAX_REPLY_FILE_BYTES,
           signal: AbortSignal.timeout(30_000),
         });
-        files.push({ filename: file.fileName, title: `${MEDIA_WORDS[item.kind]} ${i + 1}`, content: file.bytes });
+        files.push({
+          index: i,
+          kind: item.kind,
+          upload: { filename: file.fileName, title: `${MEDIA_WORDS[item.kind]} ${i + 1}`, content: file.bytes },
+        });
       } catch (error) {
         this.deps.log.warn(
           { ticketId, kind: item.kind, err: error instanceof Error ? error.message.slice(0, 200) : String(error) },
@@ -415,25 +452,41 @@ export class SlackTicketDesk {
     }
     const note = (kinds: string[]) =>
       kinds.map((k) => `_(${MEDIA_WORDS[k as Attachment["kind"]] ?? k} could not be attached)_`).join("\n");
-    if (files.length) {
+    if (!message?.slackTs) {
+      const posted = await this.client.chat.postMessage({
+        channel,
+        thread_ts: threadTs,
+        text: missing.length ? `${text}\n${note(missing)}` : text,
+      });
+      // Kept so the post can be edited if the customer is erased later (and is not posted twice).
+      if (message && posted.ts) await recordCustomerMessagePost(db, message.id, posted.ts);
+    }
+    const failed: string[] = [];
+    for (const f of files) {
       try {
-        const comment = missing.length ? `${text}\n${note(missing)}` : text;
-        await uploadToSlack(this.client, { channel, threadTs, comment }, files);
-        return undefined; // Slack shares the upload later: its message has no ts to keep here
+        const fileId = await uploadIntoThread(this.client, { channel, threadTs }, f.upload, async (id) => {
+          const earlier = await mediaUploadOf(db, message!.id, f.index);
+          // An earlier start that never reached the thread is replaced, not left behind.
+          if (earlier && earlier.slackFileId !== id)
+            await deleteSlackFile(this.client, earlier.slackFileId).catch(() => false);
+          await startMediaUpload(db, {
+            ticketMessageId: message!.id,
+            index: f.index,
+            slackFileId: id,
+            now: this.deps.now(),
+          });
+        });
+        if (this.deps.config.faultKillAt === "slack-media-shared") process.kill(process.pid, "SIGKILL");
+        await completeMediaUpload(db, fileId, this.deps.now());
       } catch (error) {
         // A blocked channel or token is the poll's to handle (alert, back off): the event is retried.
         const code = slackErrorCode(error);
         if (code && BLOCKING_ERRORS.has(code)) throw error;
         this.deps.log.warn({ ticketId, err: code ?? String(error) }, "customer media not uploaded");
-        missing = media.map((m) => m.kind);
+        failed.push(f.kind);
       }
     }
-    const posted = await this.client.chat.postMessage({
-      channel,
-      thread_ts: threadTs,
-      text: missing.length ? `${text}\n${note(missing)}` : text,
-    });
-    return posted.ts;
+    if (failed.length) await this.client.chat.postMessage({ channel, thread_ts: threadTs, text: note(failed) });
   }
 
   /** Re-renders the ticket's post (status, assignee, first response). */
@@ -478,18 +531,41 @@ export class SlackTicketDesk {
     const text = slackToPlain(raw, names);
     if (text)
       await this.reply(ticketId, { ...place, text, html: slackToTelegramHtml(raw, names), slackTs: message.ts });
-    for (const file of message.files ?? []) {
-      const document = await this.download(file);
-      if (typeof document === "string") {
-        await this.client.chat.postMessage({
-          channel: message.channel,
-          thread_ts: message.threadTs,
-          text: `:warning: ${esc(file.name)} was not sent: ${document}.`,
-        });
-        continue;
-      }
-      await this.reply(ticketId, { ...place, text: "", document, slackTs: text ? undefined : message.ts });
+    for (const file of message.files ?? [])
+      await this.sendThreadFile(ticketId, file, { ...place, slackTs: message.ts, keepTs: !text });
+  }
+
+  /**
+   * Sends a thread file on to the customer as a document, through the outbox. A file with an id
+   * is claimed first (`slack_reply_files`), so a message edited later never sends it again.
+   */
+  private async sendThreadFile(
+    ticketId: number,
+    file: ThreadFile,
+    place: { user: string; internal: boolean; channel: string; threadTs: string; slackTs: string; keepTs: boolean },
+  ): Promise<void> {
+    if (
+      file.id &&
+      !(await claimReplyFile(this.deps.db, { slackFileId: file.id, slackTs: place.slackTs, fileName: file.name }))
+    )
+      return;
+    const document = await this.download(file);
+    if (typeof document === "string") {
+      if (file.id) await settleReplyFile(this.deps.db, file.id, null);
+      await this.client.chat.postMessage({
+        channel: place.channel,
+        thread_ts: place.threadTs,
+        text: `:warning: ${esc(file.name)} was not sent: ${document}.`,
+      });
+      return;
     }
+    const messageId = await this.reply(ticketId, {
+      ...place,
+      text: "",
+      document,
+      slackTs: place.keepTs ? place.slackTs : undefined,
+    });
+    if (file.id) await settleReplyFile(this.deps.db, file.id, messageId);
   }
 
   /**
@@ -505,11 +581,20 @@ export class SlackTicketDesk {
     threadTs: string;
     editedTs: string;
     eventId?: string;
+    /** False when only the files changed: the text is left as it is. */
+    textChanged?: boolean;
+    /** The message's files after the edit, when the event carries them. */
+    files?: ThreadFile[];
+    /** The ids of the files it carried before the edit. */
+    previousFileIds?: string[];
   }): Promise<void> {
     const ticketId = await findTicketByThread(this.deps.db, edit.channel, edit.threadTs);
     if (ticketId === null) return;
     if (edit.eventId && !(await claimSlackEvent(this.deps.db, edit.eventId))) return;
     if (!(await this.deps.guard.check(edit.user, edit.channel)).allowed) return;
+    if (edit.files)
+      await this.handleFileEdit(ticketId, { ...edit, files: edit.files, previousFileIds: edit.previousFileIds ?? [] });
+    if (edit.textChanged === false || (edit.files?.length && !edit.text.trim())) return;
     const raw = edit.text.replace(NOTE, "");
     const names = await this.displayNames(mentionedUsers(raw));
     const result = await editStaffReply(
@@ -543,6 +628,41 @@ export class SlackTicketDesk {
     await this.client.reactions
       .add({ channel: edit.channel, timestamp: edit.ts, name: "pencil2" })
       .catch((error) => this.deps.log.debug({ err: String(error) }, "reaction failed"));
+  }
+
+  /**
+   * The files of an edited thread message: a file the message did not carry before goes to the
+   * customer (once, through the outbox); a file taken out cannot be taken back from the
+   * customer's chat, and staff are told so in the thread.
+   */
+  private async handleFileEdit(
+    ticketId: number,
+    edit: {
+      user: string;
+      text: string;
+      channel: string;
+      ts: string;
+      threadTs: string;
+      files: ThreadFile[];
+      previousFileIds: string[];
+    },
+  ): Promise<void> {
+    const sent = await replyFilesOf(this.deps.db, edit.ts);
+    const internal = NOTE.test(edit.text);
+    const place = { user: edit.user, internal, channel: edit.channel, threadTs: edit.threadTs, slackTs: edit.ts };
+    for (const file of edit.files)
+      if (file.id && !sent.some((s) => s.slackFileId === file.id))
+        await this.sendThreadFile(ticketId, file, { ...place, keepTs: false });
+    // Only what this edit took out (a sent file stays sent: say so once).
+    const removed = sent.filter(
+      (s) => edit.previousFileIds.includes(s.slackFileId) && !edit.files.some((f) => f.id === s.slackFileId),
+    );
+    if (removed.length)
+      await this.client.chat.postMessage({
+        channel: edit.channel,
+        thread_ts: edit.threadTs,
+        text: `:warning: ${removed.map((r) => esc(r.fileName)).join(", ")} ${removed.length > 1 ? "were" : "was"} taken out of the message here, but the customer already has ${removed.length > 1 ? "them" : "it"} on Telegram: a file sent cannot be replaced or taken back. Write a reply if the customer should ignore ${removed.length > 1 ? "them" : "it"}.`,
+      });
   }
 
   /** Colleagues' names for mentions in a reply (their display name, else real name). */
@@ -587,7 +707,7 @@ export class SlackTicketDesk {
       html?: string;
       document?: RenderedDocument;
     },
-  ): Promise<void> {
+  ): Promise<number | null> {
     const result = await addStaffReply(
       this.deps.db,
       ticketId,
@@ -607,7 +727,7 @@ export class SlackTicketDesk {
         thread_ts: r.threadTs,
         text: `Not sent: ${replyErrorText(result.error)}.`,
       });
-      return;
+      return null;
     }
     const delivery = result.value.delivery;
     this.deps.log.info({ ticketId, internal: r.internal, delivery, user: r.user }, "staff reply recorded");
@@ -630,6 +750,7 @@ export class SlackTicketDesk {
         .catch((error) => this.deps.log.debug({ err: String(error) }, "reaction failed"));
     }
     await this.refreshCard(ticketId);
+    return result.value.messageId;
   }
 
   /** Buttons, the reply modal and thread messages. */

@@ -23,13 +23,16 @@
 //  6. assignments are written before anything is sent, then offer issues with unique codes,
 //     then outbox rows (`campaign:<id>:customer:<id>:offer`) that wait for quiet hours to end.
 // Re-planning adds only customers not yet assigned; nobody is ever reassigned.
+// `only` plans one customer a staff member chose (Slack's "Add to campaign"): the targeting is
+// theirs, everything else (contact policy, the seeded split, the offer, EV and budget) is the
+// same code, and the campaign's own schedule fields stay as they were.
 import { createHash } from "node:crypto";
 import { Prisma, type Database } from "../db/client";
 import { sqlTimestamp } from "../messaging/outbox";
 import { offerCodeSql } from "../offers/offer-code";
 import { issuedOfferPayloadSql } from "../offers/offer-payload";
 import { err, ok, type Result } from "../result";
-import { getCampaign, type CampaignError } from "./campaign";
+import { getCampaign, type CampaignError, type Targeting } from "./campaign";
 import {
   contactRefusalSql,
   effectiveTimeZone,
@@ -84,7 +87,12 @@ const hashSql = (seed: string, customerIdColumn: Prisma.Sql) =>
 export async function planCampaign(
   db: Database,
   campaignId: number,
-  options: { now: Date; policy: ContactPolicy },
+  options: {
+    now: Date;
+    policy: ContactPolicy;
+    /** Plan this one customer instead of the targeting; an audit row names `actor` when they join. */
+    only?: { customerId: number; actor: string };
+  },
 ): Promise<Result<PlanSummary, PlanError>> {
   const started = Date.now();
   const found = await getCampaign(db, campaignId);
@@ -95,24 +103,13 @@ export async function planCampaign(
     SELECT id FROM score_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1`;
   if (!run) return err({ type: "no_scores" });
 
-  const t = campaign.targeting;
   const { now, policy } = options;
-  const day = (n: number) => sqlTimestamp(new Date(now.getTime() - n * 86_400_000));
-  const filters: Prisma.Sql[] = [Prisma.sql`s.run_id = ${run.id}`];
-  if (t.segments) filters.push(Prisma.sql`s.segment = ANY(${t.segments}::text[])`);
-  if (t.riskBands) filters.push(Prisma.sql`s.risk_band = ANY(${t.riskBands}::text[])`);
-  if (t.minRisk !== undefined) filters.push(Prisma.sql`s.churn_probability >= ${t.minRisk}`);
-  if (t.minClv !== undefined) filters.push(Prisma.sql`coalesce(s.clv, 0) >= ${t.minClv}`);
-  if (t.minDaysSinceLastPurchase !== undefined) {
-    filters.push(
-      Prisma.sql`NOT EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = s.customer_id AND p.purchased_at > ${day(t.minDaysSinceLastPurchase)})`,
-    );
-  }
-  if (t.minDaysSinceLastOffer !== undefined) {
-    filters.push(
-      Prisma.sql`NOT EXISTS (SELECT 1 FROM offer_issues i WHERE i.customer_id = s.customer_id AND i.issued_at > ${day(t.minDaysSinceLastOffer)})`,
-    );
-  }
+  const filters: Prisma.Sql[] = [
+    Prisma.sql`s.run_id = ${run.id}`,
+    ...(options.only
+      ? [Prisma.sql`s.customer_id = ${options.only.customerId}`]
+      : targetingFilters(campaign.targeting, now)),
+  ];
   const refusal = contactRefusalSql(policy, now, { customer: "c", kind: "offer" });
   const learned = await learnedPolicy(db, campaign.offerKeys, filters, `${campaign.seed}:${now.toISOString()}`);
 
@@ -250,10 +247,26 @@ export async function planCampaign(
       const [total] = await tx.$queryRaw<{ cost: number | null }[]>`
         SELECT sum(o.cost)::float8 AS cost FROM campaign_assignments a JOIN offers o ON o.id = a.offer_id
         WHERE a.campaign_id = ${campaignId} AND a."group" = 'treatment'`;
-      await tx.$executeRaw`
-        UPDATE campaigns SET planned_at = ${sqlTimestamp(now)}, status = CASE WHEN status = 'draft' THEN 'active' ELSE status END,
-          starts_at = coalesce(starts_at, ${sqlTimestamp(now)})
-        WHERE id = ${campaignId}`;
+      if (!options.only)
+        await tx.$executeRaw`
+          UPDATE campaigns SET planned_at = ${sqlTimestamp(now)}, status = CASE WHEN status = 'draft' THEN 'active' ELSE status END,
+            starts_at = coalesce(starts_at, ${sqlTimestamp(now)})
+          WHERE id = ${campaignId}`;
+      else {
+        // One customer a staff member added: who did it, in the same transaction as the assignment.
+        const joined = assigned.find((a) => a.group === "treatment" || a.group === "control");
+        if (joined)
+          await tx.auditLog.create({
+            data: {
+              actor: options.only.actor,
+              action: "campaign.customer_added",
+              entityType: "customer",
+              entityId: String(options.only.customerId),
+              details: { campaignId, group: joined.group },
+              createdAt: now,
+            },
+          });
+      }
 
       const excluded: Record<string, number> = {};
       let treatment = 0;
@@ -280,6 +293,27 @@ export async function planCampaign(
     },
     { timeout: 600_000, maxWait: 60_000 },
   );
+}
+
+/** The campaign's targeting as conditions on `scores s` of the run being planned. */
+function targetingFilters(t: Targeting, now: Date): Prisma.Sql[] {
+  const day = (n: number) => sqlTimestamp(new Date(now.getTime() - n * 86_400_000));
+  const filters: Prisma.Sql[] = [];
+  if (t.segments) filters.push(Prisma.sql`s.segment = ANY(${t.segments}::text[])`);
+  if (t.riskBands) filters.push(Prisma.sql`s.risk_band = ANY(${t.riskBands}::text[])`);
+  if (t.minRisk !== undefined) filters.push(Prisma.sql`s.churn_probability >= ${t.minRisk}`);
+  if (t.minClv !== undefined) filters.push(Prisma.sql`coalesce(s.clv, 0) >= ${t.minClv}`);
+  if (t.minDaysSinceLastPurchase !== undefined) {
+    filters.push(
+      Prisma.sql`NOT EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = s.customer_id AND p.purchased_at > ${day(t.minDaysSinceLastPurchase)})`,
+    );
+  }
+  if (t.minDaysSinceLastOffer !== undefined) {
+    filters.push(
+      Prisma.sql`NOT EXISTS (SELECT 1 FROM offer_issues i WHERE i.customer_id = s.customer_id AND i.issued_at > ${day(t.minDaysSinceLastOffer)})`,
+    );
+  }
+  return filters;
 }
 
 interface LearnedPolicy {

@@ -13,6 +13,8 @@ export interface AtRiskFilter {
   minRisk: number;
   /** Rows to return; the CSV export ignores it. */
   limit: number;
+  /** Rows to skip first (a later page of the list); the CSV export ignores it. */
+  offset?: number;
   orderBy?: "risk" | "clv";
   /** The reader's language for the reasons (the staff's); English by default. */
   locale?: string;
@@ -66,8 +68,11 @@ interface RawAtRiskRow {
 export async function listAtRisk(db: Database, filter: AtRiskFilter): Promise<AtRiskList> {
   const { current } = await latestScoreRuns(db);
   if (!current) return { asOf: null, total: 0, rows: [] };
-  const rows = await queryAtRisk(db, current.id, filter, filter.limit);
-  return { asOf: current.asOf, total: rows[0]?.total ?? 0, rows: rows.map((r) => toRow(r, filter.locale)) };
+  const rows = await queryAtRisk(db, current.id, filter, filter.limit, filter.offset ?? 0);
+  // A page past the end has no row to carry the count: count once more without the offset.
+  const total =
+    rows[0]?.total ?? (filter.offset ? (await queryAtRisk(db, current.id, filter, 1, 0))[0]?.total : 0) ?? 0;
+  return { asOf: current.asOf, total, rows: rows.map((r) => toRow(r, filter.locale)) };
 }
 
 /**
@@ -121,13 +126,14 @@ async function queryAtRisk(
   runId: number,
   filter: Omit<AtRiskFilter, "limit">,
   limit: number | null,
+  offset = 0,
 ): Promise<RawAtRiskRow[]> {
   const segment = filter.segment ? Prisma.sql`AND lower(s.segment) = lower(${filter.segment})` : Prisma.empty;
   const order =
     filter.orderBy === "clv"
       ? Prisma.sql`ORDER BY s.clv DESC NULLS LAST, s.churn_probability DESC, c.id`
       : Prisma.sql`ORDER BY s.churn_probability DESC, s.clv DESC NULLS LAST, c.id`;
-  const limitSql = limit === null ? Prisma.empty : Prisma.sql`LIMIT ${limit}`;
+  const limitSql = limit === null ? Prisma.empty : Prisma.sql`LIMIT ${limit} OFFSET ${offset}`;
   return db.prisma.$queryRaw<RawAtRiskRow[]>`
     SELECT c.id AS customer_id, c.external_id, c.name, c.email, c.phone,
            s.churn_probability, s.risk_band, s.clv, s.segment, s.reasons,

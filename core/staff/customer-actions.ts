@@ -6,12 +6,14 @@ import { Prisma, type Database } from "../db/client";
 import { sqlTimestamp } from "../messaging/outbox";
 import { offerCodeSql } from "../offers/offer-code";
 import { issuedOfferPayloadSql } from "../offers/offer-payload";
-import { err, ok, type Result } from "../result";
+import { assertUnreachable, err, ok, type Result } from "../result";
+import { planCampaign } from "../campaigns/plan";
 import {
   contactRefusalSql,
   effectiveTimeZone,
   lockMarketingQueue,
   nextSendableAt,
+  SKIP_REASONS,
   type ContactPolicy,
   type SkipReason,
 } from "../campaigns/contact-policy";
@@ -158,4 +160,126 @@ export async function openTicketOf(
     orderBy: { createdAt: "desc" },
     select: { id: true, reference: true, slackChannel: true, slackTs: true },
   });
+}
+
+/** A campaign staff may add a customer to: active, or a draft waiting for its first plan. */
+export interface JoinableCampaign {
+  id: number;
+  name: string;
+  status: string;
+}
+
+/** Campaigns a customer can be added to, newest first (at most `limit`; Slack lists 100 options). */
+export async function joinableCampaigns(db: Database, limit = 100): Promise<JoinableCampaign[]> {
+  return db.prisma.campaign.findMany({
+    where: { status: { in: ["active", "draft"] } },
+    orderBy: { id: "desc" },
+    take: limit,
+    select: { id: true, name: true, status: true },
+  });
+}
+
+/** Why a customer did not join: a contact-policy reason, a planner's reason, or a missing piece. */
+export type JoinRefusal =
+  | { type: "policy"; reason: SkipReason }
+  /** No offer of the campaign has a positive expected value for this customer. */
+  | { type: "no_positive_offer" }
+  | { type: "over_budget" }
+  | { type: "not_scored" }
+  | { type: "no_scores" }
+  | { type: "campaign_not_found" }
+  | { type: "campaign_closed"; status: string }
+  | { type: "not_found" };
+
+export interface CampaignJoin {
+  campaignId: number;
+  campaignName: string;
+  group: "treatment" | "control";
+  /** False when the customer was in the campaign already (a second click, or the campaign's own plan). */
+  added: boolean;
+  /** The offer queued for a treated customer, and when it goes. */
+  offer: { title: string; notBefore: Date | null } | null;
+}
+
+/**
+ * Adds one customer to a campaign through the campaign planner (`planCampaign` with `only`), so
+ * the contact policy, the seeded treatment/control split, the offer choice, the expected-value
+ * floor and the budget are the planner's own; only the targeting is the staff member's choice.
+ * The customer may land in the control group. Idempotent: a second call reports the group the
+ * customer is already in. The assignment and its audit row (`campaign.customer_added`) are
+ * written together.
+ */
+export async function addToCampaign(
+  db: Database,
+  customerId: number,
+  campaignId: number,
+  options: { now: Date; policy: ContactPolicy; staffId: string },
+): Promise<Result<CampaignJoin, JoinRefusal>> {
+  const customer = await db.prisma.customer.findFirst({
+    where: { id: customerId, erasedAt: null },
+    select: { id: true },
+  });
+  if (!customer) return err({ type: "not_found" });
+  const campaign = await db.prisma.campaign.findUnique({
+    where: { id: campaignId },
+    select: { name: true, status: true },
+  });
+  if (!campaign) return err({ type: "campaign_not_found" });
+  const existing = () =>
+    db.prisma.campaignAssignment.findUnique({
+      where: { campaignId_customerId: { campaignId, customerId } },
+      select: { group: true, offer: { select: { title: true } } },
+    });
+  const joined = async (added: boolean): Promise<Result<CampaignJoin, JoinRefusal> | null> => {
+    const row = await existing();
+    if (!row || (row.group !== "treatment" && row.group !== "control")) return null;
+    const queued =
+      row.group === "treatment"
+        ? await db.prisma.outboxMessage.findUnique({
+            where: { idempotencyKey: `campaign:${campaignId}:customer:${customerId}:offer` },
+            select: { notBefore: true, payload: true },
+          })
+        : null;
+    const title = String((queued?.payload as { title?: unknown } | undefined)?.title ?? row.offer?.title ?? "offer");
+    return ok({
+      campaignId,
+      campaignName: campaign.name,
+      group: row.group,
+      added,
+      offer: row.group === "treatment" ? { title, notBefore: queued?.notBefore ?? null } : null,
+    });
+  };
+  const before = await joined(false);
+  if (before) return before;
+  if (campaign.status !== "active" && campaign.status !== "draft")
+    return err({ type: "campaign_closed", status: campaign.status });
+
+  const planned = await planCampaign(db, campaignId, {
+    now: options.now,
+    policy: options.policy,
+    only: { customerId, actor: `slack:${options.staffId}` },
+  });
+  if (!planned.ok) {
+    const e = planned.error;
+    switch (e.type) {
+      case "no_scores":
+        return err({ type: "no_scores" });
+      case "finished":
+        return err({ type: "campaign_closed", status: "finished" });
+      case "not_found":
+        return err({ type: "campaign_not_found" });
+      case "invalid":
+      case "unknown_offers":
+        throw new Error(`campaign ${campaignId} cannot be planned: ${JSON.stringify(e)}`);
+      default:
+        return assertUnreachable(e);
+    }
+  }
+  const [reason] = Object.keys(planned.value.excluded);
+  if (reason === "no_positive_offer" || reason === "over_budget") return err({ type: reason });
+  const policyReason = SKIP_REASONS.find((r) => r === reason);
+  if (policyReason) return err({ type: "policy", reason: policyReason });
+  if (reason) throw new Error(`planner left the customer out for an unknown reason: ${reason}`);
+  // Nobody new: either a colleague's click (or the campaign's plan) got there first, or no score.
+  return (await joined(planned.value.treatment + planned.value.control > 0)) ?? err({ type: "not_scored" });
 }

@@ -225,3 +225,95 @@ export function formatDuration(ms: number): string {
   if (hours < 48) return `${hours} h ${String(minutes % 60).padStart(2, "0")} min`;
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
+
+/**
+ * Takes a file staff shared in a ticket thread to send it on to the customer; false when it was
+ * taken already (sent before, or being sent), so an edited message never sends a file twice.
+ */
+export async function claimReplyFile(
+  db: Database,
+  file: { slackFileId: string; slackTs: string; fileName: string },
+): Promise<boolean> {
+  const inserted = await db.prisma.$executeRaw`
+    INSERT INTO slack_reply_files (slack_file_id, slack_ts, file_name)
+    VALUES (${file.slackFileId}, ${file.slackTs}, ${file.fileName}) ON CONFLICT (slack_file_id) DO NOTHING`;
+  return inserted === 1;
+}
+
+/** The staff reply that took a claimed file to the customer; or, with null, gives the claim back (not sent). */
+export async function settleReplyFile(
+  db: Database,
+  slackFileId: string,
+  ticketMessageId: number | null,
+): Promise<void> {
+  if (ticketMessageId === null) await db.prisma.slackReplyFile.deleteMany({ where: { slackFileId } });
+  else await db.prisma.slackReplyFile.update({ where: { slackFileId }, data: { ticketMessageId } });
+}
+
+/** The files of a thread message (by its Slack ts) that were sent on to the customer. */
+export async function replyFilesOf(
+  db: Database,
+  slackTs: string,
+): Promise<{ slackFileId: string; fileName: string }[]> {
+  return db.prisma.slackReplyFile.findMany({
+    where: { slackTs },
+    select: { slackFileId: true, fileName: true },
+    orderBy: { id: "asc" },
+  });
+}
+
+/** One customer file's upload into a ticket thread (see `slack_media_uploads`). */
+export interface MediaUpload {
+  slackFileId: string;
+  completedAt: Date | null;
+}
+
+/** The upload of attachment `index` of a ticket message, if one was started. */
+export async function mediaUploadOf(db: Database, ticketMessageId: number, index: number): Promise<MediaUpload | null> {
+  return db.prisma.slackMediaUpload.findUnique({
+    where: { ticketMessageId_attachmentIndex: { ticketMessageId, attachmentIndex: index } },
+    select: { slackFileId: true, completedAt: true },
+  });
+}
+
+/**
+ * Records the Slack file id of an upload before it is shared into the thread (a new start
+ * replaces an upload that was never shared): whatever happens next, the file can be found.
+ */
+export async function startMediaUpload(
+  db: Database,
+  upload: { ticketMessageId: number; index: number; slackFileId: string; now: Date },
+): Promise<void> {
+  await db.prisma.slackMediaUpload.upsert({
+    where: {
+      ticketMessageId_attachmentIndex: { ticketMessageId: upload.ticketMessageId, attachmentIndex: upload.index },
+    },
+    create: {
+      ticketMessageId: upload.ticketMessageId,
+      attachmentIndex: upload.index,
+      slackFileId: upload.slackFileId,
+      createdAt: upload.now,
+    },
+    update: { slackFileId: upload.slackFileId, completedAt: null },
+  });
+}
+
+/** Marks an upload shared into the thread: it is never uploaded again. */
+export async function completeMediaUpload(db: Database, slackFileId: string, now: Date): Promise<void> {
+  await db.prisma.slackMediaUpload.updateMany({ where: { slackFileId }, data: { completedAt: now } });
+}
+
+/** The customer files of a ticket still in Slack (to delete after an erasure). */
+export async function mediaUploadsToDelete(db: Database, ticketId: number): Promise<string[]> {
+  const rows = await db.prisma.slackMediaUpload.findMany({
+    where: { deletedAt: null, message: { ticketId, author: "customer" } },
+    select: { slackFileId: true },
+    orderBy: { id: "asc" },
+  });
+  return rows.map((r) => r.slackFileId);
+}
+
+/** Marks an uploaded customer file deleted from Slack. */
+export async function markMediaUploadDeleted(db: Database, slackFileId: string, now: Date): Promise<void> {
+  await db.prisma.slackMediaUpload.updateMany({ where: { slackFileId }, data: { deletedAt: now } });
+}

@@ -19,6 +19,11 @@ export interface SlackStandIn {
   responseUrl(id?: string): string;
   calls: RecordedCall[];
   uploads: { fileId: string; content: Buffer }[];
+  /**
+   * Every file begun with files.getUploadURLExternal: where files.completeUploadExternal shared it
+   * (none until then), and whether files.delete removed it. files.info answers from here.
+   */
+  files: Map<string, { shares: { channel: string; threadTs?: string }[]; deleted: boolean }>;
   usergroupMembers: string[];
   /** Members `conversations.members` reports for any channel. */
   channelMembers: string[];
@@ -62,6 +67,7 @@ async function fileContent(raw: Buffer, contentType: string | undefined): Promis
 export async function startSlackStandIn(): Promise<SlackStandIn> {
   const calls: RecordedCall[] = [];
   const uploads: { fileId: string; content: Buffer }[] = [];
+  const files: SlackStandIn["files"] = new Map();
   const waiters: (() => void)[] = [];
   let ts = 1_700_000_000;
   let fileSeq = 0;
@@ -134,13 +140,45 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
           return reply({ ok: true, message_ts: `${++ts}.000200` });
         case "files.getUploadURLExternal": {
           const fileId = `F${++fileSeq}`;
+          files.set(fileId, { shares: [], deleted: false });
           return reply({ ok: true, upload_url: `${base}upload/${fileId}`, file_id: fileId });
         }
-        case "files.completeUploadExternal":
+        case "files.completeUploadExternal": {
+          const done = (body.files as { id: string }[] | undefined) ?? [];
+          for (const f of done)
+            files.get(f.id)?.shares.push({
+              channel: String(body.channel_id),
+              ...(body.thread_ts ? { threadTs: String(body.thread_ts) } : {}),
+            });
+          return reply({ ok: true, files: done.map((f) => ({ id: f.id })) });
+        }
+        case "files.info": {
+          const file = files.get(String(body.file));
+          if (!file || file.deleted) return reply({ ok: false, error: "file_not_found" });
+          const channels = [...new Set(file.shares.map((s) => s.channel))];
+          const shares = Object.fromEntries(
+            channels.map((c) => [
+              c,
+              file.shares.filter((s) => s.channel === c).map((s) => ({ ts: `${ts}.000300`, thread_ts: s.threadTs })),
+            ]),
+          );
           return reply({
             ok: true,
-            files: (body.files as { id: string }[] | undefined)?.map((f) => ({ id: f.id })) ?? [],
+            file: {
+              id: body.file,
+              channels: channels.filter((c) => c.startsWith("C")),
+              groups: channels.filter((c) => c.startsWith("G")),
+              ims: channels.filter((c) => c.startsWith("D")),
+              shares: channels.length ? { public: shares } : {},
+            },
           });
+        }
+        case "files.delete": {
+          const file = files.get(String(body.file));
+          if (!file || file.deleted) return reply({ ok: false, error: "file_not_found" });
+          file.deleted = true;
+          return reply({ ok: true });
+        }
         case "conversations.open":
           return reply({ ok: true, channel: { id: `D${String(body.users)}` } });
         case "conversations.members":
@@ -172,6 +210,7 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
     fileUrl: (name) => `${base}files/${encodeURIComponent(name)}`,
     calls,
     uploads,
+    files,
     get usergroupMembers() {
       return state.usergroupMembers;
     },
