@@ -115,7 +115,8 @@ const record = (properties: Record<string, unknown>, required: string[]) => ({
   items: { type: "object", required, properties, additionalProperties: true },
 });
 const result = {
-  description: "Counts by outcome; rejected records by position with the reason (422 when all were rejected)",
+  description:
+    "Counts by outcome; rejected records by position with the reason (422 when all were rejected); skippedErased: records of customers who asked to be forgotten, accepted and not written",
   content: { "application/json": { schema: { type: "object" } } },
 };
 const op = (summary: string, schema: unknown) => ({
