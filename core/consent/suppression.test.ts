@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../../test/helpers/db";
 import type { Database } from "../db/client";
 import { importFile } from "../import/importer";
+import { ingest } from "../import/ingest";
 import { eraseCustomer } from "./consent";
 import { ErasureKeyError, loadSuppressionList } from "./suppression";
 
@@ -100,6 +101,18 @@ describe("erasure suppression list, generated key [pglite]", () => {
       written: { inserted: 1 },
     });
     expect(staged.totals).toMatchObject({ orders: 1, customers: 1 });
+  });
+
+  it("skips their refunds on the live feed, which would otherwise create the customer", async () => {
+    const refunds = [
+      { external_id: "R-1", customer_id: "4242", refunded_at: "2026-11-01T10:00:00Z", amount: 5 },
+      { external_id: "R-2", customer_id: "7003", refunded_at: "2026-11-01T10:00:00Z", amount: 6 },
+      { external_id: "R-3", refunded_at: "2026-11-01T10:00:00Z", amount: 7 },
+    ];
+    const result = await ingest(db, "refunds", refunds, { timeZone: "UTC", now: NOW });
+    expect(result).toMatchObject({ received: 3, skippedErased: 1, rejected: [], written: { inserted: 2 } });
+    expect(await db.prisma.customer.count({ where: { externalId: "4242" } })).toBe(0);
+    expect(await db.prisma.refund.count({ where: { externalId: "R-1" } })).toBe(0);
   });
 
   it("refuses ERASURE_KEY set after the list was built with the generated key", async () => {
