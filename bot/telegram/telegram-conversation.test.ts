@@ -262,6 +262,47 @@ describe("detractors and complaints reach staff", () => {
     });
 });
 
+describe("media in a complaint", () => {
+  for (const locale of LOCALES)
+    it(`joins a document with its caption, a bare voice message and a video note to the open complaint (${locale})`, async () => {
+      const words = WORDS[locale];
+      const { user, customer } = await linked(locale);
+      await user.command("/complaint");
+      await waitForMessages(server, TEST_TOKEN, user.chatId, 1);
+      await user.text(words.complaint);
+      const reference = /T-\d+/.exec((await waitForMessages(server, TEST_TOKEN, user.chatId, 2))[1]!.text)![0];
+      const media = [
+        {
+          text: words.caption,
+          extra: { caption: words.caption, document: { file_id: "receipt-pdf", file_unique_id: "d" } },
+        },
+        { text: "", extra: { voice: { file_id: "voice-1", file_unique_id: "v", duration: 4 } } },
+        { text: "", extra: { video_note: { file_id: "round-1", file_unique_id: "r", length: 240, duration: 5 } } },
+      ];
+      for (const [i, { text, extra }] of media.entries()) {
+        advance(2 * 60_000); // past the burst window: each is acknowledged
+        await user.text(text, extra);
+        expect((await waitForMessages(server, TEST_TOKEN, user.chatId, 3 + i))[2 + i]!.text).toContain(reference);
+      }
+      const ticket = await db.prisma.ticket.findUniqueOrThrow({
+        where: { reference },
+        include: { messages: { orderBy: { id: "asc" } } },
+      });
+      expect(ticket.customerId).toBe(customer.id);
+      expect(ticket.messages.map((m) => [m.text, m.attachments])).toEqual([
+        [words.complaint, null],
+        [words.caption, [{ kind: "document", fileId: "receipt-pdf" }]],
+        // Without a caption the ticket names what came.
+        ["[voice]", [{ kind: "voice", fileId: "voice-1" }]],
+        ["[video_note]", [{ kind: "video_note", fileId: "round-1" }]],
+      ]);
+      // Staff are told of each that joined the ticket, with the number of files.
+      const events = await db.prisma.staffEvent.findMany({ where: { type: "ticket_message" } });
+      const told = events.filter((e) => (e.payload as { ticketId?: number }).ticketId === ticket.id);
+      expect(told.map((e) => (e.payload as { attachments?: number }).attachments)).toEqual([1, 1, 1]);
+    });
+});
+
 describe("linking and commands", () => {
   it("asks once for consent when a chat is linked, records the answer, and takes /START in capitals", async () => {
     const user = emulatorUser(server, TEST_TOKEN, nextChat++, { locale: "en" });
