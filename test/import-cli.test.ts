@@ -1,10 +1,13 @@
-// `retention import` as a user runs it: the UCI export with no option, and a file whose every row
-// is rejected, which must exit non-zero and name the option that helps.
+// `retention import` as a user runs it: the UCI export with no option, a file whose every row
+// is rejected, which must exit non-zero and name the option that helps, and a file naming a
+// customer who asked to be forgotten, who is skipped and counted without failing the import.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { eraseCustomer } from "../core/consent/consent";
+import { openDatabase, resolveDatabaseTarget } from "../core/db/client";
 import { createMigratedDataDir } from "./helpers/db";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -42,6 +45,28 @@ describe("retention import (CLI)", () => {
     expect(result.stdout).toMatch(/FAILED: too many rows were rejected/);
     expect(result.stdout).toMatch(/--create-customers/);
   });
+
+  it("skips a customer erased on request when the shop's file is imported again, and says so (exit 0)", async () => {
+    const csv = path.join(dataDir, "customers.csv");
+    writeFileSync(
+      csv,
+      "customer_id,name,email\nE-100,Vera Lind,vera.lind@example.org\nE-101,Ivan Roe,ivan@example.org\n",
+    );
+    expect((await retention(["import", "customers", csv])).code).toBe(0);
+    // The customer asks to be forgotten (the bot does this on /forget).
+    const db = await openDatabase(resolveDatabaseTarget(undefined, dataDir));
+    try {
+      const vera = await db.prisma.customer.findUniqueOrThrow({ where: { externalId: "E-100" } });
+      expect((await eraseCustomer(db, vera.id, { now: new Date() })).ok).toBe(true);
+    } finally {
+      await db.close();
+    }
+    const again = await retention(["import", "customers", csv]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/rejected: 0 of 2 rows/);
+    expect(again.stdout).toMatch(/skipped: erased on request: 1 of 2 rows/);
+    expect(again.stdout).toMatch(/customers: inserted 0, updated 0, unchanged 1/);
+  }, 300_000);
 
   it.skipIf(!UCI)(
     "the UCI export imports with --create-customers alone and states shape, dates, refunds and anonymous sales",

@@ -3,15 +3,25 @@
 // token, purchases and refunds, scores, an offer, outbox rows, staff events, audit rows and a
 // ticket posted to Slack) sends /forget and confirms. Then every table of the database is read
 // row by row as text, and none of the person's values may appear anywhere; the Slack posts the
-// app made about them are edited to carry none either.
+// app made about them are edited to carry none either. Then the shop's files are imported again
+// (customers, orders with and without --create-customers, the live feed's POST /v1/customers and
+// /v1/orders): the person is skipped as "erased on request" and the scan still finds nothing.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
 import type TelegramServer from "telegram-test-api";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Config } from "../../core/config/config";
 import type { Database } from "../../core/db/client";
 import { Prisma } from "../../core/db/client";
+import { importFile } from "../../core/import/importer";
 import { createLinkToken } from "../../core/linking/linking";
 import { silentLogger } from "../../core/log";
 import { enqueueMessages } from "../../core/messaging/outbox";
 import { runDispatch } from "../../jobs/dispatch.job";
+import { createIngestRoutes } from "../../jobs/ingest/routes";
 import { createTestDatabase, describeEachDatabase, type DatabaseKind } from "../../test/helpers/db";
 import { until } from "../../test/helpers/wait";
 import { startSlackHarness, type SlackHarness } from "../slack/testing/harness";
@@ -105,11 +115,46 @@ function findings(rows: { table: string; row: string }[], values: string[]): str
   return out;
 }
 
+/** The shop's customer file again: the person, the person under new numbers, and someone else. */
+function customersFile(dir: string, p: Person): string {
+  const file = path.join(dir, `customers-${p.locale}.csv`);
+  writeFileSync(
+    file,
+    [
+      "customer_id,name,email,phone",
+      `${p.externalId},"${p.name}",${p.email},${p.rawPhone}`,
+      // A new customer number with the same e-mail (as the shop may write it) or the same phone.
+      `NEW-1-${p.locale},"${p.name}",${p.email.toUpperCase()},`,
+      `NEW-2-${p.locale},,,${p.rawPhone}`,
+      `OTHER-${p.locale},Somebody Else,other-${p.locale}@example.net,`,
+    ].join("\n") + "\n",
+  );
+  return file;
+}
+
+/** The shop's orders file again: the person's orders and one of someone else. */
+function ordersFile(dir: string, p: Person): string {
+  const file = path.join(dir, `orders-${p.locale}.csv`);
+  writeFileSync(
+    file,
+    [
+      "order_id,customer_id,date,amount",
+      ...p.orderIds.map((id, i) => `${id},${p.externalId},2026-06-0${i + 1},${40 + i}`),
+      `OTHER-ORD-${p.locale},OTHER-${p.locale},2026-06-03,12`,
+    ].join("\n") + "\n",
+  );
+  return file;
+}
+
 describeEachDatabase("erasure leaves nothing personal", (kind: DatabaseKind) => {
   let db: Database;
   let server: TelegramServer;
   let bot: RunningTestBot;
   let slack: SlackHarness;
+  let feed: Server;
+  let feedUrl: string;
+  let config: Config;
+  const files = mkdtempSync(path.join(os.tmpdir(), "erasure-reimport-"));
   let clock = NOW;
   const now = () => clock;
   const advance = (minutes: number) => {
@@ -135,10 +180,23 @@ describeEachDatabase("erasure leaves nothing personal", (kind: DatabaseKind) => 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
     server = await startEmulator();
-    bot = await runTestBot(db, server, { now });
+    // The suppression list's key from the configuration; phones without a country code read as Russian.
+    config = testConfig(server, { ERASURE_KEY: "test-erasure-key-0123456789abcdefghijkl", PHONE_DEFAULT_REGION: "RU" });
+    bot = await runTestBot(db, server, { now, config });
     slack = await startSlackHarness({ db, now, telegramChannel: bot.channel });
+    const routes = createIngestRoutes({
+      db,
+      apiKeys: ["k-erasure"],
+      timeZone: "UTC",
+      now,
+      erasure: config.erasure,
+    });
+    feed = createServer((req, res) => void routes(req, res));
+    await new Promise<void>((resolve) => feed.listen(0, "127.0.0.1", resolve));
+    feedUrl = `http://127.0.0.1:${(feed.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
+    await new Promise((resolve) => feed?.close(resolve));
     await slack?.close();
     await bot?.stop();
     await server?.stop();
@@ -359,5 +417,51 @@ describeEachDatabase("erasure leaves nothing personal", (kind: DatabaseKind) => 
           ts,
         ).toEqual([]);
       }
+
+      // The shop's files imported again: the person is skipped, everyone else is written.
+      const options = { timeZone: "UTC", now: clock, erasure: config.erasure };
+      const customers = await importFile(db, { ...options, kind: "customers", file: customersFile(files, person) });
+      expect(customers).toMatchObject({ rows: 4, skippedErased: 3, rejected: 0, written: { inserted: 1 } });
+      expect(customers.tooManyRejected).toBe(false);
+      const orders = ordersFile(files, person);
+      // Without --create-customers their orders are skipped, not rejected as unknown customers.
+      const known = await importFile(db, { ...options, kind: "orders", file: orders });
+      expect(known).toMatchObject({ rows: 3, skippedErased: 2, rejected: 0, written: { inserted: 1 } });
+      expect(known.tooManyRejected).toBe(false);
+      const created = await importFile(db, { ...options, kind: "orders", file: orders, createCustomers: true });
+      expect(created).toMatchObject({ skippedErased: 2, rejected: 0, customersCreated: 0 });
+      // The live feed skips them too, and says so.
+      const post = async (route: string, body: unknown) => {
+        const response = await fetch(feedUrl + route, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: "Bearer k-erasure" },
+          body: JSON.stringify(body),
+        });
+        expect(response.status).toBe(200);
+        return (await response.json()) as Record<string, unknown>;
+      };
+      expect(
+        await post("/v1/customers", [
+          { customer_id: person.externalId, name: person.name, email: person.email, phone: person.rawPhone },
+        ]),
+      ).toMatchObject({ received: 1, skippedErased: 1, rejected: [], written: { inserted: 0 } });
+      expect(
+        await post(
+          "/v1/orders",
+          person.orderIds.map((id) => ({
+            order_id: id,
+            customer_id: person.externalId,
+            date: "2026-06-01",
+            amount: 40,
+          })),
+        ),
+      ).toMatchObject({ received: 2, skippedErased: 2, rejected: [], written: { inserted: 0 } });
+      expect(
+        await db.prisma.customer.count({
+          where: { externalId: { in: [person.externalId, `NEW-1-${person.locale}`, `NEW-2-${person.locale}`] } },
+        }),
+      ).toBe(0);
+      expect(await db.prisma.customer.count({ where: { externalId: `OTHER-${person.locale}` } })).toBe(1);
+      expect(findings(await everyRow(db), values)).toEqual([]);
     });
 });

@@ -25,9 +25,9 @@ let server: TelegramServer;
 let running: RunningTestBot;
 let nextChat = 9000;
 
-async function linked() {
-  const user = emulatorUser(server, TEST_TOKEN, nextChat++);
-  const customer = await makeCustomer(db, { chatId: BigInt(user.chatId) });
+async function linked(locale?: "en" | "ru") {
+  const user = emulatorUser(server, TEST_TOKEN, nextChat++, locale ? { locale } : {});
+  const customer = await makeCustomer(db, { chatId: BigInt(user.chatId), ...(locale ? { locale } : {}) });
   return { user, customer };
 }
 
@@ -84,6 +84,24 @@ describe("bad input", () => {
     expect(replies[1]!.text).toContain("don't know that command");
     expect(await written()).toEqual(before);
   });
+
+  for (const [locale, sentence, tooLong, logged] of [
+    ["en", "The parcel came open and half the books are wet. ", "too long", /T-\d+/],
+    ["ru", "Посылка пришла вскрытой, половина книг промокла. ", "слишком длинное", /T-\d+/],
+  ] as const)
+    it(`takes a text of exactly 4,096 characters whole into a ticket, and refuses one more (${locale})`, async () => {
+      const { user, customer } = await linked(locale);
+      const longest = sentence.repeat(100).slice(0, 4096);
+      expect(longest).toHaveLength(4096);
+      await user.text(longest);
+      expect((await waitForMessages(server, TEST_TOKEN, user.chatId, 1))[0]!.text).toMatch(logged);
+      const stored = await db.prisma.ticketMessage.findFirstOrThrow({ where: { ticket: { customerId: customer.id } } });
+      expect(stored.text).toBe(longest);
+      const before = await written();
+      await user.text(`${longest}!`);
+      expect((await waitForMessages(server, TEST_TOKEN, user.chatId, 2))[1]!.text).toContain(tooLong);
+      expect(await written()).toEqual(before);
+    });
 
   it("tells an unlinked user how to link, for text, commands and buttons, and writes nothing", async () => {
     const stranger = emulatorUser(server, TEST_TOKEN, nextChat++);

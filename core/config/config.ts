@@ -62,6 +62,8 @@ export const envSchema = z.object({
     .regex(/^[A-Z]{2}$/, "a two-letter country code such as RU or GB")
     .refine((v) => isSupportedCountry(v), "a country libphonenumber-js knows")
     .optional(),
+  // erasure: the key of the suppression list's digests (at least 32 characters); unset: generated once
+  ERASURE_KEY: z.string().trim().min(32, "at least 32 characters (e.g. openssl rand -base64 32)").optional(),
   // slack
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
@@ -137,6 +139,7 @@ export const SECRET_VARIABLES = [
   "SLACK_APP_TOKEN",
   "OPENAI_API_KEY",
   "INGEST_API_KEYS",
+  "ERASURE_KEY",
 ] as const satisfies readonly (keyof Env)[];
 
 /** The parsed configuration the rest of the product receives. */
@@ -169,6 +172,11 @@ export interface Config {
   conversation: { timeoutMinutes: number; supportResponseHours: number };
   /** Phone numbers without a country code are read in this region (ISO 3166 alpha-2). */
   linking: { phoneRegion: PhoneRegion | undefined };
+  /**
+   * Erasure's suppression list (customers who asked to be forgotten, as keyed digests): its HMAC
+   * key (ERASURE_KEY; unset: generated once and kept in the database) and how phones are read.
+   */
+  erasure: { key: string | undefined; phoneRegion: PhoneRegion | undefined };
   slack: {
     botToken: string | undefined;
     signingSecret: string | undefined;
@@ -324,6 +332,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       supportResponseHours: env.SUPPORT_RESPONSE_HOURS,
     },
     linking: { phoneRegion: env.PHONE_DEFAULT_REGION as PhoneRegion | undefined },
+    erasure: { key: env.ERASURE_KEY, phoneRegion: env.PHONE_DEFAULT_REGION as PhoneRegion | undefined },
     slack: {
       botToken: env.SLACK_BOT_TOKEN,
       signingSecret: env.SLACK_SIGNING_SECRET,

@@ -8,6 +8,7 @@ import { defaultTranslator } from "../messaging/locales";
 import { randomUUID } from "node:crypto";
 import { Prisma, type Database } from "../db/client";
 import { err, ok, type Result } from "../result";
+import { suppress, suppressionListForErasure, type ErasureSettings } from "./suppression";
 
 export type ConsentError = { type: "not_found" } | { type: "erased" };
 
@@ -254,13 +255,16 @@ const ERASE_TRANSACTION = { maxWait: 30_000, timeout: 60_000 };
  * the audit trail loses the chat's id; the staff assistant's log loses their names, numbers and
  * the answers it gave with their data. Each of the customer's tickets raises a `ticket_erased`
  * staff event, so the Slack posts about it are edited (queued: it survives a crash or an outage).
- * One `gdpr.erase` audit row, under the erased customer's old id.
+ * One `gdpr.erase` audit row, under the erased customer's old id. The shop's customer number, the
+ * e-mail and the phone go on the suppression list as keyed digests only (`suppression.ts`), so
+ * importing the shop's file again does not bring them back.
+ * @throws ErasureKeyError when ERASURE_KEY changed since the suppression list was built.
  * @returns the anonymous row's id (for the caller's tests and counts; nothing stores the pair).
  */
 export async function eraseCustomer(
   db: Database,
   customerId: number,
-  options: { now: Date; actor?: string },
+  options: { now: Date; actor?: string; erasure?: ErasureSettings },
 ): Promise<Result<{ erased: true; anonymousId: number }, { type: "not_found" } | { type: "already_erased" }>> {
   const customer = await db.prisma.customer.findUnique({
     where: { id: customerId },
@@ -285,6 +289,7 @@ export async function eraseCustomer(
   }
   if (customer.erasedAt) return err({ type: "already_erased" });
   const chatKey = customer.telegramChatId === null ? null : `tg:${customer.telegramChatId}`;
+  const suppression = await suppressionListForErasure(db, options.erasure);
   const anonymousId = await db.prisma.$transaction(async (tx) => {
     const anonymous = await tx.customer.create({
       data: {
@@ -365,6 +370,7 @@ export async function eraseCustomer(
           OR strpos(tool_calls::text, ${value}) > 0`;
     }
     await tx.customer.delete({ where: { id: customerId } });
+    await suppress(tx, suppression, customer, options.now);
     await tx.auditLog.create({
       data: {
         // An erasure the customer asked for from their chat must not record that chat's id.

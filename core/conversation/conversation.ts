@@ -26,8 +26,7 @@ import {
   type UpdateMarker,
   type UpdateOutcome,
 } from "../tickets/tickets";
-import { routeIntent } from "./intent-routing";
-import { classifyIntent, isQuestion } from "./intents";
+import { routeIntent, type AwaitedAnswer, type RoutedIntent } from "./intent-routing";
 import {
   activeFlow,
   enterFlow,
@@ -109,11 +108,13 @@ export async function handleCustomerMessage(
   if (message.text.length > MAX_TEXT) return { replies: [say("too-long", { max: MAX_TEXT })], state: input.state };
   const flow = activeFlow(input.state, now, deps.timeoutMinutes);
   const state = flow ? input.state : leaveFlow(input.state);
+  let routed: RoutedIntent | undefined;
   if (flow) {
     const inFlow = await continueFlow(deps, customer, flow, message, state, now);
-    if (inFlow) return inFlow;
+    if (!("left" in inFlow)) return inFlow;
+    routed = inFlow.routed;
   }
-  return handleNormalMessage(deps, customer, message, leaveFlow(state), now);
+  return handleNormalMessage(deps, customer, message, leaveFlow(state), now, routed);
 }
 
 /**
@@ -149,7 +150,27 @@ function inBurst(state: ConversationState, now: Date): boolean {
   return Number.isFinite(lastRequest) && now.getTime() - lastRequest < BURST_WINDOW_MS;
 }
 
-/** A flow's answer, or null when the message is plainly not one (the flow is left). */
+/**
+ * The message is plainly not the flow's answer: the flow is left and the message handled as a
+ * normal one, with the intent already decided when deciding it took one (a model call saved).
+ */
+interface LeftFlow {
+  left: true;
+  routed?: RoutedIntent;
+}
+const LEFT: LeftFlow = { left: true };
+
+/** How a text is routed: by the model when one is configured, within its time. */
+function routing(deps: ConversationDeps, text: string, awaiting?: AwaitedAnswer): Promise<RoutedIntent> {
+  return routeIntent(text, {
+    chatModel: deps.chatModel,
+    timeoutMs: deps.intentTimeoutMs ?? DEFAULT_INTENT_TIMEOUT_MS,
+    log: deps.log,
+    awaiting,
+  });
+}
+
+/** A flow's answer, or `LeftFlow` when the message is plainly not one. */
 async function continueFlow(
   deps: ConversationDeps,
   customer: ConversationCustomer,
@@ -157,12 +178,15 @@ async function continueFlow(
   message: CustomerMessage,
   state: ConversationState,
   now: Date,
-): Promise<ConversationResult | null> {
+): Promise<ConversationResult | LeftFlow> {
   const text = message.text.trim();
   const hasMedia = Boolean(message.attachments?.length);
   switch (flow.type) {
     case "nps_comment": {
-      if (hasMedia || !text || classifyIntent(text) !== "request" || isQuestion(text)) return null;
+      if (hasMedia || !text) return LEFT;
+      // The answer to "what is the main reason for your score?", or a new question or small talk.
+      const routed = await routing(deps, text, "nps");
+      if (!routed.answers) return { left: true, routed };
       const result = await recordNpsComment(
         deps.db,
         {
@@ -175,18 +199,18 @@ async function continueFlow(
         },
         { chatModel: deps.chatModel, log: deps.log },
       );
-      if (!result.ok) return null;
+      if (!result.ok) return { left: true, routed };
       const replies = [say("nps-thanks")];
       if (result.value.ticket) replies.push(ticketPromise(deps, "nps-ticket", result.value.ticket));
       return { replies, state: { ...leaveFlow(state), lastRequestAt: now.toISOString() } };
     }
     case "servqual": {
       // The answers are buttons; a bare digit in range is taken as one, anything else leaves.
-      if (hasMedia || !/^[1-7]$/.test(text)) return null;
-      return answerSurvey(deps, customer, state, flow.state, flow.state.step, Number(text), now);
+      if (hasMedia || !/^[1-7]$/.test(text)) return LEFT;
+      return (await answerSurvey(deps, customer, state, flow.state, flow.state.step, Number(text), now)) ?? LEFT;
     }
     case "complaint": {
-      if (!text && !hasMedia) return null;
+      if (!text && !hasMedia) return LEFT;
       const opened = await openRequest(deps, customer, message, now, true);
       if (!opened) return { replies: [], state };
       return {
@@ -196,7 +220,7 @@ async function continueFlow(
     }
     case "confirm_forget":
     case "confirm_optin":
-      return null;
+      return LEFT;
   }
 }
 
@@ -206,16 +230,13 @@ async function handleNormalMessage(
   message: CustomerMessage,
   state: ConversationState,
   now: Date,
+  alreadyRouted?: RoutedIntent,
 ): Promise<ConversationResult> {
   const text = message.text.trim();
   const hasMedia = Boolean(message.attachments?.length);
   let complaint = false;
   if (!hasMedia) {
-    const routed = await routeIntent(text, {
-      chatModel: deps.chatModel,
-      timeoutMs: deps.intentTimeoutMs ?? DEFAULT_INTENT_TIMEOUT_MS,
-      log: deps.log,
-    });
+    const routed = alreadyRouted ?? (await routing(deps, text));
     if (routed.intent !== "request") return { replies: [say(`smalltalk-${routed.intent}`)], state };
     complaint = routed.complaint;
   }

@@ -56,6 +56,8 @@ const KEYWORDS: Record<Theme, string[]> = {
     "поврежд",
     "царапин",
     "испорч",
+    "разбит",
+    "трещин",
   ],
   service: [
     "service",

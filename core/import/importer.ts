@@ -1,6 +1,12 @@
 // `retention import customers|orders FILE`: streamed, batched, idempotent imports.
 // Each batch is one transaction, so a crash or Ctrl-C never leaves half a batch; --strict
 // checks the whole file first and writes everything in one transaction or nothing.
+import {
+  loadSuppressionList,
+  partitionSuppressed,
+  type ErasureSettings,
+  type SuppressionList,
+} from "../consent/suppression";
 import type { Database, Prisma, PrismaClient } from "../db/client";
 import { settlePurchaseStats } from "../db/purchase-stats";
 import {
@@ -58,6 +64,8 @@ export interface ImportOptions {
   dryRun?: boolean;
   /** The share of rows that may be rejected before the import counts as failed (default 0.05). */
   maxRejectedShare?: number;
+  /** The erasure suppression list's key and phone region (from the configuration). */
+  erasure?: ErasureSettings;
 }
 
 export interface ImportProgress {
@@ -77,6 +85,11 @@ export interface ImportReport {
   written: UpsertCounts;
   customersCreated: number;
   rejected: number;
+  /**
+   * Rows skipped because their customer asked to be forgotten (on the erasure suppression list):
+   * nothing of theirs is written, and they are not rejections (the import does not fail for them).
+   */
+  skippedErased: number;
   /** The first `MAX_REPORTED_ERRORS` problems, in file order. */
   errors: RowError[];
   /** True when --strict found problems and nothing was written. */
@@ -159,6 +172,7 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
     written: { inserted: 0, updated: 0, unchanged: 0 },
     customersCreated: 0,
     rejected: 0,
+    skippedErased: 0,
     errors: [],
     refused: false,
     aborted: false,
@@ -188,9 +202,11 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
     return report;
   };
 
+  // Who asked to be forgotten: their rows are skipped (read once; empty until the first erasure).
+  const suppression = await loadSuppressionList(db, options.erasure);
   if (format === "csv" && options.kind === "orders") {
     try {
-      await importOrdersStaged(db, options, report, rejections);
+      await importOrdersStaged(db, options, report, rejections, suppression);
     } catch (error) {
       if (error instanceof StagedOrdersFileError) throw new ImportFileError(error.message);
       throw error;
@@ -217,7 +233,16 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
 
   if (options.strict) {
     // Pass 1 reads everything and writes nothing.
-    const check = await runPass(db.prisma, options, format, source, { write: false }, addError, () => undefined);
+    const pass = { suppression, onSkipped: () => undefined };
+    const check = await runPass(
+      db.prisma,
+      options,
+      format,
+      source,
+      { write: false, ...pass },
+      addError,
+      () => undefined,
+    );
     report.rows = check.rows;
     if (rejections.count > 0 || check.aborted) {
       report.refused = rejections.count > 0;
@@ -227,8 +252,15 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
     report.rows = 0;
     await db.prisma
       .$transaction(async (tx) => {
-        const pass = await runPass(tx, options, format, source, { write: true }, addError, (counts, created) =>
-          add(report, counts, created),
+        const skipping = { suppression, onSkipped: (n: number) => (report.skippedErased += n) };
+        const pass = await runPass(
+          tx,
+          options,
+          format,
+          source,
+          { write: true, ...skipping },
+          addError,
+          (counts, created) => add(report, counts, created),
         );
         report.rows = pass.rows;
         // Ctrl-C during a strict import: roll the whole file back.
@@ -246,7 +278,12 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
       options,
       format,
       source,
-      { write: !options.dryRun, transactionPerBatch: true },
+      {
+        write: !options.dryRun,
+        transactionPerBatch: true,
+        suppression,
+        onSkipped: (n) => (report.skippedErased += n),
+      },
       addError,
       (counts, created) => add(report, counts, created),
     );
@@ -307,7 +344,13 @@ async function runPass(
   options: ImportOptions,
   format: ImportFormat,
   openTable: (() => Promise<TableStream>) | null,
-  mode: { write: boolean; transactionPerBatch?: boolean },
+  mode: {
+    write: boolean;
+    transactionPerBatch?: boolean;
+    suppression: SuppressionList;
+    /** Rows skipped for the suppression list; counted in writing passes and dry runs. */
+    onSkipped: (rows: number) => void;
+  },
   addError: (e: RowError) => void,
   onWritten: (counts: UpsertCounts, customersCreated: number) => void,
 ): Promise<{ rows: number; aborted: boolean }> {
@@ -346,8 +389,12 @@ async function runPass(
       const plan = columnsOrThrow(planColumns(source.header, CUSTOMER_FIELDS, options.map ?? {}, ["externalId"]));
       let batch: CustomerRow[] = [];
       const flush = async () => {
-        const rowsToWrite = batch;
+        let rowsToWrite = batch;
         batch = [];
+        if (rowsToWrite.length === 0) return;
+        const skipped = await partitionSuppressed(client, mode.suppression, rowsToWrite, (r) => r);
+        rowsToWrite = skipped.kept;
+        mode.onSkipped(skipped.suppressed.length);
         if (!mode.write || rowsToWrite.length === 0) return;
         await writeBatch(async (tx) => onWritten(await upsertCustomers(tx, rowsToWrite), 0));
       };
@@ -369,8 +416,14 @@ async function runPass(
       const occurrences = new Map<string, number>(); // derived keys for files without order ids
       let batch: (PurchaseRow & { line: number })[] = [];
       const flush = async () => {
-        const pending = batch;
+        if (batch.length === 0) return;
+        // The orders of customers who asked to be forgotten: skipped, and no customer created.
+        const skipped = await partitionSuppressed(client, mode.suppression, batch, (r) => ({
+          externalId: r.customerExternalId,
+        }));
+        const pending = skipped.kept;
         batch = [];
+        mode.onSkipped(skipped.suppressed.length);
         if (pending.length === 0) return;
         const customerIds = [...new Set(pending.map((r) => r.customerExternalId))];
         if (createCustomers) {

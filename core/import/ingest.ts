@@ -1,6 +1,7 @@
 // The live feed's core: JSON records pushed by a shop, checked by the same column matching,
 // validation and messages as the CSV import, and written by the same idempotent upserts
 // (keyed by external ids, so a retried request changes nothing).
+import { loadSuppressionList, partitionSuppressed, type ErasureSettings } from "../consent/suppression";
 import type { Database } from "../db/client";
 import { settlePurchaseStats } from "../db/purchase-stats";
 import type { Table } from "./decode";
@@ -25,6 +26,11 @@ export interface IngestResult {
   anonymousSales?: UpsertCounts;
   /** Rejected records by position in the array (0-based), with the import's reason. */
   rejected: { index: number; reason: string }[];
+  /**
+   * Records skipped because their customer asked to be forgotten (erasure suppression list):
+   * accepted, not written, and not an error.
+   */
+  skippedErased: number;
 }
 
 export type IngestKind = "orders" | "customers" | "refunds";
@@ -66,10 +72,17 @@ export async function ingest(
   db: Database,
   kind: IngestKind,
   records: Record<string, unknown>[],
-  options: { timeZone: string; now: Date },
+  options: { timeZone: string; now: Date; erasure?: ErasureSettings },
 ): Promise<IngestResult> {
   const table = asTable(records);
-  const result: IngestResult = { received: records.length, written: none(), rejected: [] };
+  const result: IngestResult = { received: records.length, written: none(), rejected: [], skippedErased: 0 };
+  const suppression = await loadSuppressionList(db, options.erasure);
+  // Records of people who asked to be forgotten are dropped before anything is written.
+  const withoutErased = async <T>(items: T[], identify: (item: T) => { externalId?: string | null }) => {
+    const { kept, suppressed } = await partitionSuppressed(db.prisma, suppression, items, identify);
+    result.skippedErased += suppressed.length;
+    return kept;
+  };
   const reject = (line: number, reason: string) => result.rejected.push({ index: line - 1, reason });
   if (kind === "customers") {
     const planned = planColumns<CustomerField>(table.header, CUSTOMER_FIELDS, {}, ["externalId"]);
@@ -77,17 +90,18 @@ export async function ingest(
       for (const r of table.records) reject(r.line, planned.problems.join("; "));
       return result;
     }
-    const rows: CustomerRow[] = [];
+    const parsed: CustomerRow[] = [];
     for (const r of table.records) {
       const row = customerFromCells(table.header, r.cells, planned.plan, options);
-      if (row.ok) rows.push(row.row);
+      if (row.ok) parsed.push(row.row);
       else reject(r.line, row.reason);
     }
+    const rows = await withoutErased(parsed, (r) => r);
     result.written = await db.prisma.$transaction((tx) => upsertCustomers(tx, rows));
     return result;
   }
   if (kind === "refunds") {
-    const rows: RefundRow[] = [];
+    const parsed: RefundRow[] = [];
     const field = (r: Record<string, unknown>, ...names: string[]) => {
       for (const n of names)
         if (r[n] !== undefined && r[n] !== null && String(r[n]).trim() !== "") return String(r[n]).trim();
@@ -106,7 +120,7 @@ export async function ingest(
           : readDate(when, { kind: "iso", format: "ISO 8601", reason: "" }, options.timeZone, options.now);
       if (!at) return reject(i + 1, `date "${when ?? ""}" is not a date as ISO 8601`);
       const customer = field(r, "customer_id", "customer");
-      rows.push({
+      parsed.push({
         externalId: normalizeId(id),
         customerExternalId: customer === undefined ? null : normalizeId(customer),
         orderExternalId: field(r, "order_id", "order_external_id") ?? null,
@@ -114,6 +128,7 @@ export async function ingest(
         amount: amount.toFixed(2),
       });
     });
+    const rows = await withoutErased(parsed, (r) => ({ externalId: r.customerExternalId }));
     result.written = await db.prisma.$transaction(async (tx) => {
       await ensureCustomers(tx, [
         ...new Set(rows.flatMap((r) => (r.customerExternalId ? [r.customerExternalId] : []))),
@@ -131,7 +146,9 @@ export async function ingest(
     return result;
   }
   for (const e of prepared.errors) reject(e.line, e.reason);
-  const { purchases, refunds, anonymousSales } = prepared;
+  const { anonymousSales } = prepared;
+  const purchases = await withoutErased(prepared.purchases, (p) => ({ externalId: p.customerExternalId }));
+  const refunds = await withoutErased(prepared.refunds, (r) => ({ externalId: r.customerExternalId }));
   await db.prisma.$transaction(async (tx) => {
     await ensureCustomers(tx, [
       ...new Set([

@@ -9,6 +9,7 @@
 // are checked with the layout of the first rows while the inference goes on, and in the rare file
 // whose later rows change the verdict the staged rows are dropped and the file read again.
 import { randomBytes } from "node:crypto";
+import type { SuppressionList } from "../consent/suppression";
 import type { Database, DatabaseSession } from "../db/client";
 import { settlePurchaseStats } from "../db/purchase-stats";
 import type { ColumnPlan, OrderField } from "./fields";
@@ -47,6 +48,7 @@ export async function importOrdersStaged(
   options: ImportOptions,
   report: ImportReport,
   rejections: Rejections,
+  suppression: SuppressionList,
 ): Promise<void> {
   const open = () =>
     streamTable(options.file, { encoding: options.encoding, delimiter: options.delimiter }).catch((error: unknown) => {
@@ -134,7 +136,15 @@ export async function importOrdersStaged(
         dateReason: report.detected.dateReason,
         decimalMark: report.detected.decimalMark,
       };
-      await groupOrders(session, t, shape, pass.staged, pass.refundLines > 0, options.createCustomers === true);
+      report.skippedErased = await groupOrders(
+        session,
+        t,
+        shape,
+        pass.staged,
+        pass.refundLines > 0,
+        options.createCustomers === true,
+        suppression,
+      );
       await reportSqlRejections(session, t, rejections);
       const { rows, ...totals } = await orderTotals(session, t);
       report.totals = totals;
@@ -206,7 +216,9 @@ const SINGLE_LINE_COLUMNS = `key, refund, customer, at, amount, abs(quantity) AS
 /**
  * Groups the lines into orders; rejects duplicate ids (one row per order) or lines naming another
  * customer than their order's first (one row per product); finds each refund's original order;
- * and, unless customers are to be created, rejects the orders of customers the store lacks.
+ * drops the orders of customers who asked to be forgotten; and, unless customers are to be
+ * created, rejects the orders of customers the store lacks.
+ * @returns the file lines dropped for the suppression list
  */
 async function groupOrders(
   session: DatabaseSession,
@@ -215,7 +227,8 @@ async function groupOrders(
   staged: number,
   refunds: boolean,
   createCustomers: boolean,
-): Promise<void> {
+  suppression: SuppressionList,
+): Promise<number> {
   const q = (sql: string) => session.query(sql);
   const shape = decided.shape;
   await q(
@@ -257,6 +270,7 @@ async function groupOrders(
       WHERE g.key = c.key AND g.lines > 1`);
   }
   if (refunds) await findOriginalOrders(session, t);
+  const skipped = await skipErased(session, t, suppression);
   if (!createCustomers) {
     await q(`CREATE TEMP TABLE ${t.missing} AS SELECT DISTINCT customer FROM ${t.groups} g
       WHERE customer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = g.customer)`);
@@ -271,6 +285,36 @@ async function groupOrders(
   await q(`CREATE UNIQUE INDEX ON ${t.groups} (first_line)`);
   // Temporary tables get no automatic statistics: without them the batches' range scans are planned blind.
   await q(`ANALYZE ${t.groups}`);
+  return skipped;
+}
+
+/**
+ * Drops the orders and refunds of customers who asked to be forgotten: customer numbers the store
+ * lacks (erasure deleted their row) whose digest is on the suppression list. Nothing of theirs is
+ * written and no customer is created for them; they are not rejections either.
+ * @returns the file lines dropped
+ */
+async function skipErased(session: DatabaseSession, t: Tables, suppression: SuppressionList): Promise<number> {
+  if (suppression.empty) return 0;
+  const absent = await session.query<{ customer: string }>(
+    `SELECT DISTINCT customer FROM ${t.groups} g
+      WHERE customer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = g.customer)`,
+  );
+  if (absent.length === 0) return 0;
+  const digests = absent.map((r) => suppression.digests({ externalId: r.customer })[0]?.digest ?? "");
+  const found = await session.query<{ digest: string }>(
+    `SELECT digest FROM erasure_suppressions WHERE digest = ANY($1::text[])`,
+    [digests],
+  );
+  if (found.length === 0) return 0;
+  const onList = new Set(found.map((r) => r.digest));
+  const erased = absent.filter((_r, i) => onList.has(digests[i]!)).map((r) => r.customer);
+  const [dropped] = await session.query<{ n: number }>(
+    `WITH d AS (DELETE FROM ${t.groups} WHERE customer = ANY($1::text[]) RETURNING lines)
+     SELECT coalesce(sum(lines), 0)::int AS n FROM d`,
+    [erased],
+  );
+  return dropped?.n ?? 0;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { ErasureKeyError } from "../../core/consent/suppression";
 import { ImportFileError, importFile, type ImportKind, type ImportReport } from "../../core/import/importer";
 import { buildContext, UserError } from "../context";
 import { createProgress } from "../progress";
@@ -72,6 +73,7 @@ export function registerImportCommands(program: Command): void {
           createCustomers: Boolean(opts.createCustomers),
           timeZone: ctx.config.business.timeZone,
           now: ctx.now(),
+          erasure: ctx.config.erasure,
           signal: abort.signal,
           onProgress: (p) => {
             progress.bar ??= createProgress(`import ${kind}`, p.totalBytes, "rows");
@@ -92,6 +94,7 @@ export function registerImportCommands(program: Command): void {
                 file,
                 rows: report.rows,
                 rejected: report.rejected,
+                skippedErased: report.skippedErased,
                 written: { ...report.written },
                 refused: report.refused,
                 aborted: report.aborted,
@@ -104,7 +107,8 @@ export function registerImportCommands(program: Command): void {
         else if (report.aborted) process.exitCode = 130;
       } catch (error) {
         progress.bar?.stop();
-        if (error instanceof ImportFileError) throw new UserError(`import ${kind}: ${error.message}`);
+        if (error instanceof ImportFileError || error instanceof ErasureKeyError)
+          throw new UserError(`import ${kind}: ${error.message}`);
         throw error;
       } finally {
         process.off("SIGINT", onSigint);
@@ -174,6 +178,10 @@ function printReport(r: ImportReport): void {
     for (const row of r.preview) console.log(`    ${JSON.stringify(row)}`);
   }
   console.log(`  rejected: ${n(r.rejected)} of ${n(r.rows)} rows`);
+  if (r.skippedErased)
+    console.log(
+      `  skipped: erased on request: ${n(r.skippedErased)} of ${n(r.rows)} rows (customers who asked to be forgotten; nothing of theirs ${r.dryRun ? "would be" : "was"} written)`,
+    );
   for (const reason of r.rejectionsByReason)
     console.log(`    ${n(reason.count)} x ${reason.reason} (first on line ${reason.firstLine})`);
   if (r.aborted)

@@ -25,6 +25,7 @@ export function registerStartCommand(program: Command): void {
         apiKeys: config.ingest.apiKeys,
         timeZone: config.business.timeZone,
         now: ctx.now,
+        erasure: config.erasure,
       });
       const { parts, metrics, close: closeOps } = await startOps(ctx, { routes: [ingest] });
       for (const part of ["bot", "slack", "scheduler", "dispatcher"]) parts.set(part, "starting");

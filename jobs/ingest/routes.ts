@@ -3,6 +3,7 @@
 // Only translation here: the checks and writes are core/import/ingest.ts.
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ErasureSettings } from "../../core/consent/suppression";
 import type { Database } from "../../core/db/client";
 import { checkRecords, ingest, type IngestKind } from "../../core/import/ingest";
 
@@ -12,6 +13,8 @@ export interface IngestDeps {
   apiKeys: readonly string[];
   timeZone: string;
   now: () => Date;
+  /** The erasure suppression list's settings: records of people who asked to be forgotten are skipped. */
+  erasure?: ErasureSettings;
   maxRecords?: number;
   maxBodyBytes?: number;
 }
@@ -99,6 +102,7 @@ export function createIngestRoutes(deps: IngestDeps): (req: IncomingMessage, res
     const result = await ingest(deps.db, kind, body as Record<string, unknown>[], {
       timeZone: deps.timeZone,
       now: deps.now(),
+      erasure: deps.erasure,
     });
     send(res, result.rejected.length === result.received ? 422 : 200, result);
     return true;
@@ -111,7 +115,8 @@ const record = (properties: Record<string, unknown>, required: string[]) => ({
   items: { type: "object", required, properties, additionalProperties: true },
 });
 const result = {
-  description: "Counts by outcome; rejected records by position with the reason (422 when all were rejected)",
+  description:
+    "Counts by outcome; rejected records by position with the reason (422 when all were rejected); skippedErased: records of customers who asked to be forgotten, accepted and not written",
   content: { "application/json": { schema: { type: "object" } } },
 };
 const op = (summary: string, schema: unknown) => ({

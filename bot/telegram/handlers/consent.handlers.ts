@@ -89,7 +89,11 @@ export async function handleConsentCallback(
     return;
   }
   const text = ctx.tr("forget-done");
-  await eraseCustomer(ctx.deps.db, ctx.customer.id, { now, actor: `telegram:${ctx.chat!.id}` });
+  await eraseCustomer(ctx.deps.db, ctx.customer.id, {
+    now,
+    actor: `telegram:${ctx.chat!.id}`,
+    erasure: ctx.deps.config.erasure,
+  });
   // The conversation row is gone with the erasure; a null session keeps it from being written back.
   (ctx as { session: unknown }).session = null;
   await ctx.reply(text);
