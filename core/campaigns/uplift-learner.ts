@@ -1,0 +1,275 @@
+// Uplift per customer over the scoring features: a two-model learner (T-learner). One logistic
+// model of P(retained | features) is fitted on the treated customers of finished campaigns, one
+// on their control customers, both over the feature vector churn scoring uses (feature-vector.ts,
+// computed as of each campaign's start, so nothing the campaign caused leaks in); a customer's
+// uplift is the difference of the two. Standardisation (and, without a churn model, the BG/NBD
+// fit behind p_alive and expected purchases) is fitted on the training rows only.
+//
+// How much planning trusts it: the learner is scored by the Qini coefficient on held-out
+// campaign data; when that is not above zero its weight is 0 and planning keeps the segment x
+// risk band cells. Otherwise a customer's uplift is w x learner + (1 - w) x cell with
+// w = n / (n + k), n the training data's effective size 1 / (1/treated + 1/control) and k the
+// shrinkage in pseudo-customers (UPLIFT_LEARNER_SHRINKAGE): thin data leans on the cells.
+import { z } from "zod";
+import { fitLatentModels, latentQuantities } from "../analytics/churn-model";
+import {
+  computeFeatures,
+  discoverAttributes,
+  type AttributeFeature,
+  type CustomerFeatures,
+} from "../analytics/features";
+import { BASE_FEATURES, featureNames, writeFeatureVector } from "../analytics/feature-vector";
+import { linearScore, trainLogistic } from "../analytics/models/logistic";
+import { activeChurnModel } from "../analytics/training";
+import { qiniAucScore } from "../analytics/uplift-metrics";
+import type { Database } from "../db/client";
+
+/** Horizon of the BG/NBD quantities when no churn model is stored to take it from. */
+const DEFAULT_HORIZON_DAYS = 90;
+
+const logisticSchema = z.object({
+  features: z.array(z.string()).optional(),
+  mean: z.array(z.number()),
+  sd: z.array(z.number()),
+  weights: z.array(z.number()),
+  steps: z.number(),
+  trainingMs: z.number(),
+  finalLoss: z.number(),
+});
+
+/** One arm's outcome model: a logistic model, or a constant rate where the arm's outcome never varied. */
+const armSchema = z.union([
+  z.object({ kind: z.literal("logistic"), model: logisticSchema }),
+  z.object({ kind: z.literal("rate"), rate: z.number() }),
+]);
+type ArmModel = z.infer<typeof armSchema>;
+
+export const upliftLearnerSchema = z.object({
+  kind: z.literal("t-learner"),
+  features: z.array(z.string()),
+  /** How the feature vector is built: the attribute columns and the BG/NBD parameters (days). */
+  attributeSpec: z.array(z.any()),
+  bgnbd: z.object({ r: z.number(), alpha: z.number(), a: z.number(), b: z.number() }),
+  horizonDays: z.number(),
+  treated: armSchema,
+  control: armSchema,
+  treatedRows: z.number().int(),
+  controlRows: z.number().int(),
+  /** Qini coefficient on held-out data of a learner fitted without it; null when undefined. */
+  qini: z.number().nullable(),
+  /** What was held out: "campaign <id>" (the newest) or "customers 30%" (a seeded share of one campaign). */
+  heldOut: z.string().nullable(),
+  /** Weight of the learner against the cells in planning, in [0, 1). */
+  weight: z.number(),
+});
+
+/** A stored learner, plain JSON. */
+export type UpliftLearner = z.infer<typeof upliftLearnerSchema>;
+
+/** One customer of a finished experiment with their features as of the campaign's start. */
+export interface LearnerExample {
+  campaignId: number;
+  customerId: number;
+  features: CustomerFeatures;
+  treated: boolean;
+  retained: boolean;
+}
+
+interface FeatureBasis {
+  attributeSpec: AttributeFeature[];
+  bgnbd: UpliftLearner["bgnbd"];
+  horizonDays: number;
+}
+
+/** The model input row of one customer under a learner's (or a basis's) feature definition. */
+function vectorOf(basis: FeatureBasis, f: CustomerFeatures): Float64Array {
+  const out = new Float64Array(BASE_FEATURES.length + f.attributes.length);
+  return writeFeatureVector(f, latentQuantities(basis.bgnbd, f, basis.horizonDays), out);
+}
+
+function fitArm(X: number[][], y: number[], priorScale: number): ArmModel {
+  const positives = y.reduce((s, v) => s + v, 0);
+  if (positives === 0 || positives === y.length) return { kind: "rate", rate: positives / y.length };
+  return { kind: "logistic", model: trainLogistic(X, y, { priorScale }) };
+}
+
+function armProbability(arm: ArmModel, row: ArrayLike<number>): number {
+  if (arm.kind === "rate") return arm.rate;
+  const z = linearScore(arm.model, Array.from(row));
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}
+
+/** The effective size of a two-arm sample: 1 / (1/treated + 1/control); 0 without one arm. */
+export function effectiveSize(treated: number, control: number): number {
+  return treated > 0 && control > 0 ? 1 / (1 / treated + 1 / control) : 0;
+}
+
+export interface LearnerOptions {
+  /** Feature definition; without one, the attribute spec of the examples and BG/NBD fitted on them. */
+  basis?: FeatureBasis | null;
+  attributeSpec: AttributeFeature[];
+  /** Ridge-like prior on the weights of both models (logistic.ts `priorScale`). Default 4. */
+  priorScale?: number;
+}
+
+/**
+ * Fits the two-model learner on `examples` (treated and control customers). Pure. The stored
+ * `qini`, `heldOut` and `weight` are left at null, null and 0: {@link fitUpliftLearner} sets them.
+ * Throws RangeError without treated or without control examples.
+ */
+export function trainUpliftLearner(examples: readonly LearnerExample[], options: LearnerOptions): UpliftLearner {
+  const treated = examples.filter((e) => e.treated);
+  const control = examples.filter((e) => !e.treated);
+  if (treated.length === 0 || control.length === 0)
+    throw new RangeError("uplift learner: the examples need treated and control customers");
+  const basis: FeatureBasis = options.basis ?? {
+    attributeSpec: options.attributeSpec,
+    bgnbd: fitLatentModels(examples.map((e) => e.features)).bgnbd,
+    horizonDays: DEFAULT_HORIZON_DAYS,
+  };
+  const prior = options.priorScale ?? 4;
+  const rows = (xs: readonly LearnerExample[]) => xs.map((e) => Array.from(vectorOf(basis, e.features)));
+  const labels = (xs: readonly LearnerExample[]) => xs.map((e) => (e.retained ? 1 : 0));
+  return {
+    kind: "t-learner",
+    features: featureNames(basis.attributeSpec),
+    attributeSpec: basis.attributeSpec,
+    bgnbd: basis.bgnbd,
+    horizonDays: basis.horizonDays,
+    treated: fitArm(rows(treated), labels(treated), prior),
+    control: fitArm(rows(control), labels(control), prior),
+    treatedRows: treated.length,
+    controlRows: control.length,
+    qini: null,
+    heldOut: null,
+    weight: 0,
+  };
+}
+
+/** The learner's uplift for one customer: P(retained | treated) - P(retained | control). */
+export function predictUplift(learner: UpliftLearner, f: CustomerFeatures): number {
+  const row = vectorOf(learner as FeatureBasis, f);
+  return armProbability(learner.treated, row) - armProbability(learner.control, row);
+}
+
+/** Qini coefficient of the learner's ranking of `heldOut`; null when undefined (one arm, no responses). */
+export function learnerQini(learner: UpliftLearner, heldOut: readonly LearnerExample[]): number | null {
+  if (!heldOut.some((e) => e.treated) || !heldOut.some((e) => !e.treated)) return null;
+  const q = qiniAucScore(
+    heldOut.map((e) => (e.retained ? 1 : 0)),
+    heldOut.map((e) => predictUplift(learner, e.features)),
+    heldOut.map((e) => (e.treated ? 1 : 0)),
+  );
+  return Number.isFinite(q) ? q : null;
+}
+
+const hasBoth = (xs: readonly LearnerExample[]) => xs.some((e) => e.treated) && xs.some((e) => !e.treated);
+
+/** Seeded share of customers held out when only one campaign has finished. */
+const HELD_OUT_CUSTOMER_SHARE = 0.3;
+
+function customerDraw(customerId: number): number {
+  // A fixed multiplicative hash: the same customers are held out on every fit.
+  return ((Math.imul(customerId, 2654435761) >>> 0) % 1000) / 1000;
+}
+
+/**
+ * Fits the learner on every example and measures it on held-out campaign data with a learner
+ * fitted without it: the newest campaign when two or more have both arms, else a fixed 30% of
+ * the customers. Its planning weight is n / (n + `shrinkage`) when that Qini is above zero, else 0.
+ * Pure. Throws RangeError without treated or without control examples.
+ */
+export function fitUpliftLearnerOn(
+  examples: readonly LearnerExample[],
+  options: LearnerOptions & { shrinkage: number },
+): UpliftLearner {
+  const campaigns = [...new Set(examples.map((e) => e.campaignId))].sort((a, b) => a - b);
+  const newest = campaigns[campaigns.length - 1]!;
+  let train = examples.filter((e) => e.campaignId !== newest);
+  let test = examples.filter((e) => e.campaignId === newest);
+  let heldOut: string | null = `campaign ${newest}`;
+  if (!hasBoth(train) || !hasBoth(test)) {
+    train = examples.filter((e) => customerDraw(e.customerId) >= HELD_OUT_CUSTOMER_SHARE);
+    test = examples.filter((e) => customerDraw(e.customerId) < HELD_OUT_CUSTOMER_SHARE);
+    heldOut = `customers ${Math.round(100 * HELD_OUT_CUSTOMER_SHARE)}%`;
+  }
+  const qini = hasBoth(train) && hasBoth(test) ? learnerQini(trainUpliftLearner(train, options), test) : null;
+  if (qini === null) heldOut = null;
+  const learner = trainUpliftLearner(examples, options);
+  const n = effectiveSize(learner.treatedRows, learner.controlRows);
+  const weight = qini !== null && qini > 0 ? n / (n + Math.max(0, options.shrinkage)) : 0;
+  return { ...learner, qini, heldOut, weight };
+}
+
+/** One finished experiment's customer, as uplift-model.ts reads them. */
+export interface LearnerOutcome {
+  campaignId: number;
+  customerId: number;
+  treated: boolean;
+  retained: boolean;
+}
+
+/**
+ * Each outcome's features as of its campaign's start (a query per campaign); customers with no
+ * features then (erased since) are left out. The attribute columns and BG/NBD parameters are the
+ * active churn model's; without one, the attributes are discovered and BG/NBD fitted on the
+ * training rows (`basis` null).
+ */
+export async function learnerExamples(
+  db: Database,
+  outcomes: readonly LearnerOutcome[],
+): Promise<{ examples: LearnerExample[]; basis: FeatureBasis | null; attributeSpec: AttributeFeature[] }> {
+  const churn = await activeChurnModel(db);
+  const basis: FeatureBasis | null = churn
+    ? {
+        attributeSpec: churn.params.attributeSpec,
+        bgnbd: churn.params.bgnbd,
+        horizonDays: churn.params.horizonDays,
+      }
+    : null;
+  const attributeSpec = basis?.attributeSpec ?? (await discoverAttributes(db));
+  const campaignIds = [...new Set(outcomes.map((o) => o.campaignId))];
+  const starts = await db.prisma.$queryRaw<{ id: number; from_at: Date }[]>`
+    SELECT id, coalesce(starts_at, planned_at) AS from_at FROM campaigns WHERE id = ANY(${campaignIds}::int[])`;
+  const examples: LearnerExample[] = [];
+  for (const { id, from_at } of starts) {
+    const mine = outcomes.filter((o) => o.campaignId === id);
+    const { rows } = await computeFeatures(db, {
+      asOf: from_at,
+      attributeSpec,
+      customerIds: mine.map((o) => o.customerId),
+    });
+    const byId = new Map(rows.map((r) => [r.customerId, r]));
+    for (const o of mine) {
+      const features = byId.get(o.customerId);
+      if (features) examples.push({ ...o, features });
+    }
+  }
+  return { examples, basis, attributeSpec };
+}
+
+/**
+ * The learner's estimate for each of `customerIds` as of `now`, blended with `cell(customerId)`
+ * by the learner's weight. Customers without features (erased) get their cell's estimate.
+ */
+export async function blendedUplifts(
+  db: Database,
+  learner: UpliftLearner,
+  customerIds: readonly number[],
+  now: Date,
+  cell: (customerId: number) => number,
+): Promise<number[]> {
+  if (customerIds.length === 0) return [];
+  const { rows } = await computeFeatures(db, {
+    asOf: now,
+    attributeSpec: learner.attributeSpec as AttributeFeature[],
+    customerIds,
+  });
+  const byId = new Map(rows.map((r) => [r.customerId, r]));
+  const w = learner.weight;
+  return customerIds.map((id) => {
+    const f = byId.get(id);
+    const c = cell(id);
+    return f ? w * predictUplift(learner, f) + (1 - w) * c : c;
+  });
+}
