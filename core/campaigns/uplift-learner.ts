@@ -6,7 +6,7 @@
 // fit behind p_alive and expected purchases) is fitted on the training rows only.
 //
 // How much planning trusts it: the learner is scored by the Qini coefficient on held-out
-// campaign data; when that is not above zero its weight is 0 and planning keeps the segment x
+// campaign data (5-fold cross-fitting by customer, pooled); when that is not above zero its weight is 0 and planning keeps the segment x
 // risk band cells. Otherwise a customer's uplift is w x learner + (1 - w) x cell with
 // w = n / (n + k), n the training data's effective size 1 / (1/treated + 1/control) and k the
 // shrinkage in pseudo-customers (UPLIFT_LEARNER_SHRINKAGE): thin data leans on the cells.
@@ -57,7 +57,7 @@ export const upliftLearnerSchema = z.object({
   controlRows: z.number().int(),
   /** Qini coefficient on held-out data of a learner fitted without it; null when undefined. */
   qini: z.number().nullable(),
-  /** What was held out: "campaign <id>" (the newest) or "customers 30%" (a seeded share of one campaign). */
+  /** How the Qini was held out: "5-fold by customer" (each customer's campaigns in one fold). */
   heldOut: z.string().nullable(),
   /** Weight of the learner against the cells in planning, in [0, 1). */
   weight: z.number(),
@@ -152,53 +152,49 @@ export function predictUplift(learner: UpliftLearner, f: CustomerFeatures): numb
   return armProbability(learner.treated, row) - armProbability(learner.control, row);
 }
 
-/** Qini coefficient of the learner's ranking of `heldOut`; null when undefined (one arm, no responses). */
-export function learnerQini(learner: UpliftLearner, heldOut: readonly LearnerExample[]): number | null {
-  if (!heldOut.some((e) => e.treated) || !heldOut.some((e) => !e.treated)) return null;
-  const q = qiniAucScore(
-    heldOut.map((e) => (e.retained ? 1 : 0)),
-    heldOut.map((e) => predictUplift(learner, e.features)),
-    heldOut.map((e) => (e.treated ? 1 : 0)),
-  );
-  return Number.isFinite(q) ? q : null;
-}
-
 const hasBoth = (xs: readonly LearnerExample[]) => xs.some((e) => e.treated) && xs.some((e) => !e.treated);
 
-/** Seeded share of customers held out when only one campaign has finished. */
-const HELD_OUT_CUSTOMER_SHARE = 0.3;
+/** Folds of the cross-fitted Qini. */
+const FOLDS = 5;
 
-function customerDraw(customerId: number): number {
-  // A fixed multiplicative hash: the same customers are held out on every fit.
-  return ((Math.imul(customerId, 2654435761) >>> 0) % 1000) / 1000;
+function customerFold(customerId: number): number {
+  // A fixed multiplicative hash: a customer is in the same fold on every fit and in every
+  // campaign, so nobody's other campaigns teach the model that ranks them.
+  return (Math.imul(customerId, 2654435761) >>> 0) % FOLDS;
 }
 
 /**
- * Fits the learner on every example and measures it on held-out campaign data with a learner
- * fitted without it: the newest campaign when two or more have both arms, else a fixed 30% of
- * the customers. Its planning weight is n / (n + `shrinkage`) when that Qini is above zero, else 0.
- * Pure. Throws RangeError without treated or without control examples.
+ * Fits the learner on every example and measures it on held-out campaign data: customers split
+ * into five folds by a fixed hash of their id (all their campaigns in one fold), each fold
+ * ranked by a learner fitted on the other four, and the Qini coefficient computed on the pooled
+ * held-out rankings. Its planning weight is n / (n + `shrinkage`) when that Qini is above zero,
+ * else 0. Pure. Throws RangeError without treated or without control examples.
  */
 export function fitUpliftLearnerOn(
   examples: readonly LearnerExample[],
   options: LearnerOptions & { shrinkage: number },
 ): UpliftLearner {
-  const campaigns = [...new Set(examples.map((e) => e.campaignId))].sort((a, b) => a - b);
-  const newest = campaigns[campaigns.length - 1]!;
-  let train = examples.filter((e) => e.campaignId !== newest);
-  let test = examples.filter((e) => e.campaignId === newest);
-  let heldOut: string | null = `campaign ${newest}`;
-  if (!hasBoth(train) || !hasBoth(test)) {
-    train = examples.filter((e) => customerDraw(e.customerId) >= HELD_OUT_CUSTOMER_SHARE);
-    test = examples.filter((e) => customerDraw(e.customerId) < HELD_OUT_CUSTOMER_SHARE);
-    heldOut = `customers ${Math.round(100 * HELD_OUT_CUSTOMER_SHARE)}%`;
-  }
-  const qini = hasBoth(train) && hasBoth(test) ? learnerQini(trainUpliftLearner(train, options), test) : null;
-  if (qini === null) heldOut = null;
   const learner = trainUpliftLearner(examples, options);
+  const scored: { example: LearnerExample; uplift: number }[] = [];
+  for (let fold = 0; fold < FOLDS; fold++) {
+    const train = examples.filter((e) => customerFold(e.customerId) !== fold);
+    const test = examples.filter((e) => customerFold(e.customerId) === fold);
+    if (!hasBoth(train) || test.length === 0) continue;
+    const model = trainUpliftLearner(train, options);
+    for (const e of test) scored.push({ example: e, uplift: predictUplift(model, e.features) });
+  }
+  let qini: number | null = null;
+  if (hasBoth(scored.map((s) => s.example))) {
+    const q = qiniAucScore(
+      scored.map((s) => (s.example.retained ? 1 : 0)),
+      scored.map((s) => s.uplift),
+      scored.map((s) => (s.example.treated ? 1 : 0)),
+    );
+    qini = Number.isFinite(q) ? q : null;
+  }
   const n = effectiveSize(learner.treatedRows, learner.controlRows);
   const weight = qini !== null && qini > 0 ? n / (n + Math.max(0, options.shrinkage)) : 0;
-  return { ...learner, qini, heldOut, weight };
+  return { ...learner, qini, heldOut: qini === null ? null : `${FOLDS}-fold by customer`, weight };
 }
 
 /** One finished experiment's customer, as uplift-model.ts reads them. */
