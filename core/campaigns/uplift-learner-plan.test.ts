@@ -97,7 +97,7 @@ describeEachDatabase("planning with the per-customer uplift learner", (kind) => 
     const { loyal, model } = await storeWithExperiment(db, 600);
     const learner = model.learner!;
     expect(learner).not.toBeNull();
-    expect(learner.heldOut).toBe("5-fold by customer");
+    expect(learner.heldOut).toBe("5-fold cross-fitting by customer");
     expect(learner.qini!).toBeGreaterThan(0);
     expect(learner.weight).toBeGreaterThan(0.3);
     // The cells see one cell with the average effect (about +0.2).

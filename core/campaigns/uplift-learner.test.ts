@@ -81,7 +81,7 @@ describe("per-customer uplift learner (two models over the scoring features)", (
   it("recovers a known heterogeneous effect: persuadables ranked first, cross-fitted Qini clearly above zero", () => {
     const data = experiment(17, 6000, (k) => EFFECT[k]);
     const learner = fitUpliftLearnerOn(data, { basis: BASIS, attributeSpec: SPEC, shrinkage: 200 });
-    expect(learner.heldOut).toBe("5-fold by customer");
+    expect(learner.heldOut).toBe("5-fold cross-fitting by customer");
     // Normalised by the best ordering of the realised outcomes, even the true effects score far
     // below 1 here: the learner is held to most of what the truth achieves on the same customers.
     const heldOut = data;
@@ -119,7 +119,7 @@ describe("per-customer uplift learner (two models over the scoring features)", (
   it("measures itself on one finished campaign, and weighs little data lightly", () => {
     const data = experiment(5, 3000, (k) => EFFECT[k], 1);
     const learner = fitUpliftLearnerOn(data, { basis: BASIS, attributeSpec: SPEC, shrinkage: 200 });
-    expect(learner.heldOut).toBe("5-fold by customer");
+    expect(learner.heldOut).toBe("5-fold cross-fitting by customer");
     expect(learner.qini!).toBeGreaterThan(0.05);
 
     const thin = fitUpliftLearnerOn(

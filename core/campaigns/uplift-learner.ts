@@ -6,10 +6,13 @@
 // fit behind p_alive and expected purchases) is fitted on the training rows only.
 //
 // How much planning trusts it: the learner is scored by the Qini coefficient on held-out
-// campaign data (5-fold cross-fitting by customer, pooled); when that is not above zero its weight is 0 and planning keeps the segment x
-// risk band cells. Otherwise a customer's uplift is w x learner + (1 - w) x cell with
-// w = n / (n + k), n the training data's effective size 1 / (1/treated + 1/control) and k the
-// shrinkage in pseudo-customers (UPLIFT_LEARNER_SHRINKAGE): thin data leans on the cells.
+// campaign data (5-fold cross-fitting by customer: each customer's campaigns in one fold, the
+// out-of-fold rankings pooled); when that is not above zero its weight is 0 and planning keeps
+// the segment x risk band cells. Otherwise a customer's uplift is w x learner + (1 - w) x cell
+// with w = n / (n + k), n the training data's effective size 1 / (1/treated + 1/control) and k
+// the shrinkage in pseudo-customers (UPLIFT_LEARNER_SHRINKAGE): thin data leans on the cells.
+// The columns are the active churn model's (which leaves customer attributes out: they are stored
+// as of today only); without one, the scoring fallback's (the attributes discovered in the store).
 import { z } from "zod";
 import { fitLatentModels, latentQuantities } from "../analytics/churn-model";
 import {
@@ -57,7 +60,7 @@ export const upliftLearnerSchema = z.object({
   controlRows: z.number().int(),
   /** Qini coefficient on held-out data of a learner fitted without it; null when undefined. */
   qini: z.number().nullable(),
-  /** How the Qini was held out: "5-fold by customer" (each customer's campaigns in one fold). */
+  /** How the Qini was held out: "5-fold cross-fitting by customer" (each customer's campaigns in one fold). */
   heldOut: z.string().nullable(),
   /** Weight of the learner against the cells in planning, in [0, 1). */
   weight: z.number(),
@@ -194,7 +197,7 @@ export function fitUpliftLearnerOn(
   }
   const n = effectiveSize(learner.treatedRows, learner.controlRows);
   const weight = qini !== null && qini > 0 ? n / (n + Math.max(0, options.shrinkage)) : 0;
-  return { ...learner, qini, heldOut: qini === null ? null : `${FOLDS}-fold by customer`, weight };
+  return { ...learner, qini, heldOut: qini === null ? null : `${FOLDS}-fold cross-fitting by customer`, weight };
 }
 
 /** One finished experiment's customer, as uplift-model.ts reads them. */

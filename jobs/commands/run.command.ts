@@ -66,8 +66,8 @@ function describeLearner(learner: UpliftLearner | null): string {
   if (!learner) return "no per-customer learner";
   const qini = learner.qini === null ? "n/a" : learner.qini.toFixed(3);
   return learner.weight > 0
-    ? `per-customer learner (Qini ${qini} on held-out ${learner.heldOut}) weighted ${learner.weight.toFixed(2)} against the cells`
-    : `per-customer learner not used (Qini ${qini} on held-out ${learner.heldOut ?? "data"}, not above zero)`;
+    ? `per-customer learner (Qini ${qini}, ${learner.heldOut}) weighted ${learner.weight.toFixed(2)} against the cells`
+    : `per-customer learner not used (Qini ${qini}${learner.heldOut ? `, ${learner.heldOut}` : ""}: not above zero)`;
 }
 
 function parseRankBy(value: string | undefined): "uplift" | "risk" | undefined {

@@ -134,7 +134,7 @@ export const upliftStep: DemoStep = {
       const learner = model?.learner;
       ctx.print(
         `round ${round}: uplift model ${model ? `from ${model.campaigns} finished campaign(s), cells' Qini on the newest held out ${model.qini === null ? "n/a" : model.qini.toFixed(2)}` : "none yet (hand-typed priors)"}` +
-          `${learner ? `; per-customer learner Qini ${learner.qini === null ? "n/a" : learner.qini.toFixed(2)} on held-out ${learner.heldOut ?? "data"}, weight ${learner.weight.toFixed(2)} against the cells` : ""}`,
+          `${learner ? `; per-customer learner Qini ${learner.qini === null ? "n/a" : learner.qini.toFixed(2)} (${learner.heldOut ?? "not measurable"}), weight ${learner.weight.toFixed(2)} against the cells` : ""}`,
       );
       ctx.print(
         `  learned policy: ${learned.treated.length} offers (${[...mix].map(([k, n]) => `${k} ${n}`).join(", ")}), ${learned.control} control; ` +
