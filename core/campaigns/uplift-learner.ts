@@ -18,6 +18,7 @@ import { fitLatentModels, latentQuantities } from "../analytics/churn-model";
 import {
   computeFeatures,
   discoverAttributes,
+  featureBatches,
   type AttributeFeature,
   type CustomerFeatures,
 } from "../analytics/features";
@@ -247,9 +248,14 @@ export async function learnerExamples(
   return { examples, basis, attributeSpec };
 }
 
+/** Above this many customers, the features of everyone are streamed and the others skipped,
+ * rather than every batch's query carrying the whole list of ids. */
+const ID_LIST_LIMIT = 50_000;
+
 /**
  * The learner's estimate for each of `customerIds` as of `now`, blended with `cell(customerId)`
  * by the learner's weight. Customers without features (erased) get their cell's estimate.
+ * Features are streamed in batches: only one number per customer is kept.
  */
 export async function blendedUplifts(
   db: Database,
@@ -259,16 +265,18 @@ export async function blendedUplifts(
   cell: (customerId: number) => number,
 ): Promise<number[]> {
   if (customerIds.length === 0) return [];
-  const { rows } = await computeFeatures(db, {
+  const wanted = new Set(customerIds);
+  const predicted = new Map<number, number>();
+  for await (const batch of featureBatches(db, {
     asOf: now,
     attributeSpec: learner.attributeSpec as AttributeFeature[],
-    customerIds,
-  });
-  const byId = new Map(rows.map((r) => [r.customerId, r]));
+    ...(customerIds.length <= ID_LIST_LIMIT ? { customerIds } : {}),
+  }))
+    for (const f of batch) if (wanted.has(f.customerId)) predicted.set(f.customerId, predictUplift(learner, f));
   const w = learner.weight;
   return customerIds.map((id) => {
-    const f = byId.get(id);
     const c = cell(id);
-    return f ? w * predictUplift(learner, f) + (1 - w) * c : c;
+    const p = predicted.get(id);
+    return p === undefined ? c : w * p + (1 - w) * c;
   });
 }
