@@ -16,9 +16,21 @@ export const campaignJob = {
     const policy = contactPolicyFromConfig(ctx.config);
     const results: Record<string, unknown>[] = [];
     // Campaigns whose window has ended since the last run teach the policy before it plans.
-    const uplift = await fitUpliftModel(ctx.db, { now: ctx.now() });
+    const uplift = await fitUpliftModel(ctx.db, {
+      now: ctx.now(),
+      learnerShrinkage: ctx.config.analytics.upliftLearnerShrinkage,
+    });
     if (uplift)
-      ctx.log.info({ upliftModelId: uplift.id, qini: uplift.qini, campaigns: uplift.campaigns }, "uplift re-fitted");
+      ctx.log.info(
+        {
+          upliftModelId: uplift.id,
+          qini: uplift.qini,
+          learnerQini: uplift.learner?.qini ?? null,
+          learnerWeight: uplift.learner?.weight ?? 0,
+          campaigns: uplift.campaigns,
+        },
+        "uplift re-fitted",
+      );
     for (const campaign of await campaignsDueForPlanning(ctx.db)) {
       try {
         const planned = await planCampaign(ctx.db, campaign.id, { now: ctx.now(), policy });

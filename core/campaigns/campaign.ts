@@ -16,6 +16,26 @@ export const targetingSchema = z
     minClv: z.number().min(0).optional(),
     minDaysSinceLastPurchase: z.number().int().min(0).optional(),
     minDaysSinceLastOffer: z.number().int().min(0).optional(),
+    /**
+     * How the planner ranks eligible customers for the budget: "uplift" (default) by expected
+     * incremental value, the learned policy; "risk" by churn probability alone, each with the
+     * offer of best hand-typed value (the baseline a learned policy is compared with).
+     */
+    rankBy: z.enum(["uplift", "risk"]).optional(),
+    /**
+     * Only customers whose seeded hash of (seed, customer id) falls in part `part` of `parts`
+     * equal parts: campaigns with one seed and different parts target disjoint random shares of
+     * the base, so two targeting policies can be compared side by side, each with its control group.
+     */
+    split: z
+      .object({
+        seed: z.string().min(1).max(100),
+        part: z.number().int().min(0),
+        parts: z.number().int().min(2).max(100),
+      })
+      .strict()
+      .refine((s) => s.part < s.parts, "part must be below parts")
+      .optional(),
   })
   .strict();
 

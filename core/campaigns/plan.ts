@@ -11,11 +11,15 @@
 //  4. each customer's offer and expected incremental value EV = uplift x CLV - cost. Before any
 //     campaign has finished, uplift = churn probability x the offer's hand-typed save
 //     probability and the offer is the EV-best one. Once the uplift model (uplift-model.ts)
-//     exists, uplift is its estimate for the customer's segment x risk band and the offer is
-//     chosen by Thompson sampling per segment x offer (one draw per plan, uplift-thompson.ts),
-//     the hand-typed save probability over the segment's control rate as the prior. Exploring
-//     customers get an offer drawn by hash instead;
-//  5. the budget, greedily: the policy takes customers in descending EV order until the treated
+//     exists, uplift is its estimate for the customer's segment x risk band, blended with its
+//     per-customer learner's estimate by the learner's weight (uplift-learner.ts: 0 when the
+//     learner did not rank held-out campaign data better than random, n / (n + k) otherwise),
+//     and the offer is chosen by Thompson sampling per segment x offer (one draw per plan,
+//     uplift-thompson.ts), the hand-typed save probability over the segment's control rate as
+//     the prior. Exploring customers get an offer drawn by hash instead. A campaign ranked by
+//     risk (`targeting.rankBy = "risk"`) ignores what was learned: hand-typed offers, ranked by
+//     churn probability, negative EV included;
+//  5. the budget, greedily: the policy takes customers in descending EV (or risk) order until the treated
 //     ones' offer cost would exceed (1 - exploreShare) of the budget, the exploring ones in hash
 //     order up to exploreShare of it. Control customers go through the same ranking without
 //     being sent anything, so treatment and control are cut at the same point and the reported
@@ -40,6 +44,7 @@ import {
   nextSendableAt,
   type ContactPolicy,
 } from "./contact-policy";
+import { blendedUplifts } from "./uplift-learner";
 import { activeUpliftModel, cellUplift } from "./uplift-model";
 import { drawOfferRates } from "./uplift-thompson";
 
@@ -110,8 +115,11 @@ export async function planCampaign(
       ? [Prisma.sql`s.customer_id = ${options.only.customerId}`]
       : targetingFilters(campaign.targeting, now)),
   ];
+  const byRisk = campaign.targeting.rankBy === "risk";
   const refusal = contactRefusalSql(policy, now, { customer: "c", kind: "offer" });
-  const learned = await learnedPolicy(db, campaign.offerKeys, filters, `${campaign.seed}:${now.toISOString()}`);
+  const learned = byRisk
+    ? emptyPolicy()
+    : await learnedPolicy(db, campaign.offerKeys, filters, `${campaign.seed}:${now.toISOString()}`, now);
 
   return db.prisma.$transaction(
     async (tx) => {
@@ -140,6 +148,8 @@ export async function planCampaign(
         ), policy AS (
           SELECT * FROM unnest(${learned.segments}::text[], ${learned.riskBands}::text[], ${learned.offerIds}::int[],
             ${learned.uplifts}::float8[], ${learned.rates}::float8[]) AS p(segment, risk_band, offer_id, uplift, rate)
+        ), personal AS (
+          SELECT * FROM unnest(${learned.customerIds}::int[], ${learned.customerUplifts}::float8[]) AS q(customer_id, uplift)
         ), cand AS (
           SELECT s.customer_id, s.churn_probability, s.risk_band, s.segment, coalesce(s.clv, 0) AS clv, c.time_zone,
             ${refusal} AS reason,
@@ -153,22 +163,24 @@ export async function planCampaign(
           SELECT cand.*, explore_draw < ${campaign.exploreShare}::float8 AS explore FROM cand
         ), scored AS (
           SELECT drawn.*, o.id AS offer_id, o.cost, o.idx, o.n,
-            coalesce(p.uplift, drawn.churn_probability * o.save_probability) AS uplift,
+            coalesce(q.uplift, p.uplift, drawn.churn_probability * o.save_probability) AS uplift,
             coalesce(p.rate, drawn.churn_probability * o.save_probability) * drawn.clv - o.cost AS choice
           FROM drawn CROSS JOIN offers o
           LEFT JOIN policy p ON p.segment = drawn.segment AND p.risk_band = drawn.risk_band AND p.offer_id = o.id
+          LEFT JOIN personal q ON q.customer_id = drawn.customer_id
         ), best AS (
-          SELECT DISTINCT ON (customer_id) scored.*, uplift * clv - cost AS ev
+          SELECT DISTINCT ON (customer_id) scored.*, uplift * clv - cost AS ev,
+            CASE WHEN ${byRisk}::boolean THEN churn_probability ELSE uplift * clv - cost END AS rank_key
           FROM scored WHERE NOT explore OR idx = least(n - 1, floor(pick * n)::int)
           ORDER BY customer_id, choice DESC, cost, offer_id
         ), ranked AS (
           SELECT best.*,
-            CASE WHEN reason IS NULL AND ev <= 0 AND NOT explore THEN 'no_positive_offer' ELSE reason END AS why
+            CASE WHEN reason IS NULL AND ev <= 0 AND NOT explore AND NOT ${byRisk}::boolean THEN 'no_positive_offer' ELSE reason END AS why
           FROM best
         ), budgeted AS (
           SELECT ranked.*,
             sum(CASE WHEN arm = 'treatment' THEN cost ELSE 0 END)
-              OVER (PARTITION BY explore ORDER BY CASE WHEN explore THEN -explore_draw ELSE ev END DESC, customer_id ROWS UNBOUNDED PRECEDING) AS running_cost,
+              OVER (PARTITION BY explore ORDER BY CASE WHEN explore THEN -explore_draw ELSE rank_key END DESC, customer_id ROWS UNBOUNDED PRECEDING) AS running_cost,
             ${remaining}::float8 * CASE WHEN explore THEN ${campaign.exploreShare}::float8 ELSE 1 - ${campaign.exploreShare}::float8 END AS pool_budget
           FROM ranked WHERE why IS NULL
         )
@@ -303,6 +315,12 @@ function targetingFilters(t: Targeting, now: Date): Prisma.Sql[] {
   if (t.riskBands) filters.push(Prisma.sql`s.risk_band = ANY(${t.riskBands}::text[])`);
   if (t.minRisk !== undefined) filters.push(Prisma.sql`s.churn_probability >= ${t.minRisk}`);
   if (t.minClv !== undefined) filters.push(Prisma.sql`coalesce(s.clv, 0) >= ${t.minClv}`);
+  if (t.split) {
+    const h = hashSql(t.split.seed, Prisma.sql`s.customer_id`);
+    filters.push(
+      Prisma.sql`${h} >= ${t.split.part / t.split.parts}::float8 AND ${h} < ${(t.split.part + 1) / t.split.parts}::float8`,
+    );
+  }
   if (t.minDaysSinceLastPurchase !== undefined) {
     filters.push(
       Prisma.sql`NOT EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = s.customer_id AND p.purchased_at > ${day(t.minDaysSinceLastPurchase)})`,
@@ -323,21 +341,38 @@ interface LearnedPolicy {
   offerIds: number[];
   uplifts: number[];
   rates: number[];
+  /** Per-customer uplift (learner blended with the cell), where the learner has a weight. */
+  customerIds: number[];
+  customerUplifts: number[];
 }
+
+const emptyPolicy = (): LearnedPolicy => ({
+  modelId: null,
+  segments: [],
+  riskBands: [],
+  offerIds: [],
+  uplifts: [],
+  rates: [],
+  customerIds: [],
+  customerUplifts: [],
+});
 
 /**
  * The learned part of the policy as rows per segment x risk band x offer: the uplift model's
  * estimate, and this plan's Thompson draw of the offer's retention rate among treated customers
- * (the prior: the segment's control rate plus the offer's hand-typed save probability). Empty
- * before any campaign has finished, when planning falls back to the hand-typed probabilities.
+ * (the prior: the segment's control rate plus the offer's hand-typed save probability); and,
+ * when the per-customer learner has a weight, each targeted customer's blended uplift (features
+ * as of `now`). Empty before any campaign has finished, when planning falls back to the
+ * hand-typed probabilities.
  */
 async function learnedPolicy(
   db: Database,
   offerKeys: string[],
   filters: Prisma.Sql[],
   drawSeed: string,
+  now: Date,
 ): Promise<LearnedPolicy> {
-  const policy: LearnedPolicy = { modelId: null, segments: [], riskBands: [], offerIds: [], uplifts: [], rates: [] };
+  const policy = emptyPolicy();
   const model = await activeUpliftModel(db);
   if (!model) return policy;
   policy.modelId = model.id;
@@ -368,6 +403,13 @@ async function learnedPolicy(
       policy.uplifts.push(uplift);
       policy.rates.push(rates.get(c.segment)![i]!);
     });
+  }
+  if (model.learner && model.learner.weight > 0) {
+    const people = await db.prisma.$queryRaw<{ customer_id: number; segment: string; risk_band: string }[]>`
+      SELECT s.customer_id, s.segment, s.risk_band FROM scores s WHERE ${Prisma.join(filters, " AND ")} ORDER BY 1`;
+    policy.customerIds = people.map((p) => p.customer_id);
+    const cellOf = new Map(people.map((p) => [p.customer_id, cellUplift(model.cells, p.segment, p.risk_band)]));
+    policy.customerUplifts = await blendedUplifts(db, model.learner, policy.customerIds, now, (id) => cellOf.get(id)!);
   }
   return policy;
 }

@@ -3,17 +3,22 @@
 // window) or not. From them, the treatment effect on retention per segment x risk band, shrunk
 // toward the segment's effect and that toward the overall effect when a cell has little data
 // (the weight of a cell's own difference is its effective size 1/(1/n_t + 1/n_c) against
-// `shrinkage` pseudo-customers). Stored as a `trained_models` row of kind "uplift" with its Qini
-// coefficient on the newest finished campaign, held out of the fit.
+// `shrinkage` pseudo-customers). Beside the cells, a per-customer learner over the scoring
+// features (uplift-learner.ts), with its own held-out Qini and planning weight. Stored as a
+// `trained_models` row of kind "uplift" with the cells' Qini coefficient on the newest finished
+// campaign, held out of the fit.
 import { z } from "zod";
 import { qiniAucScore } from "../analytics/uplift-metrics";
 import type { Database } from "../db/client";
 import { sqlTimestamp } from "../messaging/outbox";
+import { fitUpliftLearnerOn, learnerExamples, upliftLearnerSchema, type UpliftLearner } from "./uplift-learner";
 import type { OfferResult } from "./uplift-thompson";
 
 /** One customer of a finished experiment. */
 export interface ExperimentOutcome {
   campaignId: number;
+  /** Set when read from the store; the per-customer learner needs it. */
+  customerId?: number;
   segment: string;
   riskBand: string;
   treated: boolean;
@@ -49,6 +54,8 @@ export interface UpliftModel {
   id: number;
   cells: UpliftCells;
   qini: number | null;
+  /** The per-customer learner, or null (models stored before it, or nothing it could learn from). */
+  learner: UpliftLearner | null;
   /** Finished campaigns and customers it was fitted on. */
   campaigns: number;
   outcomes: number;
@@ -138,6 +145,7 @@ export function cellUplift(cells: UpliftCells, segment: string, riskBand: string
 
 interface OutcomeRow {
   campaign_id: number;
+  customer_id: number;
   segment: string;
   risk_band: string;
   group: string;
@@ -153,7 +161,7 @@ export async function finishedExperimentOutcomes(db: Database, now: Date): Promi
       WHERE coalesce(starts_at, planned_at) IS NOT NULL
         AND coalesce(starts_at, planned_at) + make_interval(days => window_days) <= ${sqlTimestamp(now)}
     )
-    SELECT a.campaign_id, coalesce(a.segment, 'unknown') AS segment, coalesce(a.risk_band, 'unknown') AS risk_band,
+    SELECT a.campaign_id, a.customer_id, coalesce(a.segment, 'unknown') AS segment, coalesce(a.risk_band, 'unknown') AS risk_band,
       a."group", a.offer_id,
       EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = a.customer_id
         AND p.purchased_at >= d.from_at AND p.purchased_at < d.from_at + make_interval(days => d.window_days)) AS retained
@@ -162,6 +170,7 @@ export async function finishedExperimentOutcomes(db: Database, now: Date): Promi
     ORDER BY a.campaign_id, a.customer_id`;
   return rows.map((r) => ({
     campaignId: r.campaign_id,
+    customerId: r.customer_id,
     segment: r.segment,
     riskBand: r.risk_band,
     treated: r.group === "treatment",
@@ -181,15 +190,42 @@ export function heldOutQini(cells: UpliftCells, heldOut: readonly ExperimentOutc
   return Number.isFinite(q) ? q : null;
 }
 
+/** Pseudo-customers the learner's effective size is weighed against (UPLIFT_LEARNER_SHRINKAGE). */
+export const DEFAULT_LEARNER_SHRINKAGE = 200;
+
+/**
+ * The per-customer learner from the outcomes read from the store (uplift-learner.ts), or null
+ * when it cannot be fitted (no features for one arm; no buyer to fit BG/NBD on).
+ */
+async function fitLearner(
+  db: Database,
+  outcomes: readonly ExperimentOutcome[],
+  shrinkage: number,
+): Promise<UpliftLearner | null> {
+  const withIds = outcomes.flatMap((o) =>
+    o.customerId === undefined
+      ? []
+      : [{ campaignId: o.campaignId, customerId: o.customerId, treated: o.treated, retained: o.retained }],
+  );
+  const { examples, basis, attributeSpec } = await learnerExamples(db, withIds);
+  try {
+    return fitUpliftLearnerOn(examples, { basis, attributeSpec, shrinkage });
+  } catch (error) {
+    if (error instanceof RangeError) return null;
+    throw error;
+  }
+}
+
 /**
  * Re-fits the uplift estimate from every finished campaign and stores it as the active model of
  * kind "uplift" (unless nothing has finished since the active one was fitted: then that one). The Qini coefficient is measured on the newest finished campaign with a model
- * fitted without it (when there are two or more).
+ * fitted without it (when there are two or more). The per-customer learner is fitted beside the
+ * cells, with its own held-out Qini and its planning weight (`learnerShrinkage` pseudo-customers).
  * @returns the stored model, or null when no finished campaign has both arms (nothing to learn yet).
  */
 export async function fitUpliftModel(
   db: Database,
-  options: { now: Date; shrinkage?: number },
+  options: { now: Date; shrinkage?: number; learnerShrinkage?: number },
 ): Promise<UpliftModel | null> {
   const outcomes = await finishedExperimentOutcomes(db, options.now);
   const hasBoth = (xs: readonly ExperimentOutcome[]) => xs.some((o) => o.treated) && xs.some((o) => !o.treated);
@@ -208,15 +244,20 @@ export async function fitUpliftModel(
         outcomes.filter((o) => o.campaignId === newest),
       )
     : null;
+  const learner = await fitLearner(db, outcomes, options.learnerShrinkage ?? DEFAULT_LEARNER_SHRINKAGE);
   const row = await db.prisma.$transaction(async (tx) => {
     await tx.trainedModel.updateMany({ where: { kind: "uplift", active: true }, data: { active: false } });
     return tx.trainedModel.create({
       data: {
         kind: "uplift",
-        version: "cells-v1",
-        params: cells,
+        version: "cells-learner-v2",
+        params: { ...cells, learner },
+        features: learner?.features ?? [],
         metrics: {
           qini,
+          learnerQini: learner?.qini ?? null,
+          learnerHeldOut: learner?.heldOut ?? null,
+          learnerWeight: learner?.weight ?? 0,
           heldOutCampaign: campaignIds.length > 1 ? newest : null,
           campaigns: campaignIds.length,
           outcomes: outcomes.length,
@@ -231,6 +272,7 @@ export async function fitUpliftModel(
     id: row.id,
     cells,
     qini,
+    learner,
     campaigns: campaignIds.length,
     outcomes: outcomes.length,
     createdAt: row.createdAt,
@@ -255,6 +297,7 @@ export async function activeUpliftModel(db: Database): Promise<UpliftModel | nul
     id: row.id,
     cells: upliftCellsSchema.parse(row.params),
     qini: metrics.qini,
+    learner: z.object({ learner: upliftLearnerSchema.nullable().default(null) }).parse(row.params).learner,
     campaigns: metrics.campaigns,
     outcomes: metrics.outcomes,
     createdAt: row.createdAt,

@@ -109,6 +109,7 @@ export const envSchema = z.object({
   DEFAULT_GROSS_MARGIN: num(0, 1).default(0.3),
   RISK_HIGH: num(0, 1).default(0.7),
   RISK_MEDIUM: num(0, 1).default(0.4),
+  UPLIFT_LEARNER_SHRINKAGE: num(0, 1_000_000).default(200),
   // contact policy and delivery
   DISPATCH_BATCH_SIZE: int(1, 10_000).default(200),
   DISPATCH_CONCURRENCY: int(1, 1000).default(32),
@@ -231,6 +232,8 @@ export interface Config {
     defaultGrossMargin: number;
     riskHigh: number;
     riskMedium: number;
+    /** Pseudo-customers the per-customer uplift learner's effective size is weighed against. */
+    upliftLearnerShrinkage: number;
   };
   contact: {
     dispatchBatchSize: number;
@@ -380,6 +383,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       defaultGrossMargin: env.DEFAULT_GROSS_MARGIN,
       riskHigh: env.RISK_HIGH,
       riskMedium: env.RISK_MEDIUM,
+      upliftLearnerShrinkage: env.UPLIFT_LEARNER_SHRINKAGE,
     },
     contact: {
       dispatchBatchSize: env.DISPATCH_BATCH_SIZE,

@@ -6,6 +6,7 @@ import { contactPolicyFromConfig } from "../../core/campaigns/contact-policy";
 import { listOffers, upsertOffer, type OfferTranslations } from "../../core/campaigns/offer-catalogue";
 import { SUPPORTED_LOCALES } from "../../core/messaging/locales";
 import { planCampaign, type PlanError } from "../../core/campaigns/plan";
+import type { UpliftLearner } from "../../core/campaigns/uplift-learner";
 import { fitUpliftModel } from "../../core/campaigns/uplift-model";
 import { campaignReport, formatCampaignReport } from "../../core/campaigns/report";
 import { assertUnreachable } from "../../core/result";
@@ -29,6 +30,26 @@ function explain(error: CampaignError | PlanError): string {
   }
 }
 
+function describeLearner(learner: UpliftLearner | null): string {
+  if (!learner) return "no per-customer learner";
+  const qini = learner.qini === null ? "n/a" : learner.qini.toFixed(3);
+  return learner.weight > 0
+    ? `per-customer learner (Qini ${qini}, ${learner.heldOut}) weighted ${learner.weight.toFixed(2)} against the cells`
+    : `per-customer learner not used (Qini ${qini}${learner.heldOut ? `, ${learner.heldOut}` : ""}: not above zero)`;
+}
+
+function parseRankBy(value: string | undefined): "uplift" | "risk" | undefined {
+  if (value === undefined || value === "uplift" || value === "risk") return value;
+  throw new UserError(`--rank-by: "${value}" is not a ranking; use uplift or risk`);
+}
+
+function parseSplit(value: string | undefined): { seed: string; part: number; parts: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(.+):(\d+)\/(\d+)$/.exec(value.trim());
+  if (!m) throw new UserError(`--split: "${value}" is not seed:part/parts (e.g. ab:0/2)`);
+  return { seed: m[1]!, part: Number(m[2]), parts: Number(m[3]) };
+}
+
 export function registerCampaignCommands(program: Command): void {
   const campaign = program.command("campaign").description("Retention campaigns with a control group");
   campaign
@@ -49,6 +70,14 @@ export function registerCampaignCommands(program: Command): void {
     .option("--min-clv <amount>", "minimum CLV", number("--min-clv"))
     .option("--days-since-purchase <n>", "minimum days since the last purchase", number("--days-since-purchase"))
     .option("--days-since-offer <n>", "minimum days since the last offer", number("--days-since-offer"))
+    .option(
+      "--rank-by <policy>",
+      "uplift: by expected incremental value, learned from finished campaigns (default); risk: by churn probability with the hand-typed best offer",
+    )
+    .option(
+      "--split <seed:part/parts>",
+      "only one of `parts` disjoint random shares of the customers (e.g. ab:0/2 and ab:1/2 for two policies side by side)",
+    )
     .option("--window-days <n>", "attribution window (default 30)", number("--window-days"))
     .option("--schedule <cron>", "re-plan on this cron schedule (new eligible customers join)")
     .option("--seed <seed>", "seed for the treatment/control split (default random)")
@@ -70,6 +99,8 @@ export function registerCampaignCommands(program: Command): void {
               minClv: o.minClv as number | undefined,
               minDaysSinceLastPurchase: o.daysSincePurchase as number | undefined,
               minDaysSinceLastOffer: o.daysSinceOffer as number | undefined,
+              rankBy: parseRankBy(o.rankBy as string | undefined),
+              split: parseSplit(o.split as string | undefined),
             },
             windowDays: o.windowDays as number | undefined,
             schedule: (o.schedule as string | undefined) ?? null,
@@ -88,7 +119,10 @@ export function registerCampaignCommands(program: Command): void {
     .option("--as-of <date>", "the clock (default: now)")
     .action(async (id: string, opts: { asOf?: string }) => {
       await withContext(opts.asOf, async (ctx) => {
-        const uplift = await fitUpliftModel(ctx.db, { now: ctx.now() });
+        const uplift = await fitUpliftModel(ctx.db, {
+          now: ctx.now(),
+          learnerShrinkage: ctx.config.analytics.upliftLearnerShrinkage,
+        });
         const planned = await planCampaign(ctx.db, Number(id), {
           now: ctx.now(),
           policy: contactPolicyFromConfig(ctx.config),
@@ -98,7 +132,7 @@ export function registerCampaignCommands(program: Command): void {
         process.stdout.write(
           `campaign ${p.campaignId}: +${p.treatment} treatment, +${p.control} control, ${p.offersIssued} offers issued, ` +
             `${p.messagesQueued} messages queued, committed cost ${p.committedCost.toFixed(2)} (${p.durationMs} ms)\n` +
-            `policy: ${uplift ? `uplift learned from ${uplift.campaigns} finished campaign(s), Qini ${uplift.qini === null ? "n/a" : uplift.qini.toFixed(3)} on the newest held out` : "hand-typed save probabilities (no finished campaign yet)"}; ${p.explored} of the new treated exploring\n` +
+            `policy: ${uplift ? `uplift learned from ${uplift.campaigns} finished campaign(s), Qini ${uplift.qini === null ? "n/a" : uplift.qini.toFixed(3)} on the newest held out; ${describeLearner(uplift.learner)}` : "hand-typed save probabilities (no finished campaign yet)"}; ${p.explored} of the new treated exploring\n` +
             `excluded: ${
               Object.entries(p.excluded)
                 .map(([k, n]) => `${k} ${n}`)

@@ -1,10 +1,14 @@
 // The demo's simulated world for learning who can be saved: every customer has a HIDDEN type
-// that only this simulator knows. The type leans on what the product can observe (segment and
-// risk band) but with noise, so a model can learn it from segment x risk band without being
-// told. Persuadables buy more often when sent an offer, sleeping dogs less (put off by it), sure
-// things and lost causes the same either way. Outcomes use common random numbers: one uniform
-// draw per customer and round decides both what they would do untreated and treated, so the
-// realised incremental retention of any set of treated customers is known exactly.
+// that only this simulator knows. The type leans on what the product could observe at the demo's
+// start: the customer's segment and risk band then, and their own record (buyers of small
+// baskets are price-sensitive and easier to persuade, habitual buyers a little more; customers who
+// complained or gave a low NPS are put off by offers), with noise, so a model over the scoring
+// features can learn it without being told, and one over segment x risk band in part. Whether an unmoved customer
+// is a sure thing or a lost cause is their chance to buy anyway (1 - churn probability). Persuadables buy
+// more often when sent an offer, sleeping dogs (do-not-disturb) less, sure things and lost causes
+// the same either way. Outcomes use common random numbers: one uniform draw per customer and
+// round decides both what they would do untreated and treated, so the realised incremental
+// retention of any set of treated customers is known exactly.
 import { createHash } from "node:crypto";
 import { Random } from "../../core/demo/random";
 import type { Database } from "../../core/db/client";
@@ -32,12 +36,20 @@ const SEGMENT_LEAN: Record<string, number> = {
   Lost: -0.6,
 };
 const BAND_LEAN: Record<string, number> = { low: 0.3, medium: 0.5, high: -0.3 };
+const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 
 export interface WorldCustomer {
   customerId: number;
+  /** Segment and risk band at the demo's start (fixed for the demo). */
   segment: string;
   riskBand: string;
+  /** Churn probability when assigned (the latest scores). */
   churnProbability: number;
+  /** Mean order value and number of orders before the demo's rounds (fixed for the demo). */
+  meanOrder: number;
+  orders: number;
+  /** Complained, or gave an NPS of 6 or less. */
+  detractor: boolean;
 }
 
 function unit(seed: number, ...parts: (string | number)[]): number {
@@ -50,12 +62,17 @@ function unit(seed: number, ...parts: (string | number)[]): number {
 export class UpliftWorld {
   constructor(private readonly seed: number) {}
 
-  /** The customer's hidden type: observable lean plus noise, fixed for the whole demo. */
+  /** The customer's hidden type: their record's lean plus noise, fixed for the whole demo (but sure thing / lost cause). */
   typeOf(c: WorldCustomer): HiddenType {
-    const noise = new Random(Math.floor(unit(this.seed, "type", c.customerId) * 4294967296)).normal(0, 0.6);
-    const z = (SEGMENT_LEAN[c.segment] ?? 0) + (BAND_LEAN[c.riskBand] ?? 0) + noise;
-    if (z > 0.9) return "persuadable";
-    if (z < -1.1) return "sleeping dog";
+    const noise = new Random(Math.floor(unit(this.seed, "type", c.customerId) * 4294967296)).normal(0, 0.5);
+    const z =
+      0.6 * ((SEGMENT_LEAN[c.segment] ?? 0) + (BAND_LEAN[c.riskBand] ?? 0)) +
+      0.8 * clamp((45 - c.meanOrder) / 20, -1, 1.2) +
+      0.5 * clamp(Math.log1p(c.orders) - 2.3, -1, 1) +
+      (c.detractor ? -1.6 : 0) +
+      noise;
+    if (z > 1) return "persuadable";
+    if (z < -1) return "sleeping dog";
     return this.baseRate(c) >= 0.4 ? "sure thing" : "lost cause";
   }
 
@@ -90,6 +107,9 @@ interface AssignedRow {
   risk_band: string;
   churn: number;
   offer_key: string | null;
+  mean_order: number;
+  orders: number;
+  detractor: boolean;
 }
 
 /**
@@ -100,12 +120,26 @@ interface AssignedRow {
 export async function simulateRound(
   db: Database,
   world: UpliftWorld,
-  options: { campaignId: number; round: number; from: Date; windowDays: number },
+  options: {
+    campaignId: number;
+    round: number;
+    from: Date;
+    windowDays: number;
+    /** The customers' record before this date sets their hidden type (the demo's start, for all rounds). */
+    historyTo: Date;
+  },
 ): Promise<{ treated: (WorldCustomer & { offerKey: string })[]; control: number; purchases: number }> {
   const rows = await db.prisma.$queryRaw<AssignedRow[]>`
-    SELECT a.customer_id, a."group", coalesce(a.segment, '') AS segment, coalesce(a.risk_band, '') AS risk_band,
-      coalesce(a.churn_probability, 0.5) AS churn, o.key AS offer_key
+    SELECT a.customer_id, a."group", coalesce(s0.segment, a.segment, '') AS segment, coalesce(s0.risk_band, a.risk_band, '') AS risk_band,
+      coalesce(a.churn_probability, 0.5) AS churn, o.key AS offer_key,
+      coalesce(h.mean_order, 0) AS mean_order, coalesce(h.orders, 0) AS orders,
+      EXISTS (SELECT 1 FROM feedback f WHERE f.customer_id = a.customer_id AND f.created_at < ${sqlTimestamp(options.historyTo)}
+        AND (f.kind = 'complaint' OR (f.kind = 'nps' AND f.score <= 6))) AS detractor
     FROM campaign_assignments a LEFT JOIN offers o ON o.id = a.offer_id
+    LEFT JOIN scores s0 ON s0.customer_id = a.customer_id AND s0.run_id = (SELECT max(id) FROM score_runs
+      WHERE finished_at IS NOT NULL AND as_of <= ${sqlTimestamp(options.historyTo)})
+    LEFT JOIN LATERAL (SELECT avg(p.amount)::float8 AS mean_order, count(*)::int AS orders FROM purchases p
+      WHERE p.customer_id = a.customer_id AND p.purchased_at < ${sqlTimestamp(options.historyTo)}) h ON true
     WHERE a.campaign_id = ${options.campaignId} AND a."group" IN ('treatment', 'control')
     ORDER BY a.customer_id`;
   const treated: (WorldCustomer & { offerKey: string })[] = [];
@@ -118,6 +152,9 @@ export async function simulateRound(
       segment: r.segment,
       riskBand: r.risk_band,
       churnProbability: r.churn,
+      meanOrder: r.mean_order,
+      orders: r.orders,
+      detractor: r.detractor,
     };
     const isTreated = r.group === "treatment";
     if (isTreated) treated.push({ ...c, offerKey: r.offer_key ?? "" });
