@@ -472,29 +472,64 @@ async function mayLoadWithoutTriggers(session: DatabaseSession): Promise<boolean
   return row?.on === true;
 }
 
+/** How the batches of one import write purchases; `overlap` is set once a batch met stored orders. */
+interface PurchaseWrite {
+  /** May turn off the purchases' triggers for its own inserts (see mayLoadWithoutTriggers). */
+  loadRole: boolean;
+  overlap: boolean;
+}
+
+const UNIQUE_VIOLATION = "23505";
+
 /**
- * One batch of purchases (`range`: the CTE `i`). New orders are inserted first: where the session
- * may (`loadRole`), without the per-row foreign-key check and the statement triggers, which cost
- * about as much as the rows themselves. What they did is done set-based instead, in the same
- * statement: the batch's customers are locked once (FOR KEY SHARE, as the foreign-key check locks
- * each row's) so none is deleted before the commit, and their purchase totals are noted for
- * recounting as the triggers note them. Only when some orders were stored before, the changed ones
- * are updated as any write is (foreign key and triggers per row).
+ * One batch of purchases (`range`: the CTE `i`). Until a batch meets orders stored before, its
+ * rows go in by a plain INSERT under a savepoint: ON CONFLICT's speculative insertion cost about
+ * two thirds as much again as the insert itself (PostgreSQL 15, 50,000 rows: 0.50 s of CPU
+ * against 0.29 s). The first batch that meets a stored order fails on its unique id, is rolled
+ * back to the savepoint and written as follows, and so is every later batch of the file: new
+ * orders inserted with ON CONFLICT DO NOTHING, then, when some were stored before, the changed
+ * ones updated as any write is (foreign key and triggers per row).
+ *
+ * Either way, where the session may (`loadRole`), the inserts go without the per-row foreign-key
+ * check and the statement triggers, which cost about as much as the rows themselves. What they
+ * did is done set-based instead, in the same statement: the batch's customers are locked once
+ * (FOR KEY SHARE, as the foreign-key check locks each row's) so none is deleted before the commit,
+ * and their purchase totals are noted for recounting as the triggers note them.
  */
 async function writePurchases(
   s: DatabaseSession,
   range: string,
   params: [number, number],
   batchRows: number,
-  loadRole: boolean,
+  write: PurchaseWrite,
 ): Promise<{ inserted: number; written: number }> {
+  const { loadRole } = write;
+  const columns = `purchases (external_id, customer_id, purchased_at, amount, gross_margin, quantity, category, lines)`;
+  const rows = `SELECT i.key, c.id, i.at, i.amount, i.gross_margin, i.quantity, i.category, i.lines FROM i JOIN c ON c.external_id = i.customer`;
+  const locked = `c AS MATERIALIZED (SELECT id, external_id FROM customers WHERE external_id IN (SELECT customer FROM i) FOR KEY SHARE)`;
   if (loadRole) await s.query(`SET LOCAL session_replication_role = replica`);
+  if (!write.overlap) {
+    await s.query(`SAVEPOINT new_purchases`);
+    try {
+      // Every row inserted: the batch's customers are exactly those whose totals change.
+      const [inserted] = await s.query<{ n: number }>(
+        `${range}, ${locked},${loadRole ? `\n n AS (INSERT INTO customer_purchase_stats_pending (customer_id) SELECT id FROM c),` : ""}
+         w AS (INSERT INTO ${columns} ${rows} RETURNING 1)
+         SELECT count(*)::int AS n FROM w`,
+        params,
+      );
+      await s.query(`RELEASE SAVEPOINT new_purchases`);
+      if (loadRole) await s.query(`SET LOCAL session_replication_role = origin`);
+      return { inserted: inserted!.n, written: inserted!.n };
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+      await s.query(`ROLLBACK TO SAVEPOINT new_purchases`);
+      write.overlap = true;
+    }
+  }
   const [inserted] = await s.query<{ n: number }>(
-    `${range},
-     c AS MATERIALIZED (SELECT id, external_id FROM customers WHERE external_id IN (SELECT customer FROM i) FOR KEY SHARE),
-     w AS (INSERT INTO purchases (external_id, customer_id, purchased_at, amount, gross_margin, quantity, category, lines)
-           SELECT i.key, c.id, i.at, i.amount, i.gross_margin, i.quantity, i.category, i.lines
-             FROM i JOIN c ON c.external_id = i.customer
+    `${range}, ${locked},
+     w AS (INSERT INTO ${columns} ${rows}
            ON CONFLICT (external_id) DO NOTHING
            RETURNING customer_id)${
              loadRole
@@ -536,7 +571,7 @@ async function writeOrders(
   totalBytes: number,
 ): Promise<void> {
   const batchSize = options.batchSize ?? STAGED_BATCH_ROWS;
-  const loadRole = await mayLoadWithoutTriggers(session);
+  const purchaseWrite: PurchaseWrite = { loadRole: await mayLoadWithoutTriggers(session), overlap: false };
   const total = rows.purchases + rows.orderRefunds + rows.refunds + rows.anonymous;
   const started = Date.now();
   let done = 0;
@@ -554,7 +589,7 @@ async function writeOrders(
     }
     const [row] =
       kind === "purchases"
-        ? [await writePurchases(s, range, [after, last], batchRows, loadRole)]
+        ? [await writePurchases(s, range, [after, last], batchRows, purchaseWrite)]
         : await s.query<{ inserted: number; written: number }>(
             `${range}, w AS (${UPSERTS[kind].sql} RETURNING (xmax = 0) AS inserted)
              SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*)::int AS written FROM w`,
