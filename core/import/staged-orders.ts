@@ -85,10 +85,13 @@ export async function importOrdersStaged(
       // The sorts and hashes over the whole file (distinct ids and customers, the grouping) fit
       // in memory instead of spilling to disk at the default 4 MB.
       await session.query(`SET work_mem = '${IMPORT_WORK_MEM}'`);
+      // Each statement runs once over many rows, and its plan is simple: compiling it with LLVM
+      // (a server's jit, on where a plan's cost passes 100,000) took longer than it saved.
+      await session.query(`SET jit = off`);
       await session.query(`CREATE TEMP TABLE ${t.lines} (
         line int NOT NULL, order_id text, key text NOT NULL, numbered boolean NOT NULL, customer text,
-        at timestamp NOT NULL, amount float8 NOT NULL, quantity float8 NOT NULL, refund boolean NOT NULL,
-        cancelled boolean NOT NULL, refunded float8 NOT NULL, margin float8, product text, category text)`);
+        at timestamp NOT NULL, amount int8 NOT NULL, quantity float8 NOT NULL, refund boolean NOT NULL,
+        cancelled boolean NOT NULL, refunded int8 NOT NULL, margin int8, product text, category text)`);
       let fixed: ReadSettings | null = null;
       let pass: StagePass;
       let reading: ReadSettings;
@@ -150,7 +153,9 @@ export async function importOrdersStaged(
       report.marketableCustomers = await marketable(session, t);
     } finally {
       await dropTables(session, t);
-      await session.query(`RESET work_mem`); // PGlite's one session outlives the import
+      // PGlite's one session outlives the import.
+      await session.query(`RESET work_mem`);
+      await session.query(`RESET jit`);
     }
   });
   if (settle) await settlePurchaseStats(db);
@@ -194,8 +199,8 @@ async function decideShape(
 
 // An order from its lines. After the rejections an order's lines name one customer at most, so
 // min() is it; a one-line order's category is its line's (orders of several lines: see below).
-const GROUP_COLUMNS = `key, bool_or(refund) AS refund, min(customer) AS customer, min(at) AS at, sum(amount) AS amount,
-  sum(abs(quantity)) AS quantity, max(refunded) AS refunded, bool_or(cancelled) AS cancelled, sum(margin) AS margin,
+const GROUP_COLUMNS = `key, bool_or(refund) AS refund, min(customer) AS customer, min(at) AS at, sum(amount)::int8 AS amount,
+  sum(abs(quantity)) AS quantity, max(refunded) AS refunded, bool_or(cancelled) AS cancelled, sum(margin)::int8 AS margin,
   count(*)::int AS lines, min(line) AS first_line, min(line) FILTER (WHERE customer IS NOT NULL) AS customer_line,
   CASE WHEN count(*) = 1 THEN min(category) END AS category, NULL::text AS original`;
 
@@ -223,11 +228,12 @@ async function groupOrders(
   );
   // Every row its own order (each order id once, every row has one and none is a returned line,
   // so the keys are the ids): the lines are the orders as they are, without grouping.
-  if (decided.uniqueIds && !refunds)
-    await q(`CREATE TEMP TABLE ${t.groups} AS SELECT ${SINGLE_LINE_COLUMNS} FROM ${t.lines}`);
+  const singleLines = decided.uniqueIds === true && !refunds;
+  if (singleLines) await q(`CREATE TEMP TABLE ${t.groups} AS SELECT ${SINGLE_LINE_COLUMNS} FROM ${t.lines}`);
   else await q(`CREATE TEMP TABLE ${t.groups} AS SELECT ${GROUP_COLUMNS} FROM ${t.lines} GROUP BY key`);
-  const [count] = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.groups}`);
-  const multiLine = (count?.n ?? 0) < staged;
+  const count = async () =>
+    (await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.groups}`))[0]?.n ?? 0;
+  const multiLine = !singleLines && (await count()) < staged;
   if (multiLine) {
     await q(`CREATE TEMP TABLE ${t.heads} AS SELECT key, first_line, customer_line FROM ${t.groups} WHERE lines > 1`);
     if (shape === "orders")
@@ -269,8 +275,9 @@ async function groupOrders(
     }
   }
   await q(`CREATE UNIQUE INDEX ON ${t.groups} (first_line)`);
-  // Temporary tables get no automatic statistics: without them the batches' range scans are planned blind.
-  await q(`ANALYZE ${t.groups}`);
+  // Temporary tables get no automatic statistics: without them the batches' range scans are planned
+  // blind. Only the columns the batches select and join on (the sample of every text column cost more).
+  await q(`ANALYZE ${t.groups} (first_line, refund, customer)`);
 }
 
 /**
@@ -322,8 +329,12 @@ async function reportSqlRejections(session: DatabaseSession, t: Tables, rejectio
     );
 }
 
-const MONEY = (e4: string) => `(round(abs(${e4})::numeric / 100) / 100)::numeric(14, 2)`;
-const QUANTITY = `round(quantity::numeric)::int`;
+// Amounts are integers in 1/10,000 of the unit: rounded to whole cents (half away from zero) in
+// integers, then made numeric once.
+const CENTS = (e4: string) => `((abs(${e4}) + 50) / 100)`;
+const MONEY = (e4: string) => `(${CENTS(e4)}::numeric * 0.01)::numeric(14, 2)`;
+// Whole quantities (nearly all) without a conversion to numeric; others rounded half away from zero.
+const QUANTITY = `CASE WHEN quantity = trunc(quantity) THEN quantity::int ELSE round(quantity::numeric)::int END`;
 // A cancelled order counts as sold and refunded in full; a refunded amount as a refund of it.
 const REFUNDED = `CASE WHEN cancelled THEN amount ELSE least(refunded, amount) END`;
 
@@ -358,7 +369,6 @@ type Output = keyof typeof OUTPUTS;
 const outputRows = (t: Tables, kind: Output) =>
   `SELECT ${OUTPUTS[kind].columns}, first_line FROM ${t.groups} WHERE ${OUTPUTS[kind].where}`;
 
-const cents = (amount: string | number) => Math.round(Number(amount) * 100);
 const fromCents = (c: number) => (c / 100).toFixed(2);
 
 async function orderTotals(
@@ -380,23 +390,24 @@ async function orderTotals(
   }>(`SELECT
       count(*) FILTER (WHERE ${OUTPUTS.purchases.where})::int AS orders,
       count(DISTINCT customer)::int AS customers,
-      coalesce(sum(${MONEY("amount")}) FILTER (WHERE ${OUTPUTS.purchases.where}), 0)::text AS gross,
+      coalesce(sum(${CENTS("amount")}) FILTER (WHERE ${OUTPUTS.purchases.where}), 0)::text AS gross,
       count(*) FILTER (WHERE ${OUTPUTS.orderRefunds.where})::int AS order_refunds,
       count(*) FILTER (WHERE ${OUTPUTS.refunds.where})::int AS refund_rows,
-      (coalesce(sum(${MONEY(REFUNDED)}) FILTER (WHERE ${OUTPUTS.orderRefunds.where} AND customer IS NOT NULL), 0)
-        + coalesce(sum(${MONEY("amount")}) FILTER (WHERE refund AND customer IS NOT NULL), 0))::text AS refunds,
+      (coalesce(sum(${CENTS(REFUNDED)}) FILTER (WHERE ${OUTPUTS.orderRefunds.where} AND customer IS NOT NULL), 0)
+        + coalesce(sum(${CENTS("amount")}) FILTER (WHERE refund AND customer IS NOT NULL), 0))::text AS refunds,
       count(*) FILTER (WHERE customer IS NOT NULL AND (refund OR ${OUTPUTS.orderRefunds.where}))::int AS refund_count,
       count(*) FILTER (WHERE ${OUTPUTS.orderRefunds.where} OR (refund AND original IS NOT NULL))::int AS linked,
       count(*) FILTER (WHERE ${OUTPUTS.anonymous.where})::int AS anonymous,
-      coalesce(sum(${MONEY("amount")}) FILTER (WHERE ${OUTPUTS.anonymous.where}), 0)::text AS anonymous_gross,
-      (coalesce(sum(${MONEY(REFUNDED)}) FILTER (WHERE ${OUTPUTS.orderRefunds.where} AND customer IS NULL), 0)
-        + coalesce(sum(${MONEY("amount")}) FILTER (WHERE refund AND customer IS NULL), 0))::text AS anonymous_refunds
+      coalesce(sum(${CENTS("amount")}) FILTER (WHERE ${OUTPUTS.anonymous.where}), 0)::text AS anonymous_gross,
+      (coalesce(sum(${CENTS(REFUNDED)}) FILTER (WHERE ${OUTPUTS.orderRefunds.where} AND customer IS NULL), 0)
+        + coalesce(sum(${CENTS("amount")}) FILTER (WHERE refund AND customer IS NULL), 0))::text AS anonymous_refunds
     FROM ${t.groups}`);
   const r = row!;
-  const gross = cents(r.gross);
-  const refunded = cents(r.refunds);
-  const anonymousGross = cents(r.anonymous_gross);
-  const anonymousRefunds = cents(r.anonymous_refunds);
+  // Sums of whole cents (exact integers as text).
+  const gross = Number(r.gross);
+  const refunded = Number(r.refunds);
+  const anonymousGross = Number(r.anonymous_gross);
+  const anonymousRefunds = Number(r.anonymous_refunds);
   return {
     orders: r.orders,
     customers: r.customers,
