@@ -39,7 +39,7 @@ function outcome(report: ImportReport) {
 }
 
 /** Every stored row the import writes, by external ids (serial ids left out). */
-async function stored(db: Database): Promise<Record<string, unknown[]>> {
+async function stored(db: Database) {
   const q = (sql: string) => db.queryRows(sql);
   return {
     customers: await q(`SELECT external_id, marketing_consent FROM customers ORDER BY external_id`),
