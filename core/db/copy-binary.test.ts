@@ -63,6 +63,34 @@ describeEachDatabase("binary COPY", (kind) => {
     ]);
   });
 
+  it("stores bigints exactly across the 32-bit halves, negative and up to 2^53", async () => {
+    await db.execScript(`CREATE TABLE copy_probe_int8 (i int, v bigint)`);
+    const values = [
+      0,
+      -0,
+      1,
+      -1,
+      2 ** 31,
+      -(2 ** 31) - 1,
+      2 ** 32,
+      -(2 ** 32),
+      2 ** 32 + 1,
+      123_456_789_012_345,
+      -(2 ** 53) + 1,
+      2 ** 53 - 1,
+    ];
+    const out = new BinaryCopyWriter();
+    values.forEach((v, i) =>
+      out
+        .row(2, 8 + 12)
+        .int4(i)
+        .int8(v),
+    );
+    await db.copyFrom(`COPY copy_probe_int8 (i, v) FROM STDIN WITH (FORMAT binary)`, [out.end()]);
+    const stored = await db.queryRows<{ v: string }>(`SELECT v::text AS v FROM copy_probe_int8 ORDER BY i`);
+    expect(stored.map((r) => r.v)).toEqual(values.map((v) => String(v === 0 ? 0 : v)));
+  });
+
   it("writes fields encoded once (BinaryCopyWriter.field) the same as fields written per row", async () => {
     await db.execScript("TRUNCATE copy_probe");
     const at = new Date("2026-03-04T05:06:07.089Z");

@@ -78,6 +78,16 @@ export class BinaryCopyWriter {
     return this;
   }
 
+  /** A `bigint` from an integer within ±2^53 (two 32-bit halves: no BigInt per value). */
+  int8(value: number): this {
+    const high = Math.floor(value / 0x1_0000_0000);
+    this.buffer.writeInt32BE(8, this.offset);
+    this.buffer.writeInt32BE(high, this.offset + 4);
+    this.buffer.writeUInt32BE(value - high * 0x1_0000_0000, this.offset + 8);
+    this.offset += 12;
+    return this;
+  }
+
   /** A `timestamp` (without time zone) holding the UTC wall time of `date`. */
   timestamp(date: Date): this {
     // Microseconds as two 32-bit halves: exact below 2^53, and no BigInt per value.

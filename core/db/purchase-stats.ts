@@ -12,12 +12,33 @@ import type { Database } from "./client";
  */
 const ANALYZE_AFTER = 1_000;
 
-/** Recounts the totals of every customer noted since the last settle; returns how many. */
+/**
+ * Recounts the totals of every customer noted since the last settle; returns how many. The
+ * customers' statistics are refreshed with the purchases' only where they are stale (see
+ * {@link analyzeCustomersIfStale}): an orders import that created no customers would otherwise
+ * sample an unchanged table again.
+ */
 export async function settlePurchaseStats(db: Database): Promise<number> {
   const rows = await db.queryRows<{ n: number }>(`SELECT customer_purchase_stats_settle() AS n`);
   const settled = rows[0]?.n ?? 0;
-  if (settled >= ANALYZE_AFTER) await db.execScript(`ANALYZE customers, purchases, customer_purchase_stats`);
+  if (settled < ANALYZE_AFTER) return settled;
+  await analyzeCustomersIfStale(db);
+  await db.execScript(`ANALYZE purchases, customer_purchase_stats`);
   return settled;
+}
+
+/**
+ * Refreshes the planner's statistics of customers when their number moved by more than a tenth
+ * since they were last taken (autovacuum's rule; PGlite has no autovacuum, and a server's runs
+ * a minute later at best). Customer imports call it when they are done, so the orders import
+ * after them is planned knowing how many customers there are.
+ */
+export async function analyzeCustomersIfStale(db: Database): Promise<void> {
+  const [customers] = await db.queryRows<{ stale: boolean }>(
+    `SELECT (SELECT reltuples FROM pg_class WHERE oid = 'customers'::regclass) NOT BETWEEN 0.9 * n AND 1.1 * n AS stale
+       FROM (SELECT count(*) AS n FROM customers) c`,
+  );
+  if (customers?.stale !== false) await db.execScript(`ANALYZE customers`);
 }
 
 /** Recounts every customer's totals (after a load with the triggers disabled, or a repair). */

@@ -8,7 +8,7 @@ import {
   type SuppressionList,
 } from "../consent/suppression";
 import type { Database, Prisma, PrismaClient } from "../db/client";
-import { settlePurchaseStats } from "../db/purchase-stats";
+import { analyzeCustomersIfStale, settlePurchaseStats } from "../db/purchase-stats";
 import {
   CUSTOMER_FIELDS,
   customerFromCells,
@@ -292,6 +292,7 @@ export async function importFile(db: Database, options: ImportOptions): Promise<
   }
   // The purchase totals scoring reads: recount the customers this file's purchases changed.
   if (options.kind === "orders" && !report.refused) await settlePurchaseStats(db);
+  if (options.kind === "customers" && !report.refused && !report.dryRun) await analyzeCustomersIfStale(db);
   if (options.kind === "customers" && fileIds) {
     report.customersInFile = fileIds.length;
     if (!report.refused && !report.dryRun) report.marketableCustomers = await marketableAmong(db, fileIds);

@@ -139,10 +139,12 @@ export async function stagePass(
     if (!writer.fits(rowBytes)) chunks.push(writer.take());
     writer.row(14, rowBytes).int4(checked.line);
     text(writer, orderId).text(key).bool(numbered);
-    text(writer, customer).timestamp(checked.at).float8(checked.amount).float8(checked.quantity);
-    writer.bool(checked.refund).bool(checked.cancelled).float8(checked.refunded);
+    // Money as the exact integers it was checked into (1/10,000 of the unit): the sums and the
+    // rounding to cents stay in integers, where float8 needed a conversion to numeric per value.
+    text(writer, customer).timestamp(checked.at).int8(checked.amount).float8(checked.quantity);
+    writer.bool(checked.refund).bool(checked.cancelled).int8(checked.refunded);
     if (checked.margin === null) writer.null();
-    else writer.float8(checked.margin);
+    else writer.int8(checked.margin);
     text(text(writer, product), category);
     pass.staged++;
     inWriter++;

@@ -130,6 +130,33 @@ describeEachDatabase("staged orders import", (kind) => {
     expect(m0).toEqual({ n: 35, revenue: (30 * 10 + 5 * 12.5).toFixed(2) });
   });
 
+  it.each([false, true])(
+    "orders stored before met in a late batch (strict %s): the earlier batches stay, the stored ones are updated or kept, none twice",
+    async (strict) => {
+      const p = strict ? "ls" : "ln";
+      await db.execScript(
+        `INSERT INTO customers (external_id) SELECT '${p}c' || i FROM generate_series(0, 9) i ON CONFLICT DO NOTHING`,
+      );
+      const line = (i: number, amount: string) =>
+        `${p}${i},${p}c${i % 10},2025-07-${String(1 + (i % 28)).padStart(2, "0")},${amount}`;
+      // Ten orders of the third batch are stored already, five of them with another amount.
+      const stored = ["order_id,customer_id,date,amount"];
+      for (let i = 250; i < 260; i++) stored.push(line(i, i < 255 ? "9.00" : "10.00"));
+      expect((await importFile(db, orders(file(stored)))).written.inserted).toBe(10);
+
+      const all = ["order_id,customer_id,date,amount"];
+      for (let i = 0; i < 300; i++) all.push(line(i, "10.00"));
+      const report = await importFile(db, orders(file(all), { batchSize: 100, strict }));
+      expect(report.written).toEqual({ inserted: 290, updated: 5, unchanged: 5 });
+      const [row] = await db.queryRows<{ n: number; ids: number; sum: string }>(
+        `SELECT count(*)::int AS n, count(DISTINCT external_id)::int AS ids, sum(amount)::text AS sum
+           FROM purchases WHERE external_id LIKE '${p}%'`,
+      );
+      expect(row).toEqual({ n: 300, ids: 300, sum: "3000.00" });
+      expect(await purchaseStatsDrift(db)).toEqual([]);
+    },
+  );
+
   it("the date layout comes from the whole file: ambiguous first rows are read again once a later row settles it", async () => {
     // 50,001 rows of one date whose day and month are both at most 12, then one with a first part
     // over 12: day first.
