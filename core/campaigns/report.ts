@@ -297,12 +297,12 @@ export function formatCampaignReport(report: CampaignReport): string[] {
 export function formatPolicy(policy: PolicyReport): string[] {
   const r = policy.realisedRetained;
   return [
-    `policy    expected +${policy.expectedRetained.toFixed(1)} customers retained, value ${money(policy.expectedValue)}; ` +
+    `policy    expected ${signed(policy.expectedRetained)} customers retained, value ${money(policy.expectedValue)}; ` +
       `realised ${signed(r.estimate)} [95% CI ${count(r.low)}, ${count(r.high)}], value ${money(policy.realisedValue)} (incremental margin - redeemed cost)`,
     ...policy.rounds.map(
       (round) =>
         `  planned ${round.plannedAt.toISOString().slice(0, 16).replace("T", " ")}: ${round.treated} treated (${round.explored} exploring), ` +
-        `expected +${round.expectedRetained.toFixed(1)}; offers ${Object.entries(round.offerMix)
+        `expected ${signed(round.expectedRetained)}; offers ${Object.entries(round.offerMix)
           .map(([k, n]) => `${k} ${n}`)
           .join(", ")}`,
     ),
