@@ -4,14 +4,7 @@
 // than a tolerance. The blend helps where the data's signal is partly smooth (which the linear
 // model extrapolates) and partly interactions (which the trees find).
 import { gbtContributions, gbtScore, trainGbt, type GbtModel, type GbtOptions } from "./gbt";
-import {
-  choosePriorScale,
-  contributions,
-  linearScore,
-  trainLogistic,
-  type LogisticModel,
-  type LogisticOptions,
-} from "./logistic";
+import { contributions, linearScore, trainLogistic, type LogisticModel, type LogisticOptions } from "./logistic";
 
 /** Candidate names, simplest first (ties go to the earlier one). */
 export const MODEL_KINDS = ["logistic", "gbt", "blend"] as const;
@@ -32,14 +25,7 @@ export interface CandidateOptions {
 /** An AUC this much higher is needed to prefer a more complex candidate. */
 export const CHOICE_TOLERANCE = 0.002;
 
-/** The inner folds that choose the logistic prior get their own split, apart from the caller's. */
-const PRIOR_SEED_OFFSET = 100;
-
-/**
- * Fits one candidate on rows × features `X` and 0/1 labels `y` (throws as its trainer does).
- * Unless `options.logistic.priorScale` is given, the logistic model's prior strength is chosen
- * by inner cross-validation on `X`, `y` alone (`choosePriorScale`).
- */
+/** Fits one candidate on rows × features `X` and 0/1 labels `y` (throws as its trainer does). */
 export function fitCandidate(
   kind: ModelKind,
   X: readonly (readonly number[])[],
@@ -48,12 +34,8 @@ export function fitCandidate(
 ): FittedModel {
   const features = options.features ? { features: options.features } : {};
   switch (kind) {
-    case "logistic": {
-      const priorScale =
-        options.logistic?.priorScale ??
-        choosePriorScale(X, y, { ...options.logistic, seed: (options.seed ?? 1) + PRIOR_SEED_OFFSET }).priorScale;
-      return { kind, logistic: trainLogistic(X, y, { ...options.logistic, ...features, priorScale }) };
-    }
+    case "logistic":
+      return { kind, logistic: trainLogistic(X, y, { ...options.logistic, ...features }) };
     case "gbt":
       return { kind, gbt: trainGbt(X, y, { seed: options.seed ?? 1, ...options.gbt, ...features }) };
     case "blend": {

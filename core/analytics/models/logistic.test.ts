@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { auc, seededRandom } from "./evaluation";
-import { choosePriorScale, contributions, linearScore, PRIOR_SCALES, predictLogistic, trainLogistic } from "./logistic";
+import { seededRandom } from "./evaluation";
+import { contributions, linearScore, predictLogistic, trainLogistic } from "./logistic";
 
 function synthetic(n: number, seed: number): { X: number[][]; y: number[] } {
   const random = seededRandom(seed);
@@ -72,43 +72,5 @@ describe("logistic regression (gradient ascent, whitened features)", () => {
     );
     expect(withPrior.weights[4]).toBeCloseTo(0, 12);
     expect(() => trainLogistic([[1], [2]], [1, 1])).toThrow(/one class/);
-  });
-
-  it("chooses the prior by inner folds of the training rows: a strong one where few rows meet many noise columns", () => {
-    // One weak signal among 30 noise columns, 120 rows: without a prior the noise weights overfit.
-    const random = seededRandom(11);
-    const gauss = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-    const draw = (n: number) => {
-      const rows: number[][] = [];
-      const labels: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const row = Array.from({ length: 31 }, gauss);
-        rows.push(row);
-        labels.push(random() < 1 / (1 + Math.exp(-row[0]!)) ? 1 : 0);
-      }
-      return { rows, labels };
-    };
-    const train = draw(120);
-    const fresh = draw(5000);
-    const choice = choosePriorScale(train.rows, train.labels, { seed: 3 });
-    expect(choice.aucs).toHaveLength(PRIOR_SCALES.length);
-    expect(choice.priorScale).toBeGreaterThan(0);
-    // The chosen strength is the inner folds' best, and it ranks unseen rows better than none.
-    expect(choice.aucs[PRIOR_SCALES.indexOf(choice.priorScale as (typeof PRIOR_SCALES)[number])]).toBe(
-      Math.max(...choice.aucs),
-    );
-    const freshAuc = (priorScale: number) => {
-      const model = trainLogistic(train.rows, train.labels, { priorScale });
-      return auc(
-        fresh.rows.map((r) => linearScore(model, r)),
-        fresh.labels,
-      );
-    };
-    expect(freshAuc(choice.priorScale)).toBeGreaterThan(freshAuc(0) + 0.01);
-    // Same rows and seed, same choice; too few rows of a label for inner folds: no prior.
-    expect(choosePriorScale(train.rows, train.labels, { seed: 3 })).toEqual(choice);
-    const few = choosePriorScale(X.slice(0, 30), [1, 1, 1, ...new Array<number>(27).fill(0)]);
-    expect(few.priorScale).toBe(0);
-    expect(few.aucs.every(Number.isNaN)).toBe(true);
   });
 });

@@ -5,10 +5,7 @@
 // the run (checkpoints at 25, 50, 100, ... steps) until the log-loss stops improving. The run
 // continues from the previous checkpoint instead of starting again, on typed arrays: the same
 // weights at every checkpoint as restarting the library from zero, at a fraction of the work.
-// Scoring is plain TypeScript on the stored JSON model. How strongly the weights are shrunk is
-// chosen by cross-validation inside the training rows (`choosePriorScale`), never on the rows a
-// model is judged on.
-import { auc, kFoldIndices } from "./evaluation";
+// Scoring is plain TypeScript on the stored JSON model.
 
 /** A trained model, plain JSON: weights apply to standardised features, intercept first. */
 export interface LogisticModel {
@@ -22,8 +19,6 @@ export interface LogisticModel {
   trainingMs: number;
   /** Mean log-loss on the training data (prior rows included). */
   finalLoss: number;
-  /** The prior strength trained with (absent on models stored before it was recorded: 0). */
-  priorScale?: number;
 }
 
 export interface LogisticOptions {
@@ -133,64 +128,7 @@ export function trainLogistic(
     steps: best.steps,
     trainingMs: Math.round(performance.now() - started),
     finalLoss: best.loss,
-    priorScale: prior,
   };
-}
-
-/** Prior strengths {@link choosePriorScale} tries, weakest (none) first. */
-export const PRIOR_SCALES = [0, 1, 3, 10] as const;
-
-/** Inner folds of {@link choosePriorScale}. */
-const PRIOR_FOLDS = 3;
-
-export interface PriorChoice {
-  priorScale: number;
-  /** AUC of the pooled inner out-of-fold predictions for each strength tried (NaN: could not train). */
-  aucs: number[];
-}
-
-/**
- * The prior strength (`LogisticOptions.priorScale`) for training on `X`, `y`: the one whose
- * models rank best on the rows they did not see, over seeded stratified inner folds of these
- * rows only; the weakest on a tie. Falls back to no prior where there are too few rows of either
- * label for the inner folds.
- */
-export function choosePriorScale(
-  X: readonly (readonly number[])[],
-  y: readonly number[],
-  options: Omit<LogisticOptions, "priorScale" | "features"> & { seed?: number; scales?: readonly number[] } = {},
-): PriorChoice {
-  const { seed = 1, scales = PRIOR_SCALES, ...training } = options;
-  const positives = y.reduce((s, v) => s + v, 0);
-  const aucs = scales.map(() => Number.NaN);
-  if (Math.min(positives, y.length - positives) < 4 * PRIOR_FOLDS) return { priorScale: 0, aucs };
-  const folds = kFoldIndices(y.length, PRIOR_FOLDS, seed, y);
-  const outOfFold = scales.map(() => new Array<number>(y.length).fill(0));
-  const failed = scales.map(() => false);
-  for (let fold = 0; fold < PRIOR_FOLDS; fold++) {
-    const train: number[] = [];
-    const test: number[] = [];
-    folds.forEach((f, i) => (f === fold ? test : train).push(i));
-    const trainX = train.map((i) => X[i]!);
-    const trainY = train.map((i) => y[i]!);
-    scales.forEach((priorScale, m) => {
-      if (failed[m]) return;
-      try {
-        const model = trainLogistic(trainX, trainY, { ...training, priorScale });
-        for (const i of test) outOfFold[m]![i] = linearScore(model, X[i]!);
-      } catch (error) {
-        if (!(error instanceof RangeError)) throw error;
-        failed[m] = true; // a fold with constant columns or one label: this strength drops out
-      }
-    });
-  }
-  let best = -1;
-  scales.forEach((_, m) => {
-    if (failed[m]) return;
-    aucs[m] = auc(outOfFold[m]!, y);
-    if (best < 0 || aucs[m]! > aucs[best]!) best = m;
-  });
-  return { priorScale: best < 0 ? 0 : scales[best]!, aucs };
 }
 
 /** P(y = 1) for each row, computed from the JSON model alone. */
