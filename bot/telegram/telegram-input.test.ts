@@ -97,6 +97,11 @@ describe("bad input", () => {
       expect((await waitForMessages(server, TEST_TOKEN, user.chatId, 1))[0]!.text).toMatch(logged);
       const stored = await db.prisma.ticketMessage.findFirstOrThrow({ where: { ticket: { customerId: customer.id } } });
       expect(stored.text).toBe(longest);
+      // The reply goes out before the update's conversation state is stored: count once it is.
+      await until(
+        async () => (await db.prisma.processedUpdate.count({ where: { source: "telegram", handledAt: null } })) === 0,
+        "the first text's update finished",
+      );
       const before = await written();
       await user.text(`${longest}!`);
       expect((await waitForMessages(server, TEST_TOKEN, user.chatId, 2))[1]!.text).toContain(tooLong);
