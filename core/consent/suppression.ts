@@ -5,11 +5,13 @@
 // digests: it is ERASURE_KEY from the configuration, or else a key this installation generated
 // once and keeps in `install_secrets`. A digest can only be checked by whoever holds the key.
 import { createHmac, randomBytes } from "node:crypto";
-import type { Database, Prisma, PrismaClient } from "../db/client";
+import type { Database, DatabaseSession, Prisma, PrismaClient } from "../db/client";
 import { normalizeId } from "../import/values";
 import { normalisePhone, type PhoneRegion } from "../linking/phone";
 
 type Db = PrismaClient | Prisma.TransactionClient;
+/** Where the list is read: a Prisma client or transaction, or an import's own session. */
+type Reader = Db | Pick<DatabaseSession, "query">;
 
 /** How the list is keyed and how phones are read (from the configuration). */
 export interface ErasureSettings {
@@ -162,10 +164,13 @@ export async function suppress(tx: Db, list: SuppressionList, person: PersonIden
 }
 
 /** Of the digests given, those on the list. */
-export async function digestsOnList(db: Db, digests: string[]): Promise<Set<string>> {
+export async function digestsOnList(reader: Reader, digests: string[]): Promise<Set<string>> {
   if (digests.length === 0) return new Set();
-  const rows = await db.$queryRaw<{ digest: string }[]>`
-    SELECT digest FROM erasure_suppressions WHERE digest = ANY(${digests}::text[])`;
+  const sql = "SELECT digest FROM erasure_suppressions WHERE digest = ANY($1::text[])";
+  const rows =
+    "query" in reader
+      ? await reader.query<{ digest: string }>(sql, [digests])
+      : await reader.$queryRawUnsafe<{ digest: string }[]>(sql, digests);
   return new Set(rows.map((r) => r.digest));
 }
 
@@ -174,7 +179,7 @@ export async function digestsOnList(db: Db, digests: string[]): Promise<Set<stri
  * @param identify what identifies each item's person
  */
 export async function partitionSuppressed<T>(
-  db: Db,
+  db: Reader,
   list: SuppressionList,
   items: T[],
   identify: (item: T) => PersonIdentifiers,

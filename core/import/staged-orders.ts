@@ -9,7 +9,7 @@
 // are checked with the layout of the first rows while the inference goes on, and in the rare file
 // whose later rows change the verdict the staged rows are dropped and the file read again.
 import { randomBytes } from "node:crypto";
-import type { SuppressionList } from "../consent/suppression";
+import { partitionSuppressed, type SuppressionList } from "../consent/suppression";
 import type { Database, DatabaseSession } from "../db/client";
 import { settlePurchaseStats } from "../db/purchase-stats";
 import type { ColumnPlan, OrderField } from "./fields";
@@ -307,15 +307,9 @@ async function skipErased(session: DatabaseSession, t: Tables, suppression: Supp
     `SELECT DISTINCT customer FROM ${t.groups} g
       WHERE customer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = g.customer)`,
   );
-  if (absent.length === 0) return 0;
-  const digests = absent.map((r) => suppression.digests({ externalId: r.customer })[0]?.digest ?? "");
-  const found = await session.query<{ digest: string }>(
-    `SELECT digest FROM erasure_suppressions WHERE digest = ANY($1::text[])`,
-    [digests],
-  );
-  if (found.length === 0) return 0;
-  const onList = new Set(found.map((r) => r.digest));
-  const erased = absent.filter((_r, i) => onList.has(digests[i]!)).map((r) => r.customer);
+  const { suppressed } = await partitionSuppressed(session, suppression, absent, (r) => ({ externalId: r.customer }));
+  if (suppressed.length === 0) return 0;
+  const erased = suppressed.map((r) => r.customer);
   const [dropped] = await session.query<{ n: number }>(
     `WITH d AS (DELETE FROM ${t.groups} WHERE customer = ANY($1::text[]) RETURNING lines)
      SELECT coalesce(sum(lines), 0)::int AS n FROM d`,
