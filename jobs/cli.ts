@@ -33,7 +33,11 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   const named = argv.slice(2).find((arg) => !arg.startsWith("-"));
-  const loaders = named !== undefined && COMMAND_MODULES[named] ? [COMMAND_MODULES[named]] : allModules();
+  // Own keys only: `retention constructor` is an unknown command, not Object's constructor.
+  const loaders =
+    named !== undefined && Object.hasOwn(COMMAND_MODULES, named)
+      ? [COMMAND_MODULES[named]!]
+      : Object.values(COMMAND_MODULES);
   const registered = new Set<Register>();
   for (const load of loaders) {
     const register = await load();
@@ -42,10 +46,6 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     register(program);
   }
   return program;
-}
-
-function allModules(): Array<() => Promise<Register>> {
-  return Object.values(COMMAND_MODULES);
 }
 
 /** Runs the program and returns the exit code (errors become messages, not stack traces). */

@@ -51,6 +51,8 @@ describe("retention CLI", () => {
     const typo = await retention(["lnik", "C010"]);
     expect(typo.code).not.toBe(0);
     expect(typo.stderr).toMatch(/Did you mean link\?/);
+    const inherited = await buildProgram(["node", "retention", "constructor"]);
+    expect(inherited.commands.map((c) => c.name())).toContain("link");
   });
 
   it("refuses an unmigrated database and names the command to run; after it, imports", async () => {
