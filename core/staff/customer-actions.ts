@@ -235,8 +235,8 @@ export async function addToCampaign(
     if (!row || (row.group !== "treatment" && row.group !== "control")) return null;
     const queued =
       row.group === "treatment"
-        ? await db.prisma.outboxMessage.findUnique({
-            where: { idempotencyKey: `campaign:${campaignId}:customer:${customerId}:offer` },
+        ? await db.prisma.outboxMessage.findFirst({
+            where: { campaignId, customerId, kind: "offer" },
             select: { notBefore: true, payload: true },
           })
         : null;
