@@ -4,7 +4,8 @@
 // setup started.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
-import { describe, inject } from "vitest";
+import type { PGlite } from "@electric-sql/pglite";
+import { afterAll, describe, inject } from "vitest";
 import { newPGlite, openDatabase, resolveDatabaseTarget, wrapPGlite, type Database } from "../../core/db/client";
 
 export type DatabaseKind = "pglite" | "postgres";
@@ -36,12 +37,118 @@ export function postgresUrl(database: string): string | null {
   return base ? base + database : null;
 }
 
+/**
+ * PGlite instances handed back by closed test databases, emptied, for the next test in this file:
+ * loading the template costs about a CPU-second, emptying one a few milliseconds.
+ */
+const idlePGlites: PGlite[] = [];
+afterAll(async () => {
+  await Promise.all(idlePGlites.splice(0).map((pglite) => pglite.close()));
+});
+
+// Tables the migrations fill, kept when an instance is emptied.
+const SEEDED_TABLES = ["_prisma_migrations"];
+
+// What a test could change besides rows: the schema, roles, per-database settings.
+const CATALOG_FINGERPRINT = `
+  SELECT md5(coalesce((SELECT string_agg(n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' ||
+           coalesce((SELECT string_agg(a.attname || ' ' || a.atttypid::text || ' ' || a.attnotnull::text ||
+             ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), ''), ',' ORDER BY a.attnum)
+             FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ''), ';' ORDER BY n.nspname, c.relname)
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+           AND n.nspname NOT LIKE 'pg_temp%'), '')
+    || (SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles)
+    || (SELECT count(*)::text FROM pg_db_role_setting)
+    || (SELECT coalesce(string_agg(p.oid::regprocedure::text || md5(p.prosrc), ',' ORDER BY 1), '')
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public')
+    || (SELECT coalesce(string_agg(tgname, ',' ORDER BY tgname), '') FROM pg_trigger WHERE NOT tgisinternal)) AS f`;
+
+let templateFingerprint: string | null = null;
+
+async function fingerprint(pglite: PGlite): Promise<string> {
+  return (await pglite.query<{ f: string }>(CATALOG_FINGERPRINT)).rows[0]!.f;
+}
+
+async function takePGlite(): Promise<PGlite> {
+  const reused = idlePGlites.pop();
+  if (reused) return reused;
+  const clone = newPGlite(undefined, { loadDataDir: pgliteTemplate() });
+  await clone.waitReady;
+  templateFingerprint ??= await fingerprint(clone);
+  return clone;
+}
+
+/**
+ * Empties an instance a test is done with and keeps it for the next one; one whose catalog the
+ * test changed (a table, a role, a setting) is closed instead, so every test starts from the
+ * template as it was.
+ */
+async function givePGliteBack(pglite: PGlite): Promise<void> {
+  try {
+    if (pglite.isInTransaction()) await pglite.exec("ROLLBACK");
+    await pglite.exec("DISCARD ALL");
+    const tables = await pglite.query<{ name: string }>(
+      `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
+       WHERE schemaname = 'public' AND tablename <> ALL($1)`,
+      [SEEDED_TABLES],
+    );
+    if (tables.rows.length) {
+      // Without triggers: the purchases table's own TRUNCATE trigger empties tables named here too.
+      await pglite.exec(`SET session_replication_role = replica;
+        TRUNCATE ${tables.rows.map((t) => t.name).join(", ")} RESTART IDENTITY CASCADE;
+        RESET session_replication_role`);
+    }
+    await pglite.exec(`SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false)
+                       FROM pg_sequences WHERE schemaname = 'public'`);
+    if ((await fingerprint(pglite)) === templateFingerprint) {
+      idlePGlites.push(pglite);
+      return;
+    }
+  } catch {
+    // not reusable: closed below
+  }
+  if (!pglite.closed) await pglite.close();
+}
+
+/**
+ * The instance as one test database sees it: once that database is closed, anything still
+ * holding it (a bot finishing an update, a timer) gets an error instead of writing into the
+ * next test's database.
+ */
+function leased(pglite: PGlite): { view: PGlite; revoke: () => void } {
+  let revoked = false;
+  const view = new Proxy(pglite, {
+    get(target, property) {
+      if (property === "closed") return revoked || target.closed;
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (revoked) throw new Error("PGlite is closed");
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { view, revoke: () => (revoked = true) };
+}
+
 /** A new, empty, migrated database of the given kind. Close it when done. */
 export async function createTestDatabase(kind: DatabaseKind): Promise<Database> {
   if (kind === "pglite") {
-    const clone = newPGlite(undefined, { loadDataDir: pgliteTemplate() });
-    await clone.waitReady;
-    return wrapPGlite(clone);
+    const pglite = await takePGlite();
+    const { view, revoke } = leased(pglite);
+    const db = wrapPGlite(view);
+    let closing: Promise<void> | null = null;
+    return {
+      ...db,
+      close: () =>
+        (closing ??= (async () => {
+          await db.prisma.$disconnect();
+          revoke();
+          await givePGliteBack(pglite);
+        })()),
+    };
   }
   const adminUrl = postgresUrl("postgres");
   if (!adminUrl) throw new Error(`PostgreSQL unavailable: ${inject("pgUnavailable")}`);
