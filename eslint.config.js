@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "generated/**", "data/**", "scratch/**", "coverage/**"] },
+  { ignores: ["node_modules/**", "generated/**", "data/**", "scratch/**", "coverage/**", "jobs/.build*/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

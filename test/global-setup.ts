@@ -5,6 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
 import { newPGlite, openDatabase, wrapPGlite } from "../core/db/client";
+import { buildCliBundle, freshCliBundle } from "../jobs/cli-bundle.mjs";
 import { applyMigrations } from "../core/db/migrate";
 import { postgresUnavailableReason, startPostgres, type PostgresServer } from "./postgres-server";
 
@@ -72,6 +73,9 @@ export default async function setup(project: TestProject) {
     schemaScript(),
     pgliteTemplate(dir),
     reason ? Promise.resolve(null) : postgresTemplate(),
+    // The `retention` processes tests spawn start from the prebuilt command line, built from
+    // the sources as they are now (jobs/retention.mjs falls back to them when it is stale).
+    freshCliBundle() ?? buildCliBundle(),
   ] as const);
   const [schemaSql, templatePath, server] = results.map((r) => (r.status === "fulfilled" ? r.value : null)) as [
     string | null,
