@@ -15,6 +15,7 @@ import { buildContext, UserError } from "../context";
 import { parseDate } from "./options";
 
 const fixed = (v: number, digits = 4): string => v.toFixed(digits);
+const signed = (v: number, digits = 4): string => (v >= 0 ? "+" : "") + v.toFixed(digits);
 
 function printHistory(file: string, r: HistoryEvaluation): void {
   const seeds = (v: number[]) => v.map((a) => fixed(a)).join(", ");
@@ -24,7 +25,7 @@ function printHistory(file: string, r: HistoryEvaluation): void {
     `chosen model: ${r.chosen}, AUC ${fixed(r.auc)} (seed ${r.seeds[0]}); seeds ${r.seeds.join(", ")}: ${seeds(r.aucSeeds)}, mean ${fixed(r.aucMean)}`,
     ...Object.entries(r.models).map(
       ([name, m]) =>
-        `  ${name.padEnd(9)} AUC ${fixed(m.auc)}  seeds ${seeds(m.aucSeeds)}  mean ${fixed(m.aucMean)}  (pooled ${fixed(m.aucPooled)}), trained in ${m.trainingMs} ms`,
+        `  ${name.padEnd(9)} AUC ${fixed(m.auc)}  seeds ${seeds(m.aucSeeds)}  mean ${fixed(m.aucMean)}  (pooled ${fixed(m.aucPooled)}${name === r.chosen ? "" : `, ${signed(m.versusChosen.difference)} ± ${fixed(m.versusChosen.se)} vs ${r.chosen}`}), trained in ${m.trainingMs} ms`,
     ),
     "baselines (BG/NBD fitted on every customer at the cut-off, no labels):",
     `  recency      AUC ${fixed(r.baselines.recency.auc)}`,
