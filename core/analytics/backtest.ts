@@ -1,7 +1,9 @@
 // Out-of-time backtests on the store's own history. For a cut-off C and horizon H, every
 // candidate is trained on the customers as they were at C - H, labelled by whether they bought
 // in [C - H, C), then judged on the customers as they were at C, labelled by [C, C + H): no
-// label or purchase after C shapes a model, only the judging. Baselines (recency alone, BG/NBD
+// label or purchase after C shapes a model, only the judging. Where the history before C is
+// shorter than H, an earlier training point T can be given instead of C - H: the training labels
+// then cover [T, C), a shorter window than the horizon judged, and still nothing after C. Baselines (recency alone, BG/NBD
 // expected purchases, 1 - P(alive), BG/NBD refitted on the history up to C) are judged on the
 // same customers.
 import type { Database } from "../db/client";
@@ -191,6 +193,10 @@ export function paramsFor(
 export interface BacktestWindow {
   cutoff: string;
   horizonDays: number;
+  /** When the training customers were taken (the cut-off minus the horizon unless given). */
+  trainAt: string;
+  /** Days of the training label window, [trainAt, cutoff): the horizon unless `trainAt` was given. */
+  trainLabelDays: number;
   /** Customers judged (as of the cut-off). */
   customers: number;
   churnRate: number;
@@ -234,6 +240,11 @@ export async function backtestAt(
     maxTrainRows?: number;
     /** The end of known history (default: the day after the last purchase). */
     historyEnd?: Date;
+    /**
+     * Train on the customers as of this moment, labelled by [trainAt, cutoff) (default: the
+     * cut-off minus the horizon). Must fall after the first purchase and before the cut-off.
+     */
+    trainAt?: Date;
     /** Shares feature reads and BG/NBD fits with other windows of the same run. */
     cache?: BacktestCache;
   },
@@ -252,25 +263,38 @@ export async function backtestAt(
         message: `the ${horizonDays}-day horizon after ${day(cutoff)} ends ${day(horizonEnd)}, after the known history (last purchase ${day(span.last)}): pick an earlier --cutoff or a shorter --horizon`,
       },
     };
-  const trainAt = new Date(cutoff.getTime() - horizonDays * DAY_MS);
+  const trainAt = options.trainAt ?? new Date(cutoff.getTime() - horizonDays * DAY_MS);
+  if (trainAt.getTime() >= cutoff.getTime())
+    return {
+      ok: false,
+      error: {
+        type: "not_enough_data",
+        message: `training at ${day(trainAt)} is not before the cut-off ${day(cutoff)}: the training labels need the days between them`,
+      },
+    };
   if (trainAt.getTime() <= span.first.getTime())
     return {
       ok: false,
       error: {
         type: "not_enough_data",
-        message: `training at ${day(trainAt)} (cut-off minus the horizon) comes before the first purchase (${day(span.first)}): pick a later --cutoff or a shorter --horizon`,
+        message: options.trainAt
+          ? `training at ${day(trainAt)} comes at or before the first purchase (${day(span.first)}): pick a later --train-at`
+          : `training at ${day(trainAt)} (cut-off minus the horizon) comes at or before the first purchase (${day(span.first)}): pick a later --cutoff, a shorter --horizon, or train on a shorter label window with --train-at (a day between the first purchase and the cut-off)`,
       },
     };
+  const trainLabelDays = Math.round((cutoff.getTime() - trainAt.getTime()) / DAY_MS);
   // Customer attributes are stored as of today only: a model trained at a past cut-off would
   // learn from values the customer did not have then, so backtests leave them out.
   const attributeSpec: AttributeFeature[] = [];
   const seed = options.seed ?? 1;
   const maxTrainRows = options.maxTrainRows ?? 10_000;
   const cache = options.cache ?? new BacktestCache(db, horizonDays, attributeSpec);
+  // A training point of its own labels its customers over [trainAt, cutoff), not the horizon.
+  const trainingCache = trainLabelDays === horizonDays ? cache : new BacktestCache(db, trainLabelDays, attributeSpec);
   // Judged: every customer at the cut-off. Training: a sample drawn in SQL (or the whole set
   // when another window already read it).
   const judged = await cache.labelled(cutoff, null);
-  const training = await cache.labelled(trainAt, { max: maxTrainRows, seed });
+  const training = await trainingCache.labelled(trainAt, { max: maxTrainRows, seed });
   const positives = judged.labels.reduce((s, v) => s + v, 0);
   if (judged.rows.length < 20 || positives === 0 || positives === judged.rows.length)
     return {
@@ -283,7 +307,8 @@ export async function backtestAt(
   let fit: CandidateFit;
   let atCutoff: ReturnType<typeof fitLatentModels>;
   try {
-    fit = fitCandidates(training, { horizonDays, attributeSpec, seed, maxTrainRows }, cache);
+    // The BG/NBD features keep the judged horizon, so a feature means the same when training and judging.
+    fit = fitCandidates(training, { horizonDays, attributeSpec, seed, maxTrainRows }, trainingCache);
     atCutoff = cache.latentFor(judged, seed);
   } catch (error) {
     if (error instanceof RangeError) return { ok: false, error: { type: "not_enough_data", message: error.message } };
@@ -311,6 +336,8 @@ export async function backtestAt(
   const window: BacktestWindow = {
     cutoff: day(cutoff),
     horizonDays,
+    trainAt: day(trainAt),
+    trainLabelDays,
     customers: judged.rows.length,
     churnRate: positives / judged.rows.length,
     trainRows: fit.trainRows,
@@ -372,7 +399,7 @@ export function storedModelAuc(params: ChurnModelParams, judged: LabelledCustome
  */
 export async function evaluateBacktest(
   db: Database,
-  options: { cutoff?: Date; horizonDays: number; seed?: number; maxTrainRows?: number },
+  options: { cutoff?: Date; horizonDays: number; seed?: number; maxTrainRows?: number; trainAt?: Date },
 ): Promise<{ ok: true; value: BacktestWindow } | { ok: false; error: BacktestError }> {
   let cutoff = options.cutoff;
   if (!cutoff) {

@@ -82,6 +82,15 @@ describe.skipIf(!existsSync(sampleFile))(`evaluateHistory on CDNOW_sample (needs
       expect(m.auc).toBeLessThan(0.85);
     }
     expect(original.aucMean).toBe(original.models[original.chosen].aucMean);
+    // Each candidate against the chosen one on the same customers, with the noise of that difference.
+    const chosen = original.models[original.chosen];
+    expect(chosen.versusChosen).toEqual({ difference: 0, se: 0 });
+    for (const [kind, m] of Object.entries(original.models)) {
+      if (kind === original.chosen) continue;
+      expect(m.versusChosen.difference).toBeCloseTo(m.aucPooled - chosen.aucPooled, 12);
+      expect(m.versusChosen.se).toBeGreaterThan(0);
+      expect(m.versusChosen.se).toBeLessThan(0.05);
+    }
     expect(original.features).toContain("log_item_price");
     expect(original.calibration.reduce((s, b) => s + b.count, 0)).toBe(2357);
     expect(original.calibration[9]!.observedRate).toBeGreaterThan(original.calibration[0]!.observedRate + 0.4);

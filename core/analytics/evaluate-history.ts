@@ -19,7 +19,7 @@ import {
   type FittedModel,
   type ModelKind,
 } from "./models/candidates";
-import { auc, calibrationTable, kFoldIndices, type CalibrationBin } from "./models/evaluation";
+import { auc, calibrationTable, kFoldIndices, pairedAucDifference, type CalibrationBin } from "./models/evaluation";
 
 export interface HistoryEvaluationOptions {
   /** Features as of this moment; labels from the horizon after it. */
@@ -38,6 +38,11 @@ export interface CandidateCv {
   aucMean: number;
   /** AUC of the first seed's out-of-fold predictions pooled. */
   aucPooled: number;
+  /**
+   * Its pooled AUC minus the chosen candidate's, on the same customers, with DeLong's standard
+   * error of that difference (first seed): how far apart two candidates are, against the noise.
+   */
+  versusChosen: { difference: number; se: number };
   trainingMs: number;
 }
 
@@ -153,6 +158,8 @@ export async function evaluateHistory(db: Database, options: HistoryEvaluationOp
     }
     MODEL_KINDS.forEach((_, m) => perSeed[m]!.push(mean(foldAucs[m]!)));
   }
+  const chosen = chooseModel(Object.fromEntries(MODEL_KINDS.map((kind, m) => [kind, mean(perSeed[m]!)])));
+  const chosenOutOfFold = firstOutOfFold[MODEL_KINDS.indexOf(chosen)]!;
   const models = {} as Record<ModelKind, CandidateCv>;
   MODEL_KINDS.forEach((kind, m) => {
     models[kind] = {
@@ -160,10 +167,10 @@ export async function evaluateHistory(db: Database, options: HistoryEvaluationOp
       aucSeeds: perSeed[m]!,
       aucMean: mean(perSeed[m]!),
       aucPooled: auc(firstOutOfFold[m]!, labels),
+      versusChosen: pairedAucDifference(firstOutOfFold[m]!, chosenOutOfFold, labels),
       trainingMs: Math.round(kind === "blend" ? trainingMs[0]! + trainingMs[1]! : trainingMs[m]!),
     };
   });
-  const chosen = chooseModel(Object.fromEntries(MODEL_KINDS.map((kind) => [kind, models[kind].aucMean])));
 
   const all = fitLatentModels(rows, seeds[0]);
   const latentAll = rows.map((r) => latentQuantities(all.bgnbd, r, horizonDays));

@@ -15,6 +15,7 @@ import { buildContext, UserError } from "../context";
 import { parseDate } from "./options";
 
 const fixed = (v: number, digits = 4): string => v.toFixed(digits);
+const signed = (v: number, digits = 4): string => (v >= 0 ? "+" : "") + v.toFixed(digits);
 
 function printHistory(file: string, r: HistoryEvaluation): void {
   const seeds = (v: number[]) => v.map((a) => fixed(a)).join(", ");
@@ -24,7 +25,7 @@ function printHistory(file: string, r: HistoryEvaluation): void {
     `chosen model: ${r.chosen}, AUC ${fixed(r.auc)} (seed ${r.seeds[0]}); seeds ${r.seeds.join(", ")}: ${seeds(r.aucSeeds)}, mean ${fixed(r.aucMean)}`,
     ...Object.entries(r.models).map(
       ([name, m]) =>
-        `  ${name.padEnd(9)} AUC ${fixed(m.auc)}  seeds ${seeds(m.aucSeeds)}  mean ${fixed(m.aucMean)}  (pooled ${fixed(m.aucPooled)}), trained in ${m.trainingMs} ms`,
+        `  ${name.padEnd(9)} AUC ${fixed(m.auc)}  seeds ${seeds(m.aucSeeds)}  mean ${fixed(m.aucMean)}  (pooled ${fixed(m.aucPooled)}${name === r.chosen ? "" : `, ${signed(m.versusChosen.difference)} ± ${fixed(m.versusChosen.se)} vs ${r.chosen}`}), trained in ${m.trainingMs} ms`,
     ),
     "baselines (BG/NBD fitted on every customer at the cut-off, no labels):",
     `  recency      AUC ${fixed(r.baselines.recency.auc)}`,
@@ -60,7 +61,7 @@ function printLabeled(file: string, r: LabeledEvaluation): void {
 function printBacktest(w: BacktestWindow, png: string | null): void {
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   const lines = [
-    `out-of-time backtest: trained on customers as of the cut-off minus ${w.horizonDays} days, judged on ${w.customers} customers as of ${w.cutoff} over the next ${w.horizonDays} days (churn rate ${pct(w.churnRate)})`,
+    `out-of-time backtest: trained on customers as of ${w.trainAt} (labels: no purchase in the ${w.trainLabelDays} days to the cut-off), judged on ${w.customers} customers as of ${w.cutoff} over the next ${w.horizonDays} days (churn rate ${pct(w.churnRate)})`,
     `chosen model: ${w.chosen}, AUC ${fixed(w.auc)}`,
     ...Object.entries(w.models).map(([k, m]) => `  ${k.padEnd(12)} AUC ${fixed(m.auc)}  log-loss ${fixed(m.logLoss)}`),
     "baselines:",
@@ -97,33 +98,42 @@ export function registerEvaluateCommands(program: Command): void {
     )
     .option("--cutoff <date>", "the judging cut-off (default: the last purchase day minus the horizon)")
     .option("--horizon <days>", "days after the cut-off a churner does not buy in (default: CHURN_HORIZON_DAYS)")
+    .option(
+      "--train-at <date>",
+      "train on the customers as of this day, labelled up to the cut-off (default: the cut-off minus the horizon; " +
+        "for a history shorter than two horizons)",
+    )
     .option("--png <file>", "where to write the gains chart (default: backtest-gains-<cutoff>.png here)")
     .option("--no-png", "do not write the gains chart")
     .option("--json", "print one JSON object")
-    .action(async (opts: { cutoff?: string; horizon?: string; png?: string | boolean; json?: boolean }) => {
-      const horizon = opts.horizon === undefined ? undefined : Number(opts.horizon);
-      if (horizon !== undefined && !(Number.isInteger(horizon) && horizon > 0))
-        throw new UserError(`--horizon: "${opts.horizon}" is not a whole number of days above 0`);
-      const cutoff = opts.cutoff ? parseDate(opts.cutoff, "--cutoff") : undefined;
-      const ctx = await buildContext();
-      try {
-        const result = await evaluateBacktest(ctx.db, {
-          cutoff,
-          horizonDays: horizon ?? ctx.config.analytics.churnHorizonDays,
-        });
-        if (!result.ok) throw new UserError(`no backtest: ${result.error.message}`);
-        const w = result.value;
-        let png: string | null = null;
-        if (opts.png !== false) {
-          png = path.resolve(typeof opts.png === "string" ? opts.png : `backtest-gains-${w.cutoff}.png`);
-          await writeFile(png, await renderGainsPng(w));
+    .action(
+      async (opts: { cutoff?: string; horizon?: string; trainAt?: string; png?: string | boolean; json?: boolean }) => {
+        const horizon = opts.horizon === undefined ? undefined : Number(opts.horizon);
+        if (horizon !== undefined && !(Number.isInteger(horizon) && horizon > 0))
+          throw new UserError(`--horizon: "${opts.horizon}" is not a whole number of days above 0`);
+        const cutoff = opts.cutoff ? parseDate(opts.cutoff, "--cutoff") : undefined;
+        const trainAt = opts.trainAt ? parseDate(opts.trainAt, "--train-at") : undefined;
+        const ctx = await buildContext();
+        try {
+          const result = await evaluateBacktest(ctx.db, {
+            cutoff,
+            horizonDays: horizon ?? ctx.config.analytics.churnHorizonDays,
+            ...(trainAt ? { trainAt } : {}),
+          });
+          if (!result.ok) throw new UserError(`no backtest: ${result.error.message}`);
+          const w = result.value;
+          let png: string | null = null;
+          if (opts.png !== false) {
+            png = path.resolve(typeof opts.png === "string" ? opts.png : `backtest-gains-${w.cutoff}.png`);
+            await writeFile(png, await renderGainsPng(w));
+          }
+          if (opts.json) console.log(JSON.stringify({ ...w, png }));
+          else printBacktest(w, png);
+        } finally {
+          await ctx.close();
         }
-        if (opts.json) console.log(JSON.stringify({ ...w, png }));
-        else printBacktest(w, png);
-      } finally {
-        await ctx.close();
-      }
-    });
+      },
+    );
   evaluate
     .command("cdnow <file>")
     .description(

@@ -111,3 +111,59 @@ export function logLoss(probs: readonly number[], labels: readonly number[]): nu
   }
   return total / probs.length;
 }
+
+/** Average ranks (1-based, ties share their mean rank) of `values`. */
+function midranks(values: readonly number[]): Float64Array {
+  const order = values.map((_, i) => i).sort((i, j) => values[i]! - values[j]!);
+  const ranks = new Float64Array(values.length);
+  for (let start = 0; start < order.length;) {
+    let end = start;
+    while (end + 1 < order.length && values[order[end + 1]!] === values[order[start]!]) end++;
+    for (let k = start; k <= end; k++) ranks[order[k]!] = (start + end) / 2 + 1;
+    start = end + 1;
+  }
+  return ranks;
+}
+
+/**
+ * AUC(a) - AUC(b) for two scores of the same customers, with the standard error of that
+ * difference by DeLong, DeLong & Clarke-Pearson (1988), computed from midranks as Sun & Xu
+ * (2014) do. The two scores' correlation is taken into account, so two close models on many
+ * customers get a small error even where each AUC alone is uncertain. Throws as `auc` does.
+ */
+export function pairedAucDifference(
+  a: readonly number[],
+  b: readonly number[],
+  labels: readonly number[],
+): { difference: number; se: number } {
+  if (a.length !== labels.length || b.length !== labels.length)
+    throw new RangeError("pairedAucDifference: scores and labels differ in length");
+  const pos: number[] = [];
+  const neg: number[] = [];
+  labels.forEach((l, i) => (l === 1 ? pos : neg).push(i));
+  const m = pos.length;
+  const n = neg.length;
+  if (m === 0 || n === 0) throw new RangeError("auc: needs both positive and negative labels");
+  // Placements: for each positive, the share of negatives it outscores (ties one half), and for
+  // each negative, the share of positives that outscore it.
+  const placements = (s: readonly number[]) => {
+    const all = midranks(s);
+    const inPos = midranks(pos.map((i) => s[i]!));
+    const inNeg = midranks(neg.map((i) => s[i]!));
+    return {
+      v10: pos.map((i, k) => (all[i]! - inPos[k]!) / n),
+      v01: neg.map((i, k) => 1 - (all[i]! - inNeg[k]!) / m),
+    };
+  };
+  const pa = placements(a);
+  const pb = placements(b);
+  // Variance of the per-case differences of placements, over positives and over negatives.
+  const variance = (x: number[], y: number[]) => {
+    const d = x.map((v, i) => v - y[i]!);
+    const mu = d.reduce((s, v) => s + v, 0) / d.length;
+    return d.length > 1 ? d.reduce((s, v) => s + (v - mu) ** 2, 0) / (d.length - 1) : 0;
+  };
+  const difference = pa.v10.reduce((s, v, i) => s + v - pb.v10[i]!, 0) / m;
+  const se = Math.sqrt(variance(pa.v10, pb.v10) / m + variance(pa.v01, pb.v01) / n);
+  return { difference, se };
+}
