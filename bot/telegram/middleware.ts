@@ -41,9 +41,11 @@ export const caseInsensitiveCommands: MiddlewareFn<BotContext> = async (ctx, nex
  * At-least-once handling that never finishes an update twice. One query loads what the update
  * needs (was it handled, what its write recorded, the linked customer, the conversation state);
  * an update already handled is dropped. After the handlers, one statement marks it handled and
- * stores the state if it changed. Writes that change the store record their outcome with the
- * update's marker in their own statement (`UpdateMarker`), so an update killed after its write and
- * before this finish is answered from that outcome when it comes again, without writing again.
+ * stores the state if it changed (concurrent updates are read together in one query and finished
+ * together in one statement: core/db/coalesce.ts). Writes that change the store record their
+ * outcome with the update's marker in their own statement (`UpdateMarker`), so an update killed
+ * after its write and before this finish is answered from that outcome when it comes again,
+ * without writing again.
  */
 export function onceOnly(deps: BotDeps): MiddlewareFn<BotContext> {
   return async (ctx, next) => {

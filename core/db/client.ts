@@ -53,10 +53,11 @@ export interface Database {
    */
   copyFrom(copySql: string, chunks: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>): Promise<void>;
   /**
-   * Runs one read-only query straight through the driver (no ORM row conversion) for reads of
-   * millions of rows, and for small reads made so often that the ORM's cost per call dominates
-   * (the bot's read per update); rows come back as the driver parses them (numbers, arrays,
-   * Dates; a server's bigint as a string, and a timestamp without time zone in local time).
+   * Runs one statement straight through the driver (no ORM row conversion) for reads of millions
+   * of rows, and for small statements made so often that the ORM's cost per call dominates (the
+   * bot's read and finish of each update); rows come back as the driver parses them (numbers,
+   * arrays, Dates; a server's bigint as a string, and a timestamp without time zone in local time).
+   * Parameters have no types of their own: cast each one in the SQL.
    */
   queryRows<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /**
