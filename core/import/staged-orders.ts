@@ -151,7 +151,7 @@ export async function importOrdersStaged(
       await reportSqlRejections(session, t, rejections);
       const { rows, ...totals } = await orderTotals(session, t);
       report.totals = totals;
-      report.customersInFile = report.totals.customers;
+      report.customersInFile = report.totals.customers + report.totals.refundOnlyCustomers;
       report.preview = await preview(session, t);
       if (options.strict && rejections.count > 0) {
         report.refused = true;
@@ -416,6 +416,7 @@ async function orderTotals(
   const [row] = await session.query<{
     orders: number;
     customers: number;
+    file_customers: number;
     gross: string;
     order_refunds: number;
     refund_rows: number;
@@ -427,7 +428,8 @@ async function orderTotals(
     anonymous_refunds: string;
   }>(`SELECT
       count(*) FILTER (WHERE ${OUTPUTS.purchases.where})::int AS orders,
-      count(DISTINCT customer)::int AS customers,
+      count(DISTINCT customer) FILTER (WHERE ${OUTPUTS.purchases.where})::int AS customers,
+      count(DISTINCT customer)::int AS file_customers,
       coalesce(sum(${CENTS("amount")}) FILTER (WHERE ${OUTPUTS.purchases.where}), 0)::text AS gross,
       count(*) FILTER (WHERE ${OUTPUTS.orderRefunds.where})::int AS order_refunds,
       count(*) FILTER (WHERE ${OUTPUTS.refunds.where})::int AS refund_rows,
@@ -449,6 +451,7 @@ async function orderTotals(
   return {
     orders: r.orders,
     customers: r.customers,
+    refundOnlyCustomers: r.file_customers - r.customers,
     gross: fromCents(gross),
     refunds: fromCents(refunded),
     refundCount: r.refund_count,
