@@ -168,6 +168,43 @@ describeEachDatabase("customer purchase totals, noted by triggers and settled", 
     expect(await statsOf("ps-b")).toMatchObject({ purchase_count: 1, revenue: "10.00" });
   });
 
+  it("a settle of many customers at once (some, then more than a quarter of all) counts them exactly and leaves the session's trigger setting as it was", async () => {
+    const ids = await makeCustomers(
+      db,
+      Array.from({ length: 10_500 }, () => ({})),
+    );
+    const buy = (from: number, to: number, day: string) =>
+      db.prisma.$executeRawUnsafe(
+        `INSERT INTO purchases (external_id, customer_id, purchased_at, amount, gross_margin, quantity)
+         SELECT 'many-${day}-' || c, c, '${day}'::timestamp + (c % 7) * interval '1 hour', (c % 50) + 0.25, CASE WHEN c % 2 = 0 THEN 1 END, c % 3
+           FROM unnest($1::int[]) c`,
+        ids.slice(from, to),
+      );
+    await buy(0, 1_500, "2025-08-01");
+    await buy(0, 500, "2025-08-02");
+    await db.withSession(async (session) => {
+      // 1,500 customers: their own totals recounted
+      expect(await session.query(`SELECT customer_purchase_stats_settle() AS n`)).toEqual([{ n: 1_500 }]);
+      expect(await session.query(`SHOW session_replication_role`)).toEqual([{ session_replication_role: "origin" }]);
+    });
+    expect(await purchaseStatsDrift(db)).toEqual([]);
+    await buy(0, 10_500, "2025-08-03");
+    await db.withSession(async (session) => {
+      // more than 10,000 customers and a quarter of those with totals: every total recounted
+      expect(await session.query(`SELECT customer_purchase_stats_settle() AS n`)).toEqual([{ n: 10_500 }]);
+      expect(await session.query(`SHOW session_replication_role`)).toEqual([{ session_replication_role: "origin" }]);
+    });
+    expect(await purchaseStatsDrift(db)).toEqual([]);
+    expect(
+      (
+        await db.queryRows<{ n: number }>(
+          `SELECT purchase_count AS n FROM customer_purchase_stats WHERE customer_id = $1`,
+          [ids[0]],
+        )
+      )[0],
+    ).toEqual({ n: 3 });
+  });
+
   it.runIf(kind === "postgres")("leave a purchase committed during a settle noted for the next one", async () => {
     // A writer on its own connection, as an importer would be, commits after the settle began.
     if (db.target.kind !== "postgres") return;

@@ -5,6 +5,7 @@
 import { createReadStream } from "node:fs";
 import { open, readFile, stat } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
+import { StringDecoder } from "node:string_decoder";
 import chardet from "chardet";
 import { Parser, type Options as CsvOptions } from "csv-parse";
 import { parse } from "csv-parse/sync";
@@ -173,9 +174,110 @@ const BATCH_ROWS = 2000;
 /**
  * csv-parse's stream, with each row's line number (the line it ends on, as csv-parse's `info`
  * gives it, without building an info object per row) and rows handed on in batches.
+ *
+ * While the text has no quote and one kind of line end (as most exports), its rows are split
+ * here, as csv-parse splits them, in a fifth of the time csv-parse took. The first quote or other
+ * line end hands the rest, from the start of its line, to csv-parse, counting lines on from there.
  */
 class NumberedRows extends Parser {
   private batch: TableRecord[] = [];
+  private plain = true;
+  /** The start of a line not ended yet. */
+  private carry = "";
+  private lineEnd: "\n" | "\r\n" | null = null;
+  private line = 1;
+  private readonly decoder = new StringDecoder("utf8");
+
+  constructor(
+    private readonly delimiter: string,
+    options: CsvOptions,
+  ) {
+    super(options);
+  }
+
+  override _transform(
+    chunk: Buffer | string,
+    encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
+    if (!this.plain) return super._transform(chunk, encoding, callback);
+    const text = this.carry + (typeof chunk === "string" ? chunk : this.decoder.write(chunk));
+    this.carry = "";
+    if (this.splitPlain(text, false)) return callback();
+    this.handOver();
+    super._transform(Buffer.from(text, "utf8"), encoding, callback);
+  }
+
+  override _flush(callback: (error?: Error | null) => void): void {
+    if (this.plain) {
+      const text = this.carry + this.decoder.end();
+      this.carry = "";
+      if (this.splitPlain(text, true)) {
+        this.push(null);
+        return callback();
+      }
+      this.handOver();
+      // csv-parse's last chunk, then its end
+      return super._transform(Buffer.from(text, "utf8"), "utf8", (error) =>
+        error ? callback(error) : super._flush(callback),
+      );
+    }
+    super._flush(callback);
+  }
+
+  /** Splits `text` (from a line's start) into rows; false, with nothing taken, where csv-parse must read it. */
+  private splitPlain(text: string, end: boolean): boolean {
+    if (text.includes('"')) return false;
+    if (this.lineEnd === null) {
+      const at = text.search(/[\r\n]/);
+      if (at < 0 || (text[at] === "\r" && at === text.length - 1 && !end)) {
+        if (!end) {
+          this.carry = text;
+          return true;
+        }
+      } else if (text[at] === "\n") this.lineEnd = "\n";
+      else if (text[at + 1] === "\n") this.lineEnd = "\r\n";
+      else return false; // old Mac line ends: csv-parse's
+    }
+    let body = text;
+    // A \r at the very end may be the first half of a \r\n
+    if (!end && this.lineEnd === "\r\n" && body.endsWith("\r")) body = body.slice(0, -1);
+    if (this.lineEnd === "\n" ? body.includes("\r") : /\r(?!\n)|(?<!\r)\n/.test(body)) return false;
+    const lines = body.split(this.lineEnd ?? "\n");
+    const last = lines.pop()!;
+    for (const line of lines) {
+      if (line !== "") this.row(line);
+      this.line++;
+    }
+    if (end) {
+      if (last !== "") this.row(last);
+    } else this.carry = last + text.slice(body.length);
+    return true;
+  }
+
+  private row(line: string): void {
+    this.batch.push({ line: this.line, cells: line.split(this.delimiter) });
+    if (this.batch.length < BATCH_ROWS) return;
+    const full = this.batch;
+    this.batch = [];
+    super.push(full);
+  }
+
+  /** csv-parse goes on from the start of the current line, with the line end found so far. */
+  private handOver(): void {
+    this.plain = false;
+    // csv-parse's own counters and options (lib/api/index.js: info, options, state)
+    const parser = this as unknown as {
+      info: { lines: number };
+      options: { record_delimiter: Buffer[] };
+      state: { recordDelimiterMaxLength: number };
+    };
+    parser.info.lines = this.line;
+    if (this.lineEnd) {
+      parser.options.record_delimiter.push(Buffer.from(this.lineEnd));
+      parser.state.recordDelimiterMaxLength = this.lineEnd.length;
+    }
+  }
 
   override push(chunk: unknown, encoding?: BufferEncoding): boolean {
     if (chunk === null) {
@@ -226,7 +328,7 @@ export async function streamTable(
 
   const errors: Table["errors"] = [];
   const input = createReadStream(file, { highWaterMark: 1 << 20 });
-  const rows = new NumberedRows(csvOptions(delimiter, errors));
+  const rows = new NumberedRows(delimiter, csvOptions(delimiter, errors));
   const reading = pipeline(input, iconv.decodeStream(encoding, { stripBOM: true }), rows);
   reading.catch(() => undefined); // a failure reaches the reader through `rows`; close() ends it early
   const iterator = (rows as AsyncIterable<TableRecord[]>)[Symbol.asyncIterator]();

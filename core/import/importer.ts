@@ -131,7 +131,10 @@ export interface DetectedLayout {
 
 export interface OrderTotals {
   orders: number;
+  /** Customers with at least one of those orders. */
   customers: number;
+  /** Customers in the file with refunds and no order (their orders were imported before). */
+  refundOnlyCustomers: number;
   gross: string;
   refunds: string;
   refundCount: number;

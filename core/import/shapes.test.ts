@@ -160,6 +160,23 @@ describeEachDatabase("import shapes", (kind) => {
     expect(net.get("18")).toBe(0);
   });
 
+  it("the totals count as the orders' customers only those with an order; a customer with refunds only is counted apart", async () => {
+    const f = file(
+      [
+        "order_id,customer_id,date,amount",
+        "T1,tot-ann,2024-01-01,10.00",
+        "T2,tot-ann,2024-01-02,5.00",
+        "T3,tot-boris,2024-01-03,7.00",
+        "C4,tot-vera,2024-01-04,-4.00", // a refund of an order imported before, and nothing else
+        "C5,tot-boris,2024-01-05,-2.00",
+      ].join("\n"),
+    );
+    const report = await importFile(db, options("orders", f));
+    expect(report.errors).toEqual([]);
+    expect(report.totals).toMatchObject({ orders: 3, customers: 2, refundOnlyCustomers: 1, refundCount: 2 });
+    expect(report.customersInFile).toBe(3);
+  });
+
   it("a 1C export in Windows-1251 with ; and decimal commas: Russian headers, day-first dates, a return linked to its order", async () => {
     const report = await importFile(db, options("orders", path.join(FIXTURES, "1c_orders_cp1251.csv")));
     expect(report.errors).toEqual([]);

@@ -151,8 +151,8 @@ export async function importOrdersStaged(
       await reportSqlRejections(session, t, rejections);
       const { rows, ...totals } = await orderTotals(session, t);
       report.totals = totals;
-      report.customersInFile = report.totals.customers;
-      report.preview = await preview(session, t);
+      report.customersInFile = report.totals.customers + report.totals.refundOnlyCustomers;
+      report.preview = await preview(session, t, rows);
       if (options.strict && rejections.count > 0) {
         report.refused = true;
         return;
@@ -416,6 +416,7 @@ async function orderTotals(
   const [row] = await session.query<{
     orders: number;
     customers: number;
+    file_customers: number;
     gross: string;
     order_refunds: number;
     refund_rows: number;
@@ -425,9 +426,8 @@ async function orderTotals(
     anonymous: number;
     anonymous_gross: string;
     anonymous_refunds: string;
-  }>(`SELECT
+  }>(`SELECT * FROM (SELECT
       count(*) FILTER (WHERE ${OUTPUTS.purchases.where})::int AS orders,
-      count(DISTINCT customer)::int AS customers,
       coalesce(sum(${CENTS("amount")}) FILTER (WHERE ${OUTPUTS.purchases.where}), 0)::text AS gross,
       count(*) FILTER (WHERE ${OUTPUTS.orderRefunds.where})::int AS order_refunds,
       count(*) FILTER (WHERE ${OUTPUTS.refunds.where})::int AS refund_rows,
@@ -439,7 +439,10 @@ async function orderTotals(
       coalesce(sum(${CENTS("amount")}) FILTER (WHERE ${OUTPUTS.anonymous.where}), 0)::text AS anonymous_gross,
       (coalesce(sum(${CENTS(REFUNDED)}) FILTER (WHERE ${OUTPUTS.orderRefunds.where} AND customer IS NULL), 0)
         + coalesce(sum(${CENTS("amount")}) FILTER (WHERE refund AND customer IS NULL), 0))::text AS anonymous_refunds
-    FROM ${t.groups}`);
+    FROM ${t.groups}) s,
+      -- the customers by hashing (count(DISTINCT) sorts the whole file)
+      (SELECT count(*) FILTER (WHERE ordered)::int AS customers, count(*)::int AS file_customers
+         FROM (SELECT bool_or(NOT refund) AS ordered FROM ${t.groups} WHERE customer IS NOT NULL GROUP BY customer) o) c`);
   const r = row!;
   // Sums of whole cents (exact integers as text).
   const gross = Number(r.gross);
@@ -449,6 +452,7 @@ async function orderTotals(
   return {
     orders: r.orders,
     customers: r.customers,
+    refundOnlyCustomers: r.file_customers - r.customers,
     gross: fromCents(gross),
     refunds: fromCents(refunded),
     refundCount: r.refund_count,
@@ -464,21 +468,32 @@ async function orderTotals(
 
 const ISO = `to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-async function preview(session: DatabaseSession, t: Tables): Promise<Record<string, unknown>[]> {
+/** The first rows of each kind as stored; a kind the file has none of is not looked for (each look scans the file). */
+async function preview(
+  session: DatabaseSession,
+  t: Tables,
+  rows: Record<Output, number>,
+): Promise<Record<string, unknown>[]> {
   const purchases = await session.query<Record<string, unknown>>(
     `SELECT 'purchase' AS kind, key AS order, customer, ${ISO} AS at, amount::text AS amount, lines, quantity
        FROM (${outputRows(t, "purchases")}) p ORDER BY first_line LIMIT 5`,
   );
-  const refunds = await session.query<Record<string, unknown>>(
-    `SELECT 'refund' AS kind, key AS refund, customer, original AS order, ${ISO} AS at, amount::text AS amount FROM (
-       SELECT 0 AS source, * FROM (${outputRows(t, "orderRefunds")}) a
-       UNION ALL SELECT 1, * FROM (${outputRows(t, "refunds")}) b) r
-     ORDER BY source, first_line LIMIT 3`,
-  );
-  const anonymous = await session.query<Record<string, unknown>>(
-    `SELECT 'anonymous sale' AS kind, key AS order, ${ISO} AS at, amount::text AS amount, lines
-       FROM (${outputRows(t, "anonymous")}) a ORDER BY first_line LIMIT 2`,
-  );
+  const refunds =
+    rows.orderRefunds + rows.refunds === 0
+      ? []
+      : await session.query<Record<string, unknown>>(
+          `SELECT 'refund' AS kind, key AS refund, customer, original AS order, ${ISO} AS at, amount::text AS amount FROM (
+             SELECT 0 AS source, * FROM (${outputRows(t, "orderRefunds")}) a
+             UNION ALL SELECT 1, * FROM (${outputRows(t, "refunds")}) b) r
+           ORDER BY source, first_line LIMIT 3`,
+        );
+  const anonymous =
+    rows.anonymous === 0
+      ? []
+      : await session.query<Record<string, unknown>>(
+          `SELECT 'anonymous sale' AS kind, key AS order, ${ISO} AS at, amount::text AS amount, lines
+             FROM (${outputRows(t, "anonymous")}) a ORDER BY first_line LIMIT 2`,
+        );
   return [...purchases, ...refunds, ...anonymous];
 }
 

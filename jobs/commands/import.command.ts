@@ -162,7 +162,7 @@ function printReport(r: ImportReport): void {
   const t = r.totals;
   if (t) {
     console.log(
-      `  customers' orders: ${n(t.orders)} by ${n(t.customers)} customers; gross ${t.gross}, refunds ${t.refunds} (${n(t.refundCount)}), net ${t.net}`,
+      `  customers' orders: ${n(t.orders)} by ${n(t.customers)} customers${t.refundOnlyCustomers ? ` (and ${n(t.refundOnlyCustomers)} more with refunds only)` : ""}; gross ${t.gross}, refunds ${t.refunds} (${n(t.refundCount)}), net ${t.net}`,
     );
     console.log(
       `  not attributed to a customer: ${n(t.anonymousSales)} sales, gross ${t.anonymousGross}, refunds ${t.anonymousRefunds}; all sales net ${t.totalNet}`,
