@@ -7,13 +7,21 @@ import { openDatabase } from "./client";
 const dir = mkdtempSync(path.join(tmpdir(), "retention-client-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-it("starts embedded PGlite with files grown by written zeros, not posix_fallocate", async () => {
+it("starts embedded PGlite with files grown by written zeros, not posix_fallocate, and WAL segments not zero-filled", async () => {
   const db = await openDatabase({ kind: "pglite", dataDir: path.join(dir, "pglite") });
   try {
     const rows = await db.queryRows<{ file_extend_method: string }>("SHOW file_extend_method");
     expect(rows[0]?.file_extend_method).toBe("write_zeros");
-    // The folder is a working database that keeps its rows.
-    await db.execScript("CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 1000)");
+    expect(await db.queryRows("SHOW wal_init_zero")).toEqual([{ wal_init_zero: "off" }]);
+    // The folder is a working database that keeps its rows, also past a new WAL segment.
+    const walFile = async () =>
+      (await db.queryRows<{ f: string }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS f"))[0]!.f;
+    const firstSegment = await walFile();
+    await db.execScript(
+      "CREATE TABLE t (x int, pad text); INSERT INTO t SELECT i, repeat('x', 100) FROM generate_series(1, 1000) i",
+    );
+    await db.execScript("CREATE TABLE filler AS SELECT i, repeat('y', 100) AS pad FROM generate_series(1, 200000) i");
+    expect(await walFile()).not.toBe(firstSegment);
   } finally {
     await db.close();
   }
