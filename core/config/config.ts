@@ -33,6 +33,9 @@ export const envSchema = z.object({
   DATA_DIR: z.string().default("./data"),
   // process
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  // Read by jobs/retention.mjs before anything else: true runs the TypeScript sources through
+  // tsx even where the prebuilt command line (jobs/.build) is up to date.
+  RETENTION_FROM_SOURCES: bool.default(false),
   BUSINESS_TIME_ZONE: timeZone.default("UTC"),
   DEFAULT_LOCALE: z.enum(["en", "ru"]).default("en"),
   CURRENCY: z.string().length(3).default("USD"),
