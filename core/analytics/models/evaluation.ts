@@ -1,5 +1,18 @@
 // Out-of-sample evaluation: AUC, seeded stratified folds, calibration table, log-loss.
 
+/** Average ranks (1-based, ties share their mean rank) of `values`. */
+function midranks(values: readonly number[]): Float64Array {
+  const order = values.map((_, i) => i).sort((i, j) => values[i]! - values[j]!);
+  const ranks = new Float64Array(values.length);
+  for (let start = 0; start < order.length;) {
+    let end = start;
+    while (end + 1 < order.length && values[order[end + 1]!] === values[order[start]!]) end++;
+    for (let k = start; k <= end; k++) ranks[order[k]!] = (start + end) / 2 + 1;
+    start = end + 1;
+  }
+  return ranks;
+}
+
 /**
  * Area under the ROC curve as the Mann-Whitney statistic: the probability that a random
  * positive scores above a random negative, ties counting one half (average ranks).
@@ -7,20 +20,13 @@
  */
 export function auc(scores: readonly number[], labels: readonly number[]): number {
   if (scores.length !== labels.length) throw new RangeError("auc: scores and labels differ in length");
-  const order = scores.map((_, i) => i).sort((i, j) => scores[i]! - scores[j]!);
+  const ranks = midranks(scores);
   let rankSumPositives = 0;
   let positives = 0;
-  for (let start = 0; start < order.length;) {
-    let end = start;
-    while (end + 1 < order.length && scores[order[end + 1]!] === scores[order[start]!]) end++;
-    const averageRank = (start + end) / 2 + 1;
-    for (let k = start; k <= end; k++) {
-      if (labels[order[k]!] === 1) {
-        rankSumPositives += averageRank;
-        positives++;
-      }
-    }
-    start = end + 1;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] !== 1) continue;
+    rankSumPositives += ranks[i]!;
+    positives++;
   }
   const negatives = labels.length - positives;
   if (positives === 0 || negatives === 0) throw new RangeError("auc: needs both positive and negative labels");
@@ -110,19 +116,6 @@ export function logLoss(probs: readonly number[], labels: readonly number[]): nu
     total -= labels[i] === 1 ? Math.log(p) : Math.log(1 - p);
   }
   return total / probs.length;
-}
-
-/** Average ranks (1-based, ties share their mean rank) of `values`. */
-function midranks(values: readonly number[]): Float64Array {
-  const order = values.map((_, i) => i).sort((i, j) => values[i]! - values[j]!);
-  const ranks = new Float64Array(values.length);
-  for (let start = 0; start < order.length;) {
-    let end = start;
-    while (end + 1 < order.length && values[order[end + 1]!] === values[order[start]!]) end++;
-    for (let k = start; k <= end; k++) ranks[order[k]!] = (start + end) / 2 + 1;
-    start = end + 1;
-  }
-  return ranks;
 }
 
 /**
