@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import type { PGlite } from "@electric-sql/pglite";
-import { afterAll, describe, inject } from "vitest";
+import { describe, inject } from "vitest";
 import { newPGlite, openDatabase, resolveDatabaseTarget, wrapPGlite, type Database } from "../../core/db/client";
 
 export type DatabaseKind = "pglite" | "postgres";
@@ -38,13 +38,11 @@ export function postgresUrl(database: string): string | null {
 }
 
 /**
- * PGlite instances handed back by closed test databases, emptied, for the next test in this file:
- * loading the template costs about a CPU-second, emptying one a few milliseconds.
+ * PGlite instances handed back by closed test databases, emptied, for the next test in this
+ * worker (test files share its modules: vitest.config.ts): loading the template costs about a
+ * CPU-second, emptying one a few milliseconds. In memory only, they end with the worker.
  */
 const idlePGlites: PGlite[] = [];
-afterAll(async () => {
-  await Promise.all(idlePGlites.splice(0).map((pglite) => pglite.close()));
-});
 
 // Tables the migrations fill, kept when an instance is emptied.
 const SEEDED_TABLES = ["_prisma_migrations"];
