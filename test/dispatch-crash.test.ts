@@ -11,6 +11,7 @@ import { createTestDatabase } from "./helpers/db";
 import { exited, messagesPerChat, plannedCampaign, spawnRetention, startEmulator } from "./helpers/campaign-fixture";
 
 const TOKEN = "4242:crash-test";
+const LEASE_SECONDS = 300;
 const unavailable = inject("pgUnavailable");
 
 describe.skipIf(!!unavailable)(
@@ -44,11 +45,13 @@ describe.skipIf(!!unavailable)(
         TELEGRAM_BOT_TOKEN: TOKEN,
         TELEGRAM_API_ROOT: emulator.config.apiURL,
         // The emulator has no limits; ours at 1,000/s keep the test short. Few messages in flight,
-        // so few are in doubt at the kill; the lease is what step 3 waits out.
+        // so few are in doubt at the kill. A long lease: a send on a loaded machine never runs
+        // out of its budget (half the lease) and becomes in doubt; step 3 does not wait it out
+        // but runs with its clock set past it (`--as-of`), as the next scheduled run would be.
         TELEGRAM_RATE_PER_SECOND: "1000",
         TELEGRAM_CHAT_RATE_PER_SECOND: "1000",
         DISPATCH_CONCURRENCY: "8",
-        DISPATCH_LEASE_SECONDS: "10",
+        DISPATCH_LEASE_SECONDS: String(LEASE_SECONDS),
         DISPATCH_BATCH_SIZE: "200",
         QUIET_HOURS_START: "0",
         QUIET_HOURS_END: "0",
@@ -81,9 +84,9 @@ describe.skipIf(!!unavailable)(
       const second = spawnRetention(["run", "dispatch"], env);
       expect(await exited(second)).toBe(0);
       const tSecond = Date.now();
-      // 3. The next run after the dead dispatcher's lease (10 s here) takes over its claims.
-      await new Promise((r) => setTimeout(r, 10_500));
-      const third = spawnRetention(["run", "dispatch"], env);
+      // 3. The next run after the dead dispatcher's lease takes over its claims.
+      const afterLease = new Date(Date.now() + (LEASE_SECONDS + 1) * 1000).toISOString();
+      const third = spawnRetention(["run", "dispatch", "--as-of", afterLease], env);
       expect(await exited(third)).toBe(0);
       const tThird = Date.now();
 
