@@ -23,6 +23,9 @@ const timeZone = z.string().refine((tz) => {
 }, "must be an IANA time zone such as Europe/Berlin");
 const cron = z.string().regex(/^(\S+\s+){4,5}\S+$/, "must be a cron expression with 5 or 6 fields");
 
+/** A PostgreSQL memory size as `shared_buffers` takes it. */
+export const PGLITE_BUFFERS = /^\d+(kB|MB|GB)$/;
+
 /** The raw variables, with defaults. Names are exactly the environment variable names. */
 export const envSchema = z.object({
   // database
@@ -31,6 +34,11 @@ export const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL, or unset for embedded PGlite")
     .optional(),
   DATA_DIR: z.string().default("./data"),
+  // Read by newPGlite (core/db/client.ts) when it starts the embedded engine: its buffer cache.
+  PGLITE_SHARED_BUFFERS: z
+    .string()
+    .regex(PGLITE_BUFFERS, "must be a size such as 128MB, 16MB or 512kB")
+    .default("128MB"),
   // process
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   // Read by jobs/retention.mjs before anything else: true runs the TypeScript sources through

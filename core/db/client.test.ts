@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../config/config";
 import { openDatabase } from "./client";
 
 const dir = mkdtempSync(path.join(tmpdir(), "retention-client-"));
@@ -13,6 +14,9 @@ it("starts embedded PGlite with files grown by written zeros, not posix_fallocat
     const rows = await db.queryRows<{ file_extend_method: string }>("SHOW file_extend_method");
     expect(rows[0]?.file_extend_method).toBe("write_zeros");
     expect(await db.queryRows("SHOW wal_init_zero")).toEqual([{ wal_init_zero: "off" }]);
+    // The buffer cache is PGLITE_SHARED_BUFFERS (the suite sets 16MB; PGlite's own is 128MB).
+    expect(process.env.PGLITE_SHARED_BUFFERS).toBe("16MB");
+    expect(await db.queryRows("SHOW shared_buffers")).toEqual([{ shared_buffers: "16MB" }]);
     // The folder is a working database that keeps its rows, also past a new WAL segment.
     const walFile = async () =>
       (await db.queryRows<{ f: string }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS f"))[0]!.f;
@@ -31,4 +35,10 @@ it("starts embedded PGlite with files grown by written zeros, not posix_fallocat
   } finally {
     await reopened.close();
   }
+});
+
+it("refuses a PGLITE_SHARED_BUFFERS that is not a size, naming it", () => {
+  expect(() => loadConfig({ PGLITE_SHARED_BUFFERS: "lots" })).toThrow(ConfigError);
+  expect(() => loadConfig({ PGLITE_SHARED_BUFFERS: "lots" })).toThrow(/PGLITE_SHARED_BUFFERS.*128MB/);
+  expect(loadConfig({ PGLITE_SHARED_BUFFERS: "512kB" })).toBeDefined();
 });

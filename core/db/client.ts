@@ -9,7 +9,7 @@ import pg from "pg";
 import copyStreams from "pg-copy-streams";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../../generated/prisma/client";
-import { maskUrl } from "../config/config";
+import { maskUrl, PGLITE_BUFFERS } from "../config/config";
 import {
   checkEmbeddedFolder,
   describeOwner,
@@ -311,8 +311,21 @@ export function newPGlite(dataDir?: string, options: PGliteOptions = {}): PGlite
   return new PGlite({
     ...options,
     ...(dataDir ? { dataDir } : {}),
-    startParams: [...PGlite.defaultStartParams, "-c", "file_extend_method=write_zeros", "-c", "wal_init_zero=off"],
+    startParams: [
+      ...PGlite.defaultStartParams,
+      ...["-c", "file_extend_method=write_zeros", "-c", "wal_init_zero=off"],
+      ...["-c", `shared_buffers=${pgliteSharedBuffers()}`],
+    ],
   });
+}
+
+/**
+ * `PGLITE_SHARED_BUFFERS` (validated with the rest of the configuration; read here because the
+ * engine is started by code that has no configuration at hand, tests' copies included).
+ */
+function pgliteSharedBuffers(env: Record<string, string | undefined> = process.env): string {
+  const value = env.PGLITE_SHARED_BUFFERS?.trim();
+  return value && PGLITE_BUFFERS.test(value) ? value : "128MB";
 }
 
 /** Wraps an already open PGlite instance (tests clone a migrated template this way). */
