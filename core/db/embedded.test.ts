@@ -7,6 +7,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EmbeddedDatabaseError, openDatabase, type Database } from "./client";
 import { readEmbeddedOwner } from "./embedded";
+import { createMigratedDataDir } from "../../test/helpers/db";
 
 const CHILD = path.resolve(import.meta.dirname, "../../test/fixtures/embedded-child.ts");
 const open: Database[] = [];
@@ -19,6 +20,13 @@ afterEach(async () => {
 
 function tempFolder(): string {
   return path.join(mkdtempSync(path.join(os.tmpdir(), "embedded-")), "pglite");
+}
+
+/** A database folder copied from the suite's migrated template (initdb costs seconds of CPU). */
+async function databaseFolder(): Promise<string> {
+  const dir = tempFolder();
+  await createMigratedDataDir(path.dirname(dir));
+  return dir;
 }
 
 async function openFolder(dataDir: string, command = "test"): Promise<Database> {
@@ -60,7 +68,7 @@ function exited(proc: ChildProcess): Promise<void> {
 
 describe("an embedded folder opened by several processes", () => {
   it("has one owner; a second opener goes through it and every write is seen at once both ways", async () => {
-    const dir = tempFolder();
+    const dir = await databaseFolder();
     const owner = await openFolder(dir, "retention start");
     const other = await openFolder(dir, "retention link");
     expect(owner.describe()).toBe(`PGlite ${dir}`);
@@ -75,7 +83,7 @@ describe("an embedded folder opened by several processes", () => {
   });
 
   it("keeps each transaction whole: nobody runs inside another's transaction, a rollback takes only its own writes", async () => {
-    const dir = tempFolder();
+    const dir = await databaseFolder();
     const owner = await openFolder(dir);
     const other = await openFolder(dir);
     await owner.execScript("CREATE TABLE t (id int PRIMARY KEY)");
@@ -103,7 +111,7 @@ describe("an embedded folder opened by several processes", () => {
   });
 
   it("bulk-loads with COPY through the owner, text and binary, and a failed COPY changes nothing", async () => {
-    const dir = tempFolder();
+    const dir = await databaseFolder();
     const owner = await openFolder(dir);
     const other = await openFolder(dir);
     await owner.execScript("CREATE TABLE t (id int PRIMARY KEY, v text)");
@@ -120,7 +128,7 @@ describe("an embedded folder opened by several processes", () => {
     "rolls back a process killed in the middle of a transaction, and the folder stays usable",
     { timeout: 600_000 },
     async () => {
-      const dir = tempFolder();
+      const dir = await databaseFolder();
       const owner = await openFolder(dir);
       await owner.execScript("CREATE TABLE t (id int PRIMARY KEY)");
       const holder = await child([dir, "hold", "t", "7"], "holding");
@@ -137,7 +145,7 @@ describe("an embedded folder opened by several processes", () => {
     "passes ownership on when the owner dies, even by SIGKILL, without losing committed rows",
     { timeout: 600_000 },
     async () => {
-      const dir = tempFolder();
+      const dir = await databaseFolder();
       const first = await child([dir, "own"], "owner");
       const writer = await child([dir, "insert", "t", "1"], "inserted").catch((e: Error) => e);
       // The table does not exist yet: the client reports the database error, proving it reached the owner.
@@ -156,7 +164,7 @@ describe("an embedded folder opened by several processes", () => {
   );
 
   it("waits for a short command holding the folder, but refuses a second long-running process by name", async () => {
-    const dir = tempFolder();
+    const dir = await databaseFolder();
     await openFolder(dir, "retention start");
     const error = await openDatabase(
       { kind: "pglite", dataDir: dir },
@@ -177,7 +185,7 @@ describe("an embedded folder opened by several processes", () => {
   });
 
   it("says what happened and how to recover when a database folder fails to open, and does not re-create it", async () => {
-    const dir = tempFolder();
+    const dir = await databaseFolder();
     const db = await openFolder(dir);
     await db.close();
     open.pop();
