@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import LongestFirst from "./test/sequencer";
 
 export default defineConfig({
   test: {
@@ -20,5 +21,7 @@ export default defineConfig({
     // and the suite starts a few hundred, in process and in the commands it spawns.
     env: { LOG_LEVEL: "silent", PGLITE_SHARED_BUFFERS: "16MB" },
     reporters: ["default", "./test/summary-reporter.ts"],
+    // Longest files first (recorded durations on a fresh checkout), so the workers end together.
+    sequence: { sequencer: LongestFirst },
   },
 });

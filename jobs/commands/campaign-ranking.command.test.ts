@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect, it } from "vitest";
 import { openDatabase, resolveDatabaseTarget } from "../../core/db/client";
+import { createMigratedDataDir } from "../../test/helpers/db";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -23,7 +24,7 @@ const create = ["campaign", "create", "--offers", "winback-10"];
 
 it("creates campaigns ranked by risk or uplift on split halves, and refuses bad values", async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "campaign-ranking-cli-"));
-  expect(retention(["db", "migrate"], dataDir).code).toBe(0);
+  await createMigratedDataDir(dataDir);
   const offer = ["--key", "winback-10", "--kind", "percent_off", "--value", "10", "--cost", "4", "--title", "10% off"];
   expect(retention(["campaign", "offer-add", ...offer], dataDir).code).toBe(0);
 
