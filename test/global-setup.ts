@@ -18,6 +18,8 @@ declare module "vitest" {
     schemaSql: string;
     /** A tarball (`dumpDataDir("none")`) of a migrated PGlite data folder; test databases load copies of it. */
     pgliteTemplatePath: string;
+    /** The same folder before any migration (a new database, without running initdb again). */
+    pgliteBlankPath: string;
   }
 }
 
@@ -35,14 +37,18 @@ async function schemaScript(): Promise<string> {
 
 // PGlite's initdb alone costs several CPU-seconds; done once here instead of in every test file
 // (each file runs in a fresh module graph), and the migrations applied once with it.
-async function pgliteTemplate(dir: string): Promise<string> {
+async function pgliteTemplate(dir: string): Promise<{ template: string; blank: string }> {
   const pglite = newPGlite();
   await pglite.waitReady;
   try {
+    const dump = async (name: string) => {
+      const file = path.join(dir, name);
+      writeFileSync(file, new Uint8Array(await (await pglite.dumpDataDir("none")).arrayBuffer()));
+      return file;
+    };
+    const blank = await dump("pglite-blank.tar");
     await applyMigrations(wrapPGlite(pglite));
-    const file = path.join(dir, "pglite-template.tar");
-    writeFileSync(file, new Uint8Array(await (await pglite.dumpDataDir("none")).arrayBuffer()));
-    return file;
+    return { template: await dump("pglite-template.tar"), blank };
   } finally {
     await pglite.close();
   }
@@ -77,9 +83,9 @@ export default async function setup(project: TestProject) {
     // the sources as they are now (jobs/retention.mjs falls back to them when it is stale).
     freshCliBundle() ?? buildCliBundle(),
   ] as const);
-  const [schemaSql, templatePath, server] = results.map((r) => (r.status === "fulfilled" ? r.value : null)) as [
+  const [schemaSql, pglite, server] = results.map((r) => (r.status === "fulfilled" ? r.value : null)) as [
     string | null,
-    string | null,
+    { template: string; blank: string } | null,
     PostgresServer | null,
   ];
   const failed = results.find((r) => r.status === "rejected");
@@ -89,7 +95,8 @@ export default async function setup(project: TestProject) {
     throw failed.reason;
   }
   project.provide("schemaSql", schemaSql!);
-  project.provide("pgliteTemplatePath", templatePath!);
+  project.provide("pgliteTemplatePath", pglite!.template);
+  project.provide("pgliteBlankPath", pglite!.blank);
   project.provide("pgServerUrl", server ? server.url("") : "");
   project.provide("pgUnavailable", reason ?? "");
   return () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { openDatabase, type Database } from "../core/db/client";
 import { applyMigrations, assertMigrated, migrationStatus, UnmigratedDatabaseError } from "../core/db/migrate";
-import { createTestDatabase, describeEachDatabase, postgresUrl } from "./helpers/db";
+import { createBlankPGlite, createTestDatabase, describeEachDatabase, postgresUrl } from "./helpers/db";
 
 // The catalog of a database: every column with its type, nullability and default, every
 // index and constraint. Two databases that print the same catalog have the same schema.
@@ -28,7 +28,7 @@ describeEachDatabase("migrations", (kind) => {
   afterAll(() => migrated?.close());
 
   it("describe the same database as schema.prisma", async () => {
-    const fromSchema = kind === "pglite" ? await openDatabase({ kind: "pglite", dataDir: null }) : await createBlank();
+    const fromSchema = kind === "pglite" ? await createBlankPGlite() : await createBlank();
     try {
       await fromSchema.execScript(inject("schemaSql"));
       const expected = await catalog(fromSchema);
@@ -56,7 +56,7 @@ describeEachDatabase("migrations", (kind) => {
 });
 
 it("an unmigrated database is refused with the command to run", async () => {
-  const blank = await openDatabase({ kind: "pglite", dataDir: null });
+  const blank = await createBlankPGlite();
   try {
     const error = await assertMigrated(blank).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnmigratedDatabaseError);

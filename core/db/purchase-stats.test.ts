@@ -1,8 +1,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
+import { createBlankPGlite, createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
 import { makeCustomers } from "../../test/helpers/analytics-fixtures";
-import { openDatabase, type Database } from "./client";
+import type { Database } from "./client";
 import { applyMigrations, readMigrations } from "./migrate";
 import { upsertPurchases, type PurchaseRow } from "../import/store";
 import { purchaseStatsDrift, rebuildPurchaseStats, settlePurchaseStats } from "./purchase-stats";
@@ -230,7 +230,7 @@ describeEachDatabase("customer purchase totals, noted by triggers and settled", 
 });
 
 it("the migration that adds the totals counts the purchases already stored", async () => {
-  const db = await openDatabase({ kind: "pglite", dataDir: null });
+  const db = await createBlankPGlite();
   try {
     const migrations = readMigrations();
     const adding = migrations.findIndex((m) => m.name.endsWith("_purchase_stats"));

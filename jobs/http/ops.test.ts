@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OpenAIChatModel } from "../../bot/llm/openai-chat";
 import { startLlmStandIn, type LlmStandIn } from "../../bot/slack/testing/llm-stand-in";
 import { loadConfig, type Config } from "../../core/config/config";
-import { newPGlite, wrapPGlite, type Database } from "../../core/db/client";
+import type { Database } from "../../core/db/client";
 import { silentLogger } from "../../core/log";
 import { enqueueMessages } from "../../core/messaging/outbox";
 import { checkHealth, PartRegistry } from "../../core/ops/health";
 import { instrumentChatModel } from "../../core/ops/instrumented-chat-model";
-import { createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
+import { createBlankPGlite, createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
 import { freePort } from "../../test/helpers/campaign-fixture";
 import type { JobDefinition } from "../job-registry";
 import { runJobSlot } from "../scheduler";
@@ -144,9 +144,7 @@ describeEachDatabase("ops endpoint", (kind) => {
 
 describe("health verdicts on a database that is not ready", () => {
   it("reports the pending migrations of an unmigrated database as unavailable", async () => {
-    const pg = newPGlite();
-    await pg.waitReady;
-    const db = wrapPGlite(pg);
+    const db = await createBlankPGlite();
     try {
       const report = await checkHealth(db, new PartRegistry());
       expect(report.status).toBe("unavailable");
