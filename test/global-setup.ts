@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
 import { newPGlite, openDatabase, wrapPGlite } from "../core/db/client";
 import { buildCliBundle, freshCliBundle } from "../jobs/cli-bundle.mjs";
@@ -14,8 +12,6 @@ declare module "vitest" {
     /** Base URL of the test PostgreSQL server (database name appended), or "" when unavailable. */
     pgServerUrl: string;
     pgUnavailable: string;
-    /** `prisma migrate diff --from-empty --to-schema-datamodel`: the schema as one SQL script. */
-    schemaSql: string;
     /** A tarball (`dumpDataDir("none")`) of a migrated PGlite data folder; test databases load copies of it. */
     pgliteTemplatePath: string;
     /** The same folder before any migration (a new database, without running initdb again). */
@@ -24,16 +20,6 @@ declare module "vitest" {
 }
 
 export const TEMPLATE_DB = "retention_template";
-
-// Run once for the whole suite: the Prisma CLI takes seconds to start.
-async function schemaScript(): Promise<string> {
-  const { stdout } = await promisify(execFile)(
-    "npx",
-    ["prisma", "migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"],
-    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
-  );
-  return stdout;
-}
 
 // PGlite's initdb alone costs several CPU-seconds; done once here instead of in every test file
 // (each file runs in a fresh module graph), and the migrations applied once with it.
@@ -74,17 +60,15 @@ export default async function setup(project: TestProject) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "retention-tests-"));
   const reason = process.env.SKIP_POSTGRES ? "SKIP_POSTGRES is set" : postgresUnavailableReason();
   if (reason) console.warn(`[tests] PostgreSQL server tests skipped: ${reason}`);
-  // The three are independent: the Prisma CLI and initdb mostly wait on other processes.
+  // Independent: PostgreSQL's initdb runs in other processes while PGlite's runs here.
   const results = await Promise.allSettled([
-    schemaScript(),
     pgliteTemplate(dir),
     reason ? Promise.resolve(null) : postgresTemplate(),
     // The `retention` processes tests spawn start from the prebuilt command line, built from
     // the sources as they are now (jobs/retention.mjs falls back to them when it is stale).
     freshCliBundle() ?? buildCliBundle(),
   ] as const);
-  const [schemaSql, pglite, server] = results.map((r) => (r.status === "fulfilled" ? r.value : null)) as [
-    string | null,
+  const [pglite, server] = results.map((r) => (r.status === "fulfilled" ? r.value : null)) as [
     { template: string; blank: string } | null,
     PostgresServer | null,
   ];
@@ -94,7 +78,6 @@ export default async function setup(project: TestProject) {
     rmSync(dir, { recursive: true, force: true });
     throw failed.reason;
   }
-  project.provide("schemaSql", schemaSql!);
   project.provide("pgliteTemplatePath", pglite!.template);
   project.provide("pgliteBlankPath", pglite!.blank);
   project.provide("pgServerUrl", server ? server.url("") : "");

@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { openDatabase, type Database } from "../core/db/client";
 import { applyMigrations, assertMigrated, migrationStatus, UnmigratedDatabaseError } from "../core/db/migrate";
 import { createBlankPGlite, createTestDatabase, describeEachDatabase, postgresUrl } from "./helpers/db";
@@ -20,6 +23,22 @@ async function catalog(db: Database): Promise<string[]> {
     .sort();
 }
 
+const ROOT = path.resolve(import.meta.dirname, "..");
+
+/** `prisma migrate diff --from-empty --to-schema-datamodel`: schema.prisma as one SQL script. */
+async function schemaScript(): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      path.join(ROOT, "node_modules/prisma/build/index.js"),
+      ...["migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"],
+    ],
+    { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+  );
+  return stdout;
+}
+let schemaSql: Promise<string> | undefined;
+
 describeEachDatabase("migrations", (kind) => {
   let migrated: Database;
   beforeAll(async () => {
@@ -30,7 +49,7 @@ describeEachDatabase("migrations", (kind) => {
   it("describe the same database as schema.prisma", async () => {
     const fromSchema = kind === "pglite" ? await createBlankPGlite() : await createBlank();
     try {
-      await fromSchema.execScript(inject("schemaSql"));
+      await fromSchema.execScript(await (schemaSql ??= schemaScript()));
       const expected = await catalog(fromSchema);
       expect(expected.length).toBeGreaterThan(100);
       expect(await catalog(migrated)).toEqual(expected);
