@@ -144,7 +144,7 @@ describe("a degenerate maximum likelihood fit", () => {
   }
 
   it("is detected, said, and replaced by a fit whose 1 - P(alive) still ranks churners", () => {
-    const { data, churned } = neverLeaving(1500, 3);
+    const { data, churned } = neverLeaving(1000, 3);
     const mle = fitBgNbd(data).params;
     const mleAuc = auc(
       data.map((d) => 1 - bgnbdPAlive(mle, d.x, d.tx, d.T)),
