@@ -47,6 +47,10 @@ interface GroupedSummaries {
   tx: Float64Array;
   T: Float64Array;
   count: Float64Array;
+  /** The distinct repeat counts, and each group's place among them: the terms of the likelihood
+   * that depend on x alone (three log-gammas each) are computed once per distinct x. */
+  xValues: Float64Array;
+  xIndex: Int32Array;
 }
 
 /** Groups identical (x, tx, T) triples: real data has many repeats, so the likelihood is cheap. */
@@ -70,12 +74,21 @@ function groupSummaries(data: readonly RfmSummary[]): GroupedSummaries {
       counts[at]!++;
     }
   }
+  const xValues = [...new Set(xs)];
+  const xPlace = new Map(xValues.map((x, k) => [x, k]));
   return {
     x: Float64Array.from(xs),
     tx: Float64Array.from(txs),
     T: Float64Array.from(Ts),
     count: Float64Array.from(counts),
+    xValues: Float64Array.from(xValues),
+    xIndex: Int32Array.from(xs, (x) => xPlace.get(x)!),
   };
+}
+
+/** `f(x)` for each distinct repeat count of `g`. */
+function perDistinctX(g: GroupedSummaries, f: (x: number) => number): Float64Array {
+  return g.xValues.map(f);
 }
 
 function logLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
@@ -84,16 +97,20 @@ function logLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
   const lnGammaR = lnGamma(r);
   const lnBetaAB = lnBeta(a, b);
   const lnA = Math.log(a);
+  const lnGammaRX = perDistinctX(g, (x) => lnGamma(r + x));
+  const lnBetaABX = perDistinctX(g, (x) => lnBeta(a, b + x));
+  const lnBX1 = perDistinctX(g, (x) => Math.log(b + x - 1));
   let total = 0;
   for (let i = 0; i < g.x.length; i++) {
     const x = g.x[i]!;
     const tx = g.tx[i]!;
     const T = g.T[i]!;
-    const common = lnGamma(r + x) - lnGammaR + r * Math.log(alpha) + lnBeta(a, b + x) - lnBetaAB;
+    const k = g.xIndex[i]!;
+    const common = lnGammaRX[k]! - lnGammaR + r * Math.log(alpha) + lnBetaABX[k]! - lnBetaAB;
     const stillAlive = -(r + x) * Math.log(alpha + T);
     let ll: number;
     if (x > 0) {
-      const droppedOut = lnA - Math.log(b + x - 1) - (r + x) * Math.log(alpha + tx);
+      const droppedOut = lnA - lnBX1[k]! - (r + x) * Math.log(alpha + tx);
       const m = Math.max(stillAlive, droppedOut);
       ll = common + m + Math.log(Math.exp(stillAlive - m) + Math.exp(droppedOut - m));
     } else {
@@ -109,14 +126,18 @@ function mbgLogLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
   const { r, alpha, a, b } = p;
   const lnGammaR = lnGamma(r);
   const lnBetaAB = lnBeta(a, b);
+  const lnGammaRX = perDistinctX(g, (x) => lnGamma(r + x));
+  const lnBetaABX1 = perDistinctX(g, (x) => lnBeta(a, b + x + 1));
+  const lnBX = perDistinctX(g, (x) => Math.log(b + x));
   let total = 0;
   for (let i = 0; i < g.x.length; i++) {
     const x = g.x[i]!;
     const tx = g.tx[i]!;
     const T = g.T[i]!;
-    const common = lnGamma(r + x) - lnGammaR + r * Math.log(alpha) + lnBeta(a, b + x + 1) - lnBetaAB;
+    const k = g.xIndex[i]!;
+    const common = lnGammaRX[k]! - lnGammaR + r * Math.log(alpha) + lnBetaABX1[k]! - lnBetaAB;
     const stillAlive = -(r + x) * Math.log(alpha + T);
-    const deadOdds = Math.log(a) - Math.log(b + x) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx));
+    const deadOdds = Math.log(a) - lnBX[k]! + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx));
     const log1pExp = deadOdds > 0 ? deadOdds + Math.log1p(Math.exp(-deadOdds)) : Math.log1p(Math.exp(deadOdds));
     total += g.count[i]! * (common + stillAlive + log1pExp);
   }

@@ -24,20 +24,49 @@ export interface SpendSummary {
   m: number;
 }
 
-function logLikelihood(params: GammaGammaParams, data: readonly SpendSummary[]): number {
+/** The (x, m) pairs with what does not change between evaluations worked out once. */
+interface PreparedSpend {
+  x: Float64Array;
+  m: Float64Array;
+  lnM: Float64Array;
+  lnX: Float64Array;
+  /** The distinct x, and each pair's place among them (two log-gammas per distinct x, not per pair). */
+  xValues: Float64Array;
+  xIndex: Int32Array;
+}
+
+function prepare(data: readonly SpendSummary[]): PreparedSpend {
+  const xValues = [...new Set(data.map((d) => d.x))];
+  const xPlace = new Map(xValues.map((x, k) => [x, k]));
+  return {
+    x: Float64Array.from(data, (d) => d.x),
+    m: Float64Array.from(data, (d) => d.m),
+    lnM: Float64Array.from(data, (d) => Math.log(d.m)),
+    lnX: Float64Array.from(data, (d) => Math.log(d.x)),
+    xValues: Float64Array.from(xValues),
+    xIndex: Int32Array.from(data, (d) => xPlace.get(d.x)!),
+  };
+}
+
+function logLikelihood(params: GammaGammaParams, data: PreparedSpend): number {
   const { p, q, gamma } = params;
   const lnGammaQ = lnGamma(q);
   const qLnGamma = q * Math.log(gamma);
+  const lnGammaPXQ = data.xValues.map((x) => lnGamma(p * x + q));
+  const lnGammaPX = data.xValues.map((x) => lnGamma(p * x));
   let total = 0;
-  for (const { x, m } of data) {
+  for (let i = 0; i < data.x.length; i++) {
+    const x = data.x[i]!;
+    const m = data.m[i]!;
+    const k = data.xIndex[i]!;
     const px = p * x;
     total +=
-      lnGamma(px + q) -
-      lnGamma(px) -
+      lnGammaPXQ[k]! -
+      lnGammaPX[k]! -
       lnGammaQ +
       qLnGamma +
-      (px - 1) * Math.log(m) +
-      px * Math.log(x) -
+      (px - 1) * data.lnM[i]! +
+      px * data.lnX[i]! -
       (px + q) * Math.log(gamma + m * x);
   }
   return total;
@@ -45,7 +74,7 @@ function logLikelihood(params: GammaGammaParams, data: readonly SpendSummary[]):
 
 /** Total Gamma-Gamma log-likelihood of the (x, m) pairs. */
 export function gammaGammaLogLikelihood(params: GammaGammaParams, data: readonly SpendSummary[]): number {
-  return logLikelihood(params, data);
+  return logLikelihood(params, prepare(data));
 }
 
 /**
@@ -57,6 +86,7 @@ export function fitGammaGamma(records: readonly SpendSummary[]): GammaGammaFit {
   const data = records.filter((d) => d.x >= 1 && d.m > 0 && Number.isFinite(d.m));
   if (data.length === 0) throw new RangeError("fitGammaGamma: no repeat buyers with positive spend");
   const n = data.length;
+  const prepared = prepare(data);
   const fromLog = (v: number[]): GammaGammaParams => ({
     p: Math.exp(v[0]!),
     q: Math.exp(v[1]!),
@@ -64,7 +94,7 @@ export function fitGammaGamma(records: readonly SpendSummary[]): GammaGammaFit {
   });
   const meanSpend = data.reduce((s, d) => s + d.m, 0) / n;
   const start = [Math.log(2), Math.log(2), Math.log(meanSpend)];
-  const result = minimize((v) => -logLikelihood(fromLog(v), data) / n, start, {
+  const result = minimize((v) => -logLikelihood(fromLog(v), prepared) / n, start, {
     tolerance: 1e-13,
     maxEvaluations: 20_000,
   });
