@@ -292,7 +292,11 @@ async function groupOrders(
   }
   await q(`CREATE UNIQUE INDEX ON ${t.groups} (first_line)`);
   // Temporary tables get no automatic statistics: without them the batches' range scans are planned
-  // blind. Only the columns the batches select and join on (the sample of every text column cost more).
+  // blind. Only the columns the batches select and join on (the sample of every text column cost
+  // more), from a sample of 3,000 rows rather than 30,000: enough for an even spread of line
+  // numbers and the customers' count (200,000 rows: 40-70 ms of the server's CPU, then 10).
+  await q(`ALTER TABLE ${t.groups} ALTER COLUMN first_line SET STATISTICS 10, ALTER COLUMN refund SET STATISTICS 10,
+    ALTER COLUMN customer SET STATISTICS 10`);
   await q(`ANALYZE ${t.groups} (first_line, refund, customer)`);
   return skipped;
 }
