@@ -51,6 +51,18 @@ interface GroupedSummaries {
    * that depend on x alone (three log-gammas each) are computed once per distinct x. */
   xValues: Float64Array;
   xIndex: Int32Array;
+  /** The same for the ages and the times of last purchase (one log each per distinct value). */
+  TValues: Float64Array;
+  TIndex: Int32Array;
+  txValues: Float64Array;
+  txIndex: Int32Array;
+}
+
+/** The distinct values of `values`, and each one's place among them. */
+function distinct(values: readonly number[]): { values: Float64Array; index: Int32Array } {
+  const unique = [...new Set(values)];
+  const place = new Map(unique.map((v, k) => [v, k]));
+  return { values: Float64Array.from(unique), index: Int32Array.from(values, (v) => place.get(v)!) };
 }
 
 /** Groups identical (x, tx, T) triples: real data has many repeats, so the likelihood is cheap. */
@@ -74,15 +86,20 @@ function groupSummaries(data: readonly RfmSummary[]): GroupedSummaries {
       counts[at]!++;
     }
   }
-  const xValues = [...new Set(xs)];
-  const xPlace = new Map(xValues.map((x, k) => [x, k]));
+  const x = distinct(xs);
+  const T = distinct(Ts);
+  const tx = distinct(txs);
   return {
     x: Float64Array.from(xs),
     tx: Float64Array.from(txs),
     T: Float64Array.from(Ts),
     count: Float64Array.from(counts),
-    xValues: Float64Array.from(xValues),
-    xIndex: Int32Array.from(xs, (x) => xPlace.get(x)!),
+    xValues: x.values,
+    xIndex: x.index,
+    TValues: T.values,
+    TIndex: T.index,
+    txValues: tx.values,
+    txIndex: tx.index,
   };
 }
 
@@ -100,17 +117,17 @@ function logLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
   const lnGammaRX = perDistinctX(g, (x) => lnGamma(r + x));
   const lnBetaABX = perDistinctX(g, (x) => lnBeta(a, b + x));
   const lnBX1 = perDistinctX(g, (x) => Math.log(b + x - 1));
+  const lnAlphaT = g.TValues.map((T) => Math.log(alpha + T));
+  const lnAlphaTx = g.txValues.map((tx) => Math.log(alpha + tx));
   let total = 0;
   for (let i = 0; i < g.x.length; i++) {
     const x = g.x[i]!;
-    const tx = g.tx[i]!;
-    const T = g.T[i]!;
     const k = g.xIndex[i]!;
     const common = lnGammaRX[k]! - lnGammaR + r * Math.log(alpha) + lnBetaABX[k]! - lnBetaAB;
-    const stillAlive = -(r + x) * Math.log(alpha + T);
+    const stillAlive = -(r + x) * lnAlphaT[g.TIndex[i]!]!;
     let ll: number;
     if (x > 0) {
-      const droppedOut = lnA - lnBX1[k]! - (r + x) * Math.log(alpha + tx);
+      const droppedOut = lnA - lnBX1[k]! - (r + x) * lnAlphaTx[g.txIndex[i]!]!;
       const m = Math.max(stillAlive, droppedOut);
       ll = common + m + Math.log(Math.exp(stillAlive - m) + Math.exp(droppedOut - m));
     } else {
@@ -129,15 +146,16 @@ function mbgLogLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
   const lnGammaRX = perDistinctX(g, (x) => lnGamma(r + x));
   const lnBetaABX1 = perDistinctX(g, (x) => lnBeta(a, b + x + 1));
   const lnBX = perDistinctX(g, (x) => Math.log(b + x));
+  const lnAlphaT = g.TValues.map((T) => Math.log(alpha + T));
+  const lnAlphaTx = g.txValues.map((tx) => Math.log(alpha + tx));
   let total = 0;
   for (let i = 0; i < g.x.length; i++) {
     const x = g.x[i]!;
-    const tx = g.tx[i]!;
-    const T = g.T[i]!;
     const k = g.xIndex[i]!;
     const common = lnGammaRX[k]! - lnGammaR + r * Math.log(alpha) + lnBetaABX1[k]! - lnBetaAB;
-    const stillAlive = -(r + x) * Math.log(alpha + T);
-    const deadOdds = Math.log(a) - lnBX[k]! + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx));
+    const lnAlphaTi = lnAlphaT[g.TIndex[i]!]!;
+    const stillAlive = -(r + x) * lnAlphaTi;
+    const deadOdds = Math.log(a) - lnBX[k]! + (r + x) * (lnAlphaTi - lnAlphaTx[g.txIndex[i]!]!);
     const log1pExp = deadOdds > 0 ? deadOdds + Math.log1p(Math.exp(-deadOdds)) : Math.log1p(Math.exp(deadOdds));
     total += g.count[i]! * (common + stillAlive + log1pExp);
   }
