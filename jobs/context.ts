@@ -55,6 +55,7 @@ export async function buildContext(
     db = await openDatabase(resolveDatabaseTarget(config.database.url, config.database.dataDir), {
       command: commandName(process.argv),
       waitForOwner: options.waitForOwner,
+      sharedBuffers: config.database.pgliteSharedBuffers,
       onWait: (holder) =>
         log.warn({ holder }, "the embedded database is in use by a command; waiting for it to finish"),
     });

@@ -6,7 +6,7 @@ import { ConfigError, describeConfig, envSchema, loadConfig, SECRET_VARIABLES } 
 describe("configuration", () => {
   it("defaults give a working zero-set-up configuration", () => {
     const config = loadConfig({});
-    expect(config.database).toEqual({ url: undefined, dataDir: "./data" });
+    expect(config.database).toEqual({ url: undefined, dataDir: "./data", pgliteSharedBuffers: "128MB" });
     expect(config.telegram.token).toBeUndefined();
     expect(config.contact.quietHoursStart).toBe(21);
     expect(config.analytics.churnHorizonDays).toBe(90);

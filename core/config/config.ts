@@ -34,7 +34,7 @@ export const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL, or unset for embedded PGlite")
     .optional(),
   DATA_DIR: z.string().default("./data"),
-  // Read by newPGlite (core/db/client.ts) when it starts the embedded engine: its buffer cache.
+  // The embedded engine's buffer cache (newPGlite's sharedBuffers).
   PGLITE_SHARED_BUFFERS: z
     .string()
     .regex(PGLITE_BUFFERS, "must be a size such as 128MB, 16MB or 512kB")
@@ -157,7 +157,7 @@ export const SECRET_VARIABLES = [
 /** The parsed configuration the rest of the product receives. */
 export interface Config {
   env: Env;
-  database: { url: string | undefined; dataDir: string };
+  database: { url: string | undefined; dataDir: string; pgliteSharedBuffers: string };
   log: { level: Env["LOG_LEVEL"] };
   business: {
     timeZone: string;
@@ -315,7 +315,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
 
   return {
     env,
-    database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR },
+    database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR, pgliteSharedBuffers: env.PGLITE_SHARED_BUFFERS },
     log: { level: env.LOG_LEVEL },
     business: {
       timeZone: env.BUSINESS_TIME_ZONE,

@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EmbeddedDatabaseError, openDatabase, type Database } from "./client";
 import { readEmbeddedOwner } from "./embedded";
-import { createMigratedDataDir } from "../../test/helpers/db";
+import { createMigratedDataDir, TEST_SHARED_BUFFERS } from "../../test/helpers/db";
 
 const CHILD = path.resolve(import.meta.dirname, "../../test/fixtures/embedded-child.ts");
 const open: Database[] = [];
@@ -30,7 +30,7 @@ async function databaseFolder(): Promise<string> {
 }
 
 async function openFolder(dataDir: string, command = "test"): Promise<Database> {
-  const db = await openDatabase({ kind: "pglite", dataDir }, { command });
+  const db = await openDatabase({ kind: "pglite", dataDir }, { command, sharedBuffers: TEST_SHARED_BUFFERS });
   open.push(db);
   return db;
 }

@@ -10,6 +10,9 @@ import { newPGlite, openDatabase, resolveDatabaseTarget, wrapPGlite, type Databa
 
 export type DatabaseKind = "pglite" | "postgres";
 
+/** The suite's PGlite buffer cache (vitest.config.ts sets 16MB: every engine start zeroes it). */
+export const TEST_SHARED_BUFFERS = process.env.PGLITE_SHARED_BUFFERS;
+
 /**
  * Hands PGlite bytes already in memory. Node's `Blob.arrayBuffer()` streams and concatenates
  * the parts of a 40 MB tarball for every clone.
@@ -36,7 +39,10 @@ function pgliteTemplate(): Blob {
  * right after initdb (running initdb again costs several seconds of CPU).
  */
 export async function createBlankPGlite(): Promise<Database> {
-  const pglite = newPGlite(undefined, { loadDataDir: new BytesBlob(readFileSync(inject("pgliteBlankPath"))) });
+  const pglite = newPGlite(undefined, {
+    loadDataDir: new BytesBlob(readFileSync(inject("pgliteBlankPath"))),
+    sharedBuffers: TEST_SHARED_BUFFERS,
+  });
   await pglite.waitReady;
   return wrapPGlite(pglite);
 }
@@ -82,7 +88,7 @@ async function fingerprint(pglite: PGlite): Promise<string> {
 async function takePGlite(): Promise<PGlite> {
   const reused = idlePGlites.pop();
   if (reused) return reused;
-  const clone = newPGlite(undefined, { loadDataDir: pgliteTemplate() });
+  const clone = newPGlite(undefined, { loadDataDir: pgliteTemplate(), sharedBuffers: TEST_SHARED_BUFFERS });
   await clone.waitReady;
   templateFingerprint ??= await fingerprint(clone);
   return clone;
@@ -195,7 +201,7 @@ export async function createMigratedDataDir(dataDir: string): Promise<void> {
   const target = resolveDatabaseTarget(undefined, dataDir);
   if (target.kind !== "pglite" || !target.dataDir) throw new Error(`not an embedded database: ${dataDir}`);
   mkdirSync(target.dataDir, { recursive: true });
-  const pglite = newPGlite(target.dataDir, { loadDataDir: pgliteTemplate() });
+  const pglite = newPGlite(target.dataDir, { loadDataDir: pgliteTemplate(), sharedBuffers: TEST_SHARED_BUFFERS });
   await pglite.waitReady;
   await pglite.close();
 }
