@@ -13,10 +13,7 @@ import type { Database } from "./client";
 const ANALYZE_AFTER = 1_000;
 
 /**
- * Recounts the totals of every customer noted since the last settle; returns how many. It takes
- * every pending note at once (one DELETE of the whole table, under its advisory lock), which the
- * staged orders import relies on to note each customer once per file (staged-orders.ts,
- * notedBefore). The
+ * Recounts the totals of every customer noted since the last settle; returns how many. The
  * customers' statistics are refreshed with the purchases' only where they are stale (see
  * {@link analyzeCustomersIfStale}): an orders import that created no customers would otherwise
  * sample an unchanged table again.

@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Database } from "../db/client";
 import { createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
-import { purchaseStatsDrift, settlePurchaseStats } from "../db/purchase-stats";
+import { purchaseStatsDrift } from "../db/purchase-stats";
 import { importFile, type ImportOptions } from "./importer";
 
 const NOW = new Date("2026-11-22T12:00:00Z");
@@ -128,57 +128,6 @@ describeEachDatabase("staged orders import", (kind) => {
     );
     // m0: mo0..mo390 step 10 = 40 orders, less mo0..mo40 (5 moved), mo50..mo90 at 12.50
     expect(m0).toEqual({ n: 35, revenue: (30 * 10 + 5 * 12.5).toFixed(2) });
-  });
-
-  it("new orders note each customer for recounting once per import, not once per batch; a settle between batches has them noted again, and every total stays exact", async () => {
-    await db.execScript(
-      `INSERT INTO customers (external_id) SELECT 'nb' || i FROM generate_series(0, 19) i ON CONFLICT DO NOTHING`,
-    );
-    // 400 orders of 20 customers in batches of 50: every customer in all 8 batches.
-    const file400 = (prefix: string) => {
-      const lines = ["order_id,customer_id,date,amount"];
-      for (let i = 0; i < 400; i++)
-        lines.push(
-          `${prefix}${i},nb${i % 20},2025-08-${String(1 + (i % 28)).padStart(2, "0")},${(1 + (i % 7)).toFixed(2)}`,
-        );
-      return file(lines);
-    };
-    // Notes made since `from` (each note takes the next number of its sequence; this takes one too).
-    const noteNumber = async () =>
-      Number(
-        (await db.queryRows<{ n: string }>(`SELECT nextval('customer_purchase_stats_pending_id_seq')::text AS n`))[0]!
-          .n,
-      );
-    const notesSince = async (from: number) => (await noteNumber()) - from - 1;
-
-    let from = await noteNumber();
-    const once = await importFile(db, orders(file400("nb"), { batchSize: 50 }));
-    expect(once.written).toEqual({ inserted: 400, updated: 0, unchanged: 0 });
-    expect(await notesSince(from)).toBe(20);
-    expect(await purchaseStatsDrift(db)).toEqual([]);
-
-    // A settle after every batch (as scoring or the live feed may run one) takes the import's notes:
-    // the customers of the next batch are noted again, or their new orders would not be counted.
-    const settles: Promise<number>[] = [];
-    from = await noteNumber();
-    const settled = await importFile(
-      db,
-      orders(file400("nx"), { batchSize: 50, onProgress: () => void settles.push(settlePurchaseStats(db)) }),
-    );
-    await Promise.all(settles);
-    expect(settled.written).toEqual({ inserted: 400, updated: 0, unchanged: 0 });
-    // PGlite runs each settle before the next batch; a server's may wait for a batch to commit.
-    if (kind === "pglite") expect(await notesSince(from)).toBe(20 * 8);
-    else expect(await notesSince(from)).toBeGreaterThanOrEqual(20);
-    expect(await purchaseStatsDrift(db)).toEqual([]);
-    const [nb0] = await db.queryRows<{ n: number; revenue: string }>(
-      `SELECT s.purchase_count AS n, s.revenue::text AS revenue FROM customer_purchase_stats s
-         JOIN customers c ON c.id = s.customer_id WHERE c.external_id = 'nb0'`,
-    );
-    // nb0: orders 0, 20, ..., 380 of both files; amount 1 + (i % 7)
-    let revenue = 0;
-    for (let i = 0; i < 400; i += 20) revenue += 2 * (1 + (i % 7));
-    expect(nb0).toEqual({ n: 40, revenue: revenue.toFixed(2) });
   });
 
   it.each([false, true])(

@@ -37,7 +37,6 @@ interface Tables {
   rejects: string;
   groups: string;
   missing: string;
-  noted: string;
 }
 
 /**
@@ -73,7 +72,6 @@ export async function importOrdersStaged(
     rejects: `${prefix}_rejects`,
     groups: `${prefix}_groups`,
     missing: `${prefix}_missing`,
-    noted: `${prefix}_noted`,
   };
   const started = Date.now();
   const given: ReadSettings | null = options.dateFormat
@@ -292,11 +290,7 @@ async function groupOrders(
   }
   await q(`CREATE UNIQUE INDEX ON ${t.groups} (first_line)`);
   // Temporary tables get no automatic statistics: without them the batches' range scans are planned
-  // blind. Only the columns the batches select and join on (the sample of every text column cost
-  // more), from a sample of 3,000 rows rather than 30,000: enough for an even spread of line
-  // numbers and the customers' count (200,000 rows: 40-70 ms of the server's CPU, then 10).
-  await q(`ALTER TABLE ${t.groups} ALTER COLUMN first_line SET STATISTICS 10, ALTER COLUMN refund SET STATISTICS 10,
-    ALTER COLUMN customer SET STATISTICS 10`);
+  // blind. Only the columns the batches select and join on (the sample of every text column cost more).
   await q(`ANALYZE ${t.groups} (first_line, refund, customer)`);
   return skipped;
 }
@@ -547,45 +541,12 @@ interface PurchaseWrite {
   /** May turn off the purchases' triggers for its own inserts (see mayLoadWithoutTriggers). */
   loadRole: boolean;
   overlap: boolean;
-  /**
-   * One of the import's own pending notes (its id), committed by an earlier batch or made earlier
-   * in this transaction; null before the first. While it is still pending, so are all the notes
-   * of the customers in the `noted` table (see notedBefore).
-   */
-  sentinel: string | null;
-}
-
-/** The advisory lock customer_purchase_stats_settle() takes before it takes the pending notes. */
-const SETTLE_LOCK = "-7305111000000000001";
-
-/**
- * Makes the customers noted by earlier batches of this import safe to rely on in this batch's
- * transaction, or forgets them. A settle takes every pending note at once (one DELETE of the
- * whole table, under an exclusive advisory lock): holding that lock shared until the commit keeps
- * any settle from running while the batch writes, and then the sentinel note still pending means
- * none ran since the notes were made, so they are all still pending and will be recounted with
- * this batch's purchases. Without it, a settle took them: they are forgotten and this batch notes
- * all its customers again. The lock is taken before the look, in a statement of its own (a
- * statement's snapshot is taken before it waits for a lock). PGlite's one session runs no other
- * client's statements inside this transaction, and its advisory locks never wait on themselves.
- */
-async function notedBefore(s: DatabaseSession, t: Tables, write: PurchaseWrite): Promise<void> {
-  await s.query(`SELECT pg_advisory_xact_lock_shared(${SETTLE_LOCK})`);
-  if (write.sentinel === null) return;
-  const [row] = await s.query<{ kept: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM customer_purchase_stats_pending WHERE id = $1::int8) AS kept`,
-    [write.sentinel],
-  );
-  if (row?.kept) return;
-  await s.query(`TRUNCATE ${t.noted}`);
-  write.sentinel = null;
 }
 
 const UNIQUE_VIOLATION = "23505";
 
 /**
- * One batch of purchases: those of the groups table whose first line is after `params[0]`, up to
- * `params[1]`, `batchRows` of them. Until a batch meets orders stored before, its
+ * One batch of purchases (`range`: the CTE `i`). Until a batch meets orders stored before, its
  * rows go in by a plain INSERT under a savepoint: ON CONFLICT's speculative insertion cost about
  * two thirds as much again as the insert itself (PostgreSQL 15, 50,000 rows: 0.50 s of CPU
  * against 0.29 s). The first batch that meets a stored order fails on its unique id, is rolled
@@ -597,49 +558,32 @@ const UNIQUE_VIOLATION = "23505";
  * check and the statement triggers, which cost about as much as the rows themselves. What they
  * did is done set-based instead, in the same statement: the batch's customers are locked once
  * (FOR KEY SHARE, as the foreign-key check locks each row's) so none is deleted before the commit,
- * and their purchase totals are noted for recounting as the triggers note them. New purchases
- * note each customer once per import rather than once per batch (a customer in every batch of a
- * 1,000,000-row file was noted 20 times): those noted by an earlier batch are left out while their
- * notes are known to be pending still (see notedBefore).
+ * and their purchase totals are noted for recounting as the triggers note them.
  */
 async function writePurchases(
   s: DatabaseSession,
-  t: Tables,
+  range: string,
   params: [number, number],
   batchRows: number,
   write: PurchaseWrite,
 ): Promise<{ inserted: number; written: number }> {
   const { loadRole } = write;
   const columns = `purchases (external_id, customer_id, purchased_at, amount, gross_margin, quantity, category, lines)`;
-  // The batch's rows straight from the groups table (a subquery the planner folds into the join,
-  // not a materialised copy), joined by hash to its customers: locking rows of a join that
-  // carried each order, and sorting both sides for a merge join, cost about a third of the insert.
-  const batch = `(${outputRows(t, "purchases")} AND first_line > $1 AND first_line <= $2)`;
-  const rows = `SELECT i.key, c.id, i.at, i.amount, i.gross_margin, i.quantity, i.category, i.lines FROM ${batch} i JOIN c ON c.external_id = i.customer`;
-  const locked = `ids AS MATERIALIZED (SELECT DISTINCT customer FROM ${t.groups}
-      WHERE ${OUTPUTS.purchases.where} AND first_line > $1 AND first_line <= $2),
-    c AS MATERIALIZED (SELECT c.id, c.external_id FROM customers c JOIN ids ON ids.customer = c.external_id FOR KEY SHARE OF c)`;
+  const rows = `SELECT i.key, c.id, i.at, i.amount, i.gross_margin, i.quantity, i.category, i.lines FROM i JOIN c ON c.external_id = i.customer`;
+  const locked = `c AS MATERIALIZED (SELECT id, external_id FROM customers WHERE external_id IN (SELECT customer FROM i) FOR KEY SHARE)`;
   if (loadRole) await s.query(`SET LOCAL session_replication_role = replica`);
   if (!write.overlap) {
-    if (loadRole) await notedBefore(s, t, write);
     await s.query(`SAVEPOINT new_purchases`);
     try {
-      // Every row inserted: the batch's customers are exactly those whose totals change; those
-      // not noted yet are noted (and remembered: rolled back with the batch if it fails).
-      const notes = `
-         n AS (INSERT INTO customer_purchase_stats_pending (customer_id)
-               SELECT id FROM c WHERE NOT EXISTS (SELECT 1 FROM ${t.noted} d WHERE d.customer_id = c.id)
-               RETURNING id, customer_id),
-         d AS (INSERT INTO ${t.noted} (customer_id) SELECT customer_id FROM n),`;
-      const [inserted] = await s.query<{ n: number; note: string | null }>(
-        `WITH ${locked},${loadRole ? notes : ""}
+      // Every row inserted: the batch's customers are exactly those whose totals change.
+      const [inserted] = await s.query<{ n: number }>(
+        `${range}, ${locked},${loadRole ? `\n n AS (INSERT INTO customer_purchase_stats_pending (customer_id) SELECT id FROM c),` : ""}
          w AS (INSERT INTO ${columns} ${rows} RETURNING 1)
-         SELECT (SELECT count(*) FROM w)::int AS n, ${loadRole ? "(SELECT min(id) FROM n)::text" : "NULL"} AS note`,
+         SELECT count(*)::int AS n FROM w`,
         params,
       );
       await s.query(`RELEASE SAVEPOINT new_purchases`);
       if (loadRole) await s.query(`SET LOCAL session_replication_role = origin`);
-      write.sentinel ??= inserted!.note;
       return { inserted: inserted!.n, written: inserted!.n };
     } catch (error) {
       if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
@@ -648,7 +592,7 @@ async function writePurchases(
     }
   }
   const [inserted] = await s.query<{ n: number }>(
-    `WITH ${locked},
+    `${range}, ${locked},
      w AS (INSERT INTO ${columns} ${rows}
            ON CONFLICT (external_id) DO NOTHING
            RETURNING customer_id)${
@@ -664,10 +608,10 @@ async function writePurchases(
   if (inserted!.n === batchRows) return { inserted: batchRows, written: batchRows };
   // Orders stored before: the changed ones updated (the rows just inserted are unchanged).
   const [updated] = await s.query<{ n: number }>(
-    `WITH u AS (
+    `${range}, u AS (
        UPDATE purchases p SET customer_id = c.id, purchased_at = i.at, amount = i.amount, gross_margin = i.gross_margin,
               quantity = i.quantity, category = i.category, lines = i.lines
-         FROM ${batch} i JOIN customers c ON c.external_id = i.customer
+         FROM i JOIN customers c ON c.external_id = i.customer
         WHERE p.external_id = i.key
           AND (p.customer_id, p.purchased_at, p.amount, p.gross_margin, p.quantity, p.category, p.lines)
               IS DISTINCT FROM (c.id, i.at, i.amount, i.gross_margin, i.quantity, i.category, i.lines)
@@ -691,12 +635,7 @@ async function writeOrders(
   totalBytes: number,
 ): Promise<void> {
   const batchSize = options.batchSize ?? STAGED_BATCH_ROWS;
-  const purchaseWrite: PurchaseWrite = {
-    loadRole: await mayLoadWithoutTriggers(session),
-    overlap: false,
-    sentinel: null,
-  };
-  if (purchaseWrite.loadRole) await session.query(`CREATE TEMP TABLE ${t.noted} (customer_id int NOT NULL)`);
+  const purchaseWrite: PurchaseWrite = { loadRole: await mayLoadWithoutTriggers(session), overlap: false };
   const total = rows.purchases + rows.orderRefunds + rows.refunds + rows.anonymous;
   const started = Date.now();
   let done = 0;
@@ -714,7 +653,7 @@ async function writeOrders(
     }
     const [row] =
       kind === "purchases"
-        ? [await writePurchases(s, t, [after, last], batchRows, purchaseWrite)]
+        ? [await writePurchases(s, range, [after, last], batchRows, purchaseWrite)]
         : await s.query<{ inserted: number; written: number }>(
             `${range}, w AS (${UPSERTS[kind].sql} RETURNING (xmax = 0) AS inserted)
              SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*)::int AS written FROM w`,
