@@ -9,8 +9,8 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 const DURATIONS = path.join(import.meta.dirname, "file-durations.json");
 
 /** Seconds per test file (path from the project root), as `npm run test:durations` recorded them. */
-export function recordedDurations(file = DURATIONS): Record<string, number> {
-  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, number>) : {};
+function recordedDurations(): Record<string, number> {
+  return existsSync(DURATIONS) ? (JSON.parse(readFileSync(DURATIONS, "utf8")) as Record<string, number>) : {};
 }
 
 export default class LongestFirst extends BaseSequencer {

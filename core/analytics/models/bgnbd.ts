@@ -2,6 +2,7 @@
 // customer buys as a Poisson process with rate λ ~ Gamma(r, α); after each purchase they drop out
 // with probability p ~ Beta(a, b). Fitted by maximum likelihood on (x, tx, T) summaries.
 import { minimize } from "./optimize";
+import { distinct } from "./distinct";
 import { hyp2f1, lnBeta, lnGamma } from "./special";
 
 /** One customer's calibration summary, all times in the same unit (weeks, days...). */
@@ -58,13 +59,6 @@ interface GroupedSummaries {
   txIndex: Int32Array;
 }
 
-/** The distinct values of `values`, and each one's place among them. */
-function distinct(values: readonly number[]): { values: Float64Array; index: Int32Array } {
-  const unique = [...new Set(values)];
-  const place = new Map(unique.map((v, k) => [v, k]));
-  return { values: Float64Array.from(unique), index: Int32Array.from(values, (v) => place.get(v)!) };
-}
-
 /** Groups identical (x, tx, T) triples: real data has many repeats, so the likelihood is cheap. */
 function groupSummaries(data: readonly RfmSummary[]): GroupedSummaries {
   const index = new Map<string, number>();
@@ -103,20 +97,15 @@ function groupSummaries(data: readonly RfmSummary[]): GroupedSummaries {
   };
 }
 
-/** `f(x)` for each distinct repeat count of `g`. */
-function perDistinctX(g: GroupedSummaries, f: (x: number) => number): Float64Array {
-  return g.xValues.map(f);
-}
-
 function logLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
   if (p.variant === "mbg") return mbgLogLikelihood(p, g);
   const { r, alpha, a, b } = p;
   const lnGammaR = lnGamma(r);
   const lnBetaAB = lnBeta(a, b);
   const lnA = Math.log(a);
-  const lnGammaRX = perDistinctX(g, (x) => lnGamma(r + x));
-  const lnBetaABX = perDistinctX(g, (x) => lnBeta(a, b + x));
-  const lnBX1 = perDistinctX(g, (x) => Math.log(b + x - 1));
+  const lnGammaRX = g.xValues.map((x) => lnGamma(r + x));
+  const lnBetaABX = g.xValues.map((x) => lnBeta(a, b + x));
+  const lnBX1 = g.xValues.map((x) => Math.log(b + x - 1));
   const lnAlphaT = g.TValues.map((T) => Math.log(alpha + T));
   const lnAlphaTx = g.txValues.map((tx) => Math.log(alpha + tx));
   let total = 0;
@@ -143,9 +132,9 @@ function mbgLogLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
   const { r, alpha, a, b } = p;
   const lnGammaR = lnGamma(r);
   const lnBetaAB = lnBeta(a, b);
-  const lnGammaRX = perDistinctX(g, (x) => lnGamma(r + x));
-  const lnBetaABX1 = perDistinctX(g, (x) => lnBeta(a, b + x + 1));
-  const lnBX = perDistinctX(g, (x) => Math.log(b + x));
+  const lnGammaRX = g.xValues.map((x) => lnGamma(r + x));
+  const lnBetaABX1 = g.xValues.map((x) => lnBeta(a, b + x + 1));
+  const lnBX = g.xValues.map((x) => Math.log(b + x));
   const lnAlphaT = g.TValues.map((T) => Math.log(alpha + T));
   const lnAlphaTx = g.txValues.map((tx) => Math.log(alpha + tx));
   let total = 0;

@@ -3,6 +3,7 @@
 // spend, with ν ~ Gamma(q, γ) across customers. Fitted on repeat buyers' mean repeat spend.
 import type { BgNbdParams } from "./bgnbd";
 import { bgnbdExpectedPurchases } from "./bgnbd";
+import { distinct } from "./distinct";
 import { minimize } from "./optimize";
 import { lnGamma } from "./special";
 
@@ -36,15 +37,15 @@ interface PreparedSpend {
 }
 
 function prepare(data: readonly SpendSummary[]): PreparedSpend {
-  const xValues = [...new Set(data.map((d) => d.x))];
-  const xPlace = new Map(xValues.map((x, k) => [x, k]));
+  const x = Float64Array.from(data, (d) => d.x);
+  const { values: xValues, index: xIndex } = distinct(x);
   return {
-    x: Float64Array.from(data, (d) => d.x),
+    x,
     m: Float64Array.from(data, (d) => d.m),
     lnM: Float64Array.from(data, (d) => Math.log(d.m)),
     lnX: Float64Array.from(data, (d) => Math.log(d.x)),
-    xValues: Float64Array.from(xValues),
-    xIndex: Int32Array.from(data, (d) => xPlace.get(d.x)!),
+    xValues,
+    xIndex,
   };
 }
 
