@@ -51,10 +51,62 @@ export function callbackAnswers(server: TelegramServer): { callback_query_id: st
   return callbackAnswerLog.get(server) ?? [];
 }
 
-/** Starts the emulator with `sendDocument` support. */
+const heldPollsOf = new WeakMap<TelegramServer, Set<() => void>>();
+
+/** How many getUpdates calls the emulator is holding now (waiting for an update). */
+export function heldPolls(server: TelegramServer): number {
+  return heldPollsOf.get(server)?.size ?? 0;
+}
+
+const USER_UPDATE_EVENTS = ["AddedUserMessage", "AddedUserCommand", "AddedUserCallbackQuery"] as const;
+
+/**
+ * getUpdates as Telegram answers it: with `timeout`, the request is held until an update for the
+ * bot arrives or the timeout passes. The emulator's own answers at once, so every polling bot
+ * asked again in a tight loop and kept its process and the emulator's busy for the whole test.
+ * A poll whose client went away is not answered, so its updates stay for the next one; stopping
+ * the emulator answers every held poll.
+ */
+function serveLongPolling(server: TelegramServer, app: ExpressLike): void {
+  const held = new Set<() => void>();
+  heldPollsOf.set(server, held);
+  let stopping = false;
+  const unread = (token: string) => server.storage.userMessages.some((u) => u.botToken === token && !u.isRead);
+  app.post("/bot:token/getUpdates", (req, res) => {
+    const token = req.params.token!;
+    const answer = () => res.sendResult({ ok: true, result: server.getUpdates(token) });
+    const seconds = Math.min(Number((req as unknown as { body?: { timeout?: unknown } }).body?.timeout) || 0, 50);
+    if (stopping || seconds <= 0 || unread(token)) return answer();
+    const settle = (reply: boolean) => {
+      clearTimeout(timer);
+      held.delete(release);
+      for (const event of USER_UPDATE_EVENTS) server.off(event, onUpdate);
+      (res as unknown as NodeJS.EventEmitter).off("close", onGone);
+      if (reply) answer();
+    };
+    const release = () => settle(true);
+    const onUpdate = () => {
+      if (unread(token)) settle(true);
+    };
+    const onGone = () => settle(false);
+    const timer = setTimeout(release, seconds * 1000);
+    held.add(release);
+    for (const event of USER_UPDATE_EVENTS) server.on(event, onUpdate);
+    (res as unknown as NodeJS.EventEmitter).on("close", onGone);
+  });
+  const stop = server.stop.bind(server);
+  server.stop = async () => {
+    stopping = true;
+    for (const release of [...held]) release();
+    return stop();
+  };
+}
+
+/** Starts the emulator with `sendDocument` support and long polling. */
 export async function startEmulator(): Promise<TelegramServer> {
   const server = new TelegramServer({ port: await freePort(), host: "127.0.0.1", storeTimeout: 600 });
   const app = (server as unknown as { webServer: ExpressLike }).webServer;
+  const emulators = new Set(app._router.stack);
   app.post("/bot:token/sendDocument", (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -74,6 +126,7 @@ export async function startEmulator(): Promise<TelegramServer> {
       res.sendResult({ ok: true, result: { ...result, document: { file_id: "f1", file_unique_id: "u1" } } });
     });
   });
+  serveLongPolling(server, app);
   const answers: { callback_query_id: string; text?: string }[] = [];
   callbackAnswerLog.set(server, answers);
   app.use((req, _res, next) => {
@@ -81,15 +134,15 @@ export async function startEmulator(): Promise<TelegramServer> {
       answers.push(req.body as { callback_query_id: string; text?: string });
     next();
   });
-  // Routes are matched in order and the emulator's catch-all "unknown method" comes first: move ours up.
+  // Routes are matched in order and the emulator's catch-all "unknown method" and its own
+  // getUpdates come first: move ours up.
   const stack = app._router.stack;
-  const index = stack.findIndex(
-    (layer) => (layer as { route?: { path?: string } }).route?.path === "/bot:token/sendDocument",
-  );
-  const [route] = stack.splice(index, 1);
+  const ours = stack.filter((layer) => !emulators.has(layer) && (layer as { route?: unknown }).route);
   const logger = stack.pop();
-  const firstRoute = stack.findIndex((l) => (l as { route?: unknown }).route);
-  stack.splice(firstRoute, 0, logger, route);
+  const rest = stack.filter((layer) => !ours.includes(layer));
+  const firstRoute = rest.findIndex((l) => (l as { route?: unknown }).route);
+  rest.splice(firstRoute, 0, logger, ...ours);
+  stack.splice(0, stack.length, ...rest);
   await server.start();
   // Keep idle connections open longer than any client waits between calls: with Node's default
   // 5 s, a client reusing a socket the server is just closing gets ECONNRESET, and the
