@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
@@ -16,6 +16,8 @@ declare module "vitest" {
     pgliteTemplatePath: string;
     /** The same folder before any migration (a new database, without running initdb again). */
     pgliteBlankPath: string;
+    /** The migrated data folder itself, on disk: a `DATA_DIR` for spawned commands is a copy of it. */
+    pgliteTemplateFolder: string;
   }
 }
 
@@ -23,21 +25,29 @@ export const TEMPLATE_DB = "retention_template";
 
 // PGlite's initdb alone costs several CPU-seconds; done once here instead of in every test file
 // (each file runs in a fresh module graph), and the migrations applied once with it.
-async function pgliteTemplate(dir: string): Promise<{ template: string; blank: string }> {
+async function pgliteTemplate(dir: string): Promise<{ template: string; blank: string; folder: string }> {
   const pglite = newPGlite();
   await pglite.waitReady;
+  let template: string;
+  let blank: string;
   try {
     const dump = async (name: string) => {
       const file = path.join(dir, name);
       writeFileSync(file, new Uint8Array(await (await pglite.dumpDataDir("none")).arrayBuffer()));
       return file;
     };
-    const blank = await dump("pglite-blank.tar");
+    blank = await dump("pglite-blank.tar");
     await applyMigrations(wrapPGlite(pglite));
-    return { template: await dump("pglite-template.tar"), blank };
+    template = await dump("pglite-template.tar");
   } finally {
     await pglite.close();
   }
+  // Copying a folder costs milliseconds; loading the tarball into a new one, a CPU-second.
+  const folder = path.join(dir, "pglite-template");
+  const onDisk = newPGlite(folder, { loadDataDir: new Blob([readFileSync(template)]) });
+  await onDisk.waitReady;
+  await onDisk.close();
+  return { template, blank, folder };
 }
 
 async function postgresTemplate(): Promise<PostgresServer> {
@@ -69,7 +79,7 @@ export default async function setup(project: TestProject) {
     freshCliBundle() ?? buildCliBundle(),
   ] as const);
   const [pglite, server] = results.map((r) => (r.status === "fulfilled" ? r.value : null)) as [
-    { template: string; blank: string } | null,
+    { template: string; blank: string; folder: string } | null,
     PostgresServer | null,
   ];
   const failed = results.find((r) => r.status === "rejected");
@@ -80,6 +90,7 @@ export default async function setup(project: TestProject) {
   }
   project.provide("pgliteTemplatePath", pglite!.template);
   project.provide("pgliteBlankPath", pglite!.blank);
+  project.provide("pgliteTemplateFolder", pglite!.folder);
   project.provide("pgServerUrl", server ? server.url("") : "");
   project.provide("pgUnavailable", reason ?? "");
   return () => {

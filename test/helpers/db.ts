@@ -3,7 +3,8 @@
 // run. PostgreSQL: a new database created from the migrated template on the server the global
 // setup started.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import { describe, inject } from "vitest";
 import { newPGlite, openDatabase, resolveDatabaseTarget, wrapPGlite, type Database } from "../../core/db/client";
@@ -200,8 +201,6 @@ export function describeEachDatabase(name: string, body: (kind: DatabaseKind) =>
 export async function createMigratedDataDir(dataDir: string): Promise<void> {
   const target = resolveDatabaseTarget(undefined, dataDir);
   if (target.kind !== "pglite" || !target.dataDir) throw new Error(`not an embedded database: ${dataDir}`);
-  mkdirSync(target.dataDir, { recursive: true });
-  const pglite = newPGlite(target.dataDir, { loadDataDir: pgliteTemplate(), sharedBuffers: TEST_SHARED_BUFFERS });
-  await pglite.waitReady;
-  await pglite.close();
+  mkdirSync(path.dirname(target.dataDir), { recursive: true });
+  cpSync(inject("pgliteTemplateFolder"), target.dataDir, { recursive: true, errorOnExist: true, force: false });
 }
