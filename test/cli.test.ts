@@ -6,7 +6,7 @@ import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { openDatabase, resolveDatabaseTarget } from "../core/db/client";
 import { buildProgram, COMMAND_MODULES } from "../jobs/cli";
-import { createMigratedDataDir } from "./helpers/db";
+import { createBlankDataDir, createMigratedDataDir } from "./helpers/db";
 import { runRetention as retention } from "./helpers/retention-cli";
 
 function allCommands(command: Command, prefix: string[] = []): string[][] {
@@ -57,6 +57,7 @@ describe("retention CLI", () => {
 
   it("refuses an unmigrated database and names the command to run; after it, imports", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "cli-test-"));
+    createBlankDataDir(dataDir); // a new database, initdb already run
     const csv = path.join(dataDir, "customers.csv");
     writeFileSync(csv, "id,name\nx1,Xena\n");
     const refused = await retention(["import", "customers", csv], { DATA_DIR: dataDir });

@@ -18,6 +18,8 @@ declare module "vitest" {
     pgliteBlankPath: string;
     /** The migrated data folder itself, on disk: a `DATA_DIR` for spawned commands is a copy of it. */
     pgliteTemplateFolder: string;
+    /** The unmigrated folder on disk. */
+    pgliteBlankFolder: string;
   }
 }
 
@@ -25,7 +27,9 @@ export const TEMPLATE_DB = "retention_template";
 
 // PGlite's initdb alone costs several CPU-seconds; done once here instead of in every test file
 // (each file runs in a fresh module graph), and the migrations applied once with it.
-async function pgliteTemplate(dir: string): Promise<{ template: string; blank: string; folder: string }> {
+async function pgliteTemplate(
+  dir: string,
+): Promise<{ template: string; blank: string; folder: string; blankFolder: string }> {
   const pglite = newPGlite();
   await pglite.waitReady;
   let template: string;
@@ -43,11 +47,19 @@ async function pgliteTemplate(dir: string): Promise<{ template: string; blank: s
     await pglite.close();
   }
   // Copying a folder costs milliseconds; loading the tarball into a new one, a CPU-second.
-  const folder = path.join(dir, "pglite-template");
-  const onDisk = newPGlite(folder, { loadDataDir: new Blob([readFileSync(template)]) });
-  await onDisk.waitReady;
-  await onDisk.close();
-  return { template, blank, folder };
+  const unpack = async (tarball: string, name: string) => {
+    const folder = path.join(dir, name);
+    const onDisk = newPGlite(folder, { loadDataDir: new Blob([readFileSync(tarball)]) });
+    await onDisk.waitReady;
+    await onDisk.close();
+    return folder;
+  };
+  return {
+    template,
+    blank,
+    folder: await unpack(template, "pglite-template"),
+    blankFolder: await unpack(blank, "pglite-blank"),
+  };
 }
 
 async function postgresTemplate(): Promise<PostgresServer> {
@@ -79,7 +91,7 @@ export default async function setup(project: TestProject) {
     freshCliBundle() ?? buildCliBundle(),
   ] as const);
   const [pglite, server] = results.map((r) => (r.status === "fulfilled" ? r.value : null)) as [
-    { template: string; blank: string; folder: string } | null,
+    { template: string; blank: string; folder: string; blankFolder: string } | null,
     PostgresServer | null,
   ];
   const failed = results.find((r) => r.status === "rejected");
@@ -91,6 +103,7 @@ export default async function setup(project: TestProject) {
   project.provide("pgliteTemplatePath", pglite!.template);
   project.provide("pgliteBlankPath", pglite!.blank);
   project.provide("pgliteTemplateFolder", pglite!.folder);
+  project.provide("pgliteBlankFolder", pglite!.blankFolder);
   project.provide("pgServerUrl", server ? server.url("") : "");
   project.provide("pgUnavailable", reason ?? "");
   return () => {

@@ -199,8 +199,17 @@ export function describeEachDatabase(name: string, body: (kind: DatabaseKind) =>
  * need not run initdb and every migration in a child process first.
  */
 export async function createMigratedDataDir(dataDir: string): Promise<void> {
+  copyFolder(inject("pgliteTemplateFolder"), dataDir);
+}
+
+/** Gives `DATA_DIR` a new embedded database with no migration applied (initdb already run). */
+export function createBlankDataDir(dataDir: string): void {
+  copyFolder(inject("pgliteBlankFolder"), dataDir);
+}
+
+function copyFolder(folder: string, dataDir: string): void {
   const target = resolveDatabaseTarget(undefined, dataDir);
   if (target.kind !== "pglite" || !target.dataDir) throw new Error(`not an embedded database: ${dataDir}`);
   mkdirSync(path.dirname(target.dataDir), { recursive: true });
-  cpSync(inject("pgliteTemplateFolder"), target.dataDir, { recursive: true, errorOnExist: true, force: false });
+  cpSync(folder, target.dataDir, { recursive: true, errorOnExist: true, force: false });
 }
