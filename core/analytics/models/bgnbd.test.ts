@@ -173,6 +173,14 @@ describe("a degenerate maximum likelihood fit", () => {
     },
   );
 
+  it("keeps a fit where every customer has the same dropout chance (a and b both large), which is no degeneracy", () => {
+    const guarded = fitBgNbdGuarded(simulate({ r: 0.8, alpha: 5, a: 2_000, b: 18_000 }, 1000, 52, 5));
+    expect(guarded.diagnosis).toMatchObject({ method: "mle", degenerate: false, reason: null });
+    const { a, b } = guarded.params;
+    expect(a / (a + b)).toBeGreaterThan(0.07);
+    expect(a / (a + b)).toBeLessThan(0.13);
+  });
+
   it("leaves a healthy fit alone", () => {
     const guarded = fitBgNbdGuarded(simulate(published, 2000, 39, 4));
     expect(guarded.diagnosis).toMatchObject({ method: "mle", degenerate: false, reason: null });
