@@ -59,4 +59,36 @@ describeEachDatabase("training reads a sample drawn in SQL and each cut-off once
     expect(cache.latentFor(whole, 1)).toBe(first);
     expect(cache.counts.latentFits).toBe(1);
   });
+  it("labels a customer a churner exactly when they bought nothing in [cut-off, cut-off + horizon)", async () => {
+    const end = addDays(at, 90);
+    const ids = await makeCustomers(
+      db,
+      Array.from({ length: 4 }, () => ({ signedUpAt: addDays(at, -200) })),
+    );
+    const [atStart, justInside, atEnd, before] = ids as [number, number, number, number];
+    await makePurchases(db, [
+      ...ids.map((customerId) => ({ customerId, at: addDays(at, -100), amount: 10 })),
+      { customerId: atStart, at, amount: 10 },
+      { customerId: justInside, at: new Date(end.getTime() - 1000), amount: 10 },
+      { customerId: atEnd, at: end, amount: 10 },
+      { customerId: before, at: new Date(at.getTime() - 1000), amount: 10 },
+    ]);
+    const whole = await labelledCustomersAt(db, at, 90);
+    const label = new Map(whole.rows.map((r, i) => [r.customerId, whole.labels[i]]));
+    expect(ids.map((id) => label.get(id))).toEqual([0, 0, 1, 1]);
+    // Every customer's label agrees with the purchases read directly, in the whole set and a sample.
+    const buyers = new Set(
+      (
+        await db.queryRows<{ customer_id: number }>(
+          `SELECT customer_id FROM purchases WHERE purchased_at >= $1::timestamp AND purchased_at < $2::timestamp`,
+          [at.toISOString(), end.toISOString()],
+        )
+      ).map((r) => Number(r.customer_id)),
+    );
+    const sampled = await labelledCustomersAt(db, at, 90, [], { max: 40, seed: 7 });
+    for (const set of [whole, sampled]) {
+      expect(set.labels.some((l) => l === 0) && set.labels.some((l) => l === 1)).toBe(true);
+      set.rows.forEach((r, i) => expect(set.labels[i]).toBe(buyers.has(r.customerId) ? 0 : 1));
+    }
+  });
 });

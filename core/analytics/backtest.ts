@@ -52,13 +52,33 @@ export async function labelledCustomersAt(
   const { rows: all } = await computeFeatures(db, { asOf: at, attributeSpec, ...(ids ? { customerIds: ids } : {}) });
   const rows = all.filter((r) => r.recencyDays !== null || r.tenureDays > 0);
   const end = new Date(at.getTime() + horizonDays * DAY_MS);
-  const buyers = await db.prisma.$queryRawUnsafe<{ customer_id: number }[]>(
-    `SELECT DISTINCT customer_id FROM purchases WHERE purchased_at >= $1::timestamp AND purchased_at < $2::timestamp`,
-    at.toISOString(),
-    end.toISOString(),
-  );
-  const bought = new Set(buyers.map((r) => r.customer_id));
+  const bought = await boughtBetween(db, at, end, ids ? rows.map((r) => r.customerId) : null);
   return { at, rows, labels: rows.map((r) => (bought.has(r.customerId) ? 0 : 1)), sampled: ids !== null };
+}
+
+/**
+ * Which customers bought in `[from, to)`: of `customerIds` when given (a sample), else of all.
+ * Straight through the driver: the ORM's row conversion cost more than the query (7-9 s against
+ * 2-3 s for 615,000 buyers at 1,000,000 customers). A sample probes the (customer, time) index
+ * once per customer (0.2 s for 10,000) instead of reading every purchase in the window.
+ */
+async function boughtBetween(db: Database, from: Date, to: Date, customerIds: number[] | null): Promise<Set<number>> {
+  const window = [from.toISOString(), to.toISOString()];
+  if (customerIds === null) {
+    const rows = await db.queryRows<{ customer_id: number }>(
+      `SELECT DISTINCT customer_id FROM purchases WHERE purchased_at >= $1::timestamp AND purchased_at < $2::timestamp`,
+      window,
+    );
+    return new Set(rows.map((r) => Number(r.customer_id)));
+  }
+  if (customerIds.length === 0) return new Set();
+  const rows = await db.queryRows<{ ids: number[] | null }>(
+    `SELECT array_agg(c.id) AS ids FROM unnest($3::int[]) AS c(id)
+      WHERE EXISTS (SELECT 1 FROM purchases p
+                     WHERE p.customer_id = c.id AND p.purchased_at >= $1::timestamp AND p.purchased_at < $2::timestamp)`,
+    [...window, customerIds],
+  );
+  return new Set((rows[0]?.ids ?? []).map(Number));
 }
 
 /**

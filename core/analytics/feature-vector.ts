@@ -25,7 +25,6 @@ export const BASE_FEATURES = [
   "log_expected_purchases",
   "log_active_days",
   "log_monetary_total",
-  "log_items_per_order",
   "log_item_price",
   "log_item_price_squared",
 ] as const;
@@ -76,11 +75,13 @@ export function writeFeatureVector(f: CustomerFeatures, latent: LatentQuantities
   out[17] = log1p(Number.isFinite(latent.expectedPurchases) ? latent.expectedPurchases : 0);
   out[18] = log1p(f.tx);
   out[19] = log1p(f.monetaryTotal);
-  out[20] = log1p(f.purchaseCount > 0 ? f.itemCount / f.purchaseCount : 0);
-  out[21] = itemPrice;
+  // No items-per-order column: the mean order is items per order times the price per item, so
+  // beside those two a third column only lets the linear model fit the gaps between their
+  // log1p curves, which is noise (CDNOW_master's cross-validated AUC rose without it).
+  out[20] = itemPrice;
   // A linear model can only rank by unit price one way; the square lets it treat both
   // bargain and premium buyers as different from the middle.
-  out[22] = itemPrice * itemPrice;
+  out[21] = itemPrice * itemPrice;
   for (let i = 0; i < f.attributes.length; i++) out[BASE_FEATURES.length + i] = f.attributes[i]!;
   return out;
 }

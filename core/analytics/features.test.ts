@@ -145,6 +145,13 @@ describeEachDatabase("features as of a date", (kind) => {
       const fromStats = await read("stats");
       expect(fromStats.length).toBe(303);
       expect(fromStats).toEqual(await read("purchases"));
+      // Some customers only (a training sample): their rows, the same from either source.
+      const whole = await computeFeatures(own, { asOf: now, attributeSpec, source: "purchases" });
+      const some = whole.rows.filter((_, i) => i % 7 === 3).map((r) => r.customerId);
+      for (const source of ["stats", "purchases"] as const) {
+        const sampled = await computeFeatures(own, { asOf: now, attributeSpec, source, customerIds: some });
+        expect(sampled.rows).toEqual(whole.rows.filter((r) => some.includes(r.customerId)));
+      }
     } finally {
       await own.close();
     }

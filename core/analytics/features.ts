@@ -161,7 +161,7 @@ const packedSql = Object.values(PACKED)
 // The purchase aggregates of the customers with lo < id <= hi, two ways that give the same
 // numbers. Days are measured back from as_of.
 // From the purchases themselves, ignoring those at or after as_of: any cut-off (training).
-const PURCHASES_AGGREGATE = `
+const PURCHASES_AGGREGATE = (only: string) => `
   SELECT customer_id,
          count(*)::int AS purchase_count,
          count(DISTINCT purchased_at::date)::int AS purchase_days,
@@ -175,12 +175,12 @@ const PURCHASES_AGGREGATE = `
          sum(amount) FILTER (WHERE gross_margin IS NOT NULL) AS margin_base,
          sum(quantity) AS items
     FROM purchases
-   WHERE customer_id > $2 AND customer_id <= $3 AND purchased_at < $1::timestamp
+   WHERE customer_id > $2 AND customer_id <= $3${only} AND purchased_at < $1::timestamp
    GROUP BY customer_id`;
 // From the running totals in customer_purchase_stats plus the last 180 days of purchases: only
 // valid when no purchase is at or after as_of (scoring as of now), and several times cheaper,
 // since the whole history is not read again. The totals are exact sums, so the float8 values match.
-const STATS_AGGREGATE = `
+const STATS_AGGREGATE = (only: string) => `
   SELECT s.customer_id,
          s.purchase_count,
          s.purchase_days,
@@ -198,11 +198,11 @@ const STATS_AGGREGATE = `
              sum(amount) FILTER (WHERE purchased_at >= $1::timestamp - interval '90 days') AS spend_90,
              sum(amount) FILTER (WHERE purchased_at < $1::timestamp - interval '90 days') AS spend_prev_90
         FROM purchases
-       WHERE customer_id > $2 AND customer_id <= $3
+       WHERE customer_id > $2 AND customer_id <= $3${only}
          AND purchased_at >= $1::timestamp - interval '180 days' AND purchased_at < $1::timestamp
        GROUP BY customer_id
     ) w ON w.customer_id = s.customer_id
-   WHERE s.customer_id > $2 AND s.customer_id <= $3`;
+   WHERE s.customer_id > $2 AND s.customer_id <= $3${only.replace("customer_id", "s.customer_id")}`;
 
 /** Where the purchase aggregates come from; see {@link purchaseSource}. */
 export type PurchaseSource = "purchases" | "stats";
@@ -211,8 +211,13 @@ export type PurchaseSource = "purchases" | "stats";
 // Customers count from sign-up or their first purchase before as_of; erased ones are left out.
 // Money is net: refunds before as_of are subtracted from the spend windows and, reading the
 // purchases themselves, from the total (the stored totals' revenue is net already).
-const FEATURES_SQL = (attrs: string, source: PurchaseSource, idsParam: string | null) => `
-WITH gross AS (${source === "stats" ? STATS_AGGREGATE : PURCHASES_AGGREGATE}
+// With customer ids (a sample), every aggregate keeps to them, so a batch reads the sample's
+// purchases through the (customer, time) index instead of all its customers' and then dropping
+// most (a 10,000 sample of 1,000,000 customers read every purchase).
+const FEATURES_SQL = (attrs: string, source: PurchaseSource, idsParam: string | null) => {
+  const only = idsParam ? ` AND customer_id = ANY(${idsParam}::int[])` : "";
+  return `
+WITH gross AS (${source === "stats" ? STATS_AGGREGATE(only) : PURCHASES_AGGREGATE(only)}
 ),
 rf AS (
   SELECT customer_id,
@@ -221,7 +226,7 @@ rf AS (
          sum(amount) FILTER (WHERE refunded_at >= $1::timestamp - interval '180 days'
                                AND refunded_at < $1::timestamp - interval '90 days') AS spend_prev_90
     FROM refunds
-   WHERE customer_id > $2 AND customer_id <= $3 AND refunded_at < $1::timestamp
+   WHERE customer_id > $2 AND customer_id <= $3${only} AND refunded_at < $1::timestamp
    GROUP BY customer_id
 ),
 p AS (
@@ -239,7 +244,7 @@ fb AS (
          count(*) FILTER (WHERE kind = 'complaint' AND created_at >= $1::timestamp - interval '90 days')::int AS complaints_90,
          count(*) FILTER (WHERE kind = 'complaint')::int AS complaints_total
     FROM feedback
-   WHERE customer_id > $2 AND customer_id <= $3 AND created_at < $1::timestamp AND kind IN ('nps', 'csat', 'complaint')
+   WHERE customer_id > $2 AND customer_id <= $3${only} AND created_at < $1::timestamp AND kind IN ('nps', 'csat', 'complaint')
    GROUP BY customer_id
 ),
 o AS (
@@ -247,7 +252,7 @@ o AS (
          count(*)::int AS offers_received,
          count(*) FILTER (WHERE status = 'declined' AND responded_at < $1::timestamp)::int AS offers_declined
     FROM offer_issues
-   WHERE customer_id > $2 AND customer_id <= $3 AND issued_at < $1::timestamp
+   WHERE customer_id > $2 AND customer_id <= $3${only} AND issued_at < $1::timestamp
    GROUP BY customer_id
 )
 SELECT concat_ws(',', ${packedSql}, ${attrs}) AS r
@@ -263,6 +268,7 @@ SELECT concat_ws(',', ${packedSql}, ${attrs}) AS r
        : ""
    }
  ORDER BY c.id`;
+};
 
 // Powers of ten a decimal's digits are divided by; all exact doubles.
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);

@@ -143,24 +143,42 @@ describe("a degenerate maximum likelihood fit", () => {
     return { data, churned };
   }
 
-  it("is detected, said, and replaced by a fit whose 1 - P(alive) still ranks churners", () => {
-    const { data, churned } = neverLeaving(1000, 3);
-    const mle = fitBgNbd(data).params;
-    const mleAuc = auc(
-      data.map((d) => 1 - bgnbdPAlive(mle, d.x, d.tx, d.T)),
-      churned,
-    );
-    expect(mleAuc).toBeLessThan(0.5); // the silent failure this guards against
-    const guarded = fitBgNbdGuarded(data);
-    expect(guarded.diagnosis.degenerate).toBe(true);
-    expect(guarded.diagnosis.method).not.toBe("mle");
-    expect(guarded.diagnosis.reason).toMatch(/no dropout/);
-    expect(guarded.params.variant).toBe("mbg");
-    const guardedAuc = auc(
-      data.map((d) => 1 - bgnbdPAlive(guarded.params, d.x, d.tx, d.T)),
-      churned,
-    );
-    expect(guardedAuc).toBeGreaterThan(0.6);
+  // 1,000 customers: the optimiser runs to the edge (a ≈ 4e-6, b ≈ 2e5). 800: it stops short of
+  // it (a ≈ 0.002, b ≈ 0.09: a + b → 0, dropout all or nothing), which no bound on a or b
+  // catches, yet the likelihood is no better than without dropout and P(alive) ranks worse
+  // than chance just the same.
+  it.each([
+    { n: 1000, seed: 3 },
+    { n: 800, seed: 3 },
+  ])(
+    "is detected, said, and replaced by a fit whose 1 - P(alive) still ranks churners ($n customers)",
+    ({ n, seed }) => {
+      const { data, churned } = neverLeaving(n, seed);
+      const mle = fitBgNbd(data).params;
+      const mleAuc = auc(
+        data.map((d) => 1 - bgnbdPAlive(mle, d.x, d.tx, d.T)),
+        churned,
+      );
+      expect(mleAuc).toBeLessThan(0.5); // the silent failure this guards against
+      const guarded = fitBgNbdGuarded(data);
+      expect(guarded.diagnosis.degenerate).toBe(true);
+      expect(guarded.diagnosis.method).not.toBe("mle");
+      expect(guarded.diagnosis.reason).toMatch(/no dropout/);
+      expect(guarded.params.variant).toBe("mbg");
+      const guardedAuc = auc(
+        data.map((d) => 1 - bgnbdPAlive(guarded.params, d.x, d.tx, d.T)),
+        churned,
+      );
+      expect(guardedAuc).toBeGreaterThan(0.6);
+    },
+  );
+
+  it("keeps a fit where every customer has the same dropout chance (a and b both large), which is no degeneracy", () => {
+    const guarded = fitBgNbdGuarded(simulate({ r: 0.8, alpha: 5, a: 2_000, b: 18_000 }, 1000, 52, 5));
+    expect(guarded.diagnosis).toMatchObject({ method: "mle", degenerate: false, reason: null });
+    const { a, b } = guarded.params;
+    expect(a / (a + b)).toBeGreaterThan(0.07);
+    expect(a / (a + b)).toBeLessThan(0.13);
   });
 
   it("leaves a healthy fit alone", () => {

@@ -268,11 +268,42 @@ function pAliveSpread(p: BgNbdParams, g: GroupedSummaries): number {
   return hi >= lo ? hi - lo : 0;
 }
 
-/** Why a maximum likelihood fit is degenerate, or null. */
-function degeneracy(p: BgNbdParams, spread: number): string | null {
-  const dropout = p.a / (p.a + p.b);
-  if (p.a < 1e-3 || p.b > 1e4 || dropout < 1e-4)
-    return `no dropout: a ${p.a.toPrecision(3)}, b ${p.b.toPrecision(3)} (mean dropout per purchase ${dropout.toExponential(1)}) at the optimiser's edge`;
+/**
+ * The log-likelihood of the no-dropout limit (a → 0: every customer stays and buys at their own
+ * Poisson rate, the NBD), maximised over r and α. BG/NBD and its modified form both reduce to it,
+ * so it is what their two dropout parameters must beat.
+ */
+function noDropoutLogLikelihood(g: GroupedSummaries, start: { r: number; alpha: number }): number {
+  const ll = (v: number[]): number => {
+    const r = Math.exp(v[0]!);
+    const alpha = Math.exp(v[1]!);
+    const lnGammaR = lnGamma(r);
+    const lnGammaRX = g.xValues.map((x) => lnGamma(r + x));
+    const lnAlphaT = g.TValues.map((T) => Math.log(alpha + T));
+    const lnAlpha = Math.log(alpha);
+    let total = 0;
+    for (let i = 0; i < g.x.length; i++) {
+      total +=
+        g.count[i]! * (lnGammaRX[g.xIndex[i]!]! - lnGammaR + r * lnAlpha - (r + g.x[i]!) * lnAlphaT[g.TIndex[i]!]!);
+    }
+    return total;
+  };
+  let n = 0;
+  for (let i = 0; i < g.count.length; i++) n += g.count[i]!;
+  const result = minimize((v) => -ll(v) / n, [Math.log(start.r), Math.log(start.alpha)], { tolerance: 1e-12 });
+  return ll(result.x);
+}
+
+/**
+ * Why a fit is degenerate, or null. Dropout is believed only when the data show it: the fit's
+ * log-likelihood must beat the no-dropout limit by more than ln n, Schwarz's criterion (BIC) for
+ * its two extra parameters. That holds whatever the store's size or the parameters' scale; short
+ * of it, the dropout parameters are where the optimiser stopped on a flat ridge (a → 0, b → ∞,
+ * or a + b → 0), and the P(alive) they give ranks noise.
+ */
+function degeneracy(p: BgNbdParams, gain: number, n: number, spread: number): string | null {
+  if (!(gain > Math.log(n)))
+    return `no dropout shown by the data: allowing it raises the log-likelihood by ${gain.toFixed(2)}, not more than ln n = ${Math.log(n).toFixed(2)} (a ${p.a.toPrecision(3)}, b ${p.b.toPrecision(3)} are where the optimiser stopped)`;
   if (spread < 0.02) return `P(alive) nearly constant across repeat buyers (spread ${spread.toFixed(4)})`;
   return null;
 }
@@ -291,9 +322,13 @@ export function fitBgNbdGuarded(
   const mle = fitBgNbd(data, options);
   const grouped = groupSummaries(data);
   const mleSpread = pAliveSpread(mle.params, grouped);
-  const reason = degeneracy(mle.params, mleSpread);
   const hasRepeatBuyers = grouped.x.some((x) => x > 0);
-  if (!reason || !hasRepeatBuyers)
+  if (!hasRepeatBuyers)
+    return { ...mle, diagnosis: { method: "mle", degenerate: false, reason: null, pAliveSpread: mleSpread } };
+  const n = data.length;
+  const noDropout = noDropoutLogLikelihood(grouped, mle.params);
+  const reason = degeneracy(mle.params, mle.logLikelihood - noDropout, n, mleSpread);
+  if (!reason)
     return { ...mle, diagnosis: { method: "mle", degenerate: false, reason: null, pAliveSpread: mleSpread } };
   const start = { r: mle.params.r, alpha: mle.params.alpha, a: 1, b: 3 };
   // The refits start near the answer and stop sooner: a degenerate ridge is flat, and running
@@ -301,7 +336,7 @@ export function fitBgNbdGuarded(
   const refit = { ...options, start, maxEvaluations: Math.min(options.maxEvaluations ?? 20_000, 4_000) };
   const mbg = fitBgNbd(data, { ...refit, variant: "mbg" });
   const mbgSpread = pAliveSpread(mbg.params, grouped);
-  if (!degeneracy(mbg.params, mbgSpread))
+  if (!degeneracy(mbg.params, mbg.logLikelihood - noDropout, n, mbgSpread))
     return { ...mbg, diagnosis: { method: "mbgnbd", degenerate: true, reason, pAliveSpread: mbgSpread } };
   const logPrior = (v: number[]) =>
     -(((v[2]! - LOG_A_PRIOR.mean) / LOG_A_PRIOR.sd) ** 2) / 2 - ((v[3]! - LOG_B_PRIOR.mean) / LOG_B_PRIOR.sd) ** 2 / 2;
