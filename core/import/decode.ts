@@ -192,7 +192,10 @@ class NumberedRows extends Parser {
     private readonly delimiter: string,
     options: CsvOptions,
   ) {
-    super(options);
+    // The text the decoder hands over is taken as it is, not encoded to UTF-8 again by the stream
+    // (Transform's default) to be decoded here once more. Two batches of rows at most wait to be
+    // read: rows held longer outlive the young generation's collections and cost copying.
+    super({ ...options, decodeStrings: false, readableHighWaterMark: 2 } as CsvOptions);
   }
 
   override _transform(
@@ -200,7 +203,8 @@ class NumberedRows extends Parser {
     encoding: BufferEncoding,
     callback: (error?: Error | null) => void,
   ): void {
-    if (!this.plain) return super._transform(chunk, encoding, callback);
+    if (!this.plain)
+      return super._transform(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk, encoding, callback);
     const text = this.carry + (typeof chunk === "string" ? chunk : this.decoder.write(chunk));
     this.carry = "";
     if (this.splitPlain(text, false)) return callback();
@@ -327,7 +331,7 @@ export async function streamTable(
   const delimiter = options.delimiter ?? sniffDelimiter(text);
 
   const errors: Table["errors"] = [];
-  const input = createReadStream(file, { highWaterMark: 1 << 20 });
+  const input = createReadStream(file, { highWaterMark: 1 << 16 });
   const rows = new NumberedRows(delimiter, csvOptions(delimiter, errors));
   const reading = pipeline(input, iconv.decodeStream(encoding, { stripBOM: true }), rows);
   reading.catch(() => undefined); // a failure reaches the reader through `rows`; close() ends it early

@@ -20,6 +20,12 @@ import {
 const STAGE_ROWS = 50_000;
 /** Rows read before the date layout and decimal mark are first decided. */
 const SPECULATE_ROWS = 50_000;
+/**
+ * Rows after which, and after each as many more, the reading is decided early where the rows so
+ * far settle it (see DateLayoutInference.settled and DecimalMarkVotes.settled): rows held while
+ * undecided outlive the young generation's collections and are copied and promoted on the way.
+ */
+const SETTLE_ROWS = 1_000;
 
 /** Thrown inside the import when it is stopped (Ctrl-C) before it finished. */
 export class AbortedError extends Error {}
@@ -160,6 +166,10 @@ export async function stagePass(
     return true;
   };
 
+  // Whether the rows so far decide the reading as the whole file most likely will; if a later row
+  // changes the verdict after all, the file is read again (as after SPECULATE_ROWS).
+  const settled = () => (dates === null || dates.settled()) && marks!.settled();
+
   const take = (record: TableRecord, isLast: boolean): void => {
     pass.rows++;
     if (infer) {
@@ -172,7 +182,7 @@ export async function stagePass(
       return;
     }
     pending.push({ record, isLast });
-    if (pending.length < SPECULATE_ROWS) return;
+    if (pending.length < SPECULATE_ROWS && (pending.length % SETTLE_ROWS !== 0 || !settled())) return;
     const held = pending;
     pending = null;
     if (decide(false)) for (const p of held) stage(p.record, p.isLast);

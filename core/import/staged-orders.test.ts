@@ -171,6 +171,17 @@ describeEachDatabase("staged orders import", (kind) => {
     expect(await db.prisma.purchase.count({ where: { externalId: { startsWith: "d" } } })).toBe(0);
   });
 
+  it("the decimal mark comes from the whole file: rows read with the early verdict of the first rows are read again when later rows outvote it", async () => {
+    // 1,000 rows settle a decimal point (every amount votes for it), then 1,500 vote for a comma.
+    const lines = ["order_id,customer_id,date,amount"];
+    for (let i = 0; i < 1_000; i++) lines.push(`m${i},mc${i % 10},2025-03-01,2.50`);
+    for (let i = 1_000; i < 2_500; i++) lines.push(`m${i},mc${i % 10},2025-03-02,"3,25"`);
+    const report = await importFile(db, orders(file(lines), { createCustomers: true, dryRun: true }));
+    expect(report.errors).toEqual([]);
+    expect(report.detected.decimalMark).toBe("decimal comma");
+    expect(report.totals).toMatchObject({ orders: 2_500, gross: "7375.00" });
+  });
+
   it("--strict: a write that fails in a late batch leaves nothing, not even the customers it created", async () => {
     // The last order's quantity is more than a purchase can hold (int).
     const lines = ["order_id,customer_id,date,quantity,unit_price"];

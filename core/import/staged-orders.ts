@@ -94,6 +94,10 @@ export async function importOrdersStaged(
         line int NOT NULL, order_id text, key text NOT NULL, numbered boolean NOT NULL, customer text,
         at timestamp NOT NULL, amount int8 NOT NULL, quantity float8 NOT NULL, refund boolean NOT NULL,
         cancelled boolean NOT NULL, refunded int8 NOT NULL, margin int8, product text, category text)`);
+      // Kept up while the rows are staged, when the server mostly waits for the next rows (lines
+      // arrive in order: each goes to the index's last page). The batches read the orders in line
+      // ranges; a file of one-line orders becomes the orders table as it is (see groupOrders).
+      await session.query(`CREATE UNIQUE INDEX ON ${t.lines} (line)`);
       let fixed: ReadSettings | null = null;
       let pass: StagePass;
       let reading: ReadSettings;
@@ -196,8 +200,10 @@ async function decideShape(
   if (forced) return { shape: forced, reason: `given with --${forced}` };
   if (plan.fields.externalId === undefined)
     return { shape: "orders", reason: "no order id column: each row is one order" };
+  // The distinct ids by hashing (count(DISTINCT) sorts the whole file).
   const [ids] = await session.query<{ rows: number; distinct: number }>(
-    `SELECT count(order_id)::int AS rows, count(DISTINCT order_id)::int AS distinct FROM ${t.lines}`,
+    `SELECT coalesce(sum(n), 0)::int AS rows, count(*)::int AS distinct
+       FROM (SELECT count(*) AS n FROM ${t.lines} WHERE order_id IS NOT NULL GROUP BY order_id) d`,
   );
   if (ids!.distinct < ids!.rows)
     return {
@@ -213,10 +219,6 @@ const GROUP_COLUMNS = `key, bool_or(refund) AS refund, min(customer) AS customer
   sum(abs(quantity)) AS quantity, max(refunded) AS refunded, bool_or(cancelled) AS cancelled, sum(margin)::int8 AS margin,
   count(*)::int AS lines, min(line) AS first_line, min(line) FILTER (WHERE customer IS NOT NULL) AS customer_line,
   CASE WHEN count(*) = 1 THEN min(category) END AS category, NULL::text AS original`;
-
-// GROUP_COLUMNS of an order of one line, column for column.
-const SINGLE_LINE_COLUMNS = `key, refund, customer, at, amount, abs(quantity) AS quantity, refunded, cancelled, margin,
-  1 AS lines, line AS first_line, CASE WHEN customer IS NOT NULL THEN line END AS customer_line, category, NULL::text AS original`;
 
 /**
  * Groups the lines into orders; rejects duplicate ids (one row per order) or lines naming another
@@ -240,10 +242,15 @@ async function groupOrders(
     `CREATE TEMP TABLE ${t.rejects} (line int NOT NULL, key text NOT NULL, kind text NOT NULL, reason text NOT NULL)`,
   );
   // Every row its own order (each order id once, every row has one and none is a returned line,
-  // so the keys are the ids): the lines are the orders as they are, without grouping.
+  // so the keys are the ids and no quantity is negative): the lines are the orders as they are.
+  // The staged table becomes the orders table, renamed rather than copied, with its line index.
   const singleLines = decided.uniqueIds === true && !refunds;
-  if (singleLines) await q(`CREATE TEMP TABLE ${t.groups} AS SELECT ${SINGLE_LINE_COLUMNS} FROM ${t.lines}`);
-  else await q(`CREATE TEMP TABLE ${t.groups} AS SELECT ${GROUP_COLUMNS} FROM ${t.lines} GROUP BY key`);
+  if (singleLines) {
+    await q(`ALTER TABLE ${t.lines} RENAME COLUMN line TO first_line`);
+    // Columns with a constant default cost no rewrite; customer_line is read for orders of several lines only.
+    await q(`ALTER TABLE ${t.lines} ADD COLUMN lines int NOT NULL DEFAULT 1, ADD COLUMN original text`);
+    await q(`ALTER TABLE ${t.lines} RENAME TO ${t.groups}`);
+  } else await q(`CREATE TEMP TABLE ${t.groups} AS SELECT ${GROUP_COLUMNS} FROM ${t.lines} GROUP BY key`);
   const count = async () =>
     (await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.groups}`))[0]?.n ?? 0;
   const multiLine = !singleLines && (await count()) < staged;
@@ -282,15 +289,22 @@ async function groupOrders(
       WHERE customer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = g.customer)`);
     const [missing] = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.missing}`);
     if (missing?.n) {
+      // Every line of those orders (of a file of one-line orders, the orders themselves).
+      const lines = singleLines ? `(SELECT key, first_line AS line FROM ${t.groups})` : t.lines;
       await q(`INSERT INTO ${t.rejects}
         SELECT l.line, l.key, 'unknown', 'unknown customer "' || left(g.customer, 60) || '" (import customers first, or use --create-customers)'
-          FROM ${t.groups} g JOIN ${t.missing} m USING (customer) JOIN ${t.lines} l USING (key)`);
+          FROM ${t.groups} g JOIN ${t.missing} m USING (customer) JOIN ${lines} l USING (key)`);
       await q(`DELETE FROM ${t.groups} WHERE customer IN (SELECT customer FROM ${t.missing})`);
     }
   }
-  await q(`CREATE UNIQUE INDEX ON ${t.groups} (first_line)`);
+  if (!singleLines) await q(`CREATE UNIQUE INDEX ON ${t.groups} (first_line)`);
   // Temporary tables get no automatic statistics: without them the batches' range scans are planned
-  // blind. Only the columns the batches select and join on (the sample of every text column cost more).
+  // blind. Only the columns the batches select and join on (the sample of every text column cost
+  // more), from a sample of 3,000 rows (statistics target 10) instead of 30,000: enough for the
+  // line ranges and the customers' count.
+  await q(
+    `ALTER TABLE ${t.groups} ${["first_line", "refund", "customer"].map((c) => `ALTER COLUMN ${c} SET STATISTICS 10`).join(", ")}`,
+  );
   await q(`ANALYZE ${t.groups} (first_line, refund, customer)`);
   return skipped;
 }

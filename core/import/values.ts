@@ -37,10 +37,16 @@ export class DecimalMarkVotes {
   private dot = 0;
 
   add(raw: string): void {
-    const s = raw.replace(/[^\d.,]/g, "");
-    const m = /([.,])(\d+)$/.exec(s);
-    if (!m) return;
-    const both = s.includes(".") && s.includes(",");
+    // Nearly every value is digits with one mark at most: read as it is, nothing to drop.
+    const plain = PLAIN_DECIMAL.exec(raw);
+    let m: RegExpExecArray | null = plain;
+    let both = false;
+    if (!plain) {
+      const s = raw.replace(/[^\d.,]/g, "");
+      m = /([.,])(\d+)$/.exec(s);
+      both = s.includes(".") && s.includes(",");
+    }
+    if (!m || m[1] === undefined) return;
     if (!both && m[2]!.length === 3) return;
     if (m[1] === ",") this.comma++;
     else this.dot++;
@@ -49,13 +55,28 @@ export class DecimalMarkVotes {
   result(): DecimalMark {
     return this.comma > this.dot ? "," : ".";
   }
+
+  /** Whether the values so far are unanimous, with at least 100 votes. */
+  settled(): boolean {
+    return (this.comma === 0) !== (this.dot === 0) && this.comma + this.dot >= 100;
+  }
 }
+
+// Digits with one decimal mark at most (its digits captured), and nothing else.
+const PLAIN_DECIMAL = /^\d*(?:([.,])(\d+))?$/;
+const PLAIN_DOT = /^\d+(?:\.\d+)?$/;
+const PLAIN_COMMA = /^\d+(?:,\d+)?$/;
 
 /**
  * A number from an export cell: currency signs and codes, spaces and thousands separators are
  * dropped; "(12.50)" and a trailing minus are negative. Returns null when no number is there.
  */
 export function parseNumber(text: string, mark: DecimalMark): number | null {
+  // Nearly every cell: digits and the file's decimal mark, nothing to drop or to read twice.
+  if (mark === "." ? PLAIN_DOT.test(text) : PLAIN_COMMA.test(text)) {
+    const n = Number(mark === "." ? text : text.replace(",", "."));
+    return Number.isFinite(n) ? n : null;
+  }
   let s = text.trim();
   if (s === "") return null;
   let negative = false;
@@ -148,6 +169,15 @@ export class DateLayoutInference {
     const year = +m[4]!;
     step(this.dayFirst, Date.UTC(year, b - 1, a));
     step(this.monthFirst, Date.UTC(year, a - 1, b));
+  }
+
+  /**
+   * Whether the values so far decide the layout without a doubt of their own: all ISO or year
+   * first, or numeric with a part over 12 on one side only.
+   */
+  settled(): boolean {
+    if (this.numericCount === 0) return this.isoCount > 0 || this.firstYmd !== null;
+    return this.aOver12 > 0 !== this.bOver12 > 0;
   }
 
   result(): DateLayoutResult {
