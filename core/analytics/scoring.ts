@@ -77,6 +77,8 @@ const SCORE_FIXED_BYTES = 15 * 4 + 6 * 4 + 6 * 8;
 const WRITE_BATCH = 20_000;
 /** Customers per feature query. */
 const FEATURE_BATCH = 50_000;
+/** Feature batches a run must have for workers to score them (200,000 customers by default). */
+const WORKERS_FROM_BATCHES = 4;
 /** Customers scored between two turns of the event loop. */
 const YIELD_EVERY = 2_000;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -118,8 +120,11 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     config,
   };
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? FEATURE_BATCH));
-  // Workers pay off from the second batch on: with one, there is nothing to overlap.
-  const workers = total > batchSize ? Math.max(0, Math.floor(options.workers ?? config.scoringWorkers)) : 0;
+  // Workers pay off once there is enough JavaScript to overlap: each takes a few tenths of a
+  // second of CPU to start (loading the sources through tsx), and on PGlite, whose engine shares
+  // the main thread, 100,000 customers (two batches) scored slower with one than without.
+  const workers =
+    total >= WORKERS_FROM_BATCHES * batchSize ? Math.max(0, Math.floor(options.workers ?? config.scoringWorkers)) : 0;
   const pool = workers > 0 ? new ScoringPool(workers, context) : null;
   let modelMs = 0;
   try {
