@@ -7,6 +7,8 @@
 //   npm run bench:score -- --repeat 5        medians of 5 scans and scoring runs (default 3)
 //   npm run bench:score -- --model logistic  the churn model to activate (default gbt, the tree;
 //                                            logistic, gbt, blend, or auto: what train chooses)
+//   npm run bench:score -- --workers 0,1     scoring worker threads (default: SCORING_WORKERS's
+//                                            default); a list runs each in turn on the same data
 // Data is generated in SQL (generate_series) for speed. Prints the scan time (through Prisma and
 // straight through the driver), the scoring time and their ratios (target <= 2), each the median
 // of --repeat runs.
@@ -35,6 +37,11 @@ if (modelArg !== "auto" && !(MODEL_KINDS as readonly string[]).includes(modelArg
 const model = modelArg === "auto" ? undefined : (modelArg as ModelKind);
 const asOf = new Date("2026-01-01T00:00:00.000Z");
 const config = loadConfig({}).analytics;
+const workerCounts = args.includes("--workers")
+  ? args[args.indexOf("--workers") + 1]!.split(",").map(Number)
+  : [config.scoringWorkers];
+if (workerCounts.some((w) => !Number.isInteger(w) || w < 0))
+  throw new Error("--workers: whole numbers >= 0, comma-separated");
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -125,9 +132,11 @@ async function bench(label: string, db: Database, customers: number): Promise<vo
   // as the first nightly run does.
   // The scan two ways: through Prisma, as the app's ad-hoc queries run, and straight through the
   // driver, as the scoring run reads its features (the stricter yardstick).
+  // With several --workers counts, each repeat runs every count in turn (rotating which goes
+  // first), so they meet the same data and, as near as can be, the same load.
   const scans: number[] = [];
   const driverScans: number[] = [];
-  const scores: { ms: number; summary: ScoreRunSummary }[] = [];
+  const scores = new Map<number, { ms: number; summary: ScoreRunSummary }[]>(workerCounts.map((w) => [w, []]));
   let groups = 0;
   for (let i = 0; i < repeat; i++) {
     let started = performance.now();
@@ -136,31 +145,43 @@ async function bench(label: string, db: Database, customers: number): Promise<vo
     started = performance.now();
     await db.queryRows<unknown>(SCAN);
     driverScans.push(performance.now() - started);
-    await db.execScript("TRUNCATE scores");
-    started = performance.now();
-    const summary = await scoreAll(db, { asOf, config, log: silentLogger, trainIfMissing: false });
-    scores.push({ ms: performance.now() - started, summary });
+    const order = workerCounts.map((_, k) => workerCounts[(k + i) % workerCounts.length]!);
+    const runs: string[] = [];
+    for (const workers of order) {
+      await db.execScript("TRUNCATE scores");
+      started = performance.now();
+      const summary = await scoreAll(db, { asOf, config, log: silentLogger, trainIfMissing: false, workers });
+      const ms = performance.now() - started;
+      scores.get(workers)!.push({ ms, summary });
+      runs.push(`scoring ${seconds(ms)} (${workers} workers)`);
+    }
     console.log(
-      `  run ${i + 1}: scan ${seconds(scans[i]!)} (Prisma), ${seconds(driverScans[i]!)} (driver); scoring ${seconds(scores[i]!.ms)}`,
+      `  run ${i + 1}: scan ${seconds(scans[i]!)} (Prisma), ${seconds(driverScans[i]!)} (driver); ${runs.join(", ")}`,
     );
   }
   const scan = median(scans);
   const scanDriver = median(driverScans);
-  const scoreMs = median(scores.map((s) => s.ms));
-  const score = scores.find((s) => s.ms === scoreMs)!;
   console.log(`  ${"bare aggregate scan (Prisma)".padEnd(34)} ${seconds(scan)} (median of ${repeat})`);
   console.log(`  ${"bare aggregate scan (driver)".padEnd(34)} ${seconds(scanDriver)}`);
-  console.log(`  ${"whole scoring run".padEnd(34)} ${seconds(score.ms)}`);
-  const t = score.summary.timings;
-  console.log(
-    `    features + model + reasons ${seconds(t.featuresMs)} (of which decoding, model and reasons in JS ${seconds(t.modelMs)}), segments + write ${seconds(score.summary.durationMs - t.featuresMs)} (write ${seconds(t.writeMs)})`,
-  );
-  console.log(
-    `  scored ${score.summary.customers.toLocaleString("en")} customers; scan returned ${groups.toLocaleString("en")} groups`,
-  );
-  console.log(
-    `  RATIO scoring / scan = ${(score.ms / scan).toFixed(2)} against the Prisma scan, ${(score.ms / scanDriver).toFixed(2)} against the driver scan (target <= 2)`,
-  );
+  for (const workers of workerCounts) {
+    const runs = scores.get(workers)!;
+    const scoreMs = median(runs.map((s) => s.ms));
+    const score = runs.find((s) => s.ms === scoreMs)!;
+    const used = score.summary.workers;
+    console.log(
+      `  ${"whole scoring run".padEnd(34)} ${seconds(score.ms)} (${used === 0 ? "on the main thread" : `${used} worker threads`})`,
+    );
+    const t = score.summary.timings;
+    console.log(
+      `    features + model + reasons ${seconds(t.featuresMs)} (of which decoding, model and reasons in JS ${seconds(t.modelMs)}${used ? ", summed over the workers" : ""}), segments + write ${seconds(score.summary.durationMs - t.featuresMs)} (write ${seconds(t.writeMs)})`,
+    );
+    console.log(
+      `  scored ${score.summary.customers.toLocaleString("en")} customers; scan returned ${groups.toLocaleString("en")} groups`,
+    );
+    console.log(
+      `  RATIO scoring / scan = ${(score.ms / scan).toFixed(2)} against the Prisma scan, ${(score.ms / scanDriver).toFixed(2)} against the driver scan (target <= 2)`,
+    );
+  }
 }
 
 if (pgCustomers > 0) {

@@ -145,6 +145,26 @@ describeEachDatabase("scoring every customer", (kind) => {
     expect(await currentScoreRunId(db)).toBe(summary.runId);
   });
 
+  it("scores the same, bit for bit, in worker threads as on the main thread", async () => {
+    // Nine feature batches of 50 (workers start from four): spread over two workers, taken back in order.
+    const inline = await scoreAll(db, { asOf, config, log: silentLogger, batchSize: 50, workers: 0 });
+    const pooled = await scoreAll(db, { asOf, config, log: silentLogger, batchSize: 50, workers: 2 });
+    expect([inline.workers, pooled.workers]).toEqual([0, 2]);
+    const rows = (runId: number) =>
+      db.queryRows<{ row: string }>(
+        `SELECT concat_ws('|', customer_id, model_id, as_of, churn_probability, risk_band, p_alive, expected_purchases,
+                expected_spend, clv, reasons::text, recency_score, frequency_score, monetary_score, segment) AS row
+           FROM scores WHERE run_id = $1::int ORDER BY customer_id`,
+        [runId],
+      );
+    const [a, b] = [await rows(inline.runId), await rows(pooled.runId)];
+    expect(a.length).toBe(402);
+    // float8 text round-trips exactly: equal text is the same double.
+    expect(b).toEqual(a);
+    expect(pooled.riskBands).toEqual(inline.riskBands);
+    expect(pooled.segments).toEqual(inline.segments);
+  });
+
   it("gives 'small orders' only to customers whose mean order is below their segment's median", async () => {
     // A model that sees nothing but the mean order, and calls any order below the whole base's
     // median small: the segment rule must take that reason from everyone who is not below the

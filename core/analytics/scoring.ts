@@ -4,27 +4,13 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/config";
 import type { Database } from "../db/client";
-import {
-  applyChurnModel,
-  modelFeatureNames,
-  expectedSpend,
-  fitLatentModels,
-  latentQuantities,
-  type ChurnModelParams,
-} from "./churn-model";
-import {
-  computeFeatures,
-  countCustomers,
-  decodeFeatures,
-  discoverAttributes,
-  packedFeatureBatches,
-  type CustomerFeatures,
-} from "./features";
+import { modelFeatureNames, fitLatentModels, type ChurnModelParams } from "./churn-model";
+import { computeFeatures, countCustomers, discoverAttributes, packedFeatureBatches } from "./features";
 import { featureNames } from "./feature-vector";
-import { bgnbdExpectedIfAlive } from "./models/bgnbd";
-import { heuristicContributions, rankReasons, storedTopReasons } from "./reasons";
-import { BinaryCopyWriter, maxUtf8Bytes } from "../db/copy-binary";
-import { quintileScores, rfmSegment, riskBand, SEGMENTS, type RiskBand, type Segment } from "./segments";
+import { BinaryCopyWriter } from "../db/copy-binary";
+import { BANDS, customerScorer, ScoreColumns, type ScoredBatch, type ScoringContext } from "./score-batch";
+import { ScoringPool } from "./score-pool";
+import { quintileScores, rfmSegment, SEGMENTS, type RiskBand, type Segment } from "./segments";
 import { activeChurnModel, trainChurnModel } from "./training";
 
 export interface ScoreProgress {
@@ -41,7 +27,10 @@ export interface ScoreOptions {
   onProgress?: (progress: ScoreProgress) => void;
   /** Train a model first when none is active (default true); otherwise fall back to BG/NBD. */
   trainIfMissing?: boolean;
+  /** Customers per feature batch (default 50,000). */
   batchSize?: number;
+  /** Worker threads for the per-customer JavaScript (default `config.scoringWorkers`; 0: the main thread). */
+  workers?: number;
 }
 
 export interface ScoreRunSummary {
@@ -53,104 +42,10 @@ export interface ScoreRunSummary {
   riskBands: Record<RiskBand, number>;
   segments: Partial<Record<Segment, number>>;
   durationMs: number;
+  /** Worker threads the per-customer JavaScript ran on (0: the main thread). */
+  workers: number;
   /** featuresMs includes modelMs (decoding each row, the model, BG/NBD and reasons in JavaScript). */
   timings: { featuresMs: number; modelMs: number; writeMs: number };
-}
-
-const BANDS: readonly RiskBand[] = ["low", "medium", "high"];
-
-/** Texts kept as UTF-8 bytes back to back, set in index order (0, 1, 2, ...). */
-class Utf8List {
-  private bytes: Buffer;
-  /** Where each text ends in `bytes` (it starts where the previous one ends). */
-  private end: Uint32Array;
-
-  constructor(capacity: number, bytesEach: number) {
-    this.end = new Uint32Array(capacity);
-    this.bytes = Buffer.allocUnsafe(Math.max(64, capacity * bytesEach));
-  }
-
-  set(i: number, text: string): void {
-    if (i >= this.end.length) {
-      const bigger = new Uint32Array(Math.max(i + 1, this.end.length * 2));
-      bigger.set(this.end);
-      this.end = bigger;
-    }
-    const start = i === 0 ? 0 : this.end[i - 1]!;
-    if (start + maxUtf8Bytes(text) > this.bytes.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, start + maxUtf8Bytes(text)));
-      this.bytes.copy(bigger, 0, 0, start);
-      this.bytes = bigger;
-    }
-    this.end[i] = start + (text.length ? this.bytes.write(text, start, "utf8") : 0);
-  }
-
-  get(i: number): Buffer {
-    return this.bytes.subarray(i === 0 ? 0 : this.end[i - 1]!, this.end[i]!);
-  }
-}
-
-/**
- * What a run keeps per customer until the population-wide RFM quintiles are known: typed arrays
- * (NaN where there is no value, written as NULL) and the reasons' JSON bytes back to back. A
- * million customers then leave no million boxed numbers and strings for the garbage collector to
- * copy from one generation to the next (measured: 1.0 of 5.6 s of a profiled PostgreSQL run of
- * 300,000 customers was garbage collection).
- */
-class ScoreColumns {
-  length = 0;
-  customerId!: Int32Array;
-  churn!: Float64Array;
-  band!: Uint8Array;
-  pAlive!: Float64Array;
-  expectedPurchases!: Float64Array;
-  expectedSpend!: Float64Array;
-  clv!: Float64Array;
-  recencyDays!: Float64Array;
-  frequency!: Float64Array;
-  monetary!: Float64Array;
-  tenureDays!: Float64Array;
-  /** Mean order value (NaN without purchases): "small orders" is judged against the segment's. */
-  averageOrder!: Float64Array;
-  /** 1 where the reasons include "small orders". */
-  smallOrders!: Uint8Array;
-  /** The reasons as JSON (stored reasons, `[code, weight, ...values]`, see reasons.ts). */
-  readonly reasons: Utf8List;
-  /** Where `smallOrders` is 1: the reasons without "small orders" (empty elsewhere). */
-  readonly reasonsWithoutSmallOrders: Utf8List;
-
-  constructor(capacity: number) {
-    this.allocate(Math.max(1, capacity));
-    this.reasons = new Utf8List(this.customerId.length, 64);
-    this.reasonsWithoutSmallOrders = new Utf8List(this.customerId.length, 8);
-  }
-
-  /** Makes room for one more customer (customers added during the run go beyond the count). */
-  next(): number {
-    if (this.length === this.customerId.length) this.allocate(this.length * 2);
-    return this.length++;
-  }
-
-  /** (Re)allocates every column for `capacity` customers, keeping the ones so far. */
-  private allocate(capacity: number): void {
-    const sized = <T extends Int32Array | Uint8Array | Float64Array>(old: T | undefined, fresh: T): T => {
-      if (old) fresh.set(old.subarray(0, this.length));
-      return fresh;
-    };
-    this.customerId = sized(this.customerId, new Int32Array(capacity));
-    this.band = sized(this.band, new Uint8Array(capacity));
-    this.churn = sized(this.churn, new Float64Array(capacity));
-    this.pAlive = sized(this.pAlive, new Float64Array(capacity));
-    this.expectedPurchases = sized(this.expectedPurchases, new Float64Array(capacity));
-    this.expectedSpend = sized(this.expectedSpend, new Float64Array(capacity));
-    this.clv = sized(this.clv, new Float64Array(capacity));
-    this.recencyDays = sized(this.recencyDays, new Float64Array(capacity));
-    this.frequency = sized(this.frequency, new Float64Array(capacity));
-    this.monetary = sized(this.monetary, new Float64Array(capacity));
-    this.tenureDays = sized(this.tenureDays, new Float64Array(capacity));
-    this.averageOrder = sized(this.averageOrder, new Float64Array(capacity));
-    this.smallOrders = sized(this.smallOrders, new Uint8Array(capacity));
-  }
 }
 
 /**
@@ -180,6 +75,10 @@ const SCORE_FIELDS = 15;
 const SCORE_FIXED_BYTES = 15 * 4 + 6 * 4 + 6 * 8;
 /** Rows per COPY statement on PGlite, which loads one blob at a time. */
 const WRITE_BATCH = 20_000;
+/** Customers per feature query. */
+const FEATURE_BATCH = 50_000;
+/** Feature batches a run must have for workers to score them (200,000 customers by default). */
+const WORKERS_FROM_BATCHES = 4;
 /** Customers scored between two turns of the event loop. */
 const YIELD_EVERY = 2_000;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -209,84 +108,63 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     log.warn("scoring without a trained churn model: churn probability from BG/NBD expected purchases");
   }
   const spec = params?.attributeSpec ?? fallback?.attributeSpec ?? [];
-  const names = params ? modelFeatureNames(params) : featureNames(spec);
-  const attributeNames = spec.map((s) => s.name);
   const total = await countCustomers(db);
 
   const run = await db.prisma.scoreRun.create({ data: { asOf, modelId: model?.id ?? null, startedAt: now() } });
   const cols = new ScoreColumns(total);
-  const horizon = config.churnHorizonDays;
-  const bg = params?.bgnbd ?? fallback?.bgnbd ?? null;
-  const gg = params?.gammaGamma ?? fallback?.gammaGamma ?? null;
-  const riskBands: Record<RiskBand, number> = { low: 0, medium: 0, high: 0 };
-  // One contributions buffer for every customer: rankReasons reads it before the next customer.
-  const contributionBuffer = new Float64Array(names.length);
-  const score = (f: CustomerFeatures) => {
-    let churn: number;
-    let pAlive = Number.NaN;
-    let expectedPurchases = 0;
-    let reasons;
-    let withoutSmallOrders: string | null = null;
-    if (params) {
-      const applied = applyChurnModel(params, f, contributionBuffer);
-      churn = applied.churnProbability;
-      pAlive = applied.latent.pAlive;
-      expectedPurchases = f.recencyDays === null ? 0 : applied.latent.expectedPurchases;
-      reasons = rankReasons(f, names, applied.contributions, attributeNames);
-      // Whether the orders are small for the customer's segment is known once every customer
-      // is segmented: keep the list without "small orders" beside it for then.
-      for (const r of reasons)
-        if (r[0] === "small_orders")
-          withoutSmallOrders = JSON.stringify(rankReasons(f, names, applied.contributions, attributeNames, 3, r[0]));
-    } else if (bg) {
-      const latent = latentQuantities(bg, f, horizon);
-      pAlive = latent.pAlive;
-      expectedPurchases = f.recencyDays === null ? 0 : latent.expectedPurchases;
-      churn = f.recencyDays === null ? 1 : Math.exp(-latent.expectedPurchases);
-      reasons = storedTopReasons(f, heuristicContributions(f, pAlive), attributeNames);
-    } else {
-      churn = 1;
-      reasons = storedTopReasons(f, heuristicContributions(f, 0), attributeNames);
-    }
-    const clvPurchases =
-      bg && f.recencyDays !== null
-        ? bgnbdExpectedIfAlive(bg, config.clvHorizonDays, f.x, Math.max(f.T, f.tx)) * pAlive
-        : 0;
-    const spend = expectedSpend(gg, f);
-    const margin = f.marginShare ?? config.defaultGrossMargin;
-    const clv = clvPurchases * spend * margin;
-    const i = cols.next();
-    cols.customerId[i] = f.customerId;
-    churn = Math.min(1, Math.max(0, churn));
-    const band = riskBand(churn, config);
-    riskBands[band]++;
-    cols.churn[i] = churn;
-    cols.band[i] = BANDS.indexOf(band);
-    cols.pAlive[i] = pAlive;
-    cols.expectedPurchases[i] = expectedPurchases;
-    cols.expectedSpend[i] = spend;
-    cols.clv[i] = Number.isFinite(clv) ? clv : 0;
-    cols.reasons.set(i, JSON.stringify(reasons));
-    cols.smallOrders[i] = withoutSmallOrders === null ? 0 : 1;
-    cols.reasonsWithoutSmallOrders.set(i, withoutSmallOrders ?? "");
-    cols.averageOrder[i] = f.monetaryMean ?? Number.NaN;
-    cols.recencyDays[i] = f.recencyDays ?? Number.NaN;
-    cols.frequency[i] = f.purchaseCount;
-    cols.monetary[i] = f.recencyDays === null ? Number.NaN : f.monetaryTotal;
-    cols.tenureDays[i] = f.tenureDays;
+  const context: ScoringContext = {
+    params,
+    fallback: fallback && { bgnbd: fallback.bgnbd, gammaGamma: fallback.gammaGamma },
+    spec,
+    names: params ? modelFeatureNames(params) : featureNames(spec),
+    config,
   };
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? FEATURE_BATCH));
+  // Workers pay off once there is enough JavaScript to overlap: each takes a few tenths of a
+  // second of CPU to start (loading the sources through tsx), and on PGlite, whose engine shares
+  // the main thread, 100,000 customers (two batches) scored slower with one than without.
+  const workers =
+    total >= WORKERS_FROM_BATCHES * batchSize ? Math.max(0, Math.floor(options.workers ?? config.scoringWorkers)) : 0;
+  const pool = workers > 0 ? new ScoringPool(workers, context) : null;
   let modelMs = 0;
-  for await (const batch of packedFeatureBatches(db, { asOf, attributeSpec: spec, batchSize: options.batchSize })) {
-    for (let from = 0; from < batch.length; from += YIELD_EVERY) {
-      const t = performance.now();
-      const to = Math.min(batch.length, from + YIELD_EVERY);
-      for (let i = from; i < to; i++) score(decodeFeatures(batch[i]!, spec));
-      modelMs += performance.now() - t;
-      // Let the driver read the next batch's rows meanwhile: a server blocks on a full socket.
-      if (to < batch.length) await yieldToEventLoop();
+  try {
+    const batches = packedFeatureBatches(db, { asOf, attributeSpec: spec, batchSize });
+    if (pool) {
+      // Each batch goes to a worker as it arrives; results are taken in order, keeping every
+      // worker one batch ahead, while the database computes the next batches' features.
+      const scored: Promise<ScoredBatch>[] = [];
+      const take = async () => {
+        const batch = await scored.shift()!;
+        cols.append(batch);
+        modelMs += batch.ms;
+        options.onProgress?.({ phase: "features", done: cols.length, total });
+      };
+      for await (const batch of batches) {
+        const result = pool.score(batch);
+        result.catch(() => undefined); // awaited in order below; a failure surfaces there
+        scored.push(result);
+        while (scored.length > pool.size) await take();
+      }
+      while (scored.length) await take();
+    } else {
+      const scoreRow = customerScorer(context);
+      for await (const batch of batches) {
+        for (let from = 0; from < batch.length; from += YIELD_EVERY) {
+          const t = performance.now();
+          const to = Math.min(batch.length, from + YIELD_EVERY);
+          for (let i = from; i < to; i++) scoreRow(batch[i]!, cols);
+          modelMs += performance.now() - t;
+          // Let the driver read the next batch's rows meanwhile: a server blocks on a full socket.
+          if (to < batch.length) await yieldToEventLoop();
+        }
+        options.onProgress?.({ phase: "features", done: cols.length, total });
+      }
     }
-    options.onProgress?.({ phase: "features", done: cols.length, total });
+  } finally {
+    await pool?.close();
   }
+  const riskBands: Record<RiskBand, number> = { low: 0, medium: 0, high: 0 };
+  for (let i = 0; i < cols.length; i++) riskBands[BANDS[cols.band[i]!]!]++;
   const featuresMs = Math.round(performance.now() - started);
 
   // segmentPopulation's rule, on the columns as they are (no per-customer objects).
@@ -360,7 +238,7 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
       customers: n,
       durationMs,
       finishedAt: now(),
-      stats: { method, riskBands, segments: segmentCounts, featuresMs, modelMs: Math.round(modelMs), writeMs },
+      stats: { method, workers, riskBands, segments: segmentCounts, featuresMs, modelMs: Math.round(modelMs), writeMs },
     },
   });
   log.info({ runId: run.id, customers: n, method, durationMs }, "scoring finished");
@@ -369,6 +247,7 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     modelId: model?.id ?? null,
     method,
     customers: n,
+    workers,
     riskBands,
     segments: segmentCounts,
     durationMs,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, describeConfig, envSchema, loadConfig, SECRET_VARIABLES } from "./config";
+import { ConfigError, defaultScoringWorkers, describeConfig, envSchema, loadConfig, SECRET_VARIABLES } from "./config";
 
 describe("configuration", () => {
   it("defaults give a working zero-set-up configuration", () => {
@@ -10,6 +10,14 @@ describe("configuration", () => {
     expect(config.telegram.token).toBeUndefined();
     expect(config.contact.quietHoursStart).toBe(21);
     expect(config.analytics.churnHorizonDays).toBe(90);
+  });
+
+  it("scoring workers: one per core but one by default, within 1..8; 0 keeps scoring on the main thread", () => {
+    expect([1, 2, 4, 16].map((cores) => defaultScoringWorkers(cores))).toEqual([1, 1, 3, 8]);
+    expect(loadConfig({}).analytics.scoringWorkers).toBe(defaultScoringWorkers());
+    expect(loadConfig({ SCORING_WORKERS: "" }).analytics.scoringWorkers).toBe(defaultScoringWorkers());
+    expect(loadConfig({ SCORING_WORKERS: "0" }).analytics.scoringWorkers).toBe(0);
+    expect(() => loadConfig({ SCORING_WORKERS: "-1" })).toThrow(ConfigError);
   });
 
   it("lists every bad variable, one line each, without printing secrets", () => {

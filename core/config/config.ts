@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { isSupportedCountry } from "libphonenumber-js";
 import { z } from "zod";
 import type { PhoneRegion } from "../linking/phone";
@@ -22,6 +23,14 @@ const timeZone = z.string().refine((tz) => {
   }
 }, "must be an IANA time zone such as Europe/Berlin");
 const cron = z.string().regex(/^(\S+\s+){4,5}\S+$/, "must be a cron expression with 5 or 6 fields");
+
+/**
+ * SCORING_WORKERS when unset: one worker per core but the one the main thread (reading the
+ * features) needs, at least one, at most 8.
+ */
+export function defaultScoringWorkers(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(8, cores - 1));
+}
 
 /** A PostgreSQL memory size as `shared_buffers` takes it. */
 export const PGLITE_BUFFERS = /^\d+(kB|MB|GB)$/;
@@ -121,6 +130,7 @@ export const envSchema = z.object({
   RISK_HIGH: num(0, 1).default(0.7),
   RISK_MEDIUM: num(0, 1).default(0.4),
   UPLIFT_LEARNER_SHRINKAGE: num(0, 1_000_000).default(200),
+  SCORING_WORKERS: int(0, 64).optional(),
   // contact policy and delivery
   DISPATCH_BATCH_SIZE: int(1, 10_000).default(200),
   DISPATCH_CONCURRENCY: int(1, 1000).default(32),
@@ -245,6 +255,8 @@ export interface Config {
     riskMedium: number;
     /** Pseudo-customers the per-customer uplift learner's effective size is weighed against. */
     upliftLearnerShrinkage: number;
+    /** Worker threads a scoring run of 200,000 customers or more uses (0: the main thread alone). */
+    scoringWorkers: number;
   };
   contact: {
     dispatchBatchSize: number;
@@ -395,6 +407,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       riskHigh: env.RISK_HIGH,
       riskMedium: env.RISK_MEDIUM,
       upliftLearnerShrinkage: env.UPLIFT_LEARNER_SHRINKAGE,
+      scoringWorkers: env.SCORING_WORKERS ?? defaultScoringWorkers(),
     },
     contact: {
       dispatchBatchSize: env.DISPATCH_BATCH_SIZE,
