@@ -83,22 +83,24 @@ export class Utf8List {
   }
 }
 
-const NUMBER_COLUMNS = [
-  "customerId",
-  "churn",
-  "band",
-  "pAlive",
-  "expectedPurchases",
-  "expectedSpend",
-  "clv",
-  "recencyDays",
-  "frequency",
-  "monetary",
-  "tenureDays",
-  "averageOrder",
-  "smallOrders",
-] as const;
-type NumberColumn = (typeof NUMBER_COLUMNS)[number];
+/** Each number column of {@link ScoreColumns} and its array type. */
+const COLUMN_ARRAYS = {
+  customerId: Int32Array,
+  churn: Float64Array,
+  band: Uint8Array,
+  pAlive: Float64Array,
+  expectedPurchases: Float64Array,
+  expectedSpend: Float64Array,
+  clv: Float64Array,
+  recencyDays: Float64Array,
+  frequency: Float64Array,
+  monetary: Float64Array,
+  tenureDays: Float64Array,
+  averageOrder: Float64Array,
+  smallOrders: Uint8Array,
+} as const;
+type NumberColumn = keyof typeof COLUMN_ARRAYS;
+const NUMBER_COLUMNS = Object.keys(COLUMN_ARRAYS) as NumberColumn[];
 
 /** A batch's columns as sent from a worker: fresh typed arrays, `length` entries each. */
 export type ScoredBatch = { [K in NumberColumn]: ScoreColumns[K] } & {
@@ -180,23 +182,13 @@ export class ScoreColumns {
 
   /** (Re)allocates every column for `capacity` customers, keeping the ones so far. */
   private allocate(capacity: number): void {
-    const sized = <T extends Int32Array | Uint8Array | Float64Array>(old: T | undefined, fresh: T): T => {
+    const columns = this as unknown as Record<NumberColumn, Int32Array | Uint8Array | Float64Array | undefined>;
+    for (const name of NUMBER_COLUMNS) {
+      const fresh = new COLUMN_ARRAYS[name](capacity);
+      const old = columns[name];
       if (old) fresh.set(old.subarray(0, this.length));
-      return fresh;
-    };
-    this.customerId = sized(this.customerId, new Int32Array(capacity));
-    this.band = sized(this.band, new Uint8Array(capacity));
-    this.churn = sized(this.churn, new Float64Array(capacity));
-    this.pAlive = sized(this.pAlive, new Float64Array(capacity));
-    this.expectedPurchases = sized(this.expectedPurchases, new Float64Array(capacity));
-    this.expectedSpend = sized(this.expectedSpend, new Float64Array(capacity));
-    this.clv = sized(this.clv, new Float64Array(capacity));
-    this.recencyDays = sized(this.recencyDays, new Float64Array(capacity));
-    this.frequency = sized(this.frequency, new Float64Array(capacity));
-    this.monetary = sized(this.monetary, new Float64Array(capacity));
-    this.tenureDays = sized(this.tenureDays, new Float64Array(capacity));
-    this.averageOrder = sized(this.averageOrder, new Float64Array(capacity));
-    this.smallOrders = sized(this.smallOrders, new Uint8Array(capacity));
+      columns[name] = fresh;
+    }
   }
 }
 
