@@ -51,11 +51,14 @@ export interface CustomerFeatures {
   attributes: number[];
 }
 
+/** Customers per feature query unless a caller says otherwise. */
+export const FEATURE_BATCH = 50_000;
+
 export interface FeatureOptions {
   asOf: Date;
   /** The attribute columns to compute; discovered from the data when omitted. */
   attributeSpec?: AttributeFeature[];
-  /** Customers per query (keyset pagination on customer id). */
+  /** Customers per query (keyset pagination on customer id; default {@link FEATURE_BATCH}). */
   batchSize?: number;
   /** Where the purchase aggregates come from; by default the cheapest valid one ({@link purchaseSource}). */
   source?: PurchaseSource;
@@ -161,7 +164,7 @@ const packedSql = Object.values(PACKED)
 // The purchase aggregates of the customers with lo < id <= hi, two ways that give the same
 // numbers. Days are measured back from as_of.
 // From the purchases themselves, ignoring those at or after as_of: any cut-off (training).
-const PURCHASES_AGGREGATE = (only: string) => `
+const PURCHASES_AGGREGATE = (only: (column: string) => string) => `
   SELECT customer_id,
          count(*)::int AS purchase_count,
          count(DISTINCT purchased_at::date)::int AS purchase_days,
@@ -175,12 +178,12 @@ const PURCHASES_AGGREGATE = (only: string) => `
          sum(amount) FILTER (WHERE gross_margin IS NOT NULL) AS margin_base,
          sum(quantity) AS items
     FROM purchases
-   WHERE customer_id > $2 AND customer_id <= $3${only} AND purchased_at < $1::timestamp
+   WHERE customer_id > $2 AND customer_id <= $3${only("customer_id")} AND purchased_at < $1::timestamp
    GROUP BY customer_id`;
 // From the running totals in customer_purchase_stats plus the last 180 days of purchases: only
 // valid when no purchase is at or after as_of (scoring as of now), and several times cheaper,
 // since the whole history is not read again. The totals are exact sums, so the float8 values match.
-const STATS_AGGREGATE = (only: string) => `
+const STATS_AGGREGATE = (only: (column: string) => string) => `
   SELECT s.customer_id,
          s.purchase_count,
          s.purchase_days,
@@ -198,11 +201,11 @@ const STATS_AGGREGATE = (only: string) => `
              sum(amount) FILTER (WHERE purchased_at >= $1::timestamp - interval '90 days') AS spend_90,
              sum(amount) FILTER (WHERE purchased_at < $1::timestamp - interval '90 days') AS spend_prev_90
         FROM purchases
-       WHERE customer_id > $2 AND customer_id <= $3${only}
+       WHERE customer_id > $2 AND customer_id <= $3${only("customer_id")}
          AND purchased_at >= $1::timestamp - interval '180 days' AND purchased_at < $1::timestamp
        GROUP BY customer_id
     ) w ON w.customer_id = s.customer_id
-   WHERE s.customer_id > $2 AND s.customer_id <= $3${only.replace("customer_id", "s.customer_id")}`;
+   WHERE s.customer_id > $2 AND s.customer_id <= $3${only("s.customer_id")}`;
 
 /** Where the purchase aggregates come from; see {@link purchaseSource}. */
 export type PurchaseSource = "purchases" | "stats";
@@ -215,7 +218,7 @@ export type PurchaseSource = "purchases" | "stats";
 // purchases through the (customer, time) index instead of all its customers' and then dropping
 // most (a 10,000 sample of 1,000,000 customers read every purchase).
 const FEATURES_SQL = (attrs: string, source: PurchaseSource, idsParam: string | null) => {
-  const only = idsParam ? ` AND customer_id = ANY(${idsParam}::int[])` : "";
+  const only = (column: string) => (idsParam ? ` AND ${column} = ANY(${idsParam}::int[])` : "");
   return `
 WITH gross AS (${source === "stats" ? STATS_AGGREGATE(only) : PURCHASES_AGGREGATE(only)}
 ),
@@ -226,7 +229,7 @@ rf AS (
          sum(amount) FILTER (WHERE refunded_at >= $1::timestamp - interval '180 days'
                                AND refunded_at < $1::timestamp - interval '90 days') AS spend_prev_90
     FROM refunds
-   WHERE customer_id > $2 AND customer_id <= $3${only} AND refunded_at < $1::timestamp
+   WHERE customer_id > $2 AND customer_id <= $3${only("customer_id")} AND refunded_at < $1::timestamp
    GROUP BY customer_id
 ),
 p AS (
@@ -244,7 +247,7 @@ fb AS (
          count(*) FILTER (WHERE kind = 'complaint' AND created_at >= $1::timestamp - interval '90 days')::int AS complaints_90,
          count(*) FILTER (WHERE kind = 'complaint')::int AS complaints_total
     FROM feedback
-   WHERE customer_id > $2 AND customer_id <= $3${only} AND created_at < $1::timestamp AND kind IN ('nps', 'csat', 'complaint')
+   WHERE customer_id > $2 AND customer_id <= $3${only("customer_id")} AND created_at < $1::timestamp AND kind IN ('nps', 'csat', 'complaint')
    GROUP BY customer_id
 ),
 o AS (
@@ -252,7 +255,7 @@ o AS (
          count(*)::int AS offers_received,
          count(*) FILTER (WHERE status = 'declined' AND responded_at < $1::timestamp)::int AS offers_declined
     FROM offer_issues
-   WHERE customer_id > $2 AND customer_id <= $3${only} AND issued_at < $1::timestamp
+   WHERE customer_id > $2 AND customer_id <= $3${only("customer_id")} AND issued_at < $1::timestamp
    GROUP BY customer_id
 )
 SELECT concat_ws(',', ${packedSql}, ${attrs}) AS r
@@ -384,7 +387,7 @@ export async function* packedFeatureBatches(
   db: Database,
   options: FeatureOptions & { attributeSpec: AttributeFeature[] },
 ): AsyncGenerator<string[]> {
-  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 50_000));
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? FEATURE_BATCH));
   const attrs = attributeSql(options.attributeSpec, 4);
   const source = options.source ?? (await purchaseSource(db, options.asOf));
   // The totals must have caught up with the purchases before they are read.

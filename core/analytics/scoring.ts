@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/config";
 import type { Database } from "../db/client";
 import { modelFeatureNames, fitLatentModels, type ChurnModelParams } from "./churn-model";
-import { computeFeatures, countCustomers, discoverAttributes, packedFeatureBatches } from "./features";
+import { computeFeatures, countCustomers, discoverAttributes, FEATURE_BATCH, packedFeatureBatches } from "./features";
 import { featureNames } from "./feature-vector";
 import { BinaryCopyWriter } from "../db/copy-binary";
 import { BANDS, customerScorer, ScoreColumns, type ScoredBatch, type ScoringContext } from "./score-batch";
@@ -75,8 +75,6 @@ const SCORE_FIELDS = 15;
 const SCORE_FIXED_BYTES = 15 * 4 + 6 * 4 + 6 * 8;
 /** Rows per COPY statement on PGlite, which loads one blob at a time. */
 const WRITE_BATCH = 20_000;
-/** Customers per feature query. */
-const FEATURE_BATCH = 50_000;
 /** Feature batches a run must have for workers to score them (200,000 customers by default). */
 const WORKERS_FROM_BATCHES = 4;
 /** Customers scored between two turns of the event loop. */
