@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
@@ -32,34 +32,30 @@ async function pgliteTemplate(
 ): Promise<{ template: string; blank: string; folder: string; blankFolder: string }> {
   const pglite = newPGlite();
   await pglite.waitReady;
-  let template: string;
-  let blank: string;
+  let blank: Uint8Array;
+  let template: Uint8Array;
   try {
-    const dump = async (name: string) => {
-      const file = path.join(dir, name);
-      writeFileSync(file, new Uint8Array(await (await pglite.dumpDataDir("none")).arrayBuffer()));
-      return file;
-    };
-    blank = await dump("pglite-blank.tar");
+    const dump = async () => new Uint8Array(await (await pglite.dumpDataDir("none")).arrayBuffer());
+    blank = await dump();
     await applyMigrations(wrapPGlite(pglite));
-    template = await dump("pglite-template.tar");
+    template = await dump();
   } finally {
     await pglite.close();
   }
-  // Copying a folder costs milliseconds; loading the tarball into a new one, a CPU-second.
-  const unpack = async (tarball: string, name: string) => {
+  // Each as a tarball (in-memory test databases load it) and as a folder on disk (a spawned
+  // command's DATA_DIR is a copy of it: milliseconds, where loading the tarball costs a CPU-second).
+  const save = async (bytes: Uint8Array, name: string) => {
+    const file = path.join(dir, `${name}.tar`);
+    writeFileSync(file, bytes);
     const folder = path.join(dir, name);
-    const onDisk = newPGlite(folder, { loadDataDir: new Blob([readFileSync(tarball)]) });
+    const onDisk = newPGlite(folder, { loadDataDir: new Blob([bytes]) });
     await onDisk.waitReady;
     await onDisk.close();
-    return folder;
+    return { file, folder };
   };
-  return {
-    template,
-    blank,
-    folder: await unpack(template, "pglite-template"),
-    blankFolder: await unpack(blank, "pglite-blank"),
-  };
+  const b = await save(blank, "pglite-blank");
+  const t = await save(template, "pglite-template");
+  return { template: t.file, blank: b.file, folder: t.folder, blankFolder: b.folder };
 }
 
 async function postgresTemplate(): Promise<PostgresServer> {
