@@ -64,7 +64,7 @@ async function dispatchRun(
     });
     const ctx = { config, db, log: silentLogger, now: () => new Date(), close: async () => {} };
     const started = performance.now();
-    const stats = await runDispatch(ctx, buildDispatchChannel(ctx));
+    const stats = await runDispatch(ctx, await buildDispatchChannel(ctx));
     const seconds = (performance.now() - started) / 1000;
     const delivered = [...messagesPerChat(emulator, TOKEN).values()];
     const times = emulator.storage.botMessages.map((m) => m.time).sort((a, b) => a - b);

@@ -65,17 +65,18 @@ export interface DispatchStats {
 }
 
 /** The channel the dispatcher sends through: the process runtime's (Telegram, or the dry run). */
-export function buildDispatchChannel(ctx: AppContext): MessageChannel {
-  return runtimeFor(ctx).channel(ctx.db);
+export async function buildDispatchChannel(ctx: AppContext): Promise<MessageChannel> {
+  return (await runtimeFor(ctx)).channel(ctx.db);
 }
 
 /** Runs the dispatch loop once (until nothing is due, or until `signal` aborts). */
 export async function runDispatch(
   ctx: AppContext,
-  channel: MessageChannel = buildDispatchChannel(ctx),
+  given?: MessageChannel,
   options: DispatchOptions = {},
 ): Promise<DispatchStats> {
   const started = Date.now();
+  const channel = given ?? (await buildDispatchChannel(ctx));
   const concurrency = options.concurrency ?? ctx.config.contact.dispatchConcurrency;
   const batchSize = options.batchSize ?? ctx.config.contact.dispatchBatchSize;
   const leaseMs = options.leaseMs ?? ctx.config.contact.dispatchLeaseMs;

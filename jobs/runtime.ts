@@ -2,10 +2,12 @@
 // one limiter of its token), the Slack `WebClient` and the chat model are built here once, from
 // configuration, and handed to the bot, the Slack app, the jobs and the dispatcher. Building
 // contacts nothing; `retention start` and every `retention run ...` build it the same way.
-import { WebClient } from "@slack/web-api";
-import { chatModelFromConfig } from "../bot/llm/openai-chat";
-import { createTelegramClient, type TelegramClient, type TelegramLimits } from "../bot/telegram/telegram-api";
-import { createTelegramChannel } from "../bot/telegram/telegram-channel";
+//
+// Each client's library is loaded only when it is configured: grammY, Slack's Web API and the
+// OpenAI SDK are a few hundred modules, which a command that needs none of them (`retention
+// tickets list`, or any command without the tokens) would otherwise load at every start.
+import type { WebClient } from "@slack/web-api";
+import type { TelegramClient, TelegramLimits } from "../bot/telegram/telegram-api";
 import type { Config } from "../core/config/config";
 import type { Database } from "../core/db/client";
 import type { ChatModel } from "../core/llm/chat-model";
@@ -15,7 +17,6 @@ import { DryRunChannel } from "../core/messaging/dry-run-channel";
 import { defaultTranslator } from "../core/messaging/locales";
 import { instrumentChatModel } from "../core/ops/instrumented-chat-model";
 import type { Metrics } from "../core/ops/metrics";
-import { countRateLimits } from "../bot/telegram/metrics";
 import { enrichOutboundMessage } from "../core/offers/offer-context";
 
 export interface Runtime {
@@ -48,21 +49,33 @@ export function telegramLimitsFromConfig(config: Config): TelegramLimits {
 }
 
 /** Builds the external clients from configuration without contacting anything. */
-export function buildRuntime(config: Config, log: Logger, overrides: RuntimeOverrides = {}): Runtime {
+export async function buildRuntime(config: Config, log: Logger, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const { token, apiRoot } = config.telegram;
-  const telegram = token
-    ? createTelegramClient({
-        token,
-        apiRoot,
-        limits: overrides.telegramLimits ?? telegramLimitsFromConfig(config),
-        inner: overrides.metrics ? [countRateLimits(overrides.metrics)] : [],
-      })
-    : undefined;
+  let telegram: TelegramClient | undefined;
+  let createTelegramChannel: typeof import("../bot/telegram/telegram-channel").createTelegramChannel | undefined;
+  if (token) {
+    const [{ createTelegramClient }, { countRateLimits }, channelModule] = await Promise.all([
+      import("../bot/telegram/telegram-api"),
+      import("../bot/telegram/metrics"),
+      import("../bot/telegram/telegram-channel"),
+    ]);
+    createTelegramChannel = channelModule.createTelegramChannel;
+    telegram = createTelegramClient({
+      token,
+      apiRoot,
+      limits: overrides.telegramLimits ?? telegramLimitsFromConfig(config),
+      inner: overrides.metrics ? [countRateLimits(overrides.metrics)] : [],
+    });
+  }
   const { botToken, apiUrl } = config.slack;
-  const slack = botToken
-    ? new WebClient(botToken, apiUrl ? { slackApiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/` } : {})
-    : undefined;
-  const model = overrides.chatModel ?? chatModelFromConfig(config);
+  let slack: WebClient | undefined;
+  if (botToken) {
+    const { WebClient } = await import("@slack/web-api");
+    slack = new WebClient(botToken, apiUrl ? { slackApiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/` } : {});
+  }
+  const model =
+    overrides.chatModel ??
+    (config.llm.apiKey ? (await import("../bot/llm/openai-chat")).chatModelFromConfig(config) : undefined);
   const chatModel = model && overrides.metrics ? instrumentChatModel(model, overrides.metrics) : model;
   const channels = new WeakMap<Database, MessageChannel>();
   return {
@@ -72,16 +85,17 @@ export function buildRuntime(config: Config, log: Logger, overrides: RuntimeOver
     channel(db) {
       let channel = channels.get(db);
       if (!channel) {
-        channel = telegram
-          ? createTelegramChannel({
-              api: telegram.api,
-              chatModel,
-              modelTimeoutMs: config.llm.offerTimeoutMs,
-              translate: defaultTranslator({ brand: config.business.brandName }),
-              enrich: (m) => enrichOutboundMessage(db, m),
-              log,
-            })
-          : new DryRunChannel(log, { translate: defaultTranslator({ brand: config.business.brandName }) });
+        channel =
+          telegram && createTelegramChannel
+            ? createTelegramChannel({
+                api: telegram.api,
+                chatModel,
+                modelTimeoutMs: config.llm.offerTimeoutMs,
+                translate: defaultTranslator({ brand: config.business.brandName }),
+                enrich: (m) => enrichOutboundMessage(db, m),
+                log,
+              })
+            : new DryRunChannel(log, { translate: defaultTranslator({ brand: config.business.brandName }) });
         channels.set(db, channel);
       }
       return channel;
@@ -94,10 +108,10 @@ export function buildRuntime(config: Config, log: Logger, overrides: RuntimeOver
 
 // One runtime per parsed configuration: a process parses its configuration once, so every part
 // of it that asks (the scheduler's jobs, the bot, a CLI command) gets the same clients.
-const runtimes = new WeakMap<Config, Runtime>();
+const runtimes = new WeakMap<Config, Promise<Runtime>>();
 
 /** The process's runtime for `ctx.config`, built on first use. */
-export function runtimeFor(ctx: { config: Config; log: Logger }, overrides?: RuntimeOverrides): Runtime {
+export function runtimeFor(ctx: { config: Config; log: Logger }, overrides?: RuntimeOverrides): Promise<Runtime> {
   let runtime = runtimes.get(ctx.config);
   if (!runtime) {
     runtime = buildRuntime(ctx.config, ctx.log, overrides);

@@ -98,7 +98,7 @@ describe("one Telegram limiter for the bot and the dispatcher", () => {
       standIn.rateLimit = (chatId, earlier) => (earlier === 0 && chatId % 7 === 0 && refusals-- > 0 ? 12 : undefined);
       const config = configFor(standIn);
       const ctx = contextFor(config, db);
-      const runtime = runtimeFor(ctx);
+      const runtime = await runtimeFor(ctx);
       const FIRST = 700_000;
       const ids = await insertCustomers(db, "lim", FIRST, 60);
       const chatOf = (i: number) => FIRST + i + 1;

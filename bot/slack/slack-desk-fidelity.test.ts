@@ -33,7 +33,7 @@ describe("ticket thread fidelity [pglite]", () => {
       TELEGRAM_API_ROOT: telegram.apiRoot,
       LOG_LEVEL: "silent",
     });
-    runtime = buildRuntime(config, silentLogger);
+    runtime = await buildRuntime(config, silentLogger);
     h = await startSlackHarness({ db, now, telegramChannel: runtime.channel(db) });
   });
   afterAll(async () => {

@@ -228,7 +228,7 @@ describe("a first reply Telegram refuses [pglite]", () => {
       TELEGRAM_API_ROOT: telegram.apiRoot,
       LOG_LEVEL: "silent",
     });
-    runtime = buildRuntime(config, silentLogger);
+    runtime = await buildRuntime(config, silentLogger);
     h = await startSlackHarness({ db, now, telegramChannel: runtime.channel(db) });
   });
   afterAll(async () => {

@@ -1,5 +1,7 @@
 import { availableParallelism } from "node:os";
-import { isSupportedCountry } from "libphonenumber-js";
+// The metadata the phone parser uses (libphonenumber-js's default, "min"), without the parser:
+// every process reads its configuration, and the whole library is about 300 modules to load.
+import phoneMetadata from "libphonenumber-js/min/metadata";
 import { z } from "zod";
 import type { PhoneRegion } from "../linking/phone";
 
@@ -80,7 +82,7 @@ export const envSchema = z.object({
   PHONE_DEFAULT_REGION: z
     .string()
     .regex(/^[A-Z]{2}$/, "a two-letter country code such as RU or GB")
-    .refine((v) => isSupportedCountry(v), "a country libphonenumber-js knows")
+    .refine((v) => Object.hasOwn(phoneMetadata.countries, v), "a country libphonenumber-js knows")
     .optional(),
   // erasure: the key of the suppression list's digests (at least 32 characters); unset: generated once
   ERASURE_KEY: z.string().trim().min(32, "at least 32 characters (e.g. openssl rand -base64 32)").optional(),

@@ -29,7 +29,7 @@ export function registerStartCommand(program: Command): void {
       });
       const { parts, metrics, close: closeOps } = await startOps(ctx, { routes: [ingest] });
       for (const part of ["bot", "slack", "scheduler", "dispatcher"]) parts.set(part, "starting");
-      const runtime = runtimeFor(ctx, { metrics });
+      const runtime = await runtimeFor(ctx, { metrics });
       const stops: (() => Promise<void>)[] = [closeOps, () => runtime.stop()];
       // Offers, staff replies and CSAT requests: one channel over the one Telegram limiter.
       const staffReplies = runtime.channel(db);

@@ -99,7 +99,7 @@ export function registerTicketsCommands(program: Command): void {
           ctx.db,
           ticketId,
           { text: words.join(" "), staffId: options.staff, internal: Boolean(options.internal) },
-          { channel: buildDispatchChannel(ctx), now: ctx.now(), defaultLocale: ctx.config.business.locale },
+          { channel: await buildDispatchChannel(ctx), now: ctx.now(), defaultLocale: ctx.config.business.locale },
         );
         if (!result.ok) {
           switch (result.error.type) {
@@ -129,7 +129,7 @@ export function registerTicketsCommands(program: Command): void {
       await withContext(async (ctx) => {
         const ticketId = await ticketIdOrFail(ctx, ref);
         const result = await resolveTicket(ctx.db, ticketId, {
-          channel: buildDispatchChannel(ctx),
+          channel: await buildDispatchChannel(ctx),
           now: ctx.now(),
           staffId: options.staff,
           actor: `cli:${options.staff}`,
