@@ -4,6 +4,7 @@ import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { newPGlite, openDatabase, wrapPGlite } from "../core/db/client";
 import { buildCliBundle, freshCliBundle } from "../jobs/cli-bundle.mjs";
+import { blankCluster, buildBlankCluster } from "../core/db/blank-cluster.mjs";
 import { applyMigrations } from "../core/db/migrate";
 import { postgresUnavailableReason, startPostgres, type PostgresServer } from "./postgres-server";
 
@@ -25,12 +26,14 @@ declare module "vitest" {
 
 export const TEMPLATE_DB = "retention_template";
 
-// PGlite's initdb alone costs several CPU-seconds; done once here instead of in every test file
-// (each file runs in a fresh module graph), and the migrations applied once with it.
+// The migrations applied once here instead of in every test file, to the blank cluster `npm ci`
+// made (core/db/blank-cluster.mjs; made here if it is missing, as the product's own new
+// databases would find it).
 async function pgliteTemplate(
   dir: string,
 ): Promise<{ template: string; blank: string; folder: string; blankFolder: string }> {
-  const pglite = newPGlite();
+  if (!blankCluster()) await buildBlankCluster();
+  const pglite = newPGlite(undefined, { loadDataDir: blankCluster() });
   await pglite.waitReady;
   let blank: Uint8Array;
   let template: Uint8Array;

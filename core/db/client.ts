@@ -10,6 +10,7 @@ import copyStreams from "pg-copy-streams";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../../generated/prisma/client";
 import { maskUrl, PGLITE_BUFFERS } from "../config/config";
+import { blankCluster } from "./blank-cluster.mjs";
 import {
   checkEmbeddedFolder,
   describeOwner,
@@ -116,7 +117,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     return serverDatabase(target, () => `PostgreSQL ${maskUrl(target.url)}`, target.url, {}, options.poolSize);
   }
   if (!target.dataDir) {
-    const pglite = newPGlite(undefined, { sharedBuffers: options.sharedBuffers });
+    const pglite = newPGlite(undefined, { sharedBuffers: options.sharedBuffers, loadDataDir: blankCluster() });
     await pglite.waitReady;
     return wrapPGlite(pglite, target);
   }
@@ -236,10 +237,10 @@ async function ownEmbeddedFolder(
   const lock = new SessionLock();
   let opening: Promise<PGlite>;
   try {
-    checkEmbeddedFolder(dataDir);
+    const state = checkEmbeddedFolder(dataDir);
     writeEmbeddedOwner(dataDir, { pid: process.pid, command, startedAt: new Date().toISOString() });
     opening = (async () => {
-      const pglite = newPGlite(dataDir, { sharedBuffers });
+      const pglite = newPGlite(dataDir, { sharedBuffers, loadDataDir: state === "new" ? blankCluster() : undefined });
       try {
         await pglite.waitReady;
       } catch (error) {
