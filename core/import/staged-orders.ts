@@ -658,7 +658,11 @@ interface BatchOrder {
 }
 
 /** File order (of each order's first line): the line index serves it. */
-const BY_LINE: BatchOrder = { orderBy: "first_line", key: "first_line", columns: [{ name: "first_line", type: "int" }] };
+const BY_LINE: BatchOrder = {
+  orderBy: "first_line",
+  key: "first_line",
+  columns: [{ name: "first_line", type: "int" }],
+};
 
 /**
  * Purchases by customer, then file order. A batch of purchases locks its customers and notes
