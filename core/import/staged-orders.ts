@@ -3,7 +3,8 @@
 // binary COPY into a temporary table. Everything after that is set-based SQL on one session:
 // the file's shape, duplicate ids and customer conflicts, grouping lines into orders, refunds and
 // their original orders, unknown customers, totals, and the upserts in batches of `batchSize`
-// (each batch one transaction; with --strict all of them one transaction).
+// (each batch one transaction; with --strict all of them one transaction), purchases customer by
+// customer (see BY_CUSTOMER).
 //
 // The date layout and the decimal mark are inferred from the whole file, as before: the rows
 // are checked with the layout of the first rows while the inference goes on, and in the rare file
