@@ -157,6 +157,38 @@ describeEachDatabase("staged orders import", (kind) => {
     },
   );
 
+  it("purchases of several batches go in customer by customer: a stopped import leaves the first customers' orders whole, their totals exact, and running it again writes the rest", async () => {
+    // 300 orders of 30 customers in turn: every stretch of 100 lines names all 30.
+    await db.execScript(
+      `INSERT INTO customers (external_id) SELECT 'bc' || lpad(i::text, 2, '0') FROM generate_series(0, 29) i ON CONFLICT DO NOTHING`,
+    );
+    const lines = ["order_id,customer_id,date,amount"];
+    for (let i = 0; i < 300; i++)
+      lines.push(`bo${i},bc${String(i % 30).padStart(2, "0")},2025-08-${String(1 + (i % 28)).padStart(2, "0")},10.00`);
+    const f = file(lines);
+    const abort = new AbortController();
+    const stopped = await importFile(
+      db,
+      orders(f, { batchSize: 100, signal: abort.signal, onProgress: () => abort.abort() }),
+    );
+    expect(stopped.aborted).toBe(true);
+    const byCustomer = () =>
+      db.queryRows<{ customer: string; n: number }>(
+        `SELECT c.external_id AS customer, count(*)::int AS n FROM purchases p JOIN customers c ON c.id = p.customer_id
+          WHERE p.external_id LIKE 'bo%' GROUP BY 1 ORDER BY 1`,
+      );
+    // One batch: the first ten customers, each with all ten orders (in file order, 100 lines would
+    // have given all 30 customers three or four each).
+    expect(await byCustomer()).toEqual(
+      Array.from({ length: 10 }, (_, k) => ({ customer: `bc${String(k).padStart(2, "0")}`, n: 10 })),
+    );
+    expect(await purchaseStatsDrift(db)).toEqual([]);
+    const rest = await importFile(db, orders(f, { batchSize: 100 }));
+    expect(rest.written).toEqual({ inserted: 200, updated: 0, unchanged: 100 });
+    expect((await byCustomer()).map((r) => r.n)).toEqual(Array(30).fill(10));
+    expect(await purchaseStatsDrift(db)).toEqual([]);
+  });
+
   it("the date layout comes from the whole file: ambiguous first rows are read again once a later row settles it", async () => {
     // 50,001 rows of one date whose day and month are both at most 12, then one with a first part
     // over 12: day first.
