@@ -48,13 +48,23 @@ export class Utf8List {
     return this.bytes.subarray(i === 0 ? 0 : this.end[i - 1]!, this.end[i]!);
   }
 
-  /** The first `n` texts as two fresh arrays (nothing shared with this list or Node's buffer pool). */
+  /**
+   * The first `n` texts as two arrays that own their memory (nothing shared with Node's buffer
+   * pool), so they can be transferred. They are this list's own when it holds exactly `n` texts
+   * in a buffer of its own: the list must not be used after.
+   */
   export(n: number): { bytes: Uint8Array; end: Uint32Array } {
     const used = n === 0 ? 0 : this.end[n - 1]!;
-    // Not Buffer's slice (a view) nor a pooled Buffer: its whole ArrayBuffer is transferred.
-    const bytes = new Uint8Array(used);
-    bytes.set(this.bytes.subarray(0, used));
-    return { bytes, end: this.end.slice(0, n) };
+    // Not Buffer's slice of a pooled Buffer: its whole ArrayBuffer is transferred. A buffer this
+    // list allocated for itself (4 KB and more: not from the pool) is handed over as it is.
+    const own = this.bytes.byteOffset === 0 && this.bytes.buffer.byteLength === this.bytes.length;
+    let bytes: Uint8Array;
+    if (own) bytes = new Uint8Array(this.bytes.buffer, 0, used);
+    else {
+      bytes = new Uint8Array(used);
+      bytes.set(this.bytes.subarray(0, used));
+    }
+    return { bytes, end: n === this.end.length ? this.end : this.end.slice(0, n) };
   }
 
   /** Sets texts `from`, `from + 1`, ... to the `n` texts of an {@link export}. */
@@ -152,12 +162,18 @@ export class ScoreColumns {
     return this.length++;
   }
 
-  /** The columns so far as fresh arrays, and the buffers to transfer with them. */
+  /**
+   * The columns so far, and the buffers to transfer with them. Columns exactly full are handed
+   * over as they are, not copied (a worker's columns are made to its batch's size; copying them
+   * put a batch's worth of fresh memory, page faults included, on the worker's critical path):
+   * these columns must not be used after.
+   */
   export(ms: number): { batch: ScoredBatch; transfer: ArrayBuffer[] } {
     const n = this.length;
     const batch = { length: n, ms } as ScoredBatch;
     const columns = batch as unknown as Record<NumberColumn, Int32Array | Uint8Array | Float64Array>;
-    for (const name of NUMBER_COLUMNS) columns[name] = this[name].slice(0, n);
+    const full = n === this.customerId.length;
+    for (const name of NUMBER_COLUMNS) columns[name] = full ? this[name] : this[name].slice(0, n);
     batch.reasons = this.reasons.export(n);
     batch.reasonsWithoutSmallOrders = this.reasonsWithoutSmallOrders.export(n);
     const transfer = [
@@ -257,4 +273,12 @@ export function customerScorer(context: ScoringContext): (packed: string, cols: 
     cols.tenureDays[i] = f.tenureDays;
   };
   return (packed, cols) => score(decodeFeatures(packed, spec), cols);
+}
+
+/** Scores one batch of packed feature rows with a {@link customerScorer} into fresh columns. */
+export function scoreBatch(scoreRow: (packed: string, cols: ScoreColumns) => void, rows: readonly string[]) {
+  const started = performance.now();
+  const cols = new ScoreColumns(rows.length);
+  for (const row of rows) scoreRow(row, cols);
+  return cols.export(performance.now() - started);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../config/config";
 import type { ChurnModelParams } from "./churn-model";
-import { customerScorer, ScoreColumns, type ScoringContext } from "./score-batch";
+import { customerScorer, scoreBatch, ScoreColumns, type ScoredBatch, type ScoringContext } from "./score-batch";
 import { ScoringPool } from "./score-pool";
 
 const config = loadConfig({}).analytics;
@@ -37,6 +37,38 @@ describe("scoring workers", () => {
       for (const column of ["churn", "pAlive", "expectedPurchases", "expectedSpend", "clv", "recencyDays"] as const)
         expect(Array.from(pooled[column].subarray(0, 3)), column).toEqual(Array.from(own[column].subarray(0, 3)));
       for (let i = 0; i < 3; i++) expect(pooled.reasons.get(i).toString()).toBe(own.reasons.get(i).toString());
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("leave the batches they have not started to the main thread, which gives the same columns", async () => {
+    const scoreRow = customerScorer(context);
+    const columns = (batch: ScoredBatch) => ({
+      ids: Array.from(batch.customerId),
+      churn: Array.from(batch.churn),
+      clv: Array.from(batch.clv),
+      reasons: Buffer.from(batch.reasons.bytes).toString(),
+    });
+    const expected = [rows.slice(0, 1), rows.slice(1, 2), rows.slice(2)].map((part) =>
+      columns(scoreBatch(scoreRow, part).batch),
+    );
+    const pool = new ScoringPool(1, context);
+    try {
+      // Sent before the worker has even loaded its code: none started, all scored here.
+      const results = [rows.slice(0, 1), rows.slice(1, 2), rows.slice(2)].map((part) => pool.score(part));
+      let here = 0;
+      pool.scoreUnstartedHere((part) => {
+        here++;
+        return scoreBatch(scoreRow, part).batch;
+      });
+      expect(here).toBe(3);
+      expect((await Promise.all(results)).map(columns)).toEqual(expected);
+      // The worker skips the three it received late and goes on with the next batch.
+      expect(columns(await pool.score(rows.slice(2)))).toEqual(expected[2]);
+      pool.scoreUnstartedHere(() => {
+        throw new Error("every batch was started");
+      });
     } finally {
       await pool.close();
     }

@@ -5,6 +5,9 @@ import { Worker } from "node:worker_threads";
 import type { ScoredBatch, ScoringContext } from "./score-batch";
 
 interface Pending {
+  rows: string[];
+  /** 0 while no one has started the batch; the worker sets 1, {@link ScoringPool.scoreUnstartedHere} 2. */
+  claim: Int32Array;
   resolve: (batch: ScoredBatch) => void;
   reject: (error: Error) => void;
 }
@@ -35,10 +38,11 @@ export class ScoringPool {
     for (let k = 0; k < size; k++) {
       const worker = new Worker(boot, { workerData: { entry, context } });
       const slot: PoolWorker = { worker, pending: new Map(), failed: null };
-      worker.on("message", ({ id, batch }: { id: number; batch: ScoredBatch }) => {
+      worker.on("message", ({ id, batch }: { id: number; batch: ScoredBatch | null }) => {
+        // null: the worker skipped a batch this thread took (and resolved) already.
         const pending = slot.pending.get(id);
         slot.pending.delete(id);
-        pending?.resolve(batch);
+        if (batch) pending?.resolve(batch);
       });
       const fail = (error: Error) => {
         slot.failed ??= error;
@@ -62,10 +66,30 @@ export class ScoringPool {
     if (!slot) return Promise.reject(this.workers[0]!.failed!);
     const id = this.nextId++;
     const chosen = slot;
+    // Shared, not copied: the worker and this thread race for the batch on it.
+    const claim = new Int32Array(new SharedArrayBuffer(4));
     return new Promise<ScoredBatch>((resolve, reject) => {
-      chosen.pending.set(id, { resolve, reject });
-      chosen.worker.postMessage({ id, rows });
+      chosen.pending.set(id, { rows, claim, resolve, reject });
+      chosen.worker.postMessage({ id, rows, claim });
     });
+  }
+
+  /**
+   * Scores on this thread, with `scoreHere`, every batch no worker has started yet, and settles
+   * their promises: once there is nothing more to read, this thread would otherwise wait idle
+   * while a worker works through its queue. The same code gives the same columns either way.
+   */
+  scoreUnstartedHere(scoreHere: (rows: string[]) => ScoredBatch): void {
+    for (const slot of this.workers)
+      for (const [id, pending] of slot.pending) {
+        if (Atomics.compareExchange(pending.claim, 0, 0, 2) !== 0) continue;
+        slot.pending.delete(id);
+        try {
+          pending.resolve(scoreHere(pending.rows));
+        } catch (error) {
+          pending.reject(error as Error);
+        }
+      }
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@ import { modelFeatureNames, fitLatentModels, type ChurnModelParams } from "./chu
 import { computeFeatures, countCustomers, discoverAttributes, FEATURE_BATCH, packedFeatureBatches } from "./features";
 import { featureNames } from "./feature-vector";
 import { BinaryCopyWriter } from "../db/copy-binary";
-import { BANDS, customerScorer, ScoreColumns, type ScoredBatch, type ScoringContext } from "./score-batch";
+import { BANDS, customerScorer, scoreBatch, ScoreColumns, type ScoredBatch, type ScoringContext } from "./score-batch";
 import { ScoringPool } from "./score-pool";
 import { quintileScores, rfmSegment, SEGMENTS, type RiskBand, type Segment } from "./segments";
 import { activeChurnModel, trainChurnModel } from "./training";
@@ -80,6 +80,12 @@ const WORKERS_FROM_BATCHES = 4;
 /** Customers scored between two turns of the event loop. */
 const YIELD_EVERY = 2_000;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Where each segment sits in SEGMENTS: by R x 6 + F for {@link rfmSegment}, and the two without purchases. */
+const RFM_SEGMENT = Uint8Array.from({ length: 36 }, (_, k) =>
+  k % 6 && k >= 6 ? SEGMENTS.indexOf(rfmSegment(Math.floor(k / 6), k % 6)) : 0,
+);
+const NEW_SEGMENT = SEGMENTS.indexOf("New");
+const LOST_SEGMENT = SEGMENTS.indexOf("Lost");
 
 /**
  * Scores every customer as of `asOf` with the active churn model (training one first if none
@@ -106,10 +112,21 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     log.warn("scoring without a trained churn model: churn probability from BG/NBD expected purchases");
   }
   const spec = params?.attributeSpec ?? fallback?.attributeSpec ?? [];
-  const total = await countCustomers(db);
+  // The features start (settling the totals, the batch bounds, the first batches' queries) while
+  // the customers are counted: on a server, two backends at once.
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? FEATURE_BATCH));
+  const features = packedFeatureBatches(db, { asOf, attributeSpec: spec, batchSize });
+  const firstBatch = features.next();
+  firstBatch.catch(() => undefined); // awaited below; a failure surfaces there
+  let total: number;
+  try {
+    total = await countCustomers(db);
+  } catch (error) {
+    void firstBatch.then(() => features.return(undefined)).catch(() => undefined);
+    throw error;
+  }
 
   const run = await db.prisma.scoreRun.create({ data: { asOf, modelId: model?.id ?? null, startedAt: now() } });
-  const cols = new ScoreColumns(total);
   const context: ScoringContext = {
     params,
     fallback: fallback && { bgnbd: fallback.bgnbd, gammaGamma: fallback.gammaGamma },
@@ -117,64 +134,93 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     names: params ? modelFeatureNames(params) : featureNames(spec),
     config,
   };
-  const batchSize = Math.max(1, Math.floor(options.batchSize ?? FEATURE_BATCH));
   // Workers pay off once there is enough JavaScript to overlap: each takes a few tenths of a
   // second of CPU to start (loading the sources through tsx), and on PGlite, whose engine shares
   // the main thread, 100,000 customers (two batches) scored slower with one than without.
   const workers =
     total >= WORKERS_FROM_BATCHES * batchSize ? Math.max(0, Math.floor(options.workers ?? config.scoringWorkers)) : 0;
   const pool = workers > 0 ? new ScoringPool(workers, context) : null;
+  // The batches' columns are kept as they come (from a worker: transferred, not copied), not
+  // gathered into columns for the whole run: copying a million customers' columns and reasons
+  // cost the main thread about 0.8 s, most of it faulting in fresh memory.
+  const scored: ScoredBatch[] = [];
+  let n = 0;
   let modelMs = 0;
+  const keep = (batch: ScoredBatch) => {
+    scored.push(batch);
+    n += batch.length;
+    modelMs += batch.ms;
+    options.onProgress?.({ phase: "features", done: n, total });
+  };
   try {
-    const batches = packedFeatureBatches(db, { asOf, attributeSpec: spec, batchSize });
+    const batches = (async function* () {
+      try {
+        for (let next = await firstBatch; !next.done; next = await features.next()) yield next.value;
+      } finally {
+        await features.return(undefined);
+      }
+    })();
     if (pool) {
       // Each batch goes to a worker as it arrives; results are taken in order, keeping every
-      // worker one batch ahead, while the database computes the next batches' features.
-      const scored: Promise<ScoredBatch>[] = [];
-      const take = async () => {
-        const batch = await scored.shift()!;
-        cols.append(batch);
-        modelMs += batch.ms;
-        options.onProgress?.({ phase: "features", done: cols.length, total });
-      };
+      // worker up to two batches ahead, while the database computes the next batches' features.
+      // After the last one, this thread scores the batches no worker has started yet.
+      const pending: Promise<ScoredBatch>[] = [];
       for await (const batch of batches) {
         const result = pool.score(batch);
         result.catch(() => undefined); // awaited in order below; a failure surfaces there
-        scored.push(result);
-        while (scored.length > pool.size) await take();
+        pending.push(result);
+        while (pending.length > pool.size + 1) keep(await pending.shift()!);
       }
-      while (scored.length) await take();
+      const scoreRow = customerScorer(context);
+      pool.scoreUnstartedHere((rows) => scoreBatch(scoreRow, rows).batch);
+      while (pending.length) keep(await pending.shift()!);
     } else {
       const scoreRow = customerScorer(context);
       for await (const batch of batches) {
+        const cols = new ScoreColumns(batch.length);
+        let ms = 0;
         for (let from = 0; from < batch.length; from += YIELD_EVERY) {
           const t = performance.now();
           const to = Math.min(batch.length, from + YIELD_EVERY);
           for (let i = from; i < to; i++) scoreRow(batch[i]!, cols);
-          modelMs += performance.now() - t;
+          ms += performance.now() - t;
           // Let the driver read the next batch's rows meanwhile: a server blocks on a full socket.
           if (to < batch.length) await yieldToEventLoop();
         }
-        options.onProgress?.({ phase: "features", done: cols.length, total });
+        keep(cols.export(ms).batch);
       }
     }
   } finally {
     await pool?.close();
   }
   const riskBands: Record<RiskBand, number> = { low: 0, medium: 0, high: 0 };
-  for (let i = 0; i < cols.length; i++) riskBands[BANDS[cols.band[i]!]!]++;
+  for (const batch of scored) for (let j = 0; j < batch.length; j++) riskBands[BANDS[batch.band[j]!]!]++;
   const featuresMs = Math.round(performance.now() - started);
 
   // segmentPopulation's rule, on the columns as they are (no per-customer objects).
-  const n = cols.length;
-  const rScores = quintileScores(cols.recencyDays.subarray(0, n), false);
-  const fScores = quintileScores(cols.frequency.subarray(0, n));
-  const mScores = quintileScores(cols.monetary.subarray(0, n));
-  const segments = rScores.map((r, i): Segment =>
-    Number.isNaN(cols.recencyDays[i]) ? (cols.tenureDays[i]! <= 90 ? "New" : "Lost") : rfmSegment(r, fScores[i]!),
-  );
-  const segmentIndex = Uint8Array.from(segments, (segment) => SEGMENTS.indexOf(segment));
-  const medianOrder = segmentMedians(segmentIndex, cols.averageOrder.subarray(0, n), SEGMENTS.length);
+  const column = (name: "recencyDays" | "frequency" | "monetary" | "averageOrder") => {
+    const values = new Float64Array(n);
+    let at = 0;
+    for (const batch of scored) {
+      values.set(batch[name], at);
+      at += batch.length;
+    }
+    return values;
+  };
+  const rScores = quintileScores(column("recencyDays"), false);
+  const fScores = quintileScores(column("frequency"));
+  const mScores = quintileScores(column("monetary"));
+  const segmentIndex = new Uint8Array(n);
+  for (let i = 0, k = 0; k < scored.length; k++) {
+    const { recencyDays, tenureDays, length } = scored[k]!;
+    for (let j = 0; j < length; j++, i++)
+      segmentIndex[i] = Number.isNaN(recencyDays[j])
+        ? tenureDays[j]! <= 90
+          ? NEW_SEGMENT
+          : LOST_SEGMENT
+        : RFM_SEGMENT[rScores[i]! * 6 + fScores[i]!]!;
+  }
+  const medianOrder = segmentMedians(segmentIndex, column("averageOrder"), SEGMENTS.length);
   const writeStarted = performance.now();
   let written = 0;
   // Binary COPY: the server stores the numbers as sent instead of parsing their text.
@@ -182,31 +228,38 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const runField = BinaryCopyWriter.field((w) => w.int4(run.id));
   const modelField = BinaryCopyWriter.field((w) => w.int4(model?.id ?? null));
   const asOfField = BinaryCopyWriter.field((w) => w.timestamp(asOf));
-  const textFields = new Map<string, Buffer>();
-  const textField = (value: string) => {
-    let field = textFields.get(value);
-    if (!field) textFields.set(value, (field = BinaryCopyWriter.field((w) => w.text(value))));
-    return field;
-  };
+  const bandFields = BANDS.map((band) => BinaryCopyWriter.field((w) => w.text(band)));
+  const segmentFields = SEGMENTS.map((segment) => BinaryCopyWriter.field((w) => w.text(segment)));
+  const text = (list: { bytes: Uint8Array; end: Uint32Array }, j: number) =>
+    list.bytes.subarray(j === 0 ? 0 : list.end[j - 1]!, list.end[j]!);
   function* rows(from: number, to: number): Generator<Buffer> {
     const out = new BinaryCopyWriter();
-    for (let i = from; i < to; i++) {
-      const band = textField(BANDS[cols.band[i]!]!);
-      const segment = textField(segments[i]!);
+    // The batch holding customer `from`, and its place there.
+    let k = 0;
+    let j = from;
+    while (k < scored.length && j >= scored[k]!.length) j -= scored[k++]!.length;
+    for (let i = from; i < to; i++, j++) {
+      while (j >= scored[k]!.length) {
+        k++;
+        j = 0;
+      }
+      const b = scored[k]!;
+      const band = bandFields[b.band[j]!]!;
+      const segment = segmentFields[segmentIndex[i]!]!;
       // "Small orders" only where the customer's mean order is below their segment's median.
       const reasons =
-        cols.smallOrders[i] && !(cols.averageOrder[i]! < medianOrder[segmentIndex[i]!]!)
-          ? cols.reasonsWithoutSmallOrders.get(i)
-          : cols.reasons.get(i);
+        b.smallOrders[j] && !(b.averageOrder[j]! < medianOrder[segmentIndex[i]!]!)
+          ? text(b.reasonsWithoutSmallOrders, j)
+          : text(b.reasons, j);
       out.row(SCORE_FIELDS, SCORE_FIXED_BYTES + reasons.length + band.length + segment.length);
-      out.encoded(runField).int4(cols.customerId[i]!).encoded(modelField).encoded(asOfField);
+      out.encoded(runField).int4(b.customerId[j]!).encoded(modelField).encoded(asOfField);
       out
-        .float8(cols.churn[i]!)
+        .float8(b.churn[j]!)
         .encoded(band)
-        .float8(cols.pAlive[i]!)
-        .float8(cols.expectedPurchases[i]!)
-        .float8(cols.expectedSpend[i]!)
-        .float8(cols.clv[i]!);
+        .float8(b.pAlive[j]!)
+        .float8(b.expectedPurchases[j]!)
+        .float8(b.expectedSpend[j]!)
+        .float8(b.clv[j]!);
       out.bytes(reasons).int4(rScores[i]!).int4(fScores[i]!).int4(mScores[i]!).encoded(segment);
       if (out.full) yield out.take();
       if (++written % WRITE_BATCH === 0) options.onProgress?.({ phase: "writing", done: written, total: n });
@@ -226,8 +279,10 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   options.onProgress?.({ phase: "writing", done: n, total: n });
   const writeMs = Math.round(performance.now() - writeStarted);
 
+  const perSegment = new Uint32Array(SEGMENTS.length);
+  for (let i = 0; i < n; i++) perSegment[segmentIndex[i]!]!++;
   const segmentCounts: Partial<Record<Segment, number>> = {};
-  for (const s of segments) segmentCounts[s] = (segmentCounts[s] ?? 0) + 1;
+  for (let k = 0; k < SEGMENTS.length; k++) if (perSegment[k]) segmentCounts[SEGMENTS[k]!] = perSegment[k];
   const method = params ? "logistic" : "bgnbd-fallback";
   const durationMs = Math.round(performance.now() - started);
   await db.prisma.scoreRun.update({
