@@ -83,7 +83,6 @@ describe("retention CLI", () => {
       "order_id,customer_id,date,amount\no1,k1,2025-01-01,10\no2,k1,2025-01-01,5\no3,k2,2025-02-01,7\n",
     );
     await createMigratedDataDir(dataDir);
-    expect((await retention(["db", "migrate"], { DATA_DIR: dataDir })).code).toBe(0);
     expect((await retention(["import", "orders", orders, "--create-customers"], { DATA_DIR: dataDir })).code).toBe(0);
     expect(await retention(["db", "check-totals"], { DATA_DIR: dataDir })).toMatchObject({
       code: 0,
