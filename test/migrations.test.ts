@@ -25,7 +25,11 @@ async function catalog(db: Database): Promise<string[]> {
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 
-/** `prisma migrate diff --from-empty --to-schema-datamodel`: schema.prisma as one SQL script. */
+/**
+ * `prisma migrate diff --from-empty --to-schema-datamodel`: schema.prisma as one SQL script. The
+ * CLI connects to a database even for a diff between schema files and changes nothing there; the
+ * test server's spares it a throwaway embedded database (PGlite's initdb, seconds of CPU).
+ */
 async function schemaScript(): Promise<string> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
@@ -33,7 +37,12 @@ async function schemaScript(): Promise<string> {
       path.join(ROOT, "node_modules/prisma/build/index.js"),
       ...["migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"],
     ],
-    { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, DATABASE_URL: postgresUrl("postgres") ?? "" },
+    },
   );
   return stdout;
 }
