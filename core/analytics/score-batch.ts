@@ -28,6 +28,11 @@ export interface ScoringContext {
   >;
 }
 
+/** Text `i` of texts kept as UTF-8 bytes back to back (a {@link Utf8List} or its export). */
+export function utf8At<T extends Uint8Array>(list: { bytes: T; end: Uint32Array }, i: number): T {
+  return list.bytes.subarray(i === 0 ? 0 : list.end[i - 1]!, list.end[i]!) as T;
+}
+
 /** Texts kept as UTF-8 bytes back to back, set in index order (0, 1, 2, ...). */
 export class Utf8List {
   private bytes: Buffer;
@@ -45,7 +50,7 @@ export class Utf8List {
   }
 
   get(i: number): Buffer {
-    return this.bytes.subarray(i === 0 ? 0 : this.end[i - 1]!, this.end[i]!);
+    return utf8At({ bytes: this.bytes, end: this.end }, i);
   }
 
   /**
@@ -67,19 +72,10 @@ export class Utf8List {
     return { bytes, end: n === this.end.length ? this.end : this.end.slice(0, n) };
   }
 
-  /** Sets texts `from`, `from + 1`, ... to the `n` texts of an {@link export}. */
-  append(from: number, texts: { bytes: Uint8Array; end: Uint32Array }): void {
-    const n = texts.end.length;
-    if (n === 0) return;
-    const start = this.reserve(from, texts.bytes.length, n);
-    this.bytes.set(texts.bytes, start);
-    for (let k = 0; k < n; k++) this.end[from + k] = start + texts.end[k]!;
-  }
-
-  /** Makes room for `count` texts from `i` on, of `bytes` bytes, after text i - 1; returns where they start. */
-  private reserve(i: number, bytes: number, count = 1): number {
-    if (i + count > this.end.length) {
-      const bigger = new Uint32Array(Math.max(i + count, this.end.length * 2));
+  /** Makes room for text `i` of `bytes` bytes after text i - 1; returns where it starts. */
+  private reserve(i: number, bytes: number): number {
+    if (i + 1 > this.end.length) {
+      const bigger = new Uint32Array(Math.max(i + 1, this.end.length * 2));
       bigger.set(this.end);
       this.end = bigger;
     }
@@ -184,16 +180,6 @@ export class ScoreColumns {
       batch.reasonsWithoutSmallOrders.end.buffer as ArrayBuffer,
     ];
     return { batch, transfer };
-  }
-
-  /** Adds a batch's customers after the ones so far, in its order. */
-  append(batch: ScoredBatch): void {
-    const from = this.length;
-    if (from + batch.length > this.customerId.length) this.allocate(Math.max(from + batch.length, from * 2));
-    for (const name of NUMBER_COLUMNS) (this[name] as Float64Array).set(batch[name] as Float64Array, from);
-    this.reasons.append(from, batch.reasons);
-    this.reasonsWithoutSmallOrders.append(from, batch.reasonsWithoutSmallOrders);
-    this.length += batch.length;
   }
 
   /** (Re)allocates every column for `capacity` customers, keeping the ones so far. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../config/config";
 import type { ChurnModelParams } from "./churn-model";
-import { customerScorer, scoreBatch, ScoreColumns, type ScoredBatch, type ScoringContext } from "./score-batch";
+import { customerScorer, scoreBatch, ScoreColumns, utf8At, type ScoredBatch, type ScoringContext } from "./score-batch";
 import { ScoringPool } from "./score-pool";
 
 const config = loadConfig({}).analytics;
@@ -29,14 +29,18 @@ describe("scoring workers", () => {
     const pool = new ScoringPool(2, context);
     try {
       const [a, b] = await Promise.all([pool.score(rows.slice(0, 2)), pool.score(rows.slice(2))]);
-      const pooled = new ScoreColumns(1);
-      pooled.append(a);
-      pooled.append(b);
-      expect(pooled.length).toBe(3);
-      expect(Array.from(pooled.customerId.subarray(0, 3))).toEqual([1, 2, 3]);
+      // The two batches one after the other, as the run reads them.
+      const pooled = (
+        column: "customerId" | "churn" | "pAlive" | "expectedPurchases" | "expectedSpend" | "clv" | "recencyDays",
+      ) => [a, b].flatMap((batch) => Array.from(batch[column]));
+      const reasons = [a, b].flatMap((batch) =>
+        Array.from({ length: batch.length }, (_, j) => Buffer.from(utf8At(batch.reasons, j)).toString()),
+      );
+      expect(a.length + b.length).toBe(3);
+      expect(pooled("customerId")).toEqual([1, 2, 3]);
       for (const column of ["churn", "pAlive", "expectedPurchases", "expectedSpend", "clv", "recencyDays"] as const)
-        expect(Array.from(pooled[column].subarray(0, 3)), column).toEqual(Array.from(own[column].subarray(0, 3)));
-      for (let i = 0; i < 3; i++) expect(pooled.reasons.get(i).toString()).toBe(own.reasons.get(i).toString());
+        expect(pooled(column), column).toEqual(Array.from(own[column].subarray(0, 3)));
+      for (let i = 0; i < 3; i++) expect(reasons[i]).toBe(own.reasons.get(i).toString());
     } finally {
       await pool.close();
     }

@@ -8,7 +8,15 @@ import { modelFeatureNames, fitLatentModels, type ChurnModelParams } from "./chu
 import { computeFeatures, countCustomers, discoverAttributes, FEATURE_BATCH, packedFeatureBatches } from "./features";
 import { featureNames } from "./feature-vector";
 import { BinaryCopyWriter } from "../db/copy-binary";
-import { BANDS, customerScorer, scoreBatch, ScoreColumns, type ScoredBatch, type ScoringContext } from "./score-batch";
+import {
+  BANDS,
+  customerScorer,
+  scoreBatch,
+  ScoreColumns,
+  utf8At,
+  type ScoredBatch,
+  type ScoringContext,
+} from "./score-batch";
 import { ScoringPool } from "./score-pool";
 import { quintileScores, rfmSegment, SEGMENTS, type RiskBand, type Segment } from "./segments";
 import { activeChurnModel, trainChurnModel } from "./training";
@@ -230,8 +238,6 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
   const asOfField = BinaryCopyWriter.field((w) => w.timestamp(asOf));
   const bandFields = BANDS.map((band) => BinaryCopyWriter.field((w) => w.text(band)));
   const segmentFields = SEGMENTS.map((segment) => BinaryCopyWriter.field((w) => w.text(segment)));
-  const text = (list: { bytes: Uint8Array; end: Uint32Array }, j: number) =>
-    list.bytes.subarray(j === 0 ? 0 : list.end[j - 1]!, list.end[j]!);
   function* rows(from: number, to: number): Generator<Buffer> {
     const out = new BinaryCopyWriter();
     // The batch holding customer `from`, and its place there.
@@ -249,8 +255,8 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
       // "Small orders" only where the customer's mean order is below their segment's median.
       const reasons =
         b.smallOrders[j] && !(b.averageOrder[j]! < medianOrder[segmentIndex[i]!]!)
-          ? text(b.reasonsWithoutSmallOrders, j)
-          : text(b.reasons, j);
+          ? utf8At(b.reasonsWithoutSmallOrders, j)
+          : utf8At(b.reasons, j);
       out.row(SCORE_FIELDS, SCORE_FIXED_BYTES + reasons.length + band.length + segment.length);
       out.encoded(runField).int4(b.customerId[j]!).encoded(modelField).encoded(asOfField);
       out
