@@ -50,22 +50,37 @@ export function telegramLimitsFromConfig(config: Config): TelegramLimits {
 
 /** Builds the external clients from configuration without contacting anything. */
 export async function buildRuntime(config: Config, log: Logger, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+  const model =
+    overrides.chatModel ??
+    (config.llm.apiKey ? (await import("../bot/llm/openai-chat")).chatModelFromConfig(config) : undefined);
+  const chatModel = model && overrides.metrics ? instrumentChatModel(model, overrides.metrics) : model;
+  const translate = defaultTranslator({ brand: config.business.brandName });
   const { token, apiRoot } = config.telegram;
   let telegram: TelegramClient | undefined;
-  let createTelegramChannel: typeof import("../bot/telegram/telegram-channel").createTelegramChannel | undefined;
+  // The channel of one database over the shared client; undefined without a token.
+  let telegramChannel: ((db: Database) => MessageChannel) | undefined;
   if (token) {
-    const [{ createTelegramClient }, { countRateLimits }, channelModule] = await Promise.all([
+    const [{ createTelegramClient }, { countRateLimits }, { createTelegramChannel }] = await Promise.all([
       import("../bot/telegram/telegram-api"),
       import("../bot/telegram/metrics"),
       import("../bot/telegram/telegram-channel"),
     ]);
-    createTelegramChannel = channelModule.createTelegramChannel;
-    telegram = createTelegramClient({
+    const client = createTelegramClient({
       token,
       apiRoot,
       limits: overrides.telegramLimits ?? telegramLimitsFromConfig(config),
       inner: overrides.metrics ? [countRateLimits(overrides.metrics)] : [],
     });
+    telegram = client;
+    telegramChannel = (db) =>
+      createTelegramChannel({
+        api: client.api,
+        chatModel,
+        modelTimeoutMs: config.llm.offerTimeoutMs,
+        translate,
+        enrich: (m) => enrichOutboundMessage(db, m),
+        log,
+      });
   }
   const { botToken, apiUrl } = config.slack;
   let slack: WebClient | undefined;
@@ -73,10 +88,6 @@ export async function buildRuntime(config: Config, log: Logger, overrides: Runti
     const { WebClient } = await import("@slack/web-api");
     slack = new WebClient(botToken, apiUrl ? { slackApiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/` } : {});
   }
-  const model =
-    overrides.chatModel ??
-    (config.llm.apiKey ? (await import("../bot/llm/openai-chat")).chatModelFromConfig(config) : undefined);
-  const chatModel = model && overrides.metrics ? instrumentChatModel(model, overrides.metrics) : model;
   const channels = new WeakMap<Database, MessageChannel>();
   return {
     telegram,
@@ -85,17 +96,7 @@ export async function buildRuntime(config: Config, log: Logger, overrides: Runti
     channel(db) {
       let channel = channels.get(db);
       if (!channel) {
-        channel =
-          telegram && createTelegramChannel
-            ? createTelegramChannel({
-                api: telegram.api,
-                chatModel,
-                modelTimeoutMs: config.llm.offerTimeoutMs,
-                translate: defaultTranslator({ brand: config.business.brandName }),
-                enrich: (m) => enrichOutboundMessage(db, m),
-                log,
-              })
-            : new DryRunChannel(log, { translate: defaultTranslator({ brand: config.business.brandName }) });
+        channel = telegramChannel?.(db) ?? new DryRunChannel(log, { translate });
         channels.set(db, channel);
       }
       return channel;
