@@ -32,16 +32,19 @@ export const TEMPLATE_DB = "retention_template";
 async function pgliteTemplate(
   dir: string,
 ): Promise<{ template: string; blank: string; folder: string; blankFolder: string }> {
-  if (!blankCluster()) await buildBlankCluster();
-  const pglite = newPGlite(undefined, { loadDataDir: blankCluster() });
+  let cluster = blankCluster();
+  if (!cluster) {
+    await buildBlankCluster();
+    cluster = blankCluster()!;
+  }
+  // The blank cluster is the unmigrated database: its bytes, as they are, for both.
+  const blank = new Uint8Array(await cluster.arrayBuffer());
+  const pglite = newPGlite(undefined, { loadDataDir: new Blob([blank]) });
   await pglite.waitReady;
-  let blank: Uint8Array;
   let template: Uint8Array;
   try {
-    const dump = async () => new Uint8Array(await (await pglite.dumpDataDir("none")).arrayBuffer());
-    blank = await dump();
     await applyMigrations(wrapPGlite(pglite));
-    template = await dump();
+    template = new Uint8Array(await (await pglite.dumpDataDir("none")).arrayBuffer());
   } finally {
     await pglite.close();
   }
