@@ -649,19 +649,17 @@ async function writePurchases(
 
 /**
  * The order a kind's batches take its rows in (`orderBy`, which an index on the groups table
- * serves), the same as a row value compared with `>` and `<=` (`key`), and the columns that make
- * it up, with their types.
+ * serves; in parentheses, the row value a batch's bounds are compared with), and the columns that
+ * make it up, with their types.
  */
 interface BatchOrder {
   orderBy: string;
-  key: string;
   columns: { name: string; type: string }[];
 }
 
 /** File order (of each order's first line): the line index serves it. */
 const BY_LINE: BatchOrder = {
   orderBy: "first_line",
-  key: "first_line",
   columns: [{ name: "first_line", type: "int" }],
 };
 
@@ -676,7 +674,6 @@ const BY_LINE: BatchOrder = {
  */
 const BY_CUSTOMER: BatchOrder = {
   orderBy: `customer COLLATE "C", first_line`,
-  key: `(customer COLLATE "C", first_line)`,
   columns: [
     { name: "customer", type: "text" },
     { name: "first_line", type: "int" },
@@ -689,8 +686,8 @@ function batchRange(order: BatchOrder, after: unknown[] | null, last: unknown[] 
   const bound = (values: unknown[]) =>
     `(${order.columns.map((c, k) => `$${params.push(values[k])}::${c.type}`).join(", ")})`;
   const where = [
-    ...(after ? [`${order.key} > ${bound(after)}`] : []),
-    ...(last ? [`${order.key} <= ${bound(last)}`] : []),
+    ...(after ? [`(${order.orderBy}) > ${bound(after)}`] : []),
+    ...(last ? [`(${order.orderBy}) <= ${bound(last)}`] : []),
   ];
   return { where: where.map((w) => ` AND ${w}`).join(""), params };
 }
