@@ -103,6 +103,7 @@ function logLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
   const lnGammaR = lnGamma(r);
   const lnBetaAB = lnBeta(a, b);
   const lnA = Math.log(a);
+  const rLnAlpha = r * Math.log(alpha);
   const lnGammaRX = g.xValues.map((x) => lnGamma(r + x));
   const lnBetaABX = g.xValues.map((x) => lnBeta(a, b + x));
   const lnBX1 = g.xValues.map((x) => Math.log(b + x - 1));
@@ -112,13 +113,16 @@ function logLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
   for (let i = 0; i < g.x.length; i++) {
     const x = g.x[i]!;
     const k = g.xIndex[i]!;
-    const common = lnGammaRX[k]! - lnGammaR + r * Math.log(alpha) + lnBetaABX[k]! - lnBetaAB;
+    const common = lnGammaRX[k]! - lnGammaR + rLnAlpha + lnBetaABX[k]! - lnBetaAB;
     const stillAlive = -(r + x) * lnAlphaT[g.TIndex[i]!]!;
     let ll: number;
     if (x > 0) {
       const droppedOut = lnA - lnBX1[k]! - (r + x) * lnAlphaTx[g.txIndex[i]!]!;
-      const m = Math.max(stillAlive, droppedOut);
-      ll = common + m + Math.log(Math.exp(stillAlive - m) + Math.exp(droppedOut - m));
+      // ln(e^stillAlive + e^droppedOut) around the larger term, whose own exponential is e^0 = 1.
+      ll =
+        stillAlive >= droppedOut
+          ? common + stillAlive + Math.log(1 + Math.exp(droppedOut - stillAlive))
+          : common + droppedOut + Math.log(Math.exp(stillAlive - droppedOut) + 1);
     } else {
       ll = common + stillAlive;
     }
@@ -137,14 +141,16 @@ function mbgLogLikelihood(p: BgNbdParams, g: GroupedSummaries): number {
   const lnBX = g.xValues.map((x) => Math.log(b + x));
   const lnAlphaT = g.TValues.map((T) => Math.log(alpha + T));
   const lnAlphaTx = g.txValues.map((tx) => Math.log(alpha + tx));
+  const rLnAlpha = r * Math.log(alpha);
+  const lnA = Math.log(a);
   let total = 0;
   for (let i = 0; i < g.x.length; i++) {
     const x = g.x[i]!;
     const k = g.xIndex[i]!;
-    const common = lnGammaRX[k]! - lnGammaR + r * Math.log(alpha) + lnBetaABX1[k]! - lnBetaAB;
+    const common = lnGammaRX[k]! - lnGammaR + rLnAlpha + lnBetaABX1[k]! - lnBetaAB;
     const lnAlphaTi = lnAlphaT[g.TIndex[i]!]!;
     const stillAlive = -(r + x) * lnAlphaTi;
-    const deadOdds = Math.log(a) - lnBX[k]! + (r + x) * (lnAlphaTi - lnAlphaTx[g.txIndex[i]!]!);
+    const deadOdds = lnA - lnBX[k]! + (r + x) * (lnAlphaTi - lnAlphaTx[g.txIndex[i]!]!);
     const log1pExp = deadOdds > 0 ? deadOdds + Math.log1p(Math.exp(-deadOdds)) : Math.log1p(Math.exp(deadOdds));
     total += g.count[i]! * (common + stillAlive + log1pExp);
   }
