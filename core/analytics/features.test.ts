@@ -181,6 +181,40 @@ describe("features are identical on PGlite and PostgreSQL", () => {
   });
 });
 
+describe("features on PGlite, which has no autovacuum", () => {
+  it("first refresh the planner's statistics of the tables they read that grew since last taken", async () => {
+    const db = await createTestDatabase("pglite");
+    try {
+      // Written by hand, not imported: nothing has analysed purchases since they were empty.
+      const ids = await makeCustomers(
+        db,
+        Array.from({ length: 600 }, () => ({ signedUpAt: at("2024-01-01T00:00:00Z") })),
+      );
+      await db.prisma.$executeRawUnsafe(
+        `INSERT INTO purchases (external_id, customer_id, purchased_at, amount)
+         SELECT 'st-' || c || '-' || k, c, timestamp '2025-05-01' - make_interval(days => (c * 37 + k * 91) % 300), 25
+           FROM unnest($1::int[]) AS x(c), generate_series(1, 3) AS k`,
+        ids,
+      );
+      const estimate = async () =>
+        (await db.queryRows<{ n: number }>(`SELECT reltuples::int AS n FROM pg_class WHERE relname = 'purchases'`))[0]!
+          .n;
+      expect(await estimate()).toBeLessThan(100);
+
+      const { rows } = await computeFeatures(db, { asOf, customerIds: ids });
+      expect(rows).toHaveLength(600);
+      expect(await estimate()).toBe(1800);
+      // The planner now expects the purchases it reads, instead of one row.
+      const [plan] = await db.queryRows<{ "QUERY PLAN": string }>(
+        `EXPLAIN SELECT customer_id, count(*) FROM purchases WHERE customer_id > 0 AND customer_id <= 600 GROUP BY 1`,
+      );
+      expect(Number(/rows=(\d+)/.exec(plan!["QUERY PLAN"])![1])).toBeGreaterThan(100);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 describe("packed feature rows", () => {
   it("parse to the same doubles as Number(), field by field, whatever the text", () => {
     // Texts as PostgreSQL writes them (integers, money, float8 seconds and attribute values) and

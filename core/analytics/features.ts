@@ -2,7 +2,7 @@
 // happened at or after `asOf` is ignored (the leakage guard), so training can use a past cut-off.
 // The same SQL runs on PGlite and PostgreSQL.
 import type { Database } from "../db/client";
-import { settlePurchaseStats } from "../db/purchase-stats";
+import { analyzeGrownTables, settlePurchaseStats } from "../db/purchase-stats";
 
 const DAY_SECONDS = 86_400;
 
@@ -207,6 +207,9 @@ const STATS_AGGREGATE = (only: (column: string) => string) => `
     ) w ON w.customer_id = s.customer_id
    WHERE s.customer_id > $2 AND s.customer_id <= $3${only("s.customer_id")}`;
 
+/** The tables the features query reads. */
+const FEATURE_TABLES = ["customers", "purchases", "customer_purchase_stats", "refunds", "feedback", "offer_issues"];
+
 /** Where the purchase aggregates come from; see {@link purchaseSource}. */
 export type PurchaseSource = "purchases" | "stats";
 
@@ -392,6 +395,7 @@ export async function* packedFeatureBatches(
   const source = options.source ?? (await purchaseSource(db, options.asOf));
   // The totals must have caught up with the purchases before they are read.
   if (source === "stats") await settlePurchaseStats(db);
+  await analyzeGrownTables(db, FEATURE_TABLES);
   const ids = options.customerIds ? [...options.customerIds] : null;
   const sql = FEATURES_SQL(attrs.sql, source, ids ? `$${4 + attrs.params.length}` : null);
   const asOf = options.asOf.toISOString();
