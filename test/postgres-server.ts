@@ -1,7 +1,7 @@
 // Starts a throw-away PostgreSQL 15 cluster on a free loopback port for the test run.
 // Used by vitest's global setup and by benchmarks. Skips (returns null) where the server
 // binaries are missing, so `npm test` still passes on a machine without them.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -42,18 +42,27 @@ export async function startPostgres(): Promise<PostgresServer> {
   const dataDir = path.join(dir, "data");
   const port = await freePort();
   // As root, PostgreSQL refuses to run: run its tools as the postgres user.
+  const command = (cmd: string, args: string[]): [string, string[]] =>
+    asRoot
+      ? ["su", ["postgres", "-s", "/bin/sh", "-c", [path.join(PG_BIN, cmd), ...args].map(shellQuote).join(" ")]]
+      : [path.join(PG_BIN, cmd), args];
   const run = (cmd: string, args: string[]) => {
-    const result = asRoot
-      ? spawnSync(
-          "su",
-          ["postgres", "-s", "/bin/sh", "-c", [path.join(PG_BIN, cmd), ...args].map(shellQuote).join(" ")],
-          { encoding: "utf8" },
-        )
-      : spawnSync(path.join(PG_BIN, cmd), args, { encoding: "utf8" });
+    const result = spawnSync(...command(cmd, args), { encoding: "utf8" });
     if (result.status !== 0) throw new Error(`${cmd} failed: ${result.stderr || result.stdout}`);
   };
-  run("initdb", ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]);
-  run("pg_ctl", [
+  // initdb and the start without blocking this thread: the global setup builds PGlite's
+  // template meanwhile.
+  const runAside = (cmd: string, args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(...command(cmd, args), { stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
+      child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
+      child.once("error", reject);
+      child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} failed: ${output}`))));
+    });
+  await runAside("initdb", ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]);
+  await runAside("pg_ctl", [
     "-D",
     dataDir,
     "-l",
