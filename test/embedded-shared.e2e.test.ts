@@ -12,6 +12,7 @@ import type TelegramServer from "telegram-test-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newPGlite } from "../core/db/client";
 import { botMessages, emulatorUser, startEmulator } from "../bot/telegram/test-harness";
+import { TEST_NODE_FLAGS } from "./helpers/campaign-fixture";
 import { createMigratedDataDir } from "./helpers/db";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -93,7 +94,11 @@ beforeAll(async () => {
   for (let i = 1; i <= CUSTOMERS; i++) rows.push(`C${String(i).padStart(3, "0")},Customer ${i},true`);
   writeFileSync(customers, `${rows.join("\n")}\n`);
   expect((await retention(["import", "customers", customers])).code).toBe(0);
-  start = spawn(process.execPath, ["jobs/retention.mjs", "start"], { cwd: ROOT, env, stdio: "ignore" });
+  start = spawn(process.execPath, [...TEST_NODE_FLAGS, "jobs/retention.mjs", "start"], {
+    cwd: ROOT,
+    env,
+    stdio: "ignore",
+  });
 }, 600_000);
 
 afterAll(async () => {
