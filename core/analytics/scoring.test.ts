@@ -11,7 +11,7 @@ import { loadConfig } from "../config/config";
 import type { Database } from "../db/client";
 import { silentLogger } from "../log";
 import { createTestDatabase } from "../../test/helpers/db";
-import { currentScoreRunId, scoreAll } from "./scoring";
+import { currentScoreRunId, scoreAll, segmentMedians } from "./scoring";
 import { computeFeatures } from "./features";
 import { readReasons } from "./reasons";
 import { modelFeatureNames, type ChurnModelParams } from "./churn-model";
@@ -22,6 +22,23 @@ import { SEGMENTS, segmentPopulation } from "./segments";
 
 const asOf = new Date("2025-06-01T00:00:00.000Z");
 const config = loadConfig({}).analytics;
+
+it("segment medians: the middle of each segment's sorted values, without its missing ones", () => {
+  let seed = 3;
+  const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+  for (const n of [0, 1, 2, 9, 400, 3000]) {
+    const segmentIndex = Uint8Array.from({ length: n }, () => Math.floor(random() * 4));
+    const values = Float64Array.from({ length: n }, () =>
+      random() < 0.1 ? Number.NaN : Math.round(random() * 50) / 4,
+    );
+    const expected = [0, 1, 2, 3, 4].map((k) => {
+      const part = values.filter((v, i) => segmentIndex[i] === k && !Number.isNaN(v)).sort();
+      const m = part.length;
+      return m === 0 ? Number.NaN : m % 2 ? part[(m - 1) / 2]! : (part[m / 2 - 1]! + part[m / 2]!) / 2;
+    });
+    expect(Array.from(segmentMedians(segmentIndex, values, 5))).toEqual(expected);
+  }
+});
 
 describeEachDatabase("scoring every customer", (kind) => {
   let db: Database;

@@ -18,7 +18,7 @@ import {
   type ScoringContext,
 } from "./score-batch";
 import { ScoringPool } from "./score-pool";
-import { quintileScores, rfmSegment, SEGMENTS, type RiskBand, type Segment } from "./segments";
+import { orderStatistic, quintileScoreColumn, rfmSegment, SEGMENTS, type RiskBand, type Segment } from "./segments";
 import { activeChurnModel, trainChurnModel } from "./training";
 
 export interface ScoreProgress {
@@ -58,7 +58,7 @@ export interface ScoreRunSummary {
 
 /**
  * The median mean order value of each segment's customers with purchases (NaN for a segment
- * without any), from one typed array sorted segment by segment.
+ * without any), from one typed array grouped segment by segment.
  */
 export function segmentMedians(segmentIndex: Uint8Array, values: Float64Array, segments: number): Float64Array {
   const counts = new Uint32Array(segments + 1);
@@ -69,9 +69,12 @@ export function segmentMedians(segmentIndex: Uint8Array, values: Float64Array, s
   for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) grouped[at[segmentIndex[i]!]!++] = values[i]!;
   const medians = new Float64Array(segments).fill(Number.NaN);
   for (let k = 0; k < segments; k++) {
-    const part = grouped.subarray(counts[k]!, counts[k + 1]!).sort();
+    const part = grouped.subarray(counts[k]!, counts[k + 1]!);
     const n = part.length;
-    if (n > 0) medians[k] = n % 2 ? part[(n - 1) / 2]! : (part[n / 2 - 1]! + part[n / 2]!) / 2;
+    if (n === 0) continue;
+    // The middle one (odd n), or the two middle ones: the upper, then the largest below it.
+    const upper = orderStatistic(part, n >> 1);
+    medians[k] = n % 2 ? upper : (orderStatistic(part, (n >> 1) - 1, n >> 1) + upper) / 2;
   }
   return medians;
 }
@@ -215,9 +218,9 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     }
     return values;
   };
-  const rScores = quintileScores(column("recencyDays"), false);
-  const fScores = quintileScores(column("frequency"));
-  const mScores = quintileScores(column("monetary"));
+  const rScores = quintileScoreColumn(column("recencyDays"), false);
+  const fScores = quintileScoreColumn(column("frequency"));
+  const mScores = quintileScoreColumn(column("monetary"));
   const segmentIndex = new Uint8Array(n);
   for (let i = 0, k = 0; k < scored.length; k++) {
     const { recencyDays, tenureDays, length } = scored[k]!;

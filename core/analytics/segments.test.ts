@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { quintileScores, rfmSegment, riskBand, segmentPopulation, SEGMENTS } from "./segments";
+import { orderStatistic, quintileScores, rfmSegment, riskBand, segmentPopulation, SEGMENTS } from "./segments";
 
 describe("quintile scores", () => {
   it("splits ten distinct values into five equal groups", () => {
@@ -30,6 +30,27 @@ describe("quintile scores", () => {
         expect(quintileScores(values, higherIsBetter)).toEqual(expected);
       }
     }
+  });
+});
+
+describe("order statistics", () => {
+  it("find the value a sort puts at each place, with many ties and a shrinking range", () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    for (const n of [1, 2, 5, 64, 1000, 5000])
+      for (const spread of [3, 1000, 1e9]) {
+        const values = Float64Array.from({ length: n }, () => Math.floor(random() * spread) - spread / 2);
+        const sorted = values.slice().sort();
+        const work = values.slice();
+        // Downwards, each search within the places below the last one, as the quintiles search.
+        let end = n;
+        for (const k of [n - 1, Math.floor((3 * n) / 4), Math.floor(n / 2), Math.floor(n / 5), 0]) {
+          if (k >= end) continue;
+          expect(orderStatistic(work, k, end)).toBe(sorted[k]);
+          end = k + 1;
+        }
+        expect(work.slice().sort()).toEqual(sorted);
+      }
   });
 });
 

@@ -44,34 +44,88 @@ export interface RfmScores {
  * `null` (and NaN) values score 1. With `higherIsBetter = false` (recency in days) the order is reversed.
  */
 export function quintileScores(values: ArrayLike<number | null>, higherIsBetter = true): number[] {
+  return Array.from(
+    quintileScoreColumn(
+      Float64Array.from(values, (v) => v ?? Number.NaN),
+      higherIsBetter,
+    ),
+  );
+}
+
+/** {@link quintileScores} of a column (NaN where there is no value), as bytes. */
+export function quintileScoreColumn(values: Float64Array, higherIsBetter = true): Uint8Array {
   const n = values.length;
   const keys = new Float64Array(n);
   let m = 0;
   for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (v !== null && v !== undefined && Number.isFinite(v)) keys[m++] = higherIsBetter ? v : -v;
+    const v = values[i]!;
+    if (Number.isFinite(v)) keys[m++] = higherIsBetter ? v : -v;
   }
-  const sorted = keys.subarray(0, m).sort();
   const missing = n - m;
   // With `below` the values under a key (plus the missing ones), the score reaches s when
   // 5 x below >= (s - 1) x n, i.e. when at least cut[s] present values are below the key,
-  // i.e. when the key exceeds sorted[cut[s] - 1]. Four comparisons per value, no search.
-  const cut = [0, 0, 0, 0, 0, 0];
-  for (let score = 2; score <= 5; score++) cut[score] = Math.max(0, Math.ceil(((score - 1) * n - 5 * missing) / 5));
-  const scores = new Array<number>(n);
+  // i.e. when the key exceeds the cut[s]-th smallest present value: four order statistics,
+  // found by selection instead of sorting every value. The bars rise with s, so a key's score
+  // is 1 plus the bars it exceeds.
+  const bar = new Float64Array(6);
+  // From the highest bar down: each search keeps to the keys below the one found before.
+  let end = m;
+  for (let score = 5; score >= 2; score--) {
+    const cut = Math.max(0, Math.ceil(((score - 1) * n - 5 * missing) / 5));
+    if (cut === 0) bar[score] = Number.NEGATIVE_INFINITY;
+    else if (cut > m) bar[score] = Number.POSITIVE_INFINITY;
+    else {
+      bar[score] = orderStatistic(keys, cut - 1, end);
+      end = cut;
+    }
+  }
+  const scores = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (v === null || v === undefined || !Number.isFinite(v)) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) {
       scores[i] = 1;
       continue;
     }
     const key = higherIsBetter ? v : -v;
-    let score = 1;
-    while (score < 5 && (cut[score + 1]! === 0 || (cut[score + 1]! <= m && sorted[cut[score + 1]! - 1]! < key)))
-      score++;
-    scores[i] = score;
+    scores[i] = 1 + +(bar[2]! < key) + +(bar[3]! < key) + +(bar[4]! < key) + +(bar[5]! < key);
   }
   return scores;
+}
+
+/**
+ * The k-th smallest (from 0) of `values[0..end)`, which it reorders: afterwards the ones before
+ * k are no larger and the ones after it no smaller (so a smaller k can then search `[0, k)`).
+ * Quickselect, median of three; a range that shrinks too slowly is sorted instead.
+ */
+export function orderStatistic(values: Float64Array, k: number, end = values.length): number {
+  let lo = 0;
+  let hi = end - 1;
+  for (let rounds = 0; lo < hi; rounds++) {
+    if (rounds > 64) {
+      values.subarray(lo, hi + 1).sort();
+      break;
+    }
+    const mid = (lo + hi) >>> 1;
+    const a = values[lo]!;
+    const b = values[mid]!;
+    const c = values[hi]!;
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (pivot < values[j]!) j--;
+      if (i <= j) {
+        const t = values[i]!;
+        values[i++] = values[j]!;
+        values[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return values[k]!;
 }
 
 /** The named segment for an R and F score (see the map at the top of this file). */
