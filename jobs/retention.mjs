@@ -2,9 +2,9 @@
 // The `retention` command. Sources are TypeScript run through tsx, so a clone works without a
 // build step; `npm run build` only type-checks. `npm ci` also prebuilds the command line into
 // jobs/.build (jobs/cli-bundle.mjs), used while no source has changed since: it starts in about
-// half the CPU time. RETENTION_FROM_SOURCES=true always runs the sources.
+// a third of the CPU time. RETENTION_FROM_SOURCES=true always runs the sources.
 import v8 from "node:v8";
-import { freshCliBundle } from "./cli-bundle.mjs";
+import { freshCliBundle, loadCliBundle } from "./cli-bundle.mjs";
 
 // V8 recompiles WebAssembly functions that ran a while (PGlite's engine, Prisma's query
 // compiler) with its optimizing compiler, on other threads. A command that ends in seconds paid
@@ -12,13 +12,14 @@ import { freshCliBundle } from "./cli-bundle.mjs";
 // instead of 1.35 s with a budget 100 times V8's default, while `retention demo` (a minute of
 // work) took the same CPU either way. Only `start`, which runs for days, keeps V8's default.
 const command = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
-if (command !== "start") v8.setFlagsFromString("--wasm-tiering-budget=180000000");
+const v8Flags = command === "start" ? [] : ["--wasm-tiering-budget=180000000"];
+for (const flag of v8Flags) v8.setFlagsFromString(flag);
 
 const fromSources = ["true", "1", "yes"].includes(process.env.RETENTION_FROM_SOURCES ?? "");
 const bundle = fromSources ? null : freshCliBundle();
 let main;
 if (bundle) {
-  ({ main } = await import(bundle));
+  ({ main } = loadCliBundle(bundle, v8Flags));
 } else {
   const { register } = await import("tsx/esm/api");
   register();

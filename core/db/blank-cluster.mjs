@@ -57,11 +57,10 @@ export async function buildBlankCluster(root = ROOT) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  try {
-    const file = await buildBlankCluster();
-    console.log(`retention: blank embedded database made (${path.relative(ROOT, file)})`);
-  } catch (error) {
+  buildBlankCluster().then(
+    (file) => console.log(`retention: blank embedded database made (${path.relative(ROOT, file)})`),
     // Never fails an install: without it, a new embedded database runs initdb.
-    console.warn(`retention: could not make the blank embedded database (${error.message}); initdb will run instead`);
-  }
+    (error) =>
+      console.warn(`retention: could not make the blank embedded database (${error.message}); initdb will run instead`),
+  );
 }
