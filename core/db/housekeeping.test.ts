@@ -27,11 +27,31 @@ it("forgets handled updates after a week and link tokens a month after they expi
       { token: "live", customerId: customer.id, expiresAt: daysAgo(-2) },
     ],
   });
-  expect(await runHousekeeping(db, { now })).toEqual({ processedUpdates: 2, linkTokens: 1 });
+  expect(await runHousekeeping(db, { now })).toMatchObject({ processedUpdates: 2, linkTokens: 1 });
   expect((await db.prisma.processedUpdate.findMany()).map((u) => u.updateId)).toEqual(["2"]);
   expect((await db.prisma.linkToken.findMany({ orderBy: { token: "asc" } })).map((t) => t.token)).toEqual([
     "live",
     "recent",
   ]);
-  expect(await runHousekeeping(db, { now })).toEqual({ processedUpdates: 0, linkTokens: 0 });
+  expect(await runHousekeeping(db, { now })).toEqual({ processedUpdates: 0, linkTokens: 0, analyzed: [] });
+});
+
+it("on PGlite, which has no autovacuum, refreshes the statistics of the tables that grew, and only those", async () => {
+  const now = new Date("2026-11-22T12:00:00Z");
+  const relation = async (name: string) =>
+    (
+      await db.queryRows<{ reltuples: number }>(
+        `SELECT reltuples::float8 AS reltuples FROM pg_class WHERE relname = $1`,
+        [name],
+      )
+    )[0]!.reltuples;
+  await runHousekeeping(db, { now });
+  await db.execScript(`INSERT INTO processed_updates (source, update_id, processed_at)
+    SELECT 'telegram', 'u' || i, '2026-11-22T11:00:00Z' FROM generate_series(1, 5000) i`);
+  expect(await relation("processed_updates")).toBeLessThan(5000);
+
+  const { analyzed } = await runHousekeeping(db, { now });
+  expect(analyzed).toEqual(["processed_updates"]);
+  expect(await relation("processed_updates")).toBeGreaterThanOrEqual(5000);
+  expect((await runHousekeeping(db, { now })).analyzed).toEqual([]);
 });

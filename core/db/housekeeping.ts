@@ -1,7 +1,11 @@
 // Rows that only matter for a while: ids of handled Telegram/Slack updates (redeliveries come
 // within hours; Telegram keeps undelivered updates for 24 hours) and used or expired one-time
 // link tokens. Deleting them keeps those tables, and the lookups on every update, small.
+// On PGlite, which has no autovacuum, it also refreshes the planner's statistics of the tables
+// that grew or shrank since they were last taken (the outbox, feedback, tickets: every query,
+// not only the features that scoring reads, is planned from them).
 import type { Database } from "./client";
+import { analyzeGrownTables } from "./purchase-stats";
 
 export interface HousekeepingOptions {
   now: Date;
@@ -14,6 +18,8 @@ export interface HousekeepingOptions {
 export interface HousekeepingResult {
   processedUpdates: number;
   linkTokens: number;
+  /** Tables whose planner statistics were refreshed (PGlite only; a server's autovacuum does it). */
+  analyzed: string[];
 }
 
 /** Deletes what is past keeping. Safe to run at any time and from several instances. */
@@ -25,5 +31,6 @@ export async function runHousekeeping(db: Database, options: HousekeepingOptions
     where: { processedAt: { lt: updatesBefore } },
   });
   const linkTokens = await db.prisma.linkToken.deleteMany({ where: { expiresAt: { lt: tokensBefore } } });
-  return { processedUpdates: processedUpdates.count, linkTokens: linkTokens.count };
+  const analyzed = await analyzeGrownTables(db, "all");
+  return { processedUpdates: processedUpdates.count, linkTokens: linkTokens.count, analyzed };
 }

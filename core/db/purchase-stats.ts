@@ -42,22 +42,25 @@ export async function analyzeCustomersIfStale(db: Database): Promise<void> {
 }
 
 /**
- * On PGlite, refreshes the planner's statistics of those of `tables` whose size moved by more
- * than a tenth (and a page) since they were last taken. PGlite has no autovacuum, so nothing else
+ * On PGlite, refreshes the planner's statistics of those of `tables` (or of every table of ours)
+ * whose size moved by more than a tenth (and a page) since they were last taken, and names them. PGlite has no autovacuum, so nothing else
  * does it for tables that grow outside imports (feedback, offers, rows written by hand): planned
  * as if they were still empty, the features of 600 customers as of a past date joined their
  * purchases by nested loop and took 13 s instead of 0.1 s. Sizes come from the catalog and the
  * files, without counting rows. A server's autovacuum keeps its own statistics.
  */
-export async function analyzeGrownTables(db: Database, tables: readonly string[]): Promise<void> {
-  if (db.target.kind !== "pglite") return;
-  const [grown] = await db.queryRows<{ names: string | null }>(
-    `SELECT string_agg(format('%I', relname), ', ') AS names FROM pg_class
-      WHERE oid = ANY($1::text[]::regclass[])
-        AND abs(pg_relation_size(oid) / current_setting('block_size')::int - relpages) > 1 + relpages / 10`,
-    [tables],
+export async function analyzeGrownTables(db: Database, tables: readonly string[] | "all"): Promise<string[]> {
+  if (db.target.kind !== "pglite") return [];
+  const grown = await db.queryRows<{ name: string }>(
+    `SELECT format('%I', relname) AS name FROM pg_class
+      WHERE ($1::text[] IS NULL AND relkind = 'r' AND relnamespace = 'public'::regnamespace
+             OR oid = ANY($1::text[]::regclass[]))
+        AND abs(pg_relation_size(oid) / current_setting('block_size')::int - relpages) > 1 + relpages / 10
+      ORDER BY 1`,
+    [tables === "all" ? null : tables],
   );
-  if (grown?.names) await db.execScript(`ANALYZE ${grown.names}`);
+  if (grown.length) await db.execScript(`ANALYZE ${grown.map((t) => t.name).join(", ")}`);
+  return grown.map((t) => t.name);
 }
 
 /** Recounts every customer's totals (after a load with the triggers disabled, or a repair). */
