@@ -163,7 +163,7 @@ describeEachDatabase("scoring every customer", (kind) => {
   });
 
   it("scores the same, bit for bit, in worker threads as on the main thread", async () => {
-    // Nine feature batches of 50 (workers start from four): spread over two workers, taken back in order.
+    // Nine feature batches of 50 (workers start from two): spread over two workers, taken back in order.
     const inline = await scoreAll(db, { asOf, config, log: silentLogger, batchSize: 50, workers: 0 });
     const pooled = await scoreAll(db, { asOf, config, log: silentLogger, batchSize: 50, workers: 2 });
     expect([inline.workers, pooled.workers]).toEqual([0, 2]);

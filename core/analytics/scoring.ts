@@ -86,8 +86,8 @@ const SCORE_FIELDS = 15;
 const SCORE_FIXED_BYTES = 15 * 4 + 6 * 4 + 6 * 8;
 /** Rows per COPY statement on PGlite, which loads one blob at a time. */
 const WRITE_BATCH = 20_000;
-/** Feature batches a run must have for workers to score them (200,000 customers by default). */
-const WORKERS_FROM_BATCHES = 4;
+/** Feature batches a run must have for workers to score them (100,000 customers by default). */
+const WORKERS_FROM_BATCHES = 2;
 /** Customers scored between two turns of the event loop. */
 const YIELD_EVERY = 2_000;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -145,9 +145,12 @@ export async function scoreAll(db: Database, options: ScoreOptions): Promise<Sco
     names: params ? modelFeatureNames(params) : featureNames(spec),
     config,
   };
-  // Workers pay off once there is enough JavaScript to overlap: each takes a few tenths of a
-  // second of CPU to start (loading the sources through tsx), and on PGlite, whose engine shares
-  // the main thread, 100,000 customers (two batches) scored slower with one than without.
+  // Workers pay off once there is JavaScript to overlap with the next batch's read: each takes a
+  // few tenths of a second of CPU to start (loading the sources through tsx). On PGlite, whose
+  // engine shares the main thread, 100,000 customers (two batches) on an idle 2-core machine
+  // scored in 2.64 s and 2.84 s with one worker against 2.99 s and 3.02 s without (medians of
+  // three, alternating); on a machine busy with other work (load 8-11) one worker made it slower,
+  // 8.26 s against 6.58 s, as a start that waits for a core is not paid back.
   const workers =
     total >= WORKERS_FROM_BATCHES * batchSize ? Math.max(0, Math.floor(options.workers ?? config.scoringWorkers)) : 0;
   const pool = workers > 0 ? new ScoringPool(workers, context) : null;

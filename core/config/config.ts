@@ -257,7 +257,7 @@ export interface Config {
     riskMedium: number;
     /** Pseudo-customers the per-customer uplift learner's effective size is weighed against. */
     upliftLearnerShrinkage: number;
-    /** Worker threads a scoring run of 200,000 customers or more uses (0: the main thread alone). */
+    /** Worker threads a scoring run of 100,000 customers or more uses (0: the main thread alone). */
     scoringWorkers: number;
   };
   contact: {
