@@ -84,8 +84,43 @@ const CATALOG_FINGERPRINT = `
 
 let templateFingerprint: string | null = null;
 
-async function fingerprint(pglite: PGlite): Promise<string> {
-  return (await pglite.query<{ f: string }>(CATALOG_FINGERPRINT)).rows[0]!.f;
+/** What emptying a database needs of its connection; a PGlite instance is one as it is. */
+interface Connection {
+  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  /** Several statements in one go. */
+  exec(sql: string): Promise<unknown>;
+}
+
+function serverConnection(client: pg.Client): Connection {
+  return {
+    query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await client.query(sql, params)).rows as T[] }),
+    exec: (sql) => client.query(sql),
+  };
+}
+
+async function fingerprint(connection: Connection): Promise<string> {
+  return (await connection.query<{ f: string }>(CATALOG_FINGERPRINT)).rows[0]!.f;
+}
+
+/**
+ * Empties every table but the seeded ones and restarts every sequence; true when the catalog is
+ * then the template's (`expected`), so the database can serve the next test.
+ */
+async function emptied(connection: Connection, expected: string | null): Promise<boolean> {
+  const tables = await connection.query<{ name: string }>(
+    `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
+     WHERE schemaname = 'public' AND tablename <> ALL($1)`,
+    [SEEDED_TABLES],
+  );
+  if (tables.rows.length) {
+    // Without triggers: the purchases table's own TRUNCATE trigger empties tables named here too.
+    await connection.exec(`SET session_replication_role = replica;
+      TRUNCATE ${tables.rows.map((t) => t.name).join(", ")} RESTART IDENTITY CASCADE;
+      RESET session_replication_role`);
+  }
+  await connection.query(`SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false)
+                          FROM pg_sequences WHERE schemaname = 'public'`);
+  return (await fingerprint(connection)) === expected;
 }
 
 async function takePGlite(): Promise<PGlite> {
@@ -106,20 +141,7 @@ async function givePGliteBack(pglite: PGlite): Promise<void> {
   try {
     if (pglite.isInTransaction()) await pglite.exec("ROLLBACK");
     await pglite.exec("DISCARD ALL");
-    const tables = await pglite.query<{ name: string }>(
-      `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
-       WHERE schemaname = 'public' AND tablename <> ALL($1)`,
-      [SEEDED_TABLES],
-    );
-    if (tables.rows.length) {
-      // Without triggers: the purchases table's own TRUNCATE trigger empties tables named here too.
-      await pglite.exec(`SET session_replication_role = replica;
-        TRUNCATE ${tables.rows.map((t) => t.name).join(", ")} RESTART IDENTITY CASCADE;
-        RESET session_replication_role`);
-    }
-    await pglite.exec(`SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false)
-                       FROM pg_sequences WHERE schemaname = 'public'`);
-    if ((await fingerprint(pglite)) === templateFingerprint) {
+    if (await emptied(pglite, templateFingerprint)) {
       idlePGlites.push(pglite);
       return;
     }
@@ -201,10 +223,7 @@ async function createPostgresDatabase(): Promise<string> {
   }
   // Taken from a new copy, never from the template: a session on it would stop the next copy.
   if (postgresFingerprint === null) {
-    postgresFingerprint = await withPostgres(
-      name,
-      async (client) => (await client.query(CATALOG_FINGERPRINT)).rows[0].f,
-    );
+    postgresFingerprint = await withPostgres(name, (client) => fingerprint(serverConnection(client)));
   }
   return name;
 }
@@ -236,19 +255,7 @@ async function givePostgresBack(name: string): Promise<void> {
         if (attempt === 20) return false;
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
-      const tables = await client.query<{ name: string }>(
-        `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
-         WHERE schemaname = 'public' AND tablename <> ALL($1)`,
-        [SEEDED_TABLES],
-      );
-      if (tables.rows.length) {
-        await client.query(`SET session_replication_role = replica;
-          TRUNCATE ${tables.rows.map((t) => t.name).join(", ")} RESTART IDENTITY CASCADE;
-          RESET session_replication_role`);
-      }
-      await client.query(`SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false)
-                          FROM pg_sequences WHERE schemaname = 'public'`);
-      return (await client.query<{ f: string }>(CATALOG_FINGERPRINT)).rows[0]!.f === postgresFingerprint;
+      return emptied(serverConnection(client), postgresFingerprint);
     });
     if (reusable) idlePostgres.push(name);
   } catch {
