@@ -138,23 +138,19 @@ export async function buildCliBundle(dir = BUNDLE_DIR, root = ROOT) {
   }
   if (before.has(PACKAGES_RECORD)) inputs[PACKAGES_RECORD] = before.get(PACKAGES_RECORD);
   mkdirSync(dir, { recursive: true });
-  let hash = "";
-  for (const out of result.outputFiles) {
-    writeFileSync(out.path, out.contents);
-    if (out.path.endsWith(ENTRY)) hash = createHash("sha1").update(out.contents).digest("hex");
-  }
+  for (const out of result.outputFiles) writeFileSync(out.path, out.contents);
   // Written last: a build stopped half-way leaves no manifest, so no bundle is used.
-  writeFileSync(path.join(dir, MANIFEST), JSON.stringify({ node: process.version, entry: ENTRY, hash, inputs }));
+  writeFileSync(path.join(dir, MANIFEST), JSON.stringify({ node: process.version, entry: ENTRY, inputs }));
   return { dir, sources: Object.keys(inputs).length };
 }
 
 /**
  * Runs the bundle at `entry` and returns its exports; `v8Flags` are those the process set at run
- * time (the code cache depends on them as on the command line's). Compiled code comes from the cache file
- * beside it when V8 accepts it; otherwise the functions compiled by the time the process exits
- * are written there for the next one. The cache is named after the bundle's contents and V8's
- * flags (V8 itself checks only the source's length and the flags), so a rebuilt bundle or
- * another set of flags never runs code compiled for a different one.
+ * time (the code cache depends on them as on the command line's). Compiled code comes from the
+ * cache file beside it when V8 accepts it; otherwise the functions compiled by the time the
+ * process exits are written there for the next one. The cache is named after the bundle's
+ * contents and V8's flags (V8 itself checks only the source's length and the flags), so a rebuilt
+ * bundle or another set of flags never runs code compiled for a different one.
  */
 export function loadCliBundle(entry, v8Flags = []) {
   const bytes = readFileSync(entry);

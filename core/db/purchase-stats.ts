@@ -43,11 +43,12 @@ export async function analyzeCustomersIfStale(db: Database): Promise<void> {
 
 /**
  * On PGlite, refreshes the planner's statistics of those of `tables` (or of every table of ours)
- * whose size moved by more than a tenth (and a page) since they were last taken, and names them. PGlite has no autovacuum, so nothing else
- * does it for tables that grow outside imports (feedback, offers, rows written by hand): planned
- * as if they were still empty, the features of 600 customers as of a past date joined their
- * purchases by nested loop and took 13 s instead of 0.1 s. Sizes come from the catalog and the
- * files, without counting rows. A server's autovacuum keeps its own statistics.
+ * whose size moved by more than a tenth (and a page) since they were last taken, and names them.
+ * PGlite has no autovacuum, so nothing else does it for tables that grow outside imports
+ * (feedback, offers, rows written by hand): planned as if they were still empty, the features of
+ * 600 customers as of a past date joined their purchases by nested loop and took 13 s instead of
+ * 0.1 s. Sizes come from the catalog and the files, without counting rows. A server's autovacuum
+ * keeps its own statistics.
  */
 export async function analyzeGrownTables(db: Database, tables: readonly string[] | "all"): Promise<string[]> {
   if (db.target.kind !== "pglite") return [];
