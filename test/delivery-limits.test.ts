@@ -93,7 +93,7 @@ describe("one Telegram limiter for the bot and the dispatcher", () => {
     "delivers every message exactly once through 429s longer than the lease, never over 30 a second",
     { timeout: 600_000 },
     async () => {
-      standIn = await startBotApiStandIn();
+      standIn = await startBotApiStandIn({ stampArrivals: true });
       // Three first sends to every seventh chat are refused with a retry_after of 12 s (lease 10 s).
       let refusals = 3;
       standIn.rateLimit = (chatId, earlier) => (earlier === 0 && chatId % 7 === 0 && refusals-- > 0 ? 12 : undefined);
@@ -142,8 +142,9 @@ describe("one Telegram limiter for the bot and the dispatcher", () => {
         }),
       );
 
-      // The stand-in stamps a send when this process's event loop gets to it: on a loaded machine,
-      // as late as the loop's longest stall, which can bring two sends' stamps that much closer.
+      // The stand-in stamps a send as it arrives, on a thread of its own; the send leaves when this
+      // process's event loop gets to it: on a loaded machine, as late as the loop's longest stall,
+      // which can bring two sends of one chat that much closer.
       const stall = monitorEventLoopDelay({ resolution: 10 });
       stall.enable();
       const stop = new AbortController();
@@ -203,7 +204,7 @@ describe("one Telegram limiter for the bot and the dispatcher", () => {
       expect(stats.lostLease).toBe(0);
       // Bot replies and dispatcher sends together, 429s included: never more than 30 in a second,
       // and one chat's messages (accepted ones) at least about a second apart, less the longest
-      // stall of the loop that stamped them.
+      // stall of the loop that sent them.
       expect(busiestSecond(standIn.sends)).toBeLessThanOrEqual(30);
       const stampSlackMs = stall.max / 1e6;
       for (let i = 0; i < 60; i++) {

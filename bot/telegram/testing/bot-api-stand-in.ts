@@ -5,8 +5,16 @@
 // those below the offset the bot confirmed. It edits the texts of messages it sent
 // (editMessageText, recorded in `edits`) and serves files added with `addFile` (getFile and the
 // file download). Only what the delivery path uses is implemented; any other method answers `true`.
+//
+// The stand-in answers on the test's own thread, whose event loop, busy with the bot, the
+// dispatcher and an embedded database, can read a request hundreds of milliseconds after it was
+// sent (measured: up to 577 ms on a loaded machine, while the sender wrote each within 17 ms of
+// its limiter's start), which would bunch arrival times that were spaced. With `stampArrivals`,
+// a front on a worker thread of its own takes each request as it arrives, stamps the time and
+// passes it on to the stand-in.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Worker } from "node:worker_threads";
 
 export interface RecordedSend {
   /** The message id the stand-in answered with (accepted sends only). */
@@ -64,7 +72,45 @@ export interface BotApiStandIn {
   close(): Promise<void>;
 }
 
-export async function startBotApiStandIn(): Promise<BotApiStandIn> {
+/** The header the arrival front adds: when the request reached it (ms since the epoch). */
+const ARRIVED_AT = "x-stand-in-arrived-at";
+
+// The front: a reverse proxy to the stand-in that only stamps. A request the stand-in never
+// answers (`hold`) stays open here too, until the stand-in closes its connections.
+const FRONT_SOURCE = `
+const http = require("node:http");
+const { parentPort, workerData } = require("node:worker_threads");
+const agent = new http.Agent({ keepAlive: true });
+const server = http.createServer((req, res) => {
+  const arrivedAt = String(Date.now());
+  const upstream = http.request(
+    { host: "127.0.0.1", port: workerData.port, method: req.method, path: req.url, agent,
+      headers: { ...req.headers, "${ARRIVED_AT}": arrivedAt } },
+    (answer) => {
+      res.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(res);
+      answer.on("aborted", () => res.destroy());
+    },
+  );
+  upstream.on("error", () => res.destroy());
+  req.pipe(upstream);
+});
+server.listen(0, "127.0.0.1", () => parentPort.postMessage(server.address().port));
+parentPort.on("message", () => {
+  server.closeAllConnections();
+  server.close(() => { agent.destroy(); parentPort.close(); });
+});
+`;
+
+export async function startBotApiStandIn(
+  options: {
+    /**
+     * Stamp each request's arrival on a worker thread of its own (see the module comment), for
+     * tests that check the times messages arrived at.
+     */
+    stampArrivals?: boolean;
+  } = {},
+): Promise<BotApiStandIn> {
   const sends: RecordedSend[] = [];
   const callsPerChat = new Map<number, number>();
   let updates: { update_id: number }[] = [];
@@ -91,19 +137,26 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
       files.set(fileId, { path, content: Buffer.from(content) });
     },
     fileCalls: [],
-    close: () =>
-      new Promise((resolve) => {
-        for (const wake of waiters) wake();
+    close: async () => {
+      for (const wake of waiters) wake();
+      if (front) {
+        const ended = new Promise((resolve) => front!.once("exit", resolve));
+        front.postMessage("close");
+        await ended;
+      }
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
+  let front: Worker | undefined;
   const answer = (res: http.ServerResponse, status: number, body: object) => {
     res.writeHead(status, { "content-type": "application/json" });
     res.end(JSON.stringify(body));
   };
   const server = http.createServer((req, res) => {
-    const at = Date.now();
+    const at = Number(req.headers[ARRIVED_AT] ?? Date.now());
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -254,6 +307,14 @@ export async function startBotApiStandIn(): Promise<BotApiStandIn> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   standIn.apiRoot = `http://127.0.0.1:${port}`;
+  if (options.stampArrivals) {
+    front = new Worker(FRONT_SOURCE, { eval: true, workerData: { port } });
+    const frontPort = await new Promise<number>((resolve, reject) => {
+      front!.once("message", resolve);
+      front!.once("error", reject);
+    });
+    standIn.apiRoot = `http://127.0.0.1:${frontPort}`;
+  }
   return standIn;
 }
 
