@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { SHORT_RUN_V8_FLAGS } from "./jobs/v8-flags.mjs";
 import LongestFirst from "./test/sequencer.ts";
 
 export default defineConfig({
@@ -26,7 +27,7 @@ export default defineConfig({
     // As `retention` does for commands that end (jobs/retention.mjs): the engines' WebAssembly is
     // not recompiled by V8's optimizing compiler for a test's few queries. Three PGlite-heavy
     // files: 52.4 s of CPU -> 51.1 s and 48.6 s -> 45.1 s, in alternating runs.
-    execArgv: ["--wasm-tiering-budget=180000000"],
+    execArgv: SHORT_RUN_V8_FLAGS,
     reporters: ["default", "./test/summary-reporter.ts"],
     // Longest files first (recorded durations on a fresh checkout), so the workers end together.
     sequence: { sequencer: LongestFirst },

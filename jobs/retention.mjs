@@ -5,14 +5,11 @@
 // a third of the CPU time. RETENTION_FROM_SOURCES=true always runs the sources.
 import v8 from "node:v8";
 import { freshCliBundle, loadCliBundle } from "./cli-bundle.mjs";
+import { SHORT_RUN_V8_FLAGS } from "./v8-flags.mjs";
 
-// V8 recompiles WebAssembly functions that ran a while (PGlite's engine, Prisma's query
-// compiler) with its optimizing compiler, on other threads. A command that ends in seconds paid
-// more for that than it won: opening an embedded folder, one query and closing took 2.2 s of CPU
-// instead of 1.35 s with a budget 100 times V8's default, while `retention demo` (a minute of
-// work) took the same CPU either way. Only `start`, which runs for days, keeps V8's default.
+// Only `start` keeps V8's default WebAssembly tiering (see jobs/v8-flags.mjs).
 const command = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
-const v8Flags = command === "start" ? [] : ["--wasm-tiering-budget=180000000"];
+const v8Flags = command === "start" ? [] : SHORT_RUN_V8_FLAGS;
 for (const flag of v8Flags) v8.setFlagsFromString(flag);
 
 const fromSources = ["true", "1", "yes"].includes(process.env.RETENTION_FROM_SOURCES ?? "");

@@ -9,6 +9,7 @@ import type { ContactPolicy } from "../../core/campaigns/contact-policy";
 import { planCampaign } from "../../core/campaigns/plan";
 import { insertScoredCustomers, upsertOffers } from "../../core/campaigns/test-fixtures";
 import type { Database } from "../../core/db/client";
+import { SHORT_RUN_V8_FLAGS } from "../../jobs/v8-flags.mjs";
 
 export const NO_QUIET_HOURS: ContactPolicy = {
   quietHoursStart: 0,
@@ -87,11 +88,11 @@ export async function plannedCampaign(
 
 /**
  * Node flags for a `retention start` a test runs: it lives seconds, not days, so its engines'
- * WebAssembly stays with the quick compiler as every other command's does (jobs/retention.mjs);
+ * WebAssembly stays with the quick compiler as every other command's does (jobs/v8-flags.mjs);
  * V8's optimizing recompilation, which only `start` keeps, cost it about 0.9 s of CPU in its
- * first seconds. Harmless for the other commands, which set the same budget themselves.
+ * first seconds. Harmless for the other commands, which set the same flags themselves.
  */
-export const TEST_NODE_FLAGS = ["--wasm-tiering-budget=180000000"];
+export const TEST_NODE_FLAGS = SHORT_RUN_V8_FLAGS;
 
 /** Spawns `retention <args>` as a separate process with the given environment. */
 export function spawnRetention(args: string[], env: Record<string, string>): ChildProcess {
