@@ -2,7 +2,8 @@
 // happened at or after `asOf` is ignored (the leakage guard), so training can use a past cut-off.
 // The same SQL runs on PGlite and PostgreSQL.
 import type { Database } from "../db/client";
-import { analyzeGrownTables, settlePurchaseStats } from "../db/purchase-stats";
+import { analyzeGrownTables } from "../db/planner-statistics";
+import { settlePurchaseStats } from "../db/purchase-stats";
 
 const DAY_SECONDS = 86_400;
 

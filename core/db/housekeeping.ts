@@ -5,7 +5,7 @@
 // that grew or shrank since they were last taken (the outbox, feedback, tickets: every query,
 // not only the features that scoring reads, is planned from them).
 import type { Database } from "./client";
-import { analyzeGrownTables } from "./purchase-stats";
+import { analyzeGrownTables } from "./planner-statistics";
 
 export interface HousekeepingOptions {
   now: Date;

@@ -4,6 +4,7 @@
 // 20261123000000_purchase_stats). The importer settles after each orders file, scoring before it
 // reads, so the totals it reads are never behind the purchases.
 import type { Database } from "./client";
+import { analyzeCustomersIfStale } from "./planner-statistics";
 
 /**
  * From this many recounted customers on, a settle also refreshes the planner's statistics of the
@@ -25,43 +26,6 @@ export async function settlePurchaseStats(db: Database): Promise<number> {
   await analyzeCustomersIfStale(db);
   await db.execScript(`ANALYZE purchases, customer_purchase_stats`);
   return settled;
-}
-
-/**
- * Refreshes the planner's statistics of customers when their number moved by more than a tenth
- * since they were last taken (autovacuum's rule; PGlite has no autovacuum, and a server's runs
- * a minute later at best). Customer imports call it when they are done, so the orders import
- * after them is planned knowing how many customers there are.
- */
-export async function analyzeCustomersIfStale(db: Database): Promise<void> {
-  const [customers] = await db.queryRows<{ stale: boolean }>(
-    `SELECT (SELECT reltuples FROM pg_class WHERE oid = 'customers'::regclass) NOT BETWEEN 0.9 * n AND 1.1 * n AS stale
-       FROM (SELECT count(*) AS n FROM customers) c`,
-  );
-  if (customers?.stale !== false) await db.execScript(`ANALYZE customers`);
-}
-
-/**
- * On PGlite, refreshes the planner's statistics of those of `tables` (or of every table of ours)
- * whose size moved by more than a tenth (and a page) since they were last taken, and names them.
- * PGlite has no autovacuum, so nothing else does it for tables that grow outside imports
- * (feedback, offers, rows written by hand): planned as if they were still empty, the features of
- * 600 customers as of a past date joined their purchases by nested loop and took 13 s instead of
- * 0.1 s. Sizes come from the catalog and the files, without counting rows. A server's autovacuum
- * keeps its own statistics.
- */
-export async function analyzeGrownTables(db: Database, tables: readonly string[] | "all"): Promise<string[]> {
-  if (db.target.kind !== "pglite") return [];
-  const grown = await db.queryRows<{ name: string }>(
-    `SELECT format('%I', relname) AS name FROM pg_class
-      WHERE ($1::text[] IS NULL AND relkind = 'r' AND relnamespace = 'public'::regnamespace
-             OR oid = ANY($1::text[]::regclass[]))
-        AND abs(pg_relation_size(oid) / current_setting('block_size')::int - relpages) > 1 + relpages / 10
-      ORDER BY 1`,
-    [tables === "all" ? null : tables],
-  );
-  if (grown.length) await db.execScript(`ANALYZE ${grown.map((t) => t.name).join(", ")}`);
-  return grown.map((t) => t.name);
 }
 
 /** Recounts every customer's totals (after a load with the triggers disabled, or a repair). */

@@ -8,7 +8,8 @@ import {
   type SuppressionList,
 } from "../consent/suppression";
 import type { Database, Prisma, PrismaClient } from "../db/client";
-import { analyzeCustomersIfStale, settlePurchaseStats } from "../db/purchase-stats";
+import { analyzeCustomersIfStale } from "../db/planner-statistics";
+import { settlePurchaseStats } from "../db/purchase-stats";
 import {
   CUSTOMER_FIELDS,
   customerFromCells,
