@@ -75,7 +75,7 @@ describe("retention CLI", () => {
     expect(missing.stderr).toMatch(/nope\.csv: no such file/);
   });
 
-  it("checks the purchase totals scoring reads against the purchases, and recounts them with --fix", async () => {
+  it("checks the purchase totals scoring reads against the purchases, and recounts them with --fix; metrics of that old history name the --to that covers it", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "cli-test-"));
     const orders = path.join(dataDir, "orders.csv");
     writeFileSync(
@@ -101,6 +101,15 @@ describe("retention CLI", () => {
       stdout: expect.stringMatching(/recounted; 0 differ now/),
     });
     expect((await retention(["db", "check-totals"], { DATA_DIR: dataDir })).code).toBe(0);
+
+    // Up to today, the last 90 days hold none of this 2025 history: the warning names the --to.
+    const today = await retention(["metrics", "--json"], { DATA_DIR: dataDir });
+    expect(today.code).toBe(0);
+    expect(JSON.parse(today.stdout)).toMatchObject({ buyers: 0 });
+    expect(today.stderr).toMatch(/newest purchase is from 2025-02-01.*`retention metrics --to 2025-02-02`/);
+    const then = await retention(["metrics", "--to", "2025-02-02", "--json"], { DATA_DIR: dataDir });
+    expect(JSON.parse(then.stdout)).toMatchObject({ buyers: 2 });
+    expect(then.stderr).not.toMatch(/warning/);
   });
 
   it("reads segment names as staff write them and refuses dates that do not exist, changing nothing", async () => {

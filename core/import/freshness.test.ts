@@ -21,6 +21,9 @@ describeEachDatabase("stale history", (kind) => {
     const stale = await staleHistory(db, { now, maxDaysBehind: 90, command: "score" });
     expect(stale?.suggestedAsOf).toBe("2011-12-10");
     expect(stale?.message).toMatch(/newest purchase is from 2011-12-09.*retention score --as-of 2011-12-10/);
+    // metrics up to today over 90 days: none of that history falls in them; --to takes it.
+    const metrics = await staleHistory(db, { now, maxDaysBehind: 90, command: "metrics", option: "--to" });
+    expect(metrics?.message).toMatch(/the 90 days up to today hold none of it.*retention metrics --to 2011-12-10/);
     // recent history: no warning
     expect(
       await staleHistory(db, { now: new Date("2012-01-15T00:00:00Z"), maxDaysBehind: 90, command: "score" }),

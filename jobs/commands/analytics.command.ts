@@ -158,6 +158,12 @@ export function registerAnalyticsCommands(program: Command): void {
         const to = opts.to ? parseDate(opts.to, "--to") : ctx.now();
         const from = opts.from ? parseDate(opts.from, "--from") : new Date(to.getTime() - 90 * DAY_MS);
         if (from >= to) throw new UserError("--from must be before --to");
+        // Up to today on a history that ended before the period: every figure would be n/a.
+        if (!opts.to)
+          await warnIfStale(ctx, "metrics", {
+            days: Math.ceil((to.getTime() - from.getTime()) / DAY_MS),
+            option: "--to",
+          });
         const metrics = await computeMetrics(ctx.db, {
           from,
           to,

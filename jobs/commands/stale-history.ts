@@ -3,13 +3,19 @@ import type { buildContext } from "../context";
 
 /**
  * `score` and `train` without --as-of: warns on stderr when the newest purchase is older than the
- * churn horizon, suggesting --as-of with the day after it (see staleHistory).
+ * churn horizon, suggesting --as-of with the day after it (see staleHistory). `metrics` without
+ * --to passes its period's length and `--to` instead.
  */
-export async function warnIfStale(ctx: Awaited<ReturnType<typeof buildContext>>, command: string): Promise<void> {
+export async function warnIfStale(
+  ctx: Awaited<ReturnType<typeof buildContext>>,
+  command: string,
+  period?: { days: number; option: "--to" },
+): Promise<void> {
   const stale = await staleHistory(ctx.db, {
     now: ctx.now(),
-    maxDaysBehind: ctx.config.analytics.churnHorizonDays,
+    maxDaysBehind: period?.days ?? ctx.config.analytics.churnHorizonDays,
     command,
+    ...(period ? { option: period.option } : {}),
   });
   if (stale) {
     ctx.log.warn({ lastPurchaseAt: stale.lastPurchaseAt, daysBehind: stale.daysBehind }, "history ends long ago");
