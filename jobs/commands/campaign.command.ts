@@ -190,7 +190,7 @@ export function registerCampaignCommands(program: Command): void {
     .requiredOption("--cost <n>", "expected cost to the business if redeemed", number("--cost"))
     .option(
       "--save-probability <p>",
-      "prior probability it saves an at-risk customer (default 0.1)",
+      "prior probability it saves an at-risk customer",
       number("--save-probability"),
       0.1,
     )
