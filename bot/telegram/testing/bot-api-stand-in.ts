@@ -76,7 +76,7 @@ export interface BotApiStandIn {
 const ARRIVED_AT = "x-stand-in-arrived-at";
 
 // The front: a reverse proxy to the stand-in that only stamps. A request the stand-in never
-// answers (`hold`) stays open here too, until the stand-in closes its connections.
+// answers (`hold`) stays open here too, until the front's thread is terminated.
 const FRONT_SOURCE = `
 const http = require("node:http");
 const { parentPort, workerData } = require("node:worker_threads");
@@ -96,10 +96,6 @@ const server = http.createServer((req, res) => {
   req.pipe(upstream);
 });
 server.listen(0, "127.0.0.1", () => parentPort.postMessage(server.address().port));
-parentPort.on("message", () => {
-  server.closeAllConnections();
-  server.close(() => { agent.destroy(); parentPort.close(); });
-});
 `;
 
 export async function startBotApiStandIn(
@@ -139,11 +135,8 @@ export async function startBotApiStandIn(
     fileCalls: [],
     close: async () => {
       for (const wake of waiters) wake();
-      if (front) {
-        const ended = new Promise((resolve) => front!.once("exit", resolve));
-        front.postMessage("close");
-        await ended;
-      }
+      // Ends the front's thread, and with it every connection to it, whatever state it is in.
+      await front?.terminate();
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
