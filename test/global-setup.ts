@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { newPGlite, openDatabase, wrapPGlite } from "../core/db/client";
 import { buildCliBundle, freshCliBundle } from "../jobs/cli-bundle.mjs";
@@ -37,39 +38,42 @@ async function pgliteTemplate(
     await buildBlankCluster();
     cluster = blankCluster()!;
   }
-  // The blank cluster is the unmigrated database: its bytes, as they are, for both.
+  // Each database as a tarball (in-memory test databases load it) and as a folder on disk (a
+  // spawned command's DATA_DIR is a copy of it: milliseconds, where loading the tarball costs a
+  // CPU-second). The blank cluster is the unmigrated database: its bytes, as they are, unpacked
+  // into a folder; a copy of that folder, migrated, is the template, which is then dumped.
   const blank = new Uint8Array(await cluster.arrayBuffer());
-  const pglite = newPGlite(undefined, { loadDataDir: new Blob([blank]) });
+  const blankFile = path.join(dir, "pglite-blank.tar");
+  writeFileSync(blankFile, blank);
+  const blankFolder = path.join(dir, "pglite-blank");
+  const unpacked = newPGlite(blankFolder, { loadDataDir: new Blob([blank]) });
+  await unpacked.waitReady;
+  await unpacked.close();
+  const folder = path.join(dir, "pglite-template");
+  cpSync(blankFolder, folder, { recursive: true });
+  const pglite = newPGlite(folder);
   await pglite.waitReady;
-  let template: Uint8Array;
+  const template = path.join(dir, "pglite-template.tar");
   try {
     await applyMigrations(wrapPGlite(pglite));
-    template = new Uint8Array(await (await pglite.dumpDataDir("none")).arrayBuffer());
+    writeFileSync(template, new Uint8Array(await (await pglite.dumpDataDir("none")).arrayBuffer()));
   } finally {
     await pglite.close();
   }
-  // Each as a tarball (in-memory test databases load it) and as a folder on disk (a spawned
-  // command's DATA_DIR is a copy of it: milliseconds, where loading the tarball costs a CPU-second).
-  const save = async (bytes: Uint8Array, name: string) => {
-    const file = path.join(dir, `${name}.tar`);
-    writeFileSync(file, bytes);
-    const folder = path.join(dir, name);
-    const onDisk = newPGlite(folder, { loadDataDir: new Blob([bytes]) });
-    await onDisk.waitReady;
-    await onDisk.close();
-    return { file, folder };
-  };
-  const b = await save(blank, "pglite-blank");
-  const t = await save(template, "pglite-template");
-  return { template: t.file, blank: b.file, folder: t.folder, blankFolder: b.folder };
+  return { template, blank: blankFile, folder, blankFolder };
 }
 
 async function postgresTemplate(): Promise<PostgresServer> {
   const server = await startPostgres();
   try {
-    const admin = await openDatabase({ kind: "postgres", url: server.url() });
-    await admin.prisma.$executeRawUnsafe(`CREATE DATABASE ${TEMPLATE_DB}`);
-    await admin.close();
+    // A plain client for the one statement: the ORM's start is for the migrations.
+    const admin = new pg.Client({ connectionString: server.url() });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${TEMPLATE_DB}`);
+    } finally {
+      await admin.end();
+    }
     const template = await openDatabase({ kind: "postgres", url: server.url(TEMPLATE_DB) });
     await applyMigrations(template);
     await template.close();
