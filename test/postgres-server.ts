@@ -61,7 +61,8 @@ export async function startPostgres(): Promise<PostgresServer> {
       child.once("error", reject);
       child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} failed: ${output}`))));
     });
-  await runAside("initdb", ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]);
+  // --no-sync: a throwaway cluster (the server runs with fsync off too); initdb 0.84-0.88 s -> 0.67-0.71 s.
+  await runAside("initdb", ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
   await runAside("pg_ctl", [
     "-D",
     dataDir,
