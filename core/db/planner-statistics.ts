@@ -24,8 +24,8 @@ export async function analyzeCustomersIfStale(db: Database): Promise<void> {
  * whose size moved by more than a tenth (and a page) since they were last taken, and names them.
  * Nothing else does it for tables that grow outside imports (feedback, offers, rows written by
  * hand): planned as if they were still empty, the features of 600 customers as of a past date
- * joined their purchases by nested loop and took 13 s instead of 0.1 s. Sizes come from the catalog and the files, without counting rows. A server's autovacuum
- * keeps its own statistics.
+ * joined their purchases by nested loop and took 13 s instead of 0.1 s. Sizes come from the
+ * catalog and the files, without counting rows. A server's autovacuum keeps its own statistics.
  */
 export async function analyzeGrownTables(db: Database, tables: readonly string[] | "all"): Promise<string[]> {
   if (db.target.kind !== "pglite") return [];
