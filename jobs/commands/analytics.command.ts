@@ -159,11 +159,7 @@ export function registerAnalyticsCommands(program: Command): void {
         const from = opts.from ? parseDate(opts.from, "--from") : new Date(to.getTime() - 90 * DAY_MS);
         if (from >= to) throw new UserError("--from must be before --to");
         // Up to today on a history that ended before the period: every figure would be n/a.
-        if (!opts.to)
-          await warnIfStale(ctx, "metrics", {
-            days: Math.ceil((to.getTime() - from.getTime()) / DAY_MS),
-            option: "--to",
-          });
+        if (!opts.to) await warnIfStale(ctx, "metrics", Math.ceil((to.getTime() - from.getTime()) / DAY_MS));
         const metrics = await computeMetrics(ctx.db, {
           from,
           to,
