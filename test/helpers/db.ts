@@ -211,16 +211,9 @@ const idlePostgres: string[] = [];
 let postgresFingerprint: string | null = null;
 
 async function createPostgresDatabase(): Promise<string> {
-  const adminUrl = postgresUrl("postgres");
-  if (!adminUrl) throw new Error(`PostgreSQL unavailable: ${inject("pgUnavailable")}`);
+  if (!postgresUrl("postgres")) throw new Error(`PostgreSQL unavailable: ${inject("pgUnavailable")}`);
   const name = `t_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE retention_template`);
-  } finally {
-    await admin.end();
-  }
+  await withPostgres("postgres", (admin) => admin.query(`CREATE DATABASE ${name} TEMPLATE retention_template`));
   // Taken from a new copy, never from the template: a session on it would stop the next copy.
   if (postgresFingerprint === null) {
     postgresFingerprint = await withPostgres(name, (client) => fingerprint(serverConnection(client)));
