@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -86,6 +86,15 @@ async function postgresTemplate(): Promise<PostgresServer> {
 
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "retention-tests-"));
+  // Every temporary folder of the run inside this one, removed with it at the end: tests copy
+  // 39 MB data folders for the commands they spawn (about 1.5 GB a run), and a folder a test
+  // leaves behind would otherwise stay. Workers and the processes they spawn inherit TMPDIR.
+  // Open to traverse: the test PostgreSQL server's folder is in it, and runs as another user.
+  const previousTmp = process.env.TMPDIR;
+  const tmp = path.join(dir, "tmp");
+  mkdirSync(tmp, { mode: 0o755 });
+  chmodSync(dir, 0o755);
+  process.env.TMPDIR = tmp;
   const reason = process.env.SKIP_POSTGRES ? "SKIP_POSTGRES is set" : postgresUnavailableReason();
   if (reason) console.warn(`[tests] PostgreSQL server tests skipped: ${reason}`);
   // Independent: PostgreSQL's initdb runs in other processes while PGlite's runs here.
@@ -104,6 +113,8 @@ export default async function setup(project: TestProject) {
   if (failed) {
     server?.stop();
     rmSync(dir, { recursive: true, force: true });
+    if (previousTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previousTmp;
     throw failed.reason;
   }
   project.provide("pgliteTemplatePath", pglite!.template);
@@ -117,6 +128,8 @@ export default async function setup(project: TestProject) {
       server?.stop();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      if (previousTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previousTmp;
     }
   };
 }
