@@ -41,6 +41,7 @@ export function minimize(f: (x: number[]) => number, start: number[], options: M
   const tolerance = options.tolerance ?? 1e-10;
   const maxEvaluations = options.maxEvaluations ?? 20_000;
   const restarts = options.restarts ?? 3;
+  const stall = (options.stallIterations ?? 50) * (start.length + 1);
   let evaluations = 0;
   let iterations = 0;
   const value = (x: number[]): number => {
@@ -51,7 +52,6 @@ export function minimize(f: (x: number[]) => number, start: number[], options: M
   let best = { x: start.slice(), value: value(start) };
   for (let round = 0; round <= restarts && evaluations < maxEvaluations; round++) {
     const step = (options.initialStep ?? 0.5) / (round + 1);
-    const stall = (options.stallIterations ?? 50) * (start.length + 1);
     const result = nelderMead(value, best.x, step, tolerance, maxEvaluations - evaluations, stall);
     iterations += result.iterations;
     const improved = best.value - result.value;
