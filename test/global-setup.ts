@@ -1,13 +1,12 @@
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { newPGlite, openDatabase, wrapPGlite } from "../core/db/client";
 import { buildCliBundle, freshCliBundle } from "../jobs/cli-bundle.mjs";
 import { blankCluster, buildBlankCluster } from "../core/db/blank-cluster.mjs";
 import { applyMigrations } from "../core/db/migrate";
-import { postgresUnavailableReason, startPostgres, type PostgresServer } from "./postgres-server";
+import { postgresUnavailableReason, startPostgres, withClient, type PostgresServer } from "./postgres-server";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -67,13 +66,7 @@ async function postgresTemplate(): Promise<PostgresServer> {
   const server = await startPostgres();
   try {
     // A plain client for the one statement: the ORM's start is for the migrations.
-    const admin = new pg.Client({ connectionString: server.url() });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${TEMPLATE_DB}`);
-    } finally {
-      await admin.end();
-    }
+    await withClient(server.url(), (admin) => admin.query(`CREATE DATABASE ${TEMPLATE_DB}`));
     const template = await openDatabase({ kind: "postgres", url: server.url(TEMPLATE_DB) });
     await applyMigrations(template);
     await template.close();
@@ -109,21 +102,7 @@ export default async function setup(project: TestProject) {
     { template: string; blank: string; folder: string; blankFolder: string } | null,
     PostgresServer | null,
   ];
-  const failed = results.find((r) => r.status === "rejected");
-  if (failed) {
-    server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-    if (previousTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = previousTmp;
-    throw failed.reason;
-  }
-  project.provide("pgliteTemplatePath", pglite!.template);
-  project.provide("pgliteBlankPath", pglite!.blank);
-  project.provide("pgliteTemplateFolder", pglite!.folder);
-  project.provide("pgliteBlankFolder", pglite!.blankFolder);
-  project.provide("pgServerUrl", server ? server.url("") : "");
-  project.provide("pgUnavailable", reason ?? "");
-  return () => {
+  const teardown = () => {
     try {
       server?.stop();
     } finally {
@@ -132,4 +111,16 @@ export default async function setup(project: TestProject) {
       else process.env.TMPDIR = previousTmp;
     }
   };
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) {
+    teardown();
+    throw failed.reason;
+  }
+  project.provide("pgliteTemplatePath", pglite!.template);
+  project.provide("pgliteBlankPath", pglite!.blank);
+  project.provide("pgliteTemplateFolder", pglite!.folder);
+  project.provide("pgliteBlankFolder", pglite!.blankFolder);
+  project.provide("pgServerUrl", server ? server.url("") : "");
+  project.provide("pgUnavailable", reason ?? "");
+  return teardown;
 }

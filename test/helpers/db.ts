@@ -6,9 +6,10 @@ import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
-import pg from "pg";
+import type pg from "pg";
 import { describe, inject } from "vitest";
 import { newPGlite, openDatabase, resolveDatabaseTarget, wrapPGlite, type Database } from "../../core/db/client";
+import { withClient } from "../postgres-server";
 
 export type DatabaseKind = "pglite" | "postgres";
 
@@ -221,14 +222,8 @@ async function createPostgresDatabase(): Promise<string> {
   return name;
 }
 
-async function withPostgres<T>(name: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: postgresUrl(name)! });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
+function withPostgres<T>(name: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withClient(postgresUrl(name)!, work);
 }
 
 /**
