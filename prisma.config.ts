@@ -15,7 +15,9 @@ export default defineConfig({
     const url = process.env.DATABASE_URL;
     if (url && /^postgres(ql)?:\/\//.test(url)) {
       const { PrismaPg } = await import("@prisma/adapter-pg");
-      return new PrismaPg({ connectionString: url });
+      // The CLI never ends its pool: without this, every command waited out node-postgres's idle
+      // timeout (10 s) after its work was done.
+      return new PrismaPg({ connectionString: url, allowExitOnIdle: true });
     }
     const { PGlite } = await import("@electric-sql/pglite");
     const { PrismaPGlite } = await import("pglite-prisma-adapter");

@@ -83,6 +83,27 @@ describeEachDatabase("migrations", (kind) => {
   }
 });
 
+// A Prisma CLI command (`prisma migrate status`, the diff above) ends when its work is done: the
+// PostgreSQL pool of prisma.config.ts holds nothing that keeps the process alive once idle.
+it.skipIf(!postgresUrl("postgres"))("the Prisma CLI's PostgreSQL pool lets the process end once idle", async () => {
+  const probe = `
+    const { default: config } = await import(${JSON.stringify(path.join(ROOT, "prisma.config.ts"))});
+    const connected = await (await config.adapter()).connect();
+    const result = await connected.value.queryRaw({ sql: "SELECT 1 AS one", args: [], argTypes: [] });
+    await new Promise((resolve) => setImmediate(resolve));
+    console.log(JSON.stringify({ ok: result.ok, alive: process.getActiveResourcesInfo() }));`;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ["--import", "tsx", "--input-type=module", "--eval", probe],
+    { cwd: ROOT, encoding: "utf8", env: { ...process.env, DATABASE_URL: postgresUrl("postgres")! } },
+  );
+  const { ok, alive } = JSON.parse(stdout) as { ok: boolean; alive: string[] };
+  expect(ok).toBe(true);
+  // Without allowExitOnIdle, its socket and idle timer kept the command alive for 10 s more.
+  expect(alive).not.toContain("TCPSocketWrap");
+  expect(alive).not.toContain("Timeout");
+});
+
 it("an unmigrated database is refused with the command to run", async () => {
   const blank = await createBlankPGlite();
   try {
