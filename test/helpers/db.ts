@@ -106,11 +106,17 @@ async function fingerprint(connection: Connection): Promise<string> {
 /**
  * Empties every table but the seeded ones and restarts every sequence; true when the catalog is
  * then the template's (`expected`), so the database can serve the next test.
+ *
+ * Only tables with a page on disk are truncated: a table no row was ever written to since it was
+ * last emptied has none, and holds nothing, not even a dead row. A test writes to a few of the
+ * tables, and truncating each costs a new file for it and for each of its indexes (on PGlite,
+ * all 34 tables took 67 ms of CPU per test database).
  */
 async function emptied(connection: Connection, expected: string | null): Promise<boolean> {
   const tables = await connection.query<{ name: string }>(
     `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
-     WHERE schemaname = 'public' AND tablename <> ALL($1)`,
+     WHERE schemaname = 'public' AND tablename <> ALL($1)
+       AND pg_relation_size(format('%I.%I', schemaname, tablename)::regclass) > 0`,
     [SEEDED_TABLES],
   );
   if (tables.rows.length) {
