@@ -2,8 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase } from "../../test/helpers/db";
-import type { Database } from "../db/client";
+import { withTestDatabase } from "../../test/helpers/db";
 import { importFile } from "../import/importer";
 import { evaluateHistory, type HistoryEvaluation } from "./evaluate-history";
 import { seededRandom } from "./models/evaluation";
@@ -37,13 +36,10 @@ function renamedCopy(file: string, into: string): void {
 }
 
 async function evaluateFile(file: string): Promise<HistoryEvaluation> {
-  const db: Database = await createTestDatabase("pglite");
-  try {
+  return withTestDatabase("pglite", async (db) => {
     await importFile(db, { kind: "orders", file, format: "cdnow", timeZone: "UTC", now: new Date() });
-    return await evaluateHistory(db, { cutoff, horizonDays: 273, seeds: [1, 2] });
-  } finally {
-    await db.close();
-  }
+    return evaluateHistory(db, { cutoff, horizonDays: 273, seeds: [1, 2] });
+  });
 }
 
 describe.skipIf(!existsSync(sampleFile))(`evaluateHistory on CDNOW_sample (needs ${sampleFile})`, () => {

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, databaseKinds, describeEachDatabase, type DatabaseKind } from "../../test/helpers/db";
+import {
+  createTestDatabase,
+  type DatabaseKind,
+  databaseKinds,
+  describeEachDatabase,
+  withTestDatabase,
+} from "../../test/helpers/db";
 import {
   addDays,
   makeCustomers,
@@ -122,8 +128,7 @@ describeEachDatabase("features as of a date", (kind) => {
   });
 
   it("as of now read the running purchase totals, row for row the same as from the purchases", async () => {
-    const own = await createTestDatabase(kind);
-    try {
+    await withTestDatabase(kind, async (own) => {
       await buildFixture(own);
       await makeGeneratedStore(own, { customers: 300, asOf, seed: 5 });
       // margins on some purchases, and second purchases on the same day for others
@@ -152,9 +157,7 @@ describeEachDatabase("features as of a date", (kind) => {
         const sampled = await computeFeatures(own, { asOf: now, attributeSpec, source, customerIds: some });
         expect(sampled.rows).toEqual(whole.rows.filter((r) => some.includes(r.customerId)));
       }
-    } finally {
-      await own.close();
-    }
+    });
   });
 });
 
@@ -163,14 +166,11 @@ describe("features are identical on PGlite and PostgreSQL", () => {
   it.skipIf(kinds.length < 2)("same rows from a generated store", async () => {
     const results: CustomerFeatures[][] = [];
     for (const kind of kinds as DatabaseKind[]) {
-      const db = await createTestDatabase(kind);
-      try {
+      await withTestDatabase(kind, async (db) => {
         await buildFixture(db);
         await makeGeneratedStore(db, { customers: 200, asOf, seed: 3 });
         results.push((await computeFeatures(db, { asOf: addDays(asOf, -30) })).rows);
-      } finally {
-        await db.close();
-      }
+      });
     }
     expect(results[0]!.length).toBeGreaterThan(100);
     expect(results[1]).toEqual(results[0]);
@@ -179,8 +179,7 @@ describe("features are identical on PGlite and PostgreSQL", () => {
 
 describe("features on PGlite, which has no autovacuum", () => {
   it("first refresh the planner's statistics of the tables they read that grew since last taken", async () => {
-    const db = await createTestDatabase("pglite");
-    try {
+    await withTestDatabase("pglite", async (db) => {
       // Written by hand, not imported: nothing has analysed purchases since they were empty.
       const ids = await makeCustomers(
         db,
@@ -205,9 +204,7 @@ describe("features on PGlite, which has no autovacuum", () => {
         `EXPLAIN SELECT customer_id, count(*) FROM purchases WHERE customer_id > 0 AND customer_id <= 600 GROUP BY 1`,
       );
       expect(Number(/rows=(\d+)/.exec(plan!["QUERY PLAN"])![1])).toBeGreaterThan(100);
-    } finally {
-      await db.close();
-    }
+    });
   });
 });
 

@@ -6,7 +6,7 @@ import {
   makeGeneratedStore,
   makePurchases,
 } from "../../test/helpers/analytics-fixtures";
-import { describeEachDatabase } from "../../test/helpers/db";
+import { describeEachDatabase, withTestDatabase } from "../../test/helpers/db";
 import { loadConfig } from "../config/config";
 import type { Database } from "../db/client";
 import { silentLogger } from "../log";
@@ -244,8 +244,7 @@ function median(values: number[]): number {
 
 describeEachDatabase("scoring without history to train on", (kind) => {
   it("falls back to BG/NBD and says so", async () => {
-    const db = await createTestDatabase(kind);
-    try {
+    await withTestDatabase(kind, async (db) => {
       const [a, b] = (await makeCustomers(db, [
         { signedUpAt: addDays(asOf, -100) },
         { signedUpAt: addDays(asOf, -100) },
@@ -260,8 +259,6 @@ describeEachDatabase("scoring without history to train on", (kind) => {
       expect(summary.customers).toBe(2);
       const scores = await db.prisma.score.findMany({ where: { runId: summary.runId } });
       expect(scores.every((s) => s.churnProbability >= 0 && s.churnProbability <= 1)).toBe(true);
-    } finally {
-      await db.close();
-    }
+    });
   });
 });

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createBlankPGlite, createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
+import { createBlankPGlite, createTestDatabase, describeEachDatabase, withTestDatabase } from "../../test/helpers/db";
 import { makeCustomers } from "../../test/helpers/analytics-fixtures";
 import type { Database } from "./client";
 import { applyMigrations, readMigrations } from "./migrate";
@@ -259,8 +259,7 @@ it("the migration that adds the totals counts the purchases already stored", asy
 });
 
 it("a settle of many customers refreshes the planner's statistics (PGlite has no autovacuum)", async () => {
-  const db = await createTestDatabase("pglite");
-  try {
+  await withTestDatabase("pglite", async (db) => {
     const reltuples = async () =>
       (
         await db.queryRows<{ t: number }>(
@@ -278,7 +277,5 @@ it("a settle of many customers refreshes the planner's statistics (PGlite has no
     expect(await reltuples()).toBe(-1); // never analysed
     expect(await settlePurchaseStats(db)).toBe(1_200);
     expect(await reltuples()).toBe(1_200);
-  } finally {
-    await db.close();
-  }
+  });
 });

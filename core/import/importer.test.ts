@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { until } from "../../test/helpers/wait";
 import type { Database } from "../db/client";
-import { createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
+import { createTestDatabase, describeEachDatabase, withTestDatabase } from "../../test/helpers/db";
 import { importFile, ImportFileError, type ImportOptions } from "./importer";
 
 // ../shared/data beside the project root (a worktree sits one folder deeper)
@@ -165,8 +165,7 @@ describeEachDatabase("import", (kind) => {
   it.skipIf(!existsSync(cdnow.file))(
     `loads ${cdnow.name}: ${cdnow.customers.toLocaleString("en")} customers and ${cdnow.purchases.toLocaleString("en")} purchases; a second import changes no row`,
     async () => {
-      const fresh = await createTestDatabase(kind);
-      try {
+      await withTestDatabase(kind, async (fresh) => {
         const first = await importFile(fresh, base("orders", cdnow.file, { format: "cdnow" }));
         expect(first.errors).toEqual([]);
         expect(first.customersCreated).toBe(cdnow.customers);
@@ -183,9 +182,7 @@ describeEachDatabase("import", (kind) => {
           { n: number; total: string }[]
         >`SELECT count(*)::int AS n, sum(amount)::text AS total FROM purchases`;
         expect(after).toEqual(sum);
-      } finally {
-        await fresh.close();
-      }
+      });
     },
   );
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { parse } from "csv-parse/sync";
 import iconv from "iconv-lite";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDatabase, describeEachDatabase } from "../../test/helpers/db";
+import { createTestDatabase, describeEachDatabase, withTestDatabase } from "../../test/helpers/db";
 import type { Database } from "../db/client";
 import { importFile, type ImportOptions } from "./importer";
 
@@ -54,8 +54,7 @@ describeEachDatabase("import shapes", (kind) => {
   it.skipIf(!existsSync(UCI))(
     `UCI Online Retail lines with no option: orders, net revenue per customer, refunds and anonymous sales match an independent count (needs ${UCI})`,
     async () => {
-      const fresh = await createTestDatabase(kind);
-      try {
+      await withTestDatabase(kind, async (fresh) => {
         const report = await importFile(fresh, options("orders", UCI));
         expect(report.detected.shape).toBe("lines");
         expect(report.detected.dateFormat).toBe("M/d/yy H:mm");
@@ -123,9 +122,7 @@ describeEachDatabase("import shapes", (kind) => {
         expect(again.written.inserted + again.written.updated).toBe(0);
         expect(again.refundsWritten.inserted + again.refundsWritten.updated).toBe(0);
         expect(again.anonymousWritten.inserted + again.anonymousWritten.updated).toBe(0);
-      } finally {
-        await fresh.close();
-      }
+      });
     },
     300_000,
   );

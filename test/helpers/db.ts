@@ -209,6 +209,16 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<Database> 
   };
 }
 
+/** Runs `work` on a new test database of the given kind (createTestDatabase) and closes it after. */
+export async function withTestDatabase<T>(kind: DatabaseKind, work: (db: Database) => Promise<T>): Promise<T> {
+  const db = await createTestDatabase(kind);
+  try {
+    return await work(db);
+  } finally {
+    await db.close();
+  }
+}
+
 /**
  * Databases on the test server handed back by closed test databases, emptied, for the next test
  * in this worker, as PGlite instances are: creating one from the template costs the server about
